@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from okto88 import services
+from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "role_display", "is_active", "last_login"]
+    list_filter = ["is_staff", "is_superuser", "is_active"]
+    search_fields = ["email", "full_name"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("full_name", "phone", "preferred_language")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    @admin.display(description=_("role"))
+    def role_display(self, obj: User) -> str:
+        return obj.role.label
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    can_delete = False
+    fields = ["name", "prefix", "scopes", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    list_display = ["name", "contact_email", "is_active", "rate_limit", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "contact_email"]
+    inlines = [ApiKeyInline]
+
+
+class ApiKeyIssueForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = ApiKey
+        fields = ["client", "name", "scopes", "expires_at"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Operators issue keys here. The key is shown once, in the confirmation message."""
+
+    list_display = ["name", "client", "prefix", "scopes", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    list_filter = ["client", "revoked_at"]
+    search_fields = ["name", "prefix", "client__name"]
+    actions = ["revoke_selected"]
+    readonly_fields = ["prefix", "created_at", "revoked_at", "last_used_at"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyIssueForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # a key's secret and scopes are fixed once issued: issue a new one
+            return ["client", "name", "prefix", "scopes", "created_at", "expires_at", "revoked_at", "last_used_at"]
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            return
+        issued = services.api_key_issue(
+            client=form.cleaned_data["client"],
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            expires_at=form.cleaned_data.get("expires_at"),
+        )
+        obj.pk = issued.api_key.pk
+        messages.warning(
+            request,
+            _("Copy this key now; it will not be shown again: %(key)s") % {"key": issued.raw_key},
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoke instead, so the audit trail stays
+
+    @admin.action(description=_("Revoke the selected keys"))
+    def revoke_selected(self, request, queryset) -> None:
+        for api_key in queryset:
+            services.api_key_revoke(api_key=api_key)
+        self.message_user(request, _("%(count)d key(s) revoked.") % {"count": queryset.count()}, messages.SUCCESS)
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "topic", "aggregate_type", "aggregate_id", "version", "created_at", "published_at"]
+    list_filter = ["topic", ("published_at", admin.EmptyFieldListFilter)]
+    search_fields = ["aggregate_id", "request_id"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

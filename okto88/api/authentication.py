@@ -1,0 +1,65 @@
+"""Partners authenticate with `Authorization: Api-Key <key>`; the browser with its session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from okto88 import services
+from okto88.models import ApiClient, ApiKey
+
+API_KEY_KEYWORD = "Api-Key"
+
+
+@dataclass(frozen=True)
+class ApiClientPrincipal:
+    """Stands in for `request.user` when a partner system calls with an API key."""
+
+    api_client: ApiClient
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+    is_active: bool = True
+    is_staff: bool = False
+    is_superuser: bool = False
+
+    @property
+    def pk(self) -> str:
+        return f"client:{self.api_client.pk}"
+
+    def __str__(self) -> str:
+        return f"API client {self.api_client.name}"
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        header = request.headers.get("Authorization", "")
+        keyword, _, raw_key = header.partition(" ")
+        if keyword != API_KEY_KEYWORD:
+            raw_key = request.headers.get("X-API-Key", "")
+        raw_key = raw_key.strip()
+        if not raw_key:
+            return None
+        try:
+            api_key: ApiKey = services.api_key_authenticate(raw_key=raw_key)
+        except services.InvalidApiKey as exc:
+            raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc
+        return ApiClientPrincipal(api_client=api_key.client, scopes=frozenset(api_key.scopes)), api_key
+
+    def authenticate_header(self, request) -> str:
+        return f'{API_KEY_KEYWORD} realm="api"'
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`, issued by an operator in admin",
+        }

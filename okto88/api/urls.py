@@ -1,0 +1,20 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from okto88.api.views import MeApi
+
+urlpatterns = [
+    path("me/", MeApi.as_view(), name="api-me"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+# Each app adds its endpoints in its own api_urls module.
+for app_label in ("vehicles", "catalog", "suppliers", "workshops", "orders", "payments", "logistics", "analytics"):
+    try:
+        __import__(f"{app_label}.api_urls")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{app_label}.api_urls":
+            raise
+        continue
+    urlpatterns.append(path("", include(f"{app_label}.api_urls")))

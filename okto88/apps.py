@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class PlatformConfig(AppConfig):
+    """The platform pieces every app shares: users, API clients, the outbox."""
+
+    name = "okto88"
+    label = "platform"
+    verbose_name = "Platform"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from okto88 import metrics
+        from okto88.request_id import install_log_record_factory
+
+        install_log_record_factory()
+        metrics.register_task_metrics_collector()

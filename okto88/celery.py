@@ -1,0 +1,47 @@
+"""The Celery app. Request ids travel in a message header from the publisher to the task."""
+
+from __future__ import annotations
+
+import logging.config
+import os
+
+from celery import Celery, signals
+
+from okto88.request_id import request_id_var
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "okto88.settings")
+
+app = Celery("okto88")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+REQUEST_ID_HEADER = "okto88_request_id"
+_task_request_id_tokens: dict[str, object] = {}
+
+
+@signals.setup_logging.connect
+def configure_worker_logging(**kwargs) -> None:
+    # Use the project's JSON logging (with request ids) instead of Celery's own format.
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+@signals.before_task_publish.connect
+def attach_request_id(headers=None, **kwargs) -> None:
+    request_id = request_id_var.get()
+    if headers is not None and request_id and REQUEST_ID_HEADER not in headers:
+        headers[REQUEST_ID_HEADER] = request_id
+
+
+@signals.task_prerun.connect
+def restore_request_id(task_id=None, task=None, **kwargs) -> None:
+    request_id = getattr(task.request, REQUEST_ID_HEADER, None) or f"task-{task_id}"
+    _task_request_id_tokens[task_id] = request_id_var.set(request_id)
+
+
+@signals.task_postrun.connect
+def clear_request_id(task_id=None, **kwargs) -> None:
+    token = _task_request_id_tokens.pop(task_id, None)
+    if token is not None:
+        request_id_var.reset(token)

@@ -1,0 +1,84 @@
+"""`make run`: migrate, load demo data, then serve the marketplace with a Celery worker and beat.
+
+The embedded PostgreSQL/Redis (when no DATABASE_URL/REDIS_URL is set) were started by the
+settings in this process; the children inherit their URLs through the environment. Ctrl-C
+stops the children, then the embedded servers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from okto88 import embedded
+from okto88.demo import demo_load_all
+
+# Extra long-running processes that later parts of the project add (fake partner servers).
+EXTRA_PROCESSES: list[tuple[str, list[str]]] = []
+
+
+class Command(BaseCommand):
+    help = "Serve okto88 for development: web server, Celery worker and beat, demo data."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--no-demo", action="store_true", help="skip loading the demo data")
+
+    def handle(self, *args, host: str, port: int, no_demo: bool, **options) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("database migrated")
+        logins = [] if no_demo else demo_load_all()
+        python = sys.executable
+        manage = str(settings.BASE_DIR / "manage.py")
+        celery = [python, "-m", "celery", "-A", "okto88"]
+        processes = [
+            ("web", [python, manage, "runserver", f"{host}:{port}", "--noreload"]),
+            ("worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle"]),
+            ("beat", [*celery, "beat", "--loglevel=INFO",
+                      f"--schedule={settings.BASE_DIR / '.local' / 'celerybeat-schedule'}"]),
+            *EXTRA_PROCESSES,
+        ]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain")}
+        children: list[tuple[str, subprocess.Popen]] = []
+        stopping = False
+
+        def stop(*_args) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            for name, argv in processes:
+                children.append((name, subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)))
+            url = f"http://{host}:{port}/"
+            self.stdout.write(self.style.SUCCESS(f"\nokto88 is running at {url}  (Ctrl-C stops everything)"))
+            self.stdout.write(f"  admin: {url}admin/   API docs: {url}api/v1/docs/")
+            for line in logins:
+                self.stdout.write(f"  {line}")
+            while not stopping:
+                for name, child in children:
+                    if child.poll() is not None:
+                        self.stderr.write(f"{name} exited with {child.returncode}; stopping")
+                        stopping = True
+                time.sleep(0.5)
+        finally:
+            for _name, child in children:
+                if child.poll() is None:
+                    child.terminate()
+            deadline = time.monotonic() + 15
+            for _name, child in children:
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            embedded.embedded_redis_stop()
+            self.stdout.write("stopped")

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", _("Operator")
+    SUPPLIER_MEMBER = "supplier_member", _("Supplier member")
+    WORKSHOP_MEMBER = "workshop_member", _("Workshop member")
+    NONE = "none", _("No role")
+
+
+class User(AbstractUser):
+    """A person who logs in. The role follows from staff status or a membership row."""
+
+    username = None
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    preferred_language = models.CharField(
+        _("language"), max_length=8, choices=[("id", "Bahasa Indonesia"), ("en", "English")], default="id"
+    )
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def role(self) -> Role:
+        if self.is_staff:
+            return Role.OPERATOR
+        if hasattr(self, "supplier_membership"):
+            return Role.SUPPLIER_MEMBER
+        if hasattr(self, "workshop_membership"):
+            return Role.WORKSHOP_MEMBER
+        return Role.NONE
+
+
+class Scope(models.TextChoices):
+    CATALOG_READ = "catalog:read", "catalog:read"
+    STOCK_WRITE = "stock:write", "stock:write"
+    ORDERS_READ = "orders:read", "orders:read"
+    ORDERS_WRITE = "orders:write", "orders:write"
+
+
+class ApiClient(models.Model):
+    """A partner system (supplier ERP, fleet system, shop) that calls the API with keys."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    rate_limit = models.CharField(
+        _("rate limit"),
+        max_length=20,
+        blank=True,
+        validators=[RegexValidator(r"^[1-9][0-9]{0,6}/(s|sec|m|min|h|hour|d|day)$")],
+        help_text=_("Requests per period, e.g. 1200/min. Empty: the platform default."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """Only a SHA-256 of the key is stored: the key has 256 bits of entropy, so a slow hash
+    adds nothing; the prefix finds the row, the digest is compared in constant time."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="keys")
+    name = models.CharField(_("name"), max_length=120)
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    scopes = ArrayField(models.CharField(max_length=32, choices=Scope.choices), default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scopes__contained_by=[s.value for s in Scope]), name="api_key_known_scopes"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client.name}: {self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class OutboxEvent(models.Model):
+    """An event written in the same transaction as the change it describes.
+
+    The relay (okto88.outbox) publishes unpublished rows in id order after commit, at least
+    once, and stamps `published_at`.
+    """
+
+    topic = models.CharField(max_length=100)
+    aggregate_type = models.CharField(max_length=60)
+    aggregate_id = models.CharField(max_length=64)
+    version = models.PositiveIntegerField(default=1)
+    payload = models.JSONField(default=dict)
+    request_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    publish_attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(published_at__isnull=True), name="outbox_unpublished"),
+            models.Index(fields=["aggregate_type", "aggregate_id", "version"], name="outbox_aggregate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.topic} {self.aggregate_type}:{self.aggregate_id}"

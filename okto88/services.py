@@ -1,0 +1,201 @@
+"""Platform services: API keys and the transactional outbox."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from okto88.errors import ApplicationError
+from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope
+from okto88.redis_connection import redis_client
+from okto88.request_id import request_id_var
+
+logger = logging.getLogger(__name__)
+
+API_KEY_PREFIX = "okto"
+
+
+class InvalidApiKey(ApplicationError):
+    code = "invalid_api_key"
+    status = 401
+    title = "The API key is not valid."
+
+
+class RevokedApiKey(InvalidApiKey):
+    code = "revoked_api_key"
+    title = "The API key has been revoked or has expired."
+
+
+class UnknownScope(ApplicationError):
+    code = "unknown_scope"
+    title = "Unknown API scope."
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    api_key: ApiKey
+    raw_key: str  # shown once to the operator, never stored
+
+
+def _digest(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_issue(
+    *, client: ApiClient, name: str, scopes: list[str], expires_at: datetime | None = None
+) -> IssuedApiKey:
+    unknown = sorted(set(scopes) - set(Scope.values))
+    if unknown:
+        raise UnknownScope(f"Unknown scopes: {', '.join(unknown)}", extra={"scopes": unknown})
+    prefix = secrets.token_hex(4)
+    raw_key = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        client=client,
+        name=name,
+        prefix=prefix,
+        digest=_digest(raw_key),
+        scopes=sorted(set(scopes)),
+        expires_at=expires_at,
+    )
+    return IssuedApiKey(api_key=api_key, raw_key=raw_key)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey:
+    """Return the live key for `raw_key` or raise InvalidApiKey / RevokedApiKey."""
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+        raise InvalidApiKey()
+    api_key = ApiKey.objects.select_related("client").filter(prefix=parts[1]).first()
+    # Compare digests even when no row matched so both paths cost the same.
+    expected = api_key.digest if api_key else _digest(secrets.token_hex(16))
+    if not hmac.compare_digest(expected, _digest(raw_key)) or api_key is None:
+        raise InvalidApiKey()
+    now = timezone.now()
+    if api_key.revoked_at or not api_key.client.is_active or (api_key.expires_at and api_key.expires_at <= now):
+        raise RevokedApiKey()
+    # Touch at most once a minute: a hot key must not write a row on every request.
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return api_key
+
+
+# --- Transactional outbox ---------------------------------------------------------------
+
+# Any constant shared by all relays: pg_try_advisory_xact_lock lets one relay run at a time,
+# which is what keeps publication in id order.
+OUTBOX_RELAY_LOCK_ID = 0x0C7088
+
+
+def outbox_event_write(
+    *, topic: str, aggregate_type: str, aggregate_id: str | int, payload: dict, version: int = 1
+) -> OutboxEvent:
+    """Record an event in the caller's transaction; it is published only if that commits."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_event_write must run inside the transaction of the change")
+    event = OutboxEvent.objects.create(
+        topic=topic,
+        aggregate_type=aggregate_type,
+        aggregate_id=str(aggregate_id),
+        version=version,
+        payload=payload,
+        request_id=request_id_var.get() or "",
+    )
+    _relay_schedule_on_commit()
+    return event
+
+
+def _relay_enqueue() -> None:
+    from okto88.tasks import outbox_relay_task
+
+    try:
+        outbox_relay_task.delay()
+    except Exception:  # the beat schedule relays it a few seconds later anyway
+        logger.warning("could not enqueue the outbox relay", exc_info=True)
+
+
+def _relay_schedule_on_commit() -> None:
+    # One relay per transaction however many events it wrote.
+    if any(func is _relay_enqueue for _, func, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_relay_enqueue)
+
+
+def _event_message(event: OutboxEvent) -> dict[str, str]:
+    return {
+        "id": str(event.pk),
+        "topic": event.topic,
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": event.aggregate_id,
+        "version": str(event.version),
+        "payload": json.dumps(event.payload, separators=(",", ":"), sort_keys=True),
+        "created_at": event.created_at.isoformat(),
+        "request_id": event.request_id,
+    }
+
+
+def _event_dispatch(event: OutboxEvent) -> None:
+    """Publish to the Redis stream and hand the event to the consumers of its topic."""
+    from okto88.celery import app
+
+    redis_client().xadd(settings.OUTBOX_STREAM, _event_message(event), maxlen=1_000_000, approximate=True)
+    for task_name in outbox_consumers_for(topic=event.topic):
+        app.send_task(task_name, kwargs={"event_id": event.pk, "topic": event.topic, "payload": event.payload})
+
+
+def outbox_consumers_for(*, topic: str) -> list[str]:
+    consumers: dict[str, list[str]] = getattr(settings, "OUTBOX_CONSUMERS", {})
+    names = list(consumers.get(topic, []))
+    prefix = topic.split(".", 1)[0] + ".*"
+    names += consumers.get(prefix, [])
+    return names
+
+
+def outbox_relay(*, batch_size: int = 200) -> int:
+    """Publish unpublished events in id order; return how many this call published.
+
+    At least once: an event is published before its row is stamped, so a crash between the
+    two publishes it again later; consumers deduplicate by event id. A failed publish stops
+    the batch there, so no later event overtakes it.
+    """
+    published = 0
+    while True:
+        failure: Exception | None = None
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [OUTBOX_RELAY_LOCK_ID])
+                if not cursor.fetchone()[0]:
+                    return published  # another relay holds the lock and will publish them
+            events = list(OutboxEvent.objects.filter(published_at__isnull=True).order_by("id")[:batch_size])
+            done: list[int] = []
+            for event in events:
+                try:
+                    _event_dispatch(event)
+                except Exception as exc:
+                    failure = exc
+                    OutboxEvent.objects.filter(pk=event.pk).update(publish_attempts=F("publish_attempts") + 1)
+                    break
+                done.append(event.pk)
+            if done:
+                OutboxEvent.objects.filter(pk__in=done).update(published_at=timezone.now())
+        published += len(done)
+        if failure is not None:
+            raise failure
+        if len(events) < batch_size:
+            return published

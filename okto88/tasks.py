@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+
+from okto88 import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="platform.outbox_relay", ignore_result=True)
+def outbox_relay_task(**kwargs) -> int:
+    published = services.outbox_relay()
+    if published:
+        logger.info("outbox events published", extra={"published": published})
+    return published
+
+
+@shared_task(
+    name="platform.email_send",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=8,
+)
+def email_send_task(*, subject: str, body: str, from_email: str, to: list[str], cc=(), bcc=(),
+                    reply_to=(), alternatives=(), headers=None, **kwargs) -> None:
+    message = EmailMultiAlternatives(
+        subject=subject, body=body, from_email=from_email, to=to, cc=list(cc), bcc=list(bcc),
+        reply_to=list(reply_to), headers=headers or {},
+        connection=get_connection(settings.EMAIL_DELIVERY_BACKEND),
+    )
+    for content, mimetype in alternatives:
+        message.attach_alternative(content, mimetype)
+    message.send()
+    logger.info("email sent", extra={"recipients": len(to) + len(cc) + len(bcc), "subject": subject})

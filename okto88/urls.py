@@ -1,0 +1,41 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from okto88 import health, metrics, views
+
+handler400 = "okto88.views.bad_request"
+handler403 = "okto88.views.permission_denied"
+handler404 = "okto88.views.page_not_found"
+handler500 = "okto88.views.server_error"
+
+admin.site.site_header = "okto88"
+admin.site.site_title = "okto88 admin"
+admin.site.index_title = "okto88"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("okto88.api.urls")),
+]
+
+for app_label in ("vehicles", "catalog", "suppliers", "workshops", "orders", "payments", "logistics", "analytics"):
+    try:
+        __import__(f"{app_label}.urls")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{app_label}.urls":
+            raise
+        continue
+    urlpatterns.append(path("", include(f"{app_label}.urls")))
+
+if settings.DEBUG:
+    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+
+    urlpatterns += staticfiles_urlpatterns()

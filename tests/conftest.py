@@ -1,0 +1,48 @@
+"""Shared fixtures: real PostgreSQL and Redis (embedded or the machine's), a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.cache import cache
+
+from okto88.redis_connection import redis_client
+from tests.celery_worker import CeleryWorkerProcess
+
+FORBID_SKIPS = os.environ.get("OKTO88_FORBID_SKIPS") == "1"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # In CI a skipped test is a test that did not run: fail instead of passing quietly.
+    if not FORBID_SKIPS:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        reporter.write_line(f"OKTO88_FORBID_SKIPS: {skipped} test(s) skipped; failing the run", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Throttle counters and cached pages must not leak from one test into another."""
+    keys = list(redis_client().scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+    if keys:
+        redis_client().delete(*keys)
+    yield
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery worker` process on the test database and a queue of this session's own."""
+    worker = CeleryWorkerProcess(log_dir=tmp_path_factory.mktemp("celery"))
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+# Tasks a test enqueues without a worker must not land on the development worker's queue.
+from okto88.celery import app as _celery_app  # noqa: E402
+
+_celery_app.conf.task_default_queue = "okto88-test-unconsumed"

@@ -1,0 +1,192 @@
+"""API keys, scopes, throttling and problem+json errors, seen from the outside."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.response import Response
+from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework.views import APIView
+
+from okto88 import services
+from okto88.models import ApiKey, Scope
+from tests.platform.factories import ApiClientFactory, OperatorFactory, UserFactory, issue_api_key
+
+pytestmark = pytest.mark.django_db
+PROBLEM = "application/problem+json"
+
+
+def api(raw_key: str | None = None) -> APIClient:
+    client = APIClient()
+    if raw_key:
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
+    return client
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status and body["code"] == code
+    assert body["type"].endswith(code) and body["title"] and body["detail"]
+    assert body["request_id"] == response["X-Request-ID"]
+    return body
+
+
+def test_a_valid_key_identifies_its_client_and_scopes():
+    issued = issue_api_key(scopes=[Scope.CATALOG_READ, Scope.ORDERS_READ])
+    response = api(issued.raw_key).get("/api/v1/me/")
+    assert response.status_code == 200
+    assert response.json() == {
+        "kind": "api_client", "name": issued.api_key.client.name, "role": None,
+        "scopes": ["catalog:read", "orders:read"],
+    }
+
+
+def test_keys_are_stored_only_as_a_digest():
+    issued = issue_api_key()
+    row = ApiKey.objects.values().get(pk=issued.api_key.pk)
+    assert issued.raw_key not in str(row.values())
+    assert len(row["digest"]) == 64 and row["prefix"] in issued.raw_key
+
+
+def test_no_credentials_gives_401_with_a_challenge():
+    response = api().get("/api/v1/me/")
+    assert_problem(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"].startswith("Api-Key")
+
+
+@pytest.mark.parametrize("raw_key", ["okto_deadbeef_wrong", "nonsense", "okto__", "Bearer abc"])
+def test_a_wrong_key_gives_401(raw_key):
+    issue_api_key()  # a real key exists; the wrong one must still fail
+    assert_problem(api(raw_key).get("/api/v1/me/"), 401, "invalid_api_key")
+
+
+def test_a_key_with_the_right_prefix_but_wrong_secret_gives_401():
+    issued = issue_api_key()
+    forged = issued.raw_key[:-4] + ("AAAA" if not issued.raw_key.endswith("AAAA") else "BBBB")
+    assert_problem(api(forged).get("/api/v1/me/"), 401, "invalid_api_key")
+
+
+def test_a_revoked_key_gives_401():
+    issued = issue_api_key()
+    services.api_key_revoke(api_key=issued.api_key)
+    assert_problem(api(issued.raw_key).get("/api/v1/me/"), 401, "revoked_api_key")
+
+
+def test_an_expired_key_gives_401():
+    issued = issue_api_key(expires_at=timezone.now() - timedelta(minutes=1))
+    assert_problem(api(issued.raw_key).get("/api/v1/me/"), 401, "revoked_api_key")
+
+
+def test_a_key_of_a_deactivated_client_gives_401():
+    issued = issue_api_key()
+    issued.api_key.client.is_active = False
+    issued.api_key.client.save()
+    assert_problem(api(issued.raw_key).get("/api/v1/me/"), 401, "revoked_api_key")
+
+
+def test_the_key_also_works_in_the_x_api_key_header():
+    issued = issue_api_key()
+    response = APIClient().get("/api/v1/me/", HTTP_X_API_KEY=issued.raw_key)
+    assert response.status_code == 200
+
+
+def test_unknown_scopes_cannot_be_issued():
+    with pytest.raises(services.UnknownScope):
+        issue_api_key(scopes=["catalog:read", "everything:write"])
+
+
+class StockWriteProbeApi(APIView):
+    required_scopes = {"GET": [Scope.CATALOG_READ], "PUT": [Scope.STOCK_WRITE]}
+
+    def get(self, request):
+        return Response({"ok": True})
+
+    def put(self, request):
+        return Response({"ok": True})
+
+
+def call_probe(method: str, raw_key: str):
+    request = getattr(APIRequestFactory(), method)("/api/v1/probe/", {}, format="json",
+                                                   HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
+    return StockWriteProbeApi.as_view()(request)
+
+
+def test_a_key_beyond_its_scopes_gets_403_naming_the_missing_scope():
+    issued = issue_api_key(scopes=[Scope.CATALOG_READ])
+    assert call_probe("get", issued.raw_key).status_code == 200
+    response = call_probe("put", issued.raw_key)
+    assert response.status_code == 403
+    assert response.data["code"] == "insufficient_scope"
+    assert "stock:write" in response.data["detail"]
+
+
+def test_browser_users_get_scopes_from_their_role():
+    operator, nobody = OperatorFactory(), UserFactory()
+    client = APIClient()
+    client.force_login(operator)
+    assert client.get("/api/v1/me/").json()["scopes"] == sorted(Scope.values)
+    client.force_login(nobody)
+    assert client.get("/api/v1/me/").json() == {
+        "kind": "user", "name": nobody.email, "role": "none", "scopes": ["catalog:read"],
+    }
+
+
+def test_throttling_answers_429_with_retry_after():
+    client_row = ApiClientFactory(rate_limit="3/min")
+    issued = issue_api_key(client=client_row)
+    partner = api(issued.raw_key)
+    statuses = [partner.get("/api/v1/me/").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    response = partner.get("/api/v1/me/")
+    body = assert_problem(response, 429, "throttled")
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert body["retry_after"] == int(response["Retry-After"])
+
+
+def test_throttling_is_per_client():
+    limited = issue_api_key(client=ApiClientFactory(rate_limit="1/min"))
+    other = issue_api_key(client=ApiClientFactory(rate_limit="1/min"))
+    assert api(limited.raw_key).get("/api/v1/me/").status_code == 200
+    assert api(limited.raw_key).get("/api/v1/me/").status_code == 429
+    assert api(other.raw_key).get("/api/v1/me/").status_code == 200
+
+
+def test_an_unknown_api_url_is_a_problem_not_an_html_page():
+    issued = issue_api_key()
+    assert_problem(api(issued.raw_key).get("/api/v1/no-such-thing/"), 404, "not_found")
+
+
+def test_a_wrong_method_is_405_problem():
+    issued = issue_api_key()
+    assert_problem(api(issued.raw_key).post("/api/v1/me/", {}, format="json"), 405, "method_not_allowed")
+
+
+def test_session_writes_without_csrf_are_refused_as_a_problem():
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(UserFactory())
+    response = client.post("/api/v1/me/", {}, format="json")
+    assert_problem(response, 403, "permission_denied")
+
+
+def test_the_openapi_schema_documents_failure_responses():
+    response = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json() if response["Content-Type"].startswith("application/vnd.oai.openapi+json") else None
+    if schema is None:
+        import yaml
+
+        schema = yaml.safe_load(response.content)
+    assert "Problem" in schema["components"]["schemas"]
+    me = schema["paths"]["/api/v1/me/"]["get"]["responses"]
+    assert {"200", "401", "403", "429"} <= set(me)
+    assert PROBLEM in me["401"]["content"]
+
+
+def test_the_interactive_docs_page_is_served():
+    response = APIClient().get("/api/v1/docs/")
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()

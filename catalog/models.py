@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from vehicles.models import VehicleVariant
+
+
+class BrandKind(models.TextChoices):
+    OEM = "oem", _("OEM")
+    AFTERMARKET = "aftermarket", _("Aftermarket")
+
+
+class Brand(models.Model):
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=BrandKind.choices)
+    country = models.CharField(_("country"), max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    """A tree (adjacency list; the tree is small, a few hundred nodes)."""
+
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    slug = models.SlugField(max_length=80, unique=True)
+    name_id = models.CharField(_("name (Indonesian)"), max_length=120)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    synonyms = models.TextField(_("search synonyms"), blank=True, help_text=_("Comma separated, both languages"))
+
+    class Meta:
+        ordering = ["name_id"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name_id
+
+
+class PartStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUPERSEDED = "superseded", _("Superseded")
+    DISCONTINUED = "discontinued", _("Discontinued")
+
+
+class Part(models.Model):
+    """A brand's part number. `number_key` is the normalised number: upper case, letters and
+    digits only, so 04465-0K240, 044650k240 and 04465 0K240 are one part."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="parts")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="parts")
+    number = models.CharField(_("part number"), max_length=60)
+    number_key = models.CharField(max_length=60, editable=False)
+    name_id = models.CharField(_("name (Indonesian)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    weight_g = models.PositiveIntegerField(_("weight (g)"), default=0)
+    length_mm = models.PositiveIntegerField(_("length (mm)"), default=0)
+    width_mm = models.PositiveIntegerField(_("width (mm)"), default=0)
+    height_mm = models.PositiveIntegerField(_("height (mm)"), default=0)
+    status = models.CharField(_("status"), max_length=12, choices=PartStatus.choices, default=PartStatus.ACTIVE)
+    superseded_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="supersedes"
+    )
+    version = models.PositiveIntegerField(default=1)
+    # Maintained by the services from names, brand, category names and synonyms.
+    search_vector = SearchVectorField(null=True, editable=False)
+    search_text = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("part")
+        verbose_name_plural = _("parts")
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "number_key"], name="part_brand_number_key_unique"),
+            models.CheckConstraint(condition=~Q(superseded_by=models.F("id")), name="part_not_superseded_by_itself"),
+        ]
+        indexes = [
+            models.Index(fields=["number_key"], name="part_number_key"),
+            models.Index(fields=["category", "brand"], name="part_category_brand"),
+            GinIndex(fields=["search_vector"], name="part_search_vector"),
+            GinIndex(fields=["number_key"], name="part_number_key_trgm", opclasses=["gin_trgm_ops"]),
+            GinIndex(fields=["search_text"], name="part_search_text_trgm", opclasses=["gin_trgm_ops"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand.name} {self.number}"
+
+
+class CrossReference(models.Model):
+    """Another number (an OE number or another brand's) that interchanges with `part`."""
+
+    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="cross_references")
+    brand_name = models.CharField(_("brand"), max_length=80)
+    number = models.CharField(_("number"), max_length=60)
+    number_key = models.CharField(max_length=60, editable=False)
+    is_oe = models.BooleanField(_("OE number"), default=False)
+
+    class Meta:
+        verbose_name = _("cross reference")
+        verbose_name_plural = _("cross references")
+        constraints = [
+            models.UniqueConstraint(fields=["part", "brand_name", "number_key"], name="crossref_unique"),
+        ]
+        indexes = [models.Index(fields=["number_key"], name="crossref_number_key")]
+
+    def __str__(self) -> str:
+        return f"{self.brand_name} {self.number} → {self.part_id}"
+
+
+class Position(models.TextChoices):
+    ANY = "", _("—")
+    FRONT = "front", _("Front")
+    REAR = "rear", _("Rear")
+    LEFT = "left", _("Left")
+    RIGHT = "right", _("Right")
+    FRONT_LEFT = "front_left", _("Front left")
+    FRONT_RIGHT = "front_right", _("Front right")
+    REAR_LEFT = "rear_left", _("Rear left")
+    REAR_RIGHT = "rear_right", _("Rear right")
+
+
+class Fitment(models.Model):
+    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="fitments")
+    variant = models.ForeignKey(VehicleVariant, on_delete=models.CASCADE, related_name="fitments")
+    position = models.CharField(_("position"), max_length=12, choices=Position.choices, blank=True, default="")
+    quantity = models.PositiveSmallIntegerField(_("quantity per vehicle"), default=1)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("fitment")
+        verbose_name_plural = _("fitments")
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "part", "position"], name="fitment_unique"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="fitment_quantity_gte_1"),
+        ]
+        indexes = [models.Index(fields=["part"], name="fitment_part")]

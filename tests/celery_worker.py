@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -37,10 +38,8 @@ class CeleryWorkerProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        # The test process publishes to this session's queue, so a stray worker from another
-        # run can never take our tasks.
-        self._previous_queue = celery_app.conf.task_default_queue
-        celery_app.conf.task_default_queue = self.queue
+        # The worker consumes a queue of this session's own: a stray worker from another run
+        # can never take our tasks.
         env = {
             **os.environ,
             "DATABASE_URL": database_url(connection.settings_dict),
@@ -77,7 +76,16 @@ class CeleryWorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self._log_file.close()
-        celery_app.conf.task_default_queue = self._previous_queue
+
+    @contextmanager
+    def routed(self):
+        """Send the test process's tasks to this worker while the block runs."""
+        previous = celery_app.conf.task_default_queue
+        celery_app.conf.task_default_queue = self.queue
+        try:
+            yield self
+        finally:
+            celery_app.conf.task_default_queue = previous
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")

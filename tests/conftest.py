@@ -25,6 +25,11 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     """Throttle counters and cached pages must not leak from one test into another."""
     keys = list(redis_client().scan_iter(match=f"{cache.key_prefix}:*", count=1000))
@@ -34,12 +39,22 @@ def _clean_cache():
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real `celery worker` process on the test database and a queue of this session's own."""
+def _celery_worker_process(django_db_setup, tmp_path_factory):
     worker = CeleryWorkerProcess(log_dir=tmp_path_factory.mktemp("celery"))
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def celery_worker(_celery_worker_process):
+    """A real `celery worker` process on the test database, on a queue of this session's own.
+
+    Tasks go to it only during the tests that ask for it; elsewhere they queue unconsumed,
+    so a test that drives a service by hand never races the worker.
+    """
+    with _celery_worker_process.routed():
+        yield _celery_worker_process
 
 
 # Tasks a test enqueues without a worker must not land on the development worker's queue.

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from okto88.models import ApiClient, User
 
-DEMO_PASSWORD = "okto88-demo"
+DEMO_PASSWORD = "okto88-demo"  # noqa: S105 - demo accounts only, printed by `make run`
 DEMO_LOGINS = {
     "operator": "operator@okto88.id",
     "workshop": "bengkel@okto88.id",

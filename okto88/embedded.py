@@ -111,6 +111,6 @@ def embedded_redis_stop() -> None:
     if _redis_server is not None:
         try:
             _redis_server.shutdown(nosave=True)
-        except Exception:  # noqa: BLE001 - already gone is fine
+        except Exception:
             logger.debug("embedded Redis was already stopped")
         _redis_server = None

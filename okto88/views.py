@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.http import JsonResponse
 from django.shortcuts import render
 
 from okto88.api.problems import is_api_request, problem_response

@@ -12,7 +12,11 @@ from suppliers.models import MemberRole, Supplier, SupplierMember, SupplierStatu
 def demo_load() -> list[str]:
     supplier, _ = Supplier.objects.get_or_create(
         legal_name="PT Sinar Jaya Motor Parts",
-        defaults={"npwp": "02.345.678.9-012.000", "status": SupplierStatus.ACTIVE, "contact_email": "sales@sinarjaya.co.id"},
+        defaults={
+            "npwp": "02.345.678.9-012.000",
+            "status": SupplierStatus.ACTIVE,
+            "contact_email": "sales@sinarjaya.co.id",
+        },
     )
     user = demo_user(email=DEMO_LOGINS["supplier"], full_name="Siti Rahayu")
     SupplierMember.objects.get_or_create(user=user, defaults={"supplier": supplier, "role": MemberRole.OWNER})

@@ -18,7 +18,9 @@ class Supplier(models.Model):
     npwp = models.CharField(_("NPWP"), max_length=20, blank=True)
     contact_email = models.EmailField(_("contact email"), blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=SupplierStatus.choices, default=SupplierStatus.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=SupplierStatus.choices, default=SupplierStatus.PENDING
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

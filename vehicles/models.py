@@ -47,7 +47,9 @@ class VehicleModel(models.Model):
         ordering = ["make__name", "name"]
         verbose_name = _("model")
         verbose_name_plural = _("models")
-        constraints = [models.UniqueConstraint(fields=["make", "slug"], name="vehicle_model_make_slug_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["make", "slug"], name="vehicle_model_make_slug_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.make.name} {self.name}"
@@ -67,7 +69,9 @@ class VehicleVariant(models.Model):
     engine_code = models.CharField(_("engine code"), max_length=30, blank=True)
     displacement_cc = models.PositiveIntegerField(_("displacement (cc)"), null=True, blank=True)
     fuel = models.CharField(_("fuel"), max_length=10, choices=Fuel.choices, default=Fuel.PETROL)
-    transmission = models.CharField(_("transmission"), max_length=10, choices=Transmission.choices, blank=True)
+    transmission = models.CharField(
+        _("transmission"), max_length=10, choices=Transmission.choices, blank=True
+    )
     body = models.CharField(_("body"), max_length=30, blank=True)
     vehicle_type = models.CharField(_("vehicle type"), max_length=12, choices=VehicleType.choices)
 
@@ -76,10 +80,18 @@ class VehicleVariant(models.Model):
         verbose_name = _("variant")
         verbose_name_plural = _("variants")
         constraints = [
-            models.CheckConstraint(condition=Q(year_from__gte=1950) & Q(year_from__lte=2100), name="variant_year_from_sane"),
-            models.CheckConstraint(condition=Q(year_to__isnull=True) | Q(year_to__gte=F("year_from")), name="variant_years_ordered"),
+            models.CheckConstraint(
+                condition=Q(year_from__gte=1950) & Q(year_from__lte=2100),
+                name="variant_year_from_sane",
+            ),
+            models.CheckConstraint(
+                condition=Q(year_to__isnull=True) | Q(year_to__gte=F("year_from")),
+                name="variant_years_ordered",
+            ),
         ]
-        indexes = [models.Index(fields=["model", "year_from", "year_to"], name="variant_model_years")]
+        indexes = [
+            models.Index(fields=["model", "year_from", "year_to"], name="variant_model_years"),
+        ]
 
     def __str__(self) -> str:
         years = f"{self.year_from}–{self.year_to or ''}"

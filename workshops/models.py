@@ -19,7 +19,9 @@ class Workshop(models.Model):
     class Meta:
         verbose_name = _("workshop")
         verbose_name_plural = _("workshops")
-        constraints = [models.CheckConstraint(condition=models.Q(credit_limit__gte=0), name="workshop_credit_limit_gte_0")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(credit_limit__gte=0), name="workshop_credit_limit_gte_0"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -78,7 +78,7 @@ def _flatten_errors(detail, prefix: str = "") -> list[dict]:
             out += _flatten_errors(value, f"{prefix}.{name}" if prefix else str(name))
         return out
     if isinstance(detail, list):
-        if all(isinstance(item, exceptions.ErrorDetail) or isinstance(item, str) for item in detail):
+        if all(isinstance(item, (exceptions.ErrorDetail, str)) for item in detail):
             return [
                 {"field": prefix or "non_field_errors", "code": getattr(item, "code", "invalid"), "detail": str(item)}
                 for item in detail

@@ -59,7 +59,9 @@ def test_a_real_worker_reports_its_task_outcomes(client, celery_worker):
 
     before = float(redis_client().hget("okto88:metrics:tasks", "platform.outbox_relay|success") or 0)
     outbox_relay_task.delay()
-    celery_worker.wait_for_log(lambda r: "platform.outbox_relay" in r.get("message", "") and "succeeded" in r["message"])
+    celery_worker.wait_for_log(
+        lambda r: "platform.outbox_relay" in r.get("message", "") and "succeeded" in r["message"]
+    )
     after = float(redis_client().hget("okto88:metrics:tasks", "platform.outbox_relay|success") or 0)
     assert after >= before + 1
     assert 'task="platform.outbox_relay"' in client.get("/metrics").content.decode()

@@ -64,7 +64,8 @@ def test_settings_without_variables_start_embedded_services():
 
 
 def test_a_malformed_boolean_is_refused_with_its_name():
-    result = run_python(PRINT_SETTINGS, {"DEBUG": "maybe", **{k: PRODUCTION_ENV[k] for k in ("DATABASE_URL", "REDIS_URL")}})
+    service_urls = {k: PRODUCTION_ENV[k] for k in ("DATABASE_URL", "REDIS_URL")}
+    result = run_python(PRINT_SETTINGS, {"DEBUG": "maybe", **service_urls})
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
 

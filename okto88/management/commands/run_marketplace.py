@@ -41,7 +41,8 @@ class Command(BaseCommand):
         celery = [python, "-m", "celery", "-A", "okto88"]
         processes = [
             ("web", [python, manage, "runserver", f"{host}:{port}", "--noreload"]),
-            ("worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle"]),
+            ("worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2",
+                        "--without-gossip", "--without-mingle"]),
             ("beat", [*celery, "beat", "--loglevel=INFO",
                       f"--schedule={settings.BASE_DIR / '.local' / 'celerybeat-schedule'}"]),
             *EXTRA_PROCESSES,

@@ -1,0 +1,46 @@
+"""docker-compose.yml describes the production shape and parses with the compose CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from django.conf import settings
+
+COMPOSE_FILE = settings.BASE_DIR / "docker-compose.yml"
+
+
+def compose_cli() -> list[str] | None:
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+def test_compose_has_the_production_services_built_from_the_dockerfile():
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
+    for name in ("web", "worker", "beat"):
+        assert services[name]["build"] == "."
+        assert services[name]["environment"]["DJANGO_ENV"] == "production"
+    assert "gunicorn" in services["web"]["command"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "okto88", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "okto88", "beat"]
+    assert "noeviction" in services["redis"]["command"]
+    assert (settings.BASE_DIR / "Dockerfile").exists()
+
+
+def test_compose_file_parses_with_the_compose_cli():
+    cli = compose_cli()
+    if cli is None:
+        pytest.skip("no docker compose CLI on this machine (.ci/run installs one)")
+    result = subprocess.run(
+        [*cli, "-f", str(COMPOSE_FILE), "config", "--quiet"],
+        env={**os.environ, "SECRET_KEY": "compose-config-check"}, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr

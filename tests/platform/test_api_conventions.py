@@ -190,3 +190,10 @@ def test_the_interactive_docs_page_is_served():
     response = APIClient().get("/api/v1/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_a_forged_cursor_is_a_400_not_a_404():
+    issued = issue_api_key()
+    body = assert_problem(api(issued.raw_key).get("/api/v1/vehicles/makes/?cursor=bm90LWEtY3Vyc29y"), 400,
+                          "invalid_cursor")
+    assert "cursor" in body["detail"]

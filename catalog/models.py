@@ -147,3 +147,7 @@ class Fitment(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=1), name="fitment_quantity_gte_1"),
         ]
         indexes = [models.Index(fields=["part"], name="fitment_part")]
+
+    def __str__(self) -> str:
+        position = f" ({self.position})" if self.position else ""
+        return f"{self.part_id} → {self.variant_id}{position}"

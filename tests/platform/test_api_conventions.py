@@ -194,6 +194,6 @@ def test_the_interactive_docs_page_is_served():
 
 def test_a_forged_cursor_is_a_400_not_a_404():
     issued = issue_api_key()
-    body = assert_problem(api(issued.raw_key).get("/api/v1/vehicles/makes/?cursor=bm90LWEtY3Vyc29y"), 400,
+    body = assert_problem(api(issued.raw_key).get("/api/v1/vehicles/makes/?cursor=%25%25not-base64%25%25"), 400,
                           "invalid_cursor")
     assert "cursor" in body["detail"]

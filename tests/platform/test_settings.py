@@ -28,7 +28,8 @@ PRINT_SETTINGS = (
 
 
 def run_python(code: str, env: dict, *args: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DEBUG"}}
+    dropped = {"DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, *(["-c", code] if code else []), *args],
         env={**base, "DJANGO_SETTINGS_MODULE": "okto88.settings", **env},

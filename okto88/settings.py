@@ -130,7 +130,9 @@ TEMPLATES = [
 ]
 
 # --- Data -------------------------------------------------------------------------------
-_database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))
+_database = dj_database_url.parse(
+    DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+)
 _socket_host = _database.get("OPTIONS", {}).pop("host", None)
 if _socket_host and not _database.get("HOST"):
     _database["HOST"] = _socket_host
@@ -236,6 +238,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CallerKindEnum": ["user", "api_client"],
+        "BrandKindEnum": "catalog.models.BrandKind",
+    },
     "APPEND_COMPONENTS": {"schemas": {"Problem": PROBLEM_SCHEMA}},
 }
 

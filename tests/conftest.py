@@ -32,7 +32,8 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _clean_cache():
     """Throttle counters and cached pages must not leak from one test into another."""
-    keys = list(redis_client().scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+    keys = [key for pattern in (f"{cache.key_prefix}:*", "throttle:*")
+            for key in redis_client().scan_iter(match=pattern, count=1000)]
     if keys:
         redis_client().delete(*keys)
     yield

@@ -1,0 +1,1 @@
+"""Feed import admin (placeholder until the feed import lands)."""

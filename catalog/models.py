@@ -58,7 +58,8 @@ class Part(models.Model):
     digits only, so 04465-0K240, 044650k240 and 04465 0K240 are one part."""
 
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="parts")
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="parts")
+    # db_index=False: part_category_brand (category, brand) serves every lookup by category.
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="parts", db_index=False)
     number = models.CharField(_("part number"), max_length=60)
     number_key = models.CharField(max_length=60, editable=False)
     name_id = models.CharField(_("name (Indonesian)"), max_length=200)
@@ -102,7 +103,8 @@ class Part(models.Model):
 class CrossReference(models.Model):
     """Another number (an OE number or another brand's) that interchanges with `part`."""
 
-    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="cross_references")
+    # db_index=False: crossref_unique (part, brand_name, number_key) starts with part.
+    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="cross_references", db_index=False)
     brand_name = models.CharField(_("brand"), max_length=80)
     number = models.CharField(_("number"), max_length=60)
     number_key = models.CharField(max_length=60, editable=False)
@@ -133,8 +135,11 @@ class Position(models.TextChoices):
 
 
 class Fitment(models.Model):
-    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="fitments")
-    variant = models.ForeignKey(VehicleVariant, on_delete=models.CASCADE, related_name="fitments")
+    # db_index=False on both: fitment_part indexes part, fitment_unique (variant, part,
+    # position) serves variant; the FK's default indexes would duplicate them on the
+    # biggest table (millions of rows).
+    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="fitments", db_index=False)
+    variant = models.ForeignKey(VehicleVariant, on_delete=models.CASCADE, related_name="fitments", db_index=False)
     position = models.CharField(_("position"), max_length=12, choices=Position.choices, blank=True, default="")
     quantity = models.PositiveSmallIntegerField(_("quantity per vehicle"), default=1)
     note = models.CharField(_("note"), max_length=200, blank=True)

@@ -1,0 +1,314 @@
+"""Catalog API (read-only, scope catalog:read): categories, brands, parts and the searches.
+
+Pagination — every list is bounded:
+- plain lists (categories, brands, parts without `q`, a part's fitments) use the cursor
+  pagination of the platform (`?page_size=` up to 200), stable under inserts;
+- ranked word search (`q`) pages by `limit` (≤ 100) and `offset` (≤ 1,000): a rank is not a
+  unique key a cursor could hold, and no workshop reads past the first pages. The
+  response has no `count`: counting every match is the expensive part of a ranked search.
+- the number lookup returns at most `limit` (≤ 100) matches and says when it truncated.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.http import Http404
+from django.utils.module_loading import import_string
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, generics
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from catalog import selectors
+from catalog.models import Brand, Category, Fitment, Part
+from catalog.serializers import (
+    BrandSerializer,
+    CategorySerializer,
+    FitmentSerializer,
+    NumberLookupSerializer,
+    PartDetailSerializer,
+    PartPageSerializer,
+    PartSerializer,
+    RankedPartSerializer,
+)
+from okto88.api.pagination import CursorPagination
+from okto88.models import Scope
+from vehicles.models import VehicleVariant
+
+
+def part_best_offers(*, part_ids: Iterable[int]) -> dict[int, dict]:
+    """The seam for "best offer per part": suppliers sit above the catalog, so the catalog
+    cannot import them. Once offers exist, point settings.CATALOG_BEST_OFFER_PROVIDER at a
+    suppliers selector taking `part_ids` and returning {part_id: offer dict}; one call per
+    page, never one per part. Until then no part has an offer."""
+    provider_path = getattr(settings, "CATALOG_BEST_OFFER_PROVIDER", None)
+    if not provider_path:
+        return {}
+    return import_string(provider_path)(part_ids=list(part_ids))
+
+
+def _validated(filterset_class, request) -> dict:
+    """Validate query parameters with a django-filter FilterSet; bad values → 400 problem."""
+    filterset = filterset_class(data=request.query_params, queryset=filterset_class.Meta.model.objects.none())
+    if not filterset.is_valid():
+        raise exceptions.ValidationError({
+            field: [exceptions.ErrorDetail(error["message"], code=error["code"]) for error in errors]
+            for field, errors in filterset.form.errors.get_json_data().items()
+        })
+    return filterset.form.cleaned_data
+
+
+class RankedPagination:
+    """limit/offset for ranked results, bounded both ways, without a count."""
+
+    default_limit = 20
+    max_limit = 100
+    max_offset = 1000
+
+    def _int_param(self, request, name: str, default: int, maximum: int, minimum: int) -> int:
+        raw = request.query_params.get(name)
+        if raw in (None, ""):
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise exceptions.ValidationError({name: [exceptions.ErrorDetail("A whole number is required.",
+                                                                            code="invalid")]}) from None
+        if not minimum <= value <= maximum:
+            raise exceptions.ValidationError({name: [exceptions.ErrorDetail(
+                f"Must be between {minimum} and {maximum}.", code="out_of_range")]})
+        return value
+
+    def paginate_queryset(self, queryset, request, view=None) -> list:
+        self.request = request
+        self.limit = self._int_param(request, "limit", self.default_limit, self.max_limit, 1)
+        self.offset = self._int_param(request, "offset", 0, self.max_offset, 0)
+        rows = list(queryset[self.offset:self.offset + self.limit + 1])
+        self.has_next = len(rows) > self.limit and self.offset + self.limit <= self.max_offset
+        return rows[:self.limit]
+
+    def get_next_link(self) -> str | None:
+        if not self.has_next:
+            return None
+        url = replace_query_param(self.request.build_absolute_uri(), "limit", self.limit)
+        return replace_query_param(url, "offset", self.offset + self.limit)
+
+    def get_previous_link(self) -> str | None:
+        if self.offset <= 0:
+            return None
+        url = replace_query_param(self.request.build_absolute_uri(), "limit", self.limit)
+        previous = max(self.offset - self.limit, 0)
+        return replace_query_param(url, "offset", previous) if previous else remove_query_param(url, "offset")
+
+    def get_paginated_response(self, data) -> Response:
+        return Response(OrderedDict([("next", self.get_next_link()), ("previous", self.get_previous_link()),
+                                     ("results", data)]))
+
+
+class IdCursorPagination(CursorPagination):
+    ordering = "id"
+
+
+class CategoryPagination(IdCursorPagination):
+    page_size = 200  # the whole tree usually fits in one page
+
+
+# --- Categories and brands --------------------------------------------------------------
+
+class CategoryFilter(filters.FilterSet):
+    parent = filters.NumberFilter(field_name="parent_id", min_value=1)
+    root = filters.BooleanFilter(field_name="parent", lookup_expr="isnull", help_text="Only top-level categories")
+
+    class Meta:
+        model = Category
+        fields = ["parent", "root"]
+
+
+class CategoryListApi(generics.ListAPIView):
+    """The category tree, flat: each category names its parent (null at the top)."""
+
+    required_scopes = [Scope.CATALOG_READ]
+    serializer_class = CategorySerializer
+    pagination_class = CategoryPagination
+    filterset_class = CategoryFilter
+
+    def get_queryset(self):
+        return selectors.category_list()
+
+    @extend_schema(operation_id="categories_list", tags=["catalog"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class BrandFilter(filters.FilterSet):
+    class Meta:
+        model = Brand
+        fields = ["kind"]
+
+
+class BrandListApi(generics.ListAPIView):
+    required_scopes = [Scope.CATALOG_READ]
+    serializer_class = BrandSerializer
+    pagination_class = IdCursorPagination
+    filterset_class = BrandFilter
+
+    def get_queryset(self):
+        return selectors.brand_list()
+
+    @extend_schema(operation_id="brands_list", tags=["catalog"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+# --- Parts ------------------------------------------------------------------------------
+
+class PartSearchFilter(filters.FilterSet):
+    """Only validates: the searches themselves are selectors."""
+
+    vehicle = filters.ModelChoiceFilter(queryset=VehicleVariant.objects.all(), help_text="Vehicle variant id")
+    category = filters.ModelChoiceFilter(queryset=Category.objects.all(),
+                                         help_text="Category id; includes its subcategories")
+    brand = filters.ModelChoiceFilter(queryset=Brand.objects.all(), help_text="Brand id")
+    q = filters.CharFilter(max_length=200, help_text="Words, Indonesian or English")
+
+    class Meta:
+        model = Part
+        fields = ["vehicle", "category", "brand", "q"]
+
+
+PART_SEARCH_PARAMETERS = [
+    OpenApiParameter("vehicle", OpenApiTypes.INT, description="Vehicle variant id: the parts that fit it, "
+                     "with facet counts per category and brand"),
+    OpenApiParameter("category", OpenApiTypes.INT, description="Category id, subcategories included"),
+    OpenApiParameter("brand", OpenApiTypes.INT, description="Brand id"),
+    OpenApiParameter("q", OpenApiTypes.STR, description="Words (full text, typo tolerant); ranked results"),
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="Without `q`: the page cursor"),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description="Without `q`: page size, ≤ 200"),
+    OpenApiParameter("limit", OpenApiTypes.INT, description="With `q`: page size, ≤ 100 (default 20)"),
+    OpenApiParameter("offset", OpenApiTypes.INT, description="With `q`: offset, ≤ 1000"),
+]
+
+
+def _facets_data(facets: selectors.Facets) -> dict:
+    return {
+        "categories": [{"id": f.id, "name": f.name, "name_en": f.name_en, "parent_id": f.parent_id,
+                        "count": f.count} for f in facets.categories],
+        "brands": [{"id": f.id, "name": f.name, "count": f.count} for f in facets.brands],
+    }
+
+
+class PartListApi(generics.GenericAPIView):
+    """Find parts: by vehicle (`vehicle`, with facets), by words (`q`, ranked), or both
+    (the vehicle's parts that match the words); `category` and `brand` narrow any of them.
+    Without `q` pages by cursor, with `q` by limit/offset (bounded, see the module doc)."""
+
+    required_scopes = [Scope.CATALOG_READ]
+    serializer_class = PartSerializer
+    pagination_class = IdCursorPagination
+    filter_backends: list = []  # the parameters are validated by PartSearchFilter below
+
+    @extend_schema(operation_id="parts_list", tags=["catalog"], parameters=PART_SEARCH_PARAMETERS,
+                   responses=PartPageSerializer)
+    def get(self, request):
+        params = _validated(PartSearchFilter, request)
+        vehicle, category, brand = params.get("vehicle"), params.get("category"), params.get("brand")
+        q = (params.get("q") or "").strip()
+        criteria = {
+            "category_id": category.pk if category else None,
+            "brand_id": brand.pk if brand else None,
+        }
+        facets = None
+        if q:
+            parts = selectors.part_search_by_words(q=q, variant_id=vehicle.pk if vehicle else None, **criteria)
+            paginator, serializer_class = RankedPagination(), RankedPartSerializer
+        elif vehicle:
+            search = selectors.part_search_by_vehicle(variant_id=vehicle.pk, **criteria)
+            parts, facets = search.parts, search.facets
+            paginator, serializer_class = self.paginator, PartSerializer
+        else:
+            parts = selectors.part_list(**criteria)
+            paginator, serializer_class = self.paginator, PartSerializer
+        page = paginator.paginate_queryset(parts, request, view=self)
+        if vehicle and q:
+            facets = selectors.part_facets_for_vehicle(
+                variant_id=vehicle.pk, q=q, brand_id=criteria["brand_id"],
+                category_ids=(selectors.category_descendant_ids(category_id=category.pk) if category else None),
+            )
+        context = {**self.get_serializer_context(), "best_offers": part_best_offers(part_ids=[p.pk for p in page])}
+        response = paginator.get_paginated_response(serializer_class(page, many=True, context=context).data)
+        if facets is not None:
+            response.data["facets"] = _facets_data(facets)
+        return response
+
+
+class PartDetailApi(generics.GenericAPIView):
+    """One part with its fitment (first 200), cross references and supersession."""
+
+    required_scopes = [Scope.CATALOG_READ]
+    serializer_class = PartDetailSerializer
+
+    @extend_schema(operation_id="parts_retrieve", tags=["catalog"])
+    def get(self, request, pk: int):
+        part = selectors.part_detail(part_id=pk)
+        if part is None:
+            raise Http404
+        part.fitment_count = (len(part.fitment_rows) if len(part.fitment_rows) < selectors.DETAIL_FITMENT_LIMIT
+                              else selectors.part_fitment_count(part=part))
+        context = {**self.get_serializer_context(), "best_offers": part_best_offers(part_ids=[part.pk])}
+        return Response(PartDetailSerializer(part, context=context).data)
+
+
+class PartFitmentListApi(generics.ListAPIView):
+    """Every vehicle a part fits, page by page."""
+
+    required_scopes = [Scope.CATALOG_READ]
+    serializer_class = FitmentSerializer
+    pagination_class = IdCursorPagination
+    filter_backends: list = []
+
+    def get_queryset(self):
+        if not Part.objects.filter(pk=self.kwargs["pk"]).exists():
+            raise Http404
+        return Fitment.objects.filter(part_id=self.kwargs["pk"]).select_related("variant__model__make")
+
+    @extend_schema(operation_id="parts_fitments_list", tags=["catalog"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class PartLookupFilter(filters.FilterSet):
+    number = filters.CharFilter(required=True, max_length=80, help_text="Any spelling: 04465-0K240, 044650k240")
+    limit = filters.NumberFilter(min_value=1, max_value=100, help_text="At most this many matches (default 50)")
+
+    class Meta:
+        model = Part
+        fields = ["number", "limit"]
+
+
+class PartLookupApi(generics.GenericAPIView):
+    """Look a part number up: exact matches, interchangeable parts (cross references),
+    supersession both ways, and close numbers when nothing matched; each labelled."""
+
+    required_scopes = [Scope.CATALOG_READ]
+    serializer_class = NumberLookupSerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        operation_id="parts_lookup", tags=["catalog"],
+        parameters=[
+            OpenApiParameter("number", OpenApiTypes.STR, required=True, description="The part number as typed"),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="At most this many matches, ≤ 100 (default 50)"),
+        ],
+    )
+    def get(self, request):
+        params = _validated(PartLookupFilter, request)
+        limit = int(params.get("limit") or 50)
+        lookup = selectors.part_lookup_by_number(number=params["number"], limit=limit)
+        context = {**self.get_serializer_context(),
+                   "best_offers": part_best_offers(part_ids=[m.part.pk for m in lookup.matches])}
+        return Response(NumberLookupSerializer(lookup, context=context).data)

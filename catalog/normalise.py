@@ -1,0 +1,28 @@
+"""Normalised keys for part numbers.
+
+Workshops type part numbers the way they see them on a box, an invoice or a screen:
+"04465-0K240", "044650k240", "04465 0K240". They are one number, so every number is
+stored with a key that keeps only upper-case letters and digits. This module has no
+Django imports so models, services, selectors, imports and benchmarks can all share it.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NOT_KEY_CHARACTERS = re.compile(r"[^A-Z0-9]")
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+def part_number_normalise(number: str) -> str:
+    """Upper case, then only A-Z and 0-9: "04465-0k240 " → "044650K240"."""
+    return _NOT_KEY_CHARACTERS.sub("", (number or "").upper())
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a free-text query, lower case, letters and digits only.
+
+    Used to build a prefix tsquery ("kampas re" → 'kampas':* & 're':*) without ever
+    passing user input through tsquery syntax.
+    """
+    return _WORD.findall((text or "").lower())

@@ -1,0 +1,167 @@
+"""Catalog API representations. Read-only: the catalog changes through services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalog.models import Brand, Category, CrossReference, Fitment, Part
+
+
+class BrandSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Brand
+        fields = ["id", "name", "slug", "kind", "country"]
+        read_only_fields = fields
+
+
+class BrandRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Brand
+        fields = ["id", "name", "kind"]
+        read_only_fields = fields
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent_id = serializers.IntegerField(allow_null=True, read_only=True)
+    synonyms = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Category
+        fields = ["id", "parent_id", "slug", "name_id", "name_en", "synonyms"]
+        read_only_fields = fields
+
+    def get_synonyms(self, obj: Category) -> list[str]:
+        return [word.strip() for word in obj.synonyms.split(",") if word.strip()]
+
+
+class CategoryRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name_id", "name_en"]
+        read_only_fields = fields
+
+
+class PartRefSerializer(serializers.ModelSerializer):
+    brand = serializers.CharField(source="brand.name", read_only=True)
+
+    class Meta:
+        model = Part
+        fields = ["id", "brand", "number", "status"]
+        read_only_fields = fields
+
+
+class BestOfferSerializer(serializers.Serializer):
+    """Reserved for the suppliers app (see catalog.api.part_best_offers)."""
+
+    supplier_id = serializers.IntegerField()
+    price = serializers.IntegerField(help_text="Rupiah")
+    lead_time_days = serializers.IntegerField()
+
+
+class PartSerializer(serializers.ModelSerializer):
+    brand = BrandRefSerializer(read_only=True)
+    category = CategoryRefSerializer(read_only=True)
+    superseded_by_id = serializers.IntegerField(allow_null=True, read_only=True)
+    best_offer = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Part
+        fields = [
+            "id", "brand", "number", "number_key", "name_id", "name_en", "category", "status",
+            "superseded_by_id", "attributes", "weight_g", "length_mm", "width_mm", "height_mm",
+            "version", "best_offer",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(BestOfferSerializer(allow_null=True))
+    def get_best_offer(self, obj: Part) -> dict | None:
+        # Filled in by the view for a whole page at once (never one query per part).
+        return self.context.get("best_offers", {}).get(obj.pk)
+
+
+class RankedPartSerializer(PartSerializer):
+    match = serializers.CharField(read_only=True, help_text="full_text, similar_category or similar_text")
+    rank = serializers.FloatField(read_only=True)
+    similarity = serializers.FloatField(read_only=True)
+
+    class Meta(PartSerializer.Meta):
+        fields = [*PartSerializer.Meta.fields, "match", "rank", "similarity"]
+        read_only_fields = fields
+
+
+class FitmentSerializer(serializers.ModelSerializer):
+    variant_id = serializers.IntegerField(read_only=True)
+    make = serializers.CharField(source="variant.model.make.name", read_only=True)
+    model = serializers.CharField(source="variant.model.name", read_only=True)
+    generation = serializers.CharField(source="variant.generation", read_only=True)
+    variant = serializers.CharField(source="variant.name", read_only=True)
+    vehicle_type = serializers.CharField(source="variant.vehicle_type", read_only=True)
+    year_from = serializers.IntegerField(source="variant.year_from", read_only=True)
+    year_to = serializers.IntegerField(source="variant.year_to", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Fitment
+        fields = ["id", "variant_id", "make", "model", "generation", "variant", "vehicle_type",
+                  "year_from", "year_to", "position", "quantity", "note"]
+        read_only_fields = fields
+
+
+class CrossReferenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CrossReference
+        fields = ["brand_name", "number", "number_key", "is_oe"]
+        read_only_fields = fields
+
+
+class PartDetailSerializer(PartSerializer):
+    description = serializers.CharField(read_only=True)
+    superseded_by = PartRefSerializer(read_only=True, allow_null=True)
+    supersedes = PartRefSerializer(many=True, read_only=True)
+    cross_references = CrossReferenceSerializer(many=True, read_only=True)
+    fitments = FitmentSerializer(many=True, read_only=True, source="fitment_rows",
+                                 help_text="The first 200; the full list is /parts/{id}/fitments/")
+    fitment_count = serializers.IntegerField(read_only=True)
+
+    class Meta(PartSerializer.Meta):
+        fields = [*PartSerializer.Meta.fields, "description", "superseded_by", "supersedes",
+                  "cross_references", "fitment_count", "fitments", "updated_at"]
+        read_only_fields = fields
+
+
+class FacetValueSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    name_en = serializers.CharField(required=False)
+    parent_id = serializers.IntegerField(allow_null=True, required=False)
+    count = serializers.IntegerField()
+
+
+class FacetsSerializer(serializers.Serializer):
+    categories = FacetValueSerializer(many=True)
+    brands = FacetValueSerializer(many=True)
+
+
+class PartPageSerializer(serializers.Serializer):
+    """A page of parts; `facets` only when `vehicle` is given."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RankedPartSerializer(many=True)
+    facets = FacetsSerializer(required=False)
+
+
+class PartMatchSerializer(serializers.Serializer):
+    kind = serializers.CharField(
+        help_text="exact, interchangeable, supersedes (a newer part replacing `via`), "
+                  "superseded_by (an older part that `via` replaced) or similar")
+    via = serializers.IntegerField(source="via_id", allow_null=True)
+    similarity = serializers.FloatField(allow_null=True)
+    part = PartSerializer()
+
+
+class NumberLookupSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    number_key = serializers.CharField()
+    truncated = serializers.BooleanField(help_text="More matches exist than `limit`")
+    results = PartMatchSerializer(many=True, source="matches")

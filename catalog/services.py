@@ -1,0 +1,410 @@
+"""Catalog writes: parts, supersession, cross references, fitment and the search document.
+
+Every change to a part runs in one transaction that bumps `Part.version` and writes an
+outbox event (`part.created`, `part.updated`, `part.superseded`, `part.fitment_changed`)
+with that version, so consumers (supplier offers, search caches) can order and
+deduplicate what they receive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+
+from catalog.models import Brand, Category, CrossReference, Fitment, Part, PartStatus, Position
+from catalog.normalise import part_number_normalise
+from okto88.errors import ApplicationError, Conflict, NotFound
+from okto88.services import outbox_event_write
+from vehicles.models import VehicleVariant
+
+AGGREGATE_TYPE = "part"
+
+
+class InvalidPartNumber(ApplicationError):
+    code = "invalid_part_number"
+    title = "The part number must contain at least one letter or digit."
+
+
+class DuplicatePart(Conflict):
+    code = "duplicate_part"
+    title = "This brand already has a part with this number."
+
+
+class SupersessionCycle(Conflict):
+    code = "supersession_cycle"
+    title = "This supersession would make a part replace itself."
+
+
+class InvalidFitment(ApplicationError):
+    code = "invalid_fitment"
+    title = "The fitment list is not valid."
+
+
+class UnknownVariant(NotFound):
+    code = "unknown_variant"
+    title = "No such vehicle variant."
+
+
+class InvalidCategory(ApplicationError):
+    code = "invalid_category"
+    title = "A category cannot be its own ancestor."
+
+
+# --- Search document --------------------------------------------------------------------
+
+# One statement for any number of parts: the demo and the CSV import call it once for
+# everything they loaded. The 'simple' configuration (lower case, no stemming) because
+# names mix Indonesian and English and neither language's stemmer suits the other.
+# Ancestor category names ("Rem" for brake pads) are weight C: they widen a search
+# without outranking the part's own category.
+_SEARCH_DOCUMENT_SQL = """
+WITH RECURSIVE ancestry(category_id, ancestor_id) AS (
+    SELECT id, parent_id FROM catalog_category WHERE parent_id IS NOT NULL
+    UNION
+    SELECT a.category_id, c.parent_id
+    FROM ancestry a JOIN catalog_category c ON c.id = a.ancestor_id
+    WHERE c.parent_id IS NOT NULL
+),
+category_document AS (
+    SELECT c.id,
+           concat_ws(' ', c.name_id, c.name_en, replace(c.synonyms, ',', ' ')) AS own_words,
+           coalesce((SELECT string_agg(concat_ws(' ', p.name_id, p.name_en), ' ')
+                     FROM ancestry a JOIN catalog_category p ON p.id = a.ancestor_id
+                     WHERE a.category_id = c.id), '') AS ancestor_words
+    FROM catalog_category c
+)
+UPDATE catalog_part AS part SET
+    search_vector =
+        setweight(to_tsvector('simple', concat_ws(' ', part.name_id, part.name_en)), 'A')
+        || setweight(to_tsvector('simple', concat_ws(' ', brand.name, part.number, part.number_key)), 'A')
+        || setweight(to_tsvector('simple', cd.own_words), 'B')
+        || setweight(to_tsvector('simple', cd.ancestor_words), 'C'),
+    search_text = lower(concat_ws(' ', part.name_id, part.name_en, brand.name, cd.own_words,
+                                  cd.ancestor_words))
+FROM catalog_brand AS brand, category_document AS cd
+WHERE brand.id = part.brand_id AND cd.id = part.category_id
+"""
+
+
+def part_search_document_refresh(*, part_ids: Iterable[int] | None = None) -> int:
+    """Rebuild `search_vector` and `search_text` of the given parts (all when None).
+
+    Set-based: one UPDATE however many parts. Returns the number of rows updated.
+    """
+    sql, params = _SEARCH_DOCUMENT_SQL, []
+    if part_ids is not None:
+        ids = sorted({int(pk) for pk in part_ids})
+        if not ids:
+            return 0
+        sql += " AND part.id = ANY(%s)"
+        params = [ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def category_search_document_refresh(*, category: Category) -> int:
+    """Refresh the parts of `category` and of every category below it (names changed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE subtree(id) AS (
+                SELECT %s::bigint
+                UNION
+                SELECT c.id FROM catalog_category c JOIN subtree s ON c.parent_id = s.id
+            )
+            SELECT p.id FROM catalog_part p WHERE p.category_id IN (SELECT id FROM subtree)
+            """,
+            [category.pk],
+        )
+        part_ids = [row[0] for row in cursor.fetchall()]
+    return part_search_document_refresh(part_ids=part_ids)
+
+
+# --- Events -----------------------------------------------------------------------------
+
+def _part_payload(part: Part) -> dict[str, Any]:
+    return {
+        "id": part.pk,
+        "brand_id": part.brand_id,
+        "number": part.number,
+        "number_key": part.number_key,
+        "category_id": part.category_id,
+        "name_id": part.name_id,
+        "name_en": part.name_en,
+        "status": part.status,
+        "superseded_by_id": part.superseded_by_id,
+        "version": part.version,
+    }
+
+
+def _part_event(*, topic: str, part: Part, **extra: Any) -> None:
+    outbox_event_write(
+        topic=topic, aggregate_type=AGGREGATE_TYPE, aggregate_id=part.pk,
+        payload={**_part_payload(part), **extra}, version=part.version,
+    )
+
+
+def _part_lock(part: Part) -> Part:
+    """Reload `part` under a row lock so concurrent changes bump the version one by one."""
+    return Part.objects.select_for_update().get(pk=part.pk)
+
+
+def _version_bump(part: Part) -> None:
+    Part.objects.filter(pk=part.pk).update(version=F("version") + 1)
+    part.version += 1
+
+
+# --- Parts ------------------------------------------------------------------------------
+
+PART_EDITABLE_FIELDS = (
+    "brand", "category", "number", "name_id", "name_en", "description", "attributes",
+    "weight_g", "length_mm", "width_mm", "height_mm", "status",
+)
+
+
+def _number_key(number: str) -> str:
+    key = part_number_normalise(number)
+    if not key:
+        raise InvalidPartNumber(extra={"number": number})
+    return key
+
+
+def _ensure_unique(*, brand: Brand, number_key: str, exclude_pk: int | None = None) -> None:
+    clash = Part.objects.filter(brand=brand, number_key=number_key)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise DuplicatePart(
+            f"{brand.name} already has part number {number_key}.",
+            extra={"brand_id": brand.pk, "number_key": number_key},
+        )
+
+
+@transaction.atomic
+def part_create(
+    *,
+    brand: Brand,
+    category: Category,
+    number: str,
+    name_id: str,
+    name_en: str = "",
+    description: str = "",
+    attributes: Mapping[str, Any] | None = None,
+    weight_g: int = 0,
+    length_mm: int = 0,
+    width_mm: int = 0,
+    height_mm: int = 0,
+    status: str = PartStatus.ACTIVE,
+) -> Part:
+    number_key = _number_key(number)
+    _ensure_unique(brand=brand, number_key=number_key)
+    part = Part(
+        brand=brand, category=category, number=number.strip(), number_key=number_key,
+        name_id=name_id, name_en=name_en or name_id, description=description,
+        attributes=dict(attributes or {}), weight_g=weight_g, length_mm=length_mm,
+        width_mm=width_mm, height_mm=height_mm, status=status, version=1,
+    )
+    try:
+        with transaction.atomic():
+            part.save()
+    except IntegrityError as exc:  # a concurrent create of the same number won the race
+        raise DuplicatePart(extra={"brand_id": brand.pk, "number_key": number_key}) from exc
+    part_search_document_refresh(part_ids=[part.pk])
+    _part_event(topic="part.created", part=part)
+    return part
+
+
+@transaction.atomic
+def part_update(*, part: Part, data: Mapping[str, Any]) -> Part:
+    """Change the editable fields in `data`; a change that changes nothing writes no event."""
+    unknown = sorted(set(data) - set(PART_EDITABLE_FIELDS))
+    if unknown:
+        raise ApplicationError(f"These fields cannot be changed here: {', '.join(unknown)}.",
+                               extra={"fields": unknown})
+    locked = _part_lock(part)
+    changed: list[str] = []
+    for field, value in data.items():
+        if field == "number":
+            value = value.strip()
+        if field == "name_en" and not value:
+            value = data.get("name_id") or locked.name_id
+        attname = Part._meta.get_field(field).attname
+        current = getattr(locked, attname)
+        new = value.pk if isinstance(value, Brand | Category) else value
+        if current != new:
+            setattr(locked, field, value)
+            changed.append(field)
+    if not changed:
+        return locked
+    if "number" in changed:
+        locked.number_key = _number_key(locked.number)
+    if {"number", "brand"} & set(changed):
+        _ensure_unique(brand=locked.brand, number_key=locked.number_key, exclude_pk=locked.pk)
+    locked.version += 1
+    locked.save()
+    part_search_document_refresh(part_ids=[locked.pk])
+    _part_event(topic="part.updated", part=locked, changed=sorted(changed))
+    return locked
+
+
+@transaction.atomic
+def part_supersede(*, old: Part, new: Part) -> Part:
+    """`new` replaces `old`: old becomes superseded and points at new. Refuses cycles."""
+    if old.pk == new.pk:
+        raise SupersessionCycle("A part cannot supersede itself.")
+    # Lock both in primary-key order so two supersessions of the same pair never deadlock.
+    locked = {p.pk: p for p in Part.objects.select_for_update().filter(pk__in=[old.pk, new.pk]).order_by("pk")}
+    old, new = locked[old.pk], locked[new.pk]
+    # Walk forward from `new`: if the chain reaches `old`, old would end up replacing itself.
+    seen, cursor = {new.pk}, new.superseded_by_id
+    while cursor is not None:
+        if cursor == old.pk or cursor in seen:
+            raise SupersessionCycle(
+                f"{new} is already replaced (directly or not) by {old}.",
+                extra={"old_id": old.pk, "new_id": new.pk},
+            )
+        seen.add(cursor)
+        cursor = Part.objects.filter(pk=cursor).values_list("superseded_by_id", flat=True).first()
+    if old.superseded_by_id == new.pk and old.status == PartStatus.SUPERSEDED:
+        return old
+    old.status = PartStatus.SUPERSEDED
+    old.superseded_by = new
+    old.version += 1
+    old.save(update_fields=["status", "superseded_by", "version", "updated_at"])
+    _part_event(topic="part.superseded", part=old, new_part_id=new.pk, new_number=new.number)
+    return old
+
+
+@transaction.atomic
+def cross_reference_add(*, part: Part, brand_name: str, number: str, is_oe: bool = False) -> CrossReference:
+    """Record that `brand_name number` interchanges with `part` (idempotent)."""
+    number_key = _number_key(number)
+    locked = _part_lock(part)
+    reference, created = CrossReference.objects.get_or_create(
+        part=locked, brand_name=brand_name.strip(), number_key=number_key,
+        defaults={"number": number.strip(), "is_oe": is_oe},
+    )
+    if not created and reference.is_oe == is_oe:
+        return reference
+    if not created:
+        reference.is_oe = is_oe
+        reference.save(update_fields=["is_oe"])
+    _version_bump(locked)
+    part.version = locked.version
+    _part_event(
+        topic="part.updated", part=locked, changed=["cross_references"],
+        cross_reference={"brand_name": reference.brand_name, "number": reference.number,
+                         "number_key": number_key, "is_oe": is_oe},
+    )
+    return reference
+
+
+@transaction.atomic
+def cross_reference_remove(*, reference: CrossReference) -> None:
+    locked = _part_lock(reference.part)
+    deleted, _ = CrossReference.objects.filter(pk=reference.pk).delete()
+    if not deleted:
+        return
+    _version_bump(locked)
+    _part_event(
+        topic="part.updated", part=locked, changed=["cross_references"],
+        cross_reference_removed={"brand_name": reference.brand_name, "number": reference.number,
+                                 "number_key": reference.number_key},
+    )
+
+
+@dataclass(frozen=True)
+class FitmentSpec:
+    variant_id: int
+    position: str = ""
+    quantity: int = 1
+    note: str = ""
+
+
+def _fitment_specs(fitments: Iterable[FitmentSpec | Mapping[str, Any]]) -> list[FitmentSpec]:
+    specs: dict[tuple[int, str], FitmentSpec] = {}
+    for item in fitments:
+        if isinstance(item, Mapping):
+            variant = item.get("variant", item.get("variant_id"))
+            item = FitmentSpec(
+                variant_id=variant.pk if isinstance(variant, VehicleVariant) else int(variant),
+                position=item.get("position", "") or "", quantity=int(item.get("quantity", 1)),
+                note=item.get("note", "") or "",
+            )
+        if item.position not in Position.values:
+            raise InvalidFitment(f"Unknown position {item.position!r}.", extra={"position": item.position})
+        if item.quantity < 1:
+            raise InvalidFitment("The quantity per vehicle must be at least 1.")
+        specs[(item.variant_id, item.position)] = item
+    return list(specs.values())
+
+
+@transaction.atomic
+def fitment_set(*, part: Part, fitments: Iterable[FitmentSpec | Mapping[str, Any]]) -> list[Fitment]:
+    """Make `fitments` the complete list of vehicles `part` fits (replacing the old list).
+
+    Each item is a FitmentSpec or a mapping with variant (or variant_id), position,
+    quantity and note. Writes one `part.fitment_changed` event, or none if nothing changed.
+    """
+    specs = _fitment_specs(fitments)
+    locked = _part_lock(part)
+    variant_ids = {spec.variant_id for spec in specs}
+    known = set(VehicleVariant.objects.filter(pk__in=variant_ids).values_list("pk", flat=True))
+    if missing := sorted(variant_ids - known):
+        raise UnknownVariant(f"Unknown vehicle variants: {missing}.", extra={"variant_ids": missing})
+
+    existing = {(f.variant_id, f.position): f for f in Fitment.objects.filter(part=locked)}
+    wanted = {(s.variant_id, s.position): s for s in specs}
+    removed = [f.pk for key, f in existing.items() if key not in wanted]
+    added = [Fitment(part=locked, variant_id=s.variant_id, position=s.position, quantity=s.quantity,
+                     note=s.note) for key, s in wanted.items() if key not in existing]
+    changed = []
+    for key, spec in wanted.items():
+        row = existing.get(key)
+        if row is not None and (row.quantity, row.note) != (spec.quantity, spec.note):
+            row.quantity, row.note = spec.quantity, spec.note
+            changed.append(row)
+    if not (removed or added or changed):
+        return list(existing.values())
+    Fitment.objects.filter(pk__in=removed).delete()
+    Fitment.objects.bulk_create(added)
+    Fitment.objects.bulk_update(changed, ["quantity", "note"])
+    _version_bump(locked)
+    part.version = locked.version
+    _part_event(
+        topic="part.fitment_changed", part=locked,
+        variant_ids=sorted(variant_ids),
+        added_variant_ids=sorted({f.variant_id for f in added}),
+        removed_variant_ids=sorted({key[0] for key, f in existing.items() if key not in wanted}),
+    )
+    return list(Fitment.objects.filter(part=locked).order_by("variant_id", "position"))
+
+
+# --- Brands and categories (master data without their own events) ------------------------
+
+@transaction.atomic
+def category_save(*, category: Category) -> Category:
+    """Create or change a category, refusing loops, and refresh the parts it names."""
+    ancestor_id = category.parent_id
+    seen = set()
+    while ancestor_id is not None:
+        if ancestor_id == category.pk or ancestor_id in seen:
+            raise InvalidCategory(extra={"category_id": category.pk})
+        seen.add(ancestor_id)
+        ancestor_id = Category.objects.filter(pk=ancestor_id).values_list("parent_id", flat=True).first()
+    category.save()
+    category_search_document_refresh(category=category)
+    return category
+
+
+@transaction.atomic
+def brand_save(*, brand: Brand) -> Brand:
+    """Create or rename a brand; its parts' search documents carry the name."""
+    brand.save()
+    part_search_document_refresh(part_ids=Part.objects.filter(brand=brand).values_list("pk", flat=True))
+    return brand

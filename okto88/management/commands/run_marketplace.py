@@ -2,7 +2,8 @@
 
 The embedded PostgreSQL/Redis (when no DATABASE_URL/REDIS_URL is set) were started by the
 settings in this process; the children inherit their URLs through the environment. Ctrl-C
-stops the children, then the embedded servers.
+stops the children, then the embedded servers stop as this process exits (unless another
+process of this checkout, say a test run, still uses them).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from okto88 import embedded
 from okto88.demo import demo_load_all
 
 # Extra long-running processes that later parts of the project add (fake partner servers).
@@ -83,8 +83,7 @@ class Command(BaseCommand):
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     child.kill()
-            embedded.embedded_redis_stop()
-            self.stdout.write("stopped")
+            self.stdout.write("stopped")  # the embedded servers stop as this process exits
 
     def _wait_until_serving(self, health_url: str, children, timeout: float = 60) -> None:
         """Print the banner after the servers' own start-up chatter, once the site answers."""

@@ -13,6 +13,11 @@ from tests.celery_worker import CeleryWorkerProcess
 FORBID_SKIPS = os.environ.get("OKTO88_FORBID_SKIPS") == "1"
 
 
+def pytest_collection_modifyitems(config, items):
+    # Browser tests last: the other tests never share the process with a live Playwright loop.
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
 def pytest_sessionfinish(session, exitstatus):
     # In CI a skipped test is a test that did not run: fail instead of passing quietly.
     if not FORBID_SKIPS:

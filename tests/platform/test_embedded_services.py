@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 
+import pytest
 from django.conf import settings
 
 SMOKE = """
@@ -25,8 +28,18 @@ print("RESULT", trigram_ok, version >= 150000, r.get("smoke") == b"ok", settings
 """
 
 
-def test_embedded_services_start_from_an_empty_folder(tmp_path):
-    local_dir = tmp_path / "local"
+@pytest.fixture
+def empty_local_dir():
+    # Under the checkout, not pytest's tmp_path: that is mode 0700, and as root the embedded
+    # server runs as its own unprivileged user, which must be able to reach its data folder.
+    path = settings.BASE_DIR / ".local" / f"test-embedded-{uuid.uuid4().hex[:8]}"
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_embedded_services_start_from_an_empty_folder(empty_local_dir):
+    local_dir = empty_local_dir
+    assert not local_dir.exists()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(OKTO88_LOCAL_DIR=str(local_dir), DJANGO_SETTINGS_MODULE="okto88.settings")
     result = subprocess.run([sys.executable, "-c", SMOKE], env=env, cwd=settings.BASE_DIR,

@@ -241,6 +241,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CallerKindEnum": ["user", "api_client"],
         "BrandKindEnum": "catalog.models.BrandKind",
+        "PartStatusEnum": "catalog.models.PartStatus",
+        "FeedStatusEnum": "suppliers.models.FeedStatus",
     },
     "APPEND_COMPONENTS": {"schemas": {"Problem": PROBLEM_SCHEMA}},
 }
@@ -263,6 +265,9 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "platform.outbox_relay", "schedule": 15.0},
 }
 OUTBOX_STREAM = env_str("OUTBOX_STREAM", "okto88:events")
+# catalog search results carry each part's best offer; suppliers provides it (catalog may not
+# import suppliers, so it is named here).
+CATALOG_BEST_OFFER_PROVIDER = "suppliers.selectors.part_best_offers"
 
 # --- Observability ----------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

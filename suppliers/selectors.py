@@ -1,0 +1,208 @@
+"""Reads for suppliers, always scoped to the actor.
+
+`supplier_for_actor` is the one place that decides whose data an actor sees: a supplier
+member or a bound API client sees its own supplier, an operator sees all (None), anybody
+else is refused (NoSupplier).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from okto88.errors import PermissionDenied
+from okto88.models import Role
+from suppliers.models import Offer, Stock, StockMovement, Supplier, SupplierStatus, Warehouse
+
+
+class NoSupplier(PermissionDenied):
+    code = "no_supplier"
+    title = "This caller is not bound to a supplier."
+
+
+def actor_is_operator(*, actor: Any) -> bool:
+    """Operators (staff) act for the platform; API clients never are operators."""
+    return bool(getattr(actor, "is_authenticated", False) and getattr(actor, "is_active", False)
+                and getattr(actor, "is_staff", False) and hasattr(actor, "role") and actor.role == Role.OPERATOR)
+
+
+def supplier_for_actor(*, actor: Any) -> Supplier | None:
+    """The supplier whose data `actor` may see; None means all (operators). Raises NoSupplier otherwise."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
+        raise NoSupplier()
+    api_client = getattr(actor, "api_client", None)
+    if api_client is not None:  # an ApiClientPrincipal
+        access = getattr(api_client, "supplier_access", None) if _has_related(api_client, "supplier_access") else None
+        if access is None:
+            raise NoSupplier("This API client is not bound to a supplier.")
+        return access.supplier
+    if actor_is_operator(actor=actor):
+        return None
+    if _has_related(actor, "supplier_membership"):
+        return actor.supplier_membership.supplier
+    raise NoSupplier("This user is not a member of a supplier.")
+
+
+def supplier_for_actor_or_none(*, actor: Any) -> tuple[bool, Supplier | None]:
+    """(allowed, supplier): like supplier_for_actor without raising; for admin permission checks."""
+    try:
+        return True, supplier_for_actor(actor=actor)
+    except NoSupplier:
+        return False, None
+
+
+def _has_related(obj: Any, name: str) -> bool:
+    try:
+        return getattr(obj, name) is not None
+    except Exception:  # RelatedObjectDoesNotExist
+        return False
+
+
+def _scoped(queryset: QuerySet, *, actor: Any, path: str) -> QuerySet:
+    supplier = supplier_for_actor(actor=actor)
+    if supplier is None:
+        return queryset
+    return queryset.filter(**{path: supplier.pk})
+
+
+def supplier_list(*, actor: Any) -> QuerySet[Supplier]:
+    return _scoped(Supplier.objects.order_by("pk"), actor=actor, path="pk")
+
+
+def warehouse_list(*, actor: Any, supplier: Supplier | None = None) -> QuerySet[Warehouse]:
+    qs = _scoped(Warehouse.objects.select_related("supplier").order_by("pk"), actor=actor, path="supplier")
+    return qs.filter(supplier=supplier) if supplier is not None else qs
+
+
+def offer_list(*, actor: Any, supplier: Supplier | None = None, part_id: int | None = None,
+               is_active: bool | None = None, q: str | None = None) -> QuerySet[Offer]:
+    """Offers with their part and their stock rows (per warehouse) prefetched: no N+1."""
+    qs = _scoped(Offer.objects.all(), actor=actor, path="supplier")
+    if supplier is not None:
+        qs = qs.filter(supplier=supplier)
+    if part_id is not None:
+        qs = qs.filter(part_id=part_id)
+    if is_active is not None:
+        qs = qs.filter(is_active=is_active)
+    if q:
+        qs = qs.filter(Q(sku__icontains=q) | Q(part__number__icontains=q))
+    return qs.select_related("part", "part__brand", "supplier").prefetch_related(
+        Prefetch("stocks", queryset=Stock.objects.select_related("warehouse").order_by("warehouse__code"))
+    )
+
+
+def stock_list(*, actor: Any, supplier: Supplier | None = None, warehouse: Warehouse | None = None
+               ) -> QuerySet[Stock]:
+    qs = _scoped(Stock.objects.select_related("offer", "warehouse", "offer__part").order_by("pk"),
+                 actor=actor, path="offer__supplier")
+    if supplier is not None:
+        qs = qs.filter(offer__supplier=supplier)
+    if warehouse is not None:
+        qs = qs.filter(warehouse=warehouse)
+    return qs
+
+
+def stock_movement_list(*, actor: Any, stock: Stock | None = None) -> QuerySet[StockMovement]:
+    qs = _scoped(StockMovement.objects.select_related("stock", "actor").order_by("-pk"), actor=actor,
+                 path="stock__offer__supplier")
+    return qs.filter(stock=stock) if stock is not None else qs
+
+
+# --- Read side for workshops -------------------------------------------------------------
+
+def _visible_offers() -> QuerySet[Offer]:
+    """Active offers of active suppliers: what a workshop may buy."""
+    return Offer.objects.filter(is_active=True, supplier__status=SupplierStatus.ACTIVE)
+
+
+def _available_subquery() -> Subquery:
+    # Only active warehouses ship; available = on_hand − reserved, summed over warehouses.
+    return Subquery(
+        Stock.objects.filter(offer=OuterRef("pk"), warehouse__is_active=True)
+        .values("offer")
+        .annotate(total=Sum("on_hand") - Sum("reserved"))
+        .values("total")[:1],
+        output_field=IntegerField(),
+    )
+
+
+@dataclass(frozen=True)
+class PartOffer:
+    offer_id: int
+    supplier_id: int
+    supplier_name: str
+    sku: str
+    price: int
+    available: int
+    lead_time_days: int
+    min_order_qty: int
+    pack_size: int
+    warehouse_cities: list[str]
+
+
+def part_offers(*, part_id: int) -> list[PartOffer]:
+    """Every buyable offer of one part, cheapest in stock first (two queries)."""
+    offers = list(
+        _visible_offers().filter(part_id=part_id)
+        .select_related("supplier")
+        .annotate(available=Coalesce(_available_subquery(), 0))
+        .order_by("price", "pk")
+    )
+    cities: dict[int, list[str]] = {}
+    for offer_id, city in (Stock.objects.filter(offer__in=[o.pk for o in offers], warehouse__is_active=True)
+                           .order_by("offer_id", "warehouse__city").values_list("offer_id", "warehouse__city")
+                           .distinct()):
+        cities.setdefault(offer_id, []).append(city)
+    result = [
+        PartOffer(offer_id=o.pk, supplier_id=o.supplier_id, supplier_name=o.supplier.legal_name, sku=o.sku,
+                  price=o.price, available=max(o.available, 0), lead_time_days=o.lead_time_days,
+                  min_order_qty=o.min_order_qty, pack_size=o.pack_size, warehouse_cities=cities.get(o.pk, []))
+        for o in offers
+    ]
+    # In stock first, then by price: what a workshop would pick first comes first.
+    result.sort(key=lambda po: (po.available <= 0, po.price, po.offer_id))
+    return result
+
+
+def part_best_offers(*, part_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per part: the lowest price among offers in stock (else the lowest price at all), the total
+    available stock and how many suppliers offer it. One query however many parts.
+
+    Returns {part_id: {"offer_id", "supplier_id", "price", "lead_time_days", "available",
+    "total_available", "supplier_count"}}: the shape catalog.api expects from
+    settings.CATALOG_BEST_OFFER_PROVIDER. Parts without a buyable offer are absent.
+    """
+    if not part_ids:
+        return {}
+    rows = (
+        _visible_offers().filter(part_id__in=list(part_ids))
+        .annotate(available=Coalesce(_available_subquery(), 0))
+        .values_list("pk", "part_id", "supplier_id", "price", "lead_time_days", "available")
+    )
+    # A part has a handful of offers, so ranking them here is cheap and keeps it one statement.
+    best: dict[int, tuple] = {}
+    suppliers: dict[int, set[int]] = {}
+    totals: dict[int, int] = {}
+    for offer_id, part_id, supplier_id, price, lead_time, available in rows:
+        available = max(available, 0)
+        suppliers.setdefault(part_id, set()).add(supplier_id)
+        totals[part_id] = totals.get(part_id, 0) + available
+        key = (available <= 0, price, lead_time, offer_id)
+        if part_id not in best or key < best[part_id][0]:
+            best[part_id] = (key, offer_id, supplier_id, price, lead_time, available)
+    return {
+        part_id: {"offer_id": offer_id, "supplier_id": supplier_id, "price": price, "lead_time_days": lead_time,
+                  "available": available, "total_available": totals[part_id],
+                  "supplier_count": len(suppliers[part_id])}
+        for part_id, (_key, offer_id, supplier_id, price, lead_time, available) in best.items()
+    }
+
+
+__all__ = [
+    "NoSupplier", "PartOffer", "actor_is_operator", "offer_list", "part_best_offers", "part_offers",
+    "stock_list", "stock_movement_list", "supplier_for_actor", "supplier_for_actor_or_none", "supplier_list",
+    "warehouse_list",
+]

@@ -1,0 +1,675 @@
+"""Supplier writes: suppliers, warehouses, offers and stock with its ledger.
+
+Stock rule: every change of a Stock row happens here, under a row lock taken by
+lock_objects (pk order), together with a StockMovement row in the same transaction, so
+on_hand == sum(on_hand_delta) and reserved == sum(reserved_delta) always hold. The database
+constraints (0 ≤ reserved ≤ on_hand) are the last line of defence; the services refuse
+first with a domain error. Events (`stock.changed`, `offer.price_changed`) are written to
+the outbox in the same transaction, only when something really changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from lokal.npwp import parse_npwp
+
+from catalog.models import Part
+from okto88.errors import ApplicationError, Conflict, NotFound
+from okto88.models import User
+from okto88.services import outbox_event_write
+from suppliers.areas import UnknownArea, area_resolve
+from suppliers.lock_objects import offer_lock, stock_lock
+from suppliers.models import (
+    MovementReason,
+    Offer,
+    Stock,
+    StockMovement,
+    Supplier,
+    SupplierStatus,
+    Warehouse,
+)
+
+__all__ = [
+    "DuplicateSku", "DuplicateWarehouseCode", "InsufficientStock", "InvalidNpwp", "InvalidPercent", "InvalidPrice",
+    "InvalidQuantity", "StockBulkResult", "StockRowsInvalid", "SupplierMismatch", "UnknownArea", "UnknownStock",
+    "npwp_normalise", "offer_bulk_change_price", "offer_bulk_set_active", "offer_create", "offer_update",
+    "price_change_by_percent", "stock_adjust", "stock_bulk_set", "stock_commit_shipment", "stock_ensure",
+    "stock_release", "stock_reserve", "stock_return", "stock_set_on_hand", "supplier_create", "supplier_update",
+    "warehouse_create", "warehouse_update",
+]
+
+STOCK_BULK_MAX_ROWS = 10_000
+
+
+# --- Errors --------------------------------------------------------------------------------
+
+class InvalidNpwp(ApplicationError):
+    code = "invalid_npwp"
+    title = "The NPWP (tax number) is not valid."
+
+
+class InvalidPrice(ApplicationError):
+    code = "invalid_price"
+    title = "A price is a whole number of rupiah greater than zero."
+
+
+class InvalidPercent(ApplicationError):
+    code = "invalid_percent"
+    title = "The percentage is not valid."
+
+
+class InvalidQuantity(ApplicationError):
+    code = "invalid_quantity"
+    title = "A quantity is a whole number greater than zero."
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+    title = "Not enough stock."
+
+
+class UnknownStock(NotFound):
+    code = "unknown_stock"
+    title = "No such stock row."
+
+
+class SupplierMismatch(ApplicationError):
+    code = "supplier_mismatch"
+    title = "The offer and the warehouse belong to different suppliers."
+
+
+class DuplicateSku(Conflict):
+    code = "duplicate_sku"
+    title = "This supplier already has an offer with this SKU."
+
+
+class DuplicateWarehouseCode(Conflict):
+    code = "duplicate_warehouse_code"
+    title = "This supplier already has a warehouse with this code."
+
+
+class InvalidField(ApplicationError):
+    code = "invalid_field"
+    title = "A field is not valid."
+
+
+class StockRowsInvalid(ApplicationError):
+    """Per-row errors of a bulk stock update; nothing was written. extra["errors"] lists
+    {"field": "rows.3.sku", "code": "unknown_sku", "detail": ...} as the API renders them."""
+
+    code = "invalid_stock_rows"
+    title = "Some stock rows are not valid; nothing was changed."
+
+    def __init__(self, errors: list[dict[str, str]], message: str | None = None):
+        super().__init__(message or f"{len(errors)} error(s) in the stock rows; nothing was changed.",
+                         extra={"errors": errors})
+        self.errors = errors
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+def _actor_user(actor: Any) -> User | None:
+    """The ledger records people; an API client is recorded in the reference instead."""
+    return actor if isinstance(actor, User) and actor.pk else None
+
+
+def _actor_reference(actor: Any, reference: str) -> str:
+    if reference or actor is None or isinstance(actor, User):
+        return reference[:120]
+    return str(actor)[:120]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _stock_payload(stock: Stock) -> dict[str, int]:
+    return {"offer": stock.offer_id, "warehouse": stock.warehouse_id, "on_hand": stock.on_hand,
+            "reserved": stock.reserved, "available": stock.on_hand - stock.reserved}
+
+
+def _stock_event(stock: Stock) -> None:
+    outbox_event_write(topic="stock.changed", aggregate_type="stock", aggregate_id=stock.pk,
+                       payload=_stock_payload(stock))
+
+
+def _stock_apply(*, stock: Stock, on_hand_delta: int, reserved_delta: int, reason: str, actor: Any,
+                 reference: str) -> Stock:
+    """Apply deltas to a stock row this transaction has locked; write ledger and event.
+
+    The UPDATE is conditional on the row still satisfying 0 ≤ reserved ≤ on_hand after the
+    change, so even without the lock it could never oversell; 0 rows → InsufficientStock.
+    """
+    if on_hand_delta == 0 and reserved_delta == 0:
+        return stock
+    updated = Stock.objects.filter(
+        pk=stock.pk,
+        on_hand__gte=F("reserved") + reserved_delta - on_hand_delta,  # on_hand' ≥ reserved'
+        reserved__gte=-reserved_delta,  # reserved' ≥ 0
+    ).update(on_hand=F("on_hand") + on_hand_delta, reserved=F("reserved") + reserved_delta)
+    if not updated:
+        raise InsufficientStock(
+            f"Stock {stock.pk} has {stock.on_hand} on hand and {stock.reserved} reserved.",
+            extra={"stock": stock.pk, "on_hand": stock.on_hand, "reserved": stock.reserved},
+        )
+    stock.on_hand += on_hand_delta
+    stock.reserved += reserved_delta
+    StockMovement.objects.create(
+        stock=stock, reason=reason, on_hand_delta=on_hand_delta, reserved_delta=reserved_delta,
+        on_hand_after=stock.on_hand, reserved_after=stock.reserved, actor=_actor_user(actor),
+        reference=_actor_reference(actor, reference),
+    )
+    _stock_event(stock)
+    return stock
+
+
+def _locked_stock(stock: Stock | int) -> Stock:
+    stock_id = stock.pk if isinstance(stock, Stock) else stock
+    locked = stock_lock(stock_ids=[stock_id]).get(stock_id)
+    if locked is None:
+        raise UnknownStock(extra={"stock": stock_id})
+    if isinstance(stock, Stock):  # the caller's instance reflects what was written
+        stock.on_hand, stock.reserved = locked.on_hand, locked.reserved
+        return stock
+    return locked
+
+
+# --- Suppliers -------------------------------------------------------------------------------
+
+def npwp_normalise(npwp: str) -> str:
+    """The 16-digit NPWP DJP uses today; a legacy 15-digit NPWP gets its leading 0.
+    Accepts dots, dashes and spaces. Raises InvalidNpwp."""
+    info = parse_npwp(str(npwp or ""))
+    if not info.valid or not info.npwp16:
+        detail = "; ".join(issue.message for issue in info.errors) or "NPWP is not valid."
+        raise InvalidNpwp(detail, extra={"field": "npwp", "value": str(npwp or "")})
+    return info.npwp16
+
+
+@transaction.atomic
+def supplier_create(*, legal_name: str, npwp: str, contact_name: str = "", contact_email: str = "",
+                    contact_phone: str = "", status: str = SupplierStatus.PENDING) -> Supplier:
+    legal_name = (legal_name or "").strip()
+    if not legal_name:
+        raise InvalidField("The legal name is required.", extra={"field": "legal_name"})
+    return Supplier.objects.create(
+        legal_name=legal_name, npwp=npwp_normalise(npwp), contact_name=contact_name.strip(),
+        contact_email=contact_email.strip(), contact_phone=contact_phone.strip(), status=status,
+    )
+
+
+SUPPLIER_UPDATABLE = {"legal_name", "npwp", "contact_name", "contact_email", "contact_phone", "status"}
+
+
+@transaction.atomic
+def supplier_update(*, supplier: Supplier, data: Mapping[str, Any]) -> Supplier:
+    unknown = set(data) - SUPPLIER_UPDATABLE
+    if unknown:
+        raise InvalidField(f"Cannot change: {', '.join(sorted(unknown))}.", extra={"fields": sorted(unknown)})
+    for name, value in data.items():
+        setattr(supplier, name, npwp_normalise(value) if name == "npwp" else value)
+    supplier.save()
+    return supplier
+
+
+# --- Warehouses ------------------------------------------------------------------------------
+
+def _warehouse_code(code: str) -> str:
+    code = (code or "").strip().upper()
+    if not code or len(code) > 20:
+        raise InvalidField("A warehouse code has 1–20 characters, e.g. JKT1.", extra={"field": "code"})
+    return code
+
+
+@transaction.atomic
+def warehouse_create(*, supplier: Supplier, code: str, name: str, province: str, city: str, district: str,
+                     postal_code: str, address_line: str = "", is_active: bool = True) -> Warehouse:
+    """Raises UnknownArea naming the field (province, city, district, postal_code) that is wrong."""
+    code = _warehouse_code(code)
+    area = area_resolve(province=province, city=city, district=district, postal_code=postal_code)
+    if Warehouse.objects.filter(supplier=supplier, code=code).exists():
+        raise DuplicateWarehouseCode(extra={"field": "code", "value": code})
+    return Warehouse.objects.create(
+        supplier=supplier, code=code, name=(name or code).strip(), province=area.province, city=area.city,
+        district=area.district, postal_code=area.postal_code, region_code=area.region_code,
+        address_line=(address_line or "").strip(), is_active=is_active,
+    )
+
+
+WAREHOUSE_UPDATABLE = {"code", "name", "province", "city", "district", "postal_code", "address_line", "is_active"}
+AREA_FIELDS = ("province", "city", "district", "postal_code")
+
+
+@transaction.atomic
+def warehouse_update(*, warehouse: Warehouse, data: Mapping[str, Any]) -> Warehouse:
+    unknown = set(data) - WAREHOUSE_UPDATABLE
+    if unknown:
+        raise InvalidField(f"Cannot change: {', '.join(sorted(unknown))}.", extra={"fields": sorted(unknown)})
+    if "code" in data:
+        code = _warehouse_code(data["code"])
+        if Warehouse.objects.filter(supplier_id=warehouse.supplier_id, code=code).exclude(pk=warehouse.pk).exists():
+            raise DuplicateWarehouseCode(extra={"field": "code", "value": code})
+        warehouse.code = code
+    if any(name in data for name in AREA_FIELDS):
+        area = area_resolve(**{name: data.get(name, getattr(warehouse, name)) for name in AREA_FIELDS})
+        warehouse.province, warehouse.city, warehouse.district = area.province, area.city, area.district
+        warehouse.postal_code, warehouse.region_code = area.postal_code, area.region_code
+    for name in ("name", "address_line", "is_active"):
+        if name in data:
+            setattr(warehouse, name, data[name])
+    warehouse.save()
+    return warehouse
+
+
+# --- Offers ----------------------------------------------------------------------------------
+
+def _price(value: Any, *, field_name: str = "price") -> int:
+    if not _is_int(value) or value <= 0:
+        raise InvalidPrice(extra={"field": field_name, "value": str(value)})
+    return value
+
+
+def _positive(value: Any, *, field_name: str, minimum: int = 1) -> int:
+    if not _is_int(value) or value < minimum:
+        raise InvalidField(f"{field_name} must be a whole number ≥ {minimum}.", extra={"field": field_name})
+    return value
+
+
+def _sku(value: Any) -> str:
+    sku = str(value or "").strip()
+    if not sku or len(sku) > 60:
+        raise InvalidField("A SKU has 1–60 characters.", extra={"field": "sku"})
+    return sku
+
+
+def _price_event(*, offer: Offer, old_price: int) -> None:
+    outbox_event_write(
+        topic="offer.price_changed", aggregate_type="offer", aggregate_id=offer.pk,
+        payload={"offer": offer.pk, "supplier": offer.supplier_id, "part": offer.part_id, "sku": offer.sku,
+                 "old_price": old_price, "price": offer.price},
+    )
+
+
+@transaction.atomic
+def offer_create(*, supplier: Supplier, part: Part, sku: str, price: int, min_order_qty: int = 1,
+                 pack_size: int = 1, lead_time_days: int = 1, is_active: bool = True) -> Offer:
+    sku = _sku(sku)
+    offer = Offer(
+        supplier=supplier, part=part, sku=sku, price=_price(price),
+        min_order_qty=_positive(min_order_qty, field_name="min_order_qty"),
+        pack_size=_positive(pack_size, field_name="pack_size"),
+        lead_time_days=_positive(lead_time_days, field_name="lead_time_days", minimum=0), is_active=is_active,
+    )
+    if Offer.objects.filter(supplier=supplier, sku=sku).exists():
+        raise DuplicateSku(extra={"field": "sku", "value": sku})
+    try:
+        with transaction.atomic():
+            offer.save()
+    except IntegrityError as exc:  # a concurrent create with the same SKU
+        raise DuplicateSku(extra={"field": "sku", "value": sku}) from exc
+    return offer
+
+
+OFFER_UPDATABLE = {"part", "sku", "price", "min_order_qty", "pack_size", "lead_time_days", "is_active"}
+
+
+@transaction.atomic
+def offer_update(*, offer: Offer, data: Mapping[str, Any]) -> Offer:
+    """Writes `offer.price_changed` only when the price really changes."""
+    unknown = set(data) - OFFER_UPDATABLE
+    if unknown:
+        raise InvalidField(f"Cannot change: {', '.join(sorted(unknown))}.", extra={"fields": sorted(unknown)})
+    locked = offer_lock(offer_ids=[offer.pk])[offer.pk]
+    old_price = locked.price
+    if "price" in data:
+        offer.price = _price(data["price"])
+    if "sku" in data:
+        sku = _sku(data["sku"])
+        if Offer.objects.filter(supplier_id=offer.supplier_id, sku=sku).exclude(pk=offer.pk).exists():
+            raise DuplicateSku(extra={"field": "sku", "value": sku})
+        offer.sku = sku
+    for name in ("min_order_qty", "pack_size"):
+        if name in data:
+            setattr(offer, name, _positive(data[name], field_name=name))
+    if "lead_time_days" in data:
+        offer.lead_time_days = _positive(data["lead_time_days"], field_name="lead_time_days", minimum=0)
+    if "part" in data:
+        offer.part = data["part"]
+    if "is_active" in data:
+        offer.is_active = bool(data["is_active"])
+    offer.save()
+    if offer.price != old_price:
+        _price_event(offer=offer, old_price=old_price)
+    return offer
+
+
+def _offers_scoped(*, supplier: Supplier | None, offer_ids: Iterable[int]):
+    qs = Offer.objects.filter(pk__in=list(offer_ids))
+    return qs.filter(supplier=supplier) if supplier is not None else qs
+
+
+@transaction.atomic
+def offer_bulk_set_active(*, supplier: Supplier | None, offer_ids: Iterable[int], active: bool) -> int:
+    """Activate/deactivate the supplier's offers among `offer_ids` (others are ignored: a foreign
+    id changes nothing). `supplier=None` is for operators. Returns how many changed."""
+    return _offers_scoped(supplier=supplier, offer_ids=offer_ids).exclude(is_active=active).update(is_active=active)
+
+
+def _percent(value: Any) -> Decimal:
+    try:
+        percent = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError) as exc:
+        raise InvalidPercent(extra={"field": "percent", "value": str(value)}) from exc
+    if not percent.is_finite() or percent <= -100 or percent > 1000:
+        raise InvalidPercent("The percentage must be above −100 and at most 1000.",
+                             extra={"field": "percent", "value": str(value)})
+    return percent
+
+
+def price_change_by_percent(*, price: int, percent: Decimal | int | str) -> int:
+    """price × (1 + percent/100), rounded half up to whole rupiah, never below Rp 1.
+    E.g. 12,345 + 10% = 13,579.5 → 13,580; 999 − 33.35% = 665.8335 → 666."""
+    new = (Decimal(price) * (Decimal(100) + _percent(percent)) / Decimal(100)).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP)
+    return max(int(new), 1)
+
+
+@transaction.atomic(durable=True)
+def offer_bulk_change_price(*, supplier: Supplier | None, offer_ids: Iterable[int],
+                            percent: Decimal | int | str) -> int:
+    """Change the prices of the supplier's offers among `offer_ids` by `percent`; one
+    `offer.price_changed` event per offer whose price really changed. Returns that count."""
+    pct = _percent(percent)
+    ids = list(_offers_scoped(supplier=supplier, offer_ids=offer_ids).values_list("pk", flat=True))
+    offers = offer_lock(offer_ids=ids)
+    changed: list[tuple[Offer, int]] = []
+    for offer in offers.values():
+        new_price = price_change_by_percent(price=offer.price, percent=pct)
+        if new_price != offer.price:
+            changed.append((offer, offer.price))
+            offer.price = new_price
+    if changed:
+        now = timezone.now()
+        for offer, _ in changed:
+            offer.updated_at = now  # bulk_update does not apply auto_now
+        Offer.objects.bulk_update([offer for offer, _ in changed], ["price", "updated_at"], batch_size=1000)
+    for offer, old_price in changed:
+        _price_event(offer=offer, old_price=old_price)
+    return len(changed)
+
+
+# --- Stock -------------------------------------------------------------------------------------
+
+@transaction.atomic
+def stock_ensure(*, offer: Offer, warehouse: Warehouse) -> Stock:
+    """The stock row of an offer in a warehouse, created empty (0/0: no ledger row) if missing."""
+    if offer.supplier_id != warehouse.supplier_id:
+        raise SupplierMismatch(extra={"offer": offer.pk, "warehouse": warehouse.pk})
+    stock, _ = Stock.objects.get_or_create(offer=offer, warehouse=warehouse)
+    return stock
+
+
+ADJUST_REASONS = {MovementReason.ADJUSTMENT, MovementReason.RETURN, MovementReason.IMPORT}
+
+
+@transaction.atomic
+def stock_adjust(*, stock: Stock | int, delta: int, reason: str = MovementReason.ADJUSTMENT, actor: Any = None,
+                 reference: str = "") -> Stock:
+    """Add `delta` (may be negative) to on_hand; refuses to go below what is reserved."""
+    if not _is_int(delta):
+        raise InvalidQuantity(extra={"field": "delta"})
+    if reason not in ADJUST_REASONS:
+        raise InvalidField(f"Reason must be one of {', '.join(sorted(ADJUST_REASONS))}.", extra={"field": "reason"})
+    locked = _locked_stock(stock)
+    if locked.on_hand + delta < locked.reserved:
+        raise InsufficientStock(
+            f"On hand would be {locked.on_hand + delta}, below the {locked.reserved} reserved.",
+            extra={"stock": locked.pk, "on_hand": locked.on_hand, "reserved": locked.reserved},
+        )
+    return _stock_apply(stock=locked, on_hand_delta=delta, reserved_delta=0, reason=reason, actor=actor,
+                        reference=reference)
+
+
+@transaction.atomic
+def stock_set_on_hand(*, stock: Stock | int, on_hand: int, actor: Any = None, reference: str = "",
+                      reason: str = MovementReason.ADJUSTMENT) -> Stock:
+    """Set on_hand to a counted number; the ledger gets the difference. Refuses to go below reserved."""
+    if not _is_int(on_hand) or on_hand < 0:
+        raise InvalidQuantity("On hand is a whole number ≥ 0.", extra={"field": "on_hand"})
+    if reason not in ADJUST_REASONS:
+        raise InvalidField(f"Reason must be one of {', '.join(sorted(ADJUST_REASONS))}.", extra={"field": "reason"})
+    locked = _locked_stock(stock)
+    if on_hand < locked.reserved:
+        raise InsufficientStock(
+            f"{locked.reserved} are reserved; on hand cannot be set to {on_hand}.",
+            extra={"stock": locked.pk, "on_hand": locked.on_hand, "reserved": locked.reserved},
+        )
+    return _stock_apply(stock=locked, on_hand_delta=on_hand - locked.on_hand, reserved_delta=0, reason=reason,
+                        actor=actor, reference=reference)
+
+
+# A line is (stock or stock id or (offer, warehouse), quantity).
+StockKey = Stock | int | tuple[Offer | int, Warehouse | int]
+StockLine = tuple[StockKey, int]
+
+
+def _line_quantities(lines: Iterable[StockLine]) -> dict[int, int]:
+    """Stock id → total quantity (a stock named twice is summed)."""
+    by_pair: dict[tuple[int, int], int] = {}
+    by_id: dict[int, int] = {}
+    for key, qty in lines:
+        if not _is_int(qty) or qty <= 0:
+            raise InvalidQuantity(extra={"field": "quantity", "value": str(qty)})
+        if isinstance(key, tuple):
+            offer, warehouse = key
+            pair = (getattr(offer, "pk", offer), getattr(warehouse, "pk", warehouse))
+            by_pair[pair] = by_pair.get(pair, 0) + qty
+        else:
+            stock_id = getattr(key, "pk", key)
+            by_id[stock_id] = by_id.get(stock_id, 0) + qty
+    if by_pair:
+        found: dict[tuple[int, int], int] = {}
+        offer_ids = {o for o, _ in by_pair}
+        for pk, offer_id, warehouse_id in Stock.objects.filter(offer_id__in=offer_ids).values_list(
+                "pk", "offer_id", "warehouse_id"):
+            found[(offer_id, warehouse_id)] = pk
+        for pair, qty in by_pair.items():
+            if pair not in found:
+                raise UnknownStock(extra={"offer": pair[0], "warehouse": pair[1]})
+            by_id[found[pair]] = by_id.get(found[pair], 0) + qty
+    if not by_id:
+        raise InvalidQuantity("No lines.", extra={"field": "lines"})
+    return by_id
+
+
+def _stock_move_lines(*, lines: Iterable[StockLine], on_hand_sign: int, reserved_sign: int, reason: str,
+                      actor: Any, reference: str) -> list[Stock]:
+    quantities = _line_quantities(lines)
+    locked = stock_lock(stock_ids=quantities)  # pk order: no deadlock with any other locker
+    missing = sorted(set(quantities) - set(locked))
+    if missing:
+        raise UnknownStock(extra={"stocks": missing})
+    result = []
+    for stock_id in sorted(quantities):
+        qty = quantities[stock_id]
+        result.append(_stock_apply(stock=locked[stock_id], on_hand_delta=on_hand_sign * qty,
+                                   reserved_delta=reserved_sign * qty, reason=reason, actor=actor,
+                                   reference=reference))
+    return result
+
+
+@transaction.atomic
+def stock_reserve(*, lines: Iterable[StockLine], reference: str = "", actor: Any = None) -> list[Stock]:
+    """Reserve every line or none: each row is locked (pk order) and updated only WHERE
+    on_hand − reserved ≥ qty, so concurrent reservations never oversell."""
+    return _stock_move_lines(lines=lines, on_hand_sign=0, reserved_sign=1, reason=MovementReason.RESERVATION,
+                             actor=actor, reference=reference)
+
+
+@transaction.atomic
+def stock_release(*, lines: Iterable[StockLine], reference: str = "", actor: Any = None) -> list[Stock]:
+    """Give reserved units back (order cancelled or expired). All or nothing."""
+    return _stock_move_lines(lines=lines, on_hand_sign=0, reserved_sign=-1, reason=MovementReason.RELEASE,
+                             actor=actor, reference=reference)
+
+
+@transaction.atomic
+def stock_commit_shipment(*, lines: Iterable[StockLine], reference: str = "", actor: Any = None) -> list[Stock]:
+    """Reserved units leave the warehouse: on_hand −= qty and reserved −= qty. All or nothing."""
+    return _stock_move_lines(lines=lines, on_hand_sign=-1, reserved_sign=-1, reason=MovementReason.SHIPMENT,
+                             actor=actor, reference=reference)
+
+
+@transaction.atomic
+def stock_return(*, stock: Stock | int, quantity: int, reference: str = "", actor: Any = None) -> Stock:
+    """Returned units come back on hand."""
+    if not _is_int(quantity) or quantity <= 0:
+        raise InvalidQuantity(extra={"field": "quantity"})
+    return stock_adjust(stock=stock, delta=quantity, reason=MovementReason.RETURN, actor=actor,
+                        reference=reference)
+
+
+# --- Bulk stock (API, feeds) -------------------------------------------------------------------
+
+@dataclass
+class StockBulkResult:
+    rows: int = 0
+    changed: int = 0
+    created: int = 0
+    changed_stock_ids: list[int] = field(default_factory=list)
+
+
+def _row_error(index: int, name: str | None, code: str, detail: str) -> dict[str, str]:
+    return {"field": f"rows.{index}.{name}" if name else f"rows.{index}", "code": code, "detail": detail}
+
+
+_BULK_UPDATE_SQL = """
+UPDATE suppliers_stock AS s
+SET on_hand = v.on_hand, updated_at = now()
+FROM unnest(%s::bigint[], %s::integer[]) AS v(id, on_hand)
+WHERE s.id = v.id
+"""
+
+
+@transaction.atomic
+def stock_bulk_set(*, supplier: Supplier, rows: Sequence[Mapping[str, Any]], actor: Any = None,
+                   reference: str = "", reason: str = MovementReason.IMPORT) -> StockBulkResult:
+    """Set on_hand for up to 10,000 {sku, warehouse (code), on_hand} rows of one supplier.
+
+    All or nothing: every row is validated first (unknown SKU or warehouse, negative or
+    non-integer count, the same sku+warehouse twice, below reserved) and any error raises
+    StockRowsInvalid with per-row errors before anything is written. Then one set-based
+    UPDATE, one ledger INSERT for the rows whose count really changed, and one
+    `stock.changed` event per changed row.
+    """
+    if not isinstance(rows, Sequence) or isinstance(rows, (str, bytes)):
+        raise StockRowsInvalid([{"field": "rows", "code": "invalid", "detail": "rows must be a list."}])
+    if len(rows) > STOCK_BULK_MAX_ROWS:
+        raise StockRowsInvalid([{"field": "rows", "code": "too_many_rows",
+                                 "detail": f"At most {STOCK_BULK_MAX_ROWS} rows per request."}])
+    errors: list[dict[str, str]] = []
+    parsed: list[tuple[int, str, str, int]] = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            errors.append(_row_error(index, None, "invalid", "Each row is an object."))
+            continue
+        sku, code, on_hand = row.get("sku"), row.get("warehouse"), row.get("on_hand")
+        ok = True
+        if not isinstance(sku, str) or not sku.strip():
+            errors.append(_row_error(index, "sku", "required", "sku is required."))
+            ok = False
+        if not isinstance(code, str) or not code.strip():
+            errors.append(_row_error(index, "warehouse", "required", "warehouse (its code) is required."))
+            ok = False
+        if not _is_int(on_hand):
+            errors.append(_row_error(index, "on_hand", "invalid_integer", "on_hand must be a whole number."))
+            ok = False
+        elif on_hand < 0:
+            errors.append(_row_error(index, "on_hand", "negative", "on_hand cannot be negative."))
+            ok = False
+        if ok:
+            parsed.append((index, sku.strip(), code.strip().upper(), on_hand))
+
+    offers = dict(Offer.objects.filter(supplier=supplier, sku__in={p[1] for p in parsed})
+                  .values_list("sku", "pk"))
+    warehouses = dict(Warehouse.objects.filter(supplier=supplier, code__in={p[2] for p in parsed})
+                      .values_list("code", "pk"))
+    targets: dict[tuple[int, int], tuple[int, int]] = {}  # (offer, warehouse) → (row index, on_hand)
+    for index, sku, code, on_hand in parsed:
+        offer_id, warehouse_id = offers.get(sku), warehouses.get(code)
+        if offer_id is None:
+            errors.append(_row_error(index, "sku", "unknown_sku", f"No offer with SKU {sku!r}."))
+        if warehouse_id is None:
+            errors.append(_row_error(index, "warehouse", "unknown_warehouse", f"No warehouse with code {code!r}."))
+        if offer_id is None or warehouse_id is None:
+            continue
+        pair = (offer_id, warehouse_id)
+        if pair in targets:
+            errors.append(_row_error(index, None, "duplicate_row",
+                                     f"SKU {sku!r} in {code} is already in row {targets[pair][0]}."))
+            continue
+        targets[pair] = (index, on_hand)
+    if errors:
+        raise StockRowsInvalid(sorted(errors, key=lambda e: _error_sort_key(e["field"])))
+
+    result = StockBulkResult(rows=len(rows))
+    if not targets:
+        return result
+    offer_ids = sorted({o for o, _ in targets})
+    warehouse_ids = sorted({w for _, w in targets})
+    # Missing rows are created empty (0/0 needs no ledger row); only those that will hold stock.
+    existing = set(Stock.objects.filter(offer_id__in=offer_ids, warehouse_id__in=warehouse_ids)
+                   .values_list("offer_id", "warehouse_id"))
+    new_rows = [Stock(offer_id=o, warehouse_id=w) for (o, w), (_, qty) in targets.items()
+                if (o, w) not in existing and qty > 0]
+    if new_rows:
+        Stock.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=2000)
+        result.created = len(new_rows)
+    # Lock every row of these offers × warehouses (a superset of the pairs, all this supplier's)
+    # in pk order, as every other stock writer does.
+    locked = list(Stock.objects.select_for_update(of=("self",))
+                  .filter(offer_id__in=offer_ids, warehouse_id__in=warehouse_ids).order_by("pk"))
+    changes: list[tuple[Stock, int]] = []
+    for stock in locked:
+        target = targets.get((stock.offer_id, stock.warehouse_id))
+        if target is None:
+            continue
+        index, on_hand = target
+        if on_hand < stock.reserved:
+            errors.append(_row_error(index, "on_hand", "insufficient_stock",
+                                     f"{stock.reserved} are reserved; on hand cannot be {on_hand}."))
+        elif on_hand != stock.on_hand:
+            changes.append((stock, on_hand))
+    if errors:
+        raise StockRowsInvalid(sorted(errors, key=lambda e: _error_sort_key(e["field"])))
+    if not changes:
+        return result
+
+    with connection.cursor() as cursor:
+        cursor.execute(_BULK_UPDATE_SQL, [[s.pk for s, _ in changes], [qty for _, qty in changes]])
+    user, ref = _actor_user(actor), _actor_reference(actor, reference)
+    movements = []
+    for stock, on_hand in changes:
+        movements.append(StockMovement(
+            stock=stock, reason=reason, on_hand_delta=on_hand - stock.on_hand, reserved_delta=0,
+            on_hand_after=on_hand, reserved_after=stock.reserved, actor=user, reference=ref,
+        ))
+        stock.on_hand = on_hand
+    StockMovement.objects.bulk_create(movements, batch_size=2000)
+    for stock, _ in changes:
+        _stock_event(stock)
+    result.changed = len(changes)
+    result.changed_stock_ids = [s.pk for s, _ in changes]
+    return result
+
+
+def _error_sort_key(field_name: str) -> tuple[int, str]:
+    parts = field_name.split(".")
+    return (int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1, field_name)

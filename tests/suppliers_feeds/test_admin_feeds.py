@@ -1,0 +1,63 @@
+"""Feed import admin: upload for the member's own supplier, read-only, scoped downloads."""
+
+from __future__ import annotations
+
+import pytest
+
+from suppliers.models import FeedImport
+from tests.platform.factories import OperatorFactory
+from tests.suppliers.factories import SupplierFactory, SupplierMemberFactory
+from tests.suppliers_feeds.conftest import HEADER, csv_upload, run_feed
+
+pytestmark = pytest.mark.django_db
+SITE = "/supplier-admin/suppliers/feedimport"
+OPS = "/admin/suppliers/feedimport"
+
+
+def test_member_uploads_for_their_own_supplier_and_sees_progress(client, world):
+    other = SupplierFactory()
+    client.force_login(world.member)
+    form = client.get(f"{SITE}/add/")
+    assert form.status_code == 200 and b'name="supplier"' not in form.content
+    response = client.post(f"{SITE}/add/", {"file": csv_upload(f"{HEADER}\n"), "supplier": other.pk})
+    assert response.status_code == 302
+    feed = FeedImport.objects.get()
+    assert feed.supplier == world.supplier and feed.created_by == world.member
+    page = client.get(f"{SITE}/{feed.pk}/change/")
+    assert page.status_code == 200 and b'http-equiv="refresh"' in page.content  # pending: refreshes
+    assert b'name="file"' not in page.content  # read-only after upload
+
+
+def test_list_shows_counts_and_report_link(client, world):
+    feed = run_feed(world.supplier, csv_upload(f"{HEADER}\nBR-1,Toyota,04465-0K240,385000,2,12,0\nBR-2,X,Y,1,1,,\n"))
+    client.force_login(world.member)
+    listing = client.get(f"{SITE}/")
+    assert listing.status_code == 200
+    assert b"2 / 2" in listing.content and f"{feed.pk}/report/".encode() in listing.content
+    report = client.get(f"{SITE}/{feed.pk}/report/")
+    assert report.status_code == 200 and b"part_number" in b"".join(report.streaming_content)
+    detail = client.get(f"{SITE}/{feed.pk}/change/")
+    assert b"No catalog part matches" in detail.content
+
+
+def test_member_never_sees_another_suppliers_feed(client, world):
+    other = SupplierFactory()
+    feed_b = run_feed(other, csv_upload(f"{HEADER}\nBR-1,X,Y,1,1,,\n", name="rahasia.csv"))
+    client.force_login(world.member)
+    assert b"rahasia.csv" not in client.get(f"{SITE}/").content
+    for url in (f"{SITE}/{feed_b.pk}/change/", f"{SITE}/{feed_b.pk}/report/", f"{SITE}/{feed_b.pk}/file/",
+                f"{SITE}/{feed_b.pk}/delete/", f"{SITE}/{feed_b.pk}/history/"):
+        assert client.get(url).status_code in (403, 404), url
+    assert client.get(f"{SITE}/{feed_b.pk}/report/").status_code == 404
+    # Members are not staff: the operator admin is closed to them.
+    assert client.get(f"{OPS}/").status_code == 302
+
+
+def test_operator_uploads_for_a_chosen_supplier(client, world):
+    client.force_login(OperatorFactory())
+    response = client.post(f"{OPS}/add/", {"file": csv_upload(f"{HEADER}\n"), "supplier": world.supplier.pk})
+    assert response.status_code == 302, response.content[:2000]
+    assert FeedImport.objects.get().supplier == world.supplier
+    other_member = SupplierMemberFactory().user
+    assert other_member.pk != world.member.pk
+    assert client.get(f"{OPS}/").status_code == 200

@@ -1,0 +1,247 @@
+"""The feed import service: staging, row validation, merge, ledger, events, idempotency."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.db.models import Sum
+
+from okto88.models import OutboxEvent
+from suppliers.models import FeedStatus, Offer, Stock, StockMovement
+from tests.suppliers.factories import OfferFactory, StockFactory
+from tests.suppliers_feeds.conftest import HEADER, csv_upload, run_feed, xlsx_upload
+
+pytestmark = pytest.mark.django_db
+
+
+def report_rows(feed_import) -> list[dict]:
+    with feed_import.errors_report.open("rb") as handle:
+        return list(csv.DictReader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")))
+
+
+def events(topic: str | None = None):
+    qs = OutboxEvent.objects.filter(topic__in=["offer.price_changed", "stock.changed"])
+    return qs.filter(topic=topic) if topic else qs
+
+
+def test_good_feed_creates_offers_stock_ledger_and_events(world):
+    feed = run_feed(world.supplier, csv_upload(
+        f"{HEADER}\n"
+        "BR-1,Toyota,04465-0K240,385000,2,12,0\n"
+        "BR-2,toyota,43512 0k090,910000,,5,\n"   # brand in lower case, number typed differently
+        "BR-3,Toyota,04465-BZ010,250000,3,,7\n"  # an OE number: found through the cross reference
+    ), actor=world.member)
+
+    assert feed.status == FeedStatus.SUCCEEDED, feed.error
+    assert (feed.rows_total, feed.rows_done, feed.rows_rejected) == (3, 3, 0)
+    assert (feed.offers_changed, feed.stock_changed) == (3, 3)
+    assert not feed.errors_report
+    offers = {o.sku: o for o in Offer.objects.filter(supplier=world.supplier)}
+    assert offers["BR-1"].part == world.pad and offers["BR-1"].price == 385_000
+    assert offers["BR-1"].lead_time_days == 2
+    assert offers["BR-2"].part == world.disc and offers["BR-2"].lead_time_days == 1  # default for new
+    assert offers["BR-3"].part == world.bendix_pad
+    stock = {(s.offer.sku, s.warehouse.code): s.on_hand for s in Stock.objects.select_related("offer", "warehouse")}
+    # BR-1 SBY1 = 0 is stored (without a ledger row); empty cells create nothing.
+    assert stock == {("BR-1", "JKT1"): 12, ("BR-1", "SBY1"): 0, ("BR-2", "JKT1"): 5, ("BR-3", "SBY1"): 7}
+    movements = StockMovement.objects.all()
+    assert movements.count() == 3
+    assert {m.reason for m in movements} == {"import"}
+    assert {m.reference for m in movements} == {f"feed:{feed.pk}"}
+    assert {m.actor_id for m in movements} == {world.member.pk}
+    assert events("offer.price_changed").count() == 3
+    assert events("stock.changed").count() == 3
+    price_event = events("offer.price_changed").get(aggregate_id=str(offers["BR-1"].pk))
+    assert price_event.payload["price"] == 385_000 and price_event.payload["previous_price"] is None
+    assert price_event.payload["feed_import_id"] == feed.pk
+    stock_event = events("stock.changed").get(aggregate_id=str(offers["BR-1"].pk))
+    assert stock_event.payload["stocks"] == [{
+        "stock_id": stock_event.payload["stocks"][0]["stock_id"], "warehouse_id": world.jkt.pk,
+        "warehouse_code": "JKT1", "on_hand": 12, "reserved": 0, "available": 12, "on_hand_delta": 12,
+    }]
+
+
+def test_bad_rows_are_reported_and_skipped_while_good_rows_apply(world):
+    existing = OfferFactory(supplier=world.supplier, part=world.plug, sku="BR-NEG", price=99_000)
+    StockFactory(offer=existing, warehouse=world.jkt, on_hand=4)
+    feed = run_feed(world.supplier, csv_upload(
+        "sku,brand,part_number,price,lead_time_days,stock_JKT1,stock_XXX9\n"
+        "BR-OK,Toyota,04465-0K240,385000,2,12,\n"
+        "BR-UNKNOWN,Toyota,99999-NOPE,100000,2,1,\n"
+        "BR-NEG,Toyota,90919-01253,-5000,2,8,\n"
+        "BR-NAN,Toyota,43512-0K090,910000,2,banyak,\n"
+        "BR-WH,Toyota,43512-0K090,910000,2,1,3\n"
+        "BR-DUP,Toyota,43512-0K090,910000,2,1,\n"
+        "BR-DUP,Toyota,43512-0K090,920000,2,2,\n"
+        "BR-PRICE,Toyota,43512-0K090,12.500,2,1,\n"
+    ))
+
+    assert feed.status == FeedStatus.SUCCEEDED, feed.error
+    assert (feed.rows_total, feed.rows_rejected) == (8, 7)
+    assert (feed.offers_changed, feed.stock_changed) == (1, 1)
+    report = report_rows(feed)
+    by_row = {(int(r["row"]), r["column"]): r for r in report}
+    assert set(by_row) == {(3, "part_number"), (4, "price"), (5, "stock_JKT1"), (6, "stock_XXX9"),
+                           (7, "sku"), (8, "sku"), (9, "price")}
+    assert "No catalog part matches" in by_row[3, "part_number"]["message"]
+    assert by_row[3, "part_number"]["value"] == "99999-NOPE"
+    assert "greater than 0" in by_row[4, "price"]["message"]
+    assert "whole number" in by_row[5, "stock_JKT1"]["message"] and by_row[5, "stock_JKT1"]["value"] == "banyak"
+    assert "Unknown warehouse code “XXX9”" in by_row[6, "stock_XXX9"]["message"]
+    assert "rows 7, 8" in by_row[7, "sku"]["message"]
+    assert "whole number of rupiah" in by_row[9, "price"]["message"]
+    # Only the good row changed anything; the bad row's stored offer and stock are untouched.
+    assert set(Offer.objects.filter(supplier=world.supplier).values_list("sku", flat=True)) == {"BR-OK", "BR-NEG"}
+    existing.refresh_from_db()
+    assert existing.price == 99_000
+    assert Stock.objects.get(offer=existing).on_hand == 4
+    assert events().count() == 2  # BR-OK's price and stock
+
+
+def test_stock_below_reserved_is_refused_as_a_row_error(world):
+    offer = OfferFactory(supplier=world.supplier, part=world.pad, sku="BR-1", price=100_000)
+    stock = StockFactory(offer=offer, warehouse=world.jkt, on_hand=10, reserved=6)
+    feed = run_feed(world.supplier, csv_upload(f"{HEADER}\nBR-1,Toyota,04465-0K240,120000,2,5,9\n"))
+
+    assert feed.status == FeedStatus.SUCCEEDED and feed.rows_rejected == 1
+    (row,) = report_rows(feed)
+    assert row["column"] == "stock_JKT1" and "below the 6 already reserved" in row["message"]
+    stock.refresh_from_db()
+    offer.refresh_from_db()
+    assert (stock.on_hand, stock.reserved, offer.price) == (10, 6, 100_000)
+    assert not Stock.objects.filter(warehouse=world.sby).exists()
+    assert events().count() == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("sku,brand,part_number,price\nBR-1,Toyota,Bremsbeläge,1000\n".encode("latin-1"), "not UTF-8"),
+        ("\ufeffsku,brand\n".encode("utf-16"), "UTF-16"),
+        (b"", "The file is empty"),
+        (b"\n\n", "The file is empty"),
+        (f"{HEADER}\n\n".encode(), "header but no rows"),
+        (b"sku,brand,partnumber,harga,stock_JKT1\nBR-1,Toyota,04465-0K240,1000,1\n",
+         "missing columns: part_number, price; unknown columns: partnumber, harga"),
+    ],
+    ids=["latin-1", "utf-16", "empty", "blank-lines", "header-only", "wrong-columns"],
+)
+def test_file_level_errors_fail_the_import_and_change_nothing(world, content, message):
+    feed = run_feed(world.supplier, csv_upload(content))
+
+    assert feed.status == FeedStatus.FAILED
+    assert message in feed.error
+    assert feed.finished_at is not None
+    assert not Offer.objects.exists() and not StockMovement.objects.exists() and not events().exists()
+
+
+def test_wrong_columns_error_lists_the_expected_header(world):
+    feed = run_feed(world.supplier, csv_upload("sku;merk;price\nA;B;1\n"))
+    assert feed.status == FeedStatus.FAILED
+    assert "sku,brand,part_number,price,lead_time_days,stock_<warehouse code>" in feed.error
+
+
+def test_encoding_error_names_the_line(world):
+    content = f"{HEADER}\nBR-1,Toyota,04465-0K240,1000,1,1,1\nBR-2,Toyota,43512-0K090,1000,1,1,1 \xe9\n"
+    feed = run_feed(world.supplier, csv_upload(content.encode("latin-1")))
+    assert feed.status == FeedStatus.FAILED and "line 3" in feed.error and "0xE9" in feed.error
+    assert not Offer.objects.exists()
+
+
+def test_semicolons_bom_crlf_and_blank_lines_keep_row_numbers(world):
+    content = ("\ufeffSKU;Brand;Part_Number;Price;Stock_jkt1\r\n"
+               "BR-1;Toyota;04465-0K240;385000;3\r\n"
+               "\r\n"
+               "BR-2;Toyota;nope;385000;3\r\n")
+    feed = run_feed(world.supplier, csv_upload(content))
+    assert feed.status == FeedStatus.SUCCEEDED, feed.error
+    assert (feed.rows_total, feed.rows_rejected) == (2, 1)
+    assert [(r["row"], r["column"]) for r in report_rows(feed)] == [("4", "part_number")]
+    assert Stock.objects.get().warehouse == world.jkt
+
+
+def test_xlsx_feed(world):
+    feed = run_feed(world.supplier, xlsx_upload([
+        HEADER.split(","),
+        ["BR-1", "Toyota", "04465-0K240", 385000, 2, 12, 0],
+        [None] * 7,
+        ["BR-2", "Toyota", "43512-0K090", 910000.0, None, "x", None],
+    ]))
+    assert feed.status == FeedStatus.SUCCEEDED, feed.error
+    assert (feed.rows_total, feed.rows_rejected, feed.offers_changed, feed.stock_changed) == (2, 1, 1, 1)
+    assert [(r["row"], r["column"]) for r in report_rows(feed)] == [("4", "stock_JKT1")]
+    assert Offer.objects.get().price == 385_000
+
+
+def test_not_an_xlsx_file(world):
+    feed = run_feed(world.supplier, csv_upload(b"PK\x03\x04 not really a zip", name="feed.xlsx"))
+    assert feed.status == FeedStatus.FAILED and "not a valid Excel" in feed.error
+
+
+def test_reimport_is_idempotent_and_changes_emit_only_their_events(world):
+    content = (f"{HEADER}\n"
+               "BR-1,Toyota,04465-0K240,385000,2,12,0\n"
+               "BR-2,Toyota,43512-0K090,910000,4,5,2\n")
+    first = run_feed(world.supplier, csv_upload(content))
+    ledger, outbox = StockMovement.objects.count(), events().count()
+
+    again = run_feed(world.supplier, csv_upload(content))
+
+    assert again.status == FeedStatus.SUCCEEDED
+    assert (again.rows_total, again.offers_changed, again.stock_changed, again.rows_rejected) == (2, 0, 0, 0)
+    assert StockMovement.objects.count() == ledger and events().count() == outbox
+    assert first.offers_changed == 2
+
+    # A new price for BR-1 and new stock for BR-2 in SBY1: one event each, one ledger row.
+    last_event_id = OutboxEvent.objects.order_by("pk").last().pk
+    changed = run_feed(world.supplier, csv_upload(
+        f"{HEADER}\nBR-1,Toyota,04465-0K240,399000,2,12,0\nBR-2,Toyota,43512-0K090,910000,4,5,1\n"))
+    assert (changed.offers_changed, changed.stock_changed) == (1, 1)
+    new_events = events().filter(pk__gt=last_event_id)
+    assert sorted((e.topic, e.payload["offer_id"]) for e in new_events) == sorted([
+        ("offer.price_changed", Offer.objects.get(sku="BR-1").pk),
+        ("stock.changed", Offer.objects.get(sku="BR-2").pk),
+    ])
+    price = new_events.get(topic="offer.price_changed").payload
+    assert (price["previous_price"], price["price"]) == (385_000, 399_000)
+    (move,) = StockMovement.objects.filter(reference=f"feed:{changed.pk}")
+    assert (move.on_hand_delta, move.on_hand_after, move.stock.warehouse) == (-1, 1, world.sby)
+
+
+def test_ledger_explains_on_hand_after_imports(world):
+    offer = OfferFactory(supplier=world.supplier, part=world.plug, sku="BR-0", price=10_000)
+    StockFactory(offer=offer, warehouse=world.jkt, on_hand=7, reserved=2)
+    for jkt, sby in [(3, 9), (12, 0), (12, 4), (2, 40)]:
+        feed = run_feed(world.supplier, csv_upload(
+            f"{HEADER}\nBR-0,Toyota,90919-01253,10000,1,{jkt},{sby}\nBR-1,Toyota,04465-0K240,5000,1,{sby},{jkt}\n"))
+        assert feed.status == FeedStatus.SUCCEEDED and feed.rows_rejected == 0, feed.error
+    for stock in Stock.objects.all():
+        ledger = stock.movements.aggregate(on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta"))
+        assert (ledger["on_hand"] or 0, ledger["reserved"] or 0) == (stock.on_hand, stock.reserved)
+    assert Stock.objects.get(offer=offer, warehouse=world.jkt).on_hand == 2
+
+
+def test_upload_rejects_other_file_types(world):
+    from suppliers.feeds import FeedUploadInvalid, feed_import_create
+
+    with pytest.raises(FeedUploadInvalid):
+        feed_import_create(supplier=world.supplier, file=csv_upload(b"x", name="feed.pdf"), actor=None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ragged_row_is_a_file_level_error(world):
+    feed = run_feed(world.supplier, csv_upload(f"{HEADER}\nBR-1,Toyota,04465-0K240,1,1,1,1\nBR-2,Toyota,1,1\n"))
+    assert feed.status == FeedStatus.FAILED
+    assert "Line 3" in feed.error
+    assert not Offer.objects.exists()
+
+
+def test_a_second_run_of_a_finished_import_does_nothing(world):
+    from suppliers.feeds import feed_import_run
+
+    feed = run_feed(world.supplier, csv_upload(f"{HEADER}\nBR-1,Toyota,04465-0K240,385000,2,12,0\n"))
+    finished_at = feed.finished_at
+    again = feed_import_run(feed_import=feed)
+    assert again.finished_at == finished_at and StockMovement.objects.count() == 1

@@ -79,3 +79,11 @@ def test_an_unknown_page_is_a_friendly_404(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert "tidak ada" in response.content.decode()
+
+
+def test_an_english_browser_still_gets_indonesian_until_the_switch_is_used(client):
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="id">' in html
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="id-ID").content.decode()
+    assert '<html lang="en">' in html

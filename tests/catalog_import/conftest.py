@@ -56,3 +56,13 @@ def catalog(db) -> Catalog:
             model=beat_model, name="eSP CBS", year_from=2020, vehicle_type=VehicleType.MOTORCYCLE,
         ),
     )
+
+
+@pytest.fixture(autouse=True)
+def _english_messages(client, settings):
+    """These tests read the English texts; Indonesian is the default everywhere else."""
+    from django.utils import translation
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override("en"):
+        yield

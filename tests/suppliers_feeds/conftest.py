@@ -77,3 +77,13 @@ def run_feed(supplier: Supplier, upload, actor=None) -> FeedImport:
     """Upload and run synchronously (the on-commit enqueue never fires inside a test transaction)."""
     feed_import = feeds.feed_import_create(supplier=supplier, file=upload, actor=actor)
     return feeds.feed_import_run(feed_import=feed_import)
+
+
+@pytest.fixture(autouse=True)
+def _english_messages(client, settings):
+    """These tests read the English texts; Indonesian is the default everywhere else."""
+    from django.utils import translation
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override("en"):
+        yield

@@ -46,3 +46,58 @@ class WorkshopMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.workshop}"
+
+
+class Address(models.Model):
+    """A delivery address: an Indonesian administrative area (validated by services)."""
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="addresses")
+    label = models.CharField(_("label"), max_length=60, default="Bengkel")
+    recipient_name = models.CharField(_("recipient"), max_length=120)
+    phone = models.CharField(_("phone"), max_length=32)
+    street = models.CharField(_("street address"), max_length=200)
+    province = models.CharField(_("province"), max_length=80)
+    city = models.CharField(_("regency/city"), max_length=80)
+    district = models.CharField(_("district"), max_length=80)
+    postal_code = models.CharField(_("postal code"), max_length=5)
+    region_code = models.CharField(_("region code"), max_length=20, blank=True)
+    is_default = models.BooleanField(_("default"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workshop"], condition=models.Q(is_default=True), name="address_one_default_per_workshop"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(postal_code__regex=r"^[0-9]{5}$"), name="address_postal_code_5_digits"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.street}, {self.district}, {self.city}"
+
+
+class CustomerVehicle(models.Model):
+    """A vehicle of one of the workshop's customers (the garage)."""
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="vehicles")
+    plate_number = models.CharField(_("plate number"), max_length=12)
+    vin = models.CharField(_("VIN"), max_length=17, blank=True)
+    variant = models.ForeignKey(
+        "vehicles.VehicleVariant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    owner_name = models.CharField(_("owner"), max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer vehicle")
+        verbose_name_plural = _("customer vehicles")
+        constraints = [
+            models.UniqueConstraint(fields=["workshop", "plate_number"], name="customer_vehicle_plate_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.plate_number

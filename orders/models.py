@@ -1,0 +1,232 @@
+"""Cart, orders split per supplier, the timeline and the workflow's step records.
+
+Order.status moves only through orders.state (a table of allowed transitions); StepRun rows
+and the order's status in PostgreSQL are the truth about the workflow, not the Celery chain.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from logistics.models import Shipment
+from payments.models import PaymentIntent, PaymentMethod
+from suppliers.models import Offer, Stock, Supplier, Warehouse
+from workshops.models import Workshop
+
+
+class Cart(models.Model):
+    workshop = models.OneToOneField(Workshop, on_delete=models.CASCADE, related_name="cart")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("cart")
+        verbose_name_plural = _("carts")
+
+    def __str__(self) -> str:
+        return f"cart of {self.workshop_id}"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    price_seen = models.BigIntegerField(_("price when added (Rp)"))
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("cart line")
+        verbose_name_plural = _("cart lines")
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "offer"], name="cart_line_offer_unique"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="cart_line_quantity_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.offer_id}"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", _("Waiting for payment")
+    PAID = "paid", _("Paid")
+    IN_FULFILMENT = "in_fulfilment", _("Being prepared")
+    SHIPPED = "shipped", _("Shipped")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+    FAILED = "failed", _("Failed")
+
+
+class Order(models.Model):
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="orders")
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices,
+                              default=OrderStatus.PENDING_PAYMENT)
+    payment_method = models.CharField(_("payment method"), max_length=20, choices=PaymentMethod.choices)
+    payment_intent = models.OneToOneField(PaymentIntent, on_delete=models.PROTECT, null=True, blank=True,
+                                          related_name="+")
+    idempotency_key = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64, help_text=_("SHA-256 of the placing request"))
+    delivery_address = models.JSONField(_("delivery address"))
+    subtotal = models.BigIntegerField(_("subtotal (Rp)"))
+    shipping_total = models.BigIntegerField(_("shipping (Rp)"))
+    tax_rate_bp = models.PositiveIntegerField(_("PPN rate (basis points)"))
+    tax_total = models.BigIntegerField(_("PPN (Rp)"))
+    grand_total = models.BigIntegerField(_("total (Rp)"))
+    failure_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    expires_at = models.DateTimeField(_("pay before"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.UniqueConstraint(fields=["workshop", "idempotency_key"], name="order_idempotency_key_unique"),
+            models.CheckConstraint(condition=Q(subtotal__gte=0) & Q(shipping_total__gte=0) & Q(tax_total__gte=0),
+                                   name="order_amounts_gte_0"),
+            models.CheckConstraint(
+                condition=Q(grand_total=F("subtotal") + F("shipping_total") + F("tax_total")),
+                name="order_grand_total_adds_up",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workshop", "-created_at"], name="order_workshop_recent"),
+            models.Index(fields=["status", "updated_at"], name="order_status_age"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SupplierOrderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    CONFIRMED = "confirmed", _("Confirmed")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class SupplierOrder(models.Model):
+    """The part of an order one supplier ships from one warehouse."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="supplier_orders")
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="supplier_orders")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(_("number"), max_length=24, unique=True)
+    status = models.CharField(_("status"), max_length=12, choices=SupplierOrderStatus.choices,
+                              default=SupplierOrderStatus.PENDING)
+    subtotal = models.BigIntegerField(_("subtotal (Rp)"))
+    shipping_cost = models.BigIntegerField(_("shipping (Rp)"))
+    carrier_code = models.CharField(_("carrier"), max_length=20)
+    service_level = models.CharField(_("service"), max_length=20)
+    weight_g = models.PositiveIntegerField(_("weight (g)"))
+    shipment = models.OneToOneField(Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("supplier order")
+        verbose_name_plural = _("supplier orders")
+        indexes = [models.Index(fields=["supplier", "status"], name="supplier_order_supplier_status")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    """A price snapshot: what was ordered at what price, whatever the offer says later."""
+
+    supplier_order = models.ForeignKey(SupplierOrder, on_delete=models.CASCADE, related_name="lines")
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="+")
+    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=60)
+    part_number = models.CharField(max_length=60)
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.BigIntegerField()
+    line_total = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1) & Q(unit_price__gt=0), name="order_line_positive"),
+            models.CheckConstraint(condition=Q(line_total=F("unit_price") * F("quantity")),
+                                   name="order_line_total_adds_up"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+
+class OrderEvent(models.Model):
+    """The order's timeline: what happened, when, by whom or which step."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=40)
+    message = models.CharField(max_length=300, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    step = models.CharField(max_length=40, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind}"
+
+
+class StepStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    RETRYING = "retrying", _("Will retry")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Already done")
+
+
+class StepRun(models.Model):
+    """One attempt of one workflow step: the raw material of orchestration analytics."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="step_runs")
+    step = models.CharField(max_length=40)
+    attempt = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.RUNNING)
+    task_id = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("step run")
+        verbose_name_plural = _("step runs")
+        indexes = [
+            models.Index(fields=["order", "step", "attempt"], name="step_run_order_step"),
+            models.Index(fields=["step", "status", "started_at"], name="step_run_step_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.step} #{self.attempt} {self.status}"
+
+
+class Notification(models.Model):
+    """An in-app notice for a workshop or supplier member, rendered in the reader's language."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=40)
+    params = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["recipient", "-created_at"], name="notification_recipient_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id}"

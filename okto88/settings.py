@@ -265,6 +265,23 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "platform.outbox_relay", "schedule": 15.0},
 }
 OUTBOX_STREAM = env_str("OUTBOX_STREAM", "okto88:events")
+# --- Orders, payments, logistics --------------------------------------------------------
+# PPN in basis points (11 % = 1100), applied to goods and shipping, rounded half up per order.
+PPN_RATE_BP = env_int("PPN_RATE_BP", 1100)
+ORDER_PAYMENT_WINDOW_MINUTES = env_int("ORDER_PAYMENT_WINDOW_MINUTES", 60)
+# The payment gateway and the courier. Development and tests talk to the project's own fake
+# partner servers (payments/fake_gateway.py, logistics/fake_courier.py) on these ports.
+PAYMENT_GATEWAY_URL = env_str("PAYMENT_GATEWAY_URL", "http://127.0.0.1:8401")
+PAYMENT_GATEWAY_SERVER_KEY = env_str("PAYMENT_GATEWAY_SERVER_KEY", "SB-Mid-server-okto88-development")
+PAYMENT_NOTIFICATION_URL = env_str("PAYMENT_NOTIFICATION_URL", f"{SITE_URL}/api/v1/payments/notifications/")
+COURIER_URL = env_str("COURIER_URL", "http://127.0.0.1:8402")
+COURIER_API_KEY = env_str("COURIER_API_KEY", "courier-okto88-development")
+COURIER_WEBHOOK_SECRET = env_str("COURIER_WEBHOOK_SECRET", "courier-webhook-okto88-development")
+COURIER_NOTIFICATION_URL = env_str("COURIER_NOTIFICATION_URL", f"{SITE_URL}/api/v1/logistics/notifications/")
+PARTNER_HTTP_TIMEOUT_SECONDS = float(env_str("PARTNER_HTTP_TIMEOUT_SECONDS", "5"))
+# Topic → Celery task names that consume it (the relay sends each event to them).
+OUTBOX_CONSUMERS: dict[str, list[str]] = {}
+
 # catalog search results carry each part's best offer; suppliers provides it (catalog may not
 # import suppliers, so it is named here).
 CATALOG_BEST_OFFER_PROVIDER = "suppliers.selectors.part_best_offers"

@@ -20,10 +20,10 @@ from import_export import resources
 from import_export.admin import ExportMixin
 
 from catalog.models import Part
+from okto88.areas import area_resolve
 from okto88.errors import ApplicationError
 from suppliers import services
 from suppliers.admin_scoping import SupplierScopedAdminMixin, admin_is_operator, supplier_admin_site
-from suppliers.areas import area_resolve
 from suppliers.models import (
     MovementReason,
     Offer,

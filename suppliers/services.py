@@ -21,10 +21,10 @@ from django.utils import timezone
 from lokal.npwp import parse_npwp
 
 from catalog.models import Part
+from okto88.areas import UnknownArea, area_resolve
 from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.models import User
 from okto88.services import outbox_event_write
-from suppliers.areas import UnknownArea, area_resolve
 from suppliers.lock_objects import offer_lock, stock_lock
 from suppliers.models import (
     MovementReason,

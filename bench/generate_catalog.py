@@ -588,7 +588,7 @@ def main() -> None:
 
     from django.db import connection
 
-    from catalog.services import part_search_document_refresh
+    from catalog.services import catalog_cache_version_bump, part_search_document_refresh
 
     rng = random.Random(args.seed)
     with timer.step("reference data in memory (vehicles, brands, categories)"):
@@ -670,6 +670,8 @@ def main() -> None:
             "(SELECT count(*) AS n FROM catalog_fitment GROUP BY variant_id) t"
         )
         top, median = cursor.fetchone()
+    # Written behind the services' back (COPY): cached search pages of the old rows must go.
+    catalog_cache_version_bump()
     print(f"done in {timer.total():.1f}s: {n_parts:,} parts ({refreshed:,} search documents), "
           f"{n_variants:,} variants, {n_fitments:,} fitment rows, {n_crossrefs:,} cross references "
           f"({n_refs:,} copied), {n_brands} brands, {n_categories} categories; database {size}")

@@ -7,14 +7,26 @@ Pagination — every list is bounded:
   unique key a cursor could hold, and no workshop reads past the first pages. The
   response has no `count`: counting every match is the expensive part of a ranked search.
 - the number lookup returns at most `limit` (≤ 100) matches and says when it truncated.
+
+Caching — the part searches (`/parts/` and `/parts/lookup/`) are read-through cached in
+Redis for CATALOG_SEARCH_CACHE_SECONDS (default 300; 0 turns it off), keyed by the
+absolute URL and the catalog version that every catalog write moves on after its commit
+(selectors.catalog_cache_version), so a write is visible to the next request. Only catalog
+data is cached: authentication, scopes and throttling run on every request, and each
+part's `best_offer` (supplier data, which changes without a catalog write) is looked up
+per request, one call per page.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import pickle
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404
 from django.utils.module_loading import import_string
 from django_filters import rest_framework as filters
@@ -38,6 +50,7 @@ from catalog.serializers import (
 )
 from okto88.api.pagination import CursorPagination
 from okto88.models import Scope
+from okto88.redis_connection import redis_client
 from vehicles.models import VehicleVariant
 
 
@@ -50,6 +63,54 @@ def part_best_offers(*, part_ids: Iterable[int]) -> dict[int, dict]:
     if not provider_path:
         return {}
     return import_string(provider_path)(part_ids=list(part_ids))
+
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SEARCH_CACHE_SECONDS = 300
+
+
+def _search_cache_seconds() -> int:
+    return int(getattr(settings, "CATALOG_SEARCH_CACHE_SECONDS", DEFAULT_SEARCH_CACHE_SECONDS))
+
+
+def _search_cached(request, compute: Callable[[], dict]) -> dict:
+    """`compute()`'s catalog data for this request, from the cache when the catalog has not
+    changed since it was stored.
+
+    One entry per absolute URL (the page links in the data carry it), stored with the
+    catalog version it was computed under; it is served only while that is still the
+    current version. The version and the entry come in one MGET: a hit costs one round
+    trip. Redis unreachable means no cache, not an error."""
+    seconds = _search_cache_seconds()
+    if seconds <= 0:
+        return compute()
+    url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:32]
+    key = cache.make_key(f"catalog:search:{url}")
+    try:
+        version, stored = redis_client().mget([cache.make_key(selectors.CATALOG_VERSION_KEY), key])
+        version = int(version) if version is not None else selectors.catalog_cache_version()
+        if version is not None and stored is not None:
+            stored_version, data = pickle.loads(stored)  # noqa: S301 - our own entry, as Django's cache does
+            if stored_version == version:
+                return data
+    except Exception:
+        logger.warning("search cache unavailable", exc_info=True)
+        return compute()
+    data = compute()
+    if version is not None:
+        try:
+            redis_client().set(key, pickle.dumps((version, data), pickle.HIGHEST_PROTOCOL), ex=seconds)
+        except Exception:
+            logger.warning("search cache unavailable", exc_info=True)
+    return data
+
+
+def _best_offers_set(parts: list[dict]) -> None:
+    """Fill each part's `best_offer`: looked up per request, never cached with the catalog."""
+    offers = part_best_offers(part_ids=[part["id"] for part in parts]) if parts else {}
+    for part in parts:
+        part["best_offer"] = offers.get(part["id"])
 
 
 def _validated(filterset_class, request) -> dict:
@@ -215,6 +276,12 @@ class PartListApi(generics.GenericAPIView):
     @extend_schema(operation_id="parts_list", tags=["catalog"], parameters=PART_SEARCH_PARAMETERS,
                    responses=PartPageSerializer)
     def get(self, request):
+        data = _search_cached(request, lambda: self._search(request))
+        _best_offers_set(data["results"])
+        return Response(data)
+
+    def _search(self, request) -> dict:
+        """The page as plain data, every `best_offer` still empty (see _best_offers_set)."""
         params = _validated(PartSearchFilter, request)
         vehicle, category, brand = params.get("vehicle"), params.get("category"), params.get("brand")
         q = (params.get("q") or "").strip()
@@ -239,11 +306,11 @@ class PartListApi(generics.GenericAPIView):
                 variant_id=vehicle.pk, q=q, brand_id=criteria["brand_id"],
                 category_ids=(selectors.category_descendant_ids(category_id=category.pk) if category else None),
             )
-        context = {**self.get_serializer_context(), "best_offers": part_best_offers(part_ids=[p.pk for p in page])}
-        response = paginator.get_paginated_response(serializer_class(page, many=True, context=context).data)
+        results = serializer_class(page, many=True, context=self.get_serializer_context()).data
+        data = dict(paginator.get_paginated_response(list(results)).data)
         if facets is not None:
-            response.data["facets"] = _facets_data(facets)
-        return response
+            data["facets"] = _facets_data(facets)
+        return data
 
 
 class PartDetailApi(generics.GenericAPIView):
@@ -306,9 +373,13 @@ class PartLookupApi(generics.GenericAPIView):
         ],
     )
     def get(self, request):
+        data = _search_cached(request, lambda: self._lookup(request))
+        _best_offers_set([match["part"] for match in data["results"]])
+        return Response(data)
+
+    def _lookup(self, request) -> dict:
         params = _validated(PartLookupFilter, request)
         limit = int(params.get("limit") or 50)
         lookup = selectors.part_lookup_by_number(number=params["number"], limit=limit)
-        context = {**self.get_serializer_context(),
-                   "best_offers": part_best_offers(part_ids=[m.part.pk for m in lookup.matches])}
-        return Response(NumberLookupSerializer(lookup, context=context).data)
+        data = NumberLookupSerializer(lookup, context=self.get_serializer_context()).data
+        return {**data, "results": list(data["results"])}

@@ -58,7 +58,7 @@ from django.utils.translation import gettext_lazy
 
 from catalog.models import Brand, Category, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
-from catalog.services import part_search_document_refresh
+from catalog.services import catalog_cache_version_bump, part_search_document_refresh
 from okto88.errors import ApplicationError
 from okto88.services import outbox_event_write
 from vehicles.models import Make, VehicleModel, VehicleVariant
@@ -880,6 +880,7 @@ def catalog_import(
         if kind == ImportKind.PARTS:
             # The search document is made of part, brand and category fields only.
             part_search_document_refresh(part_ids=changes.part_ids())
+        catalog_cache_version_bump()
         report.committed = True
     report.seconds = time.monotonic() - started
     logger.info(

@@ -9,16 +9,22 @@ search_vector and search_text) and never sorts or counts more than it must.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
+from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Case, Count, F, FloatField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, F, FloatField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 
 from catalog.models import Brand, Category, CrossReference, Fitment, Part
 from catalog.normalise import part_number_normalise, search_words
+
+logger = logging.getLogger(__name__)
 
 SEARCH_CONFIG = "simple"
 # Trigram similarity a number must reach to count as a close match of the typed number.
@@ -32,6 +38,30 @@ DETAIL_FITMENT_LIMIT = 200
 def _part_rows() -> QuerySet[Part]:
     # The search columns are large and only ever read by PostgreSQL itself.
     return Part.objects.select_related("brand", "category").defer("search_vector", "search_text")
+
+
+# --- Catalog version (for caches of search results) ----------------------------------------
+
+# A counter in Redis that every catalog write moves on after its commit
+# (services.catalog_cache_version_bump). Caches of catalog reads put it in their keys, so a
+# write makes every older entry unreachable at once, on every web process, without a scan.
+CATALOG_VERSION_KEY = "catalog:version"
+
+
+def catalog_cache_version() -> int | None:
+    """The current catalog version, or None when Redis cannot be reached (then cache nothing).
+
+    A missing counter (first use, or the cache was flushed) starts from the clock, never
+    from 0, so it cannot fall back to a value that older entries still carry."""
+    try:
+        version = cache.get(CATALOG_VERSION_KEY)
+        if version is None:
+            cache.add(CATALOG_VERSION_KEY, time.time_ns(), timeout=None)
+            version = cache.get(CATALOG_VERSION_KEY)
+        return int(version) if version is not None else None
+    except Exception:  # Redis down must not take the search down: it only loses its cache
+        logger.warning("catalog version unavailable; search cache bypassed", exc_info=True)
+        return None
 
 
 # --- Categories -------------------------------------------------------------------------
@@ -121,10 +151,21 @@ class VehicleSearch:
     facets: Facets
 
 
-def _fitted_part_ids(variant_id: int) -> QuerySet[Fitment]:
+def _fitted_part_ids(
+    variant_id: int, *, category_ids: list[int] | None = None, brand_id: int | None = None
+) -> QuerySet[Fitment]:
     # A semi-join (IN), not a join: a part fitted at two positions is still one result.
     # The fitment_unique index (variant_id, part_id, position) answers it index-only.
-    return Fitment.objects.filter(variant_id=variant_id).values("part_id")
+    # The category and brand filters go inside the subquery, joined to part there, so
+    # PostgreSQL can narrow the ids index-only (fitment_unique hashed against
+    # part_category_brand_id) before it reads any part row; filtered outside, a busy
+    # variant with a rare category walked the part primary key and heap (~100 ms).
+    fitted = Fitment.objects.filter(variant_id=variant_id)
+    if category_ids is not None:
+        fitted = fitted.filter(part__category_id__in=category_ids)
+    if brand_id is not None:
+        fitted = fitted.filter(part__brand_id=brand_id)
+    return fitted.values("part_id")
 
 
 def part_search_by_vehicle(
@@ -133,10 +174,32 @@ def part_search_by_vehicle(
     """The parts that fit the variant (optionally in a category subtree and of a brand),
     with facet counts per category and per brand."""
     category_ids = _category_ids(category_id)
-    parts = _filtered(_part_rows().filter(pk__in=_fitted_part_ids(variant_id)),
-                      category_ids=category_ids, brand_id=brand_id)
+    parts = _part_rows().filter(
+        pk__in=_fitted_part_ids(variant_id, category_ids=category_ids, brand_id=brand_id))
     facets = part_facets_for_vehicle(variant_id=variant_id, category_ids=category_ids, brand_id=brand_id)
     return VehicleSearch(parts=parts, facets=facets)
+
+
+# Both facets in one pass over the variant's parts: GROUPING SETS gives one row per
+# category and one per brand (a few hundred rows, not one per category × brand pair), each
+# with the two counts a facet may need. The inner query reads only id, category_id and
+# brand_id of catalog_part, which the covering index part_facet (id) INCLUDE (category_id,
+# brand_id) answers index-only; names are joined to the few grouped rows afterwards.
+_FACETS_SQL = """
+WITH grouped AS (
+    SELECT p.category_id, p.brand_id, GROUPING(p.category_id) AS by_brand,
+           count(*) FILTER (WHERE %s::bigint IS NULL OR p.brand_id = %s) AS n_category,
+           count(*) FILTER (WHERE %s::bigint[] IS NULL OR p.category_id = ANY(%s::bigint[])) AS n_brand
+    FROM catalog_part p
+    WHERE p.id IN ({part_ids})
+    GROUP BY GROUPING SETS ((p.category_id), (p.brand_id))
+)
+SELECT g.by_brand, coalesce(g.category_id, g.brand_id), c.name_id, c.name_en, c.parent_id, b.name,
+       CASE WHEN g.by_brand = 1 THEN g.n_brand ELSE g.n_category END AS n
+FROM grouped g
+LEFT JOIN catalog_category c ON g.by_brand = 0 AND c.id = g.category_id
+LEFT JOIN catalog_brand b ON g.by_brand = 1 AND b.id = g.brand_id
+"""
 
 
 def part_facets_for_vehicle(
@@ -150,31 +213,29 @@ def part_facets_for_vehicle(
     many parts each other choice would give.
     """
     if q:
-        parts = part_search_by_words(q=q, variant_id=variant_id).order_by()
+        part_ids = part_search_by_words(q=q, variant_id=variant_id).order_by().values("pk")
     else:
-        parts = Part.objects.filter(pk__in=_fitted_part_ids(variant_id))
-    rows = list(
-        parts.values_list("category_id", "category__name_id", "category__name_en", "category__parent_id",
-                          "brand_id", "brand__name")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    wanted_categories = set(category_ids) if category_ids is not None else None
-    categories: dict[int, list] = {}
-    brands: dict[int, list] = {}
-    for cat_id, cat_name, cat_name_en, parent_id, b_id, b_name, n in rows:
-        if brand_id is None or b_id == brand_id:
-            entry = categories.setdefault(cat_id, [cat_name, cat_name_en, parent_id, 0])
-            entry[3] += n
-        if wanted_categories is None or cat_id in wanted_categories:
-            brands.setdefault(b_id, [b_name, 0])[1] += n
+        part_ids = _fitted_part_ids(variant_id)
+    try:
+        subquery, params = part_ids.query.sql_with_params()
+    except EmptyResultSet:  # e.g. words that normalise to nothing
+        return Facets()
+    wanted = list(category_ids) if category_ids is not None else None
+    categories: list[FacetValue] = []
+    brands: list[FacetValue] = []
+    with connection.cursor() as cursor:
+        cursor.execute(_FACETS_SQL.replace("{part_ids}", subquery), [brand_id, brand_id, wanted, wanted, *params])
+        for by_brand, pk, cat_name, cat_name_en, parent_id, brand_name, n in cursor.fetchall():
+            if not n:
+                continue
+            if by_brand:
+                brands.append(FacetValue(id=pk, name=brand_name, count=n))
+            else:
+                categories.append(FacetValue(id=pk, name=cat_name, name_en=cat_name_en, parent_id=parent_id,
+                                             count=n))
     return Facets(
-        categories=sorted(
-            (FacetValue(id=k, name=v[0], name_en=v[1], parent_id=v[2], count=v[3]) for k, v in categories.items()),
-            key=lambda f: (-f.count, f.name, f.id),
-        ),
-        brands=sorted((FacetValue(id=k, name=v[0], count=v[1]) for k, v in brands.items()),
-                      key=lambda f: (-f.count, f.name, f.id)),
+        categories=sorted(categories, key=lambda f: (-f.count, f.name, f.id)),
+        brands=sorted(brands, key=lambda f: (-f.count, f.name, f.id)),
     )
 
 

@@ -8,20 +8,26 @@ deduplicate what they receive.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
+from catalog.selectors import CATALOG_VERSION_KEY
 from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.services import outbox_event_write
 from vehicles.models import VehicleVariant
 
 AGGREGATE_TYPE = "part"
+
+logger = logging.getLogger(__name__)
 
 
 class InvalidPartNumber(ApplicationError):
@@ -125,6 +131,31 @@ def category_search_document_refresh(*, category: Category) -> int:
     return part_search_document_refresh(part_ids=part_ids)
 
 
+# --- Search cache version ---------------------------------------------------------------
+
+def _catalog_cache_version_incr() -> None:
+    try:
+        try:
+            cache.incr(CATALOG_VERSION_KEY)
+        except ValueError:  # no counter yet: start one from the clock (see the selector)
+            cache.add(CATALOG_VERSION_KEY, time.time_ns(), timeout=None)
+    except Exception:  # cached search pages then expire on their own timeout
+        logger.warning("catalog version bump failed", exc_info=True)
+
+
+def catalog_cache_version_bump() -> None:
+    """Make every cached catalog read stale (selectors.catalog_cache_version).
+
+    Moved on now and again after the commit: a reader between the two could see the first
+    new version but the old rows and cache them under it; the second bump drops that. (The
+    first also serves code that never commits, such as a test inside its transaction.)
+    Every catalog write calls it: part events, brands, categories, the CSV import, the
+    bench generator.
+    """
+    _catalog_cache_version_incr()
+    transaction.on_commit(_catalog_cache_version_incr)
+
+
 # --- Events -----------------------------------------------------------------------------
 
 def _part_payload(part: Part) -> dict[str, Any]:
@@ -143,6 +174,8 @@ def _part_payload(part: Part) -> dict[str, Any]:
 
 
 def _part_event(*, topic: str, part: Part, **extra: Any) -> None:
+    # Every change to a part, its cross references or its fitment writes an event.
+    catalog_cache_version_bump()
     outbox_event_write(
         topic=topic, aggregate_type=AGGREGATE_TYPE, aggregate_id=part.pk,
         payload={**_part_payload(part), **extra}, version=part.version,
@@ -399,6 +432,7 @@ def category_save(*, category: Category) -> Category:
         ancestor_id = Category.objects.filter(pk=ancestor_id).values_list("parent_id", flat=True).first()
     category.save()
     category_search_document_refresh(category=category)
+    catalog_cache_version_bump()
     return category
 
 
@@ -407,4 +441,5 @@ def brand_save(*, brand: Brand) -> Brand:
     """Create or rename a brand; its parts' search documents carry the name."""
     brand.save()
     part_search_document_refresh(part_ids=Part.objects.filter(brand=brand).values_list("pk", flat=True))
+    catalog_cache_version_bump()
     return brand

@@ -6,11 +6,13 @@ import hashlib
 import hmac
 import json
 import logging
+import pickle
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -70,11 +72,66 @@ def api_key_issue(
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
 
 
+# A verified key (with its client) is kept in the cache for a few seconds, keyed by the
+# digest of the raw key, so a busy partner costs one Redis GET per request instead of a
+# database query. api_key_revoke deletes the entry after its commit: a revoked key is
+# refused on the next request. Changes made elsewhere — a client deactivated or its rate
+# limit changed in admin — take effect within API_KEY_CACHE_SECONDS (default 10 s).
+# Expiry is checked on every request against the cached expires_at. Only keys that
+# verified are cached; a wrong key always goes to the database.
+DEFAULT_API_KEY_CACHE_SECONDS = 10
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def _api_key_cache_key(digest: str) -> str:
+    # Under the cache's key prefix, through the process's shared client (Django's Redis
+    # cache builds a client object per call, which costs more than the GET itself).
+    return cache.make_key(f"apikey:{digest}")
+
+
+def _api_key_cache_seconds() -> int:
+    return int(getattr(settings, "API_KEY_CACHE_SECONDS", DEFAULT_API_KEY_CACHE_SECONDS))
+
+
+def _api_key_cache_forget(digest: str) -> None:
+    try:
+        redis_client().delete(_api_key_cache_key(digest))
+    except Exception:  # the entry then lives out its few seconds
+        logger.warning("API key cache unavailable", exc_info=True)
+
+
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+    # Forgotten now and again after the commit: in between, a concurrent request could
+    # still cache the key from the row as it was before the commit.
+    digest = api_key.digest
+    _api_key_cache_forget(digest)
+    transaction.on_commit(lambda: _api_key_cache_forget(digest))
     return api_key
+
+
+def _api_key_cached(digest: str) -> ApiKey | None:
+    if _api_key_cache_seconds() <= 0:
+        return None
+    try:
+        stored = redis_client().get(_api_key_cache_key(digest))
+        return pickle.loads(stored) if stored is not None else None  # noqa: S301 - our own entry
+    except Exception:
+        logger.warning("API key cache unavailable", exc_info=True)
+        return None
+
+
+def _api_key_remember(api_key: ApiKey) -> None:
+    seconds = _api_key_cache_seconds()
+    if seconds <= 0:
+        return
+    try:
+        redis_client().set(_api_key_cache_key(api_key.digest), pickle.dumps(api_key, pickle.HIGHEST_PROTOCOL),
+                           ex=seconds)
+    except Exception:
+        logger.warning("API key cache unavailable", exc_info=True)
 
 
 def api_key_authenticate(*, raw_key: str) -> ApiKey:
@@ -82,17 +139,27 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         raise InvalidApiKey()
-    api_key = ApiKey.objects.select_related("client").filter(prefix=parts[1]).first()
-    # Compare digests even when no row matched so both paths cost the same.
-    expected = api_key.digest if api_key else _digest(secrets.token_hex(16))
-    if not hmac.compare_digest(expected, _digest(raw_key)) or api_key is None:
-        raise InvalidApiKey()
+    digest = _digest(raw_key)
+    # The cache key is the digest of the whole raw key, stored only after it verified: a
+    # hit is a key that matched its row's digest a few seconds ago.
+    api_key = _api_key_cached(digest)
+    cached = api_key is not None
+    if api_key is None:
+        api_key = ApiKey.objects.select_related("client").filter(prefix=parts[1]).first()
+        # Compare digests even when no row matched so both paths cost the same.
+        expected = api_key.digest if api_key else _digest(secrets.token_hex(16))
+        if not hmac.compare_digest(expected, digest) or api_key is None:
+            raise InvalidApiKey()
     now = timezone.now()
     if api_key.revoked_at or not api_key.client.is_active or (api_key.expires_at and api_key.expires_at <= now):
         raise RevokedApiKey()
     # Touch at most once a minute: a hot key must not write a row on every request.
-    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+    touch = api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
+    if touch:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    if touch or not cached:
+        _api_key_remember(api_key)
     return api_key
 
 

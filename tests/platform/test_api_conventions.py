@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.test import APIClient, APIRequestFactory
@@ -197,3 +200,51 @@ def test_a_forged_cursor_is_a_400_not_a_404():
     body = assert_problem(api(issued.raw_key).get("/api/v1/vehicles/makes/?cursor=%25%25not-base64%25%25"), 400,
                           "invalid_cursor")
     assert "cursor" in body["detail"]
+
+
+# --- The short cache of verified keys (okto88.services.api_key_authenticate) ----------------
+
+def _key_queries(queries) -> int:
+    return sum('"platform_apikey"' in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_verified_key_is_cached_briefly_so_requests_skip_the_key_query():
+    issued = issue_api_key()
+    client = api(issued.raw_key)
+    assert client.get("/api/v1/me/").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/me/").status_code == 200
+    assert _key_queries(queries) == 0
+
+
+def test_a_revoked_key_is_refused_at_once_even_when_cached():
+    issued = issue_api_key()
+    client = api(issued.raw_key)
+    assert client.get("/api/v1/me/").status_code == 200  # now cached
+    services.api_key_revoke(api_key=issued.api_key)
+    assert_problem(client.get("/api/v1/me/"), 401, "revoked_api_key")
+
+
+def test_a_wrong_secret_is_refused_while_the_right_key_is_cached():
+    issued = issue_api_key()
+    assert api(issued.raw_key).get("/api/v1/me/").status_code == 200
+    forged = issued.raw_key[:-4] + ("AAAA" if not issued.raw_key.endswith("AAAA") else "BBBB")
+    assert_problem(api(forged).get("/api/v1/me/"), 401, "invalid_api_key")
+
+
+def test_an_expiry_is_checked_on_every_request_even_when_cached():
+    issued = issue_api_key(expires_at=timezone.now() + timedelta(seconds=1))
+    client = api(issued.raw_key)
+    assert client.get("/api/v1/me/").status_code == 200
+    time.sleep(1.1)
+    assert_problem(client.get("/api/v1/me/"), 401, "revoked_api_key")
+
+
+def test_the_key_cache_can_be_switched_off(settings):
+    settings.API_KEY_CACHE_SECONDS = 0
+    issued = issue_api_key()
+    client = api(issued.raw_key)
+    assert client.get("/api/v1/me/").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/me/").status_code == 200
+    assert _key_queries(queries) == 1

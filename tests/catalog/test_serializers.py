@@ -1,0 +1,38 @@
+"""The hand-built representation of a part (the search pages' hot path) must be exactly what
+the declared DRF fields would give."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework import serializers
+
+from catalog import selectors
+from catalog.serializers import PartSerializer, RankedPartSerializer
+
+pytestmark = pytest.mark.django_db
+
+
+def declared(serializer_class, instance, context) -> dict:
+    """DRF's generic path, field by field, for the same serializer."""
+    return serializers.ModelSerializer.to_representation(serializer_class(context=context), instance)
+
+
+def test_part_representation_matches_the_declared_fields(shop):
+    shop.disc.attributes = {"diameter_mm": 255, "vented": True}
+    shop.disc.save()
+    context = {"best_offers": {shop.disc.pk: {"supplier_id": 1, "price": 1000, "lead_time_days": 2}}}
+    parts = list(selectors.part_search_by_vehicle(variant_id=shop.avanza.pk).parts)
+    assert len(parts) > 3
+    for part in parts:
+        fast = PartSerializer(context=context).to_representation(part)
+        assert fast == declared(PartSerializer, part, context)
+        assert list(fast) == PartSerializer.Meta.fields
+
+
+def test_ranked_part_representation_matches_the_declared_fields(shop):
+    parts = list(selectors.part_search_by_words(q="kampas rem")[:10])
+    assert parts
+    for part in parts:
+        fast = RankedPartSerializer(context={}).to_representation(part)
+        assert fast == declared(RankedPartSerializer, part, {})
+        assert list(fast) == RankedPartSerializer.Meta.fields

@@ -263,6 +263,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
     # The safety net: events are normally relayed right after their transaction commits.
     "outbox-relay": {"task": "platform.outbox_relay", "schedule": 15.0},
+    "orders-expire-unpaid": {"task": "orders.expire_unpaid", "schedule": 60.0},
+    "orders-reconcile": {"task": "orders.reconcile", "schedule": 60.0},
 }
 OUTBOX_STREAM = env_str("OUTBOX_STREAM", "okto88:events")
 # --- Orders, payments, logistics --------------------------------------------------------
@@ -279,8 +281,21 @@ COURIER_API_KEY = env_str("COURIER_API_KEY", "courier-okto88-development")
 COURIER_WEBHOOK_SECRET = env_str("COURIER_WEBHOOK_SECRET", "courier-webhook-okto88-development")
 COURIER_NOTIFICATION_URL = env_str("COURIER_NOTIFICATION_URL", f"{SITE_URL}/api/v1/logistics/notifications/")
 PARTNER_HTTP_TIMEOUT_SECONDS = float(env_str("PARTNER_HTTP_TIMEOUT_SECONDS", "5"))
+# The order workflow (orders/workflow.py): attempts per step before compensating, the first
+# retry's delay (doubling, with jitter), and how long a paid order may sit before re-driving.
+WORKFLOW_MAX_ATTEMPTS = env_int("WORKFLOW_MAX_ATTEMPTS", 6)
+WORKFLOW_BACKOFF_BASE_SECONDS = float(env_str("WORKFLOW_BACKOFF_BASE_SECONDS", "2"))
+WORKFLOW_STALL_AFTER_SECONDS = env_int("WORKFLOW_STALL_AFTER_SECONDS", 300)
 # Topic → Celery task names that consume it (the relay sends each event to them).
-OUTBOX_CONSUMERS: dict[str, list[str]] = {}
+OUTBOX_CONSUMERS: dict[str, list[str]] = {
+    "payment.settled": ["orders.on_payment_event"],
+    "payment.expired": ["orders.on_payment_event"],
+    "payment.cancelled": ["orders.on_payment_event"],
+    "payment.denied": ["orders.on_payment_event"],
+    "shipment.picked_up": ["orders.on_shipment_event"],
+    "shipment.in_transit": ["orders.on_shipment_event"],
+    "shipment.delivered": ["orders.on_shipment_event"],
+}
 
 # catalog search results carry each part's best offer; suppliers provides it (catalog may not
 # import suppliers, so it is named here).

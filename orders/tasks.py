@@ -1,0 +1,57 @@
+"""Celery entry points of the order workflow: thin, idempotent, safe to deliver twice.
+What each step does is in orders/workflow.py."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from orders import workflow
+
+
+def _run_step(task, step: str, order_id: int):
+    try:
+        return workflow.step_run(order_id=order_id, step=step, task_id=task.request.id or "")
+    except workflow.TransientStepError as exc:
+        raise task.retry(exc=exc, countdown=workflow.backoff_seconds(task.request.retries + 1)) from exc
+
+
+# max_retries=None: the number of attempts is counted in StepRun rows (workflow.MAX_ATTEMPTS),
+# which also survives a chain re-driven by the reconciler.
+@shared_task(name="orders.step_commit_stock", bind=True, max_retries=None)
+def step_commit_stock(self, *, order_id: int, **kwargs):
+    return _run_step(self, "commit_stock", order_id)
+
+
+@shared_task(name="orders.step_request_shipments", bind=True, max_retries=None)
+def step_request_shipments(self, *, order_id: int, **kwargs):
+    return _run_step(self, "request_shipments", order_id)
+
+
+@shared_task(name="orders.step_notify", bind=True, max_retries=None)
+def step_notify(self, *, order_id: int, **kwargs):
+    return _run_step(self, "notify", order_id)
+
+
+@shared_task(name="orders.step_mark_in_fulfilment", bind=True, max_retries=None)
+def step_mark_in_fulfilment(self, *, order_id: int, **kwargs):
+    return _run_step(self, "mark_in_fulfilment", order_id)
+
+
+@shared_task(name="orders.on_payment_event", ignore_result=True)
+def on_payment_event(*, topic: str, payload: dict, **kwargs) -> None:
+    workflow.on_payment_event(topic=topic, payload=payload)
+
+
+@shared_task(name="orders.on_shipment_event", ignore_result=True)
+def on_shipment_event(*, topic: str, payload: dict, **kwargs) -> None:
+    workflow.on_shipment_event(topic=topic, payload=payload)
+
+
+@shared_task(name="orders.expire_unpaid", ignore_result=True)
+def expire_unpaid(**kwargs) -> list[str]:
+    return workflow.orders_expire_unpaid()
+
+
+@shared_task(name="orders.reconcile", ignore_result=True)
+def reconcile(**kwargs) -> list[str]:
+    return workflow.workflow_reconcile()

@@ -1,0 +1,393 @@
+"""The order workflow, end to end, in one place.
+
+    placed ──(payment.settled, or at once for terms)──▶ paid
+      │                                                  │  Celery chain, each step idempotent:
+      │                                                  ▼
+      │                 commit_stock → request_shipments → notify → mark_in_fulfilment
+      │                                                  │
+      │                 (shipment.picked_up/in_transit) ─▶ shipped ─(all delivered)─▶ completed
+      ├──(payment.expired / unpaid past expires_at)──▶ expired (reservation released)
+      └──(workshop cancels before shipment)──────────▶ cancelled (reservation released, payment voided)
+
+A step that fails for good (or runs out of retries) runs the compensations — give the stock
+back, cancel booked shipments, void or refund the payment — and fails the order with a
+reason the workshop can read.
+
+The chain is the engine, not the truth: Celery delivers at least once and may lose the next
+link of a chain. The truth is the order's status and its StepRun rows in PostgreSQL: a step
+counts as done when a `succeeded` StepRun exists for it, written in the same transaction as
+the step's effect (or after an effect that is itself idempotent on a key: the shipment's
+reference at the courier). A second delivery of a step finds it done and records `skipped`.
+The reconciler (Celery beat) re-drives paid / in-fulfilment orders whose chain went quiet,
+from their first unfinished step.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from celery import chain
+from django.conf import settings
+from django.db import OperationalError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from okto88.errors import ApplicationError
+from orders.models import Order, OrderEvent, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
+
+logger = logging.getLogger(__name__)
+
+STEPS = ["commit_stock", "request_shipments", "notify", "mark_in_fulfilment"]
+MAX_ATTEMPTS = settings.WORKFLOW_MAX_ATTEMPTS
+BACKOFF_BASE_SECONDS = settings.WORKFLOW_BACKOFF_BASE_SECONDS
+BACKOFF_MAX_SECONDS = 300.0
+# A paid or in-fulfilment order whose last step activity is older than this is re-driven.
+STALL_AFTER = timedelta(seconds=settings.WORKFLOW_STALL_AFTER_SECONDS)
+
+
+class TransientStepError(Exception):
+    """Worth retrying: a partner timed out or answered 5xx, the database blinked."""
+
+
+class PermanentStepError(ApplicationError):
+    code = "workflow_step_failed"
+    status = 409
+    title = "The order could not be fulfilled."
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    from logistics.services import CourierUnavailable
+    from payments.services import GatewayUnavailable
+
+    return (TransientStepError, CourierUnavailable, GatewayUnavailable, OperationalError)
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with full jitter (AWS architecture blog): uniform in [0, base·2^n]."""
+    ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * (2 ** (attempt - 1)))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+# --- starting and re-driving -------------------------------------------------------------
+
+def workflow_signatures(*, order_id: int, from_step: str = STEPS[0]):
+    from orders import tasks
+
+    by_name = {
+        "commit_stock": tasks.step_commit_stock,
+        "request_shipments": tasks.step_request_shipments,
+        "notify": tasks.step_notify,
+        "mark_in_fulfilment": tasks.step_mark_in_fulfilment,
+    }
+    return [by_name[name].si(order_id=order_id) for name in STEPS[STEPS.index(from_step):]]
+
+
+def workflow_start(*, order: Order, from_step: str = STEPS[0]) -> None:
+    """Enqueue the chain after the current transaction commits (never for uncommitted rows)."""
+    signatures = workflow_signatures(order_id=order.pk, from_step=from_step)
+    transaction.on_commit(lambda: chain(*signatures).apply_async())
+
+
+def first_unfinished_step(*, order: Order) -> str | None:
+    done = set(
+        StepRun.objects.filter(order=order, status__in=[StepStatus.SUCCEEDED, StepStatus.SKIPPED])
+        .values_list("step", flat=True)
+    )
+    return next((step for step in STEPS if step not in done), None)
+
+
+def workflow_reconcile(*, now=None) -> list[str]:
+    """Re-drive paid / in-fulfilment orders whose chain stopped without finishing or failing."""
+    now = now or timezone.now()
+    redriven = []
+    candidates = Order.objects.filter(status__in=[OrderStatus.PAID, OrderStatus.IN_FULFILMENT],
+                                      updated_at__lt=now - STALL_AFTER)
+    for order in candidates.iterator():
+        last = StepRun.objects.filter(order=order).order_by("-started_at").first()
+        if last and last.started_at > now - STALL_AFTER:
+            continue  # something ran recently: a retry is probably scheduled
+        step = first_unfinished_step(order=order)
+        if step is None:
+            continue
+        with transaction.atomic():
+            OrderEvent.objects.create(order=order, kind="workflow_redriven", step=step,
+                                      message=gettext_noop("Fulfilment resumed after a pause."))
+            workflow_start(order=order, from_step=step)
+        redriven.append(order.number)
+    return redriven
+
+
+# --- step bookkeeping --------------------------------------------------------------------
+
+@dataclass
+class StepContext:
+    order_id: int
+    step: str
+    attempt: int
+    task_id: str
+    run: StepRun | None = None
+
+
+def step_begin(*, order_id: int, step: str, attempt: int, task_id: str) -> StepContext:
+    # Committed on its own, before the effect: an attempt a killed worker never finished stays
+    # visible as `running` with no end, which is what the analytics and the reconciler read.
+    run = StepRun.objects.create(order_id=order_id, step=step, attempt=attempt, task_id=task_id,
+                                 started_at=timezone.now(), status=StepStatus.RUNNING)
+    return StepContext(order_id=order_id, step=step, attempt=attempt, task_id=task_id, run=run)
+
+
+def step_is_done(*, order_id: int, step: str) -> bool:
+    return StepRun.objects.filter(order_id=order_id, step=step, status=StepStatus.SUCCEEDED).exists()
+
+
+def step_finish(ctx: StepContext, *, status: str, error: str = "") -> None:
+    StepRun.objects.filter(pk=ctx.run.pk).update(status=status, finished_at=timezone.now(), error=error[:2000])
+
+
+def _locked_order(order_id: int) -> Order:
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+# --- the steps ---------------------------------------------------------------------------
+
+def _stock_lines(order: Order) -> list[tuple[int, int]]:
+    from orders.models import OrderLine
+
+    return list(OrderLine.objects.filter(supplier_order__order=order).values_list("stock_id", "quantity"))
+
+
+def step_commit_stock(ctx: StepContext) -> str:
+    """Reserved units leave the warehouses: on_hand and reserved both drop, once."""
+    from suppliers.services import stock_commit_shipment
+
+    with transaction.atomic():
+        order = _locked_order(ctx.order_id)
+        if step_is_done(order_id=order.pk, step=ctx.step):
+            return StepStatus.SKIPPED
+        if order.status != OrderStatus.PAID:
+            raise PermanentStepError(f"order is {order.status}, not paid")
+        stock_commit_shipment(lines=_stock_lines(order), reference=f"order:{order.number}")
+        OrderEvent.objects.create(order=order, kind="stock_committed", step=ctx.step,
+                                  message=gettext_noop("Stock taken from the suppliers' warehouses."))
+        step_finish(ctx, status=StepStatus.SUCCEEDED)
+    return StepStatus.SUCCEEDED
+
+
+def step_request_shipments(ctx: StepContext) -> str:
+    """Book one shipment per supplier order. The courier call is outside any transaction and
+    idempotent on the supplier order's number, so a retry never books twice."""
+    from logistics.services import shipment_request
+
+    if step_is_done(order_id=ctx.order_id, step=ctx.step):
+        return StepStatus.SKIPPED
+    order = Order.objects.get(pk=ctx.order_id)
+    for supplier_order in SupplierOrder.objects.filter(order=order).select_related("warehouse").order_by("pk"):
+        if supplier_order.shipment_id:
+            continue
+        warehouse = supplier_order.warehouse
+        shipment = shipment_request(
+            reference=supplier_order.number,
+            carrier_code=supplier_order.carrier_code,
+            service_level=supplier_order.service_level,
+            origin={"province": warehouse.province, "city": warehouse.city, "district": warehouse.district,
+                    "postal_code": warehouse.postal_code},
+            destination={k: order.delivery_address.get(k, "") for k in ("province", "city", "district",
+                                                                           "postal_code")},
+            weight_g=supplier_order.weight_g,
+        )
+        with transaction.atomic():
+            SupplierOrder.objects.filter(pk=supplier_order.pk, shipment__isnull=True).update(
+                shipment=shipment, status=SupplierOrderStatus.CONFIRMED)
+            OrderEvent.objects.create(order=order, kind="shipment_booked", step=ctx.step,
+                                      message=gettext_noop("Shipment booked."),
+                                      data={"supplier_order": supplier_order.number, "waybill": shipment.waybill})
+    with transaction.atomic():
+        _locked_order(ctx.order_id)
+        if step_is_done(order_id=ctx.order_id, step=ctx.step):
+            return StepStatus.SKIPPED
+        step_finish(ctx, status=StepStatus.SUCCEEDED)
+    return StepStatus.SUCCEEDED
+
+
+def step_notify(ctx: StepContext) -> str:
+    from orders.notifications import notify_order_confirmed
+
+    with transaction.atomic():
+        order = _locked_order(ctx.order_id)
+        if step_is_done(order_id=order.pk, step=ctx.step):
+            return StepStatus.SKIPPED
+        notify_order_confirmed(order=order)
+        step_finish(ctx, status=StepStatus.SUCCEEDED)
+    return StepStatus.SUCCEEDED
+
+
+def step_mark_in_fulfilment(ctx: StepContext) -> str:
+    from orders.services import order_transition
+
+    with transaction.atomic():
+        order = _locked_order(ctx.order_id)
+        if step_is_done(order_id=order.pk, step=ctx.step) or order.status != OrderStatus.PAID:
+            return StepStatus.SKIPPED
+        order_transition(order=order, to=OrderStatus.IN_FULFILMENT, step=ctx.step)
+        step_finish(ctx, status=StepStatus.SUCCEEDED)
+    return StepStatus.SUCCEEDED
+
+
+STEP_FUNCTIONS = {
+    "commit_stock": step_commit_stock,
+    "request_shipments": step_request_shipments,
+    "notify": step_notify,
+    "mark_in_fulfilment": step_mark_in_fulfilment,
+}
+
+
+def step_run(*, order_id: int, step: str, task_id: str) -> str:
+    """Run one attempt of a step and record it. Returns the StepRun status; raises
+    TransientStepError (retry) or PermanentStepError (compensated, chain stops)."""
+    attempt = StepRun.objects.filter(order_id=order_id, step=step).count() + 1
+    ctx = step_begin(order_id=order_id, step=step, attempt=attempt, task_id=task_id)
+    try:
+        status = STEP_FUNCTIONS[step](ctx)
+    except transient_errors() as exc:
+        if attempt >= MAX_ATTEMPTS:
+            step_finish(ctx, status=StepStatus.FAILED, error=f"gave up after {attempt} attempts: {exc}")
+            workflow_compensate(order_id=order_id, step=step, reason=str(exc))
+            raise PermanentStepError(str(exc)) from exc
+        step_finish(ctx, status=StepStatus.RETRYING, error=str(exc))
+        raise TransientStepError(str(exc)) from exc
+    except Exception as exc:
+        step_finish(ctx, status=StepStatus.FAILED, error=str(exc))
+        workflow_compensate(order_id=order_id, step=step, reason=str(exc))
+        raise PermanentStepError(str(exc)) from exc
+    if status == StepStatus.SKIPPED:
+        step_finish(ctx, status=StepStatus.SKIPPED)
+    return status
+
+
+# --- compensation ------------------------------------------------------------------------
+
+def workflow_compensate(*, order_id: int, step: str, reason: str) -> None:
+    """Undo what the finished steps did, then fail the order with a readable reason.
+
+    Each undo is idempotent: the stock services write the ledger once per order reference
+    state, booked shipments are cancelled by reference, the payment is voided or refunded
+    once (payments keys it on the intent)."""
+    from logistics.services import shipment_cancel
+    from payments.services import payment_cancel_or_refund
+
+    from orders.services import order_transition
+    from suppliers.services import stock_release, stock_return
+
+    order = Order.objects.get(pk=order_id)
+    if order.status in {OrderStatus.FAILED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.COMPLETED}:
+        return
+    for supplier_order in SupplierOrder.objects.filter(order=order).select_related("shipment"):
+        if supplier_order.shipment_id:
+            shipment_cancel(shipment=supplier_order.shipment)
+    with transaction.atomic():
+        order = _locked_order(order_id)
+        if order.status in {OrderStatus.FAILED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}:
+            return
+        lines = _stock_lines(order)
+        if step_is_done(order_id=order.pk, step="commit_stock"):
+            for stock_id, quantity in lines:
+                stock_return(stock=stock_id, quantity=quantity, reference=f"order:{order.number}:compensation")
+        elif lines:
+            stock_release(lines=lines, reference=f"order:{order.number}:compensation")
+        SupplierOrder.objects.filter(order=order).update(status=SupplierOrderStatus.CANCELLED)
+        order.failure_reason = _readable_reason(step)
+        order.save(update_fields=["failure_reason", "updated_at"])
+        order_transition(order=order, to=OrderStatus.FAILED, step=step, reason=reason[:300])
+    if order.payment_intent_id:
+        payment_cancel_or_refund(intent=order.payment_intent, reason=f"order {order.number} failed at {step}")
+
+
+def _readable_reason(step: str) -> str:
+    return {
+        "commit_stock": gettext_noop("The supplier could no longer supply the parts."),
+        "request_shipments": gettext_noop("No courier could take the shipment; the payment is returned."),
+        "notify": gettext_noop("The order could not be confirmed; the payment is returned."),
+        "mark_in_fulfilment": gettext_noop("The order could not be confirmed; the payment is returned."),
+    }.get(step, gettext_noop("The order could not be fulfilled; the payment is returned."))
+
+
+# --- reactions to payments and shipments -------------------------------------------------
+
+def on_payment_event(*, topic: str, payload: dict) -> None:
+    """payment.settled starts fulfilment; expired/cancelled/denied end an unpaid order."""
+    from orders.services import order_expire, order_transition
+
+    reference = payload.get("reference")
+    order = Order.objects.filter(number=reference).first()
+    if order is None:
+        logger.warning("payment event for an unknown order", extra={"reference": reference, "topic": topic})
+        return
+    with transaction.atomic():
+        order = _locked_order(order.pk)
+        if topic == "payment.settled" and order.status == OrderStatus.PENDING_PAYMENT:
+            order_transition(order=order, to=OrderStatus.PAID, step="payment")
+            workflow_start(order=order)
+        elif topic in {"payment.expired", "payment.cancelled", "payment.denied"} and (
+                order.status == OrderStatus.PENDING_PAYMENT):
+            order_expire(order=order)
+
+
+def on_shipment_event(*, topic: str, payload: dict) -> None:
+    """Picked up → the supplier order ships; all shipped → the order ships; all delivered →
+    the order completes. Events may arrive late or twice: each move only goes forward."""
+    from orders.services import order_transition
+
+    supplier_order = SupplierOrder.objects.filter(number=payload.get("reference")).first()
+    if supplier_order is None:
+        return
+    target = {
+        "shipment.picked_up": SupplierOrderStatus.SHIPPED,
+        "shipment.in_transit": SupplierOrderStatus.SHIPPED,
+        "shipment.delivered": SupplierOrderStatus.DELIVERED,
+    }.get(topic)
+    if target is None:
+        return
+    rank = {SupplierOrderStatus.PENDING: 0, SupplierOrderStatus.CONFIRMED: 1, SupplierOrderStatus.SHIPPED: 2,
+            SupplierOrderStatus.DELIVERED: 3, SupplierOrderStatus.CANCELLED: -1}
+    with transaction.atomic():
+        order = _locked_order(supplier_order.order_id)
+        supplier_order = SupplierOrder.objects.select_for_update().get(pk=supplier_order.pk)
+        if rank[supplier_order.status] < 0 or rank[supplier_order.status] >= rank[target]:
+            return
+        supplier_order.status = target
+        supplier_order.save(update_fields=["status"])
+        OrderEvent.objects.create(order=order, kind=f"supplier_order_{target}", step="tracking",
+                                  data={"supplier_order": supplier_order.number, "waybill": payload.get("waybill")})
+        statuses = set(SupplierOrder.objects.filter(order=order).values_list("status", flat=True))
+        if order.status == OrderStatus.IN_FULFILMENT and statuses <= {SupplierOrderStatus.SHIPPED,
+                                                                      SupplierOrderStatus.DELIVERED}:
+            order_transition(order=order, to=OrderStatus.SHIPPED, step="tracking")
+        if order.status == OrderStatus.SHIPPED and statuses == {SupplierOrderStatus.DELIVERED}:
+            order_transition(order=order, to=OrderStatus.COMPLETED, step="tracking")
+
+
+def orders_expire_unpaid(*, now=None) -> list[str]:
+    """Celery beat: unpaid orders past their payment window expire and release their stock."""
+    from payments.services import payment_intent_expire
+
+    from orders.services import order_expire
+
+    now = now or timezone.now()
+    expired = []
+    for order in Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, expires_at__lt=now).iterator():
+        with transaction.atomic():
+            locked = _locked_order(order.pk)
+            if locked.status != OrderStatus.PENDING_PAYMENT:
+                continue
+            order_expire(order=locked)
+        if order.payment_intent_id:
+            try:
+                payment_intent_expire(intent=order.payment_intent)
+            except transient_errors():
+                logger.warning("could not expire the payment at the gateway; it expires there by itself",
+                               extra={"order": order.number})
+        expired.append(order.number)
+    return expired

@@ -14,15 +14,17 @@ import subprocess
 import sys
 import time
 import urllib.request
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
 from okto88.demo import demo_load_all
 
-# Extra long-running processes that later parts of the project add (fake partner servers).
-EXTRA_PROCESSES: list[tuple[str, list[str]]] = []
+# The project's own fake partner servers (payment gateway, courier) on the ports the
+# development settings point at, when those apps provide them.
+FAKE_PARTNERS = [("fake_gateway", "PAYMENT_GATEWAY_URL"), ("fake_courier", "COURIER_URL")]
 
 
 class Command(BaseCommand):
@@ -46,8 +48,12 @@ class Command(BaseCommand):
                         "--without-gossip", "--without-mingle"]),
             ("beat", [*celery, "beat", "--loglevel=INFO",
                       f"--schedule={settings.BASE_DIR / '.local' / 'celerybeat-schedule'}"]),
-            *EXTRA_PROCESSES,
         ]
+        available = get_commands()
+        for command, url_setting in FAKE_PARTNERS:
+            port_of_url = urlsplit(getattr(settings, url_setting)).port
+            if command in available and port_of_url:
+                processes.append((command, [python, manage, command, f"--port={port_of_url}"]))
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain")}
         children: list[tuple[str, subprocess.Popen]] = []
         stopping = False

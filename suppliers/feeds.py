@@ -56,7 +56,7 @@ from typing import Any
 
 import psycopg
 from django.core.files.base import File
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -243,7 +243,23 @@ def _fail(feed_import: FeedImport, message: str) -> None:
 
 
 _TEMP_TABLES = ("feed_stage", "feed_column", "feed_brand", "feed_row", "feed_cell", "feed_error",
-                "feed_ok", "feed_stock", "feed_new_offer", "feed_offer_changed", "feed_stock_changed")
+                "feed_ok", "feed_stock", "feed_new_offer", "feed_offer_changed", "feed_stock_changed",
+                "feed_offer_diff", "feed_stock_diff", "feed_refused")
+
+
+TEMP_BUFFERS = "256MB"
+
+
+def _temp_buffers(cursor) -> None:
+    """Keep the staging tables (session temp tables, ~100 MB at a million rows) in the
+    backend's local buffers instead of going through the kernel: the default 8 MB evicts on
+    every pass. It can only be set before the session's first temp table, so every import sets
+    the same value; a session that already used temp tables with another keeps that one."""
+    try:
+        with transaction.atomic():
+            cursor.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+    except DatabaseError:
+        logger.info("temp_buffers not raised: this session already used temp tables")
 
 
 def _drop_temp_tables() -> None:
@@ -257,9 +273,10 @@ def _drop_temp_tables() -> None:
 def _run(feed_import: FeedImport) -> None:
     started = time.monotonic()
     with connection.cursor() as cursor:
-        # Hash joins and sorts over a million rows stay in memory (per operation; one import
-        # runs per worker process). RESET in feed_import_run's cleanup.
-        cursor.execute("SET work_mem = '128MB'")
+        # Hash joins, hash aggregates and sorts over a million rows stay in memory (per
+        # operation; one import runs per worker process). RESET in feed_import_run's cleanup.
+        cursor.execute("SET work_mem = '256MB'")
+        _temp_buffers(cursor)
     supplier_id = feed_import.supplier_id
     with feed_import.file.open("rb") as handle:
         head = handle.read(4)
@@ -588,6 +605,7 @@ def _validate(cursor, *, supplier_id: int) -> None:
         " SELECT lower(name) AS k, id, 0 AS o FROM catalog_brand"
         " UNION ALL SELECT lower(slug), id, 1 FROM catalog_brand) b ORDER BY k, o"
     )
+    _analyze(cursor, "feed_brand")  # a few hundred rows: hashed, the million feed rows probe it
     # Only generated column names are interpolated (w0, w1, ...), never file content.
     feed_row_sql = f"""
         CREATE TEMP TABLE feed_row AS
@@ -596,16 +614,20 @@ def _validate(cursor, *, supplier_id: int) -> None:
                    nullif(btrim(c_part_number), '') AS part_number, nullif(btrim(c_price), '') AS price_text,
                    nullif(btrim(c_lead_time_days), '') AS lead_text
             FROM feed_stage WHERE NOT ({_blank_condition(cursor)})
+        ), n AS MATERIALIZED (
+            -- The normalised number (catalog.normalise) is computed once per row here, stored
+            -- in feed_row, and used as the hash key against catalog_part (brand_id, number_key).
+            SELECT s.*, regexp_replace(upper(coalesce(s.part_number, '')), '[^A-Z0-9]+', '', 'g') AS number_key,
+                   lower(s.brand) AS brand_key
+            FROM s
         )
-        SELECT s.*, regexp_replace(upper(coalesce(s.part_number, '')), '[^A-Z0-9]+', '', 'g') AS number_key,
-               lower(s.brand) AS brand_key,
-               CASE WHEN s.price_text ~ '^-?[0-9]{{1,15}}$' THEN s.price_text::bigint END AS price,
-               CASE WHEN s.lead_text ~ '^[0-9]{{1,3}}$' THEN s.lead_text::int END AS lead_time,
+        SELECT n.*,
+               CASE WHEN n.price_text ~ '^-?[0-9]{{1,15}}$' THEN n.price_text::bigint END AS price,
+               CASE WHEN n.lead_text ~ '^[0-9]{{1,3}}$' THEN n.lead_text::int END AS lead_time,
                p.id AS part_id, NULL::bigint AS xref_parts
-        FROM s
-        LEFT JOIN feed_brand b ON b.brand_key = lower(s.brand)
-        LEFT JOIN catalog_part p ON p.brand_id = b.brand_id
-             AND p.number_key = regexp_replace(upper(coalesce(s.part_number, '')), '[^A-Z0-9]+', '', 'g')
+        FROM n
+        LEFT JOIN feed_brand b ON b.brand_key = n.brand_key
+        LEFT JOIN catalog_part p ON p.brand_id = b.brand_id AND p.number_key = n.number_key
     """  # noqa: S608
     cursor.execute(feed_row_sql)
     # Not found by brand + number: try the cross references (only the few unmatched rows).
@@ -678,16 +700,25 @@ def _validate(cursor, *, supplier_id: int) -> None:
                     THEN %(lead_bad)s END)
         ) e(col, value, message)
         WHERE e.message IS NOT NULL
+          -- Only rows with some problem go through the per-column unpivot (same conditions).
+          AND (r.sku IS NULL OR length(r.sku) > 60 OR r.brand IS NULL OR r.part_number IS NULL
+               OR r.number_key = '' OR length(r.part_number) > 60 OR r.part_id IS NULL
+               OR r.price IS NULL OR r.price <= 0
+               OR (r.lead_text IS NOT NULL AND (r.lead_time IS NULL OR r.lead_time > %(max_lead)s)))
         """,
         {**m, "max_lead": MAX_LEAD_TIME},
     )
     cursor.execute(
         """
         INSERT INTO feed_error (row_no, col, value, message)
+        WITH dup AS (  -- hash aggregate over all SKUs; only the duplicates are sorted
+            SELECT sku FROM feed_row WHERE sku IS NOT NULL GROUP BY sku HAVING count(*) > 1
+        ), r AS MATERIALIZED (
+            SELECT r.row_no, r.sku FROM feed_row r JOIN dup USING (sku)
+        )
         SELECT r.row_no, 'sku', r.sku, replace(%s, '{rows}', d.rows)
-        FROM feed_row r JOIN (
-            SELECT sku, string_agg(row_no::text, ', ' ORDER BY row_no) AS rows
-            FROM feed_row WHERE sku IS NOT NULL GROUP BY sku HAVING count(*) > 1
+        FROM r JOIN (
+            SELECT sku, string_agg(row_no::text, ', ' ORDER BY row_no) AS rows FROM r GROUP BY sku
         ) d ON d.sku = r.sku
         """,
         [m["duplicate"]],
@@ -717,35 +748,53 @@ def _merge(cursor, *, feed_import: FeedImport) -> dict[str, int]:
     actor_id = feed_import.created_by_id
     cursor.execute("DROP TABLE IF EXISTS pg_temp.feed_ok, pg_temp.feed_stock, pg_temp.feed_new_offer, "
                    "pg_temp.feed_offer_changed, pg_temp.feed_stock_changed")
-    # Good rows with the stored offer of the same SKU, if any.
+    # Good rows with the stored offer of the same SKU, if any, and whether it looks changed
+    # (values as of this statement; the writes below re-check under their row locks).
     cursor.execute(
         """
         CREATE TEMP TABLE feed_ok AS
-        SELECT r.row_no, r.sku, r.part_id, r.price, r.lead_time, o.id AS offer_id
+        SELECT r.row_no, r.sku, r.part_id, r.price, r.lead_time, o.id AS offer_id,
+               (o.id IS NOT NULL AND (o.part_id, o.price, o.lead_time_days) IS DISTINCT FROM
+                                     (r.part_id, r.price, coalesce(r.lead_time, o.lead_time_days))) AS differs
         FROM feed_row r LEFT JOIN suppliers_offer o ON o.supplier_id = %s AND o.sku = r.sku
         WHERE NOT EXISTS (SELECT 1 FROM feed_error e WHERE e.row_no = r.row_no)
         """,
         [supplier_id],
     )
+    # A first load (no offer of the file exists yet) has no stored stock to pair the cells
+    # with: skip the join, which would hash the whole stock table for nothing.
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM feed_ok WHERE offer_id IS NOT NULL)")
+    stored_stock = (
+        "LEFT JOIN suppliers_stock s ON s.offer_id = k.offer_id AND s.warehouse_id = col.warehouse_id"
+        if cursor.fetchone()[0] else
+        "LEFT JOIN (SELECT NULL::bigint AS id, NULL::int AS on_hand) s ON false"
+    )
     cursor.execute(
-        """
+        f"""
         CREATE TEMP TABLE feed_stock AS
         SELECT c.row_no, k.offer_id, col.warehouse_id, c.value::int AS qty, s.id AS stock_id,
                s.on_hand AS seen_on_hand
         FROM feed_cell c JOIN feed_ok k USING (row_no) JOIN feed_column col USING (col)
-        LEFT JOIN suppliers_stock s ON s.offer_id = k.offer_id AND s.warehouse_id = col.warehouse_id
-        """
+        {stored_stock}
+        """  # noqa: S608
     )
     _analyze(cursor, "feed_ok", "feed_stock")
+    # What looks changed, in small tables of their own: the statements that lock, check and
+    # write then visit only those rows (index lookups), not the supplier's whole catalogue.
+    cursor.execute("DROP TABLE IF EXISTS pg_temp.feed_offer_diff, pg_temp.feed_stock_diff")
+    cursor.execute("CREATE TEMP TABLE feed_offer_diff AS SELECT * FROM feed_ok WHERE differs")
+    cursor.execute(
+        "CREATE TEMP TABLE feed_stock_diff AS SELECT * FROM feed_stock "
+        "WHERE stock_id IS NOT NULL AND qty <> seen_on_hand"
+    )
+    _analyze(cursor, "feed_offer_diff", "feed_stock_diff")
     # Lock what looks changed, offers before stock, each in pk order (suppliers.lock_objects'
     # rule), so an order reserving the same stock waits instead of deadlocking. Values are
     # read again after the lock by the statements below.
     cursor.execute(
         """
         WITH locked AS (
-            SELECT o.id FROM suppliers_offer o JOIN feed_ok k ON k.offer_id = o.id
-            WHERE (o.part_id, o.price, o.lead_time_days) IS DISTINCT FROM
-                  (k.part_id, k.price, coalesce(k.lead_time, o.lead_time_days))
+            SELECT o.id FROM suppliers_offer o JOIN feed_offer_diff k ON k.offer_id = o.id
             ORDER BY o.id FOR UPDATE OF o
         ) SELECT count(*) FROM locked
         """
@@ -753,26 +802,32 @@ def _merge(cursor, *, feed_import: FeedImport) -> dict[str, int]:
     cursor.execute(
         """
         WITH locked AS (
-            SELECT s.id FROM suppliers_stock s JOIN feed_stock f ON f.stock_id = s.id
-            WHERE f.qty <> f.seen_on_hand
+            SELECT s.id FROM suppliers_stock s JOIN feed_stock_diff f ON f.stock_id = s.id
             ORDER BY s.id FOR UPDATE OF s
         ) SELECT count(*) FROM locked
         """
     )
-    # On hand may not go below what orders have reserved: refuse the row.
+    # On hand may not go below what orders have reserved: refuse the row. (A row whose
+    # quantity equals the stored on_hand cannot be below reserved; the others are locked.)
     cursor.execute(
         """
         INSERT INTO feed_error (row_no, col, value, message)
         SELECT f.row_no, 'stock_' || k.code, f.qty::text,
                replace(replace(%s, '{qty}', f.qty::text), '{reserved}', s.reserved::text)
-        FROM feed_stock f JOIN suppliers_stock s ON s.id = f.stock_id JOIN feed_column k
+        FROM feed_stock_diff f JOIN suppliers_stock s ON s.id = f.stock_id JOIN feed_column k
           ON k.warehouse_id = f.warehouse_id
         WHERE f.qty < s.reserved
         """,
         [_("Stock {qty} is below the {reserved} already reserved by orders; the row was not applied.")],
     )
-    cursor.execute("DELETE FROM feed_ok k USING feed_error e WHERE e.row_no = k.row_no")
-    cursor.execute("DELETE FROM feed_stock f USING feed_error e WHERE e.row_no = f.row_no")
+    if cursor.rowcount:
+        cursor.execute("""
+            CREATE TEMP TABLE feed_refused AS SELECT DISTINCT f.row_no FROM feed_stock_diff f
+            JOIN feed_error e ON e.row_no = f.row_no
+        """)
+        for table in ("feed_ok", "feed_stock", "feed_offer_diff", "feed_stock_diff"):
+            cursor.execute(f"DELETE FROM {table} t USING feed_refused e WHERE e.row_no = t.row_no")  # noqa: S608
+        cursor.execute("DROP TABLE feed_refused")
 
     # New offers.
     cursor.execute("CREATE TEMP TABLE feed_new_offer (offer_id bigint, sku text)")
@@ -797,7 +852,7 @@ def _merge(cursor, *, feed_import: FeedImport) -> dict[str, int]:
         WITH upd AS (
             UPDATE suppliers_offer o SET part_id = k.part_id, price = k.price,
                    lead_time_days = coalesce(k.lead_time, old.lead_time_days), updated_at = now()
-            FROM feed_ok k, suppliers_offer old
+            FROM feed_offer_diff k, suppliers_offer old
             WHERE k.offer_id = o.id AND old.id = o.id
               AND (old.part_id, old.price, old.lead_time_days) IS DISTINCT FROM
                   (k.part_id, k.price, coalesce(k.lead_time, old.lead_time_days))
@@ -819,8 +874,9 @@ def _merge(cursor, *, feed_import: FeedImport) -> dict[str, int]:
         CREATE TEMP TABLE feed_stock_changed AS
         WITH upd AS (
             UPDATE suppliers_stock s SET on_hand = f.qty, updated_at = now()
-            FROM feed_stock f, suppliers_stock old
-            WHERE f.stock_id = s.id AND old.id = s.id AND f.qty <> f.seen_on_hand AND old.on_hand <> f.qty
+            FROM feed_stock_diff f, suppliers_stock old
+            WHERE f.stock_id = s.id AND old.id = s.id AND old.on_hand <> f.qty
+              AND old.reserved <= f.qty  -- re-checked at write time (the row is locked above)
             RETURNING s.id, s.offer_id, s.warehouse_id, f.qty - old.on_hand AS delta, s.on_hand, s.reserved
         ) SELECT * FROM upd
         """
@@ -887,7 +943,9 @@ def _write_events(cursor, *, feed_import: FeedImport) -> int:
               "request_id": request_id_var.get() or ""}
     # The first event goes through the platform's outbox_event_write, which also schedules the
     # relay after commit; the rest follow it in INSERT ... SELECT statements (ids in order).
-    cursor.execute(_PRICE_EVENTS + " ORDER BY id LIMIT 1", params)
+    # (min(id) first: building every payload to keep one would cost a pass over all of them.)
+    first_price = " AND id = (SELECT min(id) FROM feed_offer_changed WHERE previous_price IS DISTINCT FROM price)"
+    cursor.execute(_PRICE_EVENTS + first_price, params)
     first, topic = cursor.fetchone(), "offer.price_changed"
     if first is None:
         first_stock = " WHERE c.offer_id = (SELECT min(offer_id) FROM feed_stock_changed) GROUP BY c.offer_id"

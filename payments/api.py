@@ -1,0 +1,67 @@
+"""The payment gateway's notifications (webhook).
+
+- POST /api/v1/payments/notifications/ (public: the gateway has no API key; the signature
+  inside the body is the authentication)
+
+The body is verified exactly as received (request.body), never re-serialised. Answers:
+200 {"status": "ok"} applied, "ignored" (valid but not forward: late, replayed out of order,
+unknown reference), "duplicate" (received before); 403 `invalid_signature`; 400
+`invalid_notification`. Every attempt is stored as a PaymentEvent.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments import services
+
+
+class PaymentNotificationApi(APIView):
+    public = True
+    authentication_classes = []
+    # Not throttled per IP: the gateway sends every notification from a few addresses and a
+    # 429 would only delay payments. A forged flood costs one hash and one row per distinct body.
+    throttle_classes = []
+    parser_classes = [JSONParser]  # documents the media type; the view reads the raw bytes
+    problem_statuses = [403]
+
+    @extend_schema(
+        operation_id="payments_notifications_create", tags=["payments"],
+        request=inline_serializer("PaymentNotification", {
+            "order_id": serializers.CharField(help_text="Our order number (the payment's reference)"),
+            "transaction_id": serializers.CharField(),
+            "transaction_status": serializers.ChoiceField(
+                choices=["pending", "settlement", "capture", "expire", "cancel", "deny", "refund"]),
+            "status_code": serializers.CharField(help_text='"200", "201" or "202"'),
+            "gross_amount": serializers.CharField(help_text='Rupiah with two decimals, e.g. "150000.00"'),
+            "payment_type": serializers.CharField(required=False),
+            "signature_key": serializers.CharField(
+                help_text="SHA-512 hex of order_id + status_code + gross_amount + server key"),
+        }),
+        responses={
+            200: inline_serializer("PaymentNotificationReceived", {
+                "status": serializers.ChoiceField(choices=["ok", "ignored", "duplicate"]),
+            }),
+            400: OpenApiResponse(description="`invalid_notification`: not JSON or a required field is missing "
+                                             "(problem+json)"),
+            403: OpenApiResponse(description="`invalid_signature`: the signature_key does not verify; the "
+                                             "attempt is recorded (problem+json)"),
+        },
+        examples=[OpenApiExample("settlement", request_only=True, value={
+            "order_id": "OK-2026-000123", "transaction_id": "9aed5972-5b6a-401e-894b-a32c91ed1a3a",
+            "transaction_status": "settlement", "status_code": "200", "gross_amount": "150000.00",
+            "payment_type": "bank_transfer", "signature_key": "<sha512 hex>",
+        })],
+        description="Asynchronous payment notifications from the payment gateway. Idempotent: the same "
+                    "notification again answers `duplicate`; a status that would move the payment backwards "
+                    "(a late `pending` after `settlement`) answers `ignored`.",
+    )
+    def post(self, request):
+        event = services.payment_notification_receive(raw_body=request.body)
+        applied = "ok" if event.applied else "ignored"
+        status = "duplicate" if getattr(event, "is_duplicate", False) else applied
+        return Response({"status": status})

@@ -1,0 +1,52 @@
+"""Payment errors with stable codes (the API renders them as problem+json).
+
+`GatewayUnavailable` is transient (retry later with the same reference: the gateway's
+charge, cancel and refund are idempotent on order id / refund key); `GatewayRejected` is
+permanent (the gateway said no: fix the request, do not retry).
+"""
+
+from __future__ import annotations
+
+from okto88.errors import ApplicationError, Conflict, ServiceUnavailable
+
+
+class GatewayUnavailable(ServiceUnavailable):
+    code = "gateway_unavailable"
+    title = "The payment gateway is unavailable; try again later."
+    transient = True
+
+
+class GatewayRejected(ApplicationError):
+    code = "gateway_rejected"
+    status = 502
+    title = "The payment gateway rejected the request."
+    transient = False
+
+    def __init__(self, message: str | None = None, *, gateway_status_code: str = "", extra: dict | None = None):
+        self.gateway_status_code = gateway_status_code
+        super().__init__(message, extra={"gateway_status_code": gateway_status_code, **(extra or {})})
+
+
+class PaymentReferenceConflict(Conflict):
+    code = "payment_reference_conflict"
+    title = "A payment with this reference already exists with a different amount or method."
+
+
+class InvalidNotification(ApplicationError):
+    code = "invalid_notification"
+    status = 400
+    title = "The payment notification could not be read."
+
+    def __init__(self, message: str | None = None, *, event=None):
+        self.event = event
+        super().__init__(message)
+
+
+class InvalidSignature(ApplicationError):
+    code = "invalid_signature"
+    status = 403
+    title = "The payment notification's signature is not valid."
+
+    def __init__(self, message: str | None = None, *, event=None):
+        self.event = event
+        super().__init__(message)

@@ -1,0 +1,15 @@
+"""Row locks for payment intents. One intent per transaction today; should a service ever
+lock several, it locks them in primary-key order like every other app's lock helpers."""
+
+from __future__ import annotations
+
+from payments.models import PaymentIntent
+
+
+def payment_intent_lock(*, intent_id: int) -> PaymentIntent:
+    """Lock the intent (FOR UPDATE) and return it fresh. Must run inside a transaction."""
+    return PaymentIntent.objects.select_for_update().get(pk=intent_id)
+
+
+def payment_intent_lock_by_reference(*, reference: str) -> PaymentIntent | None:
+    return PaymentIntent.objects.select_for_update().filter(reference=reference).first()

@@ -1,0 +1,373 @@
+"""Payments: intents, the gateway's notifications, cancellations and refunds.
+
+Payments know nothing of orders. An intent carries the order's number as `reference` (the
+gateway's order_id); every status change writes an outbox event in the same transaction
+(`payment.settled`, `payment.expired`, `payment.cancelled`, `payment.denied`,
+`payment.refunded`, `payment.voided`), which the order workflow consumes.
+
+Statuses only move forward: pending → settled | expired | cancelled | denied | voided, and
+settled → refunded | voided (terms). Whatever tells us otherwise (a late "pending", a replay)
+is recorded and ignored.
+
+Transactions: `payment_notification_receive` is a top-level entry point (durable). The
+others are called from the order workflow, possibly inside its own transaction, so they
+open a nested one. The gateway calls happen while the intent row is locked: a notification
+for the same intent waits until our change is committed and then sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from okto88.services import outbox_event_write
+from payments.adapters import gateway
+from payments.errors import (
+    GatewayRejected,
+    GatewayUnavailable,
+    InvalidNotification,
+    InvalidSignature,
+    PaymentReferenceConflict,
+)
+from payments.lock_objects import payment_intent_lock, payment_intent_lock_by_reference
+from payments.models import PaymentEvent, PaymentIntent, PaymentMethod, PaymentStatus, Refund, RefundStatus
+
+__all__ = [
+    "GatewayRejected",
+    "GatewayUnavailable",
+    "InvalidNotification",
+    "InvalidSignature",
+    "PaymentReferenceConflict",
+    "payment_cancel_or_refund",
+    "payment_intent_create",
+    "payment_intent_expire",
+    "payment_intent_refresh",
+    "payment_notification_receive",
+    "signature_key_compute",
+]
+
+logger = logging.getLogger(__name__)
+
+# Our method → the gateway's payment_type.
+PAYMENT_TYPES = {
+    PaymentMethod.VIRTUAL_ACCOUNT: "bank_transfer",
+    PaymentMethod.QRIS: "qris",
+    PaymentMethod.EWALLET: "gopay",
+}
+
+# The gateway's transaction_status → ours.
+GATEWAY_STATUSES = {
+    "pending": PaymentStatus.PENDING,
+    "settlement": PaymentStatus.SETTLED,
+    "capture": PaymentStatus.SETTLED,
+    "expire": PaymentStatus.EXPIRED,
+    "cancel": PaymentStatus.CANCELLED,
+    "deny": PaymentStatus.DENIED,
+    "refund": PaymentStatus.REFUNDED,
+    "partial_refund": PaymentStatus.REFUNDED,
+}
+
+FORWARD = {
+    PaymentStatus.PENDING: {PaymentStatus.SETTLED, PaymentStatus.EXPIRED, PaymentStatus.CANCELLED,
+                            PaymentStatus.DENIED, PaymentStatus.VOIDED},
+    PaymentStatus.SETTLED: {PaymentStatus.REFUNDED, PaymentStatus.VOIDED},
+}
+
+GATEWAY_CANNOT_MODIFY = "412"
+NOTIFICATION_FIELDS = ("order_id", "status_code", "gross_amount", "signature_key", "transaction_status",
+                       "transaction_id")
+
+
+def signature_key_compute(*, order_id: str, status_code: str, gross_amount: str, server_key: str) -> str:
+    return hashlib.sha512(f"{order_id}{status_code}{gross_amount}{server_key}".encode()).hexdigest()
+
+
+def _intent_move(*, intent: PaymentIntent, status: str, gateway_transaction_id: str = "") -> bool:
+    """Move a locked intent forward and write its outbox event; False if not forward."""
+    if status not in FORWARD.get(intent.status, set()):
+        return False
+    intent.status = status
+    fields = ["status", "updated_at"]
+    if status == PaymentStatus.SETTLED:
+        intent.settled_at = timezone.now()
+        fields.append("settled_at")
+    if gateway_transaction_id and not intent.gateway_transaction_id:
+        intent.gateway_transaction_id = gateway_transaction_id[:64]
+        fields.append("gateway_transaction_id")
+    intent.save(update_fields=fields)
+    outbox_event_write(
+        topic=f"payment.{status}", aggregate_type="payment", aggregate_id=intent.pk,
+        payload={"reference": intent.reference, "intent_id": intent.pk, "amount": intent.amount,
+                 "status": status, "method": intent.method},
+    )
+    return True
+
+
+# --- Creating -------------------------------------------------------------------------
+
+def payment_intent_create(
+    *, reference: str, amount: int, method: str, customer: dict, expires_at: datetime
+) -> PaymentIntent:
+    """Create the order's payment, or return the one this reference already has.
+
+    terms: settled at once, no gateway call. Prepaid methods: charged at the gateway (the
+    charge is idempotent on the reference), pending until its notification says paid. A
+    gateway error rolls the new intent back and propagates (GatewayUnavailable: try again).
+    """
+    if method not in PaymentMethod.values:
+        raise ValueError(f"unknown payment method {method!r}")
+    if not isinstance(amount, int) or amount <= 0:
+        raise ValueError("amount must be a positive number of rupiah")
+    with transaction.atomic():
+        intent, created = PaymentIntent.objects.select_for_update().get_or_create(
+            reference=reference,
+            defaults={"amount": amount, "method": method, "expires_at": expires_at,
+                      "status": PaymentStatus.PENDING},
+        )
+        if not created and (intent.amount != amount or intent.method != method):
+            raise PaymentReferenceConflict(
+                f"Payment {reference} already exists for Rp {intent.amount} by {intent.method}.",
+                extra={"reference": reference},
+            )
+        if method == PaymentMethod.TERMS:
+            if created:
+                _intent_move(intent=intent, status=PaymentStatus.SETTLED)
+            return intent
+        if intent.status != PaymentStatus.PENDING or intent.gateway_transaction_id:
+            return intent  # charged before
+        charge = gateway.gateway_charge(
+            order_id=reference, gross_amount=amount, payment_type=PAYMENT_TYPES[method],
+            customer=customer, expires_at=expires_at,
+        )
+        intent.gateway_transaction_id = charge.transaction_id[:64]
+        intent.bank = charge.bank[:20]
+        intent.va_number = charge.va_number[:40]
+        intent.qr_string = charge.qr_string
+        intent.payment_url = charge.payment_url[:200]
+        intent.save(update_fields=["gateway_transaction_id", "bank", "va_number", "qr_string", "payment_url",
+                                   "updated_at"])
+        # A retried charge may find the payment already decided (paid while our first answer
+        # was lost); take that over now rather than wait for the notification.
+        status = GATEWAY_STATUSES.get(charge.transaction_status)
+        if status and status != PaymentStatus.PENDING:
+            _intent_move(intent=intent, status=status)
+        return intent
+
+
+# --- Ending ---------------------------------------------------------------------------
+
+def _refund(*, intent: PaymentIntent, reason: str) -> None:
+    """Refund a locked, settled prepaid intent in full through the gateway."""
+    # The key is the same on every attempt for this intent's n-th refund: a retry after a
+    # lost answer refunds once at the gateway.
+    number = intent.refunds.filter(status=RefundStatus.SUCCEEDED).count() + 1
+    refund_key = f"{intent.reference}-refund-{number}"[:64]
+    refund, _created = Refund.objects.get_or_create(
+        gateway_refund_key=refund_key, defaults={"intent": intent, "amount": intent.amount, "reason": reason[:200]},
+    )
+    gateway.gateway_refund(order_id=intent.reference, refund_key=refund_key, amount=refund.amount, reason=reason)
+    refund.status = RefundStatus.SUCCEEDED
+    refund.save(update_fields=["status", "updated_at"])
+    _intent_move(intent=intent, status=PaymentStatus.REFUNDED)
+
+
+def _gateway_cancel(*, intent: PaymentIntent) -> str | None:
+    """Cancel a locked pending intent at the gateway; return the gateway's final status if it
+    had already moved on (paid, expired, ...), None when the cancel went through."""
+    try:
+        gateway.gateway_cancel(order_id=intent.reference)
+    except GatewayRejected as exc:
+        if exc.gateway_status_code not in {GATEWAY_CANNOT_MODIFY, "404"}:
+            raise
+        if exc.gateway_status_code == "404":
+            return None  # never charged there (a charge that failed): nothing to cancel
+        current = gateway.gateway_status(order_id=intent.reference)
+        return GATEWAY_STATUSES.get(current.transaction_status)
+    return None
+
+
+def payment_cancel_or_refund(*, intent: PaymentIntent, reason: str) -> PaymentIntent:
+    """Give the money back or stop waiting for it, whichever applies; idempotent.
+
+    pending → cancelled at the gateway; settled prepaid → refunded through the gateway;
+    terms → voided. Anything already ended is returned as it is. Should the gateway say a
+    pending payment was paid meanwhile, it is refunded.
+    """
+    with transaction.atomic():
+        intent = payment_intent_lock(intent_id=intent.pk)
+        if intent.method == PaymentMethod.TERMS:
+            _intent_move(intent=intent, status=PaymentStatus.VOIDED)
+            return intent
+        if intent.status == PaymentStatus.PENDING:
+            moved_on = _gateway_cancel(intent=intent)
+            if moved_on is None or moved_on == PaymentStatus.CANCELLED:
+                _intent_move(intent=intent, status=PaymentStatus.CANCELLED)
+                return intent
+            _intent_move(intent=intent, status=moved_on)
+        if intent.status == PaymentStatus.SETTLED:
+            _refund(intent=intent, reason=reason)
+        return intent
+
+
+def payment_intent_expire(*, intent: PaymentIntent) -> PaymentIntent:
+    """The order's time to pay is up: stop the payment; idempotent.
+
+    A pending prepaid intent is cancelled at the gateway and becomes expired. If the gateway
+    says it was paid in the meantime, the intent becomes settled (with its `payment.settled`
+    event) and is returned so: the caller must then not expire the order.
+    """
+    with transaction.atomic():
+        intent = payment_intent_lock(intent_id=intent.pk)
+        if intent.status != PaymentStatus.PENDING:
+            return intent
+        if intent.method != PaymentMethod.TERMS:
+            moved_on = _gateway_cancel(intent=intent)
+            if moved_on is not None and moved_on not in {PaymentStatus.CANCELLED, PaymentStatus.EXPIRED}:
+                _intent_move(intent=intent, status=moved_on)
+                return intent
+        _intent_move(intent=intent, status=PaymentStatus.EXPIRED)
+        return intent
+
+
+def payment_intent_refresh(*, intent: PaymentIntent) -> PaymentIntent:
+    """Ask the gateway and take over a status we missed (a lost notification)."""
+    with transaction.atomic():
+        intent = payment_intent_lock(intent_id=intent.pk)
+        if intent.method == PaymentMethod.TERMS:
+            return intent
+        try:
+            current = gateway.gateway_status(order_id=intent.reference)
+        except GatewayRejected as exc:
+            if exc.gateway_status_code == "404":
+                return intent
+            raise
+        status = GATEWAY_STATUSES.get(current.transaction_status)
+        if status:
+            _intent_move(intent=intent, status=status, gateway_transaction_id=current.transaction_id)
+        return intent
+
+
+# --- Notifications --------------------------------------------------------------------
+
+def _notification_parse(raw_body: bytes) -> dict | None:
+    try:
+        payload = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(payload, dict):
+        return None
+    if any(not isinstance(payload.get(name), str) or not payload.get(name) for name in NOTIFICATION_FIELDS):
+        return None
+    return payload
+
+
+def _storable(value):
+    """PostgreSQL text and jsonb cannot hold NUL; anything else is stored as received."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
+def _body_digest(raw_body: bytes) -> str:
+    return hashlib.sha256(raw_body).hexdigest()
+
+
+def _dedupe_key(*parts: str) -> str:
+    key = ":".join(parts)
+    if len(key) > 200:  # still unique, still stable for the same notification
+        key = f"{key[:130]}:{hashlib.sha256(key.encode()).hexdigest()}"
+    return key
+
+
+def _amount_matches(gross_amount: str, amount: int) -> bool:
+    try:
+        return float(gross_amount) == amount
+    except ValueError:
+        return False
+
+
+def _notification_apply(*, event: PaymentEvent, payload: dict) -> None:
+    """Apply a new, verified notification to its intent (locked); note the outcome."""
+    intent = payment_intent_lock_by_reference(reference=payload["order_id"])
+    status = GATEWAY_STATUSES.get(payload["transaction_status"])
+    if intent is None:
+        event.outcome = "ignored: no payment with this reference"
+    elif status is None:
+        event.outcome = f"ignored: unknown transaction_status {payload['transaction_status'][:40]}"
+    elif not _amount_matches(payload["gross_amount"], intent.amount):
+        event.outcome = f"ignored: amount {payload['gross_amount'][:30]} is not Rp {intent.amount}"
+        logger.warning("payment notification amount mismatch", extra={"reference": intent.reference})
+    elif intent.status == status:
+        event.outcome = f"ignored: already {status}"
+    elif _intent_move(intent=intent, status=status, gateway_transaction_id=payload["transaction_id"]):
+        event.applied = True
+        event.outcome = f"{intent.status}"
+    else:
+        event.outcome = f"ignored: {intent.status} does not move to {status}"
+    event.intent = intent
+    event.save(update_fields=["intent", "applied", "outcome"])
+
+
+def payment_notification_receive(*, raw_body: bytes) -> PaymentEvent:
+    """Record a gateway notification and apply it if it is genuine, new and forward.
+
+    Returns the PaymentEvent; `event.is_duplicate` is True when this notification had
+    been received before (nothing was done again). Raises InvalidNotification (unreadable)
+    or InvalidSignature (forged) after recording the attempt in its own committed row.
+
+    Dedupe: a verified notification is keyed by transaction_id + transaction_status under
+    the unique `dedupe_key`. Unverified bodies are keyed by their digest instead, so a forged
+    notification can never take the key of the genuine one and have it discarded as a
+    duplicate. A valid one for an unknown reference (our intent not committed yet) is keyed
+    uniquely too: a redelivery must still be applied.
+    """
+    payload = _notification_parse(raw_body)
+    text = _storable(raw_body.decode("utf-8", errors="replace"))
+    error: InvalidNotification | InvalidSignature | None = None
+    with transaction.atomic(durable=True):
+        if payload is None:
+            event, _ = PaymentEvent.objects.get_or_create(
+                dedupe_key=_dedupe_key("unreadable", _body_digest(raw_body)),
+                defaults={"raw_body": text, "outcome": "refused: unreadable notification"},
+            )
+            error = InvalidNotification("The notification is not JSON with order_id, status_code, gross_amount, "
+                                        "signature_key, transaction_status and transaction_id.", event=event)
+        else:
+            expected = signature_key_compute(
+                order_id=payload["order_id"], status_code=payload["status_code"],
+                gross_amount=payload["gross_amount"], server_key=settings.PAYMENT_GATEWAY_SERVER_KEY,
+            )
+            valid = hmac.compare_digest(expected.encode(), payload["signature_key"].encode())
+            stored = _storable(payload)
+            fields = {"reference": stored["order_id"][:40], "transaction_status": stored["transaction_status"][:20],
+                      "raw_body": text, "payload": stored, "signature_valid": valid}
+            if not valid:
+                event, _ = PaymentEvent.objects.get_or_create(
+                    dedupe_key=_dedupe_key("forged", _body_digest(raw_body)),
+                    defaults={**fields, "outcome": "refused: invalid signature"},
+                )
+                logger.warning("forged payment notification", extra={"reference": fields["reference"]})
+                error = InvalidSignature(event=event)
+            else:
+                key = _dedupe_key(stored["transaction_id"], stored["transaction_status"])
+                if not PaymentIntent.objects.filter(reference=payload["order_id"]).exists():
+                    key = _dedupe_key(key, "unmatched", uuid.uuid4().hex)
+                event, created = PaymentEvent.objects.get_or_create(dedupe_key=key, defaults=fields)
+                event.is_duplicate = not created
+                if created:
+                    _notification_apply(event=event, payload=payload)
+    if error is not None:
+        raise error
+    return event

@@ -1,0 +1,104 @@
+"""POST /api/v1/payments/notifications/: in-process and end to end (fake gateway → live_server)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import requests
+from django.conf import settings
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from payments import services
+from payments.fake_gateway import notification_body
+from payments.models import PaymentEvent, PaymentIntent, PaymentMethod, PaymentStatus
+from tests.payments.conftest import wait_for
+
+URL = "/api/v1/payments/notifications/"
+PROBLEM = "application/problem+json"
+
+
+def create(reference: str, method: str = PaymentMethod.VIRTUAL_ACCOUNT) -> PaymentIntent:
+    return services.payment_intent_create(reference=reference, amount=89_000, method=method,
+                                          customer={"first_name": "Bengkel"},
+                                          expires_at=timezone.now() + timedelta(minutes=30))
+
+
+def post(body: bytes):
+    return APIClient().post(URL, data=body, content_type="application/json")
+
+
+def signed(reference: str, status: str, **kw) -> bytes:
+    return notification_body(order_id=reference, transaction_status=status, gross_amount=89_000,
+                             server_key=settings.PAYMENT_GATEWAY_SERVER_KEY, transaction_id="trx-api", **kw)
+
+
+@pytest.mark.django_db
+def test_a_valid_notification_is_applied_once_then_reported_as_duplicate(reference):
+    intent = create(reference)
+    body = signed(reference, "settlement")
+    first = post(body)
+    assert first.status_code == 200 and first.json() == {"status": "ok"}
+    assert post(body).json() == {"status": "duplicate"}
+    assert post(signed(reference, "pending")).json() == {"status": "ignored"}
+    intent.refresh_from_db()
+    assert intent.status == PaymentStatus.SETTLED
+
+
+@pytest.mark.django_db
+def test_a_forged_notification_gets_403_problem_and_is_recorded(reference):
+    create(reference)
+    response = post(signed(reference, "settlement", signature_key="a" * 128))
+    assert response.status_code == 403 and response["Content-Type"].startswith(PROBLEM)
+    assert response.json()["code"] == "invalid_signature"
+    assert PaymentEvent.objects.get(reference=reference).signature_valid is False
+    assert PaymentIntent.objects.get(reference=reference).status == PaymentStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_the_signature_is_checked_against_the_body_as_sent(reference):
+    create(reference)
+    body = json.loads(signed(reference, "settlement"))
+    body["gross_amount"] = "1.00"  # the signed fields changed in transit
+    assert post(json.dumps(body).encode()).status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"order_id": "A"}', b""])
+def test_an_unreadable_body_gets_400_problem(body):
+    response = post(body)
+    assert response.status_code == 400 and response["Content-Type"].startswith(PROBLEM)
+    assert response.json()["code"] == "invalid_notification"
+
+
+@pytest.mark.django_db
+def test_the_endpoint_needs_no_api_key_and_is_documented():
+    schema = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    import yaml
+
+    doc = schema.json() if schema["Content-Type"].startswith("application/vnd.oai.openapi+json") else \
+        yaml.safe_load(schema.content)
+    operation = doc["paths"][URL]["post"]
+    assert {"200", "400", "403"} <= set(operation["responses"])
+    assert "401" not in operation["responses"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_end_to_end_the_gateway_notifies_the_live_server(reference, fake_gateway, live_server, settings):
+    """Charge → the fake posts its pending notification to us; "pay now" → settlement arrives."""
+    settings.PAYMENT_NOTIFICATION_URL = f"{live_server.url}{URL}"
+    fake_gateway.set_faults(duplicate_notifications=2)
+    intent = create(reference)
+    paid = requests.post(f"{fake_gateway.url}/pay/{reference}", timeout=5)  # the workshop pays
+    assert "Payment successful" in paid.text
+
+    wait_for(lambda: PaymentIntent.objects.get(pk=intent.pk).status == PaymentStatus.SETTLED,
+             what="the settlement notification to be applied")
+    fake_gateway.wait_idle()
+    events = PaymentEvent.objects.filter(reference=reference).order_by("received_at")
+    assert [(e.transaction_status, e.signature_valid) for e in events] == [("pending", True), ("settlement", True)]
+    assert [e.applied for e in events] == [False, True]
+    delivered = fake_gateway.notifications(reference)
+    assert len(delivered) == 4 and {n["status"] for n in delivered} == {200}

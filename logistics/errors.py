@@ -1,0 +1,46 @@
+"""Logistics domain errors. The courier adapter raises the first two; services re-export them.
+
+Callers (the order workflow) need one distinction only: CourierUnavailable is transient (retry
+with backoff, the same request is safe to repeat), CourierRejected is permanent (compensate).
+"""
+
+from __future__ import annotations
+
+from okto88.errors import ApplicationError, Conflict
+
+
+class CourierUnavailable(ApplicationError):
+    code = "courier_unavailable"
+    status = 503
+    title = "The courier cannot be reached right now; try again later."
+
+
+class CourierRejected(ApplicationError):
+    code = "courier_rejected"
+    status = 422
+    title = "The courier refused the request."
+
+
+class InvalidShipmentRequest(CourierRejected):
+    """Refused before asking the courier: unknown carrier, incomplete address, bad weight."""
+
+    code = "invalid_shipment_request"
+    status = 400
+    title = "The shipment request is not valid."
+
+
+class ShipmentNotCancellable(Conflict):
+    code = "shipment_not_cancellable"
+    title = "The shipment can no longer be cancelled."
+
+
+class InvalidTrackingSignature(ApplicationError):
+    code = "invalid_signature"
+    status = 403
+    title = "The notification signature is not valid."
+
+
+class InvalidTrackingNotification(ApplicationError):
+    code = "invalid_notification"
+    status = 400
+    title = "The notification could not be understood."

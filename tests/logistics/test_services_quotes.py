@@ -1,0 +1,79 @@
+"""Rate quotes from the courier (the fake courier over real HTTP)."""
+
+from __future__ import annotations
+
+import pytest
+
+from logistics import services
+from logistics.models import Carrier
+from tests.logistics.factories import BANDUNG, JAKARTA_SELATAN, JAKARTA_TIMUR, JAYAPURA, MAKASSAR
+
+pytestmark = pytest.mark.django_db
+
+
+def test_quotes_list_every_active_carrier_and_service_cheapest_first(carriers):
+    quotes = services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=2_500)
+
+    assert {(q.carrier_code, q.service_level) for q in quotes} == {
+        ("jne", "REG"), ("jne", "YES"), ("sicepat", "REG"), ("sicepat", "BEST"), ("jnt", "EZ"), ("anteraja", "REG")}
+    assert [q.cost for q in quotes] == sorted(q.cost for q in quotes)
+    assert all(isinstance(q.cost, int) and q.cost > 0 and q.cost % 500 == 0 for q in quotes)
+    assert all(q.eta_days >= 1 for q in quotes)
+    jne_reg = next(q for q in quotes if (q.carrier_code, q.service_level) == ("jne", "REG"))
+    assert jne_reg.carrier_name == "JNE"
+
+
+def test_nearer_and_lighter_is_cheaper(carriers):
+    def jne_reg(destination, weight_g=1_000):
+        quotes = services.shipping_quotes(origin=JAKARTA_SELATAN, destination=destination, weight_g=weight_g)
+        return next(q for q in quotes if (q.carrier_code, q.service_level) == ("jne", "REG"))
+
+    same_province, java, other_island = jne_reg(JAKARTA_TIMUR), jne_reg(BANDUNG), jne_reg(MAKASSAR)
+    assert same_province.cost < java.cost < other_island.cost
+    assert same_province.eta_days <= other_island.eta_days
+    assert jne_reg(BANDUNG, weight_g=5_000).cost > java.cost
+
+
+def test_a_carrier_switched_off_by_an_operator_is_not_offered(carriers):
+    Carrier.objects.filter(code="jnt").update(is_active=False)
+
+    quotes = services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
+
+    assert quotes and "jnt" not in {q.carrier_code for q in quotes}
+
+
+def test_a_destination_the_courier_does_not_serve_is_rejected(carriers, fake_courier):
+    fake_courier.set_faults(reject_destination_postal_prefix="99")
+
+    with pytest.raises(services.CourierRejected, match="destination not served") as caught:
+        services.shipping_quotes(origin=JAKARTA_SELATAN, destination=JAYAPURA, weight_g=1_000)
+    assert caught.value.code == "courier_rejected"
+
+
+@pytest.mark.parametrize("faults", [{"fail_next": 1}, {"timeout_next": 1, "timeout_seconds": 1.5}])
+def test_a_courier_that_fails_or_does_not_answer_is_unavailable(carriers, fake_courier, faults):
+    fake_courier.set_faults(**faults)
+
+    with pytest.raises(services.CourierUnavailable) as caught:
+        services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
+    assert caught.value.code == "courier_unavailable"
+    assert services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
+
+
+def test_a_courier_nobody_listens_on_is_unavailable(carriers, settings):
+    settings.COURIER_URL = "http://127.0.0.1:9"
+
+    with pytest.raises(services.CourierUnavailable):
+        services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
+
+
+@pytest.mark.parametrize(("origin", "weight_g", "field"), [
+    ({**JAKARTA_SELATAN, "district": ""}, 1_000, "origin.district"),
+    ({**JAKARTA_SELATAN, "postal_code": "1211"}, 1_000, "origin.postal_code"),
+    ("Jakarta", 1_000, "origin"),
+    (JAKARTA_SELATAN, 0, "weight_g"),
+])
+def test_incomplete_input_is_refused_before_asking_the_courier(carriers, origin, weight_g, field):
+    with pytest.raises(services.InvalidShipmentRequest) as caught:
+        services.shipping_quotes(origin=origin, destination=BANDUNG, weight_g=weight_g)
+    assert caught.value.extra["field"] == field

@@ -243,6 +243,8 @@ SPECTACULAR_SETTINGS = {
         "BrandKindEnum": "catalog.models.BrandKind",
         "PartStatusEnum": "catalog.models.PartStatus",
         "FeedStatusEnum": "suppliers.models.FeedStatus",
+        "NotificationReceiptStatusEnum": ["ok", "ignored", "duplicate"],
+        "OrderStatusEnum": "orders.models.OrderStatus",
     },
     "APPEND_COMPONENTS": {"schemas": {"Problem": PROBLEM_SCHEMA}},
 }

@@ -24,7 +24,11 @@ from okto88.demo import demo_load_all
 
 # The project's own fake partner servers (payment gateway, courier) on the ports the
 # development settings point at, when those apps provide them.
-FAKE_PARTNERS = [("fake_gateway", "PAYMENT_GATEWAY_URL"), ("fake_courier", "COURIER_URL")]
+FAKE_PARTNERS = [
+    ("fake_gateway", "PAYMENT_GATEWAY_URL", []),
+    # The demo courier moves booked parcels along by itself: picked up, in transit, delivered.
+    ("fake_courier", "COURIER_URL", ["--auto-advance=20"]),
+]
 
 
 class Command(BaseCommand):
@@ -50,10 +54,10 @@ class Command(BaseCommand):
                       f"--schedule={settings.BASE_DIR / '.local' / 'celerybeat-schedule'}"]),
         ]
         available = get_commands()
-        for command, url_setting in FAKE_PARTNERS:
+        for command, url_setting, extra in FAKE_PARTNERS:
             port_of_url = urlsplit(getattr(settings, url_setting)).port
             if command in available and port_of_url:
-                processes.append((command, [python, manage, command, f"--port={port_of_url}"]))
+                processes.append((command, [python, manage, command, f"--port={port_of_url}", *extra]))
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain")}
         children: list[tuple[str, subprocess.Popen]] = []
         stopping = False

@@ -37,6 +37,7 @@ from django.utils.translation import gettext_noop
 
 from okto88.errors import ApplicationError
 from orders.models import Order, OrderEvent, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
+from orders.state import order_transition
 
 logger = logging.getLogger(__name__)
 
@@ -168,8 +169,10 @@ def step_commit_stock(ctx: StepContext) -> str:
         if step_is_done(order_id=order.pk, step=ctx.step):
             return StepStatus.SKIPPED
         if order.status != OrderStatus.PAID:
-            raise PermanentStepError(f"order is {order.status}, not paid")
-        stock_commit_shipment(lines=_stock_lines(order), reference=f"order:{order.number}")
+            return StepStatus.SKIPPED  # cancelled or failed meanwhile: nothing left to do
+        # Ledger references start with the order number: cancel and compensation find the
+        # order's stock position from them.
+        stock_commit_shipment(lines=_stock_lines(order), reference=order.number)
         OrderEvent.objects.create(order=order, kind="stock_committed", step=ctx.step,
                                   message=gettext_noop("Stock taken from the suppliers' warehouses."))
         step_finish(ctx, status=StepStatus.SUCCEEDED)
@@ -184,6 +187,8 @@ def step_request_shipments(ctx: StepContext) -> str:
     if step_is_done(order_id=ctx.order_id, step=ctx.step):
         return StepStatus.SKIPPED
     order = Order.objects.get(pk=ctx.order_id)
+    if order.status != OrderStatus.PAID:
+        return StepStatus.SKIPPED
     for supplier_order in SupplierOrder.objects.filter(order=order).select_related("warehouse").order_by("pk"):
         if supplier_order.shipment_id:
             continue
@@ -217,7 +222,7 @@ def step_notify(ctx: StepContext) -> str:
 
     with transaction.atomic():
         order = _locked_order(ctx.order_id)
-        if step_is_done(order_id=order.pk, step=ctx.step):
+        if step_is_done(order_id=order.pk, step=ctx.step) or order.status != OrderStatus.PAID:
             return StepStatus.SKIPPED
         notify_order_confirmed(order=order)
         step_finish(ctx, status=StepStatus.SUCCEEDED)
@@ -225,8 +230,6 @@ def step_notify(ctx: StepContext) -> str:
 
 
 def step_mark_in_fulfilment(ctx: StepContext) -> str:
-    from orders.services import order_transition
-
     with transaction.atomic():
         order = _locked_order(ctx.order_id)
         if step_is_done(order_id=order.pk, step=ctx.step) or order.status != OrderStatus.PAID:
@@ -272,14 +275,11 @@ def step_run(*, order_id: int, step: str, task_id: str) -> str:
 def workflow_compensate(*, order_id: int, step: str, reason: str) -> None:
     """Undo what the finished steps did, then fail the order with a readable reason.
 
-    Each undo is idempotent: the stock services write the ledger once per order reference
-    state, booked shipments are cancelled by reference, the payment is voided or refunded
-    once (payments keys it on the intent)."""
+    Booked shipments are cancelled at the courier (outside any transaction; idempotent by
+    reference), then orders.services.order_fail gives the stock back from the ledger (reserved
+    units released, committed units returned) and voids or refunds the payment after commit."""
     from logistics.services import shipment_cancel
-    from payments.services import payment_cancel_or_refund
-
-    from orders.services import order_transition
-    from suppliers.services import stock_release, stock_return
+    from orders.services import order_fail
 
     order = Order.objects.get(pk=order_id)
     if order.status in {OrderStatus.FAILED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.COMPLETED}:
@@ -287,22 +287,9 @@ def workflow_compensate(*, order_id: int, step: str, reason: str) -> None:
     for supplier_order in SupplierOrder.objects.filter(order=order).select_related("shipment"):
         if supplier_order.shipment_id:
             shipment_cancel(shipment=supplier_order.shipment)
-    with transaction.atomic():
-        order = _locked_order(order_id)
-        if order.status in {OrderStatus.FAILED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}:
-            return
-        lines = _stock_lines(order)
-        if step_is_done(order_id=order.pk, step="commit_stock"):
-            for stock_id, quantity in lines:
-                stock_return(stock=stock_id, quantity=quantity, reference=f"order:{order.number}:compensation")
-        elif lines:
-            stock_release(lines=lines, reference=f"order:{order.number}:compensation")
-        SupplierOrder.objects.filter(order=order).update(status=SupplierOrderStatus.CANCELLED)
-        order.failure_reason = _readable_reason(step)
-        order.save(update_fields=["failure_reason", "updated_at"])
-        order_transition(order=order, to=OrderStatus.FAILED, step=step, reason=reason[:300])
-    if order.payment_intent_id:
-        payment_cancel_or_refund(intent=order.payment_intent, reason=f"order {order.number} failed at {step}")
+    SupplierOrder.objects.filter(order=order).update(status=SupplierOrderStatus.CANCELLED)
+    order_fail(order=order, reason=_readable_reason(step), step=step)
+    logger.warning("order failed and compensated", extra={"order": order.number, "step": step, "error": reason})
 
 
 def _readable_reason(step: str) -> str:
@@ -317,29 +304,32 @@ def _readable_reason(step: str) -> str:
 # --- reactions to payments and shipments -------------------------------------------------
 
 def on_payment_event(*, topic: str, payload: dict) -> None:
-    """payment.settled starts fulfilment; expired/cancelled/denied end an unpaid order."""
-    from orders.services import order_expire, order_transition
+    """payment.settled starts fulfilment (terms orders are already paid when placed); the
+    gateway expiring, cancelling or denying an unpaid order's payment closes it. A settlement
+    that arrives for an order that is already closed is refunded."""
+    from orders.services import order_close_unpaid
+    from payments.services import payment_cancel_or_refund
 
-    reference = payload.get("reference")
-    order = Order.objects.filter(number=reference).first()
+    order = Order.objects.filter(number=payload.get("reference")).select_related("payment_intent").first()
     if order is None:
-        logger.warning("payment event for an unknown order", extra={"reference": reference, "topic": topic})
+        logger.warning("payment event for an unknown order", extra={"reference": payload.get("reference")})
         return
-    with transaction.atomic():
-        order = _locked_order(order.pk)
-        if topic == "payment.settled" and order.status == OrderStatus.PENDING_PAYMENT:
-            order_transition(order=order, to=OrderStatus.PAID, step="payment")
-            workflow_start(order=order)
-        elif topic in {"payment.expired", "payment.cancelled", "payment.denied"} and (
-                order.status == OrderStatus.PENDING_PAYMENT):
-            order_expire(order=order)
+    if topic == "payment.settled":
+        with transaction.atomic():
+            order = _locked_order(order.pk)
+            if order.status == OrderStatus.PENDING_PAYMENT:
+                order_transition(order=order, to=OrderStatus.PAID, step="payment")
+            if order.status == OrderStatus.PAID and not StepRun.objects.filter(order=order).exists():
+                workflow_start(order=order)
+        if order.status in {OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.FAILED} and order.payment_intent:
+            payment_cancel_or_refund(intent=order.payment_intent, reason=f"order {order.number} is {order.status}")
+    elif topic in {"payment.expired", "payment.cancelled", "payment.denied"}:
+        order_close_unpaid(order=order, reason=f"payment {topic.split('.', 1)[1]}")
 
 
 def on_shipment_event(*, topic: str, payload: dict) -> None:
     """Picked up → the supplier order ships; all shipped → the order ships; all delivered →
     the order completes. Events may arrive late or twice: each move only goes forward."""
-    from orders.services import order_transition
-
     supplier_order = SupplierOrder.objects.filter(number=payload.get("reference")).first()
     if supplier_order is None:
         return
@@ -371,23 +361,14 @@ def on_shipment_event(*, topic: str, payload: dict) -> None:
 
 def orders_expire_unpaid(*, now=None) -> list[str]:
     """Celery beat: unpaid orders past their payment window expire and release their stock."""
-    from payments.services import payment_intent_expire
-
     from orders.services import order_expire
 
     now = now or timezone.now()
     expired = []
     for order in Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, expires_at__lt=now).iterator():
-        with transaction.atomic():
-            locked = _locked_order(order.pk)
-            if locked.status != OrderStatus.PENDING_PAYMENT:
-                continue
-            order_expire(order=locked)
-        if order.payment_intent_id:
-            try:
-                payment_intent_expire(intent=order.payment_intent)
-            except transient_errors():
-                logger.warning("could not expire the payment at the gateway; it expires there by itself",
-                               extra={"order": order.number})
-        expired.append(order.number)
+        try:
+            if order_expire(order=order, now=now) is not None:
+                expired.append(order.number)
+        except transient_errors():
+            logger.warning("could not reach the gateway to expire an order; next round", extra={"order": order.number})
     return expired

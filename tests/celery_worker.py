@@ -30,7 +30,8 @@ def database_url(settings_dict: dict) -> str:
 
 
 class CeleryWorkerProcess:
-    def __init__(self, *, log_dir: Path, concurrency: int = 2):
+    def __init__(self, *, log_dir: Path, concurrency: int = 2, extra_env: dict[str, str] | None = None):
+        self.extra_env = extra_env or {}
         self.log_path = log_dir / "worker.log"
         self.queue = f"okto88-test-{uuid.uuid4().hex[:8]}"
         self.outbox_stream = f"{self.queue}:events"
@@ -48,6 +49,7 @@ class CeleryWorkerProcess:
             "OUTBOX_STREAM": self.outbox_stream,
             "LOG_FORMAT": "json",
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
         self._log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -86,6 +88,21 @@ class CeleryWorkerProcess:
             yield self
         finally:
             celery_app.conf.task_default_queue = previous
+
+    @contextmanager
+    def paused(self):
+        """Tasks enqueued in the block go to a queue nobody consumes (set up a fault first)."""
+        previous = celery_app.conf.task_default_queue
+        celery_app.conf.task_default_queue = f"{self.queue}-paused"
+        try:
+            yield self
+        finally:
+            celery_app.conf.task_default_queue = previous
+
+    def pool_pids(self) -> list[int]:
+        import psutil
+
+        return [child.pid for child in psutil.Process(self.process.pid).children()]
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -14,8 +14,11 @@ from orders.models import Order, OrderLine
 from suppliers.models import Stock, StockMovement
 from tests.orders.factories import buyer_make, carriers_ensure, cheapest_shipping, offer_in_stock
 
-BUYERS = 60
+BUYERS = 100
 UNITS = 30
+# Connections open at once: below PostgreSQL's default max_connections (100) with room for
+# the test's own and the server's; the other placements queue for a slot, as behind a pool.
+CONNECTIONS = 40
 
 
 @pytest.mark.django_db(transaction=True)
@@ -27,24 +30,30 @@ def test_concurrent_placements_never_oversell():
         services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=1)
     shipping = cheapest_shipping(buyer=buyers[0])  # same supplier, same area: same quotes for all
     barrier = threading.Barrier(BUYERS)
+    slots = threading.BoundedSemaphore(CONNECTIONS)
     outcomes: list[str] = []
     lock = threading.Lock()
 
     def run(buyer):
         try:
             barrier.wait(timeout=30)
-            services.order_place(workshop=buyer.workshop, actor=buyer.user, address=buyer.address,
-                                 payment_method="terms", shipping_choices=shipping,
-                                 idempotency_key=f"race-{buyer.workshop.pk}")
+            with slots:
+                _place(buyer)
             outcome = "placed"
         except services.OutOfStock:
             outcome = "out_of_stock"
         except Exception as exc:
             outcome = f"{type(exc).__name__}: {exc}"
-        finally:
-            connection.close()
         with lock:
             outcomes.append(outcome)
+
+    def _place(buyer):
+        try:
+            services.order_place(workshop=buyer.workshop, actor=buyer.user, address=buyer.address,
+                                 payment_method="terms", shipping_choices=shipping,
+                                 idempotency_key=f"race-{buyer.workshop.pk}")
+        finally:
+            connection.close()
 
     threads = [threading.Thread(target=run, args=(b,)) for b in buyers]
     for thread in threads:

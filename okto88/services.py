@@ -188,11 +188,29 @@ def outbox_event_write(
     return event
 
 
-def _relay_enqueue() -> None:
+# Coalescing: a commit enqueues a relay only if none is queued yet (SET NX on this key); the
+# relay clears the key before it reads, so an event committed after that read finds the key
+# clear and enqueues the next relay. Without it every committing transaction queued a relay
+# of its own: under load most of them found nothing left to publish, and they took a third
+# of the workers' time (bench/order_bench.py). The key expires, so a relay task that is lost
+# holds back at most RELAY_QUEUED_SECONDS (and the beat schedule relays anyway).
+RELAY_QUEUED_SECONDS = 10
+
+
+def _relay_queued_key() -> str:
+    return cache.make_key("outbox:relay-queued")
+
+
+def _relay_enqueue(countdown: float | None = None) -> None:
     from okto88.tasks import outbox_relay_task
 
     try:
-        outbox_relay_task.delay()
+        if not redis_client().set(_relay_queued_key(), "1", nx=True, ex=RELAY_QUEUED_SECONDS):
+            return  # a relay is queued and has not read yet: it will publish this event too
+    except Exception:  # Redis down: enqueue (which will fail too, and the beat relays later)
+        logger.warning("outbox relay flag unavailable", exc_info=True)
+    try:
+        outbox_relay_task.apply_async(countdown=countdown)
     except Exception:  # the beat schedule relays it a few seconds later anyway
         logger.warning("could not enqueue the outbox relay", exc_info=True)
 
@@ -242,13 +260,20 @@ def outbox_relay(*, batch_size: int = 200) -> int:
     the batch there, so no later event overtakes it.
     """
     published = 0
+    try:
+        redis_client().delete(_relay_queued_key())  # before reading: see _relay_enqueue
+    except Exception:
+        logger.warning("outbox relay flag unavailable", exc_info=True)
     while True:
         failure: Exception | None = None
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [OUTBOX_RELAY_LOCK_ID])
                 if not cursor.fetchone()[0]:
-                    return published  # another relay holds the lock and will publish them
+                    # Another relay holds the lock, and may have read before our event
+                    # committed: look again shortly rather than wait for the beat.
+                    transaction.on_commit(lambda: _relay_enqueue(countdown=1))
+                    return published
             events = list(OutboxEvent.objects.filter(published_at__isnull=True).order_by("id")[:batch_size])
             done: list[int] = []
             for event in events:

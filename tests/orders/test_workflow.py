@@ -38,7 +38,7 @@ def workflow_worker_process(django_db_setup, live_server, fake_courier, fake_gat
             "PAYMENT_NOTIFICATION_URL": f"{live_server.url}/api/v1/payments/notifications/",
             "WORKFLOW_MAX_ATTEMPTS": "3",
             "WORKFLOW_BACKOFF_BASE_SECONDS": "0.2",
-            "PARTNER_HTTP_TIMEOUT_SECONDS": "3",
+            "PARTNER_HTTP_TIMEOUT_SECONDS": "10",
         },
     )
     worker.start()
@@ -157,7 +157,7 @@ def test_a_worker_killed_mid_step_completes_the_order_once(worker, fake_courier)
     services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=4)
     with worker.paused():
         order = place(buyer=buyer, payment_method="terms")
-    fake_courier.set_faults(latency_ms=3000)  # the booking step is slow: kill the worker inside it
+    fake_courier.set_faults(latency_ms=2500)  # the booking step is slow: kill the worker inside it
     outbox_relay_task.delay()
     wait_until(lambda: StepRun.objects.filter(order=order, step="request_shipments",
                                               status=StepStatus.RUNNING).exists(),

@@ -1,0 +1,582 @@
+"""Order workflow benchmark: orders end to end through real Celery workers, against the floor.
+
+    .venv/bin/python bench/order_bench.py            # --orders 2000 --placements 800 --clients 16
+
+What it does, in one run (about 3-4 minutes on 2 cores):
+
+1. Recreates its own database (DROP … WITH (FORCE), CREATE, migrate: default
+   postgres://postgres@127.0.0.1:5432/okto88_orderbench) and flushes its Redis database
+   (default redis://127.0.0.1:6379/5). Never point it at a database you care about.
+2. Data: 4 suppliers (bulk insert, one member each), a warehouse per supplier
+   (suppliers.services.warehouse_create: a real area), 200 parts (catalog.services.part_create),
+   an offer each (suppliers.services.offer_create) with 1,000,000 units (stock_ensure +
+   stock_adjust: the ledger explains every unit); one workshop per order (bulk insert:
+   workshop, member, default address in Kota Bekasi, cart with 1-3 lines of 1-3 units, lines
+   from one or two suppliers).
+3. Starts the fake courier and the fake gateway (`manage.py fake_courier` / `fake_gateway`,
+   each its own process on a free port) and two worker processes
+   (`celery -A okto88 worker --concurrency=1`, i.e. two independent workers as two replicas
+   would be, each a pool of one) on a queue of the bench's own, with COURIER_URL /
+   PAYMENT_GATEWAY_URL pointing at the fakes, DEBUG off, and `-I bench.noop_tasks`.
+4. Workflow: --orders `terms` orders placed by --place-clients client processes (each its own
+   connection) with the workers running; the chain starts from the `payment.settled` event
+   (outbox relay on commit → orders.on_payment_event → chain). Measured from the first
+   placement's start to the last order's `mark_in_fulfilment` finishing (StepRun); each
+   step's p50/p95 from StepRun (finished_at − started_at, succeeded rows); the gap between one
+   step's end and the next step's start (broker and worker overhead); the outbox relay's
+   delay for `payment.settled` (published_at − created_at).
+5. Floor: the same number of four-task chains of no-op tasks (bench/noop_tasks.py), same
+   workers, same queue, enqueued from the bench process; time to the last chain's end.
+6. order_place latency: --clients (16) client processes, each its own connection and its own
+   workshops/carts, --placements in total, the workers still running (they take the new
+   orders' chains, as in production). Each call's wall time, including its first phase's
+   courier rate request over HTTP (the fake answers in about a millisecond; that round trip
+   is part of order_place's real cost and is kept).
+
+Prints a table with the targets and PASS/FAIL (non-zero exit status on a FAIL) and the load
+average at the start and the end. Workers and fake servers are stopped at the end, on errors too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/okto88_orderbench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
+QUEUE = "okto88-orderbench"
+RATIO_TARGET = 0.40
+PLACE_P95_TARGET_MS = 100.0
+SOLO = 50  # placements by a single client: order_place's own time, for comparison
+STEPS = ["commit_stock", "request_shipments", "notify", "mark_in_fulfilment"]
+SHIPPING = ("jne", "REG")  # the fake courier quotes every carrier for every lane
+FAKE_AREA = {"province": "Jawa Barat", "city": "Kota Bekasi", "district": "Bekasi Selatan", "postal_code": "17148",
+             "region_code": "32.75.04"}
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def loadavg() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+# --- database and data -------------------------------------------------------------------
+
+def database_recreate(database_url: str) -> None:
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    cfg = dj_database_url.parse(database_url)
+    conninfo = {"host": cfg["HOST"] or None, "port": cfg["PORT"] or None, "user": cfg["USER"] or None,
+                "password": cfg["PASSWORD"] or None, "dbname": "postgres"}
+    with psycopg.connect(**{k: v for k, v in conninfo.items() if v}, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(cfg["NAME"])))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(cfg["NAME"])))
+
+
+def django_setup(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def data_create(*, workshops: int, rng: random.Random) -> tuple[list[int], list[int]]:
+    """Suppliers, warehouses, offers with stock (through the services), and `workshops`
+    workshops each with a member, a default address and a filled cart (bulk inserts).
+    Returns (workshop ids in creation order, supplier ids)."""
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+
+    from catalog import services as catalog_services
+    from catalog.models import Brand, BrandKind, Category
+    from okto88.models import User
+    from orders.models import Cart, CartLine
+    from suppliers import services as supplier_services
+    from suppliers.models import MemberRole, MovementReason, Supplier, SupplierMember, SupplierStatus
+    from workshops.models import Address, Workshop, WorkshopMember
+
+    password = make_password(None)  # unusable; nobody logs in
+    brand = catalog_services.brand_save(brand=Brand(name="Bench Parts", slug="bench-parts",
+                                                    kind=BrandKind.AFTERMARKET, country="Indonesia"))
+    category = catalog_services.category_save(category=Category(slug="bench", name_id="Suku cadang bench",
+                                                                name_en="Bench parts"))
+    parts = [catalog_services.part_create(brand=brand, category=category, number=f"OB-{i:04d}",
+                                          name_id=f"Kampas rem {i}", name_en=f"Brake pad {i}",
+                                          weight_g=rng.randrange(200, 3000, 50)) for i in range(200)]
+    suppliers = Supplier.objects.bulk_create([
+        Supplier(legal_name=f"PT Bench Suku Cadang {i}", npwp=f"0{i + 1:012d}000", contact_name="Budi",
+                 contact_email=f"sales{i}@bench-supplier.co.id", status=SupplierStatus.ACTIVE) for i in range(4)])
+    supplier_users = User.objects.bulk_create([User(email=f"supplier{i}@bench-supplier.co.id", password=password,
+                                                    full_name=f"Supplier {i}") for i in range(4)])
+    SupplierMember.objects.bulk_create([SupplierMember(user=u, supplier=s, role=MemberRole.OWNER)
+                                        for u, s in zip(supplier_users, suppliers, strict=True)])
+    offers = []
+    with transaction.atomic():  # one transaction: one outbox relay for all the stock events
+        for index, supplier in enumerate(suppliers):
+            warehouse = supplier_services.warehouse_create(
+                supplier=supplier, code="JKT1", name="Gudang Jakarta", province="Daerah Khusus Ibukota Jakarta",
+                city="Kota Administrasi Jakarta Selatan", district="Kebayoran Baru", postal_code="12110")
+            for part in parts[index * 50:(index + 1) * 50]:
+                offer = supplier_services.offer_create(supplier=supplier, part=part, sku=f"S{index}-{part.number}",
+                                                       price=rng.randrange(20_000, 900_000, 500))
+                stock = supplier_services.stock_ensure(offer=offer, warehouse=warehouse)
+                supplier_services.stock_adjust(stock=stock, delta=1_000_000, reason=MovementReason.IMPORT,
+                                               reference="bench")
+                offers.append(offer)
+
+    batch = 1000
+    workshop_ids: list[int] = []
+    for start in range(0, workshops, batch):
+        n = min(batch, workshops - start)
+        with transaction.atomic():
+            ws = Workshop.objects.bulk_create([
+                Workshop(name=f"Bengkel Bench {start + i}", npwp="", phone="+6281234567890",
+                         credit_limit=10**12) for i in range(n)])
+            users = User.objects.bulk_create([
+                User(email=f"bengkel{start + i}@bench.example", password=password, full_name=f"Pemilik {start + i}")
+                for i in range(n)])
+            WorkshopMember.objects.bulk_create([WorkshopMember(user=u, workshop=w, role=MemberRole.OWNER)
+                                                for u, w in zip(users, ws, strict=True)])
+            Address.objects.bulk_create([
+                Address(workshop=w, label="Bengkel", recipient_name="Budi Santoso", phone="+6281234567890",
+                        street="Jl. Ahmad Yani No. 12", is_default=True, **FAKE_AREA) for w in ws])
+            carts = Cart.objects.bulk_create([Cart(workshop=w) for w in ws])
+            lines = []
+            for cart in carts:
+                # 1-3 lines from one or two suppliers: orders split like real ones.
+                chosen_suppliers = rng.sample(range(4), rng.choice([1, 1, 2]))
+                pool = [o for s in chosen_suppliers for o in offers[s * 50:(s + 1) * 50]]
+                for offer in rng.sample(pool, rng.choice([1, 2, 3])):
+                    lines.append(CartLine(cart=cart, offer=offer, quantity=rng.randint(1, 3), price_seen=offer.price))
+            CartLine.objects.bulk_create(lines)
+        workshop_ids += [w.pk for w in ws]
+    return workshop_ids, [s.pk for s in suppliers]
+
+
+# --- processes ---------------------------------------------------------------------------
+
+class Processes:
+    """Child processes (fakes, workers) stopped in reverse order at the end, on errors too."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.children: list[tuple[str, subprocess.Popen, object]] = []
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = (self.log_dir / f"{name}.log").open("wb")
+        process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        self.children.append((name, process, log))
+        return process
+
+    def stop_all(self) -> None:
+        for _name, process, _log in reversed(self.children):
+            if process.poll() is None:
+                process.terminate()
+        for _name, process, log in reversed(self.children):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+            log.close()
+        self.children.clear()
+
+    def check_alive(self) -> None:
+        for name, process, _log in self.children:
+            if process.poll() is not None:
+                tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
+
+
+def wait_port(port: int, processes: Processes, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        processes.check_alive()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
+
+
+def wait_workers(names: list[str], processes: Processes, timeout: float = 60) -> None:
+    from okto88.celery import app
+
+    deadline = time.monotonic() + timeout
+    missing = set(names)
+    while missing and time.monotonic() < deadline:
+        processes.check_alive()
+        for reply in app.control.ping(destination=sorted(missing), timeout=0.5) or []:
+            missing -= set(reply)
+    if missing:
+        raise RuntimeError(f"workers not ready after {timeout}s: {sorted(missing)}")
+
+
+# --- placing orders (client processes) ---------------------------------------------------
+
+def _client(workshop_ids: list[int], supplier_ids: list[int], start, results) -> None:
+    """One client: its own connection, its own workshops; one order_place per workshop."""
+    from django.db import connections
+
+    from okto88.errors import ApplicationError
+    from orders import services
+    from workshops.models import Address, Workshop, WorkshopMember
+
+    try:
+        workshops = Workshop.objects.in_bulk(workshop_ids)
+        addresses = {a.workshop_id: a for a in Address.objects.filter(workshop_id__in=workshop_ids, is_default=True)}
+        users = {m.workshop_id: m.user for m in
+                 WorkshopMember.objects.filter(workshop_id__in=workshop_ids).select_related("user")}
+        choices = {sid: SHIPPING for sid in supplier_ids}
+        start.wait()
+        timings = []
+        for wid in workshop_ids:
+            began, t0 = time.time(), time.perf_counter()
+            error = ""
+            try:
+                services.order_place(workshop=workshops[wid], actor=users[wid], address=addresses[wid],
+                                     payment_method="terms", shipping_choices=choices,
+                                     idempotency_key=uuid.uuid4().hex)
+            except ApplicationError as exc:
+                error = exc.code
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"[:200]
+            timings.append((began, time.perf_counter() - t0, error))
+        results.put(timings)
+    except BaseException as exc:
+        results.put([(time.time(), 0.0, f"client crashed: {type(exc).__name__}: {exc}"[:300])])
+        raise
+    finally:
+        connections.close_all()
+
+
+def place_concurrently(*, workshop_ids: list[int], supplier_ids: list[int],
+                       clients: int) -> list[tuple[float, float, str]]:
+    """Fork `clients` processes (connections closed first), start them together, collect
+    (start epoch, seconds, error code) per order_place call."""
+    from django.db import connections
+
+    connections.close_all()
+    ctx = multiprocessing.get_context("fork")
+    start, results = ctx.Event(), ctx.Queue()
+    shares = [workshop_ids[i::clients] for i in range(clients)]
+    procs = [ctx.Process(target=_client, args=(share, supplier_ids, start, results), daemon=True)
+             for share in shares if share]
+    for p in procs:
+        p.start()
+    time.sleep(0.5)  # let every client load its rows before the gun
+    start.set()
+    timings: list[tuple[float, float, str]] = []
+    try:
+        for _ in procs:
+            timings += results.get(timeout=600)
+    finally:
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.kill()
+    return timings
+
+
+# --- measurements -------------------------------------------------------------------------
+
+def order_status_counts() -> dict[str, int]:
+    from django.db.models import Count
+
+    from orders.models import Order
+
+    return dict(Order.objects.values_list("status").annotate(n=Count("pk")))
+
+
+def wait_workflow(*, expected: int, processes: Processes, timeout: float) -> dict[str, int]:
+    """Until every order has left placed/pending/paid (in_fulfilment, or failed)."""
+    deadline = time.monotonic() + timeout
+    last_report = time.monotonic()
+    while True:
+        counts = order_status_counts()
+        moving = sum(n for status, n in counts.items() if status in {"placed", "pending_payment", "paid"})
+        if sum(counts.values()) >= expected and moving == 0:
+            return counts
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"workflow not finished after {timeout:.0f}s: {counts}")
+        if time.monotonic() - last_report > 15:
+            say(f"    … {counts}")
+            last_report = time.monotonic()
+        processes.check_alive()
+        time.sleep(0.25)
+
+
+def step_stats() -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT step, count(*),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)),
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))
+            FROM orders_steprun WHERE status = 'succeeded' GROUP BY step""")
+        durations = {row[0]: row[1:] for row in cursor.fetchall()}
+        cursor.execute("SELECT status, count(*) FROM orders_steprun WHERE status <> 'succeeded' GROUP BY status")
+        other = dict(cursor.fetchall())
+        # From the order's commit-ish time to the first step's start: relay + on_payment_event + queue.
+        cursor.execute("""
+            WITH first AS (SELECT order_id, min(started_at) AS s FROM orders_steprun
+                           WHERE step = 'commit_stock' GROUP BY order_id)
+            SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.s - o.created_at)),
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM f.s - o.created_at))
+            FROM first f JOIN orders_order o ON o.id = f.order_id""")
+        start_delay = cursor.fetchone()
+        # Between one step's end and the next step's start: broker + worker overhead.
+        cursor.execute("""
+            WITH s AS (SELECT order_id, step, started_at, finished_at,
+                              lead(started_at) OVER (PARTITION BY order_id ORDER BY started_at) AS next_start
+                       FROM orders_steprun WHERE status = 'succeeded')
+            SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM next_start - finished_at)),
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM next_start - finished_at))
+            FROM s WHERE next_start IS NOT NULL""")
+        gap = cursor.fetchone()
+        cursor.execute("""
+            SELECT count(*),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM published_at - created_at)),
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM published_at - created_at))
+            FROM platform_outboxevent WHERE topic = 'payment.settled' AND published_at IS NOT NULL""")
+        relay = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM platform_outboxevent")
+        events = cursor.fetchone()[0]
+        cursor.execute("""SELECT extract(epoch FROM max(finished_at)) FROM orders_steprun
+                          WHERE step = 'mark_in_fulfilment' AND status = 'succeeded'""")
+        last_done = cursor.fetchone()[0]
+    return {"durations": durations, "other": other, "start_delay": start_delay, "gap": gap, "relay": relay,
+            "events": events, "last_done": float(last_done) if last_done is not None else None}
+
+
+def run_floor(*, n: int, processes: Processes, timeout: float) -> tuple[float, float]:
+    """n four-task no-op chains; returns (seconds from the first enqueue to the last chain's end,
+    seconds spent enqueueing)."""
+    from celery import chain
+
+    from bench.noop_tasks import done_key, last_key, noop_done, noop_step
+    from okto88.redis_connection import redis_client
+
+    run = uuid.uuid4().hex[:8]
+    client = redis_client()
+    began = time.time()
+    for i in range(n):
+        chain(noop_step.si(order_id=i), noop_step.si(order_id=i), noop_step.si(order_id=i),
+              noop_done.si(order_id=i, run=run)).apply_async()
+    enqueued = time.time() - began
+    deadline = time.monotonic() + timeout
+    while int(client.get(done_key(run)) or 0) < n:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no-op chains not finished after {timeout:.0f}s: {client.get(done_key(run))}")
+        processes.check_alive()
+        time.sleep(0.1)
+    return float(client.get(last_key(run))) - began, enqueued
+
+
+def latency_summary(timings: list[tuple[float, float, str]]) -> dict:
+    ok = [seconds * 1000 for _, seconds, error in timings if not error]
+    errors: dict[str, int] = {}
+    for _, _, error in timings:
+        if error:
+            errors[error] = errors.get(error, 0) + 1
+    first = min(t for t, _, _ in timings)
+    last = max(t + s for t, s, _ in timings)
+    return {"n": len(timings), "ok": len(ok), "errors": errors, "p50": percentile(ok, 50), "p95": percentile(ok, 95),
+            "p99": percentile(ok, 99), "max": max(ok, default=float("nan")), "first": first, "last": last,
+            "rate": len(timings) / (last - first) if last > first else float("nan")}
+
+
+def ms(seconds) -> str:
+    return "-" if seconds is None else f"{float(seconds) * 1000:7.1f}"
+
+
+# --- main ---------------------------------------------------------------------------------
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=2000, help="orders through the workflow (and no-op chains)")
+    parser.add_argument("--place-clients", type=int, default=4, help="client processes placing the workflow orders")
+    parser.add_argument("--placements", type=int, default=800, help="order_place calls for the latency figure")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients for the latency figure")
+    parser.add_argument("--workers", type=int, default=2, help="celery worker processes")
+    parser.add_argument("--concurrency", type=int, default=1, help="--concurrency of each worker")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for a phase")
+    parser.add_argument("--seed", type=int, default=88)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_ORDER_DATABASE_URL", DEFAULT_DATABASE_URL))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_ORDER_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--log-dir", default=str(Path(tempfile.gettempdir()) / "okto88-orderbench"),
+                        help="worker and fake server logs")
+    args = parser.parse_args()
+
+    # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C so the finally block stops the children.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    log_dir = Path(args.log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    courier_port, gateway_port = free_port(), free_port()
+    env = {
+        "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "CELERY_QUEUE": QUEUE,
+        "OUTBOX_STREAM": "orderbench:events", "CACHE_KEY_PREFIX": "orderbench", "DEBUG": "false",
+        "DJANGO_SETTINGS_MODULE": "okto88.settings",
+        "COURIER_URL": f"http://127.0.0.1:{courier_port}", "PAYMENT_GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    load_start = loadavg()
+    say(f"order bench: {args.orders:,} workflow orders, {args.placements:,} placements by {args.clients} clients; "
+        f"{args.workers} worker process(es) × concurrency {args.concurrency}; {load_start}")
+    rng = random.Random(args.seed)
+
+    t = time.monotonic()
+    database_recreate(args.database_url)
+    django_setup(env)
+    from django.core.management import call_command
+
+    from okto88.redis_connection import redis_client
+
+    call_command("migrate", interactive=False, verbosity=0)
+    redis_client().flushdb()
+    say(f"  database recreated and migrated, Redis db flushed ... {time.monotonic() - t:5.1f}s")
+
+    t = time.monotonic()
+    workshop_ids, supplier_ids = data_create(workshops=args.orders + args.placements + SOLO, rng=rng)
+    say(f"  data: 4 suppliers, 200 offers in stock, {len(workshop_ids):,} workshops with carts ... "
+        f"{time.monotonic() - t:5.1f}s")
+    workflow_ids = workshop_ids[:args.orders]
+    latency_ids = workshop_ids[args.orders:args.orders + args.placements]
+    solo_ids = workshop_ids[args.orders + args.placements:]
+
+    child_env = {**os.environ, **env}
+    processes = Processes(log_dir)
+    with ExitStack() as stack:
+        stack.callback(processes.stop_all)
+        t = time.monotonic()
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        processes.start("fake-courier", [*manage, "fake_courier", "--port", str(courier_port)], child_env)
+        processes.start("fake-gateway", [*manage, "fake_gateway", "--port", str(gateway_port)], child_env)
+        wait_port(courier_port, processes)
+        wait_port(gateway_port, processes)
+        names = []
+        for i in range(args.workers):
+            name = f"orderbench{i}@{socket.gethostname()}"
+            names.append(name)
+            processes.start(f"worker{i}", [
+                sys.executable, "-m", "celery", "-A", "okto88", "worker", "--loglevel=INFO",
+                f"--concurrency={args.concurrency}", "-Q", QUEUE, "-n", name, "-I", "bench.noop_tasks",
+                "--without-gossip", "--without-mingle", "--without-heartbeat"], child_env)
+        wait_workers(names, processes)
+        # The setup's stock events are relayed first, so the workflow starts on an empty queue.
+        deadline = time.monotonic() + 60
+        from okto88.models import OutboxEvent
+
+        while OutboxEvent.objects.filter(published_at__isnull=True).exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        say(f"  fake courier :{courier_port}, fake gateway :{gateway_port}, {args.workers} workers ready ... "
+            f"{time.monotonic() - t:5.1f}s   (logs in {log_dir})")
+
+        # 1. the workflow
+        say(f"  workflow: placing {args.orders:,} terms orders with {args.place_clients} clients, workers running ...")
+        t = time.monotonic()
+        placed = place_concurrently(workshop_ids=workflow_ids, supplier_ids=supplier_ids, clients=args.place_clients)
+        placed_summary = latency_summary(placed)
+        counts = wait_workflow(expected=placed_summary["ok"], processes=processes, timeout=args.timeout)
+        stats = step_stats()
+        workflow_seconds = (stats["last_done"] or time.time()) - placed_summary["first"]
+        in_fulfilment = counts.get("in_fulfilment", 0)
+        workflow_rate = in_fulfilment / workflow_seconds
+        say(f"    done in {time.monotonic() - t:5.1f}s: {counts}; placement errors {placed_summary['errors'] or 0}")
+
+        # 2. the floor
+        say(f"  floor: {args.orders:,} chains of 4 no-op tasks, same workers and queue ...")
+        floor_seconds, enqueue_seconds = run_floor(n=args.orders, processes=processes, timeout=args.timeout)
+        floor_rate = args.orders / floor_seconds
+        say(f"    done in {floor_seconds:5.1f}s (enqueueing took {enqueue_seconds:4.1f}s)")
+
+        # 3. order_place latency
+        say(f"  order_place: {args.placements:,} placements by {args.clients} concurrent clients, workers running ...")
+        t = time.monotonic()
+        latency = latency_summary(place_concurrently(workshop_ids=latency_ids, supplier_ids=supplier_ids,
+                                                     clients=args.clients))
+        say(f"    done in {time.monotonic() - t:5.1f}s; errors {latency['errors'] or 0}")
+        say(f"  order_place: {SOLO} placements by one client (the service time without queueing) ...")
+        solo = latency_summary(place_concurrently(workshop_ids=solo_ids, supplier_ids=supplier_ids, clients=1))
+        load_end = loadavg()
+
+    # --- report ---
+    ratio = workflow_rate / floor_rate
+    say("")
+    say(f"workflow: {in_fulfilment:,} of {args.orders:,} orders in_fulfilment in {workflow_seconds:.1f}s "
+        f"(first placement → last mark_in_fulfilment) = {workflow_rate:.1f} orders/s")
+    say(f"  placement alone: {placed_summary['rate']:.1f} orders/s with {args.place_clients} clients "
+        f"(p50 {placed_summary['p50']:.1f} ms, p95 {placed_summary['p95']:.1f} ms)")
+    say(f"  outbox events written: {stats['events']:,}; StepRun rows not succeeded: {stats['other'] or 'none'}")
+    say("")
+    say(f"  {'step':<22}{'runs':>7}{'p50 ms':>9}{'p95 ms':>9}")
+    for step in STEPS:
+        n, p50, p95 = stats["durations"].get(step, (0, None, None))
+        say(f"  {step:<22}{n:>7}{ms(p50):>9}{ms(p95):>9}")
+    say(f"  {'start (event→step 1)':<22}{'':>7}{ms(stats['start_delay'][0]):>9}{ms(stats['start_delay'][1]):>9}"
+        "   order created → commit_stock starts (relay + on_payment_event + queue)")
+    say(f"  {'between steps':<22}{'':>7}{ms(stats['gap'][0]):>9}{ms(stats['gap'][1]):>9}"
+        "   a step's end → the next step's start (broker + worker)")
+    say(f"  {'outbox relay delay':<22}{stats['relay'][0]:>7}{ms(stats['relay'][1]):>9}{ms(stats['relay'][2]):>9}"
+        "   payment.settled: created_at → published_at")
+    say("")
+    say(f"floor: {args.orders:,} no-op chains in {floor_seconds:.1f}s = {floor_rate:.1f} chains/s")
+    say(f"order_place, {args.clients} clients: {latency['ok']:,} ok of {latency['n']:,}, "
+        f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms, p99 {latency['p99']:.1f} ms, "
+        f"max {latency['max']:.1f} ms, {latency['rate']:.1f} placements/s")
+    say(f"order_place, 1 client:   {solo['ok']:,} ok of {solo['n']:,}, p50 {solo['p50']:.1f} ms, "
+        f"p95 {solo['p95']:.1f} ms (16 closed-loop clients on 2 cores queue behind each other: "
+        f"p50 ≈ 16 / placements per s)")
+    say("")
+    checks = [
+        ("workflow throughput / no-op floor", f"≥ {RATIO_TARGET:.0%}",
+         f"{ratio:.1%} ({workflow_rate:.1f} / {floor_rate:.1f} per s)", ratio >= RATIO_TARGET),
+        (f"order_place p95, {args.clients} clients", f"≤ {PLACE_P95_TARGET_MS:.0f} ms", f"{latency['p95']:.1f} ms",
+         latency["p95"] <= PLACE_P95_TARGET_MS and not latency["errors"]),
+        ("workflow orders in_fulfilment", f"{args.orders:,}", f"{in_fulfilment:,}", in_fulfilment == args.orders),
+    ]
+    say(f"| {'check':<36} | {'target':<9} | {'result':<28} |      |")
+    say(f"|{'-' * 38}|{'-' * 11}|{'-' * 30}|------|")
+    for name, target, result, ok in checks:
+        say(f"| {name:<36} | {target:<9} | {result:<28} | {'PASS' if ok else 'FAIL'} |")
+    say("")
+    say(f"start: {load_start}; end: {load_end}")
+    return 0 if all(ok for *_, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from okto88.errors import NotFound
-from orders.models import Cart, CartLine, Order, OrderEvent, OrderLine, SupplierOrder
+from orders.models import Cart, CartLine, Notification, Order, OrderEvent, OrderLine, StepRun, SupplierOrder
 from suppliers.models import Offer, Stock, SupplierStatus
 from workshops.models import Workshop
 from workshops.selectors import workshop_for_actor
@@ -113,7 +113,31 @@ def order_for_update_by_number(*, actor: Any, number: str) -> Order:
     return order
 
 
+def order_step_runs(*, order: Order) -> list[StepRun]:
+    """The workflow's step attempts of one order, oldest first (one query)."""
+    return list(StepRun.objects.filter(order=order).order_by("started_at", "pk"))
+
+
+def cart_line_count(*, workshop: Workshop) -> int:
+    return CartLine.objects.filter(cart__workshop=workshop).count()
+
+
+def notification_unread_count(*, actor: Any) -> int:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(recipient_id=actor.pk, read_at__isnull=True).count()
+
+
+def notification_list(*, actor: Any, limit: int = 50) -> list[Notification]:
+    """The actor's newest notifications (bounded), with their orders (one query)."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return []
+    return list(Notification.objects.filter(recipient_id=actor.pk).select_related("order")
+                .order_by("-created_at", "-pk")[:limit])
+
+
 __all__ = [
-    "OrderNotFound", "StockRow", "cart_get", "cart_line_list", "offer_available", "offer_is_buyable",
-    "offer_stock_rows", "order_for_update_by_number", "order_get", "order_list",
+    "OrderNotFound", "StockRow", "cart_get", "cart_line_count", "cart_line_list", "notification_list",
+    "notification_unread_count", "offer_available", "offer_is_buyable", "offer_stock_rows",
+    "order_for_update_by_number", "order_get", "order_list", "order_step_runs",
 ]

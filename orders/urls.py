@@ -1,0 +1,20 @@
+from django.urls import path
+
+from orders import views
+
+app_name = "orders"
+
+urlpatterns = [
+    path("bengkel/parts/<int:part_id>/", views.part_detail, name="part"),
+    path("bengkel/cart/", views.cart, name="cart"),
+    path("bengkel/cart/add/", views.cart_add, name="cart_add"),
+    path("bengkel/cart/update/", views.cart_update, name="cart_update"),
+    path("bengkel/cart/remove/", views.cart_remove, name="cart_remove"),
+    path("bengkel/cart/checkout/", views.checkout, name="checkout"),
+    path("bengkel/orders/", views.order_list, name="list"),
+    path("bengkel/orders/<str:number>/", views.order_detail, name="detail"),
+    path("bengkel/orders/<str:number>/payment/", views.order_payment, name="payment"),
+    path("bengkel/orders/<str:number>/cancel/", views.order_cancel, name="cancel"),
+    path("bengkel/badges/", views.header_badges, name="header_badges"),
+    path("bengkel/notifications/", views.notifications, name="notifications"),
+]

@@ -1,0 +1,347 @@
+"""Browser pages of a workshop that need orders: a part's offers with add-to-cart, the cart and
+checkout, the orders and an order's page. Every view acts for the member's own workshop
+(workshops.selectors.workshop_for_actor): anybody else gets 403, and another workshop's order
+is a 404, exactly like a missing one.
+
+Domain errors become messages in the member's language (ERROR_MESSAGES by stable code); the
+services' English texts are for logs and the API.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from catalog import selectors as catalog_selectors
+from okto88.errors import ApplicationError
+from orders import selectors, services
+from orders.models import OrderStatus
+from orders.notifications import notification_text
+from payments.models import PaymentMethod
+from suppliers.selectors import part_offers
+from workshops.selectors import NoWorkshop, address_default, address_get, address_list, workshop_for_actor
+
+PAGE_SIZE = 20
+FITMENT_SHOWN = 50
+POLL_SECONDS = 5
+
+ERROR_MESSAGES = {
+    "offer_unavailable": gettext_lazy("This offer can no longer be bought."),
+    "quantity_below_minimum": gettext_lazy("The supplier sells at least %(min_order_qty)s of this part."),
+    "quantity_not_pack_multiple": gettext_lazy("This part comes in packs of %(pack_size)s: order a multiple of it."),
+    "invalid_quantity": gettext_lazy("Enter a whole number of at least 1."),
+    "out_of_stock": gettext_lazy("Not enough in stock for this quantity."),
+    "cart_empty": gettext_lazy("Your cart is empty."),
+    "cart_line_not_found": gettext_lazy("That line is no longer in your cart."),
+    "cart_changed": gettext_lazy("Prices or availability changed since you added the parts: "
+                                 "check the cart and confirm the new prices."),
+    "idempotency_conflict": gettext_lazy("This checkout form was already used for another order; "
+                                         "reload the cart and try again."),
+    "invalid_payment_method": gettext_lazy("Choose a payment method."),
+    "shipping_choice_required": gettext_lazy("Choose a shipping option for every supplier."),
+    "shipping_choice_invalid": gettext_lazy("A shipping option is no longer offered; choose again."),
+    "credit_limit_exceeded": gettext_lazy("This order is above your remaining credit limit: "
+                                          "pay by virtual account, QRIS or e-wallet instead."),
+    "address_not_of_workshop": gettext_lazy("Choose one of your delivery addresses."),
+    "address_not_found": gettext_lazy("Choose one of your delivery addresses."),
+    "order_not_cancellable": gettext_lazy("This order can no longer be cancelled."),
+    "gateway_unavailable": gettext_lazy("The payment gateway is not answering. Your order is saved: "
+                                        "try again in a minute."),
+    "gateway_rejected": gettext_lazy("The payment gateway refused the payment."),
+    "courier_unavailable": gettext_lazy("The courier is not answering; shipping prices are missing."),
+}
+
+
+def error_message(exc: ApplicationError) -> str:
+    template = ERROR_MESSAGES.get(exc.code)
+    if template is None:
+        return _("The request could not be completed.")
+    try:
+        return str(template) % exc.extra
+    except (KeyError, TypeError, ValueError):
+        return str(template)
+
+
+def workshop_member_required(view):
+    """Anonymous → the login page; signed in but not a workshop member → 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        try:
+            request.workshop = workshop_for_actor(actor=request.user)
+        except NoWorkshop as exc:
+            raise PermissionDenied(exc.message) from exc
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- Header badges ----------------------------------------------------------------------------
+
+@require_GET
+@workshop_member_required
+def header_badges(request):
+    return render(request, "orders/_header_badges.html", {
+        "cart_count": selectors.cart_line_count(workshop=request.workshop),
+        "unread_count": selectors.notification_unread_count(actor=request.user),
+    })
+
+
+@require_GET
+@workshop_member_required
+def notifications(request):
+    items = []
+    for notification in selectors.notification_list(actor=request.user):
+        title, body = notification_text(notification)
+        items.append({"notification": notification, "title": title, "body": body})
+    return render(request, "orders/notifications.html", {"items": items})
+
+
+# --- Part page ------------------------------------------------------------------------------
+
+@require_GET
+@workshop_member_required
+def part_detail(request, part_id: int):
+    part = catalog_selectors.part_detail(part_id=part_id)
+    if part is None:
+        raise Http404
+    fitments = part.fitment_rows
+    return render(request, "orders/part_detail.html", {
+        "part": part,
+        "offers": part_offers(part_id=part.pk),
+        "fitments": fitments[:FITMENT_SHOWN],
+        "fitment_count": catalog_selectors.part_fitment_count(part=part) if len(fitments) >= FITMENT_SHOWN
+        else len(fitments),
+        "attributes": sorted((part.attributes or {}).items()),
+    })
+
+
+@require_POST
+@workshop_member_required
+def cart_add(request):
+    offer_id = request.POST.get("offer")
+    quantity = _int_or_none(request.POST.get("quantity"))
+    try:
+        line = services.cart_line_add(workshop=request.workshop, offer_id=offer_id,
+                                      quantity=quantity if quantity is not None else -1)
+    except ApplicationError as exc:
+        ok, text = False, error_message(exc)
+    else:
+        ok, text = True, _("Added to the cart: %(quantity)s × %(sku)s.") % {"quantity": quantity,
+                                                                          "sku": line.offer.sku}
+    if request.htmx:
+        response = render(request, "orders/_cart_add_result.html", {"ok": ok, "text": text, "offer_id": offer_id})
+        if ok:
+            response["HX-Trigger"] = "cart-changed"
+        return response
+    (messages.success if ok else messages.error)(request, text)
+    part_id = _int_or_none(request.POST.get("part"))
+    return redirect(reverse("orders:part", args=[part_id]) if part_id else reverse("orders:cart"))
+
+
+# --- Cart and checkout --------------------------------------------------------------------------
+
+def _shipping_choices(data) -> dict[int, tuple[str, str]]:
+    """`ship_<supplier id>` = `<carrier>|<service>` from the form."""
+    choices = {}
+    for key, value in data.items():
+        if key.startswith("ship_") and "|" in value:
+            supplier_id = _int_or_none(key[5:])
+            if supplier_id is not None:
+                carrier, level = value.split("|", 1)
+                choices[supplier_id] = (carrier, level)
+    return choices
+
+
+@require_GET
+@workshop_member_required
+def cart(request):
+    workshop = request.workshop
+    addresses = list(address_list(actor=request.user))
+    address = None
+    if request.GET.get("address"):
+        try:
+            address = address_get(workshop=workshop, address_id=request.GET["address"])
+        except ApplicationError:
+            address = None
+    address = address or address_default(workshop=workshop) or (addresses[0] if addresses else None)
+    context = {
+        "addresses": addresses, "address": address, "preview": None, "lines": [],
+        "payment_methods": PaymentMethod.choices,
+        "payment_method": request.GET.get("payment_method") or PaymentMethod.TERMS,
+        "idempotency_token": secrets.token_urlsafe(24),
+        "credit_limit": workshop.credit_limit,
+    }
+    cart_lines = selectors.cart_line_list(workshop=workshop)
+    # The offer of each line for its rules (minimum, pack size) and its part's page.
+    context["line_offers"] = {line.pk: line.offer for line in cart_lines}
+    if address is None:
+        context["lines"] = cart_lines
+    elif cart_lines:
+        try:
+            context["preview"] = services.cart_checkout_preview(
+                workshop=workshop, address=address, shipping_choices=_shipping_choices(request.GET))
+        except services.CartEmpty:
+            pass
+        except ApplicationError as exc:
+            messages.error(request, error_message(exc))
+    if context["preview"] is not None:
+        context["has_repriced"] = any(line.price_changed for line in context["preview"].changed_lines)
+    return render(request, "orders/cart.html", context)
+
+
+@require_POST
+@workshop_member_required
+def cart_update(request):
+    line_id = _int_or_none(request.POST.get("line"))
+    quantity = _int_or_none(request.POST.get(f"qty_{line_id}"))
+    try:
+        services.cart_line_update(workshop=request.workshop, line_id=line_id,
+                                  quantity=quantity if quantity is not None else -1)
+    except ApplicationError as exc:
+        messages.error(request, error_message(exc))
+    else:
+        messages.success(request, _("Quantity updated."))
+    return redirect("orders:cart")
+
+
+@require_POST
+@workshop_member_required
+def cart_remove(request):
+    try:
+        services.cart_line_remove(workshop=request.workshop, line_id=_int_or_none(request.POST.get("line")))
+    except ApplicationError as exc:
+        messages.error(request, error_message(exc))
+    else:
+        messages.success(request, _("Removed from the cart."))
+    return redirect("orders:cart")
+
+
+@require_POST
+@workshop_member_required
+def checkout(request):
+    """Place the order. The Idempotency-Key is the token rendered into the checkout form, so a
+    double click or a resubmitted form returns the same order instead of placing a second one."""
+    try:
+        address = address_get(workshop=request.workshop, address_id=request.POST.get("address"))
+        order = services.order_place(
+            workshop=request.workshop, actor=request.user, address=address,
+            payment_method=request.POST.get("payment_method", ""),
+            shipping_choices=_shipping_choices(request.POST),
+            idempotency_key=request.POST.get("idempotency_token", ""),
+            accept_changes=request.POST.get("accept_changes") == "1",
+        )
+    except ApplicationError as exc:
+        messages.error(request, error_message(exc))
+        return redirect("orders:cart")
+    messages.success(request, _("Order %(number)s placed.") % {"number": order.number})
+    return redirect("orders:detail", number=order.number)
+
+
+# --- Orders ----------------------------------------------------------------------------------
+
+@require_GET
+@workshop_member_required
+def order_list(request):
+    status = request.GET.get("status") or ""
+    if status not in OrderStatus.values:
+        status = ""
+    page = Paginator(selectors.order_list(actor=request.user, status=status or None), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    return render(request, "orders/order_list.html", {
+        "page": page, "status": status, "statuses": OrderStatus.choices,
+    })
+
+
+def _order_or_404(request, number: str):
+    try:
+        return selectors.order_get(actor=request.user, number=number)
+    except selectors.OrderNotFound as exc:
+        raise Http404 from exc
+
+
+EVENT_TITLES = {
+    "placed": gettext_lazy("Order placed"),
+    "payment.requested": gettext_lazy("Payment requested"),
+    "stock_committed": gettext_lazy("Stock taken from the warehouse"),
+    "shipment_booked": gettext_lazy("Courier booked"),
+    "order_confirmed": gettext_lazy("Order confirmed"),
+    "workflow_redriven": gettext_lazy("Processing resumed"),
+}
+
+
+def _event_title(kind: str) -> str:
+    if kind in EVENT_TITLES:
+        return str(EVENT_TITLES[kind])
+    if kind.startswith("status."):
+        status = kind.removeprefix("status.")
+        label = dict(OrderStatus.choices).get(status, status)
+        return _("Status: %(status)s") % {"status": label}
+    return kind
+
+
+def _timeline(order, step_runs) -> list[dict]:
+    """Events and workflow step attempts, merged by time."""
+    items = [{"at": e.created_at, "kind": "event", "title": _event_title(e.kind), "text": e.message,
+              "step": e.step} for e in order.events.all()]
+    items += [{"at": r.started_at, "kind": "step", "title": r.step, "status": r.status,
+               "status_label": r.get_status_display(), "attempt": r.attempt, "text": r.error[:200]}
+              for r in step_runs]
+    return sorted(items, key=lambda item: item["at"])
+
+
+@require_GET
+@workshop_member_required
+def order_detail(request, number: str):
+    order = _order_or_404(request, number)
+    return render(request, "orders/order_detail.html", {
+        "order": order, "intent": order.payment_intent,
+        "timeline": _timeline(order, selectors.order_step_runs(order=order)),
+        "can_cancel": order.status in services.CANCELLABLE,
+        "poll_seconds": POLL_SECONDS,
+    })
+
+
+@require_GET
+@workshop_member_required
+def order_payment(request, number: str):
+    """The payment panel, polled by htmx while the order waits for payment; once it has moved on,
+    the whole page is reloaded (HX-Refresh) so the timeline and shipments show the news."""
+    order = _order_or_404(request, number)
+    response = render(request, "orders/_payment.html", {"order": order, "intent": order.payment_intent,
+                                                         "poll_seconds": POLL_SECONDS})
+    if request.htmx and order.status != OrderStatus.PENDING_PAYMENT:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@require_POST
+@workshop_member_required
+def order_cancel(request, number: str):
+    order = _order_or_404(request, number)
+    try:
+        services.order_cancel(order=order, actor=request.user, reason=_("cancelled by the workshop"))
+    except ApplicationError as exc:
+        messages.error(request, error_message(exc))
+    else:
+        messages.success(request, _("Order %(number)s cancelled.") % {"number": order.number})
+    return redirect("orders:detail", number=order.number)

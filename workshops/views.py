@@ -1,0 +1,281 @@
+"""Browser pages of a workshop: the vehicle selector (make → model → year → variant, or a VIN),
+the parts that fit the chosen vehicle, and the garage of customer vehicles.
+
+The chosen variant lives in the session (SESSION_VARIANT_KEY) so it stays selected while the
+member browses. Offers come from suppliers, which sit beside workshops in the app layers, so
+the best offer per row is read through the same seam as the catalog API
+(settings.CATALOG_BEST_OFFER_PROVIDER: one call per page). Cart, part page and orders need
+orders and live in orders/views.py.
+"""
+
+from __future__ import annotations
+
+import datetime
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from catalog import selectors as catalog_selectors
+from okto88.errors import ApplicationError
+from vehicles import selectors as vehicle_selectors
+from vehicles.services import InvalidVin, vin_decode
+from workshops import selectors, services
+
+SESSION_VARIANT_KEY = "okto88.variant_id"
+PAGE_SIZE = 20
+# Sorting by an offer's price, stock or lead time ranks every matching part in Python (the
+# offers live in another app's tables); a variant fits a few hundred parts, so this bound is
+# generous, and beyond it the list says it ranked only the first SORT_LIMIT.
+SORT_LIMIT = 2000
+SORTS = {
+    "": None,
+    "price": lambda offer: (offer is None, offer["price"] if offer else 0),
+    "available": lambda offer: (offer is None, -(offer["total_available"] if offer else 0)),
+    "lead_time": lambda offer: (offer is None, offer["lead_time_days"] if offer else 0),
+}
+VIN_CANDIDATES_SHOWN = 30
+
+
+def workshop_member_required(view):
+    """Anonymous → the login page; signed in but not a workshop member → 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        try:
+            request.workshop = selectors.workshop_for_actor(actor=request.user)
+        except selectors.NoWorkshop as exc:
+            raise PermissionDenied(exc.message) from exc
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _best_offers(part_ids: list[int]) -> dict[int, dict]:
+    provider_path = getattr(settings, "CATALOG_BEST_OFFER_PROVIDER", None)
+    if not provider_path or not part_ids:
+        return {}
+    return import_string(provider_path)(part_ids=part_ids)
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def session_variant(request):
+    variant_id = _int_or_none(request.session.get(SESSION_VARIANT_KEY))
+    if variant_id is None:
+        return None
+    return vehicle_selectors.variant_list().filter(pk=variant_id).first()
+
+
+# --- Vehicle selector ---------------------------------------------------------------------
+
+def _years(variants) -> list[int]:
+    this_year = datetime.date.today().year
+    years: set[int] = set()
+    for variant in variants:
+        years.update(range(variant.year_from, (variant.year_to or this_year) + 1))
+    return sorted(years, reverse=True)
+
+
+def _selector_context(*, make_id: int | None, model_id: int | None, year: int | None) -> dict:
+    """Each step narrows the next: models of the make, years the model was built, variants of that year."""
+    makes = list(vehicle_selectors.make_list().order_by("name"))
+    models = list(vehicle_selectors.vehicle_model_list(make_id=make_id).order_by("name")) if make_id else []
+    if model_id not in {m.pk for m in models}:
+        model_id, year = None, None
+    years, variants = [], []
+    if model_id:
+        model_variants = list(vehicle_selectors.variant_list(model_id=model_id).order_by("year_from", "name", "pk"))
+        years = _years(model_variants)
+        if year in years:
+            variants = [v for v in model_variants if v.year_from <= year and (v.year_to is None or v.year_to >= year)]
+        else:
+            year = None
+    return {"makes": makes, "models": models, "years": years, "variants": variants,
+            "sel_make": make_id, "sel_model": model_id, "sel_year": year}
+
+
+@require_GET
+@workshop_member_required
+def vehicle_selector(request):
+    """The selector fieldset, re-rendered by htmx after each choice."""
+    context = _selector_context(make_id=_int_or_none(request.GET.get("make")),
+                                model_id=_int_or_none(request.GET.get("model")),
+                                year=_int_or_none(request.GET.get("year")))
+    return render(request, "workshops/_vehicle_selector.html", context)
+
+
+def _safe_next(request, default: str) -> str:
+    nxt = request.POST.get("next") or ""
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+        return nxt
+    return default
+
+
+@require_POST
+@workshop_member_required
+def vehicle_select(request):
+    """Remember the chosen variant (or forget it with clear=1) and go back to the parts."""
+    if request.POST.get("clear"):
+        request.session.pop(SESSION_VARIANT_KEY, None)
+        return redirect(_safe_next(request, reverse("workshops:parts")))
+    variant_id = _int_or_none(request.POST.get("variant"))
+    variant = vehicle_selectors.variant_list().filter(pk=variant_id).first() if variant_id else None
+    if variant is None:
+        messages.error(request, _("Choose a make, model, year and variant first."))
+        return redirect("workshops:parts")
+    request.session[SESSION_VARIANT_KEY] = variant.pk
+    messages.success(request, _("Vehicle chosen: %(vehicle)s.") % {"vehicle": _variant_label(variant)})
+    return redirect(_safe_next(request, reverse("workshops:parts")))
+
+
+def _variant_label(variant) -> str:
+    years = f"{variant.year_from}–{variant.year_to}" if variant.year_to else f"{variant.year_from}–"
+    return f"{variant.model.make.name} {variant.model.name} {variant.name} ({years})"
+
+
+@require_http_methods(["GET", "POST"])
+@workshop_member_required
+def vin_lookup(request):
+    """Decode a VIN and propose the variants it may be (make + model year)."""
+    vin = (request.POST.get("vin") or request.GET.get("vin") or "").strip()
+    context: dict = {"vin": vin, "candidates": [], "decoded": None, "error": ""}
+    if vin:
+        try:
+            decoded = vin_decode(vin=vin)
+        except InvalidVin as exc:
+            context["error"] = _("This VIN is not valid: %(reason)s") % {"reason": exc.message}
+        else:
+            context["decoded"] = decoded
+            candidates = list(vehicle_selectors.variant_candidates_for_vin(decoded=decoded)[:VIN_CANDIDATES_SHOWN + 1])
+            context["candidates"] = candidates[:VIN_CANDIDATES_SHOWN]
+            context["more"] = len(candidates) > VIN_CANDIDATES_SHOWN
+    template = "workshops/_vin_result.html" if request.htmx else "workshops/vin.html"
+    return render(request, template, context)
+
+
+# --- Parts ----------------------------------------------------------------------------------
+
+def _looks_like_number(q: str) -> bool:
+    # "04465-0K240", "BP1234": a digit and no spaces; "kampas rem 2019" is words.
+    return any(ch.isdigit() for ch in q) and " " not in q.strip()
+
+
+@require_GET
+@workshop_member_required
+def parts(request):
+    variant = session_variant(request)
+    q = (request.GET.get("q") or "").strip()[:100]
+    category_id = _int_or_none(request.GET.get("category"))
+    brand_id = _int_or_none(request.GET.get("brand"))
+    sort = request.GET.get("sort") or ""
+    if sort not in SORTS:
+        sort = ""
+    context: dict = {
+        "variant": variant, "variant_label": _variant_label(variant) if variant else "",
+        "q": q, "sel_category": category_id, "sel_brand": brand_id, "sort": sort,
+        "sort_choices": [("", _("Relevance")), ("price", _("Lowest price")),
+                         ("available", _("Most in stock")), ("lead_time", _("Fastest delivery"))],
+        "number_matches": None, "page": None, "facets": None, "offers": {},
+    }
+    if not variant:
+        context.update(_selector_context(make_id=_int_or_none(request.GET.get("make")),
+                                         model_id=_int_or_none(request.GET.get("model")),
+                                         year=_int_or_none(request.GET.get("year"))))
+
+    if q and _looks_like_number(q):
+        lookup = catalog_selectors.part_lookup_by_number(number=q, limit=50)
+        if lookup.matches:
+            context["number_matches"] = lookup.matches
+            context["offers"] = _best_offers([m.part.pk for m in lookup.matches])
+            return render(request, "workshops/parts.html", context)
+
+    parts_qs = None
+    if q:
+        parts_qs = catalog_selectors.part_search_by_words(
+            q=q, category_id=category_id, brand_id=brand_id, variant_id=variant.pk if variant else None)
+        if variant:
+            context["facets"] = catalog_selectors.part_facets_for_vehicle(
+                variant_id=variant.pk, q=q,
+                category_ids=catalog_selectors.category_descendant_ids(category_id=category_id)
+                if category_id else None, brand_id=brand_id)
+    elif variant:
+        found = catalog_selectors.part_search_by_vehicle(variant_id=variant.pk, category_id=category_id,
+                                                         brand_id=brand_id)
+        parts_qs = found.parts.order_by("category__name_id", "name_id", "pk")
+        context["facets"] = found.facets
+
+    if parts_qs is not None:
+        page, offers, truncated = _page_of_parts(request, parts_qs, sort)
+        context.update(page=page, offers=offers, sort_truncated=truncated)
+    return render(request, "workshops/parts.html", context)
+
+
+def _page_of_parts(request, parts_qs, sort: str):
+    """A page of parts and their best offers in a fixed number of queries, whatever the page size."""
+    key = SORTS[sort]
+    if key is None:
+        page = Paginator(parts_qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        return page, _best_offers([p.pk for p in page.object_list]), False
+    ids = list(parts_qs.values_list("pk", flat=True)[:SORT_LIMIT + 1])
+    truncated = len(ids) > SORT_LIMIT
+    ids = ids[:SORT_LIMIT]
+    offers = _best_offers(ids)
+    ids.sort(key=lambda pk: key(offers.get(pk)))  # stable: ties keep the search order
+    page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
+    loaded = catalog_selectors.part_list().in_bulk(list(page.object_list))
+    page.object_list = [loaded[pk] for pk in page.object_list if pk in loaded]
+    return page, {pk: offers[pk] for pk in loaded if pk in offers}, truncated
+
+
+# --- Garage ---------------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@workshop_member_required
+def garage(request):
+    if request.method == "POST":
+        variant_id = _int_or_none(request.POST.get("variant"))
+        variant = vehicle_selectors.variant_list().filter(pk=variant_id).first() if variant_id else None
+        try:
+            vehicle = services.customer_vehicle_save(
+                workshop=request.workshop, plate_number=request.POST.get("plate_number", ""),
+                vin=request.POST.get("vin", ""), variant=variant, owner_name=request.POST.get("owner_name", ""))
+        except (ApplicationError, InvalidVin) as exc:
+            messages.error(request, _garage_error(exc))
+        else:
+            messages.success(request, _("%(plate)s saved in the garage.") % {"plate": vehicle.plate_number})
+            return redirect("workshops:garage")
+    variant = session_variant(request)
+    return render(request, "workshops/garage.html", {
+        "vehicles": selectors.customer_vehicle_list(actor=request.user),
+        "variant": variant, "variant_label": _variant_label(variant) if variant else "",
+        "form": request.POST if request.method == "POST" else {},
+    })
+
+
+def _garage_error(exc: Exception) -> str:
+    code = getattr(exc, "code", "")
+    if code == "duplicate_plate":
+        return _("This workshop already has a vehicle with this plate number.")
+    if code == "invalid_field":
+        return _("A plate number looks like B 1234 XYZ.")
+    if isinstance(exc, InvalidVin):
+        return _("This VIN is not valid: %(reason)s") % {"reason": getattr(exc, "message", str(exc))}
+    return _("The vehicle could not be saved.")
+

@@ -138,7 +138,7 @@ def test_an_order_page_shows_totals_timeline_and_cancels(member_client, shop):
     order = place(buyer=shop.buyer)
     page = member_client.get(reverse("orders:detail", args=[order.number]))
     html = page.content.decode()
-    assert "Order placed" in html and "PPN 11%" in html
+    assert "Pesanan dibuat" in html and "PPN 11%" in html
     assert f'action="{reverse("orders:cancel", args=[order.number])}"' in html
     cancelled = member_client.post(reverse("orders:cancel", args=[order.number]), follow=True)
     order.refresh_from_db()

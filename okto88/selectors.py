@@ -15,3 +15,9 @@ def user_scopes(*, user: User) -> frozenset[str]:
     if not user.is_active:
         return frozenset()
     return ROLE_SCOPES[user.role]
+
+
+def actor_person(*, actor: object) -> User | None:
+    """The person behind an action, for audit columns; None for an API client, a workflow step
+    or nobody (those are recorded in a reference or step field instead)."""
+    return actor if isinstance(actor, User) and actor.pk else None

@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from okto88.models import User
+from okto88.money import rupiah_digits
 from orders.models import Notification, Order
 
 
@@ -33,10 +34,6 @@ def notification_text(notification: Notification, *, language: str | None = None
         return _texts(notification.kind, notification.params)
 
 
-def _rupiah(amount: int) -> str:
-    return f"{amount:,}".replace(",", ".")
-
-
 def _send(*, users: list[User], order: Order, kind: str, params: dict) -> None:
     Notification.objects.bulk_create(
         [Notification(recipient=user, order=order, kind=kind, params=params) for user in users]
@@ -53,10 +50,10 @@ def notify_order_confirmed(*, order: Order) -> None:
     workshop_users = list(User.objects.filter(workshop_membership__workshop_id=order.workshop_id, is_active=True))
     lines = sum(so.lines.count() for so in order.supplier_orders.all())
     _send(users=workshop_users, order=order, kind="order_confirmed",
-          params={"number": order.number, "lines": lines, "total": _rupiah(order.grand_total)})
+          params={"number": order.number, "lines": lines, "total": rupiah_digits(order.grand_total)})
     for supplier_order in order.supplier_orders.all():
         supplier_users = list(User.objects.filter(supplier_membership__supplier_id=supplier_order.supplier_id,
                                                   is_active=True))
         _send(users=supplier_users, order=order, kind="supplier_order_received",
               params={"number": supplier_order.number, "lines": supplier_order.lines.count(),
-                      "total": _rupiah(supplier_order.subtotal)})
+                      "total": rupiah_digits(supplier_order.subtotal)})

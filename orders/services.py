@@ -46,6 +46,7 @@ from django.utils.translation import gettext_lazy as _
 
 from logistics import services as logistics_services
 from okto88.errors import ApplicationError, Conflict
+from okto88.money import rupiah
 from orders import selectors
 from orders.lock_objects import cart_lock, order_lock
 from orders.models import Cart, CartLine, Order, OrderLine, OrderStatus, SupplierOrder
@@ -613,7 +614,7 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
         raise OutOfStock(extra={"stock": exc.extra.get("stock")}) from exc
 
     order_event_write(order=order, kind="placed", actor=actor,
-                      message=f"{len(groups)} supplier order(s), total Rp {order.grand_total:,}".replace(",", "."),
+                      message=f"{len(groups)} supplier order(s), total {rupiah(order.grand_total)}",
                       data={"grand_total": order.grand_total, "accepted_changes": [c.change() for c in changed]})
     order_outbox_write(order=order, topic="order.placed")
     if payment_method == PaymentMethod.TERMS:

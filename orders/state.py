@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from logistics.models import ShipmentStatus
 from okto88.errors import Conflict, InvalidTransition
+from okto88.selectors import actor_person
 from okto88.services import outbox_event_write
 from orders.lock_objects import order_lock
 from orders.models import Order, OrderEvent, OrderStatus, SupplierOrder
@@ -58,15 +59,12 @@ def order_has_booked_shipment(*, order: Order) -> bool:
             .exclude(shipment__status__in=_NOT_BOOKED).exists())
 
 
-def _actor_user(actor: Any):
-    # The timeline records people; an API client or a workflow step is recorded as `step`.
-    return actor if getattr(actor, "pk", None) is not None and hasattr(actor, "email") else None
-
 
 def order_event_write(*, order: Order, kind: str, message: str = "", actor: Any = None, step: str = "",
                       data: dict | None = None) -> OrderEvent:
-    return OrderEvent.objects.create(order=order, kind=kind, message=str(message)[:300], actor=_actor_user(actor),
-                                     step=step[:40], data=data or {})
+    # The timeline records people; an API client or a workflow step is recorded as `step`.
+    return OrderEvent.objects.create(order=order, kind=kind, message=str(message)[:300],
+                                     actor=actor_person(actor=actor), step=step[:40], data=data or {})
 
 
 def order_outbox_write(*, order: Order, topic: str, extra: dict | None = None) -> None:

@@ -24,6 +24,7 @@ from catalog.models import Part
 from okto88.areas import UnknownArea, area_resolve
 from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.models import User
+from okto88.selectors import actor_person
 from okto88.services import outbox_event_write
 from suppliers.lock_objects import offer_lock, stock_lock
 from suppliers.models import (
@@ -115,10 +116,6 @@ class StockRowsInvalid(ApplicationError):
 
 # --- Helpers ---------------------------------------------------------------------------------
 
-def _actor_user(actor: Any) -> User | None:
-    """The ledger records people; an API client is recorded in the reference instead."""
-    return actor if isinstance(actor, User) and actor.pk else None
-
 
 def _actor_reference(actor: Any, reference: str) -> str:
     if reference or actor is None or isinstance(actor, User):
@@ -163,7 +160,7 @@ def _stock_apply(*, stock: Stock, on_hand_delta: int, reserved_delta: int, reaso
     stock.reserved += reserved_delta
     StockMovement.objects.create(
         stock=stock, reason=reason, on_hand_delta=on_hand_delta, reserved_delta=reserved_delta,
-        on_hand_after=stock.on_hand, reserved_after=stock.reserved, actor=_actor_user(actor),
+        on_hand_after=stock.on_hand, reserved_after=stock.reserved, actor=actor_person(actor=actor),
         reference=_actor_reference(actor, reference),
     )
     _stock_event(stock)
@@ -654,7 +651,7 @@ def stock_bulk_set(*, supplier: Supplier, rows: Sequence[Mapping[str, Any]], act
 
     with connection.cursor() as cursor:
         cursor.execute(_BULK_UPDATE_SQL, [[s.pk for s, _ in changes], [qty for _, qty in changes]])
-    user, ref = _actor_user(actor), _actor_reference(actor, reference)
+    user, ref = actor_person(actor=actor), _actor_reference(actor, reference)
     movements = []
     for stock, on_hand in changes:
         movements.append(StockMovement(

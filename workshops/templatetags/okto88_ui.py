@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from okto88 import money
+
 register = template.Library()
 
 
@@ -20,8 +22,7 @@ def rupiah(value) -> str:
         amount = int(value)
     except (TypeError, ValueError):
         return ""
-    text = f"{abs(amount):,}".replace(",", ".")
-    return f"-Rp {text}" if amount < 0 else f"Rp {text}"
+    return money.rupiah(amount)
 
 
 @register.filter

@@ -13,14 +13,16 @@ with an unknown part number, 10% empty stock cells) to a temp folder, then in on
 4. import #3 of a daily update (same SKUs, 10% new prices, 30% new stock): informative.
 
 Each import runs `suppliers.feeds.feed_import_run` in a fresh child process, which reports
-its wall time and its peak RSS (resource.getrusage ru_maxrss). Prints a table with targets
-and PASS/FAIL and exits non-zero on a FAIL.
+its wall time, its peak RSS (resource.getrusage ru_maxrss) and its time per phase (as
+suppliers.feeds logs it; `--statements N` adds the N slowest SQL statements). Prints a table
+with targets and PASS/FAIL and exits non-zero on a FAIL.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import resource
@@ -46,20 +48,51 @@ def setup(args) -> None:
     django_setup(args.database_url, args.redis_url)
 
 
-def child_import(feed_import_id: int) -> None:
+class _PhaseCapture(logging.Handler):
+    """Keeps the per-phase timings the import logs with its summary line."""
+
+    phases: dict[str, float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(getattr(record, "phases", None), dict):
+            _PhaseCapture.phases = record.phases
+
+
+def _statement_timer(statements: list):
+    """A connection.execute_wrapper that records each SQL statement's wall time."""
+
+    def wrapper(execute, sql, params, many, context):
+        started = time.monotonic()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.append((time.monotonic() - started, " ".join(sql.split())[:150]))
+
+    return wrapper
+
+
+def child_import(feed_import_id: int, top_statements: int = 0) -> None:
     """Run one import (in this fresh process) and print its figures as JSON."""
+    from django.db import connection
+
     from suppliers import feeds
     from suppliers.models import FeedImport
 
+    feeds_logger = logging.getLogger("suppliers.feeds")
+    feeds_logger.addHandler(_PhaseCapture())
+    feeds_logger.setLevel(logging.INFO)
     feed_import = FeedImport.objects.get(pk=feed_import_id)
+    statements: list[tuple[float, str]] = []
     started = time.monotonic()
-    feed_import = feeds.feed_import_run(feed_import=feed_import)
+    with connection.execute_wrapper(_statement_timer(statements)):
+        feed_import = feeds.feed_import_run(feed_import=feed_import)
     seconds = time.monotonic() - started
     print(json.dumps({
         "seconds": seconds, "status": feed_import.status, "error": feed_import.error,
         "rows": feed_import.rows_total, "rejected": feed_import.rows_rejected,
         "offers_changed": feed_import.offers_changed, "stock_changed": feed_import.stock_changed,
-        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "phases": _PhaseCapture.phases,
+        "statements": sorted(statements, reverse=True)[:top_statements],
     }))
 
 
@@ -137,7 +170,7 @@ def raw_copy_seconds(path: Path) -> float:
     return seconds
 
 
-def run_import(supplier, path: Path) -> dict:
+def run_import(supplier, path: Path, top_statements: int = 0) -> dict:
     from django.core.files import File
 
     from okto88.models import OutboxEvent
@@ -149,7 +182,8 @@ def run_import(supplier, path: Path) -> dict:
         feed_import = feeds.feed_import_create(supplier=supplier, file=File(handle, name=path.name), actor=None)
     events_before = OutboxEvent.objects.count()
     ledger_before = StockMovement.objects.count()
-    child = subprocess.run([sys.executable, __file__, "--child", str(feed_import.pk)], capture_output=True,
+    child = subprocess.run([sys.executable, __file__, "--child", str(feed_import.pk),
+                            "--statements", str(top_statements)], capture_output=True,
                            text=True, env=os.environ.copy(), check=False)
     if child.returncode:
         sys.exit(f"import child failed:\n{child.stderr[-4000:]}")
@@ -167,13 +201,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--statements", type=int, default=0, help="also print the N slowest SQL statements")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     args = parser.parse_args()
     setup(args)
     if args.child:
-        child_import(args.child)
+        child_import(args.child, args.statements)
         return
 
     from django.db import connection
@@ -195,11 +230,15 @@ def main() -> None:
     print(f"raw COPY into an unlogged table: {copy_s:.2f}s ({args.rows / copy_s:,.0f} rows/s)")
     results = {}
     for label, path in [("#1 cold", feed), ("#2 same file", feed), ("#3 daily update", update)]:
-        r = run_import(supplier, path)
+        r = run_import(supplier, path, args.statements)
         results[label] = r
         print(f"import {label}: {r['seconds']:.2f}s, {r['rate']:,.0f} rows/s, peak RSS {r['maxrss_mb']:.0f} MB, "
               f"{r['rejected']:,} rejected, {r['offers_changed']:,} offers and {r['stock_changed']:,} stock rows "
               f"changed, {r['ledger']:,} ledger rows, {r['events']:,} events")
+        for phase, seconds in r.get("phases", {}).items():
+            print(f"    {phase:<45} {seconds:8.2f}s")
+        for seconds, sql in r.get("statements", []):
+            print(f"      {seconds:7.2f}s  {sql}")
 
     checks = []
     for label in ("#1 cold", "#3 daily update"):

@@ -588,7 +588,7 @@ def main() -> None:
 
     from django.db import connection
 
-    from catalog.services import catalog_cache_version_bump, part_search_document_refresh
+    from catalog.services import catalog_cache_version_bump, part_search_document_refresh, variant_facet_rebuild
 
     rng = random.Random(args.seed)
     with timer.step("reference data in memory (vehicles, brands, categories)"):
@@ -609,8 +609,9 @@ def main() -> None:
         cursor.execute("SET max_parallel_maintenance_workers = 1")
         with timer.step("truncate and drop secondary indexes/constraints"):
             cursor.execute(
-                "TRUNCATE catalog_fitment, catalog_crossreference, catalog_part, catalog_category, catalog_brand, "
-                "vehicles_vehiclevariant, vehicles_vehiclemodel, vehicles_make RESTART IDENTITY CASCADE"
+                "TRUNCATE catalog_variantfacet, catalog_fitment, catalog_crossreference, catalog_part, "
+                "catalog_category, catalog_brand, vehicles_vehiclevariant, vehicles_vehiclemodel, vehicles_make "
+                "RESTART IDENTITY CASCADE"
             )
             recreate = []
             for table in BIG_TABLES:
@@ -654,9 +655,11 @@ def main() -> None:
         with timer.step(f"recreate {len(recreate)} indexes and constraints"):
             for ddl in recreate:
                 cursor.execute(ddl)
+        with timer.step("facet counts per variant (catalog.services.variant_facet_rebuild, one INSERT)"):
+            variant_facet_rebuild()
         with timer.step("VACUUM ANALYZE"):
             for table in ("vehicles_make", "vehicles_vehiclemodel", "vehicles_vehiclevariant", "catalog_brand",
-                          "catalog_category", *BIG_TABLES):
+                          "catalog_category", "catalog_variantfacet", *BIG_TABLES):
                 cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute(
             "SELECT (SELECT count(*) FROM catalog_part), (SELECT count(*) FROM vehicles_vehiclevariant), "

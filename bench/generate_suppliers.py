@@ -162,8 +162,12 @@ def main() -> None:
         with timer.step(f"recreate {len(recreate)} indexes and constraints"):
             for ddl in recreate:
                 cursor.execute(ddl)
+        with timer.step("best offer per part (suppliers.services.part_best_offer_rebuild)"):
+            from suppliers.services import part_best_offer_rebuild
+
+            part_best_offer_rebuild()
         with timer.step("VACUUM ANALYZE"):
-            for table in ("suppliers_supplier", "suppliers_warehouse", *TABLES):
+            for table in ("suppliers_supplier", "suppliers_warehouse", *TABLES, "suppliers_partbestoffer"):
                 cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute("SELECT (SELECT count(*) FROM suppliers_offer), (SELECT count(*) FROM suppliers_stock), "
                        "pg_size_pretty(pg_database_size(current_database()))")

@@ -169,6 +169,14 @@ class PartAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
 
         self._run(request, write, change=change)
 
+    # Through the service: the variants' facet counts follow the deleted fitment.
+    def delete_model(self, request, obj):
+        services.part_delete(part=obj)
+
+    def delete_queryset(self, request, queryset):
+        for part in queryset.order_by("pk"):
+            services.part_delete(part=part)
+
 
 class CrossReferenceForm(forms.ModelForm):
     class Meta:

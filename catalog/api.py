@@ -15,24 +15,33 @@ absolute URL and the catalog version that every catalog write moves on after its
 data is cached: authentication, scopes and throttling run on every request, and each
 part's `best_offer` (supplier data, which changes without a catalog write) is looked up
 per request, one call per page.
+
+What is cached is the page already rendered to JSON, cut where each part's `best_offer`
+goes (_RenderedPage): a hit joins those pieces with the offers of the moment instead of
+unpickling and re-rendering a few hundred nested values, which cost more than the rest of
+the request.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import pickle
+import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.module_loading import import_string
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
@@ -74,8 +83,51 @@ def _search_cache_seconds() -> int:
     return int(getattr(settings, "CATALOG_SEARCH_CACHE_SECONDS", DEFAULT_SEARCH_CACHE_SECONDS))
 
 
-def _search_cached(request, compute: Callable[[], dict]) -> dict:
-    """`compute()`'s catalog data for this request, from the cache when the catalog has not
+@dataclass(frozen=True)
+class _RenderedPage:
+    """A search page as JSON bytes, cut where each part's `best_offer` goes: pieces[i] comes
+    before the offer of part_ids[i], and the last piece after the last offer."""
+
+    pieces: tuple[bytes, ...]
+    part_ids: tuple[int, ...]
+
+
+# Stands in for each best offer while the page renders; the random part keeps it from ever
+# matching text in catalog data.
+_OFFER_MARK = f"\ue000best_offer:{secrets.token_hex(8)}\ue000"
+_OFFER_MARK_JSON = JSONRenderer().render(_OFFER_MARK)
+
+
+def _page_render(data: dict, parts: list[dict]) -> _RenderedPage:
+    """Render `data` as the API renders any response, each of `parts` (dicts inside `data`, in
+    the order they appear in it) with its best offer left out."""
+    for part in parts:
+        part["best_offer"] = _OFFER_MARK
+    pieces = tuple(JSONRenderer().render(data).split(_OFFER_MARK_JSON))
+    if len(pieces) != len(parts) + 1:
+        raise AssertionError("a part's best offer is not where the page was cut")
+    return _RenderedPage(pieces=pieces, part_ids=tuple(part["id"] for part in parts))
+
+
+# As JSONRenderer writes it (compact, not ASCII-escaped); one encoder, not one per call.
+_offer_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _offer_json(offer: dict | None) -> bytes:
+    return _offer_encoder.encode(offer).encode()
+
+
+def _page_response(page: _RenderedPage) -> HttpResponse:
+    """The page with each part's best offer of this moment (one lookup for the page)."""
+    offers = part_best_offers(part_ids=page.part_ids) if page.part_ids else {}
+    body = [page.pieces[0]]
+    for part_id, piece in zip(page.part_ids, page.pieces[1:], strict=True):
+        body += (_offer_json(offers.get(part_id)), piece)
+    return HttpResponse(b"".join(body), content_type="application/json")
+
+
+def _search_cached(request, compute: Callable[[], _RenderedPage]) -> _RenderedPage:
+    """`compute()`'s rendered page for this request, from the cache when the catalog has not
     changed since it was stored.
 
     One entry per absolute URL (the page links in the data carry it), stored with the
@@ -86,13 +138,14 @@ def _search_cached(request, compute: Callable[[], dict]) -> dict:
     if seconds <= 0:
         return compute()
     url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:32]
-    key = cache.make_key(f"catalog:search:{url}")
+    # "pages:" names the entry's format: entries of an older format are never read back.
+    key = cache.make_key(f"catalog:search:pages:{url}")
     try:
         version, stored = redis_client().mget([cache.make_key(selectors.CATALOG_VERSION_KEY), key])
         version = int(version) if version is not None else selectors.catalog_cache_version()
         if version is not None and stored is not None:
             stored_version, data = pickle.loads(stored)  # noqa: S301 - our own entry, as Django's cache does
-            if stored_version == version:
+            if stored_version == version and isinstance(data, _RenderedPage):
                 return data
     except Exception:
         logger.warning("search cache unavailable", exc_info=True)
@@ -104,13 +157,6 @@ def _search_cached(request, compute: Callable[[], dict]) -> dict:
         except Exception:
             logger.warning("search cache unavailable", exc_info=True)
     return data
-
-
-def _best_offers_set(parts: list[dict]) -> None:
-    """Fill each part's `best_offer`: looked up per request, never cached with the catalog."""
-    offers = part_best_offers(part_ids=[part["id"] for part in parts]) if parts else {}
-    for part in parts:
-        part["best_offer"] = offers.get(part["id"])
 
 
 def _validated(filterset_class, request) -> dict:
@@ -173,6 +219,38 @@ class RankedPagination:
 
 class IdCursorPagination(CursorPagination):
     ordering = "id"
+
+
+class _VehicleParts:
+    """The parts of a vehicle search as IdCursorPagination uses a queryset (it orders by id,
+    filters on id and slices, nothing else), each slice one selectors.part_page_by_vehicle
+    call: that selector puts the LIMIT next to the fitment index, where PostgreSQL can stop
+    at the end of the page (see its doc)."""
+
+    def __init__(self, *, variant_id: int, category_ids: list[int] | None, brand_id: int | None,
+                 descending: bool = False, after_id: int | None = None, before_id: int | None = None):
+        self.criteria = {"variant_id": variant_id, "category_ids": category_ids, "brand_id": brand_id}
+        self.descending, self.after_id, self.before_id = descending, after_id, before_id
+
+    def _copy(self, **changes) -> _VehicleParts:
+        state = {"descending": self.descending, "after_id": self.after_id, "before_id": self.before_id, **changes}
+        return _VehicleParts(**self.criteria, **state)
+
+    def order_by(self, *fields: str) -> _VehicleParts:
+        if fields not in (("id",), ("-id",)):
+            raise ValueError(f"vehicle parts are ordered by id, not {fields}")
+        return self._copy(descending=fields == ("-id",))
+
+    def filter(self, **lookups: int) -> _VehicleParts:
+        if set(lookups) - {"id__gt", "id__lt"}:
+            raise ValueError(f"vehicle parts are filtered on id only, not {sorted(lookups)}")
+        return self._copy(after_id=lookups.get("id__gt", self.after_id),
+                          before_id=lookups.get("id__lt", self.before_id))
+
+    def __getitem__(self, key: slice) -> list[Part]:
+        start = key.start or 0
+        return selectors.part_page_by_vehicle(**self.criteria, after_id=self.after_id, before_id=self.before_id,
+                                              descending=self.descending, offset=start, limit=key.stop - start)
 
 
 class CategoryPagination(IdCursorPagination):
@@ -276,12 +354,15 @@ class PartListApi(generics.GenericAPIView):
     @extend_schema(operation_id="parts_list", tags=["catalog"], parameters=PART_SEARCH_PARAMETERS,
                    responses=PartPageSerializer)
     def get(self, request):
-        data = _search_cached(request, lambda: self._search(request))
-        _best_offers_set(data["results"])
-        return Response(data)
+        page = _search_cached(request, lambda: self._page(request))
+        return _page_response(page)
+
+    def _page(self, request) -> _RenderedPage:
+        data = self._search(request)
+        return _page_render(data, data["results"])
 
     def _search(self, request) -> dict:
-        """The page as plain data, every `best_offer` still empty (see _best_offers_set)."""
+        """The page as plain data, without best offers (_page_render leaves room for them)."""
         params = _validated(PartSearchFilter, request)
         vehicle, category, brand = params.get("vehicle"), params.get("category"), params.get("brand")
         q = (params.get("q") or "").strip()
@@ -295,7 +376,9 @@ class PartListApi(generics.GenericAPIView):
             paginator, serializer_class = RankedPagination(), RankedPartSerializer
         elif vehicle:
             search = selectors.part_search_by_vehicle(variant_id=vehicle.pk, **criteria)
-            parts, facets = search.parts, search.facets
+            facets = search.facets
+            parts = _VehicleParts(variant_id=vehicle.pk, category_ids=search.category_ids,
+                                  brand_id=criteria["brand_id"])
             paginator, serializer_class = self.paginator, PartSerializer
         else:
             parts = selectors.part_list(**criteria)
@@ -373,9 +456,12 @@ class PartLookupApi(generics.GenericAPIView):
         ],
     )
     def get(self, request):
-        data = _search_cached(request, lambda: self._lookup(request))
-        _best_offers_set([match["part"] for match in data["results"]])
-        return Response(data)
+        page = _search_cached(request, lambda: self._page(request))
+        return _page_response(page)
+
+    def _page(self, request) -> _RenderedPage:
+        data = self._lookup(request)
+        return _page_render(data, [match["part"] for match in data["results"]])
 
     def _lookup(self, request) -> dict:
         params = _validated(PartLookupFilter, request)

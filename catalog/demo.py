@@ -25,7 +25,7 @@ from django.utils.text import slugify
 
 from catalog.models import Brand, BrandKind, Category, CrossReference, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
-from catalog.services import part_search_document_refresh
+from catalog.services import part_search_document_refresh, variant_facet_rebuild
 from vehicles.models import VehicleModel, VehicleType, VehicleVariant
 
 CAR, MOTO = VehicleType.CAR, VehicleType.MOTORCYCLE
@@ -317,6 +317,7 @@ def demo_load() -> list[str]:
          if (ids[key], variant_id, position) not in have],
         ignore_conflicts=True, batch_size=5000,
     )
+    variant_facet_rebuild(variant_ids={variant_id for _key, variant_id, _position, _quantity in fitments})
     superseded = set(Part.objects.filter(pk__in=demo_ids, superseded_by__isnull=False).values_list("pk", flat=True))
     for old_key, new_key in supersessions:
         if ids[old_key] not in superseded:

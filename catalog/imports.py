@@ -58,7 +58,7 @@ from django.utils.translation import gettext_lazy
 
 from catalog.models import Brand, Category, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
-from catalog.services import catalog_cache_version_bump, part_search_document_refresh
+from catalog.services import catalog_cache_version_bump, part_search_document_refresh, variant_facet_rebuild
 from okto88.errors import ApplicationError
 from okto88.services import outbox_event_write
 from vehicles.models import Make, VehicleModel, VehicleVariant
@@ -833,6 +833,20 @@ def _write_events(*, kind: str, changes: _Changes, actor, progress: Progress | N
 # --- The service ------------------------------------------------------------------------
 
 
+def _facet_variants(*, kind: str, changes: _Changes) -> list[int]:
+    """The variants whose facet counts the import changed: those that gained a part
+    (fitment), those that carry a part whose category changed (parts)."""
+    if kind == ImportKind.FITMENT:
+        return sorted({variant_id for change in changes.updated.values() for variant_id in change["added"]})
+    if kind == ImportKind.PARTS:
+        moved = [part_id for part_id, change in changes.updated.items() if "category" in change["changed"]]
+        if moved:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT DISTINCT variant_id FROM catalog_fitment WHERE part_id = ANY(%s)", [moved])
+                return [row[0] for row in cursor.fetchall()]
+    return []
+
+
 def catalog_import(
     *, kind: str, file, actor=None, progress: Progress | None = None, dry_run: bool = False
 ) -> ImportReport:
@@ -880,6 +894,7 @@ def catalog_import(
         if kind == ImportKind.PARTS:
             # The search document is made of part, brand and category fields only.
             part_search_document_refresh(part_ids=changes.part_ids())
+        variant_facet_rebuild(variant_ids=_facet_variants(kind=kind, changes=changes))
         catalog_cache_version_bump()
         report.committed = True
     report.seconds = time.monotonic() - started

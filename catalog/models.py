@@ -156,3 +156,28 @@ class Fitment(models.Model):
     def __str__(self) -> str:
         position = f" ({self.position})" if self.position else ""
         return f"{self.part_id} → {self.variant_id}{position}"
+
+
+class VariantFacet(models.Model):
+    """Read model: how many of the parts a vehicle variant fits are of each (category, brand).
+
+    The facet counts of a search by vehicle sum these rows (a few hundred per variant)
+    instead of matching every part of a busy variant (13,000) against part_facet. Written
+    only by catalog.services (variant_facet_follow, variant_facet_rebuild) in the transaction
+    of every change of fitment or of a fitted part's category or brand."""
+
+    # Plain ids, no foreign-key constraints: derived rows, written set-based.
+    variant_id = models.BigIntegerField()
+    category_id = models.BigIntegerField()
+    brand_id = models.BigIntegerField()
+    parts = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            # Read index-only by variant (INCLUDE parts); the upserts conflict on it.
+            models.UniqueConstraint(fields=["variant_id", "category_id", "brand_id"], include=["parts"],
+                                    name="variantfacet_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id}: {self.category_id}/{self.brand_id} × {self.parts}"

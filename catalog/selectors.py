@@ -18,10 +18,10 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordS
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Case, F, FloatField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, FloatField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 
-from catalog.models import Brand, Category, CrossReference, Fitment, Part
+from catalog.models import Brand, Category, CrossReference, Fitment, Part, Position
 from catalog.normalise import part_number_normalise, search_words
 
 logger = logging.getLogger(__name__)
@@ -149,6 +149,7 @@ class Facets:
 class VehicleSearch:
     parts: QuerySet[Part]
     facets: Facets
+    category_ids: list[int] | None = None  # the category filter's subtree, for part_page_by_vehicle
 
 
 def _fitted_part_ids(
@@ -177,10 +178,49 @@ def part_search_by_vehicle(
     parts = _part_rows().filter(
         pk__in=_fitted_part_ids(variant_id, category_ids=category_ids, brand_id=brand_id))
     facets = part_facets_for_vehicle(variant_id=variant_id, category_ids=category_ids, brand_id=brand_id)
-    return VehicleSearch(parts=parts, facets=facets)
+    return VehicleSearch(parts=parts, facets=facets, category_ids=category_ids)
 
 
-# Both facets in one pass over the variant's parts: GROUPING SETS gives one row per
+def part_page_by_vehicle(
+    *, variant_id: int, category_ids: list[int] | None = None, brand_id: int | None = None,
+    after_id: int | None = None, before_id: int | None = None, descending: bool = False,
+    offset: int = 0, limit: int,
+) -> list[Part]:
+    """One page of the variant's parts (in a category subtree, of a brand) by id, after or
+    before a cursor id, as part_search_by_vehicle's `parts` would give it; two queries.
+
+    The ids come first, with ORDER BY … LIMIT inside the query on fitment: PostgreSQL then
+    walks the variant's fitment_unique entries in part order, checks each part's category
+    and brand on part_facet, and stops once the page is full (~0.3 ms for a common
+    category). With the LIMIT outside a `pk IN (…)`, as in `parts`, it must match the whole
+    variant against the whole category subtree first (a hash of ~19,000 ids for a top-level
+    category, ~15 ms) before it can sort and cut. A rare category still gets the hash plan."""
+    where, params = ["f.variant_id = %s"], [variant_id]
+    if category_ids is not None:
+        where.append("p.category_id = ANY(%s::bigint[])")
+        params.append(list(category_ids))
+    if brand_id is not None:
+        where.append("p.brand_id = %s")
+        params.append(brand_id)
+    joined = len(where) > 1
+    # A cursor bound is written on both sides of the join: PostgreSQL carries equalities
+    # across a join, not ranges, and the merge join should start its part_facet scan there.
+    for bound, operator in ((after_id, ">"), (before_id, "<")):
+        if bound is not None:
+            where.append(f"f.part_id {operator} %s" + (f" AND p.id {operator} %s" if joined else ""))
+            params += [bound, bound] if joined else [bound]
+    join = " JOIN catalog_part p ON p.id = f.part_id" if joined else ""
+    conditions, direction = " AND ".join(where), "DESC" if descending else "ASC"
+    # Fixed fragments only; every value is a parameter.
+    sql = f"SELECT DISTINCT f.part_id FROM catalog_fitment f{join} WHERE {conditions} ORDER BY 1 {direction}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " LIMIT %s OFFSET %s", [*params, limit, offset])
+        ids = [row[0] for row in cursor.fetchall()]
+    parts = _part_rows().in_bulk(ids)
+    return [parts[pk] for pk in ids if pk in parts]
+
+
+# With words: both facets in one pass over the matching parts: GROUPING SETS gives one row per
 # category and one per brand (a few hundred rows, not one per category × brand pair), each
 # with the two counts a facet may need. The inner query reads only id, category_id and
 # brand_id of catalog_part, which the covering index part_facet (id) INCLUDE (category_id,
@@ -202,6 +242,28 @@ LEFT JOIN catalog_brand b ON g.by_brand = 1 AND b.id = g.brand_id
 """
 
 
+# Without words the counts come from the variant's rows of catalog_variantfacet (one per
+# category × brand among its parts, kept by catalog.services), read index-only off
+# variantfacet_unique: a few hundred rows summed instead of every fitted part matched.
+_VARIANT_FACETS_SQL = """
+WITH summary AS (
+    SELECT category_id, brand_id, parts FROM catalog_variantfacet WHERE variant_id = %(variant)s
+),
+by_category AS (
+    SELECT category_id, sum(parts) AS n FROM summary
+    WHERE %(brand)s::bigint IS NULL OR brand_id = %(brand)s GROUP BY category_id
+),
+by_brand AS (
+    SELECT brand_id, sum(parts) AS n FROM summary
+    WHERE %(categories)s::bigint[] IS NULL OR category_id = ANY(%(categories)s::bigint[]) GROUP BY brand_id
+)
+SELECT 0, c.id, c.name_id, c.name_en, c.parent_id, NULL, g.n FROM by_category g
+JOIN catalog_category c ON c.id = g.category_id
+UNION ALL
+SELECT 1, b.id, NULL, NULL, NULL, b.name, g.n FROM by_brand g JOIN catalog_brand b ON b.id = g.brand_id
+"""
+
+
 def part_facets_for_vehicle(
     *, variant_id: int, category_ids: list[int] | None = None, brand_id: int | None = None,
     q: str | None = None,
@@ -212,19 +274,20 @@ def part_facets_for_vehicle(
     category filter, and the brand counts the other way round, so a workshop sees how
     many parts each other choice would give.
     """
+    wanted = list(category_ids) if category_ids is not None else None
     if q:
         part_ids = part_search_by_words(q=q, variant_id=variant_id).order_by().values("pk")
+        try:
+            subquery, params = part_ids.query.sql_with_params()
+        except EmptyResultSet:  # e.g. words that normalise to nothing
+            return Facets()
+        sql, params = _FACETS_SQL.replace("{part_ids}", subquery), [brand_id, brand_id, wanted, wanted, *params]
     else:
-        part_ids = _fitted_part_ids(variant_id)
-    try:
-        subquery, params = part_ids.query.sql_with_params()
-    except EmptyResultSet:  # e.g. words that normalise to nothing
-        return Facets()
-    wanted = list(category_ids) if category_ids is not None else None
+        sql, params = _VARIANT_FACETS_SQL, {"variant": variant_id, "brand": brand_id, "categories": wanted}
     categories: list[FacetValue] = []
     brands: list[FacetValue] = []
     with connection.cursor() as cursor:
-        cursor.execute(_FACETS_SQL.replace("{part_ids}", subquery), [brand_id, brand_id, wanted, wanted, *params])
+        cursor.execute(sql, params)
         for by_brand, pk, cat_name, cat_name_en, parent_id, brand_name, n in cursor.fetchall():
             if not n:
                 continue
@@ -270,89 +333,119 @@ class NumberLookup:
     truncated: bool = False
 
 
-# Interchangeable parts of the seed parts (the exact matches and their replacements):
+# Every match in one statement (a round trip is the dearest part of a lookup on a busy
+# machine): the exact matches (the typed key), both directions of their supersession chains,
+# then the interchangeable parts of the seeds (the exact matches and their replacements):
 # parts whose own number or one of whose cross references equals the typed key, a seed's
 # number or one of a seed's cross-reference keys. So an aftermarket number leads to the OE
 # number and from there to every other brand that interchanges with it, and an old OE
-# number leads through its replacement to the parts that fit today. Every lookup here is
-# on a btree number_key index.
-_INTERCHANGE_SQL = """
-WITH keys AS (
-    SELECT %(key)s::varchar AS key
-    UNION
-    SELECT p.number_key FROM catalog_part p WHERE p.id = ANY(%(seeds)s)
-    UNION
-    SELECT cr.number_key FROM catalog_crossreference cr WHERE cr.part_id = ANY(%(seeds)s)
-)
-SELECT p.id FROM catalog_part p WHERE p.number_key IN (SELECT key FROM keys)
-UNION
-SELECT cr.part_id FROM catalog_crossreference cr WHERE cr.number_key IN (SELECT key FROM keys)
-"""
-
-# Both directions of the supersession chains of the exact matches, in one round trip.
-_SUPERSESSION_SQL = """
-WITH RECURSIVE forward(id, via, depth) AS (
+# number leads through its replacement to the parts that fit today. Only when none of that
+# matched, close numbers: `%` on the trigram GIN index, at our threshold rather than
+# pg_trgm's default 0.3, set for this transaction by the initplan (a one-time filter runs
+# before the scan): at 0.3 a digit-heavy number sends ~50,000 candidates to the recheck
+# (150-550 ms), at 0.4 ~7,000 (~30 ms), and the rows are the same. A part's first
+# row by (depth, order) says what it is: exact, the chains nearest first (forward before
+# backward), interchangeable. Every other lookup is on a btree index (part.number_key,
+# crossref.number_key, part.superseded_by, the primary keys). {columns} are the part's
+# columns with its brand and category (_lookup_columns).
+_NUMBER_LOOKUP_SQL = """
+WITH RECURSIVE exact AS (
+    SELECT id FROM catalog_part WHERE number_key = %(key)s
+),
+forward(id, via, depth) AS (
     SELECT p.superseded_by_id, p.id, 1 FROM catalog_part p
-    WHERE p.id = ANY(%(ids)s) AND p.superseded_by_id IS NOT NULL
+    WHERE p.id IN (SELECT id FROM exact) AND p.superseded_by_id IS NOT NULL
     UNION
     SELECT p.superseded_by_id, f.via, f.depth + 1 FROM forward f JOIN catalog_part p ON p.id = f.id
     WHERE p.superseded_by_id IS NOT NULL AND f.depth < %(depth)s
 ),
 backward(id, via, depth) AS (
-    SELECT p.id, p.superseded_by_id, 1 FROM catalog_part p WHERE p.superseded_by_id = ANY(%(ids)s)
+    SELECT p.id, p.superseded_by_id, 1 FROM catalog_part p WHERE p.superseded_by_id IN (SELECT id FROM exact)
     UNION
     SELECT p.id, b.via, b.depth + 1 FROM backward b JOIN catalog_part p ON p.superseded_by_id = b.id
     WHERE b.depth < %(depth)s
+),
+seeds AS (
+    SELECT id FROM exact UNION SELECT id FROM forward
+),
+keys AS (
+    SELECT %(key)s::varchar AS key
+    UNION
+    SELECT p.number_key FROM catalog_part p WHERE p.id IN (SELECT id FROM seeds)
+    UNION
+    SELECT cr.number_key FROM catalog_crossreference cr WHERE cr.part_id IN (SELECT id FROM seeds)
+),
+matched(id, kind, via, depth, ord, score) AS (
+    SELECT id, 'exact', NULL::bigint, 0, 0, NULL::float8 FROM exact
+    UNION ALL
+    SELECT id, 'supersedes', via, depth, 1, NULL FROM forward
+    UNION ALL
+    SELECT id, 'superseded_by', via, depth, 2, NULL FROM backward
+    UNION ALL
+    SELECT id, 'interchangeable', NULL, %(depth)s + 1, 3, NULL FROM (
+        SELECT p.id FROM catalog_part p WHERE p.number_key IN (SELECT key FROM keys)
+        UNION
+        SELECT cr.part_id FROM catalog_crossreference cr WHERE cr.number_key IN (SELECT key FROM keys)
+    ) AS interchangeable
+),
+close AS (
+    SELECT id, similarity(number_key, %(key)s) AS score FROM catalog_part
+    WHERE NOT EXISTS (SELECT 1 FROM matched)
+      AND (SELECT set_config('pg_trgm.similarity_threshold', %(threshold)s::text, true)) IS NOT NULL
+      AND number_key %% %(key)s AND similarity(number_key, %(key)s) >= %(threshold)s
+    ORDER BY score DESC, number_key, id LIMIT %(similar_limit)s
+),
+found AS (
+    SELECT DISTINCT ON (id) id, kind, via, score FROM (
+        SELECT * FROM matched
+        UNION ALL
+        SELECT id, 'similar', NULL, 0, 4, score FROM close
+    ) AS m
+    ORDER BY id, depth, ord
 )
-SELECT id, via, 'supersedes', depth FROM forward
-UNION ALL
-SELECT id, via, 'superseded_by', depth FROM backward
-ORDER BY 4
+SELECT {columns}, f.kind AS match_kind, f.via AS match_via, f.score AS match_score
+FROM found f
+JOIN catalog_part p ON p.id = f.id
+JOIN catalog_brand b ON b.id = p.brand_id
+JOIN catalog_category c ON c.id = p.category_id
 """
+
+# The large search columns stay deferred, as in _part_rows().
+_LOOKUP_DEFERRED = {"search_vector", "search_text"}
+
+
+def _lookup_columns() -> str:
+    part = [f'p."{f.column}"' for f in Part._meta.concrete_fields if f.attname not in _LOOKUP_DEFERRED]
+    related = [f'{alias}."{f.column}" AS "{alias}__{f.attname}"'
+               for alias, model in (("b", Brand), ("c", Category)) for f in model._meta.concrete_fields]
+    return ", ".join(part + related)
+
+
+def _with_related(part: Part) -> Part:
+    """Attach the brand and category selected next to `part` (what select_related does)."""
+    for name, alias, model in (("brand", "b", Brand), ("category", "c", Category)):
+        names = [f.attname for f in model._meta.concrete_fields]
+        setattr(part, name, model.from_db(part._state.db, names, [getattr(part, f"{alias}__{n}") for n in names]))
+    return part
 
 
 def part_lookup_by_number(*, number: str, limit: int = 50) -> NumberLookup:
     """Exact on the normalised key, then supersession both ways, then interchangeable
     parts (cross references), then — only when none of that matched — close numbers.
 
-    Four small indexed queries at most, plus one to load the parts with brand and category.
+    One query: the matches with their parts, brands and categories (_NUMBER_LOOKUP_SQL).
     """
     key = part_number_normalise(number)
     if not key:
         return NumberLookup(number=number, number_key=key, matches=[])
-    kinds: dict[int, tuple[MatchKind, int | None, float | None]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM catalog_part WHERE number_key = %s ORDER BY id", [key])
-        exact = [row[0] for row in cursor.fetchall()]
-        kinds.update((pk, (MatchKind.EXACT, None, None)) for pk in exact)
-        seeds = list(exact)
-        if exact:
-            cursor.execute(_SUPERSESSION_SQL, {"ids": exact, "depth": SUPERSESSION_MAX_DEPTH})
-            for part_id, via, kind, _depth in cursor.fetchall():
-                if part_id not in kinds:
-                    kinds[part_id] = (MatchKind(kind), via, None)
-                    if kind == MatchKind.SUPERSEDES:
-                        seeds.append(part_id)
-        cursor.execute(_INTERCHANGE_SQL, {"key": key, "seeds": seeds})
-        for (part_id,) in cursor.fetchall():
-            kinds.setdefault(part_id, (MatchKind.INTERCHANGEABLE, None, None))
-        if not kinds:
-            # `%` uses the trigram GIN index at pg_trgm's default threshold (0.3); the
-            # stricter threshold is applied to the few candidates it returns.
-            cursor.execute(
-                """
-                SELECT id, similarity(number_key, %(key)s) AS score FROM catalog_part
-                WHERE number_key %% %(key)s AND similarity(number_key, %(key)s) >= %(threshold)s
-                ORDER BY score DESC, number_key, id LIMIT %(limit)s
-                """,
-                {"key": key, "threshold": SIMILAR_NUMBER_THRESHOLD, "limit": min(limit, SIMILAR_NUMBER_LIMIT)},
-            )
-            for part_id, score in cursor.fetchall():
-                kinds[part_id] = (MatchKind.SIMILAR, None, float(score))
-    parts = _part_rows().in_bulk(list(kinds))
+    rows = Part.objects.raw(_NUMBER_LOOKUP_SQL.replace("{columns}", _lookup_columns()), {
+        "key": key, "depth": SUPERSESSION_MAX_DEPTH, "threshold": SIMILAR_NUMBER_THRESHOLD,
+        "similar_limit": min(limit, SIMILAR_NUMBER_LIMIT),
+    })
     matches = [
-        PartMatch(part=parts[pk], kind=kind, via_id=via, similarity=score)
-        for pk, (kind, via, score) in kinds.items() if pk in parts
+        PartMatch(part=_with_related(part), kind=MatchKind(part.match_kind), via_id=part.match_via,
+                  similarity=None if part.match_score is None else float(part.match_score))
+        for part in rows
     ]
     matches.sort(key=lambda m: (KIND_ORDER[m.kind], -(m.similarity or 0), m.part.brand.name,
                                 m.part.number_key, m.part.pk))
@@ -515,3 +608,35 @@ def category_ancestor_ids(*, category_id: int) -> list[int]:
             [category_id],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+# --- Fitment position (the workshop parts list's position facet) ----------------------------
+
+@dataclass(frozen=True)
+class PositionCount:
+    position: str
+    label: str
+    count: int
+
+
+def part_ids_at_position(*, variant_id: int, position: str) -> QuerySet[Fitment]:
+    """Ids of the parts fitted to the variant at `position` (for `pk__in`); fitment_unique
+    (variant, part, position) answers it index-only."""
+    return Fitment.objects.filter(variant_id=variant_id, position=position).values("part_id")
+
+
+def part_position_counts(*, variant_id: int, parts: QuerySet[Part]) -> list[PositionCount]:
+    """How many of `parts` fit the variant at each named position, most first (one query).
+
+    `parts` is the list as filtered by everything but the position, so each count says what
+    choosing that position would give. Fitment without a position ("any") is left out."""
+    rows = (
+        Fitment.objects.filter(variant_id=variant_id, part_id__in=parts.order_by().values("pk"))
+        .exclude(position="")
+        .values("position")
+        .annotate(n=Count("part_id", distinct=True))
+    )
+    labels = dict(Position.choices)
+    counts = [PositionCount(position=row["position"], label=str(labels.get(row["position"], row["position"])),
+                            count=row["n"]) for row in rows]
+    return sorted(counts, key=lambda c: (-c.count, c.position))

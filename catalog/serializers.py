@@ -200,3 +200,20 @@ class NumberLookupSerializer(serializers.Serializer):
     number_key = serializers.CharField()
     truncated = serializers.BooleanField(help_text="More matches exist than `limit`")
     results = PartMatchSerializer(many=True, source="matches")
+
+    def to_representation(self, instance) -> dict:
+        # Built by hand like PartSerializer's rows (the declared fields document the shape;
+        # tests/catalog/test_serializers.py holds the two equal): DRF's nested serializers
+        # cost more per lookup than its query.
+        part = PartSerializer(context=self.context)
+        return {
+            "number": str(instance.number),
+            "number_key": str(instance.number_key),
+            "truncated": bool(instance.truncated),
+            "results": [
+                {"kind": str(match.kind), "via": match.via_id,
+                 "similarity": None if match.similarity is None else float(match.similarity),
+                 "part": part.to_representation(match.part)}
+                for match in instance.matches
+            ],
+        }

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,6 +194,84 @@ def _version_bump(part: Part) -> None:
     part.version += 1
 
 
+# --- Facet counts per variant (read model) ------------------------------------------------
+
+# Advisory lock class of the variant_facet rows; the second key is the variant id.
+VARIANT_FACET_LOCK_CLASS = 0x0C88F
+
+# A part fitted at two positions counts once: (variant, part) pairs first, off fitment_unique.
+_FACET_ROWS_SQL = """
+SELECT f.variant_id, p.category_id, p.brand_id, count(*)
+FROM (SELECT DISTINCT variant_id, part_id FROM catalog_fitment WHERE {where}) f
+JOIN catalog_part p ON p.id = f.part_id
+GROUP BY 1, 2, 3
+"""
+
+
+def _variant_facet_lock(cursor, variant_ids: Iterable[int]) -> list[int]:
+    """Every writer of a variant's facet rows takes its lock first, in variant order (so two
+    writers queue instead of deadlocking); what it computes after that, in a statement of
+    its own, sees every change committed by the writer before it."""
+    ids = sorted(set(variant_ids))
+    if ids:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, v::int) FROM unnest(%s::bigint[]) AS t(v) ORDER BY v",
+                       [VARIANT_FACET_LOCK_CLASS, ids])
+    return ids
+
+
+def _facet_contributions(cursor, part_ids: list[int]) -> Counter:
+    cursor.execute(_FACET_ROWS_SQL.format(where="part_id = ANY(%s)"), [part_ids])
+    return Counter({(v, c, b): n for v, c, b, n in cursor.fetchall()})
+
+
+@contextmanager
+def variant_facet_follow(*, part_ids: Iterable[int]) -> Iterator[None]:
+    """Keep the facet rows in step with what the block changes about these parts (their
+    fitment, category or brand): their contributions before and after, the difference
+    added. The caller holds the parts' row locks, so nobody else changes them meanwhile."""
+    ids = sorted(set(part_ids))
+    with connection.cursor() as cursor:
+        before = _facet_contributions(cursor, ids)
+    yield
+    with connection.cursor() as cursor:
+        delta = _facet_contributions(cursor, ids)
+        delta.subtract(before)
+        changes = sorted((key, n) for key, n in delta.items() if n)
+        if not changes:
+            return
+        variants = _variant_facet_lock(cursor, (key[0] for key, _n in changes))
+        cursor.execute(
+            """
+            INSERT INTO catalog_variantfacet AS vf (variant_id, category_id, brand_id, parts)
+            SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::int[]) ORDER BY 1, 2, 3
+            ON CONFLICT (variant_id, category_id, brand_id) DO UPDATE SET parts = vf.parts + EXCLUDED.parts
+            """,
+            [[k[0] for k, _n in changes], [k[1] for k, _n in changes], [k[2] for k, _n in changes],
+             [n for _k, n in changes]],
+        )
+        cursor.execute("DELETE FROM catalog_variantfacet WHERE variant_id = ANY(%s) AND parts <= 0", [variants])
+
+
+def variant_facet_rebuild(*, variant_ids: Iterable[int] | None = None) -> int:
+    """Recompute the facet rows of these variants (all of them when None) from fitment: after
+    a write that bypassed the services (a bulk load, the import's set-based upserts).
+    Returns how many rows it wrote."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if variant_ids is None:
+            cursor.execute("LOCK TABLE catalog_variantfacet IN ACCESS EXCLUSIVE MODE")
+            cursor.execute("DELETE FROM catalog_variantfacet")
+            where, params = "true", []
+        else:
+            ids = _variant_facet_lock(cursor, variant_ids)
+            if not ids:
+                return 0
+            cursor.execute("DELETE FROM catalog_variantfacet WHERE variant_id = ANY(%s)", [ids])
+            where, params = "variant_id = ANY(%s)", [ids]
+        cursor.execute("INSERT INTO catalog_variantfacet (variant_id, category_id, brand_id, parts) "
+                       + _FACET_ROWS_SQL.format(where=where), params)
+        return cursor.rowcount
+
+
 # --- Parts ------------------------------------------------------------------------------
 
 PART_EDITABLE_FIELDS = (
@@ -279,10 +359,24 @@ def part_update(*, part: Part, data: Mapping[str, Any]) -> Part:
     if {"number", "brand"} & set(changed):
         _ensure_unique(brand=locked.brand, number_key=locked.number_key, exclude_pk=locked.pk)
     locked.version += 1
-    locked.save()
+    if {"category", "brand"} & set(changed):
+        with variant_facet_follow(part_ids=[locked.pk]):
+            locked.save()
+    else:
+        locked.save()
     part_search_document_refresh(part_ids=[locked.pk])
     _part_event(topic="part.updated", part=locked, changed=sorted(changed))
     return locked
+
+
+@transaction.atomic
+def part_delete(*, part: Part) -> None:
+    """Delete a part with its fitment and cross references (refused while offers or orders
+    reference it), keeping the variants' facet counts in step."""
+    locked = _part_lock(part)
+    with variant_facet_follow(part_ids=[locked.pk]):
+        locked.delete()
+    catalog_cache_version_bump()
 
 
 @transaction.atomic
@@ -404,8 +498,9 @@ def fitment_set(*, part: Part, fitments: Iterable[FitmentSpec | Mapping[str, Any
             changed.append(row)
     if not (removed or added or changed):
         return list(existing.values())
-    Fitment.objects.filter(pk__in=removed).delete()
-    Fitment.objects.bulk_create(added)
+    with variant_facet_follow(part_ids=[locked.pk]):
+        Fitment.objects.filter(pk__in=removed).delete()
+        Fitment.objects.bulk_create(added)
     Fitment.objects.bulk_update(changed, ["quantity", "note"])
     _version_bump(locked)
     part.version = locked.version

@@ -130,8 +130,13 @@ TEMPLATES = [
 ]
 
 # --- Data -------------------------------------------------------------------------------
+# Health checks (a `SELECT 1` before the first query of a request) stay on: measured through
+# gunicorn on cached searches (bench/search_bench.py), turning them off gained nothing above
+# the run-to-run noise, and with them a connection broken by a database restart never fails
+# a request. DATABASE_CONN_HEALTH_CHECKS=false turns them off.
 _database = dj_database_url.parse(
-    DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+    DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+    conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
 )
 _socket_host = _database.get("OPTIONS", {}).pop("host", None)
 if _socket_host and not _database.get("HOST"):

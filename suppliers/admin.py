@@ -87,6 +87,13 @@ class SupplierAdmin(admin.ModelAdmin):
         saved = services.supplier_update(supplier=obj, data=data) if change else services.supplier_create(**data)
         _copy_saved(obj, saved)
 
+    def delete_model(self, request, obj) -> None:
+        services.supplier_delete(supplier=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for supplier in queryset.order_by("pk"):
+            services.supplier_delete(supplier=supplier)
+
 
 @admin.register(SupplierMember)
 class SupplierMemberAdmin(admin.ModelAdmin):
@@ -229,6 +236,14 @@ class OfferAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
             supplier = self.scoped_supplier(request) or form.cleaned_data["supplier"]
             saved = services.offer_create(supplier=supplier, **{n: form.cleaned_data[n] for n in names})
         _copy_saved(obj, saved)
+
+    # Deleting goes through the service, which refreshes the parts' best offers.
+    def delete_model(self, request, obj) -> None:
+        services.offer_delete(supplier=self.scoped_supplier(request), offer_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset) -> None:
+        services.offer_delete(supplier=self.scoped_supplier(request),
+                              offer_ids=list(queryset.values_list("pk", flat=True)))
 
     # Actions run on the changelist queryset, i.e. on get_queryset: scoped to the member's
     # supplier, so a foreign id posted in _selected_action simply is not in it. The service

@@ -33,8 +33,9 @@ How it runs (feed_import_run, from the Celery task suppliers.feed_import_run):
 3. One durable transaction merges the good rows: new offers are inserted, changed ones
    updated; stock rows whose on_hand differs are locked (pk order, as suppliers.lock_objects
    does) and set, with one ledger row (reason `import`, reference `feed:<id>`) per real
-   delta; `offer.price_changed` (new offer or new price) and `stock.changed` (per offer whose
-   stock changed, listing its warehouses) outbox events are written for real changes only.
+   delta; the parts' best offers are refreshed; batched
+   `offer.price_changed` (new offer or new price) and `stock.changed` (stock rows whose
+   on_hand changed) outbox events, EVENT_BATCH items each, are written for real changes only.
    The import's status and counts are set in the same transaction, so a crash leaves either
    everything or nothing, and a re-delivered task re-runs cleanly. Re-importing a file
    changes nothing, writes no ledger row and no event.
@@ -66,6 +67,7 @@ from okto88.request_id import request_id_var
 from okto88.services import outbox_event_write
 from suppliers.models import FeedImport, FeedStatus, Supplier
 from suppliers.selectors import supplier_for_actor
+from suppliers.services import part_best_offer_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -270,8 +272,21 @@ def _drop_temp_tables() -> None:
         cursor.execute("RESET work_mem")
 
 
+class _Phases:
+    """Wall time per phase of one import, logged with its summary (bench/feed_bench.py prints it)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def mark(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self._last, 3)
+        self._last = now
+
+
 def _run(feed_import: FeedImport) -> None:
-    started = time.monotonic()
+    phases = _Phases()
     with connection.cursor() as cursor:
         # Hash joins, hash aggregates and sorts over a million rows stay in memory (per
         # operation; one import runs per worker process). RESET in feed_import_run's cleanup.
@@ -283,13 +298,14 @@ def _run(feed_import: FeedImport) -> None:
         handle.seek(0)
         is_xlsx = head.startswith(b"PK\x03\x04") or feed_import.original_name.lower().endswith(".xlsx")
         rows_total = _stage_xlsx(feed_import, handle) if is_xlsx else _stage_csv(feed_import, handle)
-    staged = time.monotonic()
+    phases.mark("stage")
     with connection.cursor() as cursor:
         _validate(cursor, supplier_id=supplier_id)
-    validated = time.monotonic()
+    phases.mark("validate")
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FEED_MERGE_LOCK_NS, supplier_id])
-        counts = _merge(cursor, feed_import=feed_import)
+        phases.mark("merge lock")
+        counts = _merge(cursor, feed_import=feed_import, phases=phases)
         cursor.execute("SELECT count(DISTINCT row_no) FROM feed_error")
         rejected = cursor.fetchone()[0]
         if rejected:
@@ -303,12 +319,13 @@ def _run(feed_import: FeedImport) -> None:
         feed_import.finished_at = timezone.now()
         feed_import.save(update_fields=["status", "rows_total", "rows_done", "rows_rejected", "offers_changed",
                                         "stock_changed", "finished_at", "errors_report"])
+        phases.mark("report and status")
+    phases.mark("commit")  # the deferred foreign-key checks run here
     logger.info(
         "feed import",
         extra={"feed_import_id": feed_import.pk, "supplier_id": supplier_id, "rows": rows_total,
                "rows_rejected": rejected, "offers_changed": counts["offers"], "stock_changed": counts["stock"],
-               "events": counts["events"], "stage_s": round(staged - started, 2),
-               "validate_s": round(validated - staged, 2), "merge_s": round(time.monotonic() - validated, 2)},
+               "events": counts["events"], "phases": phases.seconds},
     )
 
 
@@ -742,7 +759,7 @@ def _validate(cursor, *, supplier_id: int) -> None:
 # --- Merge (one transaction) ---------------------------------------------------------------
 
 
-def _merge(cursor, *, feed_import: FeedImport) -> dict[str, int]:
+def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int]:
     supplier_id = feed_import.supplier_id
     reference = f"feed:{feed_import.pk}"
     actor_id = feed_import.created_by_id
@@ -788,13 +805,17 @@ def _merge(cursor, *, feed_import: FeedImport) -> dict[str, int]:
         "WHERE stock_id IS NOT NULL AND qty <> seen_on_hand"
     )
     _analyze(cursor, "feed_offer_diff", "feed_stock_diff")
+    phases.mark("merge: pair rows with stored offers/stock")
     # Lock what looks changed, offers before stock, each in pk order (suppliers.lock_objects'
     # rule), so an order reserving the same stock waits instead of deadlocking. Values are
-    # read again after the lock by the statements below.
+    # read again after the lock by the statements below. The offers that only get a new stock
+    # row are locked too: they must not go away before the commit.
     cursor.execute(
         """
         WITH locked AS (
-            SELECT o.id FROM suppliers_offer o JOIN feed_offer_diff k ON k.offer_id = o.id
+            SELECT o.id FROM suppliers_offer o
+            WHERE o.id IN (SELECT offer_id FROM feed_offer_diff
+                           UNION SELECT offer_id FROM feed_stock WHERE stock_id IS NULL AND offer_id IS NOT NULL)
             ORDER BY o.id FOR UPDATE OF o
         ) SELECT count(*) FROM locked
         """
@@ -807,6 +828,7 @@ def _merge(cursor, *, feed_import: FeedImport) -> dict[str, int]:
         ) SELECT count(*) FROM locked
         """
     )
+    phases.mark("merge: lock changed rows")
     # On hand may not go below what orders have reserved: refuse the row. (A row whose
     # quantity equals the stored on_hand cannot be below reserved; the others are locked.)
     cursor.execute(
@@ -845,6 +867,7 @@ def _merge(cursor, *, feed_import: FeedImport) -> dict[str, int]:
     )
     new_offers = cursor.rowcount
     _analyze(cursor, "feed_new_offer")
+    phases.mark("merge: insert offers")
     # Changed offers; `old` is read after the lock above, so previous_price is exact.
     cursor.execute(
         """
@@ -856,7 +879,7 @@ def _merge(cursor, *, feed_import: FeedImport) -> dict[str, int]:
             WHERE k.offer_id = o.id AND old.id = o.id
               AND (old.part_id, old.price, old.lead_time_days) IS DISTINCT FROM
                   (k.part_id, k.price, coalesce(k.lead_time, old.lead_time_days))
-            RETURNING o.id, o.sku, o.part_id, o.price, old.price AS previous_price
+            RETURNING o.id, o.sku, o.part_id, o.price, old.price AS previous_price, old.part_id AS previous_part_id
         ) SELECT * FROM upd
         """
     )
@@ -868,6 +891,7 @@ def _merge(cursor, *, feed_import: FeedImport) -> dict[str, int]:
         """
     )
     _analyze(cursor, "feed_offer_changed")
+    phases.mark("merge: update offers")
     # Stock: existing rows that differ (values read after the lock), then new rows.
     cursor.execute(
         """
@@ -896,6 +920,7 @@ def _merge(cursor, *, feed_import: FeedImport) -> dict[str, int]:
         """
     )
     _analyze(cursor, "feed_stock_changed")
+    phases.mark("merge: update/insert stock")
     cursor.execute(
         """
         INSERT INTO suppliers_stockmovement (stock_id, reason, on_hand_delta, reserved_delta, on_hand_after,
@@ -905,70 +930,82 @@ def _merge(cursor, *, feed_import: FeedImport) -> dict[str, int]:
         [reference, actor_id],
     )
     stock_changed = cursor.rowcount
+    phases.mark("merge: ledger")
+    # The parts whose best offer may have moved: new, repriced or re-pointed offers (both parts)
+    # and offers whose stock changed.
+    cursor.execute(
+        """
+        SELECT part_id FROM feed_offer_changed
+        UNION SELECT previous_part_id FROM feed_offer_changed WHERE previous_part_id IS NOT NULL
+        UNION SELECT o.part_id FROM suppliers_offer o WHERE o.id IN (SELECT offer_id FROM feed_stock_changed)
+        """
+    )
+    part_best_offer_refresh(part_ids=[row[0] for row in cursor.fetchall()])
+    phases.mark("merge: best offers")
     events = _write_events(cursor, feed_import=feed_import)
+    phases.mark("merge: outbox events")
     return {"offers": new_offers + updated_offers, "stock": stock_changed, "events": events}
 
 
-_PRICE_EVENTS = """
-    SELECT id AS offer_id,
-           jsonb_build_object('offer_id', id, 'supplier_id', %(supplier_id)s, 'part_id', part_id, 'sku', sku,
-                              'price', price, 'previous_price', previous_price, 'source', 'feed',
-                              'feed_import_id', %(feed_import_id)s) AS payload
+# Events are batched: one `offer.price_changed` per EVENT_BATCH new or repriced offers, one
+# `stock.changed` per EVENT_BATCH changed stock rows. Each item has the shape of the payload
+# suppliers.services writes for a single change (a stock item also names its stock row, which
+# a single event carries as its aggregate id). One event per row cost more than the rest of
+# the merge (two million outbox rows for a cold million-row feed), and the relay then had to
+# publish each of them one by one.
+EVENT_BATCH = 1000
+_PRICE_ITEMS = """
+    SELECT (row_number() OVER (ORDER BY id) - 1) / %(batch)s AS batch,
+           jsonb_build_object('offer', id, 'supplier', %(supplier_id)s, 'part', part_id, 'sku', sku,
+                              'old_price', previous_price, 'price', price) AS item, id AS ord
     FROM feed_offer_changed WHERE previous_price IS DISTINCT FROM price
 """
-_STOCK_EVENTS = """
-    SELECT c.offer_id,
-           jsonb_build_object('offer_id', c.offer_id, 'supplier_id', %(supplier_id)s, 'source', 'feed',
-                              'feed_import_id', %(feed_import_id)s,
-                              'stocks', jsonb_agg(jsonb_build_object(
-                                  'stock_id', c.id, 'warehouse_id', c.warehouse_id, 'warehouse_code', w.code,
-                                  'on_hand', c.on_hand, 'reserved', c.reserved,
-                                  'available', c.on_hand - c.reserved, 'on_hand_delta', c.delta)
-                                  ORDER BY c.warehouse_id)) AS payload
-    FROM feed_stock_changed c JOIN suppliers_warehouse w ON w.id = c.warehouse_id
+_STOCK_ITEMS = """
+    SELECT (row_number() OVER (ORDER BY id) - 1) / %(batch)s AS batch,
+           jsonb_build_object('stock', id, 'offer', offer_id, 'warehouse', warehouse_id, 'on_hand', on_hand,
+                              'reserved', reserved, 'available', on_hand - reserved) AS item, id AS ord
+    FROM feed_stock_changed
+"""
+_BATCHES = """
+    SELECT batch, jsonb_build_object('source', 'feed', 'feed_import_id', %(feed_import_id)s,
+                                     'supplier', %(supplier_id)s, 'batch', batch + 1,
+                                     {key}, jsonb_agg(item ORDER BY ord)) AS payload
+    FROM ({items}) i {where} GROUP BY batch
 """
 _EVENT_INSERT = """
     INSERT INTO platform_outboxevent
         (topic, aggregate_type, aggregate_id, version, payload, request_id, created_at, published_at,
          publish_attempts)
-    SELECT %(topic)s, 'offer', e.offer_id::text, 1, e.payload, %(request_id)s, now(), NULL, 0
-    FROM ({select}) e
+    SELECT %(topic)s, 'feed_import', %(feed_import_id)s::text, 1, e.payload, %(request_id)s, now(), NULL, 0
+    FROM ({select}) e ORDER BY e.batch
 """
+_EVENT_KINDS = [("offer.price_changed", "'offers'", _PRICE_ITEMS), ("stock.changed", "'stocks'", _STOCK_ITEMS)]
 
 
 def _write_events(cursor, *, feed_import: FeedImport) -> int:
-    """One `offer.price_changed` per new or repriced offer, one `stock.changed` per offer whose
-    stock changed (its changed warehouses listed), set-based in the merge's transaction."""
+    """Batched `offer.price_changed` (new or repriced offers) and `stock.changed` (stock rows
+    whose on_hand changed) events, set-based in the merge's transaction; none if nothing changed."""
     params = {"supplier_id": feed_import.supplier_id, "feed_import_id": feed_import.pk,
-              "request_id": request_id_var.get() or ""}
-    # The first event goes through the platform's outbox_event_write, which also schedules the
-    # relay after commit; the rest follow it in INSERT ... SELECT statements (ids in order).
-    # (min(id) first: building every payload to keep one would cost a pass over all of them.)
-    first_price = " AND id = (SELECT min(id) FROM feed_offer_changed WHERE previous_price IS DISTINCT FROM price)"
-    cursor.execute(_PRICE_EVENTS + first_price, params)
-    first, topic = cursor.fetchone(), "offer.price_changed"
-    if first is None:
-        first_stock = " WHERE c.offer_id = (SELECT min(offer_id) FROM feed_stock_changed) GROUP BY c.offer_id"
-        cursor.execute(_STOCK_EVENTS + first_stock, params)
-        first, topic = cursor.fetchone(), "stock.changed"
-    if first is None:
-        return 0
-    offer_id, payload = first
-    outbox_event_write(topic=topic, aggregate_type="offer", aggregate_id=offer_id,
-                       payload=payload if isinstance(payload, dict) else json.loads(payload))
-    written = 1
-    if topic == "offer.price_changed":
-        cursor.execute(_EVENT_INSERT.format(select=_PRICE_EVENTS + " AND id <> %(first)s ORDER BY id"),
-                       {**params, "topic": topic, "first": offer_id})
+              "request_id": request_id_var.get() or "", "batch": EVENT_BATCH}
+    written = 0
+    for topic, key, items in _EVENT_KINDS:
+        where = ""
+        if not written:
+            # The first event goes through the platform's outbox_event_write, which also
+            # schedules the relay after commit; the rest follow in INSERT ... SELECT (ids in order).
+            cursor.execute(_BATCHES.format(key=key, items=items + " ORDER BY id LIMIT %(batch)s", where=""),
+                           params)
+            first = cursor.fetchone()
+            if first is None:
+                continue
+            payload = first[1]
+            outbox_event_write(topic=topic, aggregate_type="feed_import", aggregate_id=feed_import.pk,
+                               payload=payload if isinstance(payload, dict) else json.loads(payload))
+            written, where = 1, "WHERE batch > 0"
+        cursor.execute(_EVENT_INSERT.format(select=_BATCHES.format(key=key, items=items, where=where)),
+                       {**params, "topic": topic})
         written += cursor.rowcount
-        stock_where = ""
-    else:
-        stock_where = " WHERE c.offer_id <> %(first)s"
-    cursor.execute(
-        _EVENT_INSERT.format(select=_STOCK_EVENTS + stock_where + " GROUP BY c.offer_id ORDER BY c.offer_id"),
-        {**params, "topic": "stock.changed", "first": offer_id},
-    )
-    return written + cursor.rowcount
+    return written
 
 
 def _save_report(cursor, feed_import: FeedImport) -> None:

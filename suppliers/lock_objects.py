@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from suppliers.models import Offer, Stock
@@ -35,3 +36,37 @@ def offer_lock(*, offer_ids: Iterable[int]) -> dict[int, Offer]:
         return {}
     rows = Offer.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
     return {row.pk: row for row in rows}
+
+
+# Creates the missing rows and locks them all, in part order, in one statement: INSERT …
+# ON CONFLICT DO UPDATE takes the row lock of an existing row as it goes (a no-op update).
+_PART_BEST_OFFER_LOCK_SQL = """
+INSERT INTO suppliers_partbestoffer (part_id, available, total_available, supplier_count)
+SELECT DISTINCT part_id, 0, 0, 0 FROM (
+    SELECT unnest(%(parts)s::bigint[])
+    UNION ALL SELECT part_id FROM suppliers_offer WHERE id = ANY(%(offers)s::bigint[])
+    UNION ALL SELECT part_id FROM suppliers_offer WHERE supplier_id = %(supplier)s
+    UNION ALL SELECT o.part_id FROM suppliers_stock s JOIN suppliers_offer o ON o.id = s.offer_id
+              WHERE s.warehouse_id = %(warehouse)s
+) AS wanted(part_id)
+ORDER BY part_id
+ON CONFLICT (part_id) DO UPDATE SET supplier_count = suppliers_partbestoffer.supplier_count
+RETURNING part_id
+"""
+
+
+def part_best_offer_lock(*, part_ids: Iterable[int] = (), offer_ids: Iterable[int] = (),
+                         supplier_id: int | None = None, warehouse_id: int | None = None) -> list[int]:
+    """Lock (creating them if missing) the best-offer rows of these parts, of the parts of
+    `offer_ids`, of every part `supplier_id` offers and of every part stocked in `warehouse_id`;
+    in part order. Returns the part ids, sorted.
+
+    Taken after the stock or offer locks of the same change (those come first in every
+    service), so two changes of one part queue on it instead of deadlocking."""
+    parts, offers = sorted(set(part_ids)), sorted(set(offer_ids))
+    if not (parts or offers or supplier_id or warehouse_id):
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_PART_BEST_OFFER_LOCK_SQL, {"parts": parts, "offers": offers, "supplier": supplier_id,
+                                                   "warehouse": warehouse_id})
+        return sorted(row[0] for row in cursor.fetchall())

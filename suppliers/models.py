@@ -104,7 +104,8 @@ class Warehouse(models.Model):
 class Offer(models.Model):
     """A supplier's price for a catalog part. Money is integer rupiah."""
 
-    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="offers")
+    # No index of its own: offer_supplier_sku_unique (supplier, sku) serves supplier look-ups.
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="offers", db_index=False)
     part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="offers")
     sku = models.CharField(_("supplier SKU"), max_length=60)
     price = models.BigIntegerField(_("price (Rp)"))
@@ -136,7 +137,8 @@ class Stock(models.Model):
     """Stock of one offer in one warehouse. Changed only by suppliers.services, which write the
     ledger (StockMovement) in the same transaction, so on_hand always equals the ledger's sum."""
 
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="stocks")
+    # No index of its own: stock_offer_warehouse_unique (offer, warehouse) serves offer look-ups.
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="stocks", db_index=False)
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stocks")
     on_hand = models.IntegerField(_("on hand"), default=0)
     reserved = models.IntegerField(_("reserved"), default=0)
@@ -171,7 +173,8 @@ class MovementReason(models.TextChoices):
 class StockMovement(models.Model):
     """The ledger: every change of a Stock row, append-only."""
 
-    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="movements")
+    # No index of its own: movement_stock_time (stock, created_at) serves stock look-ups.
+    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="movements", db_index=False)
     reason = models.CharField(_("reason"), max_length=12, choices=MovementReason.choices)
     on_hand_delta = models.IntegerField(_("on hand change"), default=0)
     reserved_delta = models.IntegerField(_("reserved change"), default=0)
@@ -228,3 +231,33 @@ class FeedImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.get_status_display()})"
+
+
+class PartBestOffer(models.Model):
+    """Read model: per part, the offer a workshop would pick first (in stock, then cheapest,
+    then quickest), the total available stock and how many suppliers sell it, over the active
+    offers of active suppliers and the stock of active warehouses.
+
+    Written only by services.part_best_offer_refresh, in the transaction of every change of
+    offers, stock, warehouses or suppliers: the search pages read one row per part instead of
+    aggregating every offer and stock row of popular parts (thousands) on each request.
+    A part whose offers all went away keeps its row with supplier_count 0."""
+
+    # No foreign-key constraints: derived rows, rebuilt from offers; the refresh writes them
+    # set-based (a feed refreshes ~100,000 parts) without a per-row RI check.
+    part = models.OneToOneField(Part, on_delete=models.CASCADE, primary_key=True, db_constraint=False,
+                                related_name="+")
+    offer_id = models.BigIntegerField(null=True)
+    supplier_id = models.BigIntegerField(null=True)
+    price = models.BigIntegerField(null=True)
+    lead_time_days = models.PositiveSmallIntegerField(null=True)
+    available = models.IntegerField(default=0)
+    total_available = models.BigIntegerField(default=0)
+    supplier_count = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("best offer of a part")
+        verbose_name_plural = _("best offers of parts")
+
+    def __str__(self) -> str:
+        return f"{self.part_id}: {self.offer_id}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
@@ -169,7 +170,8 @@ def part_offers(*, part_id: int) -> list[PartOffer]:
 
 def part_best_offers(*, part_ids: list[int]) -> dict[int, dict[str, int]]:
     """Per part: the lowest price among offers in stock (else the lowest price at all), the total
-    available stock and how many suppliers offer it. One query however many parts.
+    available stock and how many suppliers offer it. One query on the PartBestOffer read model
+    (one row per part, kept current by services.part_best_offer_refresh), however many offers.
 
     Returns {part_id: {"offer_id", "supplier_id", "price", "lead_time_days", "available",
     "total_available", "supplier_count"}}: the shape catalog.api expects from
@@ -177,27 +179,17 @@ def part_best_offers(*, part_ids: list[int]) -> dict[int, dict[str, int]]:
     """
     if not part_ids:
         return {}
-    rows = (
-        _visible_offers().filter(part_id__in=list(part_ids))
-        .annotate(available=Coalesce(_available_subquery(), 0))
-        .values_list("pk", "part_id", "supplier_id", "price", "lead_time_days", "available")
-    )
-    # A part has a handful of offers, so ranking them here is cheap and keeps it one statement.
-    best: dict[int, tuple] = {}
-    suppliers: dict[int, set[int]] = {}
-    totals: dict[int, int] = {}
-    for offer_id, part_id, supplier_id, price, lead_time, available in rows:
-        available = max(available, 0)
-        suppliers.setdefault(part_id, set()).add(supplier_id)
-        totals[part_id] = totals.get(part_id, 0) + available
-        key = (available <= 0, price, lead_time, offer_id)
-        if part_id not in best or key < best[part_id][0]:
-            best[part_id] = (key, offer_id, supplier_id, price, lead_time, available)
+    # Raw: the hot path of every search page, where building the ORM query cost more than running it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT part_id, offer_id, supplier_id, price, lead_time_days, available, total_available, supplier_count"
+            " FROM suppliers_partbestoffer WHERE part_id = ANY(%s::bigint[]) AND supplier_count > 0",
+            [list(part_ids)])
+        rows = cursor.fetchall()
     return {
         part_id: {"offer_id": offer_id, "supplier_id": supplier_id, "price": price, "lead_time_days": lead_time,
-                  "available": available, "total_available": totals[part_id],
-                  "supplier_count": len(suppliers[part_id])}
-        for part_id, (_key, offer_id, supplier_id, price, lead_time, available) in best.items()
+                  "available": available, "total_available": total, "supplier_count": suppliers}
+        for part_id, offer_id, supplier_id, price, lead_time, available, total, suppliers in rows
     }
 
 

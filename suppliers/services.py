@@ -26,7 +26,7 @@ from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.models import User
 from okto88.selectors import actor_person
 from okto88.services import outbox_event_write
-from suppliers.lock_objects import offer_lock, stock_lock
+from suppliers.lock_objects import offer_lock, part_best_offer_lock, stock_lock
 from suppliers.models import (
     MovementReason,
     Offer,
@@ -40,9 +40,12 @@ from suppliers.models import (
 __all__ = [
     "DuplicateSku", "DuplicateWarehouseCode", "InsufficientStock", "InvalidNpwp", "InvalidPercent", "InvalidPrice",
     "InvalidQuantity", "StockBulkResult", "StockRowsInvalid", "SupplierMismatch", "UnknownArea", "UnknownStock",
-    "npwp_normalise", "offer_bulk_change_price", "offer_bulk_set_active", "offer_create", "offer_update",
+    "npwp_normalise", "offer_bulk_change_price", "offer_bulk_set_active", "offer_create", "offer_delete",
+    "offer_update",
+    "part_best_offer_rebuild", "part_best_offer_refresh",
     "price_change_by_percent", "stock_adjust", "stock_bulk_set", "stock_commit_shipment", "stock_ensure",
-    "stock_release", "stock_reserve", "stock_return", "stock_set_on_hand", "supplier_create", "supplier_update",
+    "stock_release", "stock_reserve", "stock_return", "stock_set_on_hand", "supplier_create", "supplier_delete",
+    "supplier_update",
     "warehouse_create", "warehouse_update",
 ]
 
@@ -178,6 +181,82 @@ def _locked_stock(stock: Stock | int) -> Stock:
     return locked
 
 
+# --- Best offer per part (read model) ---------------------------------------------------------
+
+# The offers a workshop may buy (active offers of active suppliers) with what they can ship
+# (on_hand − reserved over active warehouses, never below 0), ranked per part the way
+# selectors.part_offers lists them: in stock first, then price, lead time, id. {where} narrows
+# the offers: a part filter for a refresh, nothing for a rebuild. A join grouped by offer, not
+# a sub-query per offer: the planner nests loops for a few parts and hashes for a feed's
+# hundred thousand (3x faster there, same result).
+_BEST_OFFER_SQL = """
+WITH visible AS (
+    SELECT o.id, o.part_id, o.supplier_id, o.price, o.lead_time_days,
+           GREATEST(COALESCE(sum(s.on_hand - s.reserved) FILTER (WHERE w.is_active), 0), 0) AS available
+    FROM suppliers_offer o JOIN suppliers_supplier su ON su.id = o.supplier_id
+    LEFT JOIN suppliers_stock s ON s.offer_id = o.id
+    LEFT JOIN suppliers_warehouse w ON w.id = s.warehouse_id
+    WHERE o.is_active AND su.status = %(active)s {where}
+    GROUP BY o.id
+),
+best AS (
+    SELECT DISTINCT ON (part_id) part_id, id, supplier_id, price, lead_time_days, available
+    FROM visible ORDER BY part_id, available <= 0, price, lead_time_days, id
+),
+totals AS (
+    SELECT part_id, sum(available) AS total, count(DISTINCT supplier_id) AS suppliers
+    FROM visible GROUP BY part_id
+)
+"""
+_BEST_OFFER_UPDATE_SQL = _BEST_OFFER_SQL.format(where="AND o.part_id = ANY(%(parts)s)") + """
+UPDATE suppliers_partbestoffer b
+SET offer_id = best.id, supplier_id = best.supplier_id, price = best.price,
+    lead_time_days = best.lead_time_days, available = coalesce(best.available, 0),
+    total_available = coalesce(totals.total, 0), supplier_count = coalesce(totals.suppliers, 0)
+FROM unnest(%(parts)s::bigint[]) AS t(part_id)
+LEFT JOIN best ON best.part_id = t.part_id LEFT JOIN totals ON totals.part_id = t.part_id
+WHERE b.part_id = t.part_id
+"""
+_BEST_OFFER_INSERT_SQL = _BEST_OFFER_SQL.format(where="") + """
+INSERT INTO suppliers_partbestoffer
+    (part_id, offer_id, supplier_id, price, lead_time_days, available, total_available, supplier_count)
+SELECT best.part_id, best.id, best.supplier_id, best.price, best.lead_time_days, best.available,
+       totals.total, totals.suppliers
+FROM best JOIN totals ON totals.part_id = best.part_id
+"""
+
+
+def part_best_offer_refresh(*, part_ids: Iterable[int] = (), offer_ids: Iterable[int] = (),
+                            supplier_id: int | None = None, warehouse_id: int | None = None) -> int:
+    """Recompute the best offer of these parts: `part_ids`, the parts of `offer_ids`, every part
+    `supplier_id` offers, every part with stock in `warehouse_id`. Set-based (three statements
+    however many parts); call it in the transaction of the change, after the change. Returns
+    how many parts it refreshed.
+
+    The parts' rows are locked first (lock_objects, part order) and only then computed, in a
+    statement of its own: under READ COMMITTED its snapshot is taken after the lock, so it sees
+    every change committed by a concurrent refresher of the same part, and the last one to
+    commit wrote what the offers and stock now say."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("part_best_offer_refresh must run inside the transaction of the change")
+    locked = part_best_offer_lock(part_ids=part_ids, offer_ids=offer_ids, supplier_id=supplier_id,
+                                  warehouse_id=warehouse_id)
+    if locked:
+        with connection.cursor() as cursor:
+            cursor.execute(_BEST_OFFER_UPDATE_SQL, {"parts": locked, "active": SupplierStatus.ACTIVE})
+    return len(locked)
+
+
+def part_best_offer_rebuild() -> int:
+    """Every part's best offer from scratch (after a bulk load that bypassed the services, e.g.
+    bench/generate_suppliers.py). Takes an exclusive lock on the table for its transaction."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE suppliers_partbestoffer IN ACCESS EXCLUSIVE MODE")
+        cursor.execute("DELETE FROM suppliers_partbestoffer")
+        cursor.execute(_BEST_OFFER_INSERT_SQL, {"active": SupplierStatus.ACTIVE})
+        return cursor.rowcount
+
+
 # --- Suppliers -------------------------------------------------------------------------------
 
 def npwp_normalise(npwp: str) -> str:
@@ -210,10 +289,23 @@ def supplier_update(*, supplier: Supplier, data: Mapping[str, Any]) -> Supplier:
     unknown = set(data) - SUPPLIER_UPDATABLE
     if unknown:
         raise InvalidField(f"Cannot change: {', '.join(sorted(unknown))}.", extra={"fields": sorted(unknown)})
+    # From the row: an admin form has already set the new values on `supplier`.
+    old_status = Supplier.objects.filter(pk=supplier.pk).values_list("status", flat=True).first()
     for name, value in data.items():
         setattr(supplier, name, npwp_normalise(value) if name == "npwp" else value)
     supplier.save()
+    if supplier.status != old_status:  # only an active supplier's offers can be bought
+        part_best_offer_refresh(supplier_id=supplier.pk)
     return supplier
+
+
+@transaction.atomic
+def supplier_delete(*, supplier: Supplier) -> None:
+    """Delete a supplier with its offers (protected while any stock has a ledger), refreshing
+    the best offers of every part it offered."""
+    offers = offer_lock(offer_ids=Offer.objects.filter(supplier=supplier).values_list("pk", flat=True))
+    supplier.delete()
+    part_best_offer_refresh(part_ids={offer.part_id for offer in offers.values()})
 
 
 # --- Warehouses ------------------------------------------------------------------------------
@@ -258,10 +350,13 @@ def warehouse_update(*, warehouse: Warehouse, data: Mapping[str, Any]) -> Wareho
         area = area_resolve(**{name: data.get(name, getattr(warehouse, name)) for name in AREA_FIELDS})
         warehouse.province, warehouse.city, warehouse.district = area.province, area.city, area.district
         warehouse.postal_code, warehouse.region_code = area.postal_code, area.region_code
+    was_active = Warehouse.objects.filter(pk=warehouse.pk).values_list("is_active", flat=True).first()
     for name in ("name", "address_line", "is_active"):
         if name in data:
             setattr(warehouse, name, data[name])
     warehouse.save()
+    if warehouse.is_active != was_active:  # only active warehouses ship: their stock counts as available
+        part_best_offer_refresh(warehouse_id=warehouse.pk)
     return warehouse
 
 
@@ -311,6 +406,7 @@ def offer_create(*, supplier: Supplier, part: Part, sku: str, price: int, min_or
             offer.save()
     except IntegrityError as exc:  # a concurrent create with the same SKU
         raise DuplicateSku(extra={"field": "sku", "value": sku}) from exc
+    part_best_offer_refresh(part_ids=[offer.part_id])
     return offer
 
 
@@ -344,6 +440,7 @@ def offer_update(*, offer: Offer, data: Mapping[str, Any]) -> Offer:
     offer.save()
     if offer.price != old_price:
         _price_event(offer=offer, old_price=old_price)
+    part_best_offer_refresh(part_ids={locked.part_id, offer.part_id})
     return offer
 
 
@@ -356,7 +453,24 @@ def _offers_scoped(*, supplier: Supplier | None, offer_ids: Iterable[int]):
 def offer_bulk_set_active(*, supplier: Supplier | None, offer_ids: Iterable[int], active: bool) -> int:
     """Activate/deactivate the supplier's offers among `offer_ids` (others are ignored: a foreign
     id changes nothing). `supplier=None` is for operators. Returns how many changed."""
-    return _offers_scoped(supplier=supplier, offer_ids=offer_ids).exclude(is_active=active).update(is_active=active)
+    ids = list(_offers_scoped(supplier=supplier, offer_ids=offer_ids).exclude(is_active=active)
+               .values_list("pk", flat=True))
+    changed = Offer.objects.filter(pk__in=ids).exclude(is_active=active).update(is_active=active)
+    part_best_offer_refresh(offer_ids=ids)
+    return changed
+
+
+@transaction.atomic
+def offer_delete(*, supplier: Supplier | None, offer_ids: Iterable[int]) -> int:
+    """Delete the supplier's offers among `offer_ids` (others are ignored; `supplier=None` is for
+    operators) with their stock rows, and refresh their parts' best offers. An offer whose stock
+    has a ledger is protected (ProtectedError): deactivate it instead. Returns how many went."""
+    locked = offer_lock(offer_ids=_offers_scoped(supplier=supplier, offer_ids=offer_ids).values_list("pk", flat=True))
+    if not locked:
+        return 0
+    Offer.objects.filter(pk__in=list(locked)).delete()
+    part_best_offer_refresh(part_ids={offer.part_id for offer in locked.values()})
+    return len(locked)
 
 
 def _percent(value: Any) -> Decimal:
@@ -399,6 +513,7 @@ def offer_bulk_change_price(*, supplier: Supplier | None, offer_ids: Iterable[in
         Offer.objects.bulk_update([offer for offer, _ in changed], ["price", "updated_at"], batch_size=1000)
     for offer, old_price in changed:
         _price_event(offer=offer, old_price=old_price)
+    part_best_offer_refresh(offer_ids=[offer.pk for offer, _ in changed])
     return len(changed)
 
 
@@ -430,8 +545,11 @@ def stock_adjust(*, stock: Stock | int, delta: int, reason: str = MovementReason
             f"On hand would be {locked.on_hand + delta}, below the {locked.reserved} reserved.",
             extra={"stock": locked.pk, "on_hand": locked.on_hand, "reserved": locked.reserved},
         )
-    return _stock_apply(stock=locked, on_hand_delta=delta, reserved_delta=0, reason=reason, actor=actor,
-                        reference=reference)
+    stock = _stock_apply(stock=locked, on_hand_delta=delta, reserved_delta=0, reason=reason, actor=actor,
+                         reference=reference)
+    if delta:
+        part_best_offer_refresh(offer_ids=[stock.offer_id])
+    return stock
 
 
 @transaction.atomic
@@ -448,8 +566,12 @@ def stock_set_on_hand(*, stock: Stock | int, on_hand: int, actor: Any = None, re
             f"{locked.reserved} are reserved; on hand cannot be set to {on_hand}.",
             extra={"stock": locked.pk, "on_hand": locked.on_hand, "reserved": locked.reserved},
         )
-    return _stock_apply(stock=locked, on_hand_delta=on_hand - locked.on_hand, reserved_delta=0, reason=reason,
-                        actor=actor, reference=reference)
+    delta = on_hand - locked.on_hand
+    stock = _stock_apply(stock=locked, on_hand_delta=delta, reserved_delta=0, reason=reason, actor=actor,
+                         reference=reference)
+    if delta:
+        part_best_offer_refresh(offer_ids=[stock.offer_id])
+    return stock
 
 
 # A line is (stock or stock id or (offer, warehouse), quantity).
@@ -499,6 +621,7 @@ def _stock_move_lines(*, lines: Iterable[StockLine], on_hand_sign: int, reserved
         result.append(_stock_apply(stock=locked[stock_id], on_hand_delta=on_hand_sign * qty,
                                    reserved_delta=reserved_sign * qty, reason=reason, actor=actor,
                                    reference=reference))
+    part_best_offer_refresh(offer_ids={stock.offer_id for stock in result})
     return result
 
 
@@ -662,6 +785,7 @@ def stock_bulk_set(*, supplier: Supplier, rows: Sequence[Mapping[str, Any]], act
     StockMovement.objects.bulk_create(movements, batch_size=2000)
     for stock, _ in changes:
         _stock_event(stock)
+    part_best_offer_refresh(offer_ids={stock.offer_id for stock, _ in changes})
     result.changed = len(changes)
     result.changed_stock_ids = [s.pk for s, _ in changes]
     return result

@@ -77,7 +77,8 @@ class CrossReferenceFactory(factory.django.DjangoModelFactory):
 
 
 class FitmentFactory(factory.django.DjangoModelFactory):
-    """A single fitment row written directly (no event): for arranging search data."""
+    """A single fitment row written directly (no event): for arranging search data. The
+    variant's facet counts are rebuilt, as after any write that bypasses fitment_set."""
 
     class Meta:
         model = Fitment
@@ -86,6 +87,12 @@ class FitmentFactory(factory.django.DjangoModelFactory):
     variant = factory.SubFactory(VehicleVariantFactory)
     position = ""
     quantity = 1
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        fitment = super()._create(model_class, *args, **kwargs)
+        services.variant_facet_rebuild(variant_ids=[fitment.variant_id])
+        return fitment
 
 
 def parts_bulk(*, brand: Brand, category: Category, count: int, name_id: str = "Suku cadang",

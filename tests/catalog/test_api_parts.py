@@ -82,6 +82,7 @@ def many(db):
     from catalog.models import Fitment
 
     Fitment.objects.bulk_create([Fitment(part=p, variant=variant) for p in parts])
+    services.variant_facet_rebuild(variant_ids=[variant.pk])
     return variant, parts
 
 
@@ -97,6 +98,39 @@ def test_plain_and_vehicle_lists_page_by_cursor_and_never_return_everything(api,
             url = page["next"]
         assert seen == {p.pk for p in parts}
     assert len(api.get("/api/v1/parts/", {"page_size": 1000}).json()["results"]) == 200
+
+
+def test_vehicle_pages_forward_and_back_within_category_and_brand(api, many):
+    """Each page's ids come from a query of their own (LIMIT next to the fitment index): the
+    pages still tile the filtered list exactly, both ways, and a part fitted at two positions
+    is listed once."""
+    from catalog.models import Fitment
+    from tests.catalog.factories import BrandFactory, CategoryFactory
+
+    variant, parts = many
+    other_category = CategoryFactory(name_id="Aki", name_en="Battery")
+    other_brand = BrandFactory(name="GS Astra")
+    others = parts_bulk(brand=other_brand, category=other_category, count=7, name_id="Aki", prefix="AKI")
+    Fitment.objects.bulk_create([Fitment(part=p, variant=variant, position="front") for p in others]
+                                + [Fitment(part=others[0], variant=variant, position="rear")])
+    services.variant_facet_rebuild(variant_ids=[variant.pk])
+    wanted = {"vehicle": variant.pk, "category": parts[0].category_id, "page_size": 40}
+    for params, expected in ((wanted, [p.pk for p in parts]),
+                             ({"vehicle": variant.pk, "brand": other_brand.pk, "page_size": 3},
+                              [p.pk for p in others])):
+        pages, url = [], "/api/v1/parts/?" + "&".join(f"{k}={v}" for k, v in params.items())
+        while url:
+            page = api.get(url).json()
+            pages.append([row["id"] for row in page["results"]])
+            url = page["next"]
+        assert [pk for page in pages for pk in page] == sorted(expected)
+        assert all(len(page) == params["page_size"] for page in pages[:-1])
+        back, url = [], page["previous"]
+        while url:
+            page = api.get(url).json()
+            back.insert(0, [row["id"] for row in page["results"]])
+            url = page["previous"]
+        assert back == pages[:-1]
 
 
 def test_ranked_search_pages_by_bounded_limit_and_offset(api, many):
@@ -222,6 +256,7 @@ def test_search_query_count_does_not_grow_with_results(api, db, django_assert_ma
     many = [p for b in brands for p in parts_bulk(brand=b, category=category, count=8, name_id="Kampas rem",
                                                   prefix=f"M{b.pk}")]
     Fitment.objects.bulk_create([Fitment(part=p, variant=many_variant) for p in many])
+    services.variant_facet_rebuild(variant_ids=[one_variant.pk, many_variant.pk])
     for p in many[:10]:
         services.cross_reference_add(part=p, brand_name="Toyota", number="OE-MANY")
 

@@ -7,7 +7,7 @@ import pytest
 from rest_framework import serializers
 
 from catalog import selectors
-from catalog.serializers import PartSerializer, RankedPartSerializer
+from catalog.serializers import NumberLookupSerializer, PartSerializer, RankedPartSerializer
 
 pytestmark = pytest.mark.django_db
 
@@ -36,3 +36,13 @@ def test_ranked_part_representation_matches_the_declared_fields(shop):
         fast = RankedPartSerializer(context={}).to_representation(part)
         assert fast == declared(RankedPartSerializer, part, {})
         assert list(fast) == RankedPartSerializer.Meta.fields
+
+
+def test_number_lookup_representation_matches_the_declared_fields(shop):
+    context = {"best_offers": {shop.disc.pk: {"supplier_id": 1, "price": 1000, "lead_time_days": 2}}}
+    for number in (shop.disc.number, "04465-0K24"):  # exact and interchangeable; close numbers
+        lookup = selectors.part_lookup_by_number(number=number, limit=3)
+        assert lookup.matches
+        fast = NumberLookupSerializer(lookup, context=context).data
+        assert fast == serializers.Serializer.to_representation(NumberLookupSerializer(context=context), lookup)
+        assert list(fast) == ["number", "number_key", "truncated", "results"]

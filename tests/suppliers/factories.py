@@ -1,10 +1,12 @@
 """Supplier factories. Rows are written directly with values the services would accept (a real
 NPWP, a real Indonesian area), and stock is written together with its ledger rows so that
-on_hand == sum(on_hand_delta) holds for factory-made stock as for service-made stock."""
+on_hand == sum(on_hand_delta) holds for factory-made stock as for service-made stock, and each
+part's best offer (the PartBestOffer read model) is refreshed as the services do."""
 
 from __future__ import annotations
 
 import factory
+from django.db import transaction
 
 from suppliers.models import (
     MemberRole,
@@ -18,6 +20,7 @@ from suppliers.models import (
     SupplierStatus,
     Warehouse,
 )
+from suppliers.services import part_best_offer_refresh
 from tests.catalog.factories import PartFactory
 from tests.platform.factories import ApiClientFactory, UserFactory
 
@@ -84,6 +87,13 @@ class OfferFactory(factory.django.DjangoModelFactory):
     lead_time_days = 2
     is_active = True
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        with transaction.atomic():
+            offer = super()._create(model_class, *args, **kwargs)
+            part_best_offer_refresh(part_ids=[offer.part_id])
+        return offer
+
 
 class StockFactory(factory.django.DjangoModelFactory):
     """`StockFactory(on_hand=10, reserved=2)` also writes the ledger rows that explain those numbers.
@@ -110,4 +120,6 @@ class StockFactory(factory.django.DjangoModelFactory):
                 stock=stock, reason=MovementReason.RESERVATION, on_hand_delta=0, reserved_delta=stock.reserved,
                 on_hand_after=stock.on_hand, reserved_after=stock.reserved, reference="factory",
             )
+        with transaction.atomic():
+            part_best_offer_refresh(offer_ids=[stock.offer_id])
         return stock

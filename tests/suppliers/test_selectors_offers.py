@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from suppliers import selectors
+from suppliers import selectors, services
 from suppliers.models import SupplierStatus
 from tests.catalog.factories import PartFactory
 from tests.platform.factories import OperatorFactory, UserFactory
@@ -33,8 +33,7 @@ def test_part_offers_and_best_offers():
                  on_hand=4)
     OfferFactory(part=part, price=1_000, is_active=False)
     suspended = OfferFactory(part=part, price=2_000)
-    suspended.supplier.status = SupplierStatus.SUSPENDED
-    suspended.supplier.save()
+    services.supplier_update(supplier=suspended.supplier, data={"status": SupplierStatus.SUSPENDED})
 
     offers = selectors.part_offers(part_id=part.pk)
     assert [o.offer_id for o in offers] == [in_stock.pk, cheap_empty.pk]

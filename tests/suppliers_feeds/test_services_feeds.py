@@ -51,16 +51,21 @@ def test_good_feed_creates_offers_stock_ledger_and_events(world):
     assert {m.reason for m in movements} == {"import"}
     assert {m.reference for m in movements} == {f"feed:{feed.pk}"}
     assert {m.actor_id for m in movements} == {world.member.pk}
-    assert events("offer.price_changed").count() == 3
-    assert events("stock.changed").count() == 3
-    price_event = events("offer.price_changed").get(aggregate_id=str(offers["BR-1"].pk))
-    assert price_event.payload["price"] == 385_000 and price_event.payload["previous_price"] is None
-    assert price_event.payload["feed_import_id"] == feed.pk
-    stock_event = events("stock.changed").get(aggregate_id=str(offers["BR-1"].pk))
-    assert stock_event.payload["stocks"] == [{
-        "stock_id": stock_event.payload["stocks"][0]["stock_id"], "warehouse_id": world.jkt.pk,
-        "warehouse_code": "JKT1", "on_hand": 12, "reserved": 0, "available": 12, "on_hand_delta": 12,
-    }]
+    # One batch per topic; each item has the shape of the single-change event of suppliers.services.
+    price_event, stock_event = events("offer.price_changed").get(), events("stock.changed").get()
+    assert (price_event.aggregate_type, price_event.aggregate_id) == ("feed_import", str(feed.pk))
+    assert price_event.payload["feed_import_id"] == feed.pk and price_event.payload["source"] == "feed"
+    assert price_event.payload["offers"][0] == {
+        "offer": offers["BR-1"].pk, "supplier": world.supplier.pk, "part": world.pad.pk, "sku": "BR-1",
+        "old_price": None, "price": 385_000}
+    assert [o["sku"] for o in price_event.payload["offers"]] == ["BR-1", "BR-2", "BR-3"]
+    jkt_stock = Stock.objects.get(offer=offers["BR-1"], warehouse=world.jkt)
+    assert stock_event.payload["stocks"][0] == {
+        "stock": jkt_stock.pk, "offer": offers["BR-1"].pk, "warehouse": world.jkt.pk, "on_hand": 12, "reserved": 0,
+        "available": 12}
+    # BR-1 SBY1 = 0 is new but unchanged from nothing: no item.
+    assert [(s["offer"], s["on_hand"]) for s in stock_event.payload["stocks"]] == [
+        (offers["BR-1"].pk, 12), (offers["BR-2"].pk, 5), (offers["BR-3"].pk, 7)]
 
 
 def test_bad_rows_are_reported_and_skipped_while_good_rows_apply(world):
@@ -200,12 +205,15 @@ def test_reimport_is_idempotent_and_changes_emit_only_their_events(world):
         f"{HEADER}\nBR-1,Toyota,04465-0K240,399000,2,12,0\nBR-2,Toyota,43512-0K090,910000,4,5,1\n"))
     assert (changed.offers_changed, changed.stock_changed) == (1, 1)
     new_events = events().filter(pk__gt=last_event_id)
-    assert sorted((e.topic, e.payload["offer_id"]) for e in new_events) == sorted([
-        ("offer.price_changed", Offer.objects.get(sku="BR-1").pk),
-        ("stock.changed", Offer.objects.get(sku="BR-2").pk),
-    ])
-    price = new_events.get(topic="offer.price_changed").payload
-    assert (price["previous_price"], price["price"]) == (385_000, 399_000)
+    assert sorted((e.topic, [i["offer"] for i in e.payload.get("offers", e.payload.get("stocks"))])
+                  for e in new_events) == [
+        ("offer.price_changed", [Offer.objects.get(sku="BR-1").pk]),
+        ("stock.changed", [Offer.objects.get(sku="BR-2").pk]),
+    ]
+    (price,) = new_events.get(topic="offer.price_changed").payload["offers"]
+    assert (price["old_price"], price["price"]) == (385_000, 399_000)
+    (stock,) = new_events.get(topic="stock.changed").payload["stocks"]
+    assert (stock["warehouse"], stock["on_hand"], stock["available"]) == (world.sby.pk, 1, 1)
     (move,) = StockMovement.objects.filter(reference=f"feed:{changed.pk}")
     assert (move.on_hand_delta, move.on_hand_after, move.stock.warehouse) == (-1, 1, world.sby)
 
@@ -245,3 +253,39 @@ def test_a_second_run_of_a_finished_import_does_nothing(world):
     finished_at = feed.finished_at
     again = feed_import_run(feed_import=feed)
     assert again.finished_at == finished_at and StockMovement.objects.count() == 1
+
+
+def test_events_are_batched_in_id_order(world, monkeypatch):
+    from suppliers import feeds
+
+    monkeypatch.setattr(feeds, "EVENT_BATCH", 2)
+    feed = run_feed(world.supplier, csv_upload(
+        f"{HEADER}\n"
+        "BR-1,Toyota,04465-0K240,385000,2,12,1\n"
+        "BR-2,Toyota,43512-0K090,910000,,5,\n"
+        "BR-3,Toyota,90919-01253,250000,3,,7\n"
+    ))
+    assert feed.status == FeedStatus.SUCCEEDED, feed.error
+
+    price = list(events("offer.price_changed").order_by("pk"))
+    stock = list(events("stock.changed").order_by("pk"))
+    assert [(e.payload["batch"], len(e.payload["offers"])) for e in price] == [(1, 2), (2, 1)]
+    assert [(e.payload["batch"], len(e.payload["stocks"])) for e in stock] == [(1, 2), (2, 2)]
+    assert max(e.pk for e in price) < min(e.pk for e in stock)
+    assert [o["offer"] for e in price for o in e.payload["offers"]] == sorted(
+        Offer.objects.values_list("pk", flat=True))
+    assert [s["stock"] for e in stock for s in e.payload["stocks"]] == sorted(
+        Stock.objects.values_list("pk", flat=True))
+
+
+def test_feed_refreshes_the_best_offer_of_its_parts(world):
+    from suppliers.models import PartBestOffer
+
+    feed = run_feed(world.supplier, csv_upload(f"{HEADER}\nBR-1,Toyota,04465-0K240,385000,2,12,3\n"))
+    assert feed.status == FeedStatus.SUCCEEDED, feed.error
+    best = PartBestOffer.objects.get(part=world.pad)
+    assert (best.offer_id, best.price, best.available, best.supplier_count) == (
+        Offer.objects.get(sku="BR-1").pk, 385_000, 15, 1)
+    run_feed(world.supplier, csv_upload(f"{HEADER}\nBR-1,Toyota,04465-0K240,380000,2,0,0\n"))
+    best.refresh_from_db()
+    assert (best.price, best.available) == (380_000, 0)

@@ -19,8 +19,9 @@ What it does, in one run (about 3-4 minutes on 2 cores):
    would be, each a pool of one) on a queue of the bench's own, with COURIER_URL /
    PAYMENT_GATEWAY_URL pointing at the fakes, DEBUG off, and `-I bench.noop_tasks`.
 4. Workflow: --orders `terms` orders placed by --place-clients client processes (each its own
-   connection) with the workers running; the chain starts from the `payment.settled` event
-   (outbox relay on commit → orders.on_payment_event → chain). Measured from the first
+   connection) with the workers running; a terms order is paid when placed and order_place
+   enqueues its chain when it commits (orders.on_payment_event, reached through the outbox
+   relay, starts the chains of prepaid orders). Measured from the first
    placement's start to the last order's `mark_in_fulfilment` finishing (StepRun); each
    step's p50/p95 from StepRun (finished_at − started_at, succeeded rows); the gap between one
    step's end and the next step's start (broker and worker overhead); the outbox relay's
@@ -351,7 +352,7 @@ def step_stats() -> dict:
         durations = {row[0]: row[1:] for row in cursor.fetchall()}
         cursor.execute("SELECT status, count(*) FROM orders_steprun WHERE status <> 'succeeded' GROUP BY status")
         other = dict(cursor.fetchall())
-        # From the order's commit-ish time to the first step's start: relay + on_payment_event + queue.
+        # From the order's commit-ish time to the first step's start: the queue ahead of it.
         cursor.execute("""
             WITH first AS (SELECT order_id, min(started_at) AS s FROM orders_steprun
                            WHERE step = 'commit_stock' GROUP BY order_id)
@@ -548,7 +549,7 @@ def main() -> int:
         n, p50, p95 = stats["durations"].get(step, (0, None, None))
         say(f"  {step:<22}{n:>7}{ms(p50):>9}{ms(p95):>9}")
     say(f"  {'start (event→step 1)':<22}{'':>7}{ms(stats['start_delay'][0]):>9}{ms(stats['start_delay'][1]):>9}"
-        "   order created → commit_stock starts (relay + on_payment_event + queue)")
+        "   order created → commit_stock starts (the queue ahead of it)")
     say(f"  {'between steps':<22}{'':>7}{ms(stats['gap'][0]):>9}{ms(stats['gap'][1]):>9}"
         "   a step's end → the next step's start (broker + worker)")
     say(f"  {'outbox relay delay':<22}{stats['relay'][0]:>7}{ms(stats['relay'][1]):>9}{ms(stats['relay'][2]):>9}"

@@ -1,4 +1,6 @@
-"""An email backend that hands each message to a Celery task after the transaction commits."""
+"""An email backend that hands messages to Celery after the transaction commits: one task per
+message, or one task for all the messages of one send_messages call (a workflow step that
+mails a workshop and its suppliers costs the workers one task, not one per recipient)."""
 
 from __future__ import annotations
 
@@ -6,21 +8,27 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 
 
+def _message_kwargs(message) -> dict:
+    return {
+        "subject": str(message.subject),
+        "body": str(message.body),
+        "from_email": message.from_email,
+        "to": list(message.to),
+        "cc": list(message.cc),
+        "bcc": list(message.bcc),
+        "reply_to": list(message.reply_to),
+        "alternatives": [[str(c), m] for c, m in getattr(message, "alternatives", [])],
+        "headers": {k: str(v) for k, v in message.extra_headers.items()},
+    }
+
+
 class CeleryEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages) -> int:
-        from okto88.tasks import email_send_task
+        from okto88.tasks import email_send_batch_task, email_send_task
 
-        for message in email_messages:
-            kwargs = {
-                "subject": str(message.subject),
-                "body": str(message.body),
-                "from_email": message.from_email,
-                "to": list(message.to),
-                "cc": list(message.cc),
-                "bcc": list(message.bcc),
-                "reply_to": list(message.reply_to),
-                "alternatives": [[str(c), m] for c, m in getattr(message, "alternatives", [])],
-                "headers": {k: str(v) for k, v in message.extra_headers.items()},
-            }
-            transaction.on_commit(lambda kwargs=kwargs: email_send_task.delay(**kwargs))
-        return len(email_messages)
+        messages = [_message_kwargs(message) for message in email_messages]
+        if len(messages) == 1:
+            transaction.on_commit(lambda: email_send_task.delay(**messages[0]))
+        elif messages:
+            transaction.on_commit(lambda: email_send_batch_task.delay(messages=messages))
+        return len(messages)

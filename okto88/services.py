@@ -235,13 +235,30 @@ def _event_message(event: OutboxEvent) -> dict[str, str]:
     }
 
 
-def _event_dispatch(event: OutboxEvent) -> None:
-    """Publish to the Redis stream and hand the event to the consumers of its topic."""
+def _events_dispatch(events: list[OutboxEvent]) -> tuple[list[int], Exception | None]:
+    """Publish a batch to the Redis stream (one pipelined round trip, in id order), then hand
+    each event to the consumers of its topic. Returns the ids done, in order, and the error
+    that stopped the batch. A failed pipeline counts as nothing published: every event of the
+    batch goes again (at least once; consumers deduplicate by event id)."""
     from okto88.celery import app
 
-    redis_client().xadd(settings.OUTBOX_STREAM, _event_message(event), maxlen=1_000_000, approximate=True)
-    for task_name in outbox_consumers_for(topic=event.topic):
-        app.send_task(task_name, kwargs={"event_id": event.pk, "topic": event.topic, "payload": event.payload})
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for event in events:
+            pipe.xadd(settings.OUTBOX_STREAM, _event_message(event), maxlen=1_000_000, approximate=True)
+        pipe.execute()
+    except Exception as exc:
+        return [], exc
+    done: list[int] = []
+    for event in events:
+        try:
+            for task_name in outbox_consumers_for(topic=event.topic):
+                app.send_task(task_name, kwargs={"event_id": event.pk, "topic": event.topic,
+                                                 "payload": event.payload})
+        except Exception as exc:
+            return done, exc
+        done.append(event.pk)
+    return done, None
 
 
 def outbox_consumers_for(*, topic: str) -> list[str]:
@@ -265,7 +282,6 @@ def outbox_relay(*, batch_size: int = 200) -> int:
     except Exception:
         logger.warning("outbox relay flag unavailable", exc_info=True)
     while True:
-        failure: Exception | None = None
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [OUTBOX_RELAY_LOCK_ID])
@@ -275,15 +291,9 @@ def outbox_relay(*, batch_size: int = 200) -> int:
                     transaction.on_commit(lambda: _relay_enqueue(countdown=1))
                     return published
             events = list(OutboxEvent.objects.filter(published_at__isnull=True).order_by("id")[:batch_size])
-            done: list[int] = []
-            for event in events:
-                try:
-                    _event_dispatch(event)
-                except Exception as exc:
-                    failure = exc
-                    OutboxEvent.objects.filter(pk=event.pk).update(publish_attempts=F("publish_attempts") + 1)
-                    break
-                done.append(event.pk)
+            done, failure = _events_dispatch(events) if events else ([], None)
+            if failure is not None:
+                OutboxEvent.objects.filter(pk=events[len(done)].pk).update(publish_attempts=F("publish_attempts") + 1)
             if done:
                 OutboxEvent.objects.filter(pk__in=done).update(published_at=timezone.now())
         published += len(done)

@@ -17,5 +17,8 @@ def order_lock(*, order_id: int) -> Order:
 
 def cart_lock(*, workshop_id: int) -> Cart:
     """The workshop's cart, created if missing, locked (FOR UPDATE)."""
-    Cart.objects.get_or_create(workshop_id=workshop_id)
-    return Cart.objects.select_for_update(of=("self",)).get(workshop_id=workshop_id)
+    cart = Cart.objects.select_for_update(of=("self",)).filter(workshop_id=workshop_id).first()
+    if cart is None:
+        Cart.objects.get_or_create(workshop_id=workshop_id)
+        cart = Cart.objects.select_for_update(of=("self",)).get(workshop_id=workshop_id)
+    return cart

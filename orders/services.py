@@ -10,7 +10,8 @@ Placement (`order_place`) in three phases, and why:
    stock through suppliers.services.stock_reserve (stock rows locked in pk order, conditional
    updates: never oversell; a lost race → `out_of_stock` and nothing is saved), write the
    timeline and `order.placed` to the outbox, empty the cart. `terms` needs no gateway: its
-   payment intent is created settled inside this transaction and the order becomes `paid`.
+   payment intent is created settled inside this transaction, the order becomes `paid`, and
+   the fulfilment chain is enqueued when the transaction commits.
 3. Prepaid methods only, after commit: `order_payment_start` charges at the gateway (HTTP)
    and attaches the intent in a short second transaction.
 
@@ -43,6 +44,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from logistics import services as logistics_services
 from okto88.errors import ApplicationError, Conflict
@@ -51,6 +53,7 @@ from orders import selectors
 from orders.lock_objects import cart_lock, order_lock
 from orders.models import Cart, CartLine, Order, OrderLine, OrderStatus, SupplierOrder
 from orders.state import OPEN, TERMINAL, order_event_write, order_outbox_write, order_transition
+from orders.workflow import workflow_start
 from payments import services as payment_services
 from payments.errors import GatewayRejected
 from payments.models import PaymentMethod, PaymentStatus
@@ -615,7 +618,8 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
 
     order_event_write(order=order, kind="placed", actor=actor,
                       message=f"{len(groups)} supplier order(s), total {rupiah(order.grand_total)}",
-                      data={"grand_total": order.grand_total, "accepted_changes": [c.change() for c in changed]})
+                      data={"grand_total": order.grand_total, "supplier_orders": len(groups),
+                            "accepted_changes": [c.change() for c in changed]})
     order_outbox_write(order=order, topic="order.placed")
     if payment_method == PaymentMethod.TERMS:
         # No gateway: the intent is settled at once (payments writes `payment.settled`), in this
@@ -627,7 +631,10 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
         order.save(update_fields=["payment_intent", "updated_at"])
         if intent.status == PaymentStatus.SETTLED:
             order_transition(order=order, to=OrderStatus.PAID, actor=actor, step="order_place",
-                             reason="pay later (terms)")
+                             reason=gettext_noop("pay later (terms)"))
+            # Paid at once: fulfilment starts when this transaction commits, not after the
+            # outbox relay has carried `payment.settled` to the workflow (a queue's length later).
+            workflow_start(order=order)
     CartLine.objects.filter(cart=cart).delete()
     return order, False
 
@@ -729,10 +736,11 @@ def order_cancel(*, order: Order, actor: Any, reason: str = "") -> Order:
     cancel can be repeated: the order is already cancelled and only the payment step runs again.
     """
     if order.status == OrderStatus.CANCELLED:  # a repeat: only the payment step may be left
-        _payment_undo(order=order, reason=reason or "cancelled by the workshop")
+        _payment_undo(order=order, reason=reason or gettext_noop("cancelled by the workshop"))
         return order
     return _order_stop(order=order, to=OrderStatus.CANCELLED, actor=actor,
-                       reason=reason or "cancelled by the workshop", step="cancel", allowed_from=CANCELLABLE)
+                       reason=reason or gettext_noop("cancelled by the workshop"), step="cancel",
+                       allowed_from=CANCELLABLE)
 
 
 def _expiry_due(*, order: Order, now) -> bool:
@@ -762,7 +770,8 @@ def order_expire(*, order: Order, now=None) -> Order | None:
         locked = order_lock(order_id=order.pk)
         if not _expiry_due(order=locked, now=now):
             return None
-        order_transition(order=locked, to=OrderStatus.EXPIRED, step="expire", reason="not paid in time")
+        order_transition(order=locked, to=OrderStatus.EXPIRED, step="expire",
+                         reason=gettext_noop("not paid in time"))
         _order_stock_restore(order=locked, actor=None)
     order.status, order.failure_reason = locked.status, locked.failure_reason
     return order

@@ -26,18 +26,22 @@ from __future__ import annotations
 
 import logging
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from celery import chain
+from celery import chain, signature
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from logistics.models import Shipment
 from okto88.errors import ApplicationError
 from orders.models import Order, OrderEvent, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
 from orders.state import order_transition
+from payments.models import PaymentMethod
 
 logger = logging.getLogger(__name__)
 
@@ -74,16 +78,14 @@ def backoff_seconds(attempt: int) -> float:
 
 # --- starting and re-driving -------------------------------------------------------------
 
-def workflow_signatures(*, order_id: int, from_step: str = STEPS[0]):
-    from orders import tasks
+# Signatures by task name (orders/tasks.py declares these names): order_place starts the chain,
+# and services may not import the tasks module.
+STEP_TASKS = {step: f"orders.step_{step}" for step in STEPS}
 
-    by_name = {
-        "commit_stock": tasks.step_commit_stock,
-        "request_shipments": tasks.step_request_shipments,
-        "notify": tasks.step_notify,
-        "mark_in_fulfilment": tasks.step_mark_in_fulfilment,
-    }
-    return [by_name[name].si(order_id=order_id) for name in STEPS[STEPS.index(from_step):]]
+
+def workflow_signatures(*, order_id: int, from_step: str = STEPS[0]):
+    return [signature(STEP_TASKS[name], kwargs={"order_id": order_id}, immutable=True)
+            for name in STEPS[STEPS.index(from_step):]]
 
 
 def workflow_start(*, order: Order, from_step: str = STEPS[0]) -> None:
@@ -132,16 +134,66 @@ class StepContext:
     run: StepRun | None = None
 
 
-def step_begin(*, order_id: int, step: str, attempt: int, task_id: str) -> StepContext:
-    # Committed on its own, before the effect: an attempt a killed worker never finished stays
-    # visible as `running` with no end, which is what the analytics and the reconciler read.
-    run = StepRun.objects.create(order_id=order_id, step=step, attempt=attempt, task_id=task_id,
-                                 started_at=timezone.now(), status=StepStatus.RUNNING)
+# --- commits that need not wait for the disk ----------------------------------------------
+#
+# A synchronous commit waits for its WAL to reach the disk: milliseconds each, tens of them
+# when the disk is busy, and a step used to pay it three to five times. Only the transaction
+# that records a step's effect with its `succeeded` StepRun has to wait for it. Bookkeeping
+# before it (the `running` row, a booking's `requested` row at the courier's idempotency key)
+# commits without waiting: WAL is flushed in order, so the step's synchronous commit makes
+# those rows durable too, and only a PostgreSQL crash in the fraction of a second between the
+# two could lose them, together with an effect that then never committed (the courier answers
+# a repeated booking with the same waybill). Celery never sees a step as done before its
+# synchronous commit. A worker killed at any point changes nothing: the server has committed.
+
+def _commit_without_wal_flush() -> None:
+    """This transaction commits without waiting for the disk (see above)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+@contextmanager
+def _commits_without_wal_flush():
+    """Every commit in the block is like _commit_without_wal_flush; the caller commits
+    synchronously after it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:
+            connection.close()  # never hand the setting on to the next task with the connection
+
+
+_STEP_BEGIN_SQL = """
+    INSERT INTO orders_steprun (order_id, step, attempt, status, task_id, started_at, error)
+    SELECT %s, %s, COALESCE(MAX(attempt), 0) + 1, %s, %s, %s, ''
+    FROM orders_steprun WHERE order_id = %s AND step = %s
+    RETURNING id, attempt"""
+
+
+def step_begin(*, order_id: int, step: str, task_id: str) -> StepContext:
+    """Record a new attempt as `running` and number it, in one statement (the attempt is one
+    more than the step's earlier rows: no separate count on the hot path).
+
+    Committed on its own, before the effect: an attempt a killed worker never finished stays
+    visible as `running` with no end, which is what the analytics and the reconciler read.
+    Bookkeeping: committed without waiting for the disk (see above)."""
+    started_at = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _commit_without_wal_flush()
+        cursor.execute(_STEP_BEGIN_SQL, [order_id, step, StepStatus.RUNNING, task_id, started_at, order_id, step])
+        run_id, attempt = cursor.fetchone()
+    run = StepRun(pk=run_id, order_id=order_id, step=step, attempt=attempt, task_id=task_id, started_at=started_at,
+                  status=StepStatus.RUNNING)
     return StepContext(order_id=order_id, step=step, attempt=attempt, task_id=task_id, run=run)
 
 
-def step_is_done(*, order_id: int, step: str) -> bool:
-    return StepRun.objects.filter(order_id=order_id, step=step, status=StepStatus.SUCCEEDED).exists()
+def _step_done(*, step: str) -> Exists:
+    return Exists(StepRun.objects.filter(order_id=OuterRef("pk"), step=step, status=StepStatus.SUCCEEDED))
 
 
 def step_finish(ctx: StepContext, *, status: str, error: str = "") -> None:
@@ -150,6 +202,14 @@ def step_finish(ctx: StepContext, *, status: str, error: str = "") -> None:
 
 def _locked_order(order_id: int) -> Order:
     return Order.objects.select_for_update().get(pk=order_id)
+
+
+def _locked_order_and_done(ctx: StepContext) -> tuple[Order, bool]:
+    """The order row locked, and whether this step already succeeded, in one query. The lock
+    serialises a second delivery of the step, so it sees the first one's StepRun."""
+    order = (Order.objects.select_for_update(of=("self",)).annotate(step_done=_step_done(step=ctx.step))
+             .get(pk=ctx.order_id))
+    return order, order.step_done
 
 
 # --- the steps ---------------------------------------------------------------------------
@@ -165,11 +225,9 @@ def step_commit_stock(ctx: StepContext) -> str:
     from suppliers.services import stock_commit_shipment
 
     with transaction.atomic():
-        order = _locked_order(ctx.order_id)
-        if step_is_done(order_id=order.pk, step=ctx.step):
-            return StepStatus.SKIPPED
-        if order.status != OrderStatus.PAID:
-            return StepStatus.SKIPPED  # cancelled or failed meanwhile: nothing left to do
+        order, done = _locked_order_and_done(ctx)
+        if done or order.status != OrderStatus.PAID:
+            return StepStatus.SKIPPED  # done, or cancelled or failed meanwhile: nothing left to do
         # Ledger references start with the order number: cancel and compensation find the
         # order's stock position from them.
         stock_commit_shipment(lines=_stock_lines(order), reference=order.number)
@@ -181,19 +239,39 @@ def step_commit_stock(ctx: StepContext) -> str:
 
 def step_request_shipments(ctx: StepContext) -> str:
     """Book one shipment per supplier order. The courier call is outside any transaction and
-    idempotent on the supplier order's number, so a retry never books twice."""
+    idempotent on the supplier order's number, so a retry never books twice. The bookings are
+    linked to their supplier orders in the transaction that finishes the step (one commit for
+    all of them); if a booking fails, the ones already made are linked first, so compensation
+    finds and cancels them."""
+    order = Order.objects.annotate(step_done=_step_done(step=ctx.step)).get(pk=ctx.order_id)
+    if order.step_done or order.status != OrderStatus.PAID:
+        return StepStatus.SKIPPED
+    booked: list[tuple[SupplierOrder, Shipment]] = []
+    try:
+        with _commits_without_wal_flush():
+            _shipments_book(order=order, booked=booked)
+    except BaseException:
+        if booked:
+            with transaction.atomic():
+                _shipments_link(order=order, booked=booked, step=ctx.step)
+        raise
+    with transaction.atomic():
+        order, done = _locked_order_and_done(ctx)
+        _shipments_link(order=order, booked=booked, step=ctx.step)
+        if done:
+            return StepStatus.SKIPPED
+        step_finish(ctx, status=StepStatus.SUCCEEDED)
+    return StepStatus.SUCCEEDED
+
+
+def _shipments_book(*, order: Order, booked: list[tuple[SupplierOrder, Shipment]]) -> None:
     from logistics.services import shipment_request
 
-    if step_is_done(order_id=ctx.order_id, step=ctx.step):
-        return StepStatus.SKIPPED
-    order = Order.objects.get(pk=ctx.order_id)
-    if order.status != OrderStatus.PAID:
-        return StepStatus.SKIPPED
     for supplier_order in SupplierOrder.objects.filter(order=order).select_related("warehouse").order_by("pk"):
         if supplier_order.shipment_id:
             continue
         warehouse = supplier_order.warehouse
-        shipment = shipment_request(
+        booked.append((supplier_order, shipment_request(
             reference=supplier_order.number,
             carrier_code=supplier_order.carrier_code,
             service_level=supplier_order.service_level,
@@ -202,27 +280,26 @@ def step_request_shipments(ctx: StepContext) -> str:
             destination={k: order.delivery_address.get(k, "") for k in ("province", "city", "district",
                                                                            "postal_code")},
             weight_g=supplier_order.weight_g,
-        )
-        with transaction.atomic():
-            SupplierOrder.objects.filter(pk=supplier_order.pk, shipment__isnull=True).update(
-                shipment=shipment, status=SupplierOrderStatus.CONFIRMED)
-            OrderEvent.objects.create(order=order, kind="shipment_booked", step=ctx.step,
-                                      message=gettext_noop("Shipment booked."),
-                                      data={"supplier_order": supplier_order.number, "waybill": shipment.waybill})
-    with transaction.atomic():
-        _locked_order(ctx.order_id)
-        if step_is_done(order_id=ctx.order_id, step=ctx.step):
-            return StepStatus.SKIPPED
-        step_finish(ctx, status=StepStatus.SUCCEEDED)
-    return StepStatus.SUCCEEDED
+        )))
+
+
+def _shipments_link(*, order: Order, booked: list[tuple[SupplierOrder, Shipment]], step: str) -> None:
+    events = []
+    for supplier_order, shipment in booked:
+        if SupplierOrder.objects.filter(pk=supplier_order.pk, shipment__isnull=True).update(
+                shipment=shipment, status=SupplierOrderStatus.CONFIRMED):
+            events.append(OrderEvent(order=order, kind="shipment_booked", step=step,
+                                     message=gettext_noop("Shipment booked."),
+                                     data={"supplier_order": supplier_order.number, "waybill": shipment.waybill}))
+    OrderEvent.objects.bulk_create(events)
 
 
 def step_notify(ctx: StepContext) -> str:
     from orders.notifications import notify_order_confirmed
 
     with transaction.atomic():
-        order = _locked_order(ctx.order_id)
-        if step_is_done(order_id=order.pk, step=ctx.step) or order.status != OrderStatus.PAID:
+        order, done = _locked_order_and_done(ctx)
+        if done or order.status != OrderStatus.PAID:
             return StepStatus.SKIPPED
         notify_order_confirmed(order=order)
         step_finish(ctx, status=StepStatus.SUCCEEDED)
@@ -231,8 +308,8 @@ def step_notify(ctx: StepContext) -> str:
 
 def step_mark_in_fulfilment(ctx: StepContext) -> str:
     with transaction.atomic():
-        order = _locked_order(ctx.order_id)
-        if step_is_done(order_id=order.pk, step=ctx.step) or order.status != OrderStatus.PAID:
+        order, done = _locked_order_and_done(ctx)
+        if done or order.status != OrderStatus.PAID:
             return StepStatus.SKIPPED
         order_transition(order=order, to=OrderStatus.IN_FULFILMENT, step=ctx.step)
         step_finish(ctx, status=StepStatus.SUCCEEDED)
@@ -250,8 +327,8 @@ STEP_FUNCTIONS = {
 def step_run(*, order_id: int, step: str, task_id: str) -> str:
     """Run one attempt of a step and record it. Returns the StepRun status; raises
     TransientStepError (retry) or PermanentStepError (compensated, chain stops)."""
-    attempt = StepRun.objects.filter(order_id=order_id, step=step).count() + 1
-    ctx = step_begin(order_id=order_id, step=step, attempt=attempt, task_id=task_id)
+    ctx = step_begin(order_id=order_id, step=step, task_id=task_id)
+    attempt = ctx.attempt
     try:
         status = STEP_FUNCTIONS[step](ctx)
     except transient_errors() as exc:
@@ -304,21 +381,30 @@ def _readable_reason(step: str) -> str:
 # --- reactions to payments and shipments -------------------------------------------------
 
 def on_payment_event(*, topic: str, payload: dict) -> None:
-    """payment.settled starts fulfilment (terms orders are already paid when placed); the
+    """payment.settled starts fulfilment (terms orders are paid, and their chain enqueued, when
+    placed: order_place calls workflow_start in its transaction); the
     gateway expiring, cancelling or denying an unpaid order's payment closes it. A settlement
     that arrives for an order that is already closed is refunded."""
     from orders.services import order_close_unpaid
     from payments.services import payment_cancel_or_refund
 
-    order = Order.objects.filter(number=payload.get("reference")).select_related("payment_intent").first()
+    order = (Order.objects.filter(number=payload.get("reference")).select_related("payment_intent")
+             .annotate(workflow_started=Exists(StepRun.objects.filter(order_id=OuterRef("pk")))).first())
     if order is None:
         logger.warning("payment event for an unknown order", extra={"reference": payload.get("reference")})
+        return
+    if topic == "payment.settled" and order.status == OrderStatus.PAID and (
+            order.workflow_started or order.payment_method == PaymentMethod.TERMS):
+        # Already running, or a terms order whose placement started it on commit: no lock needed
+        # to know it. A chain lost on the way is the reconciler's to re-drive, as any lost link.
         return
     if topic == "payment.settled":
         with transaction.atomic():
             order = _locked_order(order.pk)
             if order.status == OrderStatus.PENDING_PAYMENT:
                 order_transition(order=order, to=OrderStatus.PAID, step="payment")
+            else:
+                _commit_without_wal_flush()  # only a row lock, nothing written: nothing to make durable
             if order.status == OrderStatus.PAID and not StepRun.objects.filter(order=order).exists():
                 workflow_start(order=order)
         if order.status in {OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.FAILED} and order.payment_intent:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
 from okto88.models import OutboxEvent
+from okto88.redis_connection import redis_client
 from orders import services
 from orders.models import CartLine, Order, OrderLine, OrderStatus
 from payments.models import PaymentStatus
@@ -175,3 +179,28 @@ def test_gateway_down_keeps_the_order_and_a_retry_with_the_same_key_charges_it(b
     again = place(buyer=buyer, key="k-gw", shipping=shipping, payment_method="ewallet")
     assert again.pk == order.pk and again.payment_intent.payment_url
     assert Stock.objects.get(offer=offer).reserved == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_terms_order_enqueues_its_chain_when_placement_commits_and_the_settlement_adds_none(buyer):
+    from okto88.celery import app as celery_app
+    from orders import workflow
+
+    queue = f"okto88-test-chain-{uuid.uuid4().hex[:8]}"
+    fill_cart(buyer, (1, {"price": 50_000}))
+    default_queue, celery_app.conf.task_default_queue = celery_app.conf.task_default_queue, queue
+    def queued() -> list[str]:
+        return [json.loads(message)["headers"]["task"] for message in redis_client().lrange(queue, 0, -1)]
+
+    try:
+        order = place(buyer=buyer)
+        after_placement = queued()
+        # The outbox relay brings payment.settled to the workflow later: no second chain.
+        workflow.on_payment_event(topic="payment.settled", payload={"reference": order.number, "method": "terms"})
+        after_event = queued()
+    finally:
+        celery_app.conf.task_default_queue = default_queue
+        redis_client().delete(queue)
+    # The chain's first link (the others ride along in its message).
+    assert after_placement.count("orders.step_commit_stock") == 1, after_placement
+    assert after_event.count("orders.step_commit_stock") == 1, after_event

@@ -97,8 +97,14 @@ def test_end_to_end_the_gateway_notifies_the_live_server(reference, fake_gateway
     wait_for(lambda: PaymentIntent.objects.get(pk=intent.pk).status == PaymentStatus.SETTLED,
              what="the settlement notification to be applied")
     fake_gateway.wait_idle()
-    events = PaymentEvent.objects.filter(reference=reference).order_by("received_at")
-    assert [(e.transaction_status, e.signature_valid) for e in events] == [("pending", True), ("settlement", True)]
-    assert [e.applied for e in events] == [False, True]
+    events = list(PaymentEvent.objects.filter(reference=reference).order_by("received_at"))
+    pending = [e for e in events if e.transaction_status == "pending"]
+    settlement = [e for e in events if e.transaction_status == "settlement"]
+    assert all(e.signature_valid for e in events) and len(pending) + len(settlement) == len(events)
+    # The charge's pending notification (sent three times) may reach us before the intent's
+    # transaction commits; such a copy is kept as unmatched, one row per delivery, and changes
+    # nothing. Once the intent is visible the copies are one row. The settlement applies once.
+    assert 1 <= len(pending) <= 3 and not any(e.applied for e in pending)
+    assert [e.applied for e in settlement] == [True]
     delivered = fake_gateway.notifications(reference)
     assert len(delivered) == 4 and {n["status"] for n in delivered} == {200}

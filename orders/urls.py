@@ -17,4 +17,6 @@ urlpatterns = [
     path("bengkel/orders/<str:number>/cancel/", views.order_cancel, name="cancel"),
     path("bengkel/badges/", views.header_badges, name="header_badges"),
     path("bengkel/notifications/", views.notifications, name="notifications"),
+    path("bengkel/notifications/<int:notification_id>/read/", views.notification_read, name="notification_read"),
+    path("bengkel/notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
 ]

@@ -20,14 +20,15 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog import selectors as catalog_selectors
 from okto88.errors import ApplicationError
+from okto88.money import rupiah
 from orders import selectors, services
 from orders.models import OrderStatus
-from orders.notifications import notification_text
+from orders.notifications import notification_mark_all_read, notification_mark_read, notification_text
 from payments.models import PaymentMethod
 from suppliers.selectors import part_offers
 from workshops.selectors import NoWorkshop, address_default, address_get, address_list, workshop_for_actor
@@ -106,14 +107,45 @@ def header_badges(request):
     })
 
 
+def _notification_items(actor) -> list[dict]:
+    items = []
+    for notification in selectors.notification_list(actor=actor):
+        title, body = notification_text(notification)
+        items.append({"notification": notification, "title": title, "body": body})
+    return items
+
+
 @require_GET
 @workshop_member_required
 def notifications(request):
-    items = []
-    for notification in selectors.notification_list(actor=request.user):
-        title, body = notification_text(notification)
-        items.append({"notification": notification, "title": title, "body": body})
-    return render(request, "orders/notifications.html", {"items": items})
+    items = _notification_items(request.user)
+    return render(request, "orders/notifications.html", {
+        "items": items, "unread": sum(1 for item in items if item["notification"].read_at is None)})
+
+
+def _notifications_changed(request):
+    """htmx: the list again and the header badge told to refresh; otherwise back to the list."""
+    if not request.htmx:
+        return redirect("orders:notifications")
+    items = _notification_items(request.user)
+    response = render(request, "orders/_notification_list.html", {
+        "items": items, "unread": sum(1 for item in items if item["notification"].read_at is None)})
+    response["HX-Trigger"] = "notifications-changed"
+    return response
+
+
+@require_POST
+@workshop_member_required
+def notification_read(request, notification_id: int):
+    notification_mark_read(actor=request.user, notification_id=notification_id)
+    return _notifications_changed(request)
+
+
+@require_POST
+@workshop_member_required
+def notifications_read_all(request):
+    notification_mark_all_read(actor=request.user)
+    return _notifications_changed(request)
 
 
 # --- Part page ------------------------------------------------------------------------------
@@ -286,6 +318,16 @@ EVENT_TITLES = {
     "shipment_booked": gettext_lazy("Courier booked"),
     "order_confirmed": gettext_lazy("Order confirmed"),
     "workflow_redriven": gettext_lazy("Processing resumed"),
+    "supplier_order_shipped": gettext_lazy("A supplier's parts are on their way"),
+    "supplier_order_delivered": gettext_lazy("A supplier's parts were delivered"),
+}
+
+# The workflow's steps (orders.workflow.STEPS) as a workshop reads them on the timeline.
+STEP_TITLES = {
+    "commit_stock": gettext_lazy("Take the parts from stock"),
+    "request_shipments": gettext_lazy("Book the courier"),
+    "notify": gettext_lazy("Notify the workshop and suppliers"),
+    "mark_in_fulfilment": gettext_lazy("Start preparing the order"),
 }
 
 
@@ -299,11 +341,21 @@ def _event_title(kind: str) -> str:
     return kind
 
 
+def _event_text(event) -> str:
+    """The event's message in the reader's language: the services write it in English, marked
+    with gettext_noop where it is a fixed text, so it is translated here, when it is read."""
+    if event.kind == "placed" and "supplier_orders" in event.data:
+        count = event.data["supplier_orders"]
+        return ngettext("%(count)s supplier order, total %(total)s", "%(count)s supplier orders, total %(total)s",
+                        count) % {"count": count, "total": rupiah(event.data.get("grand_total", 0))}
+    return _(event.message) if event.message else ""
+
+
 def _timeline(order, step_runs) -> list[dict]:
     """Events and workflow step attempts, merged by time."""
-    items = [{"at": e.created_at, "kind": "event", "title": _event_title(e.kind), "text": e.message,
+    items = [{"at": e.created_at, "kind": "event", "title": _event_title(e.kind), "text": _event_text(e),
               "step": e.step} for e in order.events.all()]
-    items += [{"at": r.started_at, "kind": "step", "title": r.step, "status": r.status,
+    items += [{"at": r.started_at, "kind": "step", "title": str(STEP_TITLES.get(r.step, r.step)), "status": r.status,
                "status_label": r.get_status_display(), "attempt": r.attempt, "text": r.error[:200]}
               for r in step_runs]
     return sorted(items, key=lambda item: item["at"])
@@ -339,7 +391,7 @@ def order_payment(request, number: str):
 def order_cancel(request, number: str):
     order = _order_or_404(request, number)
     try:
-        services.order_cancel(order=order, actor=request.user, reason=_("cancelled by the workshop"))
+        services.order_cancel(order=order, actor=request.user)
     except ApplicationError as exc:
         messages.error(request, error_message(exc))
     else:

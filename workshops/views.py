@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog import selectors as catalog_selectors
+from catalog.models import Position
 from okto88.errors import ApplicationError
 from vehicles import selectors as vehicle_selectors
 from vehicles.services import InvalidVin, vin_decode
@@ -44,6 +45,7 @@ SORTS = {
     "lead_time": lambda offer: (offer is None, offer["lead_time_days"] if offer else 0),
 }
 VIN_CANDIDATES_SHOWN = 30
+POSITIONS = {value for value, _label in Position.choices if value}
 
 
 def workshop_member_required(view):
@@ -184,15 +186,18 @@ def parts(request):
     q = (request.GET.get("q") or "").strip()[:100]
     category_id = _int_or_none(request.GET.get("category"))
     brand_id = _int_or_none(request.GET.get("brand"))
+    position = request.GET.get("position") or ""
+    if position not in POSITIONS:
+        position = ""
     sort = request.GET.get("sort") or ""
     if sort not in SORTS:
         sort = ""
     context: dict = {
         "variant": variant, "variant_label": _variant_label(variant) if variant else "",
-        "q": q, "sel_category": category_id, "sel_brand": brand_id, "sort": sort,
+        "q": q, "sel_category": category_id, "sel_brand": brand_id, "sel_position": position, "sort": sort,
         "sort_choices": [("", _("Relevance")), ("price", _("Lowest price")),
                          ("available", _("Most in stock")), ("lead_time", _("Fastest delivery"))],
-        "number_matches": None, "page": None, "facets": None, "offers": {},
+        "number_matches": None, "page": None, "facets": None, "positions": [], "offers": {},
     }
     if not variant:
         context.update(_selector_context(make_id=_int_or_none(request.GET.get("make")),
@@ -221,6 +226,12 @@ def parts(request):
         parts_qs = found.parts.order_by("category__name_id", "name_id", "pk")
         context["facets"] = found.facets
 
+    if parts_qs is not None and variant:
+        # Counted before the position filter, so every position shows what choosing it gives.
+        context["positions"] = catalog_selectors.part_position_counts(variant_id=variant.pk, parts=parts_qs)
+        if position:
+            parts_qs = parts_qs.filter(pk__in=catalog_selectors.part_ids_at_position(variant_id=variant.pk,
+                                                                                    position=position))
     if parts_qs is not None:
         page, offers, truncated = _page_of_parts(request, parts_qs, sort)
         context.update(page=page, offers=offers, sort_truncated=truncated)

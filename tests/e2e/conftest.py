@@ -58,6 +58,21 @@ def phone_page(browser):
 
 
 @pytest.fixture
+def new_page(browser):
+    """new_page("phone"|"desktop") → a page in a fresh context (own cookies); all closed at the end."""
+    contexts = []
+
+    def make(device: str = "desktop"):
+        context, page = _new_page(browser, PHONE if device == "phone" else DESKTOP)
+        contexts.append(context)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def screenshot():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 

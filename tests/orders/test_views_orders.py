@@ -139,10 +139,13 @@ def test_an_order_page_shows_totals_timeline_and_cancels(member_client, shop):
     page = member_client.get(reverse("orders:detail", args=[order.number]))
     html = page.content.decode()
     assert "Pesanan dibuat" in html and "PPN 11%" in html
+    assert "1 pesanan pemasok, total Rp" in html  # the event's text, in the reader's language
     assert f'action="{reverse("orders:cancel", args=[order.number])}"' in html
     cancelled = member_client.post(reverse("orders:cancel", args=[order.number]), follow=True)
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED and cancelled.status_code == 200
+    assert order.failure_reason == "cancelled by the workshop"
+    assert "dibatalkan oleh bengkel" in cancelled.content.decode()
 
 
 def test_a_prepaid_order_shows_its_instructions_and_polls_until_paid(member_client, shop):
@@ -188,3 +191,89 @@ def test_notifications_are_counted_in_the_header_and_listed_for_their_reader_onl
     assert 'badge--hot" aria-label="1 ' in badges
     page = member_client.get(reverse("orders:notifications")).content.decode()
     assert order.number in page and "OK-0000-OTHER1" not in page
+
+
+def test_notifications_are_marked_read_one_or_all_through_htmx_and_only_the_readers_own(member_client, shop):
+    mine = [Notification.objects.create(recipient=shop.buyer.user, kind="order_confirmed",
+                                        params={"number": f"OK-0000-MINE0{i}", "lines": 1, "total": "1"})
+            for i in range(3)]
+    theirs = Notification.objects.create(recipient=UserFactory(), kind="order_confirmed",
+                                         params={"number": "OK-0000-OTHER1", "lines": 1, "total": "1"})
+    page = member_client.get(reverse("orders:notifications"))
+    assert page.context["unread"] == 3 and 'data-testid="mark-all-read"' in page.content.decode()
+
+    one = member_client.post(reverse("orders:notification_read", args=[mine[0].pk]), HTTP_HX_REQUEST="true")
+    assert one["HX-Trigger"] == "notifications-changed"
+    assert one.context["unread"] == 2 and 'id="notification-list"' in one.content.decode()
+    mine[0].refresh_from_db()
+    first_read = mine[0].read_at
+    assert first_read is not None
+    member_client.post(reverse("orders:notification_read", args=[mine[0].pk]))  # again: the first time is kept
+    mine[0].refresh_from_db()
+    assert mine[0].read_at == first_read
+
+    # Somebody else's notification: nothing happens, exactly like a missing one.
+    member_client.post(reverse("orders:notification_read", args=[theirs.pk]))
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
+
+    everything = member_client.post(reverse("orders:notifications_read_all"))
+    assert everything.status_code == 302 and everything["Location"] == reverse("orders:notifications")
+    assert not Notification.objects.filter(recipient=shop.buyer.user, read_at__isnull=True).exists()
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
+    badges = member_client.get(reverse("orders:header_badges")).content.decode()
+    assert "badge--hot" not in badges
+    assert member_client.get(reverse("orders:notification_read", args=[mine[1].pk])).status_code == 405
+
+
+def test_the_notifications_page_keeps_its_queries(member_client, shop):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert member_client.get(reverse("orders:notifications")).status_code == 200
+        return len(ctx.captured_queries)
+
+    services.cart_line_add(workshop=shop.buyer.workshop, offer_id=shop.pad.offers.first().pk, quantity=1)
+    order = place(buyer=shop.buyer)
+    Notification.objects.create(recipient=shop.buyer.user, order=order, kind="order_confirmed",
+                                params={"number": order.number, "lines": 1, "total": "1"})
+    few = count()
+    for _ in range(10):
+        Notification.objects.create(recipient=shop.buyer.user, order=order, kind="order_confirmed",
+                                    params={"number": order.number, "lines": 1, "total": "1"})
+    assert count() == few
+
+
+def test_the_cart_keeps_its_queries_for_two_lines_or_five(member_client, shop):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert member_client.get(reverse("orders:cart")).status_code == 200
+        return len(ctx.captured_queries)
+
+    for offer in shop.pad.offers.all():  # one line from each of the two suppliers
+        services.cart_line_add(workshop=shop.buyer.workshop, offer_id=offer.pk, quantity=1)
+    few = count()
+    for part in shop.parts[1:]:  # more lines, same suppliers
+        services.cart_line_add(workshop=shop.buyer.workshop, offer_id=part.offers.get().pk, quantity=1)
+    assert count() == few
+
+
+def test_orders_list_status_filters_link_to_the_filtered_list(member_client, shop):
+    html = member_client.get(reverse("orders:list")).content.decode()
+    assert 'href="?status=paid"' in html
+
+
+def test_qris_instructions_show_the_code_as_an_image_and_va_a_copy_button(member_client, shop):
+    services.cart_line_add(workshop=shop.buyer.workshop, offer_id=shop.pad.offers.first().pk, quantity=1)
+    qris = place(buyer=shop.buyer, payment_method="qris")
+    qris.refresh_from_db()
+    assert qris.payment_intent.qr_string
+    html = member_client.get(reverse("orders:detail", args=[qris.number])).content.decode()
+    assert '<svg role="img"' in html and 'class="qr-code"' in html and "<title>" in html
+    assert "<path" in html  # the modules, drawn on the server
+
+    services.cart_line_add(workshop=shop.buyer.workshop, offer_id=shop.pad.offers.last().pk, quantity=1)
+    va = place(buyer=shop.buyer, payment_method="virtual_account")
+    va.refresh_from_db()
+    html = member_client.get(reverse("orders:payment", args=[va.number]), HTTP_HX_REQUEST="true").content.decode()
+    assert f'data-copy="{va.payment_intent.va_number}"' in html and "<svg" not in html

@@ -136,3 +136,27 @@ def test_the_garage_lists_adds_and_shops_for_a_vehicle(member_client, shop):
     assert CustomerVehicle.objects.filter(workshop=shop.buyer.workshop, plate_number="B 1234 XYZ").exists()
     again = member_client.post(reverse("workshops:garage"), {"plate_number": "B 1234 XYZ"}, follow=True)
     assert any(m.level_tag == "error" for m in again.context["messages"])
+
+
+def test_the_position_facet_counts_and_narrows_and_keeps_the_search(member_client, shop):
+    choose(member_client, shop.variant)
+    rear = PartFactory(brand=shop.pad.brand, category=shop.brake_pads, number="DB9999", name_id="Kampas Rem Belakang",
+                       name_en="Rear Brake Pad")
+    FitmentFactory(part=rear, variant=shop.variant, position="rear")
+    FitmentFactory(part=shop.pad, variant=shop.other_variant, position="rear")  # another vehicle: not counted
+
+    listed = member_client.get(reverse("workshops:parts"), {"q": "kampas rem"})
+    counts = {p.position: p.count for p in listed.context["positions"]}
+    assert counts == {"front": 1, "rear": 1}
+    html = listed.content.decode()
+    assert "Posisi" in html and "Depan" in html and "Belakang" in html
+    assert 'href="?q=kampas+rem&amp;position=rear"' in html  # the facet link keeps the search
+
+    front = member_client.get(reverse("workshops:parts"), {"q": "kampas rem", "position": "front"})
+    assert list(front.context["page"].object_list) == [shop.pad]
+    # The position counts ignore the chosen position, so the other choice still shows its count.
+    assert {p.position: p.count for p in front.context["positions"]} == {"front": 1, "rear": 1}
+    by_vehicle = member_client.get(reverse("workshops:parts"), {"position": "rear"}).context["page"]
+    assert list(by_vehicle.object_list) == [rear]
+    unknown = member_client.get(reverse("workshops:parts"), {"position": "roof"})
+    assert unknown.context["sel_position"] == "" and unknown.context["page"].paginator.count == 5

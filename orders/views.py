@@ -107,29 +107,26 @@ def header_badges(request):
     })
 
 
-def _notification_items(actor) -> list[dict]:
+def _notifications_context(actor) -> dict:
+    """The reader's notifications with their texts, and how many are unread."""
     items = []
     for notification in selectors.notification_list(actor=actor):
         title, body = notification_text(notification)
         items.append({"notification": notification, "title": title, "body": body})
-    return items
+    return {"items": items, "unread": sum(1 for item in items if item["notification"].read_at is None)}
 
 
 @require_GET
 @workshop_member_required
 def notifications(request):
-    items = _notification_items(request.user)
-    return render(request, "orders/notifications.html", {
-        "items": items, "unread": sum(1 for item in items if item["notification"].read_at is None)})
+    return render(request, "orders/notifications.html", _notifications_context(request.user))
 
 
 def _notifications_changed(request):
     """htmx: the list again and the header badge told to refresh; otherwise back to the list."""
     if not request.htmx:
         return redirect("orders:notifications")
-    items = _notification_items(request.user)
-    response = render(request, "orders/_notification_list.html", {
-        "items": items, "unread": sum(1 for item in items if item["notification"].read_at is None)})
+    response = render(request, "orders/_notification_list.html", _notifications_context(request.user))
     response["HX-Trigger"] = "notifications-changed"
     return response
 

@@ -29,6 +29,17 @@ def database_url(settings_dict: dict) -> str:
     return f"postgresql://{user}:{password}@{host}:{port}/{name}"
 
 
+def partner_worker_env(*, live_server, fake_courier, fake_gateway) -> dict[str, str]:
+    """A worker's environment for the order workflow: the fake partners' URLs, and the live
+    server's webhook URLs the fakes call back."""
+    return {
+        "COURIER_URL": fake_courier.url,
+        "PAYMENT_GATEWAY_URL": fake_gateway.url,
+        "COURIER_NOTIFICATION_URL": f"{live_server.url}/api/v1/logistics/notifications/",
+        "PAYMENT_NOTIFICATION_URL": f"{live_server.url}/api/v1/payments/notifications/",
+    }
+
+
 class CeleryWorkerProcess:
     def __init__(self, *, log_dir: Path, concurrency: int = 2, extra_env: dict[str, str] | None = None):
         self.extra_env = extra_env or {}

@@ -24,7 +24,7 @@ from logistics.fake_courier import start_fake_courier
 from orders import services
 from orders.models import Order, OrderStatus, SupplierOrder
 from payments.fake_gateway import start_fake_gateway
-from tests.celery_worker import CeleryWorkerProcess
+from tests.celery_worker import CeleryWorkerProcess, partner_worker_env
 from tests.e2e.test_e2e_accounts import log_in
 from tests.orders.factories import buyer_make, place
 from tests.orders.ui_data import shop_make
@@ -56,12 +56,7 @@ def workflow_worker(django_db_setup, live_server, fake_courier, fake_gateway, tm
     """The order workflow's worker: talks to the fakes, which call back into the live server."""
     worker = CeleryWorkerProcess(
         log_dir=tmp_path_factory.mktemp("e2e-worker"),
-        extra_env={
-            "COURIER_URL": fake_courier.url,
-            "PAYMENT_GATEWAY_URL": fake_gateway.url,
-            "COURIER_NOTIFICATION_URL": f"{live_server.url}/api/v1/logistics/notifications/",
-            "PAYMENT_NOTIFICATION_URL": f"{live_server.url}/api/v1/payments/notifications/",
-        },
+        extra_env=partner_worker_env(live_server=live_server, fake_courier=fake_courier, fake_gateway=fake_gateway),
     )
     worker.start()
     yield worker

@@ -18,7 +18,7 @@ from orders.models import Notification, Order, OrderStatus, StepRun, StepStatus
 from orders.tasks import expire_unpaid
 from payments.models import PaymentStatus
 from suppliers.models import Stock, StockMovement
-from tests.celery_worker import CeleryWorkerProcess
+from tests.celery_worker import CeleryWorkerProcess, partner_worker_env
 from tests.orders.factories import buyer_make, carriers_ensure, offer_in_stock, place
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -31,10 +31,7 @@ def workflow_worker_process(django_db_setup, live_server, fake_courier, fake_gat
     worker = CeleryWorkerProcess(
         log_dir=tmp_path_factory.mktemp("workflow-worker"),
         extra_env={
-            "COURIER_URL": fake_courier.url,
-            "PAYMENT_GATEWAY_URL": fake_gateway.url,
-            "COURIER_NOTIFICATION_URL": f"{live_server.url}/api/v1/logistics/notifications/",
-            "PAYMENT_NOTIFICATION_URL": f"{live_server.url}/api/v1/payments/notifications/",
+            **partner_worker_env(live_server=live_server, fake_courier=fake_courier, fake_gateway=fake_gateway),
             "WORKFLOW_MAX_ATTEMPTS": "3",
             "WORKFLOW_BACKOFF_BASE_SECONDS": "0.2",
             "PARTNER_HTTP_TIMEOUT_SECONDS": "10",

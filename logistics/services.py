@@ -16,16 +16,20 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import astuple, dataclass
 from datetime import UTC
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 
 from logistics import selectors
-from logistics.adapters.courier import CourierBooking, courier_client
+from logistics.adapters.courier import CourierBooking, CourierRate, courier_client
 from logistics.errors import (
     CourierRejected,
     CourierUnavailable,
@@ -36,6 +40,7 @@ from logistics.errors import (
 )
 from logistics.lock_objects import shipment_lock
 from logistics.models import Carrier, Shipment, ShipmentStatus, TrackingEvent
+from okto88.errors import ApplicationError
 from okto88.services import outbox_event_write
 
 __all__ = [
@@ -44,11 +49,13 @@ __all__ = [
     "InvalidShipmentRequest",
     "InvalidTrackingNotification",
     "InvalidTrackingSignature",
+    "QuoteRoute",
     "ShipmentNotCancellable",
     "ShippingQuote",
     "shipment_cancel",
     "shipment_request",
     "shipping_quotes",
+    "shipping_quotes_many",
     "tracking_notification_receive",
 ]
 
@@ -122,12 +129,70 @@ def _outbox(*, shipment: Shipment, topic: str) -> None:
 
 # --- quotes ----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class QuoteRoute:
+    origin: dict
+    destination: dict
+    weight_g: int
+
+
 def shipping_quotes(*, origin: dict, destination: dict, weight_g: int) -> list[ShippingQuote]:
     """The courier's rates for the active carriers, cheapest first."""
-    origin = _address(value=origin, side="origin")
-    destination = _address(value=destination, side="destination")
-    rates = courier_client().rates_get(origin=origin, destination=destination, weight_g=_weight(weight_g))
+    (result,) = shipping_quotes_many(routes=[QuoteRoute(origin=origin, destination=destination, weight_g=weight_g)])
+    if isinstance(result, ApplicationError):
+        raise result
+    return result
+
+
+def shipping_quotes_many(*, routes: Sequence[QuoteRoute]) -> list[list[ShippingQuote] | ApplicationError]:
+    """Rates for several routes at once (a cart with several suppliers), in the routes' order:
+    per route its quotes, cheapest first, or the error the courier gave for that route, so one
+    refused destination (or an incomplete address) does not hide the others' quotes.
+
+    Rates are kept in the cache for SHIPPING_QUOTE_CACHE_SECONDS, so checkout charges the
+    figure the cart showed; routes not cached are asked concurrently, one thread each."""
+    by_key: dict[str, list[CourierRate] | ApplicationError] = {}
+    route_of: dict[str, tuple[dict, dict, int]] = {}
+    keys = []
+    for index, route in enumerate(routes):
+        try:
+            clean = (_address(value=route.origin, side="origin"),
+                     _address(value=route.destination, side="destination"), _weight(route.weight_g))
+        except InvalidShipmentRequest as exc:
+            key = f"invalid:{index}"
+            by_key[key] = exc
+        else:
+            key = _rates_cache_key(*clean)
+            route_of[key] = clean
+        keys.append(key)
+    ttl = settings.SHIPPING_QUOTE_CACHE_SECONDS
+    cached = cache.get_many(list(route_of)) if ttl > 0 and route_of else {}
+    by_key.update({key: [CourierRate(*rate) for rate in rates] for key, rates in cached.items()})
+    missing = [key for key in route_of if key not in cached]
+    if missing:
+        client = courier_client()
+
+        def ask(key: str) -> list[CourierRate] | ApplicationError:
+            origin, destination, weight_g = route_of[key]
+            try:
+                return client.rates_get(origin=origin, destination=destination, weight_g=weight_g)
+            except (CourierUnavailable, CourierRejected) as exc:
+                return exc
+
+        answers = [ask(missing[0])] if len(missing) == 1 else list(_quote_pool().map(ask, missing))
+        by_key.update(zip(missing, answers, strict=True))
+        fresh = {key: [astuple(rate) for rate in answer] for key, answer in zip(missing, answers, strict=True)
+                 if not isinstance(answer, ApplicationError)}
+        if fresh and ttl > 0:
+            cache.set_many(fresh, timeout=ttl)
     carriers = {carrier.code: carrier for carrier in selectors.carriers_active()}
+    return [_quotes(rates=by_key[key], carriers=carriers) for key in keys]
+
+
+def _quotes(*, rates: list[CourierRate] | ApplicationError,
+            carriers: dict[str, Carrier]) -> list[ShippingQuote] | ApplicationError:
+    if isinstance(rates, ApplicationError):
+        return rates
     quotes = [
         ShippingQuote(carrier_code=rate.courier, carrier_name=carriers[rate.courier].name,
                       service_level=rate.service, cost=rate.price, eta_days=rate.eta_days)
@@ -135,6 +200,24 @@ def shipping_quotes(*, origin: dict, destination: dict, weight_g: int) -> list[S
         if rate.courier in carriers  # a courier we cannot book (unknown or switched off) is not offered
     ]
     return sorted(quotes, key=lambda q: (q.cost, q.eta_days, q.carrier_code, q.service_level))
+
+
+def _rates_cache_key(origin: dict, destination: dict, weight_g: int) -> str:
+    route = json.dumps([settings.COURIER_URL, origin, destination, weight_g], sort_keys=True)
+    return "courier-rates:" + hashlib.sha256(route.encode()).hexdigest()
+
+
+_quote_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _quote_pool() -> ThreadPoolExecutor:
+    # One long-lived pool per process (created after a fork, never inherited): its threads keep
+    # their pooled courier connections (the adapter's session is per thread).
+    pid = os.getpid()
+    pool = _quote_pools.get(pid)
+    if pool is None:
+        pool = _quote_pools[pid] = ThreadPoolExecutor(max_workers=8, thread_name_prefix="courier-rates")
+    return pool
 
 
 # --- booking ---------------------------------------------------------------------------------

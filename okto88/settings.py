@@ -288,6 +288,9 @@ COURIER_API_KEY = env_str("COURIER_API_KEY", "courier-okto88-development")
 COURIER_WEBHOOK_SECRET = env_str("COURIER_WEBHOOK_SECRET", "courier-webhook-okto88-development")
 COURIER_NOTIFICATION_URL = env_str("COURIER_NOTIFICATION_URL", f"{SITE_URL}/api/v1/logistics/notifications/")
 PARTNER_HTTP_TIMEOUT_SECONDS = float(env_str("PARTNER_HTTP_TIMEOUT_SECONDS", "5"))
+# A courier rate stays good this long: the cart shows it and checkout charges the same figure
+# without asking the courier again (0 asks every time).
+SHIPPING_QUOTE_CACHE_SECONDS = env_int("SHIPPING_QUOTE_CACHE_SECONDS", 300)
 # The order workflow (orders/workflow.py): attempts per step before compensating, the first
 # retry's delay (doubling, with jitter), and how long a paid order may sit before re-driving.
 WORKFLOW_MAX_ATTEMPTS = env_int("WORKFLOW_MAX_ATTEMPTS", 6)

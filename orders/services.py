@@ -377,7 +377,7 @@ def _checkout_plan(*, workshop: Workshop, address: Address, quote: bool = True) 
             available=sum(r.available for r in rows.get(offer.pk, [])), weight_g=offer.part.weight_g,
             buyable=selectors.offer_is_buyable(offer=offer),
         ))
-    destination = address_area(address=address)
+    served = []
     for group in groups.values():
         chosen = _choose_warehouse(lines=group.lines, rows=rows, destination_province=address.province)
         if chosen is None:
@@ -385,12 +385,17 @@ def _checkout_plan(*, workshop: Workshop, address: Address, quote: bool = True) 
         group.warehouse_id, group.origin, stock_by_offer = chosen
         for line in group.lines:
             line.stock_id = stock_by_offer[line.offer_id]
-        if quote:
-            try:
-                group.quotes = list(logistics_services.shipping_quotes(
-                    origin=group.origin, destination=destination, weight_g=group.weight_g))
-            except ApplicationError as exc:  # courier down or destination refused: shown, not fatal
-                group.quote_error = exc.code
+        served.append(group)
+    if quote and served:
+        destination = address_area(address=address)
+        answers = logistics_services.shipping_quotes_many(routes=[
+            logistics_services.QuoteRoute(origin=g.origin, destination=destination, weight_g=g.weight_g)
+            for g in served])
+        for group, answer in zip(served, answers, strict=True):
+            if isinstance(answer, ApplicationError):  # courier down or destination refused: shown, not fatal
+                group.quote_error = answer.code
+            else:
+                group.quotes = answer
     return sorted(groups.values(), key=lambda g: g.supplier_id)
 
 

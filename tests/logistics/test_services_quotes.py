@@ -77,3 +77,40 @@ def test_incomplete_input_is_refused_before_asking_the_courier(carriers, origin,
     with pytest.raises(services.InvalidShipmentRequest) as caught:
         services.shipping_quotes(origin=origin, destination=BANDUNG, weight_g=weight_g)
     assert caught.value.extra["field"] == field
+
+
+def test_a_rate_is_kept_so_checkout_charges_what_the_cart_showed(carriers, fake_courier):
+    shown = services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
+    fake_courier.set_faults(fail_next=1)
+
+    assert services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000) == shown
+    with pytest.raises(services.CourierUnavailable):  # another route is not in the cache: the courier is asked
+        services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=2_000)
+
+
+def test_with_no_rate_cache_every_quote_asks_the_courier(carriers, fake_courier, settings):
+    settings.SHIPPING_QUOTE_CACHE_SECONDS = 0
+    services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
+    fake_courier.set_faults(fail_next=1)
+
+    with pytest.raises(services.CourierUnavailable):
+        services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
+
+
+def test_several_routes_are_answered_each_on_its_own(carriers, fake_courier):
+    fake_courier.set_faults(reject_destination_postal_prefix="99")
+    routes = [
+        services.QuoteRoute(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000),
+        services.QuoteRoute(origin=JAKARTA_SELATAN, destination=JAYAPURA, weight_g=1_000),
+        services.QuoteRoute(origin=BANDUNG, destination=MAKASSAR, weight_g=3_000),
+        services.QuoteRoute(origin={**BANDUNG, "district": ""}, destination=MAKASSAR, weight_g=3_000),
+    ]
+
+    bandung, jayapura, makassar, incomplete = services.shipping_quotes_many(routes=routes)
+
+    assert bandung == services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
+    assert isinstance(jayapura, services.CourierRejected)
+    assert makassar and makassar[0].cost > bandung[0].cost
+    assert isinstance(incomplete, services.InvalidShipmentRequest) and incomplete.extra["field"] == "origin.district"
+    fake_courier.set_faults()  # a refusal is not kept: asked again, the courier now serves Jayapura
+    assert services.shipping_quotes_many(routes=routes[1:2])[0]

@@ -266,17 +266,22 @@ SELECT 1, b.id, NULL, NULL, NULL, b.name, g.n FROM by_brand g JOIN catalog_brand
 
 def part_facets_for_vehicle(
     *, variant_id: int, category_ids: list[int] | None = None, brand_id: int | None = None,
-    q: str | None = None,
+    q: str | None = None, position: str = "",
 ) -> Facets:
     """Counts of the variant's parts per category and per brand, in one query.
 
     Faceted the usual way: the category counts honour the brand filter but not the
     category filter, and the brand counts the other way round, so a workshop sees how
-    many parts each other choice would give.
+    many parts each other choice would give. Words (`q`) and a fitment `position` narrow both.
     """
     wanted = list(category_ids) if category_ids is not None else None
-    if q:
-        part_ids = part_search_by_words(q=q, variant_id=variant_id).order_by().values("pk")
+    if q or position:
+        if q:
+            part_ids = part_search_by_words(q=q, variant_id=variant_id).order_by().values("pk")
+            if position:
+                part_ids = part_ids.filter(pk__in=part_ids_at_position(variant_id=variant_id, position=position))
+        else:
+            part_ids = part_ids_at_position(variant_id=variant_id, position=position)
         try:
             subquery, params = part_ids.query.sql_with_params()
         except EmptyResultSet:  # e.g. words that normalise to nothing

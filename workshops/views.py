@@ -232,6 +232,10 @@ def parts(request):
         if position:
             parts_qs = parts_qs.filter(pk__in=catalog_selectors.part_ids_at_position(variant_id=variant.pk,
                                                                                     position=position))
+            context["facets"] = catalog_selectors.part_facets_for_vehicle(
+                variant_id=variant.pk, q=q, brand_id=brand_id, position=position,
+                category_ids=catalog_selectors.category_descendant_ids(category_id=category_id)
+                if category_id else None)
     if parts_qs is not None:
         page, offers, truncated = _page_of_parts(request, parts_qs, sort)
         context.update(page=page, offers=offers, sort_truncated=truncated)

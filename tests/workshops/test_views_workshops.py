@@ -8,7 +8,7 @@ from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.catalog.factories import FitmentFactory, PartFactory
+from tests.catalog.factories import BrandFactory, FitmentFactory, PartFactory
 from tests.orders.ui_data import shop_make
 from tests.platform.factories import OperatorFactory, UserFactory
 from tests.suppliers.factories import OfferFactory, StockFactory
@@ -160,3 +160,17 @@ def test_the_position_facet_counts_and_narrows_and_keeps_the_search(member_clien
     assert list(by_vehicle.object_list) == [rear]
     unknown = member_client.get(reverse("workshops:parts"), {"position": "roof"})
     assert unknown.context["sel_position"] == "" and unknown.context["page"].paginator.count == 5
+
+
+def test_a_chosen_position_narrows_the_brand_and_category_counts(member_client, shop):
+    choose(member_client, shop.variant)
+    rear = PartFactory(brand=BrandFactory(name="Bendix"), category=shop.brake_pads, number="DB8888",
+                       name_id="Kampas Rem Belakang", name_en="Rear Brake Pad")
+    FitmentFactory(part=rear, variant=shop.variant, position="rear")
+
+    for params in ({}, {"q": "kampas rem"}):
+        every = member_client.get(reverse("workshops:parts"), params).context["facets"]
+        assert {"Bendix", shop.pad.brand.name} <= {b.name for b in every.brands}
+        at_rear = member_client.get(reverse("workshops:parts"), {**params, "position": "rear"}).context["facets"]
+        assert [(b.name, b.count) for b in at_rear.brands] == [("Bendix", 1)]
+        assert [(c.id, c.count) for c in at_rear.categories] == [(shop.brake_pads.pk, 1)]

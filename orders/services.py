@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping
@@ -70,6 +71,8 @@ __all__ = [
     "cart_checkout_preview", "cart_line_add", "cart_line_remove", "cart_line_update", "order_cancel", "order_expire",
     "order_number_generate", "order_payment_start", "order_place", "order_totals",
 ]
+
+logger = logging.getLogger(__name__)
 
 PREPAID_METHODS = frozenset({PaymentMethod.VIRTUAL_ACCOUNT, PaymentMethod.QRIS, PaymentMethod.EWALLET})
 CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.IN_FULFILMENT})
@@ -660,8 +663,9 @@ def order_payment_start(*, order: Order, actor: Any = None) -> Order:
                       "phone": address.get("phone", "")},
             expires_at=order.expires_at)
     except GatewayRejected as exc:
-        _order_stop(order=order, to=OrderStatus.FAILED, actor=actor, reason=f"payment refused: {exc.message}",
-                    step="payment_start")
+        logger.warning("payment refused for order %s: %s", order.number, exc.message)
+        _order_stop(order=order, to=OrderStatus.FAILED, actor=actor,
+                    reason=gettext_noop("payment refused by the gateway"), step="payment_start")
         raise
     with transaction.atomic(durable=True):
         locked = order_lock(order_id=order.pk)

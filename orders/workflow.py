@@ -380,6 +380,14 @@ def _readable_reason(step: str) -> str:
 
 # --- reactions to payments and shipments -------------------------------------------------
 
+# Stored in English and translated when read (orders.views), like every timeline reason.
+UNPAID_REASONS = {
+    "payment.expired": gettext_noop("payment expired"),
+    "payment.cancelled": gettext_noop("payment cancelled"),
+    "payment.denied": gettext_noop("payment denied"),
+}
+
+
 def on_payment_event(*, topic: str, payload: dict) -> None:
     """payment.settled starts fulfilment (terms orders are paid, and their chain enqueued, when
     placed: order_place calls workflow_start in its transaction); the
@@ -410,7 +418,7 @@ def on_payment_event(*, topic: str, payload: dict) -> None:
         if order.status in {OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.FAILED} and order.payment_intent:
             payment_cancel_or_refund(intent=order.payment_intent, reason=f"order {order.number} is {order.status}")
     elif topic in {"payment.expired", "payment.cancelled", "payment.denied"}:
-        order_close_unpaid(order=order, reason=f"payment {topic.split('.', 1)[1]}")
+        order_close_unpaid(order=order, reason=UNPAID_REASONS[topic])
 
 
 def on_shipment_event(*, topic: str, payload: dict) -> None:

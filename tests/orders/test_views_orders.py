@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from orders import services
+from orders import services, workflow
 from orders.models import Notification, Order, OrderStatus
 from tests.orders.factories import buyer_make, offer_in_stock, place
 from tests.orders.ui_data import shop_make
@@ -163,6 +163,20 @@ def test_a_prepaid_order_shows_its_instructions_and_polls_until_paid(member_clie
     paid = place(buyer=shop.buyer)  # terms: paid at once
     poll = member_client.get(reverse("orders:payment", args=[paid.number]), HTTP_HX_REQUEST="true")
     assert poll["HX-Refresh"] == "true" and "every" not in poll.content.decode()
+
+
+@pytest.mark.parametrize(("topic", "shown"), [
+    ("payment.expired", "pembayaran kedaluwarsa"), ("payment.denied", "pembayaran ditolak"),
+])
+def test_an_unpaid_order_closed_by_the_gateway_says_why_in_the_readers_language(member_client, shop, topic, shown):
+    services.cart_line_add(workshop=shop.buyer.workshop, offer_id=shop.pad.offers.first().pk, quantity=1)
+    pending = place(buyer=shop.buyer, payment_method="virtual_account")
+
+    workflow.on_payment_event(topic=topic, payload={"reference": pending.number})
+
+    pending.refresh_from_db()
+    assert pending.status == OrderStatus.EXPIRED and pending.failure_reason == topic.replace(".", " ")
+    assert shown in member_client.get(reverse("orders:detail", args=[pending.number])).content.decode()
 
 
 def test_the_order_page_takes_the_same_queries_for_one_supplier_or_three(member_client, shop):

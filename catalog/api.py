@@ -11,15 +11,15 @@ Pagination — every list is bounded:
 Caching — the part searches (`/parts/` and `/parts/lookup/`) are read-through cached in
 Redis for CATALOG_SEARCH_CACHE_SECONDS (default 300; 0 turns it off), keyed by the
 absolute URL and the catalog version that every catalog write moves on after its commit
-(selectors.catalog_cache_version), so a write is visible to the next request. Only catalog
-data is cached: authentication, scopes and throttling run on every request, and each
-part's `best_offer` (supplier data, which changes without a catalog write) is looked up
-per request, one call per page.
+(selectors.catalog_cache_version), so a write is visible to the next request.
+Authentication, scopes and throttling run on every request.
 
 What is cached is the page already rendered to JSON, cut where each part's `best_offer`
-goes (_RenderedPage): a hit joins those pieces with the offers of the moment instead of
-unpickling and re-rendering a few hundred nested values, which cost more than the rest of
-the request.
+goes (_RenderedPage), and the same page with the best offers joined in, valid while the
+best-offer version (selectors.BEST_OFFER_VERSION_KEY, moved on by every change of a best
+offer) is current. A hit is served as stored; after a supplier change the pieces are joined
+with the offers of the moment (one lookup for the page) instead of unpickling and
+re-rendering a few hundred nested values, which cost more than the rest of the request.
 """
 
 from __future__ import annotations
@@ -117,46 +117,73 @@ def _offer_json(offer: dict | None) -> bytes:
     return _offer_encoder.encode(offer).encode()
 
 
-def _page_response(page: _RenderedPage) -> HttpResponse:
+def _page_body(page: _RenderedPage) -> bytes:
     """The page with each part's best offer of this moment (one lookup for the page)."""
     offers = part_best_offers(part_ids=page.part_ids) if page.part_ids else {}
     body = [page.pieces[0]]
     for part_id, piece in zip(page.part_ids, page.pieces[1:], strict=True):
         body += (_offer_json(offers.get(part_id)), piece)
-    return HttpResponse(b"".join(body), content_type="application/json")
+    return b"".join(body)
 
 
-def _search_cached(request, compute: Callable[[], _RenderedPage]) -> _RenderedPage:
-    """`compute()`'s rendered page for this request, from the cache when the catalog has not
-    changed since it was stored.
+def _json_response(body: bytes) -> HttpResponse:
+    return HttpResponse(body, content_type="application/json")
 
-    One entry per absolute URL (the page links in the data carry it), stored with the
-    catalog version it was computed under; it is served only while that is still the
-    current version. The version and the entry come in one MGET: a hit costs one round
-    trip. Redis unreachable means no cache, not an error."""
+
+def _search_response(request, compute: Callable[[], _RenderedPage]) -> HttpResponse:
+    """`compute()`'s page for this request with its best offers, from the cache where it can.
+
+    Two entries per absolute URL (the page links in the data carry it): the rendered page
+    with the catalog version it was computed under, and the page with its best offers
+    joined in, with both versions of that moment. The joined page is served while both
+    versions are current (no query at all); after a supplier change the stored page is
+    joined with the offers looked up again; after a catalog change the page is computed
+    again. The versions and the joined page come in one MGET (the page, as large again,
+    only when needed). Each version is read before the rows it describes, so an entry can
+    only be older than its versions say, never newer: a change committed meanwhile moves
+    the version on and drops it. Redis unreachable means no cache, not an error."""
     seconds = _search_cache_seconds()
     if seconds <= 0:
-        return compute()
+        return _json_response(_page_body(compute()))
     url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:32]
-    # "pages:" names the entry's format: entries of an older format are never read back.
-    key = cache.make_key(f"catalog:search:pages:{url}")
+    # The key prefixes name the entries' formats: entries of another format are never read back.
+    page_key, body_key = (cache.make_key(f"catalog:search:{kind}:{url}") for kind in ("pages", "bodies"))
+    redis = redis_client()
     try:
-        version, stored = redis_client().mget([cache.make_key(selectors.CATALOG_VERSION_KEY), key])
-        version = int(version) if version is not None else selectors.catalog_cache_version()
-        if version is not None and stored is not None:
-            stored_version, data = pickle.loads(stored)  # noqa: S301 - our own entry, as Django's cache does
-            if stored_version == version and isinstance(data, _RenderedPage):
-                return data
+        catalog_version, offers_version, stored_body = redis.mget(
+            [cache.make_key(selectors.CATALOG_VERSION_KEY), cache.make_key(selectors.BEST_OFFER_VERSION_KEY), body_key])
+        catalog_version = (int(catalog_version) if catalog_version is not None
+                           else selectors.cache_version(selectors.CATALOG_VERSION_KEY))
+        offers_version = (int(offers_version) if offers_version is not None
+                          else selectors.cache_version(selectors.BEST_OFFER_VERSION_KEY))
+        if catalog_version is None:
+            return _json_response(_page_body(compute()))
+        versions = f"{catalog_version}:{offers_version}:".encode()
+        if offers_version is not None and stored_body is not None and stored_body.startswith(versions):
+            return _json_response(stored_body[len(versions):])
+        page = None
+        stored_page = redis.get(page_key)
+        if stored_page is not None:
+            stored_version, stored = pickle.loads(stored_page)  # noqa: S301 - our own entry, as Django's cache does
+            if stored_version == catalog_version and isinstance(stored, _RenderedPage):
+                page = stored
     except Exception:
         logger.warning("search cache unavailable", exc_info=True)
-        return compute()
-    data = compute()
-    if version is not None:
-        try:
-            redis_client().set(key, pickle.dumps((version, data), pickle.HIGHEST_PROTOCOL), ex=seconds)
-        except Exception:
-            logger.warning("search cache unavailable", exc_info=True)
-    return data
+        return _json_response(_page_body(compute()))
+    fresh = page is None
+    if fresh:
+        page = compute()
+    body = _page_body(page)
+    try:
+        pipe = redis.pipeline(transaction=False)
+        if fresh:
+            pipe.set(page_key, pickle.dumps((catalog_version, page), pickle.HIGHEST_PROTOCOL), ex=seconds)
+        if offers_version is not None:
+            pipe.set(body_key, versions + body, ex=seconds)
+        pipe.execute()
+    except Exception:
+        logger.warning("search cache unavailable", exc_info=True)
+    return _json_response(body)
 
 
 def _validated(filterset_class, request) -> dict:
@@ -354,8 +381,7 @@ class PartListApi(generics.GenericAPIView):
     @extend_schema(operation_id="parts_list", tags=["catalog"], parameters=PART_SEARCH_PARAMETERS,
                    responses=PartPageSerializer)
     def get(self, request):
-        page = _search_cached(request, lambda: self._page(request))
-        return _page_response(page)
+        return _search_response(request, lambda: self._page(request))
 
     def _page(self, request) -> _RenderedPage:
         data = self._search(request)
@@ -456,8 +482,7 @@ class PartLookupApi(generics.GenericAPIView):
         ],
     )
     def get(self, request):
-        page = _search_cached(request, lambda: self._page(request))
-        return _page_response(page)
+        return _search_response(request, lambda: self._page(request))
 
     def _page(self, request) -> _RenderedPage:
         data = self._lookup(request)

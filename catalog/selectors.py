@@ -46,21 +46,30 @@ def _part_rows() -> QuerySet[Part]:
 # (services.catalog_cache_version_bump). Caches of catalog reads put it in their keys, so a
 # write makes every older entry unreachable at once, on every web process, without a scan.
 CATALOG_VERSION_KEY = "catalog:version"
+# The same for the parts' best offers (supplier data): whoever keeps the best offers that
+# settings.CATALOG_BEST_OFFER_PROVIDER reads moves it on (services.best_offer_cache_version_bump).
+BEST_OFFER_VERSION_KEY = "catalog:best-offer:version"
 
 
 def catalog_cache_version() -> int | None:
-    """The current catalog version, or None when Redis cannot be reached (then cache nothing).
+    """The current catalog version, or None when Redis cannot be reached (then cache nothing)."""
+    return cache_version(CATALOG_VERSION_KEY)
+
+
+def cache_version(key: str) -> int | None:
+    """The counter at `key` (CATALOG_VERSION_KEY or BEST_OFFER_VERSION_KEY), or None when
+    Redis cannot be reached.
 
     A missing counter (first use, or the cache was flushed) starts from the clock, never
     from 0, so it cannot fall back to a value that older entries still carry."""
     try:
-        version = cache.get(CATALOG_VERSION_KEY)
+        version = cache.get(key)
         if version is None:
-            cache.add(CATALOG_VERSION_KEY, time.time_ns(), timeout=None)
-            version = cache.get(CATALOG_VERSION_KEY)
+            cache.add(key, time.time_ns(), timeout=None)
+            version = cache.get(key)
         return int(version) if version is not None else None
     except Exception:  # Redis down must not take the search down: it only loses its cache
-        logger.warning("catalog version unavailable; search cache bypassed", exc_info=True)
+        logger.warning("cache version %s unavailable; search cache bypassed", key, exc_info=True)
         return None
 
 

@@ -22,7 +22,7 @@ from django.db.models import F
 
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
-from catalog.selectors import CATALOG_VERSION_KEY
+from catalog.selectors import BEST_OFFER_VERSION_KEY, CATALOG_VERSION_KEY
 from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.services import outbox_event_write
 from vehicles.models import VehicleVariant
@@ -135,27 +135,35 @@ def category_search_document_refresh(*, category: Category) -> int:
 
 # --- Search cache version ---------------------------------------------------------------
 
-def _catalog_cache_version_incr() -> None:
+def _cache_version_incr(key: str) -> None:
     try:
         try:
-            cache.incr(CATALOG_VERSION_KEY)
-        except ValueError:  # no counter yet: start one from the clock (see the selector)
-            cache.add(CATALOG_VERSION_KEY, time.time_ns(), timeout=None)
+            cache.incr(key)
+        except ValueError:  # no counter yet: start one from the clock (see selectors.cache_version)
+            cache.add(key, time.time_ns(), timeout=None)
     except Exception:  # cached search pages then expire on their own timeout
-        logger.warning("catalog version bump failed", exc_info=True)
+        logger.warning("cache version bump of %s failed", key, exc_info=True)
+
+
+def _cache_version_bump(key: str) -> None:
+    # Moved on now and again after the commit: a reader between the two could see the first
+    # new version but the old rows and cache them under it; the second bump drops that. (The
+    # first also serves code that never commits, such as a test inside its transaction.)
+    _cache_version_incr(key)
+    transaction.on_commit(lambda: _cache_version_incr(key))
 
 
 def catalog_cache_version_bump() -> None:
-    """Make every cached catalog read stale (selectors.catalog_cache_version).
+    """Make every cached catalog read stale (selectors.catalog_cache_version). Every catalog
+    write calls it: part events, brands, categories, the CSV import, the bench generator."""
+    _cache_version_bump(CATALOG_VERSION_KEY)
 
-    Moved on now and again after the commit: a reader between the two could see the first
-    new version but the old rows and cache them under it; the second bump drops that. (The
-    first also serves code that never commits, such as a test inside its transaction.)
-    Every catalog write calls it: part events, brands, categories, the CSV import, the
-    bench generator.
-    """
-    _catalog_cache_version_incr()
-    transaction.on_commit(_catalog_cache_version_incr)
+
+def best_offer_cache_version_bump() -> None:
+    """Make every cached search page's best offers stale. Called by whoever changes what
+    settings.CATALOG_BEST_OFFER_PROVIDER returns (suppliers.services.part_best_offer_refresh),
+    in the transaction of the change."""
+    _cache_version_bump(BEST_OFFER_VERSION_KEY)
 
 
 # --- Events -----------------------------------------------------------------------------

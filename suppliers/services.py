@@ -21,6 +21,7 @@ from django.utils import timezone
 from lokal.npwp import parse_npwp
 
 from catalog.models import Part
+from catalog.services import best_offer_cache_version_bump
 from okto88.areas import UnknownArea, area_resolve
 from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.models import User
@@ -244,6 +245,7 @@ def part_best_offer_refresh(*, part_ids: Iterable[int] = (), offer_ids: Iterable
     if locked:
         with connection.cursor() as cursor:
             cursor.execute(_BEST_OFFER_UPDATE_SQL, {"parts": locked, "active": SupplierStatus.ACTIVE})
+        best_offer_cache_version_bump()
     return len(locked)
 
 
@@ -254,6 +256,7 @@ def part_best_offer_rebuild() -> int:
         cursor.execute("LOCK TABLE suppliers_partbestoffer IN ACCESS EXCLUSIVE MODE")
         cursor.execute("DELETE FROM suppliers_partbestoffer")
         cursor.execute(_BEST_OFFER_INSERT_SQL, {"active": SupplierStatus.ACTIVE})
+        best_offer_cache_version_bump()
         return cursor.rowcount
 
 

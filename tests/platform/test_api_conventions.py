@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from okto88 import services
 from okto88.models import ApiKey, Scope
+from okto88.redis_connection import redis_client
 from tests.platform.factories import ApiClientFactory, OperatorFactory, UserFactory, issue_api_key
 
 pytestmark = pytest.mark.django_db
@@ -148,6 +149,16 @@ def test_throttling_answers_429_with_retry_after():
     body = assert_problem(response, 429, "throttled")
     assert 1 <= int(response["Retry-After"]) <= 60
     assert body["retry_after"] == int(response["Retry-After"])
+
+
+def test_a_throttle_window_counter_expires_with_its_window():
+    client_row = ApiClientFactory(rate_limit="5/min")
+    partner = api(issue_api_key(client=client_row).raw_key)
+    partner.get("/api/v1/me/")
+    partner.get("/api/v1/me/")
+    [key] = redis_client().keys(f"throttle:client:client:{client_row.pk}:*")
+    assert int(redis_client().get(key)) == 2
+    assert 0 < redis_client().ttl(key) <= 61  # never a counter without an end
 
 
 def test_throttling_is_per_client():

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from okto88.models import Scope
 from suppliers.models import Stock, StockMovement
-from tests.catalog.factories import PartFactory
+from suppliers.services import stock_adjust
+from tests.catalog.factories import FitmentFactory, PartFactory
 from tests.platform.factories import OperatorFactory, UserFactory, issue_api_key
 from tests.suppliers.factories import (
     OfferFactory,
@@ -146,3 +149,25 @@ def test_part_offers_for_workshops():
     assert (row["offer_id"], row["price"], row["available"], row["lead_time_days"]) == (offer.pk, 75_000, 3, 3)
     assert row["supplier_name"] == offer.supplier.legal_name and row["warehouse_cities"]
     assert_problem(client.get("/api/v1/parts/999999999/offers/"), 404, "not_found")
+
+
+def test_a_cached_search_page_shows_a_stock_change_on_the_next_request(django_assert_num_queries):
+    fitment = FitmentFactory()
+    offer = OfferFactory(part=fitment.part, price=75_000)
+    stock = StockFactory(offer=offer, on_hand=4)
+    client = api_for(None, scopes=[Scope.CATALOG_READ])
+    params = {"vehicle": fitment.variant_id}
+
+    def best_offer(max_queries: int) -> dict:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/api/v1/parts/", params)
+        assert response.status_code == 200
+        offer_queries = [q for q in queries.captured_queries if "suppliers_partbestoffer" in q["sql"]]
+        assert len(offer_queries) <= max_queries, offer_queries
+        return response.json()["results"][0]["best_offer"]
+
+    assert best_offer(max_queries=1)["available"] == 4
+    assert best_offer(max_queries=0)["available"] == 4  # nothing changed: the stored page, offers and all
+    stock_adjust(stock=stock, delta=-3, reference="counted")
+    assert best_offer(max_queries=1)["available"] == 1  # the change moved the best-offer version on
+    assert best_offer(max_queries=0)["available"] == 1

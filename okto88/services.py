@@ -112,15 +112,25 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
-def _api_key_cached(digest: str) -> ApiKey | None:
-    if _api_key_cache_seconds() <= 0:
-        return None
+def _api_key_cached(digest: str, counter: RateCounter | None) -> tuple[ApiKey | None, int | None]:
+    """The cached key (or None) and, when asked, the counter's new value: one round trip."""
+    use_cache = _api_key_cache_seconds() > 0
+    if not use_cache and counter is None:
+        return None, None
     try:
-        stored = redis_client().get(_api_key_cache_key(digest))
-        return pickle.loads(stored) if stored is not None else None  # noqa: S301 - our own entry
+        pipe = redis_client().pipeline(transaction=False)
+        if use_cache:
+            pipe.get(_api_key_cache_key(digest))
+        if counter is not None:
+            pipe.incr(counter.key)
+            pipe.expire(counter.key, counter.ttl)
+        replies = pipe.execute()
     except Exception:
         logger.warning("API key cache unavailable", exc_info=True)
-        return None
+        return None, None
+    stored = replies[0] if use_cache else None
+    count = int(replies[-2]) if counter is not None else None
+    return (pickle.loads(stored) if stored is not None else None), count  # noqa: S301 - our own entry
 
 
 def _api_key_remember(api_key: ApiKey) -> None:
@@ -134,15 +144,37 @@ def _api_key_remember(api_key: ApiKey) -> None:
         logger.warning("API key cache unavailable", exc_info=True)
 
 
-def api_key_authenticate(*, raw_key: str) -> ApiKey:
-    """Return the live key for `raw_key` or raise InvalidApiKey / RevokedApiKey."""
+@dataclass(frozen=True)
+class RateCounter:
+    """A Redis counter to move on in the same round trip as the key's cache lookup (the
+    API's per-client rate counter, okto88.api.throttling), with the TTL it must keep."""
+
+    key: str
+    ttl: int
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    api_key: ApiKey
+    counted: int | None  # the RateCounter's new value; None when it was not counted
+
+
+def api_key_prefix(raw_key: str) -> str:
+    """The public part of a raw key (its row's `prefix`), "" when the key has not its shape."""
+    parts = raw_key.split("_", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == API_KEY_PREFIX else ""
+
+
+def api_key_authenticate(*, raw_key: str, counter: RateCounter | None = None) -> Authenticated:
+    """The live key for `raw_key`, or raise InvalidApiKey / RevokedApiKey. A `counter` is
+    incremented whatever the outcome (an attempt counts), in the cache lookup's round trip."""
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         raise InvalidApiKey()
     digest = _digest(raw_key)
     # The cache key is the digest of the whole raw key, stored only after it verified: a
     # hit is a key that matched its row's digest a few seconds ago.
-    api_key = _api_key_cached(digest)
+    api_key, counted = _api_key_cached(digest, counter)
     cached = api_key is not None
     if api_key is None:
         api_key = ApiKey.objects.select_related("client").filter(prefix=parts[1]).first()
@@ -160,7 +192,7 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
         api_key.last_used_at = now
     if touch or not cached:
         _api_key_remember(api_key)
-    return api_key
+    return Authenticated(api_key=api_key, counted=counted)
 
 
 # --- Transactional outbox ---------------------------------------------------------------

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from okto88 import services
+from okto88.api.rate_windows import client_rate_window
 from okto88.models import ApiClient, ApiKey
 
 API_KEY_KEYWORD = "Api-Key"
+
+# Key prefix → (client pk, rate limit) of keys that verified in this process; as many
+# entries as live keys (a key that does not verify is never added).
+_client_of_key: dict[str, tuple[int, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -42,10 +48,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw_key = raw_key.strip()
         if not raw_key:
             return None
+        # The key's client (fixed for its life) and rate as last seen: the client's rate counter
+        # is moved on in the same Redis round trip as the key's lookup (the throttle compares).
+        prefix = services.api_key_prefix(raw_key)
+        seen = _client_of_key.get(prefix)
+        window = client_rate_window(client_pk=seen[0], rate_limit=seen[1], now=time.time()) if seen else None
+        counter = services.RateCounter(key=window.key, ttl=window.ttl) if window else None
         try:
-            api_key: ApiKey = services.api_key_authenticate(raw_key=raw_key)
+            authenticated = services.api_key_authenticate(raw_key=raw_key, counter=counter)
         except services.InvalidApiKey as exc:
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc
+        api_key: ApiKey = authenticated.api_key
+        _client_of_key[prefix] = (api_key.client_id, api_key.client.rate_limit)
+        if window is not None and authenticated.counted is not None:
+            request.rate_counted = (window.key, authenticated.counted)
         return ApiClientPrincipal(api_client=api_key.client, scopes=frozenset(api_key.scopes)), api_key
 
     def authenticate_header(self, request) -> str:

@@ -12,6 +12,7 @@ import time
 from rest_framework.throttling import SimpleRateThrottle
 
 from okto88.api.authentication import ApiClientPrincipal
+from okto88.api.rate_windows import CACHE_FORMAT, SCOPE, RateWindow, client_rate_window
 from okto88.redis_connection import redis_client
 
 logger = logging.getLogger(__name__)
@@ -35,35 +36,44 @@ def _window_count(*, key: str, ttl: int) -> int:
 
 
 class ClientRateThrottle(SimpleRateThrottle):
-    scope = "client"
-    cache_format = "throttle:%(scope)s:%(ident)s"
+    """An API client's requests are counted per fixed window. ApiKeyAuthentication usually
+    counted this request already, in the round trip that looked its key up (`request.rate_counted`);
+    the throttle then only compares. Users and anonymous callers are counted here."""
+
+    scope = SCOPE
+    cache_format = CACHE_FORMAT
 
     def get_cache_key(self, request, view) -> str:
-        if isinstance(request.user, ApiClientPrincipal):
-            ident = f"client:{request.user.api_client.pk}"
-        elif request.user and request.user.is_authenticated:
+        if request.user and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
             ident = f"ip:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request, view) -> bool:
-        # A partner may have its own contract rate (e.g. "1200/min") set by an operator.
-        if isinstance(request.user, ApiClientPrincipal) and request.user.api_client.rate_limit:
-            self.num_requests, self.duration = self.parse_rate(request.user.api_client.rate_limit)
-        if self.num_requests is None:
-            return True
         now = time.time()
-        window = int(now // self.duration)
-        self.window_ends_at = (window + 1) * self.duration
-        key = f"{self.get_cache_key(request, view)}:{window}"
-        try:
-            count = _window_count(key=key, ttl=self.duration + 1)
-        except Exception:  # Redis down must not take the API down with it
-            logger.warning("throttle unavailable; request allowed", exc_info=True)
-            return True
-        self.now = now
-        return count <= self.num_requests
+        if isinstance(request.user, ApiClientPrincipal):
+            client = request.user.api_client
+            window = client_rate_window(client_pk=client.pk, rate_limit=client.rate_limit, now=now)
+            if window is None:
+                return True
+            counted = getattr(request, "rate_counted", None)
+            count = counted[1] if counted is not None and counted[0] == window.key else None
+        else:
+            if self.num_requests is None:
+                return True
+            index = int(now // self.duration)
+            window = RateWindow(key=f"{self.get_cache_key(request, view)}:{index}", ttl=self.duration + 1,
+                                num_requests=self.num_requests, ends_at=(index + 1) * self.duration)
+            count = None
+        self.now, self.window_ends_at = now, window.ends_at
+        if count is None:
+            try:
+                count = _window_count(key=window.key, ttl=window.ttl)
+            except Exception:  # Redis down must not take the API down with it
+                logger.warning("throttle unavailable; request allowed", exc_info=True)
+                return True
+        return count <= window.num_requests
 
     def wait(self) -> float:
         return max(1.0, self.window_ends_at - self.now)

@@ -161,6 +161,37 @@ def test_a_throttle_window_counter_expires_with_its_window():
     assert 0 < redis_client().ttl(key) <= 61  # never a counter without an end
 
 
+def redis_calls(command: str) -> int:
+    return int(redis_client().info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+def test_a_partners_request_is_counted_in_the_round_trip_that_looks_its_key_up():
+    client_row = ApiClientFactory(rate_limit="5/min")
+    partner = api(issue_api_key(client=client_row).raw_key)
+    assert partner.get("/api/v1/me/").status_code == 200  # first sight of the key: the throttle counts
+    scripts_before = redis_calls("evalsha") + redis_calls("eval")
+    assert partner.get("/api/v1/me/").status_code == 200
+    assert redis_calls("evalsha") + redis_calls("eval") == scripts_before  # counted with the key's lookup
+    [key] = redis_client().keys(f"throttle:client:client:{client_row.pk}:*")
+    assert int(redis_client().get(key)) == 2
+
+
+def test_a_changed_contract_rate_counts_in_the_new_window_at_once(settings):
+    settings.API_KEY_CACHE_SECONDS = 0  # the operator's change is read on the next request
+    client_row = ApiClientFactory(rate_limit="2/min")
+    partner = api(issue_api_key(client=client_row).raw_key)
+    assert partner.get("/api/v1/me/").status_code == 200
+    client_row.rate_limit = "2/hour"
+    client_row.save()
+
+    statuses = [partner.get("/api/v1/me/").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]  # the hourly window's own count, not the minute's
+    hourly = [k for k in redis_client().keys(f"throttle:client:client:{client_row.pk}:*")
+              if int(k.rsplit(b":", 1)[1]) < 10_000_000]  # hour numbers since 1970 are below minute numbers
+    assert [int(redis_client().get(k)) for k in hourly] == [3]
+
+
 def test_throttling_is_per_client():
     limited = issue_api_key(client=ApiClientFactory(rate_limit="1/min"))
     other = issue_api_key(client=ApiClientFactory(rate_limit="1/min"))

@@ -200,6 +200,17 @@ def test_throttling_is_per_client():
     assert api(other.raw_key).get("/api/v1/me/").status_code == 200
 
 
+def test_the_api_answers_json_whatever_the_client_accepts():
+    partner = api(issue_api_key().raw_key)
+    for accept in ("text/html", "application/xml", "*/*"):
+        response = partner.get("/api/v1/me/", HTTP_ACCEPT=accept)
+        assert response.status_code == 200 and response["Content-Type"] == "application/json"
+        assert response.json()["kind"] == "api_client"
+    # The schema has several representations: it still negotiates.
+    schema = partner.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema["Content-Type"].startswith("application/vnd.oai.openapi+json")
+
+
 def test_an_unknown_api_url_is_a_problem_not_an_html_page():
     issued = issue_api_key()
     assert_problem(api(issued.raw_key).get("/api/v1/no-such-thing/"), 404, "not_found")

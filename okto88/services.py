@@ -159,10 +159,9 @@ class Authenticated:
     counted: int | None  # the RateCounter's new value; None when it was not counted
 
 
-def api_key_prefix(raw_key: str) -> str:
-    """The public part of a raw key (its row's `prefix`), "" when the key has not its shape."""
-    parts = raw_key.split("_", 2)
-    return parts[1] if len(parts) == 3 and parts[0] == API_KEY_PREFIX else ""
+def api_key_digest(raw_key: str) -> str:
+    """What identifies a raw key without holding it (the digest its row stores)."""
+    return _digest(raw_key)
 
 
 def api_key_authenticate(*, raw_key: str, counter: RateCounter | None = None) -> Authenticated:

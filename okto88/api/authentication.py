@@ -14,8 +14,9 @@ from okto88.models import ApiClient, ApiKey
 
 API_KEY_KEYWORD = "Api-Key"
 
-# Key prefix → (client pk, rate limit) of keys that verified in this process; as many
-# entries as live keys (a key that does not verify is never added).
+# Digest of a raw key → (client pk, rate limit), for keys that verified in this process and
+# were not refused since: as many entries as live keys. Keyed by the whole key's digest, not
+# its public prefix, so that nobody can spend a partner's quota with a made-up key.
 _client_of_key: dict[str, tuple[int, str]] = {}
 
 
@@ -50,16 +51,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         # The key's client (fixed for its life) and rate as last seen: the client's rate counter
         # is moved on in the same Redis round trip as the key's lookup (the throttle compares).
-        prefix = services.api_key_prefix(raw_key)
-        seen = _client_of_key.get(prefix)
+        digest = services.api_key_digest(raw_key)
+        seen = _client_of_key.get(digest)
         window = client_rate_window(client_pk=seen[0], rate_limit=seen[1], now=time.time()) if seen else None
         counter = services.RateCounter(key=window.key, ttl=window.ttl) if window else None
         try:
             authenticated = services.api_key_authenticate(raw_key=raw_key, counter=counter)
         except services.InvalidApiKey as exc:
+            _client_of_key.pop(digest, None)  # a revoked key stops counting against its client
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc
         api_key: ApiKey = authenticated.api_key
-        _client_of_key[prefix] = (api_key.client_id, api_key.client.rate_limit)
+        _client_of_key[digest] = (api_key.client_id, api_key.client.rate_limit)
         if window is not None and authenticated.counted is not None:
             request.rate_counted = (window.key, authenticated.counted)
         return ApiClientPrincipal(api_client=api_key.client, scopes=frozenset(api_key.scopes)), api_key

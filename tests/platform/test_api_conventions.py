@@ -176,6 +176,20 @@ def test_a_partners_request_is_counted_in_the_round_trip_that_looks_its_key_up()
     assert int(redis_client().get(key)) == 2
 
 
+def test_made_up_or_revoked_keys_do_not_spend_a_partners_quota():
+    client_row = ApiClientFactory(rate_limit="3/min")
+    first, second = issue_api_key(client=client_row), issue_api_key(client=client_row)
+    assert api(first.raw_key).get("/api/v1/me/").status_code == 200  # 1
+    brand, prefix, secret = first.raw_key.split("_", 2)
+    made_up = f"{brand}_{prefix}_{'x' * len(secret)}"  # the public prefix of a real key
+    assert {api(made_up).get("/api/v1/me/").status_code for _ in range(5)} == {401}
+    services.api_key_revoke(api_key=first.api_key)
+    assert {api(first.raw_key).get("/api/v1/me/").status_code for _ in range(5)} == {401}  # 2: the first one
+
+    assert api(second.raw_key).get("/api/v1/me/").status_code == 200  # 3
+    assert api(second.raw_key).get("/api/v1/me/").status_code == 429
+
+
 def test_a_changed_contract_rate_counts_in_the_new_window_at_once(settings):
     settings.API_KEY_CACHE_SECONDS = 0  # the operator's change is read on the next request
     client_row = ApiClientFactory(rate_limit="2/min")

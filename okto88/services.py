@@ -8,6 +8,7 @@ import json
 import logging
 import pickle
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -217,6 +218,29 @@ def outbox_event_write(
     )
     _relay_schedule_on_commit()
     return event
+
+
+@dataclass(frozen=True)
+class NewOutboxEvent:
+    topic: str
+    aggregate_type: str
+    aggregate_id: str | int
+    payload: dict
+    version: int = 1
+
+
+def outbox_events_write(*, events: Sequence[NewOutboxEvent]) -> None:
+    """Record several events in the caller's transaction with one INSERT, in the given order."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_events_write must run inside the transaction of the change")
+    if not events:
+        return
+    request_id = request_id_var.get() or ""
+    OutboxEvent.objects.bulk_create([
+        OutboxEvent(topic=e.topic, aggregate_type=e.aggregate_type, aggregate_id=str(e.aggregate_id),
+                    version=e.version, payload=e.payload, request_id=request_id)
+        for e in events])
+    _relay_schedule_on_commit()
 
 
 # Coalescing: a commit enqueues a relay only if none is queued yet (SET NX on this key); the

@@ -16,7 +16,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from lokal.npwp import parse_npwp
 
@@ -26,7 +25,7 @@ from okto88.areas import UnknownArea, area_resolve
 from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.models import User
 from okto88.selectors import actor_person
-from okto88.services import outbox_event_write
+from okto88.services import NewOutboxEvent, outbox_event_write, outbox_events_write
 from suppliers.lock_objects import offer_lock, part_best_offer_lock, stock_lock
 from suppliers.models import (
     MovementReason,
@@ -136,39 +135,67 @@ def _stock_payload(stock: Stock) -> dict[str, int]:
             "reserved": stock.reserved, "available": stock.on_hand - stock.reserved}
 
 
-def _stock_event(stock: Stock) -> None:
-    outbox_event_write(topic="stock.changed", aggregate_type="stock", aggregate_id=stock.pk,
-                       payload=_stock_payload(stock))
+@dataclass(frozen=True)
+class _StockChange:
+    stock: Stock  # locked by this transaction, as read under the lock
+    on_hand_delta: int
+    reserved_delta: int
 
 
-def _stock_apply(*, stock: Stock, on_hand_delta: int, reserved_delta: int, reason: str, actor: Any,
-                 reference: str) -> Stock:
-    """Apply deltas to a stock row this transaction has locked; write ledger and event.
+# Conditional on every row still satisfying 0 ≤ reserved ≤ on_hand after its change, so even
+# without the lock it could never oversell (the CHECK constraints are the last line).
+_STOCK_APPLY_SQL = """
+UPDATE suppliers_stock AS s
+SET on_hand = s.on_hand + v.on_hand_delta, reserved = s.reserved + v.reserved_delta, updated_at = now()
+FROM unnest(%s::bigint[], %s::integer[], %s::integer[]) AS v(id, on_hand_delta, reserved_delta)
+WHERE s.id = v.id AND s.reserved + v.reserved_delta >= 0
+  AND s.on_hand + v.on_hand_delta >= s.reserved + v.reserved_delta
+RETURNING s.id
+"""
 
-    The UPDATE is conditional on the row still satisfying 0 ≤ reserved ≤ on_hand after the
-    change, so even without the lock it could never oversell; 0 rows → InsufficientStock.
-    """
-    if on_hand_delta == 0 and reserved_delta == 0:
-        return stock
-    updated = Stock.objects.filter(
-        pk=stock.pk,
-        on_hand__gte=F("reserved") + reserved_delta - on_hand_delta,  # on_hand' ≥ reserved'
-        reserved__gte=-reserved_delta,  # reserved' ≥ 0
-    ).update(on_hand=F("on_hand") + on_hand_delta, reserved=F("reserved") + reserved_delta)
-    if not updated:
-        raise InsufficientStock(
-            f"Stock {stock.pk} has {stock.on_hand} on hand and {stock.reserved} reserved.",
-            extra={"stock": stock.pk, "on_hand": stock.on_hand, "reserved": stock.reserved},
-        )
-    stock.on_hand += on_hand_delta
-    stock.reserved += reserved_delta
-    StockMovement.objects.create(
-        stock=stock, reason=reason, on_hand_delta=on_hand_delta, reserved_delta=reserved_delta,
-        on_hand_after=stock.on_hand, reserved_after=stock.reserved, actor=actor_person(actor=actor),
-        reference=_actor_reference(actor, reference),
+
+def _insufficient(stock: Stock) -> InsufficientStock:
+    return InsufficientStock(
+        f"Stock {stock.pk} has {stock.on_hand} on hand and {stock.reserved} reserved.",
+        extra={"stock": stock.pk, "on_hand": stock.on_hand, "reserved": stock.reserved},
     )
-    _stock_event(stock)
-    return stock
+
+
+def _stock_apply(*, changes: Sequence[_StockChange], reason: str, actor: Any, reference: str) -> list[Stock]:
+    """Apply deltas to stock rows this transaction has locked: one UPDATE, one ledger INSERT
+    and one INSERT of `stock.changed` events however many rows. All or nothing: a row that
+    would go below its reserved units (or reserved below 0) raises InsufficientStock before
+    anything is written. Returns the rows as written, in the order given."""
+    changes = [c for c in changes if c.on_hand_delta or c.reserved_delta]
+    for change in changes:
+        stock = change.stock
+        reserved = stock.reserved + change.reserved_delta
+        if reserved < 0 or stock.on_hand + change.on_hand_delta < reserved:
+            raise _insufficient(stock)
+    if not changes:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_STOCK_APPLY_SQL, [[c.stock.pk for c in changes], [c.on_hand_delta for c in changes],
+                                          [c.reserved_delta for c in changes]])
+        written = {row[0] for row in cursor.fetchall()}
+    unwritten = [c.stock for c in changes if c.stock.pk not in written]
+    if unwritten:  # the row changed under a caller that did not lock it: nothing is kept
+        raise _insufficient(unwritten[0])
+    person, reference = actor_person(actor=actor), _actor_reference(actor, reference)
+    movements = []
+    for change in changes:
+        stock = change.stock
+        stock.on_hand += change.on_hand_delta
+        stock.reserved += change.reserved_delta
+        movements.append(StockMovement(
+            stock=stock, reason=reason, on_hand_delta=change.on_hand_delta, reserved_delta=change.reserved_delta,
+            on_hand_after=stock.on_hand, reserved_after=stock.reserved, actor=person, reference=reference))
+    StockMovement.objects.bulk_create(movements)
+    outbox_events_write(events=[
+        NewOutboxEvent(topic="stock.changed", aggregate_type="stock", aggregate_id=c.stock.pk,
+                       payload=_stock_payload(c.stock))
+        for c in changes])
+    return [c.stock for c in changes]
 
 
 def _locked_stock(stock: Stock | int) -> Stock:
@@ -548,8 +575,9 @@ def stock_adjust(*, stock: Stock | int, delta: int, reason: str = MovementReason
             f"On hand would be {locked.on_hand + delta}, below the {locked.reserved} reserved.",
             extra={"stock": locked.pk, "on_hand": locked.on_hand, "reserved": locked.reserved},
         )
-    stock = _stock_apply(stock=locked, on_hand_delta=delta, reserved_delta=0, reason=reason, actor=actor,
-                         reference=reference)
+    _stock_apply(changes=[_StockChange(stock=locked, on_hand_delta=delta, reserved_delta=0)], reason=reason,
+                 actor=actor, reference=reference)
+    stock = locked
     if delta:
         part_best_offer_refresh(offer_ids=[stock.offer_id])
     return stock
@@ -570,8 +598,9 @@ def stock_set_on_hand(*, stock: Stock | int, on_hand: int, actor: Any = None, re
             extra={"stock": locked.pk, "on_hand": locked.on_hand, "reserved": locked.reserved},
         )
     delta = on_hand - locked.on_hand
-    stock = _stock_apply(stock=locked, on_hand_delta=delta, reserved_delta=0, reason=reason, actor=actor,
-                         reference=reference)
+    _stock_apply(changes=[_StockChange(stock=locked, on_hand_delta=delta, reserved_delta=0)], reason=reason,
+                 actor=actor, reference=reference)
+    stock = locked
     if delta:
         part_best_offer_refresh(offer_ids=[stock.offer_id])
     return stock
@@ -618,12 +647,10 @@ def _stock_move_lines(*, lines: Iterable[StockLine], on_hand_sign: int, reserved
     missing = sorted(set(quantities) - set(locked))
     if missing:
         raise UnknownStock(extra={"stocks": missing})
-    result = []
-    for stock_id in sorted(quantities):
-        qty = quantities[stock_id]
-        result.append(_stock_apply(stock=locked[stock_id], on_hand_delta=on_hand_sign * qty,
-                                   reserved_delta=reserved_sign * qty, reason=reason, actor=actor,
-                                   reference=reference))
+    result = _stock_apply(changes=[
+        _StockChange(stock=locked[stock_id], on_hand_delta=on_hand_sign * qty, reserved_delta=reserved_sign * qty)
+        for stock_id, qty in sorted(quantities.items())
+    ], reason=reason, actor=actor, reference=reference)
     part_best_offer_refresh(offer_ids={stock.offer_id for stock in result})
     return result
 
@@ -671,14 +698,6 @@ class StockBulkResult:
 
 def _row_error(index: int, name: str | None, code: str, detail: str) -> dict[str, str]:
     return {"field": f"rows.{index}.{name}" if name else f"rows.{index}", "code": code, "detail": detail}
-
-
-_BULK_UPDATE_SQL = """
-UPDATE suppliers_stock AS s
-SET on_hand = v.on_hand, updated_at = now()
-FROM unnest(%s::bigint[], %s::integer[]) AS v(id, on_hand)
-WHERE s.id = v.id
-"""
 
 
 @transaction.atomic
@@ -775,19 +794,8 @@ def stock_bulk_set(*, supplier: Supplier, rows: Sequence[Mapping[str, Any]], act
     if not changes:
         return result
 
-    with connection.cursor() as cursor:
-        cursor.execute(_BULK_UPDATE_SQL, [[s.pk for s, _ in changes], [qty for _, qty in changes]])
-    user, ref = actor_person(actor=actor), _actor_reference(actor, reference)
-    movements = []
-    for stock, on_hand in changes:
-        movements.append(StockMovement(
-            stock=stock, reason=reason, on_hand_delta=on_hand - stock.on_hand, reserved_delta=0,
-            on_hand_after=on_hand, reserved_after=stock.reserved, actor=user, reference=ref,
-        ))
-        stock.on_hand = on_hand
-    StockMovement.objects.bulk_create(movements, batch_size=2000)
-    for stock, _ in changes:
-        _stock_event(stock)
+    _stock_apply(changes=[_StockChange(stock=stock, on_hand_delta=on_hand - stock.on_hand, reserved_delta=0)
+                          for stock, on_hand in changes], reason=reason, actor=actor, reference=reference)
     part_best_offer_refresh(offer_ids={stock.offer_id for stock, _ in changes})
     result.changed = len(changes)
     result.changed_stock_ids = [s.pk for s, _ in changes]

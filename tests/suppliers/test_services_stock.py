@@ -78,6 +78,21 @@ def test_reserve_is_all_or_nothing():
 
 
 @pytest.mark.django_db
+def test_moving_several_lines_writes_a_ledger_row_and_an_event_per_line_in_stock_order():
+    a, b = StockFactory(on_hand=5), StockFactory(on_hand=3)
+    last_event = OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+    services.stock_reserve(lines=[(b.pk, 2), (a.pk, 1)], reference="OK-1")
+
+    rows = StockMovement.objects.filter(reason=MovementReason.RESERVATION).order_by("pk")
+    assert [(m.stock_id, m.reserved_delta, m.on_hand_after, m.reserved_after, m.reference) for m in rows] == [
+        (a.pk, 1, 5, 1, "OK-1"), (b.pk, 2, 3, 2, "OK-1")]
+    events = OutboxEvent.objects.filter(pk__gt=last_event, topic="stock.changed").order_by("pk")
+    assert [(e.aggregate_id, e.payload["reserved"], e.payload["available"]) for e in events] == [
+        (str(a.pk), 1, 4), (str(b.pk), 2, 1)]
+
+
+@pytest.mark.django_db
 def test_set_on_hand_below_reserved_is_refused():
     stock = StockFactory(on_hand=5, reserved=3)
     with pytest.raises(services.InsufficientStock) as exc:

@@ -202,24 +202,6 @@ def api_key_authenticate(*, raw_key: str, counter: RateCounter | None = None) ->
 OUTBOX_RELAY_LOCK_ID = 0x0C7088
 
 
-def outbox_event_write(
-    *, topic: str, aggregate_type: str, aggregate_id: str | int, payload: dict, version: int = 1
-) -> OutboxEvent:
-    """Record an event in the caller's transaction; it is published only if that commits."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("outbox_event_write must run inside the transaction of the change")
-    event = OutboxEvent.objects.create(
-        topic=topic,
-        aggregate_type=aggregate_type,
-        aggregate_id=str(aggregate_id),
-        version=version,
-        payload=payload,
-        request_id=request_id_var.get() or "",
-    )
-    _relay_schedule_on_commit()
-    return event
-
-
 @dataclass(frozen=True)
 class NewOutboxEvent:
     topic: str
@@ -229,18 +211,30 @@ class NewOutboxEvent:
     version: int = 1
 
 
-def outbox_events_write(*, events: Sequence[NewOutboxEvent]) -> None:
-    """Record several events in the caller's transaction with one INSERT, in the given order."""
+def outbox_event_write(
+    *, topic: str, aggregate_type: str, aggregate_id: str | int, payload: dict, version: int = 1
+) -> OutboxEvent:
+    """Record an event in the caller's transaction; it is published only if that commits."""
+    (event,) = outbox_events_write(events=[NewOutboxEvent(topic=topic, aggregate_type=aggregate_type,
+                                                          aggregate_id=aggregate_id, payload=payload,
+                                                          version=version)])
+    return event
+
+
+def outbox_events_write(*, events: Sequence[NewOutboxEvent]) -> list[OutboxEvent]:
+    """Record events in the caller's transaction with one INSERT, in the given order; they are
+    published only if it commits (one relay per transaction)."""
     if not connection.in_atomic_block:
-        raise RuntimeError("outbox_events_write must run inside the transaction of the change")
+        raise RuntimeError("outbox events must be written inside the transaction of the change")
     if not events:
-        return
+        return []
     request_id = request_id_var.get() or ""
-    OutboxEvent.objects.bulk_create([
+    written = OutboxEvent.objects.bulk_create([
         OutboxEvent(topic=e.topic, aggregate_type=e.aggregate_type, aggregate_id=str(e.aggregate_id),
                     version=e.version, payload=e.payload, request_id=request_id)
         for e in events])
     _relay_schedule_on_commit()
+    return written
 
 
 # Coalescing: a commit enqueues a relay only if none is queued yet (SET NX on this key); the

@@ -163,9 +163,10 @@ def _insufficient(stock: Stock) -> InsufficientStock:
 
 def _stock_apply(*, changes: Sequence[_StockChange], reason: str, actor: Any, reference: str) -> list[Stock]:
     """Apply deltas to stock rows this transaction has locked: one UPDATE, one ledger INSERT
-    and one INSERT of `stock.changed` events however many rows. All or nothing: a row that
-    would go below its reserved units (or reserved below 0) raises InsufficientStock before
-    anything is written. Returns the rows as written, in the order given."""
+    and one INSERT of `stock.changed` events however many rows, then the best offers of their
+    parts. All or nothing: a row that would go below its reserved units (or reserved below 0)
+    raises InsufficientStock before anything is written. Returns the rows as written, in the
+    order given. Every change of stock goes through here."""
     changes = [c for c in changes if c.on_hand_delta or c.reserved_delta]
     for change in changes:
         stock = change.stock
@@ -195,6 +196,7 @@ def _stock_apply(*, changes: Sequence[_StockChange], reason: str, actor: Any, re
         NewOutboxEvent(topic="stock.changed", aggregate_type="stock", aggregate_id=c.stock.pk,
                        payload=_stock_payload(c.stock))
         for c in changes])
+    part_best_offer_refresh(offer_ids={c.stock.offer_id for c in changes})
     return [c.stock for c in changes]
 
 
@@ -483,11 +485,11 @@ def _offers_scoped(*, supplier: Supplier | None, offer_ids: Iterable[int]):
 def offer_bulk_set_active(*, supplier: Supplier | None, offer_ids: Iterable[int], active: bool) -> int:
     """Activate/deactivate the supplier's offers among `offer_ids` (others are ignored: a foreign
     id changes nothing). `supplier=None` is for operators. Returns how many changed."""
-    ids = list(_offers_scoped(supplier=supplier, offer_ids=offer_ids).exclude(is_active=active)
-               .values_list("pk", flat=True))
-    changed = Offer.objects.filter(pk__in=ids).exclude(is_active=active).update(is_active=active)
+    locked = offer_lock(offer_ids=_offers_scoped(supplier=supplier, offer_ids=offer_ids).values_list("pk", flat=True))
+    ids = [pk for pk, offer in locked.items() if offer.is_active != active]
+    Offer.objects.filter(pk__in=ids).update(is_active=active)
     part_best_offer_refresh(offer_ids=ids)
-    return changed
+    return len(ids)
 
 
 @transaction.atomic
@@ -561,14 +563,18 @@ def stock_ensure(*, offer: Offer, warehouse: Warehouse) -> Stock:
 ADJUST_REASONS = {MovementReason.ADJUSTMENT, MovementReason.RETURN, MovementReason.IMPORT}
 
 
+def _adjust_reason_check(reason: str) -> None:
+    if reason not in ADJUST_REASONS:
+        raise InvalidField(f"Reason must be one of {', '.join(sorted(ADJUST_REASONS))}.", extra={"field": "reason"})
+
+
 @transaction.atomic
 def stock_adjust(*, stock: Stock | int, delta: int, reason: str = MovementReason.ADJUSTMENT, actor: Any = None,
                  reference: str = "") -> Stock:
     """Add `delta` (may be negative) to on_hand; refuses to go below what is reserved."""
     if not _is_int(delta):
         raise InvalidQuantity(extra={"field": "delta"})
-    if reason not in ADJUST_REASONS:
-        raise InvalidField(f"Reason must be one of {', '.join(sorted(ADJUST_REASONS))}.", extra={"field": "reason"})
+    _adjust_reason_check(reason)
     locked = _locked_stock(stock)
     if locked.on_hand + delta < locked.reserved:
         raise InsufficientStock(
@@ -577,10 +583,7 @@ def stock_adjust(*, stock: Stock | int, delta: int, reason: str = MovementReason
         )
     _stock_apply(changes=[_StockChange(stock=locked, on_hand_delta=delta, reserved_delta=0)], reason=reason,
                  actor=actor, reference=reference)
-    stock = locked
-    if delta:
-        part_best_offer_refresh(offer_ids=[stock.offer_id])
-    return stock
+    return locked
 
 
 @transaction.atomic
@@ -589,8 +592,7 @@ def stock_set_on_hand(*, stock: Stock | int, on_hand: int, actor: Any = None, re
     """Set on_hand to a counted number; the ledger gets the difference. Refuses to go below reserved."""
     if not _is_int(on_hand) or on_hand < 0:
         raise InvalidQuantity("On hand is a whole number ≥ 0.", extra={"field": "on_hand"})
-    if reason not in ADJUST_REASONS:
-        raise InvalidField(f"Reason must be one of {', '.join(sorted(ADJUST_REASONS))}.", extra={"field": "reason"})
+    _adjust_reason_check(reason)
     locked = _locked_stock(stock)
     if on_hand < locked.reserved:
         raise InsufficientStock(
@@ -600,10 +602,7 @@ def stock_set_on_hand(*, stock: Stock | int, on_hand: int, actor: Any = None, re
     delta = on_hand - locked.on_hand
     _stock_apply(changes=[_StockChange(stock=locked, on_hand_delta=delta, reserved_delta=0)], reason=reason,
                  actor=actor, reference=reference)
-    stock = locked
-    if delta:
-        part_best_offer_refresh(offer_ids=[stock.offer_id])
-    return stock
+    return locked
 
 
 # A line is (stock or stock id or (offer, warehouse), quantity).
@@ -647,12 +646,10 @@ def _stock_move_lines(*, lines: Iterable[StockLine], on_hand_sign: int, reserved
     missing = sorted(set(quantities) - set(locked))
     if missing:
         raise UnknownStock(extra={"stocks": missing})
-    result = _stock_apply(changes=[
+    return _stock_apply(changes=[
         _StockChange(stock=locked[stock_id], on_hand_delta=on_hand_sign * qty, reserved_delta=reserved_sign * qty)
         for stock_id, qty in sorted(quantities.items())
     ], reason=reason, actor=actor, reference=reference)
-    part_best_offer_refresh(offer_ids={stock.offer_id for stock in result})
-    return result
 
 
 @transaction.atomic
@@ -796,7 +793,6 @@ def stock_bulk_set(*, supplier: Supplier, rows: Sequence[Mapping[str, Any]], act
 
     _stock_apply(changes=[_StockChange(stock=stock, on_hand_delta=on_hand - stock.on_hand, reserved_delta=0)
                           for stock, on_hand in changes], reason=reason, actor=actor, reference=reference)
-    part_best_offer_refresh(offer_ids={stock.offer_id for stock, _ in changes})
     result.changed = len(changes)
     result.changed_stock_ids = [s.pk for s, _ in changes]
     return result

@@ -30,13 +30,12 @@ import logging
 import pickle
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpResponse
-from django.utils.module_loading import import_string
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -61,18 +60,6 @@ from okto88.api.pagination import CursorPagination
 from okto88.models import Scope
 from okto88.redis_connection import redis_client
 from vehicles.models import VehicleVariant
-
-
-def part_best_offers(*, part_ids: Iterable[int]) -> dict[int, dict]:
-    """The seam for "best offer per part": suppliers sit above the catalog, so the catalog
-    cannot import them. Once offers exist, point settings.CATALOG_BEST_OFFER_PROVIDER at a
-    suppliers selector taking `part_ids` and returning {part_id: offer dict}; one call per
-    page, never one per part. Until then no part has an offer."""
-    provider_path = getattr(settings, "CATALOG_BEST_OFFER_PROVIDER", None)
-    if not provider_path:
-        return {}
-    return import_string(provider_path)(part_ids=list(part_ids))
-
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +106,7 @@ def _offer_json(offer: dict | None) -> bytes:
 
 def _page_body(page: _RenderedPage) -> bytes:
     """The page with each part's best offer of this moment (one lookup for the page)."""
-    offers = part_best_offers(part_ids=page.part_ids) if page.part_ids else {}
+    offers = selectors.part_best_offers(part_ids=page.part_ids)
     body = [page.pieces[0]]
     for part_id, piece in zip(page.part_ids, page.pieces[1:], strict=True):
         body += (_offer_json(offers.get(part_id)), piece)
@@ -435,7 +422,7 @@ class PartDetailApi(generics.GenericAPIView):
             raise Http404
         part.fitment_count = (len(part.fitment_rows) if len(part.fitment_rows) < selectors.DETAIL_FITMENT_LIMIT
                               else selectors.part_fitment_count(part=part))
-        context = {**self.get_serializer_context(), "best_offers": part_best_offers(part_ids=[part.pk])}
+        context = {**self.get_serializer_context(), "best_offers": selectors.part_best_offers(part_ids=[part.pk])}
         return Response(PartDetailSerializer(part, context=context).data)
 
 

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Case, Count, F, FloatField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
+from django.utils.module_loading import import_string
 
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, Position
 from catalog.normalise import part_number_normalise, search_words
@@ -41,6 +45,18 @@ def _part_rows() -> QuerySet[Part]:
 
 
 # --- Catalog version (for caches of search results) ----------------------------------------
+
+def part_best_offers(*, part_ids: Iterable[int]) -> dict[int, dict]:
+    """The seam for "best offer per part": suppliers sit above the catalog, so the catalog
+    cannot import them. settings.CATALOG_BEST_OFFER_PROVIDER names a suppliers selector taking
+    `part_ids` and returning {part_id: offer dict}; one call per page, never one per part.
+    Without a provider no part has an offer."""
+    part_ids = list(part_ids)
+    provider_path = getattr(settings, "CATALOG_BEST_OFFER_PROVIDER", None)
+    if not provider_path or not part_ids:
+        return {}
+    return import_string(provider_path)(part_ids=part_ids)
+
 
 # A counter in Redis that every catalog write moves on after its commit
 # (services.catalog_cache_version_bump). Caches of catalog reads put it in their keys, so a
@@ -156,9 +172,16 @@ class Facets:
 
 @dataclass(frozen=True)
 class VehicleSearch:
+    variant_id: int
     parts: QuerySet[Part]
-    facets: Facets
-    category_ids: list[int] | None = None  # the category filter's subtree, for part_page_by_vehicle
+    category_ids: list[int] | None  # the category filter's subtree, for part_page_by_vehicle
+    brand_id: int | None
+
+    @cached_property
+    def facets(self) -> Facets:
+        """Counted when first asked for: a caller narrowing further counts its own."""
+        return part_facets_for_vehicle(variant_id=self.variant_id, category_ids=self.category_ids,
+                                       brand_id=self.brand_id)
 
 
 def _fitted_part_ids(
@@ -186,8 +209,7 @@ def part_search_by_vehicle(
     category_ids = _category_ids(category_id)
     parts = _part_rows().filter(
         pk__in=_fitted_part_ids(variant_id, category_ids=category_ids, brand_id=brand_id))
-    facets = part_facets_for_vehicle(variant_id=variant_id, category_ids=category_ids, brand_id=brand_id)
-    return VehicleSearch(parts=parts, facets=facets, category_ids=category_ids)
+    return VehicleSearch(variant_id=variant_id, parts=parts, category_ids=category_ids, brand_id=brand_id)
 
 
 def part_page_by_vehicle(

@@ -52,7 +52,7 @@ class PartRefSerializer(serializers.ModelSerializer):
 
 
 class BestOfferSerializer(serializers.Serializer):
-    """Reserved for the suppliers app (see catalog.api.part_best_offers)."""
+    """Reserved for the suppliers app (see catalog.selectors.part_best_offers)."""
 
     supplier_id = serializers.IntegerField()
     price = serializers.IntegerField(help_text="Rupiah")

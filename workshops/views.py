@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,7 +20,6 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -61,13 +59,6 @@ def workshop_member_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _best_offers(part_ids: list[int]) -> dict[int, dict]:
-    provider_path = getattr(settings, "CATALOG_BEST_OFFER_PROVIDER", None)
-    if not provider_path or not part_ids:
-        return {}
-    return import_string(provider_path)(part_ids=part_ids)
 
 
 def _int_or_none(value) -> int | None:
@@ -208,23 +199,19 @@ def parts(request):
         lookup = catalog_selectors.part_lookup_by_number(number=q, limit=50)
         if lookup.matches:
             context["number_matches"] = lookup.matches
-            context["offers"] = _best_offers([m.part.pk for m in lookup.matches])
+            context["offers"] = catalog_selectors.part_best_offers(part_ids=[m.part.pk for m in lookup.matches])
             return render(request, "workshops/parts.html", context)
 
-    parts_qs = None
+    parts_qs, category_ids = None, None
     if q:
         parts_qs = catalog_selectors.part_search_by_words(
             q=q, category_id=category_id, brand_id=brand_id, variant_id=variant.pk if variant else None)
-        if variant:
-            context["facets"] = catalog_selectors.part_facets_for_vehicle(
-                variant_id=variant.pk, q=q,
-                category_ids=catalog_selectors.category_descendant_ids(category_id=category_id)
-                if category_id else None, brand_id=brand_id)
+        if variant and category_id:
+            category_ids = catalog_selectors.category_descendant_ids(category_id=category_id)
     elif variant:
         found = catalog_selectors.part_search_by_vehicle(variant_id=variant.pk, category_id=category_id,
                                                          brand_id=brand_id)
-        parts_qs = found.parts.order_by("category__name_id", "name_id", "pk")
-        context["facets"] = found.facets
+        parts_qs, category_ids = found.parts.order_by("category__name_id", "name_id", "pk"), found.category_ids
 
     if parts_qs is not None and variant:
         # Counted before the position filter, so every position shows what choosing it gives.
@@ -232,10 +219,8 @@ def parts(request):
         if position:
             parts_qs = parts_qs.filter(pk__in=catalog_selectors.part_ids_at_position(variant_id=variant.pk,
                                                                                     position=position))
-            context["facets"] = catalog_selectors.part_facets_for_vehicle(
-                variant_id=variant.pk, q=q, brand_id=brand_id, position=position,
-                category_ids=catalog_selectors.category_descendant_ids(category_id=category_id)
-                if category_id else None)
+        context["facets"] = catalog_selectors.part_facets_for_vehicle(
+            variant_id=variant.pk, q=q, category_ids=category_ids, brand_id=brand_id, position=position)
     if parts_qs is not None:
         page, offers, truncated = _page_of_parts(request, parts_qs, sort)
         context.update(page=page, offers=offers, sort_truncated=truncated)
@@ -247,11 +232,11 @@ def _page_of_parts(request, parts_qs, sort: str):
     key = SORTS[sort]
     if key is None:
         page = Paginator(parts_qs, PAGE_SIZE).get_page(request.GET.get("page"))
-        return page, _best_offers([p.pk for p in page.object_list]), False
+        return page, catalog_selectors.part_best_offers(part_ids=[p.pk for p in page.object_list]), False
     ids = list(parts_qs.values_list("pk", flat=True)[:SORT_LIMIT + 1])
     truncated = len(ids) > SORT_LIMIT
     ids = ids[:SORT_LIMIT]
-    offers = _best_offers(ids)
+    offers = catalog_selectors.part_best_offers(part_ids=ids)
     ids.sort(key=lambda pk: key(offers.get(pk)))  # stable: ties keep the search order
     page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
     loaded = catalog_selectors.part_list().in_bulk(list(page.object_list))

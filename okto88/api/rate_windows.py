@@ -20,6 +20,14 @@ class RateWindow:
     ends_at: float
 
 
+def rate_window(*, ident: str, num_requests: int, duration: int, now: float) -> RateWindow:
+    """The fixed window `now` falls in for the caller `ident` ("client:5", "user:7", "ip:…")."""
+    index = int(now // duration)
+    key = CACHE_FORMAT % {"scope": SCOPE, "ident": ident}
+    return RateWindow(key=f"{key}:{index}", ttl=duration + 1, num_requests=num_requests,
+                      ends_at=(index + 1) * duration)
+
+
 def client_rate_window(*, client_pk: int, rate_limit: str, now: float) -> RateWindow | None:
     """The window `now` falls in for an API client: its own contract rate (set by an operator)
     or the default one. None when there is no limit."""
@@ -27,7 +35,4 @@ def client_rate_window(*, client_pk: int, rate_limit: str, now: float) -> RateWi
     if not rate:
         return None
     num_requests, duration = SimpleRateThrottle.parse_rate(None, rate)
-    index = int(now // duration)
-    ident = CACHE_FORMAT % {"scope": SCOPE, "ident": f"client:{client_pk}"}
-    return RateWindow(key=f"{ident}:{index}", ttl=duration + 1, num_requests=num_requests,
-                      ends_at=(index + 1) * duration)
+    return rate_window(ident=f"client:{client_pk}", num_requests=num_requests, duration=duration, now=now)

@@ -12,7 +12,7 @@ import time
 from rest_framework.throttling import SimpleRateThrottle
 
 from okto88.api.authentication import ApiClientPrincipal
-from okto88.api.rate_windows import CACHE_FORMAT, SCOPE, RateWindow, client_rate_window
+from okto88.api.rate_windows import SCOPE, client_rate_window, rate_window
 from okto88.redis_connection import redis_client
 
 logger = logging.getLogger(__name__)
@@ -41,14 +41,6 @@ class ClientRateThrottle(SimpleRateThrottle):
     the throttle then only compares. Users and anonymous callers are counted here."""
 
     scope = SCOPE
-    cache_format = CACHE_FORMAT
-
-    def get_cache_key(self, request, view) -> str:
-        if request.user and request.user.is_authenticated:
-            ident = f"user:{request.user.pk}"
-        else:
-            ident = f"ip:{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request, view) -> bool:
         now = time.time()
@@ -62,9 +54,9 @@ class ClientRateThrottle(SimpleRateThrottle):
         else:
             if self.num_requests is None:
                 return True
-            index = int(now // self.duration)
-            window = RateWindow(key=f"{self.get_cache_key(request, view)}:{index}", ttl=self.duration + 1,
-                                num_requests=self.num_requests, ends_at=(index + 1) * self.duration)
+            user = request.user
+            ident = f"user:{user.pk}" if user and user.is_authenticated else f"ip:{self.get_ident(request)}"
+            window = rate_window(ident=ident, num_requests=self.num_requests, duration=self.duration, now=now)
             count = None
         self.now, self.window_ends_at = now, window.ends_at
         if count is None:

@@ -27,6 +27,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -73,9 +75,32 @@ def _supplier_id_of(obj: Any, path: str) -> int | None:
     return getattr(target, f"{last}_id", None)
 
 
+class SupplierAdminLoginForm(AdminAuthenticationForm):
+    """The login form of /supplier-admin/. Django's admin form lets only staff in; here the test is
+    the site's own: members of a supplier that is not suspended, and operators."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "not_supplier_member": _(
+            "This account is not a member of a supplier (or the supplier is suspended). "
+            "Workshops sign in on the main login page."
+        ),
+    }
+
+    def confirm_login_allowed(self, user) -> None:
+        if not user.is_active:
+            raise ValidationError(self.error_messages["inactive"], code="inactive")
+        if actor_is_operator(actor=user):
+            return
+        allowed, supplier = supplier_for_actor_or_none(actor=user)
+        if not allowed or supplier is None or supplier.status == SupplierStatus.SUSPENDED:
+            raise ValidationError(self.error_messages["not_supplier_member"], code="not_supplier_member")
+
+
 class SupplierAdminSite(admin.AdminSite):
     """/supplier-admin/: supplier members (of a supplier that is not suspended) and operators."""
 
+    login_form = SupplierAdminLoginForm
     site_header = _("okto88 · supplier")
     site_title = _("okto88 supplier admin")
     index_title = _("Your offers, stock and warehouses")
@@ -216,6 +241,6 @@ class SupplierScopedAdminMixin:
 
 
 __all__ = [
-    "RELATED_SUPPLIER_PATHS", "SupplierAdminSite", "SupplierScopedAdminMixin", "admin_is_operator",
-    "admin_supplier", "supplier_admin_site",
+    "RELATED_SUPPLIER_PATHS", "SupplierAdminLoginForm", "SupplierAdminSite", "SupplierScopedAdminMixin",
+    "admin_is_operator", "admin_supplier", "supplier_admin_site",
 ]

@@ -171,3 +171,60 @@ def test_operators_see_both_suppliers(world):
         assert {o.pk for o in response.context["cl"].result_list} == {world["a"].pk, world["b"].pk}
         assert client.get(f"{site}/suppliers/offer/{world['b'].pk}/change/").status_code == 200
     assert client.get("/admin/suppliers/supplier/").status_code == 200
+
+
+# --- Logging in at /supplier-admin/login/ (issue 11 item 13) ---------------------------------
+
+PASSWORD = "s3cret-Passw0rd"  # tests.platform.factories.UserFactory
+
+
+def test_an_anonymous_visit_goes_to_the_supplier_admin_login():
+    response = Client().get(f"{SITE}/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{SITE}/login/")
+    assert Client().get(f"{SITE}/login/").status_code == 200
+
+
+def test_a_supplier_member_logs_in_at_the_supplier_admin_and_lands_on_it():
+    member = SupplierMemberFactory().user
+    client = Client()
+    response = client.post(f"{SITE}/login/?next={SITE}/", {"username": member.email, "password": PASSWORD,
+                                                           "next": f"{SITE}/"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response["Location"] == f"{SITE}/"
+    assert client.get(f"{SITE}/").status_code == 200
+    assert client.get(f"{SITE}/suppliers/offer/").status_code == 200
+
+
+def test_a_workshop_member_is_refused_at_the_supplier_admin_login_with_a_clear_message():
+    from tests.workshops.factories import WorkshopMemberFactory
+
+    user = WorkshopMemberFactory().user
+    client = Client()
+    response = client.post(f"{SITE}/login/", {"username": user.email, "password": PASSWORD, "next": f"{SITE}/"})
+    assert response.status_code == 200  # the form again, not a redirect
+    assert "_auth_user_id" not in client.session
+    text = response.content.decode()
+    assert "Akun ini bukan anggota pemasok" in text  # Indonesian first
+    client.cookies["django_language"] = "en"
+    response = client.post(f"{SITE}/login/", {"username": user.email, "password": PASSWORD, "next": f"{SITE}/"})
+    assert "This account is not a member of a supplier" in response.content.decode()
+
+
+def test_a_member_of_a_suspended_supplier_is_refused_at_the_login():
+    from suppliers.models import SupplierStatus
+
+    membership = SupplierMemberFactory()
+    membership.supplier.status = SupplierStatus.SUSPENDED
+    membership.supplier.save(update_fields=["status"])
+    client = Client()
+    response = client.post(f"{SITE}/login/", {"username": membership.user.email, "password": PASSWORD})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_operator_still_logs_in_at_the_supplier_admin():
+    operator = OperatorFactory()
+    client = Client()
+    response = client.post(f"{SITE}/login/", {"username": operator.email, "password": PASSWORD, "next": f"{SITE}/"})
+    assert response.status_code == 302 and response["Location"] == f"{SITE}/"

@@ -244,7 +244,7 @@ class FakeGateway:
         order_id = str(details.get("order_id") or "")
         amount = details.get("gross_amount")
         payment_type = body.get("payment_type")
-        if not order_id or not isinstance(amount, int) or amount <= 0:
+        if not order_id or isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             return self._json(400, {"status_code": "400",
                                     "status_message": "transaction_details.order_id and gross_amount are required"})
         if payment_type not in PAYMENT_TYPES:
@@ -311,7 +311,7 @@ class FakeGateway:
                 if txn.status != "settlement":
                     return self._json(412, {"status_code": "412", "transaction_status": txn.status,
                                             "status_message": "Transaction status cannot be refunded"})
-                if not isinstance(amount, int) or not 0 < amount <= txn.gross_amount:
+                if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= txn.gross_amount:
                     return self._json(400, {"status_code": "400", "status_message": "Invalid refund amount"})
                 done = {"refund_key": refund_key or str(uuid.uuid4()), "refund_amount": amount,
                         "reason": str(body.get("reason", "")),

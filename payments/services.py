@@ -124,7 +124,8 @@ def payment_intent_create(
     """
     if method not in PaymentMethod.values:
         raise ValueError(f"unknown payment method {method!r}")
-    if not isinstance(amount, int) or amount <= 0:
+    # bool is an int subclass: True would otherwise charge Rp 1.
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValueError("amount must be a positive number of rupiah")
     with transaction.atomic():
         intent, created = PaymentIntent.objects.select_for_update().get_or_create(

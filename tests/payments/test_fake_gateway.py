@@ -67,3 +67,11 @@ def test_the_state_can_be_inspected_over_http(fake_gateway, reference):
     assert state["transactions"][reference]["status"] == "pending"
     simulated = requests.post(f"{fake_gateway.url}/_simulate/{reference}", json={"status": "expire"}, timeout=5)
     assert simulated.json()["transaction_status"] == "expire"
+
+
+def test_the_fake_refuses_a_boolean_amount_as_the_gateway_does(fake_gateway, reference):
+    response = requests.post(
+        f"{fake_gateway.url}/v2/charge", auth=(fake_gateway.server_key, ""),
+        json={"payment_type": "bank_transfer", "bank_transfer": {"bank": "bca"},
+              "transaction_details": {"order_id": reference, "gross_amount": True}}, timeout=5)
+    assert response.status_code == 400 and reference not in fake_gateway.state()["transactions"]

@@ -82,6 +82,14 @@ def test_the_same_reference_with_another_amount_is_a_conflict(reference):
         create(reference, amount=1)
 
 
+@pytest.mark.parametrize("amount", [True, False, 1.5, "275000", None, 0, -1])
+def test_an_amount_that_is_not_a_positive_whole_rupiah_is_refused(reference, fake_gateway, amount):
+    with pytest.raises(ValueError, match="amount"):
+        create(reference, amount=amount)
+    assert not PaymentIntent.objects.filter(reference=reference).exists()
+    assert reference not in fake_gateway.state()["transactions"]
+
+
 def test_a_gateway_that_is_down_leaves_no_payment_behind(reference, fake_gateway):
     fake_gateway.set_faults(fail_next=1)
     with pytest.raises(services.GatewayUnavailable):

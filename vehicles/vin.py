@@ -14,9 +14,10 @@ What the project adds on top:
   check digit is mandatory (North America, WMI 1-5), `not_applicable` elsewhere. Asian
   makers often put a plant or model code in position 9, so an Indonesian or Japanese VIN
   is never called invalid for it;
-- one model year instead of `vininfo`'s list of candidates: for North American VINs the
-  30-year cycle is chosen by position 7 (letter: 2010-2039, digit: 1980-2009); elsewhere
-  the latest year that is not after next year.
+- one model year instead of `vininfo`'s list of candidates: for North American VINs of the
+  vehicles 49 CFR 565.15 covers (cars, MPVs, light trucks) the 30-year cycle is chosen by
+  position 7 (letter: 2010-2039, digit: 1980-2009); elsewhere, and for North American
+  motorcycles, the latest year that is not after next year.
 
 An invalid North American check digit is reported as a flag, not rejected: the VIN is
 still the best key we have (a workshop may have misread one character, and the rest of
@@ -35,7 +36,7 @@ from vininfo.dicts import COUNTRIES, REGIONS
 from vininfo.dicts import WMI as VININFO_WMI
 
 from okto88.errors import ApplicationError
-from vehicles.wmi import WmiEntry, wmi_lookup
+from vehicles.wmi import MOTORCYCLE, WmiEntry, wmi_lookup
 
 VIN_LENGTH = 17
 FORBIDDEN_LETTERS = "IOQ"
@@ -121,15 +122,19 @@ def vin_check_digit_status(*, vin: str) -> str:
     return CheckDigit.NOT_APPLICABLE
 
 
-def vin_model_year(*, vin: str, today: date | None = None) -> int | None:
+def vin_model_year(*, vin: str, today: date | None = None, vehicle_type: str | None = None) -> int | None:
+    """The model year (position 10). `vehicle_type` is what the WMI says (vehicles.wmi), if known."""
     code = vin[9]
     if code not in YEAR_CODES:
         return None  # U, Z, 0: not a year code (some non-North American makers)
     latest = (today or timezone.localdate()).year + 1
     year = 1980 + YEAR_CODES.index(code)
-    if vin[0] in NORTH_AMERICA:
-        # Since model year 2010 position 7 is a letter for passenger cars, light trucks and
-        # MPVs; before it was a digit. That picks the cycle without guessing.
+    # 49 CFR 565.15 ties position 7 to the cycle only for passenger cars, MPVs and trucks of
+    # GVWR ≤ 10,000 lb; a motorcycle (or trailer, heavy truck) may use either kind of
+    # character there, so its position 7 says nothing and it gets the rule of elsewhere.
+    if vin[0] in NORTH_AMERICA and vehicle_type != MOTORCYCLE:
+        # Since model year 2010 position 7 is a letter for those vehicles; from 1980 to 2009 it
+        # was a digit. That picks the cycle without guessing.
         if vin[6].isalpha():
             year += YEAR_CYCLE
         if year > latest:
@@ -168,7 +173,7 @@ def vin_decode(*, vin: str, today: date | None = None) -> DecodedVin:
         country=(entry.country if entry and entry.country else COUNTRIES.get(normalised[:2])),
         region=region,
         vehicle_type=entry.vehicle_type if entry else None,
-        model_year=vin_model_year(vin=normalised, today=today),
+        model_year=vin_model_year(vin=normalised, today=today, vehicle_type=entry.vehicle_type if entry else None),
         check_digit=vin_check_digit_status(vin=normalised),
         plant_code=normalised[10],
         serial_number=normalised[11:],

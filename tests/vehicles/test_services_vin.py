@@ -211,3 +211,30 @@ def test_a_vin_without_a_known_maker_has_no_candidates():
     VehicleVariantFactory()
     decoded = vin_decode(vin="AAA00000000000001", today=TODAY)
     assert list(variant_candidates_for_vin(decoded=decoded)) == []
+
+
+# --- North America: position 7 picks the 30-year cycle (49 CFR 565.15) ----------------------
+
+@pytest.mark.parametrize(
+    ("vin", "year"),
+    [
+        ("1HGCM56685A000001", 2005),  # Honda Accord, Ohio: position 7 "6", year code "5"
+        ("1HGCM82633A004352", 2003),
+        ("1FTRX18W0VKA00001", 1997),  # Ford F-150: position 7 "1", year code "V"
+        ("2T1BR32E0TC000001", 1996),  # Toyota Corolla, Canada: position 7 "2", year code "T"
+        ("1G1JC5240L7000001", 1990),  # Chevrolet: position 7 "4", year code "L"
+        ("5YJ3E1EA0LF000001", 2020),  # Tesla: position 7 "A", year code "L"
+        ("1FTEW1EP0MF000001", 2021),  # Ford F-150: position 7 "E", year code "M"
+    ],
+)
+def test_a_north_american_light_vehicle_built_before_2010_is_not_read_30_years_late(vin, year):
+    decoded = vin_decode(vin=with_check_digit(vin), today=TODAY)
+    assert decoded.model_year == year
+    assert decoded.check_digit == CheckDigit.VALID
+
+
+def test_a_north_american_motorcycle_is_not_read_by_position_7():
+    # A 2012 Honda Gold Wing from Ohio: position 7 is a digit, but 565.15 does not tie it to
+    # the cycle for motorcycles, so "C" is the latest year not after next year, not 1982.
+    decoded = vin_decode(vin=with_check_digit("1HFSC6800CA000001"), today=TODAY)
+    assert decoded.vehicle_type == "motorcycle" and decoded.model_year == 2012

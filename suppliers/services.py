@@ -36,6 +36,7 @@ from suppliers.models import (
     SupplierStatus,
     Warehouse,
 )
+from suppliers.selectors import OFFER_RANKING_SQL, VISIBLE_OFFERS_SQL
 
 __all__ = [
     "DuplicateSku", "DuplicateWarehouseCode", "InsufficientStock", "InvalidNpwp", "InvalidPercent", "InvalidPrice",
@@ -213,31 +214,20 @@ def _locked_stock(stock: Stock | int) -> Stock:
 
 # --- Best offer per part (read model) ---------------------------------------------------------
 
-# The offers a workshop may buy (active offers of active suppliers) with what they can ship
-# (on_hand − reserved over active warehouses, never below 0), ranked per part the way
-# selectors.part_offers lists them: in stock first, then price, lead time, id. {where} narrows
-# the offers: a part filter for a refresh, nothing for a rebuild. A join grouped by offer, not
-# a sub-query per offer: the planner nests loops for a few parts and hashes for a feed's
-# hundred thousand (3x faster there, same result).
-_BEST_OFFER_SQL = """
-WITH visible AS (
-    SELECT o.id, o.part_id, o.supplier_id, o.price, o.lead_time_days,
-           GREATEST(COALESCE(sum(s.on_hand - s.reserved) FILTER (WHERE w.is_active), 0), 0) AS available
-    FROM suppliers_offer o JOIN suppliers_supplier su ON su.id = o.supplier_id
-    LEFT JOIN suppliers_stock s ON s.offer_id = o.id
-    LEFT JOIN suppliers_warehouse w ON w.id = s.warehouse_id
-    WHERE o.is_active AND su.status = %(active)s {where}
-    GROUP BY o.id
-),
+# Per part the first of its visible offers in the one ranking the part page lists them by
+# (selectors.VISIBLE_OFFERS_SQL, selectors.OFFER_RANKING_SQL), and the totals. {where}
+# narrows the offers: a part filter for a refresh, nothing for a rebuild.
+_BEST_OFFER_SQL = f"""
+WITH visible AS ({VISIBLE_OFFERS_SQL}),
 best AS (
     SELECT DISTINCT ON (part_id) part_id, id, supplier_id, price, lead_time_days, available
-    FROM visible ORDER BY part_id, available <= 0, price, lead_time_days, id
+    FROM visible ORDER BY part_id, {OFFER_RANKING_SQL}
 ),
 totals AS (
     SELECT part_id, sum(available) AS total, count(DISTINCT supplier_id) AS suppliers
     FROM visible GROUP BY part_id
 )
-"""
+"""  # noqa: S608 - fixed fragments only; every value is a parameter
 _BEST_OFFER_UPDATE_SQL = _BEST_OFFER_SQL.format(where="AND o.part_id = ANY(%(parts)s)") + """
 UPDATE suppliers_partbestoffer b
 SET offer_id = best.id, supplier_id = best.supplier_id, price = best.price,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from catalog import selectors as catalog_selectors
 from suppliers import selectors, services
 from suppliers.models import SupplierStatus
 from tests.catalog.factories import PartFactory
@@ -53,3 +54,39 @@ def test_best_offers_is_one_query_for_many_parts(django_assert_num_queries):
     parts = [OfferFactory().part_id for _ in range(5)]
     with django_assert_num_queries(1):
         selectors.part_best_offers(part_ids=parts)
+
+
+# One ranking: the best offer a search shows is the first offer of the part page, also when
+# prices tie. Each case is written both ways round (the winner created first and last), so
+# the offer id, the last tie-break, cannot be what makes it pass.
+@pytest.mark.parametrize("winner_first", [True, False])
+@pytest.mark.parametrize(
+    ("winner", "loser"),
+    [
+        ({"lead_time_days": 1, "on_hand": 2}, {"lead_time_days": 3, "on_hand": 9}),  # quicker wins
+        ({"lead_time_days": 2, "on_hand": 9}, {"lead_time_days": 2, "on_hand": 2}),  # more in stock wins
+    ],
+    ids=["lead_time", "stock"],
+)
+def test_for_equal_prices_the_best_offer_is_the_first_offer_of_the_part_page(winner, loser, winner_first):
+    part = PartFactory()
+    made = {}
+    for name in (["winner", "loser"] if winner_first else ["loser", "winner"]):
+        spec = winner if name == "winner" else loser
+        made[name] = OfferFactory(part=part, price=150_000, lead_time_days=spec["lead_time_days"])
+        StockFactory(offer=made[name], on_hand=spec["on_hand"])
+
+    page = selectors.part_offers(part_id=part.pk)
+    searched = catalog_selectors.part_best_offers(part_ids=[part.pk])[part.pk]
+    assert [o.offer_id for o in page] == [made["winner"].pk, made["loser"].pk]
+    assert searched["offer_id"] == page[0].offer_id == made["winner"].pk
+
+
+def test_equal_offers_keep_one_order_by_offer_id():
+    part = PartFactory()
+    offers = [OfferFactory(part=part, price=10_000, lead_time_days=2) for _ in range(3)]
+    for offer in offers:
+        StockFactory(offer=offer, on_hand=4)
+    page = selectors.part_offers(part_id=part.pk)
+    assert [o.offer_id for o in page] == sorted(o.pk for o in offers)
+    assert selectors.part_best_offers(part_ids=[part.pk])[part.pk]["offer_id"] == page[0].offer_id

@@ -3,10 +3,14 @@
 - POST /api/v1/payments/notifications/ (public: the gateway has no API key; the signature
   inside the body is the authentication)
 
-The body is verified exactly as received (request.body), never re-serialised. Answers:
+The body is verified exactly as received (request.body), never re-serialised, and every change
+it announces is confirmed with the gateway's status request before it is applied. Answers:
 200 {"status": "ok"} applied, "ignored" (valid but not forward: late, replayed out of order,
-unknown reference), "duplicate" (received before); 403 `invalid_signature`; 400
-`invalid_notification`. Every attempt is stored as a PaymentEvent.
+unknown reference), "duplicate" (received before), "refused" (the gateway's status request
+disagrees: status, transaction id or amount; a late genuine one looks the same, so no retry is
+asked for); 403 `invalid_signature`; 400 `invalid_notification`, `notification_status_mismatch`
+(transaction_status does not go with the signed status_code); 503 `notification_unconfirmed`
+(the status request failed: the gateway retries). Every attempt is stored as a PaymentEvent.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ class PaymentNotificationApi(APIView):
     # 429 would only delay payments. A forged flood costs one hash and one row per distinct body.
     throttle_classes = []
     parser_classes = [JSONParser]  # documents the media type; the view reads the raw bytes
-    problem_statuses = [403]
+    problem_statuses = [403, 503]
 
     @extend_schema(
         operation_id="payments_notifications_create", tags=["payments"],
@@ -44,12 +48,16 @@ class PaymentNotificationApi(APIView):
         }),
         responses={
             200: inline_serializer("PaymentNotificationReceived", {
-                "status": serializers.ChoiceField(choices=["ok", "ignored", "duplicate"]),
+                "status": serializers.ChoiceField(choices=["ok", "ignored", "duplicate", "refused"]),
             }),
-            400: OpenApiResponse(description="`invalid_notification`: not JSON or a required field is missing "
-                                             "(problem+json)"),
+            400: OpenApiResponse(description="`invalid_notification`: not JSON or a required field is missing; "
+                                             "`notification_status_mismatch`: transaction_status does not go "
+                                             "with status_code (problem+json)"),
             403: OpenApiResponse(description="`invalid_signature`: the signature_key does not verify; the "
                                              "attempt is recorded (problem+json)"),
+            503: OpenApiResponse(description="`notification_unconfirmed`: the gateway's status request failed; "
+                                             "the notification is stored, not applied; send it again "
+                                             "(problem+json)"),
         },
         examples=[OpenApiExample("settlement", request_only=True, value={
             "order_id": "OK-2026-000123", "transaction_id": "9aed5972-5b6a-401e-894b-a32c91ed1a3a",
@@ -58,10 +66,13 @@ class PaymentNotificationApi(APIView):
         })],
         description="Asynchronous payment notifications from the payment gateway. Idempotent: the same "
                     "notification again answers `duplicate`; a status that would move the payment backwards "
-                    "(a late `pending` after `settlement`) answers `ignored`.",
+                    "(a late `pending` after `settlement`) answers `ignored`; one the gateway's status request "
+                    "does not confirm answers `refused` and changes nothing.",
     )
     def post(self, request):
         event = services.payment_notification_receive(raw_body=request.body)
         applied = "ok" if event.applied else "ignored"
+        if getattr(event, "is_refused", False):
+            applied = "refused"
         status = "duplicate" if getattr(event, "is_duplicate", False) else applied
         return Response({"status": status})

@@ -7,19 +7,21 @@ permanent (the gateway said no: fix the request, do not retry).
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from okto88.errors import ApplicationError, Conflict, ServiceUnavailable
 
 
 class GatewayUnavailable(ServiceUnavailable):
     code = "gateway_unavailable"
-    title = "The payment gateway is unavailable; try again later."
+    title = gettext_lazy("The payment gateway is unavailable; try again later.")
     transient = True
 
 
 class GatewayRejected(ApplicationError):
     code = "gateway_rejected"
     status = 502
-    title = "The payment gateway rejected the request."
+    title = gettext_lazy("The payment gateway rejected the request.")
     transient = False
 
     def __init__(self, message: str | None = None, *, gateway_status_code: str = "", extra: dict | None = None):
@@ -29,13 +31,13 @@ class GatewayRejected(ApplicationError):
 
 class PaymentReferenceConflict(Conflict):
     code = "payment_reference_conflict"
-    title = "A payment with this reference already exists with a different amount or method."
+    title = gettext_lazy("A payment with this reference already exists with a different amount or method.")
 
 
 class InvalidNotification(ApplicationError):
     code = "invalid_notification"
     status = 400
-    title = "The payment notification could not be read."
+    title = gettext_lazy("The payment notification could not be read.")
 
     def __init__(self, message: str | None = None, *, event=None):
         self.event = event
@@ -45,7 +47,25 @@ class InvalidNotification(ApplicationError):
 class InvalidSignature(ApplicationError):
     code = "invalid_signature"
     status = 403
-    title = "The payment notification's signature is not valid."
+    title = gettext_lazy("The payment notification's signature is not valid.")
+
+    def __init__(self, message: str | None = None, *, event=None):
+        self.event = event
+        super().__init__(message)
+
+
+class NotificationStatusMismatch(InvalidNotification):
+    code = "notification_status_mismatch"
+    title = gettext_lazy("The notification's transaction_status does not go with its status_code.")
+
+
+class NotificationUnconfirmed(ServiceUnavailable):
+    """The gateway's status request, which confirms every notification, failed: the
+    notification is stored but not applied; the gateway sends it again."""
+
+    code = "notification_unconfirmed"
+    title = gettext_lazy("The payment gateway could not confirm the notification now; send it again later.")
+    transient = True
 
     def __init__(self, message: str | None = None, *, event=None):
         self.event = event

@@ -35,6 +35,8 @@ from payments.errors import (
     GatewayUnavailable,
     InvalidNotification,
     InvalidSignature,
+    NotificationStatusMismatch,
+    NotificationUnconfirmed,
     PaymentReferenceConflict,
 )
 from payments.lock_objects import payment_intent_lock, payment_intent_lock_by_reference
@@ -45,6 +47,8 @@ __all__ = [
     "GatewayUnavailable",
     "InvalidNotification",
     "InvalidSignature",
+    "NotificationStatusMismatch",
+    "NotificationUnconfirmed",
     "PaymentReferenceConflict",
     "payment_cancel_or_refund",
     "payment_intent_create",
@@ -82,6 +86,12 @@ FORWARD = {
 }
 
 GATEWAY_CANNOT_MODIFY = "412"
+# The status code the gateway signs with each transaction_status (its notification docs).
+NOTIFICATION_STATUS_CODES = {
+    "pending": "201",
+    "settlement": "200", "capture": "200", "refund": "200", "partial_refund": "200",
+    "deny": "202", "expire": "202", "cancel": "202",
+}
 NOTIFICATION_FIELDS = ("order_id", "status_code", "gross_amount", "signature_key", "transaction_status",
                        "transaction_id")
 
@@ -299,76 +309,144 @@ def _amount_matches(gross_amount: str, amount: int) -> bool:
         return False
 
 
-def _notification_apply(*, event: PaymentEvent, payload: dict) -> None:
-    """Apply a new, verified notification to its intent (locked); note the outcome."""
-    intent = payment_intent_lock_by_reference(reference=payload["order_id"])
+def _notification_precheck(*, intent: PaymentIntent | None, payload: dict) -> str:
+    """Why a verified notification is ignored without asking the gateway ("" if it must be
+    confirmed). Read without the lock: statuses only move forward, so a notification that
+    would not move the intent now never will; _notification_apply re-checks under the lock."""
     status = GATEWAY_STATUSES.get(payload["transaction_status"])
     if intent is None:
-        event.outcome = "ignored: no payment with this reference"
-    elif status is None:
-        event.outcome = f"ignored: unknown transaction_status {payload['transaction_status'][:40]}"
-    elif not _amount_matches(payload["gross_amount"], intent.amount):
-        event.outcome = f"ignored: amount {payload['gross_amount'][:30]} is not Rp {intent.amount}"
+        return "ignored: no payment with this reference"
+    if status is None:
+        return f"ignored: unknown transaction_status {payload['transaction_status'][:40]}"
+    if not _amount_matches(payload["gross_amount"], intent.amount):
         logger.warning("payment notification amount mismatch", extra={"reference": intent.reference})
-    elif intent.status == status:
-        event.outcome = f"ignored: already {status}"
+        return f"ignored: amount {payload['gross_amount'][:30]} is not Rp {intent.amount}"
+    if intent.status == status:
+        return f"ignored: already {status}"
+    if status not in FORWARD.get(intent.status, set()):
+        return f"ignored: {intent.status} does not move to {status}"
+    return ""
+
+
+def _notification_confirm(*, intent: PaymentIntent, payload: dict) -> str:
+    """Ask the gateway for the transaction (its documented practice: a notification is only a
+    hint) and return why the notification disagrees with the answer ("" when it agrees).
+    GatewayUnavailable (and an unexpected rejection) propagates: nothing is confirmed."""
+    try:
+        current = gateway.gateway_status(order_id=intent.reference)
+    except GatewayRejected as exc:
+        if exc.gateway_status_code != "404":
+            raise GatewayUnavailable(exc.message) from exc
+        return "the gateway has no transaction for this order"
+    if current.transaction_id != payload["transaction_id"]:
+        return f"the gateway's transaction is {current.transaction_id[:64]}, not {payload['transaction_id'][:64]}"
+    if current.gross_amount != intent.amount:
+        return f"the gateway's amount is Rp {current.gross_amount}, not Rp {intent.amount}"
+    if current.transaction_status != payload["transaction_status"]:
+        return f"the gateway says {current.transaction_status[:20]}, not {payload['transaction_status'][:20]}"
+    return ""
+
+
+def _notification_apply(*, event: PaymentEvent, payload: dict) -> None:
+    """Apply a new, verified and confirmed notification to its intent (locked); note the outcome."""
+    intent = payment_intent_lock_by_reference(reference=payload["order_id"])
+    status = GATEWAY_STATUSES.get(payload["transaction_status"])
+    skipped = _notification_precheck(intent=intent, payload=payload)
+    if skipped:
+        event.outcome = skipped
     elif _intent_move(intent=intent, status=status, gateway_transaction_id=payload["transaction_id"]):
         event.applied = True
         event.outcome = f"{intent.status}"
-    else:
+    else:  # _notification_precheck saw it forward; only a concurrent move changes that
         event.outcome = f"ignored: {intent.status} does not move to {status}"
     event.intent = intent
     event.save(update_fields=["intent", "applied", "outcome"])
 
 
+def _event_record(*, dedupe_key: str, fields: dict, outcome: str) -> tuple[PaymentEvent, bool]:
+    with transaction.atomic(durable=True):
+        intent = PaymentIntent.objects.filter(reference=fields.get("reference") or None).first()
+        return PaymentEvent.objects.get_or_create(dedupe_key=dedupe_key,
+                                                  defaults={**fields, "intent": intent, "outcome": outcome})
+
+
 def payment_notification_receive(*, raw_body: bytes) -> PaymentEvent:
-    """Record a gateway notification and apply it if it is genuine, new and forward.
+    """Record a gateway notification and apply it if it is genuine, confirmed, new and forward.
 
     Returns the PaymentEvent; `event.is_duplicate` is True when this notification had
-    been received before (nothing was done again). Raises InvalidNotification (unreadable)
-    or InvalidSignature (forged) after recording the attempt in its own committed row.
+    been received before (nothing was done again), `event.is_refused` when the gateway's own
+    status request disagrees with it (its status, transaction id or amount): stored, logged,
+    not applied. Raises, after recording the attempt in its own committed row:
+    InvalidNotification (unreadable), InvalidSignature (forged), NotificationStatusMismatch
+    (transaction_status does not go with the signed status_code: relabelled), and
+    NotificationUnconfirmed (the status request failed; the gateway sends it again).
 
-    Dedupe: a verified notification is keyed by transaction_id + transaction_status under
-    the unique `dedupe_key`. Unverified bodies are keyed by their digest instead, so a forged
-    notification can never take the key of the genuine one and have it discarded as a
-    duplicate. A valid one for an unknown reference (our intent not committed yet) is keyed
-    uniquely too: a redelivery must still be applied.
+    The signature covers order_id, status_code and gross_amount only, not transaction_status
+    or transaction_id; so the status must agree with the status code, and every change is
+    confirmed with GET /v2/{order_id}/status before it is applied (outside any transaction:
+    no lock is held over HTTP; the apply re-checks under the intent's lock).
+
+    Dedupe: a confirmed notification is keyed by transaction_id + transaction_status under
+    the unique `dedupe_key`. Unverified or refused bodies are keyed by their digest instead,
+    so a forged notification can never take the key of the genuine one and have it discarded
+    as a duplicate. A valid one for an unknown reference (our intent not committed yet), and
+    one that could not be confirmed, are keyed uniquely: a redelivery must still be applied.
     """
     payload = _notification_parse(raw_body)
     text = _storable(raw_body.decode("utf-8", errors="replace"))
-    error: InvalidNotification | InvalidSignature | None = None
+    digest = _body_digest(raw_body)
+    if payload is None:
+        event, _ = _event_record(dedupe_key=_dedupe_key("unreadable", digest), fields={"raw_body": text},
+                                 outcome="refused: unreadable notification")
+        raise InvalidNotification("The notification is not JSON with order_id, status_code, gross_amount, "
+                                  "signature_key, transaction_status and transaction_id.", event=event)
+    expected = signature_key_compute(
+        order_id=payload["order_id"], status_code=payload["status_code"],
+        gross_amount=payload["gross_amount"], server_key=settings.PAYMENT_GATEWAY_SERVER_KEY,
+    )
+    valid = hmac.compare_digest(expected.encode(), payload["signature_key"].encode())
+    stored = _storable(payload)
+    fields = {"reference": stored["order_id"][:40], "transaction_status": stored["transaction_status"][:20],
+              "raw_body": text, "payload": stored, "signature_valid": valid}
+    log_extra = {"reference": fields["reference"], "transaction_status": fields["transaction_status"]}
+    if not valid:
+        event, _ = _event_record(dedupe_key=_dedupe_key("forged", digest), fields=fields,
+                                 outcome="refused: invalid signature")
+        logger.warning("forged payment notification", extra=log_extra)
+        raise InvalidSignature(event=event)
+    status_code = NOTIFICATION_STATUS_CODES.get(payload["transaction_status"])
+    if status_code is not None and status_code != payload["status_code"]:
+        event, _ = _event_record(
+            dedupe_key=_dedupe_key("refused", digest), fields=fields,
+            outcome=f"refused: transaction_status {fields['transaction_status']} does not go with status_code "
+                    f"{payload['status_code'][:10]} (it is {status_code})")
+        logger.warning("relabelled payment notification refused", extra=log_extra)
+        raise NotificationStatusMismatch(
+            f"A {fields['transaction_status']} notification has status_code {status_code}, not "
+            f"{payload['status_code'][:10]}.", event=event)
+
+    key = _dedupe_key(stored["transaction_id"], stored["transaction_status"])
+    intent = PaymentIntent.objects.filter(reference=payload["order_id"]).first()
+    if intent is None:
+        key = _dedupe_key(key, "unmatched", uuid.uuid4().hex)
+    elif not PaymentEvent.objects.filter(dedupe_key=key).exists() and not _notification_precheck(
+            intent=intent, payload=payload):
+        try:
+            disagreement = _notification_confirm(intent=intent, payload=payload)
+        except GatewayUnavailable as exc:
+            event, _ = _event_record(dedupe_key=_dedupe_key(key, "unconfirmed", uuid.uuid4().hex), fields=fields,
+                                     outcome=f"deferred: the gateway's status request failed: {exc.message}"[:200])
+            logger.warning("payment notification not confirmed: status request failed", extra=log_extra)
+            raise NotificationUnconfirmed(event=event) from exc
+        if disagreement:
+            event, _ = _event_record(dedupe_key=_dedupe_key("refused", digest), fields=fields,
+                                     outcome=f"refused: {disagreement}"[:200])
+            logger.warning("payment notification refused: %s", disagreement, extra=log_extra)
+            event.is_duplicate, event.is_refused = False, True
+            return event
     with transaction.atomic(durable=True):
-        if payload is None:
-            event, _ = PaymentEvent.objects.get_or_create(
-                dedupe_key=_dedupe_key("unreadable", _body_digest(raw_body)),
-                defaults={"raw_body": text, "outcome": "refused: unreadable notification"},
-            )
-            error = InvalidNotification("The notification is not JSON with order_id, status_code, gross_amount, "
-                                        "signature_key, transaction_status and transaction_id.", event=event)
-        else:
-            expected = signature_key_compute(
-                order_id=payload["order_id"], status_code=payload["status_code"],
-                gross_amount=payload["gross_amount"], server_key=settings.PAYMENT_GATEWAY_SERVER_KEY,
-            )
-            valid = hmac.compare_digest(expected.encode(), payload["signature_key"].encode())
-            stored = _storable(payload)
-            fields = {"reference": stored["order_id"][:40], "transaction_status": stored["transaction_status"][:20],
-                      "raw_body": text, "payload": stored, "signature_valid": valid}
-            if not valid:
-                event, _ = PaymentEvent.objects.get_or_create(
-                    dedupe_key=_dedupe_key("forged", _body_digest(raw_body)),
-                    defaults={**fields, "outcome": "refused: invalid signature"},
-                )
-                logger.warning("forged payment notification", extra={"reference": fields["reference"]})
-                error = InvalidSignature(event=event)
-            else:
-                key = _dedupe_key(stored["transaction_id"], stored["transaction_status"])
-                if not PaymentIntent.objects.filter(reference=payload["order_id"]).exists():
-                    key = _dedupe_key(key, "unmatched", uuid.uuid4().hex)
-                event, created = PaymentEvent.objects.get_or_create(dedupe_key=key, defaults=fields)
-                event.is_duplicate = not created
-                if created:
-                    _notification_apply(event=event, payload=payload)
-    if error is not None:
-        raise error
+        event, created = PaymentEvent.objects.get_or_create(dedupe_key=key, defaults=fields)
+        event.is_duplicate, event.is_refused = not created, False
+        if created:
+            _notification_apply(event=event, payload=payload)
     return event

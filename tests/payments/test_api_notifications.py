@@ -30,15 +30,20 @@ def post(body: bytes):
     return APIClient().post(URL, data=body, content_type="application/json")
 
 
-def signed(reference: str, status: str, **kw) -> bytes:
+def signed(reference: str, status: str, *, transaction_id: str = "trx-api", **kw) -> bytes:
     return notification_body(order_id=reference, transaction_status=status, gross_amount=89_000,
-                             server_key=settings.PAYMENT_GATEWAY_SERVER_KEY, transaction_id="trx-api", **kw)
+                             server_key=settings.PAYMENT_GATEWAY_SERVER_KEY, transaction_id=transaction_id, **kw)
+
+
+def gateway_transaction_id(gateway, reference: str) -> str:
+    return gateway.state()["transactions"][reference]["transaction_id"]
 
 
 @pytest.mark.django_db
-def test_a_valid_notification_is_applied_once_then_reported_as_duplicate(reference):
+def test_a_valid_notification_is_applied_once_then_reported_as_duplicate(reference, fake_gateway):
     intent = create(reference)
-    body = signed(reference, "settlement")
+    fake_gateway.simulate(reference, "settlement")  # the status request confirms it
+    body = signed(reference, "settlement", transaction_id=gateway_transaction_id(fake_gateway, reference))
     first = post(body)
     assert first.status_code == 200 and first.json() == {"status": "ok"}
     assert post(body).json() == {"status": "duplicate"}
@@ -108,3 +113,44 @@ def test_end_to_end_the_gateway_notifies_the_live_server(reference, fake_gateway
     assert [e.applied for e in settlement] == [True]
     delivered = fake_gateway.notifications(reference)
     assert len(delivered) == 4 and {n["status"] for n in delivered} == {200}
+
+
+@pytest.mark.django_db
+def test_a_relabelled_notification_gets_400_problem_and_changes_nothing(reference, fake_gateway):
+    """A genuine pending notification from the gateway, relabelled settlement with a new id."""
+    intent = create(reference)
+    fake_gateway.wait_idle()
+    pending = json.loads(fake_gateway.state()["sink"][-1]["body"])
+    assert pending["order_id"] == reference and pending["transaction_status"] == "pending"
+    forged = {**pending, "transaction_status": "settlement", "transaction_id": "c0ffee00-forged"}
+
+    response = post(json.dumps(forged).encode())
+
+    assert response.status_code == 400 and response["Content-Type"].startswith(PROBLEM)
+    assert response.json()["code"] == "notification_status_mismatch" and response.json()["status"] == 400
+    intent.refresh_from_db()
+    assert intent.status == PaymentStatus.PENDING
+    assert PaymentEvent.objects.get(reference=reference, transaction_status="settlement").applied is False
+
+
+@pytest.mark.django_db
+def test_a_notification_the_gateway_does_not_confirm_answers_refused(reference, fake_gateway):
+    intent = create(reference)
+    body = signed(reference, "settlement", transaction_id=gateway_transaction_id(fake_gateway, reference))
+    assert post(body).json() == {"status": "refused"}  # the gateway still says pending
+    intent.refresh_from_db()
+    assert intent.status == PaymentStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_a_notification_that_cannot_be_confirmed_gets_503_so_the_gateway_retries(reference, fake_gateway):
+    intent = create(reference)
+    fake_gateway.simulate(reference, "settlement")
+    body = signed(reference, "settlement", transaction_id=gateway_transaction_id(fake_gateway, reference))
+    fake_gateway.set_faults(fail_next=1)
+    response = post(body)
+    assert response.status_code == 503 and response["Content-Type"].startswith(PROBLEM)
+    assert response.json()["code"] == "notification_unconfirmed"
+    intent.refresh_from_db()
+    assert intent.status == PaymentStatus.PENDING
+    assert post(body).json() == {"status": "ok"}

@@ -147,10 +147,12 @@ def test_a_forged_notification_is_refused_and_recorded(reference):
     assert intent.status == PaymentStatus.PENDING and topics(intent) == []
 
 
-def test_a_forged_notification_cannot_block_the_genuine_one(reference):
+def test_a_forged_notification_cannot_block_the_genuine_one(reference, fake_gateway):
     intent = create(reference)
-    genuine = signed(reference, "settlement")
-    forged = signed(reference, "settlement", signature_key="f" * 128)
+    fake_gateway.simulate(reference, "settlement")
+    transaction_id = fake_gateway.state()["transactions"][reference]["transaction_id"]
+    genuine = signed(reference, "settlement", transaction_id=transaction_id)
+    forged = signed(reference, "settlement", transaction_id=transaction_id, signature_key="f" * 128)
     with pytest.raises(services.InvalidSignature):
         services.payment_notification_receive(raw_body=forged)
     assert services.payment_notification_receive(raw_body=genuine).applied
@@ -190,12 +192,16 @@ def test_an_unreadable_notification_is_refused_and_recorded():
     assert PaymentEvent.objects.filter(signature_valid=False, intent=None).count() == 2
 
 
-def test_a_notification_for_an_unknown_payment_is_recorded_and_ignored(reference):
+def test_a_notification_for_an_unknown_payment_is_recorded_and_ignored(reference, fake_gateway):
     event = services.payment_notification_receive(raw_body=signed(reference, "settlement"))
     assert event.signature_valid and not event.applied and event.intent is None
-    # A redelivery after the payment exists is still applied (the first did not take the key).
+    # A redelivery after the payment exists is still taken in (the first did not take the key).
     intent = create(reference)
-    assert services.payment_notification_receive(raw_body=signed(reference, "settlement")).applied
+    fake_gateway.simulate(reference, "settlement")
+    transaction_id = fake_gateway.state()["transactions"][reference]["transaction_id"]
+    again = services.payment_notification_receive(raw_body=signed(reference, "settlement",
+                                                                  transaction_id=transaction_id))
+    assert again.applied and not again.is_duplicate
     intent.refresh_from_db()
     assert intent.status == PaymentStatus.SETTLED
 
@@ -276,3 +282,89 @@ def test_a_refresh_takes_over_a_missed_notification(reference, fake_gateway):
     fake_gateway.simulate(reference, "deny")
     assert services.payment_intent_refresh(intent=intent).status == PaymentStatus.DENIED
     assert topics(intent) == ["payment.denied"]
+
+
+# --- Notifications are confirmed with the gateway (issue 11, item 1) ---------------------
+
+def relabelled(body: bytes, *, transaction_status: str, transaction_id: str = "") -> bytes:
+    """A genuine notification with its unsigned fields changed: the signature still verifies."""
+    payload = json.loads(body)
+    payload["transaction_status"] = transaction_status
+    payload["transaction_id"] = transaction_id or f"forged-{payload['transaction_id']}"
+    return json.dumps(payload).encode()
+
+
+def test_a_pending_notification_relabelled_settlement_is_refused_and_recorded(reference, fake_gateway):
+    intent = create(reference)
+    [pending] = sent_notifications(fake_gateway, reference, count=1)
+    forged = relabelled(pending, transaction_status="settlement")
+
+    with pytest.raises(services.NotificationStatusMismatch) as caught:
+        services.payment_notification_receive(raw_body=forged)
+
+    assert caught.value.status == 400 and caught.value.code == "notification_status_mismatch"
+    intent.refresh_from_db()
+    assert intent.status == PaymentStatus.PENDING and topics(intent) == []
+    event = PaymentEvent.objects.get(reference=reference, transaction_status="settlement")
+    assert event.signature_valid and not event.applied and event.outcome.startswith("refused:")
+    assert "201" in event.outcome and event.raw_body == forged.decode()
+
+
+def test_a_consistent_signed_settlement_the_gateway_does_not_confirm_is_refused(reference, fake_gateway):
+    """Signed with the right status code (signature_key_compute) but the gateway says pending."""
+    intent = create(reference)
+    transaction_id = fake_gateway.state()["transactions"][reference]["transaction_id"]
+    body = signed(reference, "settlement", transaction_id=transaction_id)
+
+    event = services.payment_notification_receive(raw_body=body)
+
+    assert event.is_refused and not event.applied and "pending" in event.outcome
+    intent.refresh_from_db()
+    assert intent.status == PaymentStatus.PENDING and topics(intent) == []
+
+
+def test_a_settlement_relabelled_refund_does_not_mark_the_payment_refunded(reference, fake_gateway):
+    intent = create(reference)
+    fake_gateway.simulate(reference, "settlement")
+    bodies = sent_notifications(fake_gateway, reference, count=2)
+    assert services.payment_notification_receive(raw_body=bodies[-1]).applied
+    # "refund" shares the settlement's status code "200": the signature still verifies.
+    forged = relabelled(bodies[-1], transaction_status="refund",
+                        transaction_id=json.loads(bodies[-1])["transaction_id"])
+
+    event = services.payment_notification_receive(raw_body=forged)
+
+    assert event.is_refused and not event.applied and "settlement" in event.outcome
+    intent.refresh_from_db()
+    assert intent.status == PaymentStatus.SETTLED and topics(intent) == ["payment.settled"]
+    assert not Refund.objects.filter(intent=intent).exists()
+
+
+def test_a_refused_notification_does_not_take_the_genuine_ones_key(reference, fake_gateway):
+    intent = create(reference)
+    transaction_id = fake_gateway.state()["transactions"][reference]["transaction_id"]
+    early = signed(reference, "settlement", transaction_id=transaction_id)  # the gateway still says pending
+    assert services.payment_notification_receive(raw_body=early).is_refused
+    settle(fake_gateway, reference)
+    intent.refresh_from_db()
+    assert intent.status == PaymentStatus.SETTLED
+
+
+def test_a_notification_the_gateway_cannot_confirm_now_is_stored_and_applied_on_redelivery(reference, fake_gateway):
+    intent = create(reference)
+    fake_gateway.simulate(reference, "settlement")
+    body = sent_notifications(fake_gateway, reference, count=2)[-1]
+    fake_gateway.set_faults(fail_next=1)  # the status request answers 500
+
+    with pytest.raises(services.NotificationUnconfirmed) as caught:
+        services.payment_notification_receive(raw_body=body)
+
+    assert caught.value.status == 503
+    intent.refresh_from_db()
+    assert intent.status == PaymentStatus.PENDING
+    stored = PaymentEvent.objects.get(reference=reference, transaction_status="settlement")
+    assert not stored.applied and stored.outcome.startswith("deferred:")
+    # The gateway retries a notification we did not answer 2xx: that one is applied.
+    assert services.payment_notification_receive(raw_body=body).applied
+    intent.refresh_from_db()
+    assert intent.status == PaymentStatus.SETTLED and topics(intent) == ["payment.settled"]

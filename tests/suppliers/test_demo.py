@@ -1,14 +1,23 @@
-"""Demo suppliers: idempotent, deterministic, areas and ledger as the services make them."""
+"""Demo suppliers: idempotent, deterministic, areas, ledger and read models as the services make them."""
 
 from __future__ import annotations
 
 import pytest
 from django.db.models import Count, F, Sum
+from django.urls import reverse
 
 from catalog import demo as catalog_demo
+from catalog.models import Part
+from okto88 import demo as platform_demo
+from okto88.models import User
 from suppliers import demo
 from suppliers.models import Offer, Stock, Supplier, SupplierMember, Warehouse
+from tests.catalog.test_services_variant_facet import assert_equals_rebuild as assert_facets_equal_rebuild
+from tests.suppliers.test_services_best_offer import assert_equals_rebuild as assert_best_offers_equal_rebuild
 from vehicles import demo as vehicles_demo
+from vehicles.models import VehicleVariant
+from workshops import demo as workshops_demo
+from workshops.views import SESSION_VARIANT_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +42,24 @@ def test_demo_loads_suppliers_offers_and_ledger_stock_once():
     mismatched = Stock.objects.annotate(ledger=Sum("movements__on_hand_delta")).exclude(on_hand=0).exclude(
         ledger=F("on_hand"))
     assert not mismatched.exists()
+
+
+def test_after_the_demo_load_the_read_models_are_exact_and_the_avanza_list_shows_offers(client):
+
+    for module in (platform_demo, vehicles_demo, catalog_demo, demo, workshops_demo):
+        module.demo_load()
+    assert_best_offers_equal_rebuild()
+    assert_facets_equal_rebuild()
+    assert not Part.objects.filter(search_text="").exists()
+
+    client.force_login(User.objects.get(email="bengkel@okto88.id"))
+    session = client.session
+    session[SESSION_VARIANT_KEY] = VehicleVariant.objects.filter(model__name="Avanza").order_by("pk").first().pk
+    session.save()
+    listed = client.get(reverse("workshops:parts"))
+    page, offers = listed.context["page"], listed.context["offers"]
+    assert len(page.object_list) == 20 and len(offers) >= 10  # most rows have an offer, not "no offer yet"
+    by_price = client.get(reverse("workshops:parts"), {"sort": "price"})
+    prices = [by_price.context["offers"][p.pk]["price"] for p in by_price.context["page"].object_list
+              if p.pk in by_price.context["offers"]]
+    assert len(prices) == 20 and prices == sorted(prices) and prices[0] < prices[-1]

@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import FileResponse, Http404
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.translation import gettext_lazy as _
 
 from suppliers import feeds
@@ -33,13 +33,21 @@ class FeedUploadForm(forms.ModelForm):
                       "e.g. stock_JKT1. An empty stock cell leaves that stock as it is."),
         }
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "file" in self.fields:
+            # Admin renders help texts as HTML: "stock_<warehouse code>" would be a tag and vanish.
+            self.fields["file"].help_text = escape(self.fields["file"].help_text)
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         name = (upload.name or "").lower()
         if not name.endswith(feeds.ALLOWED_EXTENSIONS):
             raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
-        if upload.size > feeds.MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is too large."))
+        try:
+            feeds.feed_upload_check(file=upload)  # the same checks as the service, before saving
+        except feeds.FeedUploadInvalid as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
         return upload
 
 

@@ -56,6 +56,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.files.base import File
 from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
@@ -65,6 +67,14 @@ from django.utils.translation import gettext as _
 from okto88.errors import ApplicationError, NotFound
 from okto88.request_id import request_id_var
 from okto88.services import outbox_event_write
+from okto88.uploads import (
+    UploadRefused,
+    upload_columns_check,
+    upload_line_check,
+    upload_pending_check,
+    upload_rows_check,
+    upload_zip_check,
+)
 from suppliers.models import FeedImport, FeedStatus, Supplier
 from suppliers.selectors import supplier_for_actor
 from suppliers.services import part_best_offer_refresh
@@ -115,6 +125,12 @@ class FeedUploadInvalid(ApplicationError):
     title = "The feed upload is not acceptable."
 
 
+class FeedUploadTooLarge(FeedUploadInvalid):
+    code = "feed_upload_too_large"
+    status = 413
+    title = gettext_lazy("The feed file exceeds a limit.")
+
+
 class FeedImportNotFound(NotFound):
     code = "feed_import_not_found"
 
@@ -122,8 +138,9 @@ class FeedImportNotFound(NotFound):
 # --- Upload and reads ----------------------------------------------------------------------
 
 
-def feed_import_create(*, supplier: Supplier, file: Any, actor: Any = None) -> FeedImport:
-    """Store the uploaded file as a pending import; the Celery task starts after commit."""
+def feed_upload_check(*, file: Any) -> str:
+    """Refuse an upload before anything is stored: its type, its size, and for an XLSX what its
+    zip directory says it unpacks to (okto88.uploads). Returns the file's base name."""
     name = Path(getattr(file, "name", "") or "feed.csv").name
     if not name.lower().endswith(ALLOWED_EXTENSIONS):
         raise FeedUploadInvalid(
@@ -131,9 +148,27 @@ def feed_import_create(*, supplier: Supplier, file: Any, actor: Any = None) -> F
         )
     size = getattr(file, "size", None)
     if size is not None and size > MAX_UPLOAD_BYTES:
-        raise FeedUploadInvalid(
+        raise FeedUploadTooLarge(
             _("The file is larger than %(mb)d MB.") % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)}
         )
+    if _looks_like_xlsx(file, name):
+        try:
+            upload_zip_check(file=file)
+        except UploadRefused as exc:
+            raise FeedUploadTooLarge(exc.message, extra=exc.extra) from exc
+    return name
+
+
+def _looks_like_xlsx(file: Any, name: str) -> bool:
+    file.seek(0)
+    head = file.read(4)
+    file.seek(0)
+    return head.startswith(b"PK\x03\x04") or name.lower().endswith(".xlsx")
+
+
+def feed_import_create(*, supplier: Supplier, file: Any, actor: Any = None) -> FeedImport:
+    """Store the uploaded file as a pending import; the Celery task starts after commit."""
+    name = feed_upload_check(file=file)
     created_by = actor if getattr(actor, "_meta", None) is not None else None  # not an API client
     with transaction.atomic():
         feed_import = FeedImport(supplier=supplier, original_name=name[:200], created_by=created_by)
@@ -222,8 +257,14 @@ def feed_import_run(*, feed_import: FeedImport) -> FeedImport:
             return feed_import
         try:
             _run(feed_import)
-        except FeedFileError as exc:
+        except (FeedFileError, UploadRefused) as exc:
             _fail(feed_import, exc.message)
+        except SoftTimeLimitExceeded:
+            # Raised wherever the task was, possibly inside a query: the session may be mid-statement.
+            _connection_discard()
+            _fail(feed_import, _("The import took longer than %(minutes)d minutes and was stopped; nothing "
+                                 "was changed. Split the file into smaller files and upload them one by one.")
+                  % {"minutes": max(1, round(settings.IMPORT_SOFT_TIME_LIMIT_SECONDS / 60))})
         except Exception as exc:
             logger.exception("feed import failed", extra={"feed_import_id": feed_import.pk})
             _fail(feed_import, _("The import stopped on an unexpected error (%(error)s); nothing was "
@@ -235,6 +276,22 @@ def feed_import_run(*, feed_import: FeedImport) -> FeedImport:
         _drop_temp_tables()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [FEED_RUN_LOCK_NS, feed_import.pk])
+
+
+def _connection_discard() -> None:
+    """Cancel the statement the session may still be running (a server blocked on a lock would not
+    notice a closed socket), then close it; the next query opens a new session. The temp tables
+    and the session's run lock go with the old one."""
+    raw = connection.connection
+    if raw is not None:
+        try:
+            raw.cancel()
+        except Exception:  # already broken: closing is all that is left
+            logger.info("feed import statement not cancelled", extra={"connection": "broken"})
+    try:
+        connection.close()
+    except DatabaseError:
+        logger.info("feed import connection closed after an interruption")
 
 
 def _fail(feed_import: FeedImport, message: str) -> None:
@@ -412,6 +469,7 @@ def _stage_csv(feed_import: FeedImport, handle) -> int:
         raise FeedEmptyFile(_("The file is empty."))
     end = first.find(b"\n")
     while end < 0:  # a header longer than one block: read on
+        upload_pending_check(pending=first, lines_before=0)
         more = handle.read(READ_BLOCK)
         if not more:
             end = len(first)
@@ -419,10 +477,12 @@ def _stage_csv(feed_import: FeedImport, handle) -> int:
         first += more
         end = first.find(b"\n")
     header_bytes = first[:end]
+    upload_line_check(block=header_bytes, lines_before=0)
     _check_utf8(header_bytes, line_before=0)
     header_text = header_bytes.decode("utf-8").rstrip("\r")
     delimiter = ";" if header_text.count(";") > header_text.count(",") else ","
     header = next(csv.reader([header_text], delimiter=delimiter))
+    upload_columns_check(columns=len(header))
     layout = _layout(header)
     ncols = len(header)
     columns = ", ".join(layout.targets)  # all mapped: _layout raised on unknown columns
@@ -449,6 +509,7 @@ def _stage_csv(feed_import: FeedImport, handle) -> int:
                         newlines = chunk.count(b"\n")
                         batch += newlines
                         lines += newlines
+                        upload_rows_check(rows=lines - 1)  # lines, not records: a bound all the same
                         chunk = next(chunks, None)
             except psycopg.Error as exc:
                 raise _copy_file_error(exc, statement_line) from exc
@@ -466,12 +527,15 @@ def _csv_chunks(handle, pending: bytes, *, empty_row: bytes, newline: bytes):
             pending += block
             cut = _record_boundary(pending)
             if cut <= 0:
+                # No record ends in the buffer: it must not grow without bound.
+                upload_pending_check(pending=pending, lines_before=lines_before)
                 continue
         else:
             eof, cut = True, len(pending)
         chunk, pending = pending[:cut], pending[cut:]
         if not chunk:
             continue
+        upload_line_check(block=chunk, lines_before=lines_before)
         _check_utf8(chunk, line_before=lines_before)
         if not chunk.endswith(b"\n"):
             chunk += newline
@@ -555,6 +619,7 @@ def _stage_xlsx(feed_import: FeedImport, handle) -> int:
         while block := handle.read(READ_BLOCK):
             local.write(block)
         local.seek(0)
+        upload_zip_check(file=local)  # before openpyxl inflates anything
         try:
             workbook = load_workbook(local, read_only=True, data_only=True)
         except (InvalidFileException, KeyError, OSError, ValueError) as exc:
@@ -563,13 +628,17 @@ def _stage_xlsx(feed_import: FeedImport, handle) -> int:
             raise FeedFileError(_("The file is not a valid Excel (.xlsx) workbook.")) from exc
         try:
             sheet = workbook.worksheets[0]
-            rows_iter = sheet.iter_rows(values_only=True)
+            max_columns, max_rows = settings.IMPORT_MAX_COLUMNS, settings.IMPORT_MAX_ROWS
+            # read_only pads every row to the sheet's stated width (up to 16,384 columns):
+            # one column past the limit is enough to tell a header that is too wide.
+            rows_iter = sheet.iter_rows(values_only=True, max_col=max_columns + 1)
             header_row = next(rows_iter, None)
             if header_row is None or not any(v not in (None, "") for v in header_row):
                 raise FeedEmptyFile(_("The file is empty."))
             header = [_xlsx_text(v) or "" for v in header_row]
             while header and not header[-1]:
                 header.pop()  # trailing empty header cells
+            upload_columns_check(columns=len(header))
             layout = _layout(header)
             ncols = len(header)
             columns = ", ".join(["row_no", *layout.targets])
@@ -583,6 +652,8 @@ def _stage_xlsx(feed_import: FeedImport, handle) -> int:
                         batch = 0
                         for values in rows_iter:
                             row_no += 1
+                            if row_no - 1 > max_rows:  # sheet rows, empty ones too: they cost time
+                                upload_rows_check(rows=row_no - 1)
                             cells = [_xlsx_text(v) for v in values[:ncols]]
                             if not any(c not in (None, "") for c in cells):
                                 continue

@@ -61,3 +61,16 @@ def test_operator_uploads_for_a_chosen_supplier(client, world):
     other_member = SupplierMemberFactory().user
     assert other_member.pk != world.member.pk
     assert client.get(f"{OPS}/").status_code == 200
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", "one stock_&lt;warehouse code&gt; column per warehouse"),
+    ("id", "satu kolom stock_&lt;kode gudang&gt; per gudang"),
+])
+def test_upload_help_names_the_stock_columns(client, world, settings, language, expected):
+    # Admin renders help texts as HTML: unescaped, "<kode gudang>" was a tag and showed "stock_ per gudang".
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    client.force_login(world.member)
+    page = client.get(f"{SITE}/add/").content.decode()
+    assert expected in page
+    assert "stock_ per" not in page.replace("\n", " ")

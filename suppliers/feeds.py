@@ -128,7 +128,7 @@ class FeedUploadInvalid(ApplicationError):
 class FeedUploadTooLarge(FeedUploadInvalid):
     code = "feed_upload_too_large"
     status = 413
-    title = gettext_lazy("The feed file exceeds a limit.")
+    title = "The feed file exceeds a limit."
 
 
 class FeedImportNotFound(NotFound):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from okto88 import health, metrics, views
 
@@ -34,6 +34,9 @@ for app_label in ("vehicles", "catalog", "suppliers", "workshops", "orders", "pa
             raise
         continue
     urlpatterns.append(path("", include(f"{app_label}.urls")))
+
+# Last: under /api/ whatever no API view matched is a problem+json 404, DEBUG or not.
+urlpatterns.append(re_path(r"^api/", views.api_not_found))
 
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import render
 
+from okto88.api.parsers import payload_too_large
 from okto88.api.problems import is_api_request, problem_response
 
 
@@ -10,6 +12,13 @@ def home(request):
 
 
 def bad_request(request, exception=None):
+    # Django answers a body over DATA_UPLOAD_MAX_MEMORY_SIZE (read outside the API's views) as a
+    # SuspiciousOperation, 400; it is a size, and the reader should know it.
+    if isinstance(exception, RequestDataTooBig):
+        if is_api_request(request):
+            return problem_response(request, status_code=413, code="payload_too_large",
+                                    detail=str(payload_too_large().detail))
+        return render(request, "errors/413.html", status=413)
     if is_api_request(request):
         return problem_response(request, status_code=400, code="bad_request", detail="The request is malformed.")
     return render(request, "errors/400.html", status=400)
@@ -26,6 +35,13 @@ def page_not_found(request, exception=None):
     if is_api_request(request):
         return problem_response(request, status_code=404, code="not_found", detail="No such resource.")
     return render(request, "errors/404.html", status=404)
+
+
+def api_not_found(request, *args, **kwargs):
+    """Every /api/ path no API view matched (an unknown path, a non-integer id): a 404
+    problem, with DEBUG on too, where Django would answer its HTML page."""
+    return problem_response(request, status_code=404, code="not_found",
+                            detail="No such resource; the API's paths are listed in /api/v1/schema/.")
 
 
 def server_error(request):

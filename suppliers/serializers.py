@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from okto88.bounds import INTEGER_MAX
 from suppliers.services import STOCK_BULK_MAX_ROWS
+
+_NOT_BLANK = RegexValidator(r"\S", message="Cannot be blank.", code="blank")
 
 
 class StockRowInSerializer(serializers.Serializer):
-    # Types only; unknown SKUs/warehouses, negatives and duplicates are the service's per-row errors.
-    sku = serializers.CharField(max_length=60)
-    warehouse = serializers.CharField(max_length=20)
-    on_hand = serializers.IntegerField()
+    # The schema of a row. The view hands the rows to stock_bulk_set unparsed: the service checks
+    # these same rules (and the unknown SKUs and warehouses, duplicates) and reports every row's
+    # errors at once, where a serializer would stop at the rows with a wrong type.
+    sku = serializers.CharField(max_length=60, validators=[_NOT_BLANK])
+    warehouse = serializers.CharField(max_length=20, validators=[_NOT_BLANK], help_text="The warehouse's code")
+    on_hand = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX)
 
 
 class StockBulkSetInSerializer(serializers.Serializer):
-    rows = serializers.ListField(child=serializers.DictField(), allow_empty=True, max_length=STOCK_BULK_MAX_ROWS)
+    rows = StockRowInSerializer(many=True, allow_empty=True, max_length=STOCK_BULK_MAX_ROWS)
 
 
 class StockBulkSetOutSerializer(serializers.Serializer):

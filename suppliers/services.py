@@ -22,6 +22,7 @@ from lokal.npwp import parse_npwp
 from catalog.models import Part
 from catalog.services import best_offer_cache_version_bump
 from okto88.areas import UnknownArea, area_resolve
+from okto88.bounds import INTEGER_MAX
 from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.models import User
 from okto88.selectors import actor_person
@@ -722,6 +723,9 @@ def stock_bulk_set(*, supplier: Supplier, rows: Sequence[Mapping[str, Any]], act
             ok = False
         elif on_hand < 0:
             errors.append(_row_error(index, "on_hand", "negative", "on_hand cannot be negative."))
+            ok = False
+        elif on_hand > INTEGER_MAX:  # the column's bound: PostgreSQL would refuse it, a 500
+            errors.append(_row_error(index, "on_hand", "too_large", f"on_hand cannot be more than {INTEGER_MAX}."))
             ok = False
         if ok:
             parsed.append((index, sku.strip(), code.strip().upper(), on_hand))

@@ -11,11 +11,13 @@ import logging
 import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from okto88.api.parsers import PayloadTooLarge, payload_too_large
 from okto88.errors import ApplicationError
 from okto88.request_id import request_id_var
 
@@ -51,6 +53,7 @@ CODE_BY_EXCEPTION = {
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "throttled",
     exceptions.ParseError: "parse_error",
+    PayloadTooLarge: "payload_too_large",
     exceptions.ValidationError: "validation_error",
 }
 
@@ -113,6 +116,10 @@ def problem_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):  # a view read request.body past DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = payload_too_large()
+    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        exc = exceptions.ParseError(str(exc) or "Too many fields or files in the request.", code="too_many_fields")
 
     response = exception_handler(exc, context)  # sets WWW-Authenticate and Retry-After headers
     if response is None:

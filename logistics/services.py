@@ -316,7 +316,7 @@ def shipment_cancel(*, shipment: Shipment) -> Shipment:
         return shipment
     if shipment.status not in CANCELLABLE_STATUSES:
         raise ShipmentNotCancellable(f"The shipment is already {shipment.get_status_display().lower()}.",
-                                     extra={"status": shipment.status})
+                                     extra={"shipment_status": shipment.status})
     client = courier_client()
     waybill = shipment.waybill
     if not waybill:
@@ -331,14 +331,14 @@ def shipment_cancel(*, shipment: Shipment) -> Shipment:
             client.shipment_cancel(waybill=waybill)
         except CourierRejected as exc:
             raise ShipmentNotCancellable(f"The courier refused the cancellation: {exc.message}",
-                                         extra={"status": shipment.status}) from exc
+                                         extra={"shipment_status": shipment.status}) from exc
     with transaction.atomic(durable=True):
         shipment = shipment_lock(pk=shipment.pk)
         if shipment.status == ShipmentStatus.CANCELLED:
             return shipment
         if shipment.status not in CANCELLABLE_STATUSES:
             raise ShipmentNotCancellable(f"The shipment is already {shipment.get_status_display().lower()}.",
-                                         extra={"status": shipment.status})
+                                         extra={"shipment_status": shipment.status})
         shipment.status = ShipmentStatus.CANCELLED
         if waybill and not shipment.waybill:
             shipment.waybill = waybill

@@ -112,9 +112,16 @@ class OrderCancelApi(APIView):
     @extend_schema(operation_id="orders_cancel", tags=["orders"], request=OrderCancelInSerializer,
                    responses={200: OrderDetailSerializer, 403: PROBLEM_403,
                               404: OpenApiResponse(description="`order_not_found`"),
-                              409: OpenApiResponse(description="`invalid_transition` or `shipment_booked`")},
+                              409: OpenApiResponse(description="`invalid_transition` (the order's status is in "
+                                                               "`order_status`) or `shipment_booked`"),
+                              502: OpenApiResponse(description="`gateway_rejected`: the gateway refused to cancel "
+                                                               "or refund the payment; nothing was changed"),
+                              503: OpenApiResponse(description="`gateway_unavailable`: the gateway did not answer; "
+                                                               "nothing was changed, try again")},
                    description="Cancel before any shipment is booked: stock is given back and the payment "
-                               "cancelled, refunded or voided. Repeating it is safe.")
+                               "cancelled, refunded or voided, all at once or not at all (an order is never "
+                               "cancelled with its payment kept). Repeating it, even concurrently, is safe and "
+                               "answers as the first did.")
     def post(self, request, number: str):
         body = OrderCancelInSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -713,7 +713,7 @@ def _order_stop_atomic(*, order: Order, to: str, actor: Any, reason: str, step: 
     locked = order_lock(order_id=order.pk)  # order first, then stock rows (pk order)
     if allowed_from is not None and locked.status not in allowed_from:
         raise OrderNotCancellable(f"A {locked.status} order cannot be cancelled.",
-                                  extra={"order": locked.number, "status": locked.status})
+                                  extra={"order": locked.number, "order_status": locked.status})
     order_transition(order=locked, to=to, actor=actor, step=step, reason=reason)
     _order_stock_restore(order=locked, actor=actor)
     order.status, order.failure_reason = locked.status, locked.failure_reason
@@ -735,21 +735,35 @@ def _order_stop(*, order: Order, to: str, actor: Any, reason: str, step: str,
 
 
 def order_cancel(*, order: Order, actor: Any, reason: str = "") -> Order:
-    """The workshop cancels before any shipment is booked.
+    """The workshop cancels before any shipment is booked; safe to repeat and to race.
 
-    Ordering: first one durable transaction moves the order to `cancelled` and gives its stock
-    back (release, or return if already committed) — from then on no workflow step can move it
-    on; then, after commit, the payment is cancelled at the gateway (pending), refunded (settled
-    prepaid) or voided (terms). The gateway call is outside the transaction so no lock is held
-    over HTTP; it is idempotent, so if the gateway is down (GatewayUnavailable propagates) the
-    cancel can be repeated: the order is already cancelled and only the payment step runs again.
+    One durable transaction under the order's row lock: the order moves to `cancelled`, its
+    stock comes back (release, or return if already committed) and its payment is cancelled at
+    the gateway (pending), refunded (settled prepaid) or voided (terms). Should the gateway
+    refuse (GatewayRejected) or not answer (GatewayUnavailable), all of it rolls back and the
+    error propagates: the order stays as it was, with its stock and its payment, so an order is
+    never cancelled with the money kept. The gateway is called while the order is locked
+    (each call bounded by PARTNER_HTTP_TIMEOUT_SECONDS): a concurrent cancel waits, then finds
+    the order cancelled and answers as the first did; a workflow step waits, then finds it
+    cancelled and stops. The gateway's cancel and refund are idempotent (order id, refund
+    key), so a commit that fails after the gateway said yes is repeated without paying twice.
     """
-    if order.status == OrderStatus.CANCELLED:  # a repeat: only the payment step may be left
-        _payment_undo(order=order, reason=reason or gettext_noop("cancelled by the workshop"))
-        return order
-    return _order_stop(order=order, to=OrderStatus.CANCELLED, actor=actor,
-                       reason=reason or gettext_noop("cancelled by the workshop"), step="cancel",
-                       allowed_from=CANCELLABLE)
+    reason = reason or gettext_noop("cancelled by the workshop")
+    with transaction.atomic(durable=True):
+        locked = order_lock(order_id=order.pk)  # order first, then stock rows (pk order), then the intent
+        if locked.status == OrderStatus.CANCELLED:
+            # A repeat: the money is back already, unless a payment settled after the cancel
+            # (on_payment_event refunds it; this does it again if that has not happened yet).
+            _payment_undo(order=locked, reason=reason)
+        elif locked.status not in CANCELLABLE:
+            raise OrderNotCancellable(f"A {locked.status} order cannot be cancelled.",
+                                      extra={"order": locked.number, "order_status": locked.status})
+        else:
+            order_transition(order=locked, to=OrderStatus.CANCELLED, actor=actor, step="cancel", reason=reason)
+            _order_stock_restore(order=locked, actor=actor)
+            _payment_undo(order=locked, reason=reason)
+    order.status, order.failure_reason = locked.status, locked.failure_reason
+    return order
 
 
 def _expiry_due(*, order: Order, now) -> bool:

@@ -58,6 +58,12 @@ CODE_BY_EXCEPTION = {
 }
 
 
+# RFC 9457's members and ours. An error's `extra` adds members and never replaces one of these:
+# `status` is the HTTP status, whatever an order's or a shipment's status is (name those
+# `order_status`, `shipment_status`).
+PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code", "request_id"})
+
+
 def problem_body(*, status_code: int, code: str, detail: str, instance: str = "", title: str | None = None,
                  **extra) -> dict:
     body = {
@@ -69,7 +75,11 @@ def problem_body(*, status_code: int, code: str, detail: str, instance: str = ""
         "instance": instance,
         "request_id": request_id_var.get() or "",
     }
-    body.update(extra)
+    clashing = PROBLEM_MEMBERS.intersection(extra)
+    if clashing:
+        logger.error("problem extra members %s would replace standard members; left out", sorted(clashing),
+                     extra={"code": code})
+    body.update({key: value for key, value in extra.items() if key not in PROBLEM_MEMBERS})
     return body
 
 

@@ -106,7 +106,7 @@ class CatalogImportFileError(ApplicationError):
     """The file as a whole cannot be read; no row was looked at, nothing was written."""
 
     code = "catalog_import_file_invalid"
-    title = "The import file cannot be read."
+    title = gettext_lazy("The import file cannot be read.")
 
 
 class CatalogImportUnknownKind(CatalogImportFileError):

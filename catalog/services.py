@@ -19,6 +19,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext_lazy
 
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
@@ -34,32 +35,32 @@ logger = logging.getLogger(__name__)
 
 class InvalidPartNumber(ApplicationError):
     code = "invalid_part_number"
-    title = "The part number must contain at least one letter or digit."
+    title = gettext_lazy("The part number must contain at least one letter or digit.")
 
 
 class DuplicatePart(Conflict):
     code = "duplicate_part"
-    title = "This brand already has a part with this number."
+    title = gettext_lazy("This brand already has a part with this number.")
 
 
 class SupersessionCycle(Conflict):
     code = "supersession_cycle"
-    title = "This supersession would make a part replace itself."
+    title = gettext_lazy("This supersession would make a part replace itself.")
 
 
 class InvalidFitment(ApplicationError):
     code = "invalid_fitment"
-    title = "The fitment list is not valid."
+    title = gettext_lazy("The fitment list is not valid.")
 
 
 class UnknownVariant(NotFound):
     code = "unknown_variant"
-    title = "No such vehicle variant."
+    title = gettext_lazy("No such vehicle variant.")
 
 
 class InvalidCategory(ApplicationError):
     code = "invalid_category"
-    title = "A category cannot be its own ancestor."
+    title = gettext_lazy("A category cannot be its own ancestor.")
 
 
 # --- Search document --------------------------------------------------------------------

@@ -6,19 +6,21 @@ with backoff, the same request is safe to repeat), CourierRejected is permanent 
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from okto88.errors import ApplicationError, Conflict
 
 
 class CourierUnavailable(ApplicationError):
     code = "courier_unavailable"
     status = 503
-    title = "The courier cannot be reached right now; try again later."
+    title = gettext_lazy("The courier cannot be reached right now; try again later.")
 
 
 class CourierRejected(ApplicationError):
     code = "courier_rejected"
     status = 422
-    title = "The courier refused the request."
+    title = gettext_lazy("The courier refused the request.")
 
 
 class InvalidShipmentRequest(CourierRejected):
@@ -26,21 +28,21 @@ class InvalidShipmentRequest(CourierRejected):
 
     code = "invalid_shipment_request"
     status = 400
-    title = "The shipment request is not valid."
+    title = gettext_lazy("The shipment request is not valid.")
 
 
 class ShipmentNotCancellable(Conflict):
     code = "shipment_not_cancellable"
-    title = "The shipment can no longer be cancelled."
+    title = gettext_lazy("The shipment can no longer be cancelled.")
 
 
 class InvalidTrackingSignature(ApplicationError):
     code = "invalid_signature"
     status = 403
-    title = "The notification signature is not valid."
+    title = gettext_lazy("The notification signature is not valid.")
 
 
 class InvalidTrackingNotification(ApplicationError):
     code = "invalid_notification"
     status = 400
-    title = "The notification could not be understood."
+    title = gettext_lazy("The notification could not be understood.")

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from okto88.errors import ApplicationError
 from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope
@@ -31,17 +32,17 @@ API_KEY_PREFIX = "okto"
 class InvalidApiKey(ApplicationError):
     code = "invalid_api_key"
     status = 401
-    title = "The API key is not valid."
+    title = gettext_lazy("The API key is not valid.")
 
 
 class RevokedApiKey(InvalidApiKey):
     code = "revoked_api_key"
-    title = "The API key has been revoked or has expired."
+    title = gettext_lazy("The API key has been revoked or has expired.")
 
 
 class UnknownScope(ApplicationError):
     code = "unknown_scope"
-    title = "Unknown API scope."
+    title = gettext_lazy("Unknown API scope.")
 
 
 @dataclass(frozen=True)

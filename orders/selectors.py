@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext_lazy
 
 from okto88.errors import NotFound
 from orders.models import Cart, CartLine, Notification, Order, OrderEvent, OrderLine, StepRun, SupplierOrder
@@ -19,7 +20,7 @@ from workshops.selectors import workshop_for_actor
 
 class OrderNotFound(NotFound):
     code = "order_not_found"
-    title = "No such order."
+    title = gettext_lazy("No such order.")
 
 
 def cart_get(*, workshop: Workshop) -> Cart | None:

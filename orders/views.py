@@ -3,8 +3,9 @@ checkout, the orders and an order's page. Every view acts for the member's own w
 (workshops.selectors.workshop_for_actor): anybody else gets 403, and another workshop's order
 is a 404, exactly like a missing one.
 
-Domain errors become messages in the member's language (ERROR_MESSAGES by stable code); the
-services' English texts are for logs and the API.
+Domain errors become messages in the member's language: the error's own translated title, or
+its message when that is a translatable text written for people; ERROR_MESSAGES only holds the
+codes whose browser wording differs. Plain English messages of the services are for logs.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog import selectors as catalog_selectors
+from catalog.part_attributes import part_attributes_display
 from okto88.errors import ApplicationError
-from okto88.money import rupiah
 from orders import selectors, services
 from orders.models import OrderStatus
 from orders.notifications import notification_mark_all_read, notification_mark_read, notification_text
+from orders.timeline import order_event_text, order_event_title, order_step_title
 from payments.models import PaymentMethod
 from suppliers.selectors import part_offers
 from workshops.selectors import NoWorkshop, address_default, address_get, address_list, workshop_for_actor
@@ -54,9 +57,7 @@ ERROR_MESSAGES = {
     "shipping_choice_invalid": gettext_lazy("A shipping option is no longer offered; choose again."),
     "credit_limit_exceeded": gettext_lazy("This order is above your remaining credit limit: "
                                           "pay by virtual account, QRIS or e-wallet instead."),
-    "address_not_of_workshop": gettext_lazy("Choose one of your delivery addresses."),
     "address_not_found": gettext_lazy("Choose one of your delivery addresses."),
-    "order_not_cancellable": gettext_lazy("This order can no longer be cancelled."),
     "gateway_unavailable": gettext_lazy("The payment gateway is not answering. Your order is saved: "
                                         "try again in a minute."),
     "gateway_rejected": gettext_lazy("The payment gateway refused the payment."),
@@ -67,7 +68,8 @@ ERROR_MESSAGES = {
 def error_message(exc: ApplicationError) -> str:
     template = ERROR_MESSAGES.get(exc.code)
     if template is None:
-        return _("The request could not be completed.")
+        # A lazy message was written for people (and is translated); a plain one is English for logs.
+        return str(exc.message if isinstance(exc.message, Promise) else exc.title)
     try:
         return str(template) % exc.extra
     except (KeyError, TypeError, ValueError):
@@ -160,7 +162,7 @@ def part_detail(request, part_id: int):
         "fitments": fitments[:FITMENT_SHOWN],
         "fitment_count": catalog_selectors.part_fitment_count(part=part) if len(fitments) >= FITMENT_SHOWN
         else len(fitments),
-        "attributes": sorted((part.attributes or {}).items()),
+        "attributes": part_attributes_display(attributes=part.attributes),
     })
 
 
@@ -308,51 +310,12 @@ def _order_or_404(request, number: str):
         raise Http404 from exc
 
 
-EVENT_TITLES = {
-    "placed": gettext_lazy("Order placed"),
-    "payment.requested": gettext_lazy("Payment requested"),
-    "stock_committed": gettext_lazy("Stock taken from the warehouse"),
-    "shipment_booked": gettext_lazy("Courier booked"),
-    "order_confirmed": gettext_lazy("Order confirmed"),
-    "workflow_redriven": gettext_lazy("Processing resumed"),
-    "supplier_order_shipped": gettext_lazy("A supplier's parts are on their way"),
-    "supplier_order_delivered": gettext_lazy("A supplier's parts were delivered"),
-}
-
-# The workflow's steps (orders.workflow.STEPS) as a workshop reads them on the timeline.
-STEP_TITLES = {
-    "commit_stock": gettext_lazy("Take the parts from stock"),
-    "request_shipments": gettext_lazy("Book the courier"),
-    "notify": gettext_lazy("Notify the workshop and suppliers"),
-    "mark_in_fulfilment": gettext_lazy("Start preparing the order"),
-}
-
-
-def _event_title(kind: str) -> str:
-    if kind in EVENT_TITLES:
-        return str(EVENT_TITLES[kind])
-    if kind.startswith("status."):
-        status = kind.removeprefix("status.")
-        label = dict(OrderStatus.choices).get(status, status)
-        return _("Status: %(status)s") % {"status": label}
-    return kind
-
-
-def _event_text(event) -> str:
-    """The event's message in the reader's language: the services write it in English, marked
-    with gettext_noop where it is a fixed text, so it is translated here, when it is read."""
-    if event.kind == "placed" and "supplier_orders" in event.data:
-        count = event.data["supplier_orders"]
-        return ngettext("%(count)s supplier order, total %(total)s", "%(count)s supplier orders, total %(total)s",
-                        count) % {"count": count, "total": rupiah(event.data.get("grand_total", 0))}
-    return _(event.message) if event.message else ""
-
-
 def _timeline(order, step_runs) -> list[dict]:
     """Events and workflow step attempts, merged by time."""
-    items = [{"at": e.created_at, "kind": "event", "title": _event_title(e.kind), "text": _event_text(e),
+    items = [{"at": e.created_at, "kind": "event", "title": order_event_title(kind=e.kind),
+              "text": order_event_text(event=e),
               "step": e.step} for e in order.events.all()]
-    items += [{"at": r.started_at, "kind": "step", "title": str(STEP_TITLES.get(r.step, r.step)), "status": r.status,
+    items += [{"at": r.started_at, "kind": "step", "title": order_step_title(step=r.step), "status": r.status,
                "status_label": r.get_status_display(), "attempt": r.attempt, "text": r.error[:200]}
               for r in step_runs]
     return sorted(items, key=lambda item: item["at"])

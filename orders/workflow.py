@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from logistics.models import Shipment
 from okto88.errors import ApplicationError
@@ -60,7 +60,7 @@ class TransientStepError(Exception):
 class PermanentStepError(ApplicationError):
     code = "workflow_step_failed"
     status = 409
-    title = "The order could not be fulfilled."
+    title = gettext_lazy("The order could not be fulfilled.")
 
 
 def transient_errors() -> tuple[type[BaseException], ...]:

@@ -63,6 +63,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from okto88.errors import ApplicationError, NotFound
 from okto88.request_id import request_id_var
@@ -105,7 +106,7 @@ class FeedFileError(ApplicationError):
     """The file as a whole cannot be read: nothing was changed."""
 
     code = "feed_file_invalid"
-    title = "The feed file cannot be read."
+    title = gettext_lazy("The feed file cannot be read.")
 
 
 class FeedEncodingError(FeedFileError):
@@ -122,13 +123,13 @@ class FeedHeaderError(FeedFileError):
 
 class FeedUploadInvalid(ApplicationError):
     code = "feed_upload_invalid"
-    title = "The feed upload is not acceptable."
+    title = gettext_lazy("The feed upload is not acceptable.")
 
 
 class FeedUploadTooLarge(FeedUploadInvalid):
     code = "feed_upload_too_large"
     status = 413
-    title = "The feed file exceeds a limit."
+    title = gettext_lazy("The feed file exceeds a limit.")
 
 
 class FeedImportNotFound(NotFound):

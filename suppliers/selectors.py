@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy
 
 from okto88.errors import PermissionDenied
 from okto88.models import Role
@@ -20,7 +21,7 @@ from suppliers.models import Offer, Stock, StockMovement, Supplier, SupplierStat
 
 class NoSupplier(PermissionDenied):
     code = "no_supplier"
-    title = "This caller is not bound to a supplier."
+    title = gettext_lazy("This caller is not bound to a supplier.")
 
 
 def actor_is_operator(*, actor: Any) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from lokal.npwp import parse_npwp
 
 from catalog.models import Part
@@ -58,52 +59,52 @@ STOCK_BULK_MAX_ROWS = 10_000
 
 class InvalidNpwp(ApplicationError):
     code = "invalid_npwp"
-    title = "The NPWP (tax number) is not valid."
+    title = gettext_lazy("The NPWP (tax number) is not valid.")
 
 
 class InvalidPrice(ApplicationError):
     code = "invalid_price"
-    title = "A price is a whole number of rupiah greater than zero."
+    title = gettext_lazy("A price is a whole number of rupiah greater than zero.")
 
 
 class InvalidPercent(ApplicationError):
     code = "invalid_percent"
-    title = "The percentage is not valid."
+    title = gettext_lazy("The percentage is not valid.")
 
 
 class InvalidQuantity(ApplicationError):
     code = "invalid_quantity"
-    title = "A quantity is a whole number greater than zero."
+    title = gettext_lazy("A quantity is a whole number greater than zero.")
 
 
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
-    title = "Not enough stock."
+    title = gettext_lazy("Not enough stock.")
 
 
 class UnknownStock(NotFound):
     code = "unknown_stock"
-    title = "No such stock row."
+    title = gettext_lazy("No such stock row.")
 
 
 class SupplierMismatch(ApplicationError):
     code = "supplier_mismatch"
-    title = "The offer and the warehouse belong to different suppliers."
+    title = gettext_lazy("The offer and the warehouse belong to different suppliers.")
 
 
 class DuplicateSku(Conflict):
     code = "duplicate_sku"
-    title = "This supplier already has an offer with this SKU."
+    title = gettext_lazy("This supplier already has an offer with this SKU.")
 
 
 class DuplicateWarehouseCode(Conflict):
     code = "duplicate_warehouse_code"
-    title = "This supplier already has a warehouse with this code."
+    title = gettext_lazy("This supplier already has a warehouse with this code.")
 
 
 class InvalidField(ApplicationError):
     code = "invalid_field"
-    title = "A field is not valid."
+    title = gettext_lazy("A field is not valid.")
 
 
 class StockRowsInvalid(ApplicationError):
@@ -111,7 +112,7 @@ class StockRowsInvalid(ApplicationError):
     {"field": "rows.3.sku", "code": "unknown_sku", "detail": ...} as the API renders them."""
 
     code = "invalid_stock_rows"
-    title = "Some stock rows are not valid; nothing was changed."
+    title = gettext_lazy("Some stock rows are not valid; nothing was changed.")
 
     def __init__(self, errors: list[dict[str, str]], message: str | None = None):
         super().__init__(message or f"{len(errors)} error(s) in the stock rows; nothing was changed.",

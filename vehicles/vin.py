@@ -27,10 +27,14 @@ the decode still narrows the candidates), and the UI warns the user to check it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.utils import timezone
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from vininfo import Vin
 from vininfo.dicts import COUNTRIES, REGIONS
 from vininfo.dicts import WMI as VININFO_WMI
@@ -60,7 +64,7 @@ class CheckDigit:
 class InvalidVin(ApplicationError):
     code = "invalid_vin"
     status = 400
-    title = "This is not a valid VIN."
+    title = gettext_lazy("This is not a valid VIN.")
 
 
 @dataclass(frozen=True)
@@ -86,27 +90,42 @@ def vin_normalise(*, vin: str) -> str:
     return SEPARATORS_RE.sub("", vin or "").upper()
 
 
+def _reason(template: str, **params: Any) -> Promise:
+    """A reason written for people, formatted when it is read: the service has no request, the
+    API and the pages translate it into their reader's language then."""
+    def render() -> str:
+        values = {key: value() if callable(value) else value for key, value in params.items()}
+        return gettext(template) % values
+    return lazy(render, str)()
+
+
+def _positions(found: list[tuple[int, str]], *, quote: bool = False) -> Callable[[], str]:
+    return lambda: ", ".join(gettext("%(char)s at position %(position)s") % {
+        "char": repr(ch) if quote else ch, "position": pos} for pos, ch in found)
+
+
 def vin_validate(*, vin: str) -> str:
     """Return the normalised VIN or raise `InvalidVin` saying what is wrong."""
     normalised = vin_normalise(vin=vin)
     if len(normalised) != VIN_LENGTH:
         raise InvalidVin(
-            f"A VIN has {VIN_LENGTH} characters; this one has {len(normalised)}.",
+            _reason(gettext_noop("A VIN has %(length)s characters; this one has %(count)s."),
+                    length=VIN_LENGTH, count=len(normalised)),
             extra={"vin": normalised[:40]},  # echo enough to recognise it, not a whole paste
         )
     forbidden = [(pos, ch) for pos, ch in enumerate(normalised, start=1) if ch in FORBIDDEN_LETTERS]
     if forbidden:
-        where = ", ".join(f"{ch} at position {pos}" for pos, ch in forbidden)
         raise InvalidVin(
-            f"A VIN never contains the letters I, O or Q (they look like 1 and 0); found {where}.",
+            _reason(gettext_noop("A VIN never contains the letters I, O or Q (they look like 1 and 0); "
+                                 "found %(where)s."), where=_positions(forbidden)),
             extra={"vin": normalised},
         )
     other = [(pos, ch) for pos, ch in enumerate(normalised, start=1)
              if not (ch.isascii() and ch.isalnum())]
     if other:
-        where = ", ".join(f"{ch!r} at position {pos}" for pos, ch in other)
         raise InvalidVin(
-            f"A VIN contains only the letters A-Z (without I, O, Q) and digits; found {where}.",
+            _reason(gettext_noop("A VIN contains only the letters A-Z (without I, O, Q) and digits; "
+                                 "found %(where)s."), where=_positions(other, quote=True)),
             extra={"vin": normalised},
         )
     return normalised

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 
 from okto88.errors import NotFound, PermissionDenied
 from workshops.models import Address, CustomerVehicle, Workshop, WorkshopMember
@@ -17,12 +18,12 @@ from workshops.models import Address, CustomerVehicle, Workshop, WorkshopMember
 
 class NoWorkshop(PermissionDenied):
     code = "no_workshop"
-    title = "This caller is not a member of a workshop."
+    title = gettext_lazy("This caller is not a member of a workshop.")
 
 
 class AddressNotFound(NotFound):
     code = "address_not_found"
-    title = "No such address."
+    title = gettext_lazy("No such address.")
 
 
 def workshop_for_actor(*, actor: Any) -> Workshop:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from okto88.areas import UnknownArea, area_resolve
 from okto88.errors import ApplicationError, Conflict
@@ -22,12 +23,12 @@ __all__ = [
 
 class InvalidField(ApplicationError):
     code = "invalid_field"
-    title = "A field is not valid."
+    title = gettext_lazy("A field is not valid.")
 
 
 class DuplicatePlate(Conflict):
     code = "duplicate_plate"
-    title = "This workshop already has a vehicle with this plate number."
+    title = gettext_lazy("This workshop already has a vehicle with this plate number.")
 
 
 def _required(value: Any, *, field_name: str, max_length: int) -> str:

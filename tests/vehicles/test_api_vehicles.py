@@ -193,7 +193,7 @@ def test_candidates_are_capped(django_assert_max_num_queries):
 @pytest.mark.parametrize("vin", ["1HGCM82633A00435", "1HGCM82633I004352", "1HGCM82633A00435%2A"])
 def test_a_bad_vin_is_a_400_problem(vin):
     body = assert_problem(api().get(VIN_URL.format(vin)), 400, "invalid_vin")
-    assert body["title"] == "This is not a valid VIN."
+    assert body["title"] == "Ini bukan VIN yang valid."  # the title speaks the reader's language, Indonesian first
 
 
 # --- authentication and scopes ---------------------------------------------------------------

@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.utils import translation
 
 from tests.vehicles.factories import MakeFactory, VehicleModelFactory, VehicleVariantFactory
 from vehicles.selectors import variant_candidates_for_vin
 from vehicles.services import CheckDigit, InvalidVin, vin_decode
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The reasons are checked in English here; tests/vehicles/test_vin_language.py checks Indonesian."""
+    with translation.override("en"):
+        yield
+
 
 TODAY = date(2026, 11, 24)
 

@@ -1,0 +1,52 @@
+"""An order's events as people read them, on the workshop's timeline and in admin. Services
+store English texts (fixed ones marked with gettext_noop); they are translated here, when they
+are read, so one stored event reads right in either language."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from okto88.money import rupiah
+from orders.models import OrderEvent, OrderStatus
+
+EVENT_TITLES = {
+    "placed": gettext_lazy("Order placed"),
+    "payment.requested": gettext_lazy("Payment requested"),
+    "stock_committed": gettext_lazy("Stock taken from the warehouse"),
+    "shipment_booked": gettext_lazy("Courier booked"),
+    "order_confirmed": gettext_lazy("Order confirmed"),
+    "workflow_redriven": gettext_lazy("Processing resumed"),
+    "supplier_order_shipped": gettext_lazy("A supplier's parts are on their way"),
+    "supplier_order_delivered": gettext_lazy("A supplier's parts were delivered"),
+}
+
+# The workflow's steps (orders.workflow.STEPS) as a workshop reads them on the timeline.
+STEP_TITLES = {
+    "commit_stock": gettext_lazy("Take the parts from stock"),
+    "request_shipments": gettext_lazy("Book the courier"),
+    "notify": gettext_lazy("Notify the workshop and suppliers"),
+    "mark_in_fulfilment": gettext_lazy("Start preparing the order"),
+}
+
+
+def order_event_title(*, kind: str) -> str:
+    if kind in EVENT_TITLES:
+        return str(EVENT_TITLES[kind])
+    if kind.startswith("status."):
+        status = kind.removeprefix("status.")
+        label = dict(OrderStatus.choices).get(status, status)
+        return _("Status: %(status)s") % {"status": label}
+    return kind
+
+
+def order_event_text(*, event: OrderEvent) -> str:
+    if event.kind == "placed" and "supplier_orders" in event.data:
+        count = event.data["supplier_orders"]
+        return ngettext("%(count)s supplier order, total %(total)s", "%(count)s supplier orders, total %(total)s",
+                        count) % {"count": count, "total": rupiah(event.data.get("grand_total", 0))}
+    return _(event.message) if event.message else ""
+
+
+def order_step_title(*, step: str) -> str:
+    return str(STEP_TITLES.get(step, step))

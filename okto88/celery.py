@@ -16,6 +16,26 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 REQUEST_ID_HEADER = "okto88_request_id"
+
+# Imports (supplier feeds) go to a queue of their own, consumed by a worker of their own
+# (`-Q <queue>.imports --concurrency=1`, run_marketplace and docker-compose.yml): a feed that
+# takes minutes holds that worker only, never the one that runs the order workflow. The queue
+# is named after the default queue when the task is sent, so a test worker's queue (see
+# tests/celery_worker.py) gets its own imports queue too.
+IMPORT_TASKS = frozenset({"suppliers.feed_import_run"})
+
+
+def imports_queue(default_queue: str | None = None) -> str:
+    return f"{default_queue or app.conf.task_default_queue}.imports"
+
+
+def route_task(name, args, kwargs, options, task=None, **kw) -> dict | None:
+    if name in IMPORT_TASKS:
+        return {"queue": imports_queue()}
+    return None
+
+
+app.conf.task_routes = (route_task,)
 _task_request_id_tokens: dict[str, object] = {}
 
 

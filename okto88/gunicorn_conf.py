@@ -1,10 +1,20 @@
-"""gunicorn settings for the production shape (docker-compose `web`)."""
+"""gunicorn settings for every server the project starts: `make run` and docker-compose `web`.
+
+Threaded workers (gthread): a worker serves GUNICORN_THREADS requests at a time and queues
+the rest of its clients, so however many clients connect, the site opens at most
+GUNICORN_WORKERS × DATABASE_POOL_SIZE database connections (each worker's pool). Threads
+default to the pool's size: no thread ever waits for a connection.
+"""
 
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+_pool_size = int(os.environ.get("DATABASE_POOL_SIZE") or "4")
+threads = int(os.environ.get("GUNICORN_THREADS") or _pool_size or "4")
+# Open client connections a worker keeps (keep-alive included) beyond its busy threads.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 timeout = 30
 graceful_timeout = 20
 accesslog = None  # the app logs one JSON line per request with its request id

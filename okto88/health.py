@@ -9,6 +9,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from okto88.redis_connection import redis_client
+from okto88.unavailable import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -40,4 +41,8 @@ def readyz(request):
             logger.warning("readiness check failed", extra={"check": name, "error": str(exc)})
             checks[name] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    response = JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks},
+                            status=200 if ready else 503)
+    if not ready:
+        response["Retry-After"] = str(retry_after_seconds())
+    return response

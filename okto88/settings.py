@@ -96,6 +96,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "okto88.request_id.RequestIdMiddleware",
+    # Right after the request id: a request that gets no database connection is a 503.
+    "okto88.unavailable.DatabaseUnavailableMiddleware",
     "okto88.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -142,11 +144,25 @@ _database = dj_database_url.parse(
 _socket_host = _database.get("OPTIONS", {}).pop("host", None)
 if _socket_host and not _database.get("HOST"):
     _database["HOST"] = _socket_host
-_pool_size = env_int("DATABASE_POOL_SIZE", 0)
+# Every process the project starts (each gunicorn worker, each Celery worker child, beat)
+# keeps its own psycopg pool of at most DATABASE_POOL_SIZE connections, so what the site can
+# open is bounded by its process counts (the arithmetic is in README, "Connections"), however
+# many clients call. Without a pool, each serving thread keeps its own connection and a
+# server that starts a thread per request (runserver) opens them until PostgreSQL refuses.
+# A request that waits DATABASE_POOL_TIMEOUT_SECONDS for a free connection is answered 503
+# with Retry-After (okto88.unavailable), never 500.
+_pool_size = env_int("DATABASE_POOL_SIZE", 4)
+if _pool_size < 0:
+    raise ImproperlyConfigured(f"DATABASE_POOL_SIZE must be 0 (no pool) or more, got {_pool_size}")
+DATABASE_POOL_TIMEOUT_SECONDS = float(env_str("DATABASE_POOL_TIMEOUT_SECONDS", "5"))
 if _pool_size:
     # psycopg's pool replaces persistent connections; Django requires CONN_MAX_AGE = 0 with it.
     _database["CONN_MAX_AGE"] = 0
-    _database.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size, "timeout": 10}
+    _database.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": _pool_size, "timeout": DATABASE_POOL_TIMEOUT_SECONDS,
+    }
+DATABASE_POOL_SIZE = _pool_size
+SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = env_int("SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS", 5)
 _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME", f"test_{_database['NAME']}")}
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

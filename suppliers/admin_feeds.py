@@ -96,7 +96,8 @@ class FeedImportAdminBase(admin.ModelAdmin):
     # --- display -----------------------------------------------------------------------------
     @admin.display(description=_("status"), ordering="status")
     def status_display(self, obj: FeedImport) -> str:
-        colours = {FeedStatus.SUCCEEDED: "#2e7d32", FeedStatus.FAILED: "#c62828", FeedStatus.RUNNING: "#1565c0"}
+        colours = {FeedStatus.SUCCEEDED: "#2e7d32", FeedStatus.PARTIAL: "#b45309", FeedStatus.FAILED: "#c62828",
+                   FeedStatus.RUNNING: "#1565c0"}
         return format_html('<strong style="color:{}">{}</strong>', colours.get(obj.status, "#555"),
                            obj.get_status_display())
 

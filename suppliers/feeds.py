@@ -11,7 +11,8 @@ The file (one row per supplier SKU, "wide" format):
   case-insensitive. Required: sku, brand, part_number, price. Optional: lead_time_days and
   one `stock_<warehouse code>` column per warehouse (any number, in any order). Any other
   column rejects the file (a typo must not drop data silently).
-- price: whole rupiah > 0, digits only. lead_time_days: 0-365; empty keeps the stored value
+- price: whole rupiah > 0, written the Indonesian way or as plain digits (PRICE_RULE below).
+  lead_time_days: 0-365; empty keeps the stored value
   (new offers: 1). stock: a whole number ≥ 0; an empty cell leaves that warehouse's stock as
   it is. A value below the stock already reserved by orders is refused.
 - A row's part is found by brand (name or slug, case-insensitive) + the normalised part
@@ -37,7 +38,9 @@ How it runs (feed_import_run, from the Celery task suppliers.feed_import_run):
    `offer.price_changed` (new offer or new price) and `stock.changed` (stock rows whose
    on_hand changed) outbox events, EVENT_BATCH items each, are written for real changes only.
    The import's status and counts are set in the same transaction, so a crash leaves either
-   everything or nothing, and a re-delivered task re-runs cleanly. Re-importing a file
+   everything or nothing, and a re-delivered task re-runs cleanly. The status says what
+   happened to the rows: `succeeded` (all applied), `partial` (some rejected, the rest
+   applied), `failed` (the file could not be read, or every row was rejected). Re-importing a file
    changes nothing, writes no ledger row and no event.
 """
 
@@ -97,6 +100,13 @@ FEED_MERGE_LOCK_NS = 0x0C7F
 # Held by the worker running an import: a second delivery of the task finds it taken.
 FEED_RUN_LOCK_NS = 0x0C7E
 REPORT_HEADER = ["row", "column", "value", "message"]
+# PRICE_RULE: a price is whole rupiah, as plain digits (189000) or with a dot before every
+# group of three digits (189.000, 1.250.000), the Indonesian way; "Rp", "Rp." or "Rp " may come
+# first and ",00", ",0" or ",-" last. Anything else is refused with a message saying how to write
+# it, never guessed: "189,000" (comma thousands), "189.00" or "12.50" (dot decimals) and
+# "189.000,50" (real cents) would each mean two different amounts to two different readers.
+# A fractional XLSX number cell is staged with a decimal comma (_xlsx_text), so 189.5 cannot be
+# read as a thousands group.
 
 
 # --- Errors -------------------------------------------------------------------------------
@@ -240,8 +250,9 @@ class _Layout:
     stock_codes: list[str]  # stock column i -> warehouse code as written in the header
 
 
-def feed_import_run(*, feed_import: FeedImport) -> FeedImport:
-    """Run one import to its end. A second delivery while it runs, or after it ended, does nothing."""
+def feed_import_run(*, feed_import: FeedImport, time_limit_seconds: float | None = None) -> FeedImport:
+    """Run one import to its end. A second delivery while it runs, or after it ended, does nothing.
+    `time_limit_seconds` is the caller's soft time limit, named in the error when it strikes."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [FEED_RUN_LOCK_NS, feed_import.pk])
         if not cursor.fetchone()[0]:
@@ -263,9 +274,9 @@ def feed_import_run(*, feed_import: FeedImport) -> FeedImport:
         except SoftTimeLimitExceeded:
             # Raised wherever the task was, possibly inside a query: the session may be mid-statement.
             _connection_discard()
-            _fail(feed_import, _("The import took longer than %(minutes)d minutes and was stopped; nothing "
-                                 "was changed. Split the file into smaller files and upload them one by one.")
-                  % {"minutes": max(1, round(settings.IMPORT_SOFT_TIME_LIMIT_SECONDS / 60))})
+            _fail(feed_import, _("The import took longer than %(limit)s and was stopped; nothing was "
+                                 "changed. Split the file into smaller files and upload them one by one.")
+                  % {"limit": _duration(time_limit_seconds or settings.IMPORT_SOFT_TIME_LIMIT_SECONDS)})
         except Exception as exc:
             logger.exception("feed import failed", extra={"feed_import_id": feed_import.pk})
             _fail(feed_import, _("The import stopped on an unexpected error (%(error)s); nothing was "
@@ -277,6 +288,12 @@ def feed_import_run(*, feed_import: FeedImport) -> FeedImport:
         _drop_temp_tables()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [FEED_RUN_LOCK_NS, feed_import.pk])
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        return _("%(n)d minutes") % {"n": round(seconds / 60)}
+    return _("%(n)d seconds") % {"n": max(1, round(seconds))}
 
 
 def _connection_discard() -> None:
@@ -322,12 +339,24 @@ def _temp_buffers(cursor) -> None:
         logger.info("temp_buffers not raised: this session already used temp tables")
 
 
+def _client_check(cursor) -> None:
+    """A run stopped by its time limit closes its session, possibly mid-statement (a merge
+    waiting on a lock): the server then ends that statement within seconds instead of running
+    it, or waiting, for a client that is gone. Linux only; elsewhere the setting stays 0."""
+    try:
+        with transaction.atomic():
+            cursor.execute("SET client_connection_check_interval = '2s'")
+    except DatabaseError:
+        logger.info("client_connection_check_interval not supported here")
+
+
 def _drop_temp_tables() -> None:
     if connection.connection is None:
         return
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS " + ", ".join(f"pg_temp.{t}" for t in _TEMP_TABLES))
         cursor.execute("RESET work_mem")
+        cursor.execute("RESET client_connection_check_interval")
 
 
 class _Phases:
@@ -350,6 +379,7 @@ def _run(feed_import: FeedImport) -> None:
         # operation; one import runs per worker process). RESET in feed_import_run's cleanup.
         cursor.execute("SET work_mem = '256MB'")
         _temp_buffers(cursor)
+        _client_check(cursor)
     supplier_id = feed_import.supplier_id
     with feed_import.file.open("rb") as handle:
         head = handle.read(4)
@@ -368,14 +398,14 @@ def _run(feed_import: FeedImport) -> None:
         rejected = cursor.fetchone()[0]
         if rejected:
             _save_report(cursor, feed_import)
-        feed_import.status = FeedStatus.SUCCEEDED
+        feed_import.status, feed_import.error = _outcome(rows_total=rows_total, rejected=rejected)
         feed_import.rows_total = rows_total
         feed_import.rows_done = rows_total
         feed_import.rows_rejected = rejected
         feed_import.offers_changed = counts["offers"]
         feed_import.stock_changed = counts["stock"]
         feed_import.finished_at = timezone.now()
-        feed_import.save(update_fields=["status", "rows_total", "rows_done", "rows_rejected", "offers_changed",
+        feed_import.save(update_fields=["status", "error", "rows_total", "rows_done", "rows_rejected", "offers_changed",
                                         "stock_changed", "finished_at", "errors_report"])
         phases.mark("report and status")
     phases.mark("commit")  # the deferred foreign-key checks run here
@@ -385,6 +415,17 @@ def _run(feed_import: FeedImport) -> None:
                "rows_rejected": rejected, "offers_changed": counts["offers"], "stock_changed": counts["stock"],
                "events": counts["events"], "phases": phases.seconds},
     )
+
+
+def _outcome(*, rows_total: int, rejected: int) -> tuple[str, str]:
+    """Succeeded only when every row was applied; a feed whose rows were all rejected failed,
+    even though the file itself could be read."""
+    if not rejected:
+        return FeedStatus.SUCCEEDED, ""
+    if rejected >= rows_total:
+        return FeedStatus.FAILED, _("None of the %(rows)d rows could be applied, so nothing was changed. The "
+                                    "error report lists the problem of every row.") % {"rows": rows_total}
+    return FeedStatus.PARTIAL, ""
 
 
 # --- Staging ---------------------------------------------------------------------------------
@@ -604,8 +645,10 @@ def _xlsx_text(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        # An integer is written as digits; a fraction with the decimal comma Indonesian Excel
+        # shows, so that 189.123 is never staged as "189.123", which PRICE_RULE reads as 189123.
+        return str(int(value)) if value.is_integer() else repr(value).replace(".", ",")
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
@@ -707,11 +750,15 @@ def _validate(cursor, *, supplier_id: int) -> None:
             -- The normalised number (catalog.normalise) is computed once per row here, stored
             -- in feed_row, and used as the hash key against catalog_part (brand_id, number_key).
             SELECT s.*, regexp_replace(upper(coalesce(s.part_number, '')), '[^A-Z0-9]+', '', 'g') AS number_key,
-                   lower(s.brand) AS brand_key
+                   lower(s.brand) AS brand_key,
+                   -- The price without "Rp"/"Rp." in front and ",00"/",-" behind (PRICE_RULE).
+                   regexp_replace(regexp_replace(s.price_text, '^(-?)[\\s\\u00a0]*rp\\.?[\\s\\u00a0]*', '\\1', 'i'),
+                                  ',(0{{1,2}}|-)$', '') AS price_bare
             FROM s
         )
         SELECT n.*,
-               CASE WHEN n.price_text ~ '^-?[0-9]{{1,15}}$' THEN n.price_text::bigint END AS price,
+               CASE WHEN n.price_bare ~ '^-?([0-9]{{1,15}}|[0-9]{{1,3}}(\\.[0-9]{{3}}){{1,4}})$'
+                    THEN replace(n.price_bare, '.', '')::bigint END AS price,
                CASE WHEN n.lead_text ~ '^[0-9]{{1,3}}$' THEN n.lead_text::int END AS lead_time,
                p.id AS part_id, NULL::bigint AS xref_parts
         FROM n
@@ -753,7 +800,9 @@ def _validate(cursor, *, supplier_id: int) -> None:
         "number_bad": _("The part number has no letters or digits."),
         "number_long": _("A part number has at most 60 characters."),
         "price_required": _("A price is required."),
-        "price_nan": _("The price must be a whole number of rupiah (digits only)."),
+        "price_nan": _("The price must be a whole number of rupiah, written 189000, 189.000 or Rp 189.000: a dot "
+                       "separates thousands (groups of three digits) and a comma starts decimals, which can only "
+                       "be ,00."),
         "price_low": _("The price must be greater than 0."),
         "lead_bad": _("The lead time must be a whole number of days from 0 to %(max)d.") % {"max": MAX_LEAD_TIME},
         "unknown_part": _("No catalog part matches this brand and part number (nor a cross reference)."),

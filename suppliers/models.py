@@ -202,6 +202,8 @@ class FeedStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     RUNNING = "running", _("Running")
     SUCCEEDED = "succeeded", _("Succeeded")
+    # Some rows applied, some rejected (see the error report): not a success to show as one.
+    PARTIAL = "partial", _("Partly applied")
     FAILED = "failed", _("Failed")
 
 

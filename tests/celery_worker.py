@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 
 from okto88.celery import app as celery_app
+from okto88.celery import imports_queue
 
 
 def database_url(settings_dict: dict) -> str:
@@ -41,10 +42,13 @@ def partner_worker_env(*, live_server, fake_courier, fake_gateway) -> dict[str, 
 
 
 class CeleryWorkerProcess:
-    def __init__(self, *, log_dir: Path, concurrency: int = 2, extra_env: dict[str, str] | None = None):
+    def __init__(self, *, log_dir: Path, concurrency: int = 2, extra_env: dict[str, str] | None = None,
+                 queues: tuple[str, ...] = ("main", "imports"), queue: str | None = None):
         self.extra_env = extra_env or {}
+        self.queues = queues  # which of the session queue and its imports queue this worker consumes
         self.log_path = log_dir / "worker.log"
-        self.queue = f"okto88-test-{uuid.uuid4().hex[:8]}"
+        self.queue = queue or f"okto88-test-{uuid.uuid4().hex[:8]}"
+        self.node = self.queue if queues == ("main", "imports") else f"{self.queue}-{'-'.join(queues)}"
         self.outbox_stream = f"{self.queue}:events"
         self.concurrency = concurrency
         self.process: subprocess.Popen | None = None
@@ -65,18 +69,22 @@ class CeleryWorkerProcess:
         self._log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "okto88", "worker", "--loglevel=INFO",
-             f"--concurrency={self.concurrency}", "-Q", self.queue, "-n", f"{self.queue}@%h",
+             f"--concurrency={self.concurrency}", "-Q", ",".join(self.queue_names()), "-n", f"{self.node}@%h",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             env=env, cwd=settings.BASE_DIR, stdout=self._log_file, stderr=subprocess.STDOUT,
         )
         self.wait_ready()
+
+    def queue_names(self) -> list[str]:
+        names = {"main": self.queue, "imports": imports_queue(self.queue)}
+        return [names[q] for q in self.queues]
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"celery worker exited early:\n{self.log_text()[-4000:]}")
-            replies = celery_app.control.ping(destination=[f"{self.queue}@{os.uname().nodename}"], timeout=0.5)
+            replies = celery_app.control.ping(destination=[f"{self.node}@{os.uname().nodename}"], timeout=0.5)
             if replies:
                 return
         raise RuntimeError(f"celery worker not ready after {timeout}s:\n{self.log_text()[-4000:]}")

@@ -132,6 +132,12 @@ def problem_exception_handler(exc, context):
         exc = exceptions.ParseError(str(exc) or "Too many fields or files in the request.", code="too_many_fields")
 
     response = exception_handler(exc, context)  # sets WWW-Authenticate and Retry-After headers
+    if response is None and request is not None:
+        from okto88.unavailable import database_unavailable, unavailable_response
+
+        if database_unavailable(exc):
+            logger.warning("no database connection for the API request; answered 503", exc_info=exc)
+            return unavailable_response(request)
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)
         body = problem_body(status_code=500, code="server_error",

@@ -44,3 +44,30 @@ def test_compose_file_parses_with_the_compose_cli():
         env={**os.environ, "SECRET_KEY": "compose-config-check"}, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_imports_have_a_worker_of_their_own_in_compose_and_make_run():
+    """The main worker never consumes the imports queue; imports run one at a time on theirs."""
+    from okto88.celery import imports_queue
+    from okto88.management.commands.run_marketplace import worker_processes
+
+    services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    main, imports = services["worker"]["command"], services["imports-worker"]["command"]
+    assert main[main.index("-Q") + 1] == "okto88"
+    assert imports[imports.index("-Q") + 1] == imports_queue("okto88") == "okto88.imports"
+    assert "--concurrency=1" in imports and any(a.startswith("--max-memory-per-child=") for a in imports)
+
+    processes = dict(worker_processes(celery=["celery", "-A", "okto88"]))
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    assert processes["worker"][processes["worker"].index("-Q") + 1] == queue
+    argv = processes["imports"]
+    assert argv[argv.index("-Q") + 1] == imports_queue(queue) and "--concurrency=1" in argv
+    assert f"--max-memory-per-child={settings.IMPORT_WORKER_MAX_MEMORY_KB}" in argv
+
+
+def test_import_tasks_are_routed_to_the_imports_queue():
+    from okto88.celery import app, imports_queue
+
+    router = app.amqp.router
+    assert router.route({}, "suppliers.feed_import_run")["queue"].name == imports_queue()
+    assert router.route({}, "orders.step_commit_stock")["queue"].name == app.conf.task_default_queue

@@ -49,7 +49,7 @@ def test_upload_returns_202_with_location_then_status_shows_counts(world, django
 
     feeds.feed_import_run(feed_import=feed_import)  # what the worker does
     detail = api.get(response["Location"]).json()
-    assert detail["status"] == "succeeded"
+    assert detail["status"] == "partial"  # one row of two was rejected
     assert (detail["rows_total"], detail["rows_done"], detail["rows_rejected"]) == (2, 2, 1)
     assert (detail["offers_changed"], detail["stock_changed"]) == (1, 1)
     assert detail["rows_per_second"] is not None
@@ -124,7 +124,7 @@ def test_another_suppliers_feed_is_404_and_uploads_land_on_the_callers_supplier(
     assert FeedImport.objects.filter(supplier=other).count() == 1
     assert not Offer.objects.exists()
     feed_b.refresh_from_db()
-    assert feed_b.status == FeedStatus.SUCCEEDED
+    assert feed_b.status == FeedStatus.FAILED  # its one row was rejected
 
 
 def test_schema_documents_the_endpoints(client):

@@ -80,10 +80,10 @@ def test_bad_rows_are_reported_and_skipped_while_good_rows_apply(world):
         "BR-WH,Toyota,43512-0K090,910000,2,1,3\n"
         "BR-DUP,Toyota,43512-0K090,910000,2,1,\n"
         "BR-DUP,Toyota,43512-0K090,920000,2,2,\n"
-        "BR-PRICE,Toyota,43512-0K090,12.500,2,1,\n"
+        "BR-PRICE,Toyota,43512-0K090,12.50,2,1,\n"
     ))
 
-    assert feed.status == FeedStatus.SUCCEEDED, feed.error
+    assert feed.status == FeedStatus.PARTIAL, feed.error
     assert (feed.rows_total, feed.rows_rejected) == (8, 7)
     assert (feed.offers_changed, feed.stock_changed) == (1, 1)
     report = report_rows(feed)
@@ -110,7 +110,7 @@ def test_stock_below_reserved_is_refused_as_a_row_error(world):
     stock = StockFactory(offer=offer, warehouse=world.jkt, on_hand=10, reserved=6)
     feed = run_feed(world.supplier, csv_upload(f"{HEADER}\nBR-1,Toyota,04465-0K240,120000,2,5,9\n"))
 
-    assert feed.status == FeedStatus.SUCCEEDED and feed.rows_rejected == 1
+    assert feed.status == FeedStatus.FAILED and feed.rows_rejected == 1  # its only row
     (row,) = report_rows(feed)
     assert row["column"] == "stock_JKT1" and "below the 6 already reserved" in row["message"]
     stock.refresh_from_db()
@@ -161,7 +161,7 @@ def test_semicolons_bom_crlf_and_blank_lines_keep_row_numbers(world):
                "\r\n"
                "BR-2;Toyota;nope;385000;3\r\n")
     feed = run_feed(world.supplier, csv_upload(content))
-    assert feed.status == FeedStatus.SUCCEEDED, feed.error
+    assert feed.status == FeedStatus.PARTIAL, feed.error
     assert (feed.rows_total, feed.rows_rejected) == (2, 1)
     assert [(r["row"], r["column"]) for r in report_rows(feed)] == [("4", "part_number")]
     assert Stock.objects.get().warehouse == world.jkt
@@ -174,7 +174,7 @@ def test_xlsx_feed(world):
         [None] * 7,
         ["BR-2", "Toyota", "43512-0K090", 910000.0, None, "x", None],
     ]))
-    assert feed.status == FeedStatus.SUCCEEDED, feed.error
+    assert feed.status == FeedStatus.PARTIAL, feed.error
     assert (feed.rows_total, feed.rows_rejected, feed.offers_changed, feed.stock_changed) == (2, 1, 1, 1)
     assert [(r["row"], r["column"]) for r in report_rows(feed)] == [("4", "stock_JKT1")]
     assert Offer.objects.get().price == 385_000
@@ -289,3 +289,62 @@ def test_feed_refreshes_the_best_offer_of_its_parts(world):
     run_feed(world.supplier, csv_upload(f"{HEADER}\nBR-1,Toyota,04465-0K240,380000,2,0,0\n"))
     best.refresh_from_db()
     assert (best.price, best.available) == (380_000, 0)
+
+
+@pytest.mark.parametrize(("written", "rupiah"), [
+    ("189000", 189_000), ("189.000", 189_000), ("Rp 189.000", 189_000), ("Rp189.000", 189_000),
+    ("rp. 189.000", 189_000), ("189.000,00", 189_000), ("Rp 1.250.000,-", 1_250_000), ("189000,0", 189_000),
+    ("Rp\u00a0189.000", 189_000), ("999.999.999.999.999", 999_999_999_999_999),
+])
+def test_prices_written_the_indonesian_way_are_read(world, written, rupiah):
+    feed = run_feed(world.supplier, csv_upload(f'{HEADER}\nBR-1,Toyota,04465-0K240,"{written}",2,1,\n'))
+    assert feed.status == FeedStatus.SUCCEEDED, (feed.error, feed.errors_report and report_rows(feed))
+    assert Offer.objects.get().price == rupiah
+
+
+@pytest.mark.parametrize("written", [
+    "189,000", "189.00", "12.50", "1.89", "189.000,50", "18.9000", "1,189.00", "189.000.0", "Rp", "US$ 12",
+    ".189", "189.", "1 890 000",
+])
+def test_ambiguous_prices_are_refused_with_how_to_write_them(world, written):
+    feed = run_feed(world.supplier, csv_upload(
+        f'{HEADER}\nBR-1,Toyota,04465-0K240,"{written}",2,1,\nBR-2,Toyota,43512-0K090,189000,2,1,\n'))
+    assert feed.status == FeedStatus.PARTIAL
+    (row,) = report_rows(feed)
+    assert (row["row"], row["column"], row["value"]) == ("2", "price", written)
+    assert "189.000 or Rp 189.000" in row["message"] and "a dot separates thousands" in row["message"]
+    assert list(Offer.objects.values_list("sku", flat=True)) == ["BR-2"]
+
+
+def test_a_fractional_xlsx_number_is_not_read_as_thousands(world):
+    feed = run_feed(world.supplier, xlsx_upload([
+        HEADER.split(","), ["BR-1", "Toyota", "04465-0K240", 189.123, 2, 1, None],
+        ["BR-2", "Toyota", "43512-0K090", "189.000", 2, 1, None],
+    ]))
+    assert feed.status == FeedStatus.PARTIAL
+    (row,) = report_rows(feed)
+    assert (row["column"], row["value"]) == ("price", "189,123")
+    assert Offer.objects.get().price == 189_000
+
+
+def test_the_status_says_whether_every_row_was_applied(world):
+    good = "BR-1,Toyota,04465-0K240,385000,2,1,\n"
+    bad = "BR-X,Toyota,99999-NOPE,1000,2,1,\n"
+
+    assert run_feed(world.supplier, csv_upload(f"{HEADER}\n{good}")).status == FeedStatus.SUCCEEDED
+    mostly_bad = run_feed(world.supplier, csv_upload(f"{HEADER}\n{good}{bad * 9}"))
+    assert (mostly_bad.status, mostly_bad.rows_rejected, mostly_bad.error) == (FeedStatus.PARTIAL, 9, "")
+    all_bad = run_feed(world.supplier, csv_upload(f"{HEADER}\n{bad * 3}"))
+    assert all_bad.status == FeedStatus.FAILED and all_bad.rows_rejected == 3
+    assert "None of the 3 rows could be applied" in all_bad.error
+    assert all_bad.errors_report  # the rows' problems are still there to read
+
+
+def test_partial_and_failed_are_not_shown_as_succeeded_in_indonesian(world):
+    from django.utils import translation
+
+    partial = run_feed(world.supplier, csv_upload(
+        f"{HEADER}\nBR-1,Toyota,04465-0K240,385000,2,1,\nBR-X,Toyota,99999-NOPE,1000,2,1,\n"))
+    with translation.override("id"):
+        assert partial.get_status_display() == "Sebagian diterapkan"
+        assert FeedStatus.FAILED.label == "Gagal"

@@ -1,4 +1,4 @@
-"""`make run`: migrate, load demo data, then serve the marketplace with a Celery worker and beat.
+"""`make run`: migrate, load demo data, then serve the marketplace with Celery workers and beat.
 
 The embedded PostgreSQL/Redis (when no DATABASE_URL/REDIS_URL is set) were started by the
 settings in this process; the children inherit their URLs through the environment. Ctrl-C
@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
+from okto88.celery import imports_queue
 from okto88.demo import demo_load_all
 
 # The project's own fake partner servers (payment gateway, courier) on the ports the
@@ -29,6 +30,19 @@ FAKE_PARTNERS = [
     # The demo courier moves booked parcels along by itself: picked up, in transit, delivered.
     ("fake_courier", "COURIER_URL", ["--auto-advance=20"]),
 ]
+
+
+def worker_processes(*, celery: list[str]) -> list[tuple[str, list[str]]]:
+    """The main worker (order workflow, mail, outbox) and the imports worker, on separate queues:
+    a feed import never makes an order wait. One import at a time; a pool process that grew
+    past IMPORT_WORKER_MAX_MEMORY_KB is replaced after its task."""
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    common = ["worker", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
+    return [
+        ("worker", [*celery, *common, "--concurrency=2", "-Q", queue, "-n", f"worker.{queue}@%h"]),
+        ("imports", [*celery, *common, "--concurrency=1", "-Q", imports_queue(queue), "-n", f"imports.{queue}@%h",
+                     f"--max-memory-per-child={settings.IMPORT_WORKER_MAX_MEMORY_KB}"]),
+    ]
 
 
 class Command(BaseCommand):
@@ -48,8 +62,7 @@ class Command(BaseCommand):
         celery = [python, "-m", "celery", "-A", "okto88"]
         processes = [
             ("web", [python, manage, "runserver", f"{host}:{port}", "--noreload"]),
-            ("worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2",
-                        "--without-gossip", "--without-mingle"]),
+            *worker_processes(celery=celery),
             ("beat", [*celery, "beat", "--loglevel=INFO",
                       f"--schedule={settings.BASE_DIR / '.local' / 'celerybeat-schedule'}"]),
         ]

@@ -9,7 +9,6 @@ import subprocess
 import threading
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -57,14 +56,15 @@ def marketplace_server(django_db_setup, tmp_path):
         "DATABASE_POOL_SIZE": str(POOL_SIZE), "DATABASE_POOL_TIMEOUT_SECONDS": "0.5",
         "GUNICORN_WORKERS": str(WORKERS), "GUNICORN_THREADS": str(THREADS),
     }
-    log = Path(tmp_path / "server.log").open("w")
-    server = subprocess.Popen(web_server_argv(host="127.0.0.1", port=port), env=env, cwd=settings.BASE_DIR,
-                              stdout=log, stderr=subprocess.STDOUT)
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(web_server_argv(host="127.0.0.1", port=port), env=env, cwd=settings.BASE_DIR,
+                                  stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
-            assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
+            assert server.poll() is None, log_path.read_text()[-3000:]
             try:
                 if requests.get(f"{url}/readyz", timeout=1).status_code == 200:
                     break
@@ -79,7 +79,6 @@ def marketplace_server(django_db_setup, tmp_path):
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
-        log.close()
 
 
 @pytest.mark.django_db  # the session then creates the test database the server uses

@@ -38,6 +38,9 @@ Rules:
 - Nothing is deleted: a row missing from the file leaves the stored row alone.
 - Imports run one at a time (a transaction-scoped advisory lock), so two operators
   uploading overlapping files cannot interleave.
+- A file is bounded like a supplier feed (okto88.uploads, settings IMPORT_*): a line longer
+  than IMPORT_MAX_LINE_BYTES, more than IMPORT_MAX_COLUMNS columns or IMPORT_MAX_ROWS rows
+  rejects the whole file (CatalogImportTooLarge) before any row is validated.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import TextChoices
 from django.utils.translation import gettext as _
@@ -61,6 +65,7 @@ from catalog.normalise import part_number_normalise
 from catalog.services import catalog_cache_version_bump, part_search_document_refresh, variant_facet_rebuild
 from okto88.errors import ApplicationError
 from okto88.services import outbox_event_write
+from okto88.uploads import UploadRefused, upload_columns_check, upload_line_check, upload_rows_check
 from vehicles.models import Make, VehicleModel, VehicleVariant
 
 logger = logging.getLogger(__name__)
@@ -127,6 +132,11 @@ class CatalogImportHeaderError(CatalogImportFileError):
 
 class CatalogImportMalformed(CatalogImportFileError):
     code = "catalog_import_malformed"
+
+
+class CatalogImportTooLarge(CatalogImportFileError):
+    code = "catalog_import_too_large"
+    status = 413
 
 
 @dataclass(frozen=True)
@@ -237,7 +247,17 @@ def _header_check(*, kind: str, columns: list[str]) -> None:
 
 
 def _read_table(*, kind: str, file) -> _Table:
-    text = _decode(_read_bytes(file))
+    try:
+        return _read_bounded(kind=kind, file=file)
+    except UploadRefused as exc:
+        raise CatalogImportTooLarge(exc.message, extra=exc.extra) from exc
+
+
+def _read_bounded(*, kind: str, file) -> _Table:
+    """The limits every import file has (okto88.uploads): line length, columns, rows."""
+    data = _read_bytes(file)
+    upload_line_check(block=data, lines_before=0)
+    text = _decode(data)
     if not text.strip():
         raise CatalogImportEmptyFile(_("The file is empty."))
     if "\x00" in text:
@@ -248,12 +268,16 @@ def _read_table(*, kind: str, file) -> _Table:
     rows: list[tuple[int, list[str]]] = []
     try:
         columns = [c.strip().lower() for c in next(reader)]
+        upload_columns_check(columns=len(columns))
         _header_check(kind=kind, columns=columns)
         line = reader.line_num
+        max_rows = settings.IMPORT_MAX_ROWS
         for cells in reader:
             start, line = line + 1, reader.line_num
             if any(c.strip() for c in cells):  # blank lines: a trailing newline, Excel
                 rows.append((start, cells))
+                if len(rows) > max_rows:
+                    upload_rows_check(rows=len(rows))
     except csv.Error as exc:
         raise CatalogImportMalformed(
             _("The file is not valid CSV near line %(line)d: %(error)s")

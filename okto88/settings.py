@@ -244,7 +244,16 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["okto88.api.throttling.ClientRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"client": env_str("API_THROTTLE_RATE", "600/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "client": env_str("API_THROTTLE_RATE", "600/min"),
+        # Failed authentication (bad key, no key where one is needed) per client address.
+        "auth_failure": env_str("API_AUTH_FAILURE_THROTTLE_RATE", "60/min"),
+        # Partners' notifications (payment gateway, courier) per source address.
+        "notification": env_str("NOTIFICATION_THROTTLE_RATE", "1200/min"),
+    },
+    # Proxies in front of the app whose X-Forwarded-For is believed for the client address;
+    # 0 (compose has none): REMOTE_ADDR, so a client cannot pick its own address to throttle.
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0),
     "DEFAULT_SCHEMA_CLASS": "okto88.api.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "okto88.api.negotiation.SingleRendererNegotiation",

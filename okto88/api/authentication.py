@@ -9,7 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from okto88 import services
-from okto88.api.rate_windows import client_rate_window
+from okto88.api.rate_windows import auth_failure_count, auth_failures_refuse, client_rate_window
 from okto88.models import ApiClient, ApiKey
 
 API_KEY_KEYWORD = "Api-Key"
@@ -53,12 +53,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         # is moved on in the same Redis round trip as the key's lookup (the throttle compares).
         digest = services.api_key_digest(raw_key)
         seen = _client_of_key.get(digest)
+        if seen is None:
+            auth_failures_refuse(request)  # before the database is asked about a key never seen
         window = client_rate_window(client_pk=seen[0], rate_limit=seen[1], now=time.time()) if seen else None
         counter = services.RateCounter(key=window.key, ttl=window.ttl) if window else None
         try:
             authenticated = services.api_key_authenticate(raw_key=raw_key, counter=counter)
         except services.InvalidApiKey as exc:
             _client_of_key.pop(digest, None)  # a revoked key stops counting against its client
+            auth_failure_count(request)
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc
         api_key: ApiKey = authenticated.api_key
         _client_of_key[digest] = (api_key.client_id, api_key.client.rate_limit)

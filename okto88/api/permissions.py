@@ -9,6 +9,7 @@ from __future__ import annotations
 from rest_framework import exceptions, permissions
 
 from okto88.api.authentication import ApiClientPrincipal
+from okto88.api.rate_windows import auth_failure_count
 from okto88.selectors import user_scopes
 
 
@@ -36,6 +37,7 @@ class HasRequiredScopes(permissions.BasePermission):
         if getattr(view, "public", False):
             return True
         if not (request.user and request.user.is_authenticated):
+            auth_failure_count(request)  # 429 instead of 401 past the address's rate
             raise exceptions.NotAuthenticated()
         missing = sorted(set(view_required_scopes(view, request.method)) - caller_scopes(request))
         if missing:

@@ -1,15 +1,38 @@
 """The fixed windows the API counts requests in (okto88.api.throttling), shared with
-ApiKeyAuthentication, which moves an API client's counter on while it looks the key up."""
+ApiKeyAuthentication, which moves an API client's counter on while it looks the key up.
+
+Failed authentication (an unknown, wrong or revoked key; no credentials where the view needs
+them) is counted per client address in a window of its own, AUTH_FAILURE_SCOPE's rate: past
+it the address gets 429 instead of 401, and an unknown key is refused before the database
+is asked about it. A genuine key seen before is never held up by that check.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 
+from rest_framework import exceptions
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+from okto88.redis_connection import redis_client
+
+logger = logging.getLogger(__name__)
 
 SCOPE = "client"
+AUTH_FAILURE_SCOPE = "auth_failure"
 CACHE_FORMAT = "throttle:%(scope)s:%(ident)s"
+
+# INCR and, for a window's first request, EXPIRE: one command (EVALSHA) instead of a
+# MULTI/INCR/EXPIRE/EXEC pipeline, on the path of every API request.
+_WINDOW_INCR_LUA = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_window_incr: list = []  # the registered Script (its SHA is computed once)
 
 
 @dataclass(frozen=True)
@@ -36,3 +59,56 @@ def client_rate_window(*, client_pk: int, rate_limit: str, now: float) -> RateWi
         return None
     num_requests, duration = SimpleRateThrottle.parse_rate(None, rate)
     return rate_window(ident=f"client:{client_pk}", num_requests=num_requests, duration=duration, now=now)
+
+
+def window_count(*, key: str, ttl: int) -> int:
+    """Count one request in a window's counter; its new value."""
+    client = redis_client()
+    if not _window_incr:
+        _window_incr.append(client.register_script(_WINDOW_INCR_LUA))
+    script = _window_incr[0]
+    return int(script(keys=[key], args=[ttl], client=client))
+
+
+def client_address(request) -> str:
+    """REMOTE_ADDR, or the address a trusted proxy forwarded (REST_FRAMEWORK NUM_PROXIES)."""
+    return BaseThrottle().get_ident(request)
+
+
+def _auth_failure_window(*, request, now: float) -> RateWindow | None:
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get(AUTH_FAILURE_SCOPE)
+    if not rate:
+        return None
+    num_requests, duration = SimpleRateThrottle.parse_rate(None, rate)
+    return rate_window(ident=f"{AUTH_FAILURE_SCOPE}:ip:{client_address(request)}", num_requests=num_requests,
+                       duration=duration, now=now)
+
+
+def auth_failures_refuse(request) -> None:
+    """Raise Throttled if the caller's address used up its failed authentications."""
+    now = time.time()
+    window = _auth_failure_window(request=request, now=now)
+    if window is None:
+        return
+    try:
+        count = int(redis_client().get(window.key) or 0)
+    except Exception:  # Redis down must not take the API down with it
+        logger.warning("authentication failure throttle unavailable; request allowed", exc_info=True)
+        return
+    if count >= window.num_requests:
+        raise exceptions.Throttled(wait=max(1.0, window.ends_at - now))
+
+
+def auth_failure_count(request) -> None:
+    """Count a failed authentication from the caller's address; raise Throttled past its rate."""
+    now = time.time()
+    window = _auth_failure_window(request=request, now=now)
+    if window is None:
+        return
+    try:
+        count = window_count(key=window.key, ttl=window.ttl)
+    except Exception:  # Redis down must not take the API down with it
+        logger.warning("authentication failure throttle unavailable; request allowed", exc_info=True)
+        return
+    if count > window.num_requests:
+        raise exceptions.Throttled(wait=max(1.0, window.ends_at - now))

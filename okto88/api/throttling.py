@@ -12,27 +12,9 @@ import time
 from rest_framework.throttling import SimpleRateThrottle
 
 from okto88.api.authentication import ApiClientPrincipal
-from okto88.api.rate_windows import SCOPE, client_rate_window, rate_window
-from okto88.redis_connection import redis_client
+from okto88.api.rate_windows import SCOPE, client_rate_window, rate_window, window_count
 
 logger = logging.getLogger(__name__)
-
-# INCR and, for a window's first request, EXPIRE: one command (EVALSHA) instead of a
-# MULTI/INCR/EXPIRE/EXEC pipeline, on the path of every API request.
-_WINDOW_INCR_LUA = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
-"""
-_window_incr: list = []  # the registered Script (its SHA is computed once)
-
-
-def _window_count(*, key: str, ttl: int) -> int:
-    client = redis_client()
-    if not _window_incr:
-        _window_incr.append(client.register_script(_WINDOW_INCR_LUA))
-    script = _window_incr[0]
-    return int(script(keys=[key], args=[ttl], client=client))
 
 
 class ClientRateThrottle(SimpleRateThrottle):
@@ -61,7 +43,7 @@ class ClientRateThrottle(SimpleRateThrottle):
         self.now, self.window_ends_at = now, window.ends_at
         if count is None:
             try:
-                count = _window_count(key=window.key, ttl=window.ttl)
+                count = window_count(key=window.key, ttl=window.ttl)
             except Exception:  # Redis down must not take the API down with it
                 logger.warning("throttle unavailable; request allowed", exc_info=True)
                 return True

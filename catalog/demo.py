@@ -25,7 +25,7 @@ from django.utils.text import slugify
 
 from catalog.models import Brand, BrandKind, Category, CrossReference, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
-from catalog.services import part_search_document_refresh, variant_facet_rebuild
+from catalog.services import catalog_cache_version_bump, part_search_document_refresh, variant_facet_rebuild
 from vehicles.models import VehicleModel, VehicleType, VehicleVariant
 
 CAR, MOTO = VehicleType.CAR, VehicleType.MOTORCYCLE
@@ -324,6 +324,8 @@ def demo_load() -> list[str]:
             Part.objects.filter(pk=ids[old_key]).update(status=PartStatus.SUPERSEDED, superseded_by_id=ids[new_key])
     if new_parts:
         part_search_document_refresh(part_ids=demo_ids)
+    # Written around the services: searches cached before the load must not be served after it.
+    catalog_cache_version_bump()
 
     if not parts:
         return ["catalog: no demo vehicles found, loaded brands and categories only"]

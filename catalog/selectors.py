@@ -131,12 +131,14 @@ def part_list(*, category_id: int | None = None, brand_id: int | None = None) ->
 
 
 def part_detail(*, part_id: int) -> Part | None:
-    """One part with what its page shows: fitment (bounded), cross references, supersession."""
+    """One part with what its page shows: fitment (bounded), cross references, supersession,
+    and `interchangeable` (part_interchangeable: what the number search lists with it) with
+    `interchangeable_parts`, its parts."""
     fitments = (
         Fitment.objects.select_related("variant__model__make")
         .order_by("variant__model__make__name", "variant__model__name", "variant__year_from", "variant_id", "position")
     )
-    return (
+    part = (
         _part_rows()
         .select_related("superseded_by__brand")
         .prefetch_related(
@@ -147,6 +149,10 @@ def part_detail(*, part_id: int) -> Part | None:
         .filter(pk=part_id)
         .first()
     )
+    if part is not None:
+        part.interchangeable = part_interchangeable(part=part)
+        part.interchangeable_parts = [match.part for match in part.interchangeable.matches]
+    return part
 
 
 def part_fitment_count(*, part: Part) -> int:
@@ -486,6 +492,25 @@ def part_lookup_by_number(*, number: str, limit: int = 50) -> NumberLookup:
     matches.sort(key=lambda m: (KIND_ORDER[m.kind], -(m.similarity or 0), m.part.brand.name,
                                 m.part.number_key, m.part.pk))
     return NumberLookup(number=number, number_key=key, matches=matches[:limit], truncated=len(matches) > limit)
+
+
+# The most interchangeable parts a part page lists (a popular OE number has a few dozen).
+INTERCHANGEABLE_LIMIT = 50
+_INTERCHANGE_KINDS = frozenset({MatchKind.EXACT, MatchKind.INTERCHANGEABLE})
+_INTERCHANGE_LOOKUP_CEILING = 1000
+
+
+def part_interchangeable(*, part: Part, limit: int = INTERCHANGEABLE_LIMIT) -> NumberLookup:
+    """The parts that interchange with `part`: what the number search lists for its number
+    (part_lookup_by_number, so one rule: cross references both ways, through its replacements
+    too), the same number of another brand and the interchangeable parts, without `part`
+    itself. Its supersession chain is left to the part's own superseded_by / supersedes."""
+    # The lookup's statement reads every match whatever its limit (it only cuts the list), so
+    # it is asked for all of them up to a ceiling, and the cut is made after the filter.
+    lookup = part_lookup_by_number(number=part.number_key, limit=_INTERCHANGE_LOOKUP_CEILING)
+    matches = [m for m in lookup.matches if m.part.pk != part.pk and m.kind in _INTERCHANGE_KINDS]
+    return NumberLookup(number=part.number, number_key=part.number_key, matches=matches[:limit],
+                        truncated=lookup.truncated or len(matches) > limit)
 
 
 # --- 3. By words ------------------------------------------------------------------------

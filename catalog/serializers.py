@@ -154,13 +154,17 @@ class PartDetailSerializer(PartSerializer):
     superseded_by = PartRefSerializer(read_only=True, allow_null=True)
     supersedes = PartRefSerializer(many=True, read_only=True)
     cross_references = CrossReferenceSerializer(many=True, read_only=True)
+    interchangeable = PartRefSerializer(
+        many=True, read_only=True, source="interchangeable_parts",
+        help_text="Parts that interchange with this one: what /parts/lookup/ lists for its number "
+                  "(same number of another brand, cross references both ways); at most 50")
     fitments = FitmentSerializer(many=True, read_only=True, source="fitment_rows",
                                  help_text="The first 200; the full list is /parts/{id}/fitments/")
     fitment_count = serializers.IntegerField(read_only=True)
 
     class Meta(PartSerializer.Meta):
         fields = [*PartSerializer.Meta.fields, "description", "superseded_by", "supersedes",
-                  "cross_references", "fitment_count", "fitments", "updated_at"]
+                  "cross_references", "interchangeable", "fitment_count", "fitments", "updated_at"]
         read_only_fields = fields
 
 

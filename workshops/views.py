@@ -165,9 +165,19 @@ def vin_lookup(request):
 
 # --- Parts ----------------------------------------------------------------------------------
 
-def _looks_like_number(q: str) -> bool:
-    # "04465-0K240", "BP1234": a digit and no spaces; "kampas rem 2019" is words.
-    return any(ch.isdigit() for ch in q) and " " not in q.strip()
+def _number_query(q: str) -> str | None:
+    """How the search box's text is tried as a part number: "all" (every match, close
+    numbers too), "found" (only numbers that are there: exact, interchangeable, supersession)
+    or None (words only).
+
+    A number is typed as it is printed, often with spaces: "04465-0K240", "0446 50K240",
+    "0 986 494 123" are numbers (every word has a digit). "DB 1234" may be one and "kampas
+    rem 2019" is not: such mixed text is looked up too, but close numbers do not count there,
+    so the words search answers when the number is not known."""
+    words = q.split()
+    if not any(ch.isdigit() for ch in q):
+        return None
+    return "all" if all(any(ch.isdigit() for ch in word) for word in words) else "found"
 
 
 @require_GET
@@ -195,11 +205,15 @@ def parts(request):
                                          model_id=_int_or_none(request.GET.get("model")),
                                          year=_int_or_none(request.GET.get("year"))))
 
-    if q and _looks_like_number(q):
+    number_query = _number_query(q)
+    if number_query:
+        # The lookup normalises the text as part numbers are stored (catalog.normalise).
         lookup = catalog_selectors.part_lookup_by_number(number=q, limit=50)
-        if lookup.matches:
-            context["number_matches"] = lookup.matches
-            context["offers"] = catalog_selectors.part_best_offers(part_ids=[m.part.pk for m in lookup.matches])
+        matches = [m for m in lookup.matches
+                   if number_query == "all" or m.kind != catalog_selectors.MatchKind.SIMILAR]
+        if matches:
+            context["number_matches"] = matches
+            context["offers"] = catalog_selectors.part_best_offers(part_ids=[m.part.pk for m in matches])
             return render(request, "workshops/parts.html", context)
 
     parts_qs, category_ids = None, None

@@ -175,6 +175,19 @@ def test_part_detail_has_fitment_cross_references_and_supersession(api, shop):
     assert len(fitments["results"]) == 2
 
 
+def test_part_detail_lists_the_parts_the_number_lookup_finds_with_it(api, shop):
+    # The Toyota OE pad carries no cross reference; Bendix names its number.
+    body = api.get(f"/api/v1/parts/{shop.pad_oe.pk}/").json()
+    assert body["cross_references"] == []
+    assert [(p["id"], p["brand"], p["number"]) for p in body["interchangeable"]] == [
+        (shop.pad_bendix.pk, "Bendix", "DB1835")]
+    lookup = api.get("/api/v1/parts/lookup/", {"number": shop.pad_oe.number}).json()["results"]
+    assert {r["part"]["id"] for r in lookup if r["kind"] in ("exact", "interchangeable")} - {shop.pad_oe.pk} == {
+        p["id"] for p in body["interchangeable"]}
+    bendix = api.get(f"/api/v1/parts/{shop.pad_bendix.pk}/").json()
+    assert {p["id"] for p in bendix["interchangeable"]} == {shop.pad_oe.pk, shop.pad_akebono.pk}
+
+
 def test_unknown_part_is_404_problem(api, db):
     assert_problem(api.get("/api/v1/parts/987654/"), 404, "not_found")
     assert_problem(api.get("/api/v1/parts/987654/fitments/"), 404, "not_found")

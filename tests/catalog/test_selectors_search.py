@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog import selectors
+from catalog import selectors, services
+from catalog.normalise import part_number_normalise
 from catalog.selectors import MatchKind
 from tests.catalog.factories import PartFactory
 
@@ -160,3 +161,39 @@ def test_words_with_vehicle_category_and_brand_filters(shop):
 def test_nonsense_and_empty_queries_find_nothing(shop):
     assert found(shop, "qwxzv") == set()
     assert found(shop, "  !! ") == set()
+
+
+# --- what interchanges with a part (its page) -------------------------------------------------
+
+@pytest.mark.parametrize("part_name", ["pad_oe", "pad_bendix", "pad_akebono", "pad_old_oe"])
+def test_a_parts_interchangeable_parts_are_what_the_number_search_lists_with_it(shop, part_name):
+    part = getattr(shop, part_name)
+    listed = {m.part.pk for m in selectors.part_interchangeable(part=part).matches}
+    searched = {m.part.pk for m in selectors.part_lookup_by_number(number=part.number).matches
+                if m.kind in (MatchKind.EXACT, MatchKind.INTERCHANGEABLE)} - {part.pk}
+    assert listed == searched
+
+
+def test_the_oe_part_lists_the_aftermarket_parts_that_name_its_number(shop):
+    # The OE part carries no cross reference itself: Bendix names its number.
+    assert not shop.pad_oe.cross_references.exists()
+    assert [m.part for m in selectors.part_interchangeable(part=shop.pad_oe).matches] == [shop.pad_bendix]
+    assert {m.part for m in selectors.part_interchangeable(part=shop.pad_bendix).matches} == {
+        shop.pad_oe, shop.pad_akebono}
+    detail = selectors.part_detail(part_id=shop.pad_oe.pk)
+    assert detail.interchangeable_parts == [shop.pad_bendix]
+
+
+def test_interchangeable_parts_are_bounded(shop):
+    for index in range(4):
+        bendix = PartFactory(brand=shop.bendix, category=shop.kampas_rem, number=f"DB9{index:03d}")
+        services.cross_reference_add(part=bendix, brand_name="Toyota", number="04465-0K240", is_oe=True)
+    lookup = selectors.part_interchangeable(part=shop.pad_oe, limit=3)
+    assert len(lookup.matches) == 3 and lookup.truncated
+    assert not selectors.part_interchangeable(part=shop.pad_oe, limit=5).truncated
+
+
+@pytest.mark.parametrize("typed", ["04465-0K240", "0446 50K240", "04465 0K240", "04465.0k/240", " 044650k240 "])
+def test_stored_and_searched_numbers_share_one_key(shop, typed):
+    assert part_number_normalise(typed) == shop.pad_oe.number_key == "044650K240"
+    assert selectors.part_lookup_by_number(number=typed).matches[0].part == shop.pad_oe

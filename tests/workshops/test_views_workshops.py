@@ -8,6 +8,7 @@ from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from catalog import services as catalog_services
 from tests.catalog.factories import BrandFactory, FitmentFactory, PartFactory
 from tests.orders.ui_data import shop_make
 from tests.platform.factories import OperatorFactory, UserFactory
@@ -174,3 +175,42 @@ def test_a_chosen_position_narrows_the_brand_and_category_counts(member_client, 
         at_rear = member_client.get(reverse("workshops:parts"), {**params, "position": "rear"}).context["facets"]
         assert [(b.name, b.count) for b in at_rear.brands] == [("Bendix", 1)]
         assert [(c.id, c.count) for c in at_rear.categories] == [(shop.brake_pads.pk, 1)]
+
+
+# --- a part number typed with spaces, and what interchanges on the part page ----------------
+
+@pytest.fixture
+def oe_pad(shop):
+    """A Toyota OE pad that carries no cross reference; the shop's Bendix pad names its number."""
+    toyota = BrandFactory(name="Toyota Genuine Parts", slug="toyota-genuine-parts")
+    pad = PartFactory(brand=toyota, category=shop.brake_pads, number="04465-0K240", name_id="Kampas Rem Depan OE",
+                      name_en="Front Brake Pad OE")
+    catalog_services.cross_reference_add(part=shop.pad, brand_name="Toyota", number="04465 0K240", is_oe=True)
+    return pad
+
+
+@pytest.mark.parametrize("typed", ["0446 50K240", "04465 0K240", "04465-0K240", "04465.0K240"])
+def test_a_part_number_typed_with_spaces_is_looked_up_as_a_number(member_client, shop, oe_pad, typed):
+    response = member_client.get(reverse("workshops:parts"), {"q": typed})
+    matches = response.context["number_matches"]
+    assert matches and matches[0].part == oe_pad and matches[0].kind == "exact"
+    assert shop.pad in {m.part for m in matches}  # Bendix names the OE number
+    assert "Kampas Rem Depan OE" in response.content.decode()
+
+
+def test_mixed_text_with_a_digit_is_a_number_only_when_the_number_exists(member_client, shop):
+    spaced = member_client.get(reverse("workshops:parts"), {"q": "DB 1234"})
+    assert [m.part for m in spaced.context["number_matches"]][:1] == [shop.pad]
+    words = member_client.get(reverse("workshops:parts"), {"q": "kampas rem 2019"})
+    assert words.context["number_matches"] is None  # words, not close part numbers
+
+
+def test_the_part_page_lists_what_the_number_search_finds_with_it(member_client, shop, oe_pad):
+    for part, other in ((oe_pad, shop.pad), (shop.pad, oe_pad)):
+        page = member_client.get(reverse("orders:part", args=[part.pk]))
+        html = page.content.decode()
+        searched = {m.part for m in member_client.get(reverse("workshops:parts"), {"q": part.number})
+                    .context["number_matches"] if m.kind in ("exact", "interchangeable")} - {part}
+        assert set(page.context["part"].interchangeable_parts) == searched == {other}
+        assert reverse("orders:part", args=[other.pk]) in html
+        assert "Tidak ada yang diketahui." not in html and "None known." not in html

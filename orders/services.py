@@ -52,11 +52,11 @@ from okto88.errors import ApplicationError, Conflict
 from okto88.money import rupiah
 from orders import selectors
 from orders.lock_objects import cart_lock, order_lock
-from orders.models import Cart, CartLine, Order, OrderLine, OrderStatus, SupplierOrder
+from orders.models import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus, SupplierOrder
 from orders.state import OPEN, TERMINAL, order_event_write, order_outbox_write, order_transition
-from orders.workflow import workflow_start
+from orders.workflow import payment_return_schedule, workflow_start
 from payments import services as payment_services
-from payments.errors import GatewayRejected
+from payments.errors import GatewayRejected, GatewayUnavailable
 from payments.models import PaymentMethod, PaymentStatus
 from suppliers import services as supplier_services
 from suppliers.models import MovementReason, Offer, StockMovement
@@ -729,9 +729,51 @@ def _payment_undo(*, order: Order, reason: str) -> None:
 def _order_stop(*, order: Order, to: str, actor: Any, reason: str, step: str,
                 allowed_from: frozenset[str] | None = None) -> Order:
     _order_stop_atomic(order=order, to=to, actor=actor, reason=reason, step=step, allowed_from=allowed_from)
-    order.refresh_from_db(fields=["payment_intent"])
-    _payment_undo(order=order, reason=reason)
+    order_payment_return(order=order, reason=reason)
     return order
+
+
+# A closed order whose payment is in one of these still holds the workshop's money (or its
+# claim on it): order_payment_return gives it back.
+PAYMENT_OPEN = frozenset({PaymentStatus.PENDING, PaymentStatus.SETTLED})
+PAYMENT_RETURN_FROM = frozenset({OrderStatus.CANCELLED, OrderStatus.FAILED, OrderStatus.EXPIRED})
+
+
+def order_payment_return(*, order: Order, reason: str = "", attempt: int = 1, retry: bool = True) -> bool:
+    """Give a closed order's money back: its pending payment is cancelled at the gateway, a
+    settled one refunded, terms voided. True when nothing is left to give back.
+
+    Runs after a compensation (order_fail, order_close_unpaid) has closed the order and given
+    its stock back, and for a payment that settled on an order already closed. The order
+    cannot wait for the gateway here (nobody is there to tell, and the stock must come back),
+    so a refusal or an outage does not leave the money kept silently: it is written on the
+    order's timeline (`payment.return_failed`, with the gateway's code: the workshop and the
+    operators see it, in admin too) and retried with backoff (orders.payment_return, with
+    `retry`), and by the sweep (workflow.payment_returns_sweep) should a retry be lost, until
+    the money is back (`payment.returned`). Each attempt is idempotent at the gateway.
+    """
+    order.refresh_from_db(fields=["status", "payment_intent"])
+    intent = order.payment_intent
+    if intent is None or order.status not in PAYMENT_RETURN_FROM or intent.status not in PAYMENT_OPEN:
+        return True
+    reason = reason or f"order {order.number} is {order.status}"
+    try:
+        intent = payment_services.payment_cancel_or_refund(intent=intent, reason=reason[:200])
+    except (GatewayRejected, GatewayUnavailable) as exc:
+        logger.warning("payment of closed order %s not returned (attempt %s): %s", order.number, attempt,
+                       exc.message, extra={"order": order.number, "code": exc.code})
+        with transaction.atomic():
+            order_event_write(order=order, kind="payment.return_failed", step="payment_return",
+                              message=gettext_noop("The payment could not be returned yet; it is retried."),
+                              data={"code": exc.code, "detail": str(exc.message)[:200], "attempt": attempt,
+                                    "payment_status": intent.status})
+            if retry:
+                payment_return_schedule(order_id=order.pk, attempt=attempt + 1)
+        return False
+    if OrderEvent.objects.filter(order=order, kind="payment.return_failed").exists():
+        order_event_write(order=order, kind="payment.returned", step="payment_return",
+                          data={"attempt": attempt, "payment_status": intent.status})
+    return intent.status not in PAYMENT_OPEN
 
 
 def order_cancel(*, order: Order, actor: Any, reason: str = "") -> Order:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from orders import workflow
+from orders import services, workflow
+from orders.models import Order
 
 
 def _run_step(task, step: str, order_id: int):
@@ -45,6 +46,19 @@ def on_payment_event(*, topic: str, payload: dict, **kwargs) -> None:
 @shared_task(name="orders.on_shipment_event", ignore_result=True)
 def on_shipment_event(*, topic: str, payload: dict, **kwargs) -> None:
     workflow.on_shipment_event(topic=topic, payload=payload)
+
+
+@shared_task(name="orders.payment_return", ignore_result=True)
+def payment_return(*, order_id: int, attempt: int = 1, **kwargs) -> None:
+    # The service writes the outcome on the order's timeline and schedules the next attempt.
+    order = Order.objects.filter(pk=order_id).first()
+    if order is not None:
+        services.order_payment_return(order=order, attempt=attempt)
+
+
+@shared_task(name="orders.payment_returns_sweep", ignore_result=True)
+def payment_returns_sweep(**kwargs) -> list[str]:
+    return workflow.payment_returns_sweep()
 
 
 @shared_task(name="orders.expire_unpaid", ignore_result=True)

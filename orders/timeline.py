@@ -19,6 +19,8 @@ EVENT_TITLES = {
     "workflow_redriven": gettext_lazy("Processing resumed"),
     "supplier_order_shipped": gettext_lazy("A supplier's parts are on their way"),
     "supplier_order_delivered": gettext_lazy("A supplier's parts were delivered"),
+    "payment.return_failed": gettext_lazy("Refund not done yet: retrying"),
+    "payment.returned": gettext_lazy("Payment returned"),
 }
 
 # The workflow's steps (orders.workflow.STEPS) as a workshop reads them on the timeline.

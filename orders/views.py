@@ -32,6 +32,7 @@ from orders import selectors, services
 from orders.models import OrderStatus
 from orders.notifications import notification_mark_all_read, notification_mark_read, notification_text
 from orders.timeline import order_event_text, order_event_title, order_step_title
+from payments.errors import GatewayRejected, GatewayUnavailable
 from payments.models import PaymentMethod
 from suppliers.selectors import part_offers
 from workshops.selectors import NoWorkshop, address_default, address_get, address_list, workshop_for_actor
@@ -352,6 +353,10 @@ def order_cancel(request, number: str):
     order = _order_or_404(request, number)
     try:
         services.order_cancel(order=order, actor=request.user)
+    except (GatewayRejected, GatewayUnavailable):
+        # The cancel is all or nothing: say that nothing changed, not that a payment failed.
+        messages.error(request, _("The payment gateway could not return the payment, so the order is not "
+                                  "cancelled; nothing was changed. Try again in a few minutes."))
     except ApplicationError as exc:
         messages.error(request, error_message(exc))
     else:

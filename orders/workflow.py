@@ -94,6 +94,48 @@ def workflow_start(*, order: Order, from_step: str = STEPS[0]) -> None:
     transaction.on_commit(lambda: chain(*signatures).apply_async())
 
 
+PAYMENT_RETURN_TASK = "orders.payment_return"
+PAYMENT_RETURN_BACKOFF_BASE_SECONDS = 30.0
+PAYMENT_RETURN_BACKOFF_MAX_SECONDS = 3600.0
+# The sweep looks at closed orders still holding money whose last attempt is older than the
+# longest backoff: their retry was lost (a retry on schedule is left to itself).
+PAYMENT_RETURN_SWEEP_AFTER = timedelta(seconds=PAYMENT_RETURN_BACKOFF_MAX_SECONDS + 300)
+PAYMENT_RETURN_SWEEP_BATCH = 100
+
+
+def payment_return_backoff_seconds(attempt: int) -> float:
+    ceiling = min(PAYMENT_RETURN_BACKOFF_MAX_SECONDS, PAYMENT_RETURN_BACKOFF_BASE_SECONDS * (2 ** (attempt - 2)))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def payment_return_schedule(*, order_id: int, attempt: int) -> None:
+    """Retry giving a closed order's money back, with backoff, after the current transaction
+    commits (orders.services.order_payment_return; its task is in orders/tasks.py)."""
+    task = signature(PAYMENT_RETURN_TASK, kwargs={"order_id": order_id, "attempt": attempt}, immutable=True)
+    countdown = payment_return_backoff_seconds(attempt)
+    transaction.on_commit(lambda: task.apply_async(countdown=countdown))
+
+
+def payment_returns_sweep(*, now=None) -> list[str]:
+    """Celery beat: closed orders whose payment is still pending or settled and whose last
+    attempt to return it is old (a lost retry, or none was ever made) get one more attempt."""
+    from orders.services import PAYMENT_OPEN, PAYMENT_RETURN_FROM, order_payment_return
+
+    now = now or timezone.now()
+    quiet_since = now - PAYMENT_RETURN_SWEEP_AFTER
+    recent = OrderEvent.objects.filter(order_id=OuterRef("pk"), kind="payment.return_failed",
+                                       created_at__gte=quiet_since)
+    candidates = (Order.objects.filter(status__in=PAYMENT_RETURN_FROM, payment_intent__status__in=PAYMENT_OPEN,
+                                       updated_at__lt=quiet_since)
+                  .exclude(Exists(recent)).order_by("updated_at")[:PAYMENT_RETURN_SWEEP_BATCH])
+    returned = []
+    for order in candidates:
+        attempt = OrderEvent.objects.filter(order=order, kind="payment.return_failed").count() + 1
+        if order_payment_return(order=order, attempt=attempt, retry=False):
+            returned.append(order.number)
+    return returned
+
+
 def first_unfinished_step(*, order: Order) -> str | None:
     done = set(
         StepRun.objects.filter(order=order, status__in=[StepStatus.SUCCEEDED, StepStatus.SKIPPED])
@@ -393,8 +435,7 @@ def on_payment_event(*, topic: str, payload: dict) -> None:
     placed: order_place calls workflow_start in its transaction); the
     gateway expiring, cancelling or denying an unpaid order's payment closes it. A settlement
     that arrives for an order that is already closed is refunded."""
-    from orders.services import order_close_unpaid
-    from payments.services import payment_cancel_or_refund
+    from orders.services import order_close_unpaid, order_payment_return
 
     order = (Order.objects.filter(number=payload.get("reference")).select_related("payment_intent")
              .annotate(workflow_started=Exists(StepRun.objects.filter(order_id=OuterRef("pk")))).first())
@@ -416,7 +457,7 @@ def on_payment_event(*, topic: str, payload: dict) -> None:
             if order.status == OrderStatus.PAID and not StepRun.objects.filter(order=order).exists():
                 workflow_start(order=order)
         if order.status in {OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.FAILED} and order.payment_intent:
-            payment_cancel_or_refund(intent=order.payment_intent, reason=f"order {order.number} is {order.status}")
+            order_payment_return(order=order)
     elif topic in {"payment.expired", "payment.cancelled", "payment.denied"}:
         order_close_unpaid(order=order, reason=UNPAID_REASONS[topic])
 

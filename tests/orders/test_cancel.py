@@ -147,3 +147,95 @@ def test_a_cancel_while_the_gateway_is_down_changes_nothing(buyer, fake_gateway)
     assert cancel(buyer, order).status_code == 200
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED and order.payment_intent.status == PaymentStatus.CANCELLED
+
+
+# --- Item 2: a compensation never ends with the money kept silently -----------------------
+
+def retries(callbacks) -> list:
+    return [c for c in callbacks if "payment_return_schedule" in c.__qualname__]
+
+
+def return_events(order: Order) -> list[str]:
+    return list(OrderEvent.objects.filter(order=order, kind__startswith="payment.return")
+                .order_by("pk").values_list("kind", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_failed_order_whose_refund_is_refused_shows_it_and_retries_until_refunded(
+        buyer, fake_gateway, django_capture_on_commit_callbacks):
+    from orders import tasks, workflow
+
+    order = paid_prepaid_order(buyer, fake_gateway)
+    fake_gateway.set_faults(reject_next=1)  # the refund answers 400
+
+    with django_capture_on_commit_callbacks(execute=False) as scheduled:
+        workflow.workflow_compensate(order_id=order.pk, step="request_shipments", reason="no courier")
+
+    order.refresh_from_db()
+    order.payment_intent.refresh_from_db()
+    assert order.status == OrderStatus.FAILED and Stock.objects.get().reserved == 0
+    assert order.payment_intent.status == PaymentStatus.SETTLED  # not silently: on the timeline, and retried
+    failed = OrderEvent.objects.get(order=order, kind="payment.return_failed")
+    assert failed.data["code"] == "gateway_rejected" and failed.data["attempt"] == 1
+    assert len(retries(scheduled)) == 1  # the retry, enqueued after commit with its backoff
+
+    tasks.payment_return.apply(kwargs={"order_id": order.pk, "attempt": 2})  # what the retry runs
+
+    order.payment_intent.refresh_from_db()
+    assert order.payment_intent.status == PaymentStatus.REFUNDED
+    assert return_events(order) == ["payment.return_failed", "payment.returned"]
+    assert len(fake_gateway.state()["transactions"][order.number]["refunds"]) == 1
+
+
+@pytest.mark.django_db
+def test_a_refund_retry_that_fails_again_schedules_the_next_with_a_longer_wait(
+        buyer, fake_gateway, django_capture_on_commit_callbacks):
+    from orders import workflow
+
+    order = paid_prepaid_order(buyer, fake_gateway)
+    fake_gateway.set_faults(fail_next=2)  # down for the first attempt and its retry
+    with django_capture_on_commit_callbacks(execute=False):
+        workflow.workflow_compensate(order_id=order.pk, step="notify", reason="x")
+    with django_capture_on_commit_callbacks(execute=False) as scheduled:
+        assert services.order_payment_return(order=order, attempt=2) is False
+    assert len(retries(scheduled)) == 1 and return_events(order) == ["payment.return_failed"] * 2
+    assert workflow.payment_return_backoff_seconds(2) <= 30 < workflow.payment_return_backoff_seconds(4)
+    assert workflow.payment_return_backoff_seconds(30) <= workflow.PAYMENT_RETURN_BACKOFF_MAX_SECONDS
+
+
+@pytest.mark.django_db
+def test_the_sweep_returns_the_money_of_a_closed_order_whose_retry_was_lost(
+        buyer, fake_gateway, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders import workflow
+
+    order = paid_prepaid_order(buyer, fake_gateway)
+    fake_gateway.set_faults(reject_next=1)
+    with django_capture_on_commit_callbacks(execute=False):  # the retry is lost
+        services.order_fail(order=order, reason="test", step="commit_stock")
+    assert workflow.payment_returns_sweep() == []  # a retry is still on its way
+
+    later = timezone.now() + workflow.PAYMENT_RETURN_SWEEP_AFTER + timedelta(minutes=1)
+    assert workflow.payment_returns_sweep(now=later) == [order.number]
+
+    order.payment_intent.refresh_from_db()
+    assert order.payment_intent.status == PaymentStatus.REFUNDED
+    assert workflow.payment_returns_sweep(now=later) == []
+
+
+@pytest.mark.django_db
+def test_the_browser_says_nothing_changed_when_the_gateway_refuses_the_refund(client, buyer, fake_gateway):
+    from django.urls import reverse
+
+    order = paid_prepaid_order(buyer, fake_gateway)
+    fake_gateway.set_faults(reject_next=1)
+    client.force_login(buyer.user)
+
+    page = client.post(reverse("orders:cancel", args=[order.number]), follow=True, HTTP_ACCEPT_LANGUAGE="id")
+
+    shown = [str(m) for m in page.context["messages"]]
+    assert any("tidak dibatalkan" in m for m in shown), shown
+    assert_unchanged(order, status=OrderStatus.PAID, payment=PaymentStatus.SETTLED)

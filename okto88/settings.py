@@ -301,6 +301,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "platform.outbox_relay", "schedule": 15.0},
     "orders-expire-unpaid": {"task": "orders.expire_unpaid", "schedule": 60.0},
     "orders-reconcile": {"task": "orders.reconcile", "schedule": 60.0},
+    # Closed orders still holding money whose retry was lost (orders.workflow.payment_returns_sweep).
+    "orders-payment-returns-sweep": {"task": "orders.payment_returns_sweep", "schedule": 600.0},
 }
 OUTBOX_STREAM = env_str("OUTBOX_STREAM", "okto88:events")
 # --- Imports (supplier feeds, catalog imports): okto88/uploads.py -------------------------

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.utils.translation import gettext
+
 from okto88.models import Role, Scope, User
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
@@ -21,3 +24,23 @@ def actor_person(*, actor: object) -> User | None:
     """The person behind an action, for audit columns; None for an API client, a workflow step
     or nobody (those are recorded in a reference or step field instead)."""
     return actor if isinstance(actor, User) and actor.pk else None
+
+
+# What actor_name follows, for list pages: select_related these from the actor's foreign key.
+ACTOR_NAME_RELATED = ("workshop_membership__workshop", "supplier_membership__supplier")
+
+
+def actor_name(*, person: User | None) -> str:
+    """The recorded actor (see actor_person) as others see it, in the stock ledger and on order
+    events: the workshop or supplier the person acts for, never their login e-mail."""
+    if person is None:
+        return ""
+    if person.is_staff:
+        return gettext("okto88 operator")
+    for membership, organisation, label in (("workshop_membership", "workshop", "name"),
+                                            ("supplier_membership", "supplier", "legal_name")):
+        try:
+            return getattr(getattr(getattr(person, membership), organisation), label)
+        except ObjectDoesNotExist:
+            continue
+    return gettext("a former member")

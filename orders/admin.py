@@ -5,8 +5,11 @@ orders (with lines) on the supplier admin site."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from okto88.selectors import ACTOR_NAME_RELATED, actor_name
 from orders.models import Order, OrderEvent, OrderLine, StepRun, SupplierOrder
+from orders.timeline import order_event_text, order_event_title
 from suppliers.admin_scoping import (
     SupplierScopedAdminMixin,
     admin_is_operator,
@@ -42,11 +45,31 @@ class SupplierOrderInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
 
 
-class OrderEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+class OrderEventTextsMixin:
+    """Order events read as on the workshop's timeline (orders.timeline), in the reader's
+    language; the actor as the workshop or supplier it acts for, never a login e-mail."""
+
+    @admin.display(description=_("event"))
+    def event_title(self, obj: OrderEvent) -> str:
+        return order_event_title(kind=obj.kind)
+
+    @admin.display(description=_("text"))
+    def event_text(self, obj: OrderEvent) -> str:
+        return order_event_text(event=obj)
+
+    @admin.display(description=_("by"))
+    def actor_display(self, obj: OrderEvent) -> str:
+        return actor_name(person=obj.actor)
+
+
+class OrderEventInline(OrderEventTextsMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = OrderEvent
     extra = 0
-    fields = ["created_at", "kind", "message", "actor", "step"]
+    fields = ["created_at", "event_title", "event_text", "actor_display", "step"]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*(f"actor__{path}" for path in ACTOR_NAME_RELATED))
 
 
 @admin.register(Order)
@@ -77,11 +100,13 @@ class StepRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["order", "kind", "step", "actor", "created_at"]
+class OrderEventAdmin(OrderEventTextsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["order", "event_title", "event_text", "step", "actor_display", "created_at"]
+    fields = ["order", "created_at", "event_title", "event_text", "step", "actor_display", "data"]
+    readonly_fields = fields
     list_filter = ["kind"]
     search_fields = ["order__number"]
-    list_select_related = ["order", "actor"]
+    list_select_related = ["order", *(f"actor__{path}" for path in ACTOR_NAME_RELATED)]
 
 
 # --- Supplier admin: a supplier's own supplier orders, read-only --------------------------------
@@ -115,6 +140,6 @@ class SupplierScopedSupplierOrderAdmin(SupplierScopedAdminMixin, ReadOnlyAdminMi
     inlines = [SupplierOrderLineInline]
     list_select_related = ["order"]
 
-    @admin.display(description="delivery city")
+    @admin.display(description=_("delivery city"))
     def delivery_city(self, obj) -> str:
         return (obj.order.delivery_address or {}).get("city", "")

@@ -61,7 +61,7 @@ class OrderStatus(models.TextChoices):
 
 class Order(models.Model):
     number = models.CharField(_("number"), max_length=20, unique=True)
-    workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="orders")
+    workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="orders", verbose_name=_("workshop"))
     placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices,
                               default=OrderStatus.PENDING_PAYMENT)
@@ -78,8 +78,8 @@ class Order(models.Model):
     grand_total = models.BigIntegerField(_("total (Rp)"))
     failure_reason = models.CharField(_("reason"), max_length=300, blank=True)
     expires_at = models.DateTimeField(_("pay before"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("order")
@@ -113,9 +113,10 @@ class SupplierOrderStatus(models.TextChoices):
 class SupplierOrder(models.Model):
     """The part of an order one supplier ships from one warehouse."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="supplier_orders")
-    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="supplier_orders")
-    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="supplier_orders", verbose_name=_("order"))
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="supplier_orders",
+                                 verbose_name=_("supplier"))
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
     number = models.CharField(_("number"), max_length=24, unique=True)
     status = models.CharField(_("status"), max_length=12, choices=SupplierOrderStatus.choices,
                               default=SupplierOrderStatus.PENDING)
@@ -124,7 +125,8 @@ class SupplierOrder(models.Model):
     carrier_code = models.CharField(_("carrier"), max_length=20)
     service_level = models.CharField(_("service"), max_length=20)
     weight_g = models.PositiveIntegerField(_("weight (g)"))
-    shipment = models.OneToOneField(Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    shipment = models.OneToOneField(Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("shipment"))
 
     class Meta:
         verbose_name = _("supplier order")
@@ -141,10 +143,10 @@ class OrderLine(models.Model):
     supplier_order = models.ForeignKey(SupplierOrder, on_delete=models.CASCADE, related_name="lines")
     offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="+")
     stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="+")
-    sku = models.CharField(max_length=60)
-    part_number = models.CharField(max_length=60)
-    name = models.CharField(max_length=200)
-    quantity = models.PositiveIntegerField()
+    sku = models.CharField(_("SKU"), max_length=60)
+    part_number = models.CharField(_("part number"), max_length=60)
+    name = models.CharField(_("name"), max_length=200)
+    quantity = models.PositiveIntegerField(_("quantity"))
     unit_price = models.BigIntegerField()
     line_total = models.BigIntegerField()
 
@@ -164,13 +166,14 @@ class OrderLine(models.Model):
 class OrderEvent(models.Model):
     """The order's timeline: what happened, when, by whom or which step."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=40)
-    message = models.CharField(max_length=300, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    step = models.CharField(max_length=40, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
+    kind = models.CharField(_("kind"), max_length=40)
+    message = models.CharField(_("message"), max_length=300, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              verbose_name=_("by"))
+    step = models.CharField(_("step"), max_length=40, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]

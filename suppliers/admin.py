@@ -22,8 +22,14 @@ from import_export.admin import ExportMixin
 from catalog.models import Part
 from okto88.areas import area_resolve
 from okto88.errors import ApplicationError
+from okto88.selectors import ACTOR_NAME_RELATED, actor_name
 from suppliers import services
-from suppliers.admin_scoping import SupplierScopedAdminMixin, admin_is_operator, supplier_admin_site
+from suppliers.admin_scoping import (
+    SupplierScopedAdminMixin,
+    SupplierWarehouseListFilter,
+    admin_is_operator,
+    supplier_admin_site,
+)
 from suppliers.models import (
     MovementReason,
     Offer,
@@ -347,9 +353,9 @@ class StockAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
     form = StockForm
     resource_classes = [StockResource]
     list_display = ["offer", "part", "warehouse", "on_hand", "reserved", "available", "updated_at"]
-    list_filter = ["warehouse__code"]
+    list_filter = [SupplierWarehouseListFilter]
     search_fields = ["offer__sku", "^offer__part__number", "warehouse__code"]
-    list_select_related = ["offer", "offer__part", "warehouse"]
+    list_select_related = ["offer", "offer__part__brand", "warehouse"]
     autocomplete_fields = ["offer"]
     show_full_result_count = False
 
@@ -399,11 +405,20 @@ class StockMovementAdmin(SupplierScopedAdminMixin, admin.ModelAdmin):
     member_can_add = False
     member_can_change = False
     list_display = ["created_at", "stock", "reason", "on_hand_delta", "reserved_delta", "on_hand_after",
-                    "reserved_after", "reference", "actor"]
+                    "reserved_after", "reference", "actor_display"]
+    # The actor is shown as the workshop or supplier it acts for, never as the login e-mail.
+    fields = ["created_at", "stock", "reason", "on_hand_delta", "reserved_delta", "on_hand_after",
+              "reserved_after", "reference", "actor_display"]
+    readonly_fields = fields
     list_filter = ["reason"]
     search_fields = ["reference", "stock__offer__sku"]
-    list_select_related = ["stock", "actor"]
+    list_select_related = ["stock__offer__part__brand", "stock__warehouse",
+                           *(f"actor__{path}" for path in ACTOR_NAME_RELATED)]
     show_full_result_count = False
+
+    @admin.display(description=_("by"))
+    def actor_display(self, obj: StockMovement) -> str:
+        return actor_name(person=obj.actor)
 
     def has_add_permission(self, request, *args) -> bool:
         return False
@@ -419,8 +434,12 @@ class PartLookupAdmin(admin.ModelAdmin):
     """Parts are shared master data: members search them (autocomplete) when adding an offer."""
 
     search_fields = ["=number_key", "^number", "search_text__contains"]
-    list_display = ["number", "brand", "name_id"]
+    list_display = ["number", "brand_name", "name_id"]
     list_select_related = ["brand"]
+
+    @admin.display(description=_("brand"), ordering="brand__name")
+    def brand_name(self, obj: Part) -> str:
+        return obj.brand.name
 
     def has_module_permission(self, request) -> bool:
         return False

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -116,6 +117,35 @@ class SupplierAdminSite(admin.AdminSite):
 
 
 supplier_admin_site = SupplierAdminSite(name="supplier_admin")
+
+
+class SupplierWarehouseListFilter(admin.SimpleListFilter):
+    """Filter by warehouse, listing only the member's own warehouses (Django's field filter on
+    `warehouse__code` would list every supplier's codes). Operators see all, up to a bound."""
+
+    title = _("warehouse")
+    parameter_name = "warehouse"
+    field_path = "warehouse"
+    OPERATOR_CHOICES = 200
+
+    def lookups(self, request, model_admin):
+        warehouses = Warehouse.objects.order_by("code", "pk")
+        if admin_is_operator(request):
+            warehouses = warehouses.select_related("supplier")[:self.OPERATOR_CHOICES]
+            return [(w.pk, f"{w} ({w.supplier})") for w in warehouses]
+        allowed, supplier = admin_supplier(request)
+        if not allowed or supplier is None:
+            return []
+        return [(w.pk, str(w)) for w in warehouses.filter(supplier=supplier.pk)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit() or len(value) > 18:
+            raise IncorrectLookupParameters(_("Choose a warehouse from the list."))
+        # The changelist queryset is already the member's own: a foreign id simply matches nothing.
+        return queryset.filter(**{f"{self.field_path}_id": int(value)})
 
 
 class SupplierScopedAdminMixin:
@@ -242,5 +272,5 @@ class SupplierScopedAdminMixin:
 
 __all__ = [
     "RELATED_SUPPLIER_PATHS", "SupplierAdminLoginForm", "SupplierAdminSite", "SupplierScopedAdminMixin",
-    "admin_is_operator", "admin_supplier", "supplier_admin_site",
+    "SupplierWarehouseListFilter", "admin_is_operator", "admin_supplier", "supplier_admin_site",
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Part
@@ -25,8 +26,8 @@ class Supplier(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=SupplierStatus.choices, default=SupplierStatus.PENDING
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("supplier")
@@ -45,9 +46,9 @@ class SupplierMember(models.Model):
     """A user belongs to at most one supplier."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="supplier_membership")
-    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="members")
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="members", verbose_name=_("supplier"))
     role = models.CharField(_("role"), max_length=10, choices=MemberRole.choices, default=MemberRole.STAFF)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("supplier member")
@@ -62,7 +63,7 @@ class SupplierApiClient(models.Model):
 
     api_client = models.OneToOneField("platform.ApiClient", on_delete=models.CASCADE, related_name="supplier_access")
     supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="api_clients")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("supplier API client")
@@ -75,7 +76,8 @@ class SupplierApiClient(models.Model):
 class Warehouse(models.Model):
     """A shipping origin. The area is an Indonesian administrative area (validated by services)."""
 
-    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="warehouses")
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="warehouses",
+                                 verbose_name=_("supplier"))
     code = models.CharField(_("code"), max_length=20, help_text=_("Used in feeds, e.g. JKT1"))
     name = models.CharField(_("name"), max_length=120)
     province = models.CharField(_("province"), max_length=80)
@@ -85,7 +87,7 @@ class Warehouse(models.Model):
     address_line = models.CharField(_("street address"), max_length=200, blank=True)
     region_code = models.CharField(_("region code"), max_length=20, blank=True, help_text=_("Kemendagri code"))
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("warehouse")
@@ -105,16 +107,17 @@ class Offer(models.Model):
     """A supplier's price for a catalog part. Money is integer rupiah."""
 
     # No index of its own: offer_supplier_sku_unique (supplier, sku) serves supplier look-ups.
-    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="offers", db_index=False)
-    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="offers")
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="offers", db_index=False,
+                                 verbose_name=_("supplier"))
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="offers", verbose_name=_("part"))
     sku = models.CharField(_("supplier SKU"), max_length=60)
     price = models.BigIntegerField(_("price (Rp)"))
     min_order_qty = models.PositiveIntegerField(_("minimum order quantity"), default=1)
     pack_size = models.PositiveIntegerField(_("pack size"), default=1)
     lead_time_days = models.PositiveSmallIntegerField(_("lead time (days)"), default=1)
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("offer")
@@ -138,11 +141,13 @@ class Stock(models.Model):
     ledger (StockMovement) in the same transaction, so on_hand always equals the ledger's sum."""
 
     # No index of its own: stock_offer_warehouse_unique (offer, warehouse) serves offer look-ups.
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="stocks", db_index=False)
-    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stocks")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="stocks", db_index=False,
+                              verbose_name=_("offer"))
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stocks",
+                                  verbose_name=_("warehouse"))
     on_hand = models.IntegerField(_("on hand"), default=0)
     reserved = models.IntegerField(_("reserved"), default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("stock")
@@ -154,7 +159,12 @@ class Stock(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.offer_id}@{self.warehouse_id}: {self.on_hand} ({self.reserved} reserved)"
+        # The title of the admin's stock pages: the part by name, in the reader's language.
+        part = self.offer.part
+        name = part.name_en if get_language() == "en" else part.name_id
+        return gettext("%(part)s @ %(warehouse)s: %(on_hand)s (%(reserved)s reserved)") % {
+            "part": f"{name} {part}", "warehouse": self.warehouse.name, "on_hand": self.on_hand,
+            "reserved": self.reserved}
 
     @property
     def available(self) -> int:
@@ -174,15 +184,17 @@ class StockMovement(models.Model):
     """The ledger: every change of a Stock row, append-only."""
 
     # No index of its own: movement_stock_time (stock, created_at) serves stock look-ups.
-    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="movements", db_index=False)
+    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="movements", db_index=False,
+                              verbose_name=_("stock"))
     reason = models.CharField(_("reason"), max_length=12, choices=MovementReason.choices)
     on_hand_delta = models.IntegerField(_("on hand change"), default=0)
     reserved_delta = models.IntegerField(_("reserved change"), default=0)
     on_hand_after = models.IntegerField(_("on hand after"))
     reserved_after = models.IntegerField(_("reserved after"))
     reference = models.CharField(_("reference"), max_length=120, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              verbose_name=_("by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("stock movement")
@@ -210,7 +222,8 @@ class FeedStatus(models.TextChoices):
 class FeedImport(models.Model):
     """One uploaded price/stock feed and what its import did."""
 
-    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="feed_imports")
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="feed_imports",
+                                 verbose_name=_("supplier"))
     file = models.FileField(_("file"), upload_to="feeds/%Y/%m/")
     original_name = models.CharField(_("file name"), max_length=200)
     status = models.CharField(_("status"), max_length=10, choices=FeedStatus.choices, default=FeedStatus.PENDING)
@@ -221,10 +234,11 @@ class FeedImport(models.Model):
     stock_changed = models.PositiveIntegerField(_("stock rows changed"), default=0)
     error = models.TextField(_("error"), blank=True)
     errors_report = models.FileField(_("error report"), upload_to="feeds/reports/%Y/%m/", blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   verbose_name=_("uploaded by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("feed import")

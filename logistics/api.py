@@ -2,6 +2,8 @@
 
 - POST /api/v1/logistics/notifications/  public; authenticated by `X-Courier-Signature`
   (hex HMAC-SHA256 of the raw body with COURIER_WEBHOOK_SECRET), not by an API key.
+  413 `payload_too_large` past NOTIFICATION_MAX_BODY_BYTES (nothing read or stored); 429 past
+  NOTIFICATION_THROTTLE_RATE from one source address.
 """
 
 from __future__ import annotations
@@ -12,24 +14,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from logistics import services
-from okto88.api.throttling import ClientRateThrottle
+from okto88.api.notifications import NotificationSourceThrottle, notification_body_read
 
 RECEIPT_TO_STATUS = {services.RECEIPT_APPLIED: "ok", services.RECEIPT_IGNORED: "ignored",
                      services.RECEIPT_DUPLICATE: "duplicate"}
 
 
-class CourierCallbackThrottle(ClientRateThrottle):
-    # Per source address, and far above the default: one courier sends every callback from a
-    # few addresses, and a refused callback is retried by the courier until it gets through.
-    scope = "courier_callback"
-    rate = "6000/min"
-
-
 class TrackingNotificationApi(APIView):
     public = True
     authentication_classes = []
-    throttle_classes = [CourierCallbackThrottle]
-    problem_statuses = [403]
+    # Per source address, generously (NOTIFICATION_THROTTLE_RATE): one courier sends every
+    # callback from a few addresses, and a refused callback is retried until it gets through.
+    throttle_classes = [NotificationSourceThrottle]
+    problem_statuses = [403, 413]
 
     @extend_schema(
         operation_id="logistics_notifications_create", tags=["logistics"], auth=[],
@@ -64,5 +61,5 @@ class TrackingNotificationApi(APIView):
     def post(self, request):
         # The signature covers the raw bytes, so the body is never parsed by DRF first.
         event = services.tracking_notification_receive(
-            raw_body=request.body, signature=request.headers.get("X-Courier-Signature", ""))
+            raw_body=notification_body_read(request), signature=request.headers.get("X-Courier-Signature", ""))
         return Response({"status": RECEIPT_TO_STATUS[event.receipt]})

@@ -399,10 +399,14 @@ def _tracking_record_unapplied(*, raw_body: bytes, payload: dict | None, kind: s
     """Keep a callback we will not apply. Its key is the body's digest, not its claimed
     event_id: a forged body must not occupy the id of a genuine event still to come."""
     event_id = f"{kind}:{hashlib.sha256(raw_body).hexdigest()}"
+    verified = kind != "unverified"
     with transaction.atomic(durable=True):
         event, _ = TrackingEvent.objects.get_or_create(event_id=event_id, defaults={
             **_event_fields(payload), "signature_valid": kind != "unverified", "applied": False, "outcome": outcome,
-            "raw_body": _text(raw_body.decode("utf-8", "replace"), UNVERIFIED_RAW_BODY_MAX_CHARS), "payload": payload,
+            # Of a body that does not verify only an excerpt: a forger's bytes fill no table.
+            "raw_body": _text(raw_body.decode("utf-8", "replace"), UNVERIFIED_RAW_BODY_MAX_CHARS if verified
+                              else settings.NOTIFICATION_UNVERIFIED_EXCERPT_CHARS),
+            "payload": payload if verified else None,
         })
     return event
 

@@ -334,6 +334,10 @@ COURIER_API_KEY = env_str("COURIER_API_KEY", "courier-okto88-development")
 COURIER_WEBHOOK_SECRET = env_str("COURIER_WEBHOOK_SECRET", "courier-webhook-okto88-development")
 COURIER_NOTIFICATION_URL = env_str("COURIER_NOTIFICATION_URL", f"{SITE_URL}/api/v1/logistics/notifications/")
 PARTNER_HTTP_TIMEOUT_SECONDS = float(env_str("PARTNER_HTTP_TIMEOUT_SECONDS", "5"))
+# Partners' notifications (okto88/api/notifications.py): a real one is under 2 KB; bodies past
+# the cap are 413 unread. Of a body that does not verify only an excerpt is stored.
+NOTIFICATION_MAX_BODY_BYTES = env_int("NOTIFICATION_MAX_BODY_BYTES", 64 * 1024)
+NOTIFICATION_UNVERIFIED_EXCERPT_CHARS = env_int("NOTIFICATION_UNVERIFIED_EXCERPT_CHARS", 2048)
 # A courier rate stays good this long: the cart shows it and checkout charges the same figure
 # without asking the courier again (0 asks every time).
 SHIPPING_QUOTE_CACHE_SECONDS = env_int("SHIPPING_QUOTE_CACHE_SECONDS", 300)

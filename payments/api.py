@@ -10,7 +10,10 @@ unknown reference), "duplicate" (received before), "refused" (the gateway's stat
 disagrees: status, transaction id or amount; a late genuine one looks the same, so no retry is
 asked for); 403 `invalid_signature`; 400 `invalid_notification`, `notification_status_mismatch`
 (transaction_status does not go with the signed status_code); 503 `notification_unconfirmed`
-(the status request failed: the gateway retries). Every attempt is stored as a PaymentEvent.
+(the status request failed: the gateway retries). Every attempt is stored as a PaymentEvent
+(of one that does not verify, only an excerpt). 413 `payload_too_large` past
+NOTIFICATION_MAX_BODY_BYTES (nothing read or stored); 429 past NOTIFICATION_THROTTLE_RATE
+from one source address.
 """
 
 from __future__ import annotations
@@ -21,17 +24,18 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from okto88.api.notifications import NotificationSourceThrottle, notification_body_read
 from payments import services
 
 
 class PaymentNotificationApi(APIView):
     public = True
     authentication_classes = []
-    # Not throttled per IP: the gateway sends every notification from a few addresses and a
-    # 429 would only delay payments. A forged flood costs one hash and one row per distinct body.
-    throttle_classes = []
+    # Per source address, generously (NOTIFICATION_THROTTLE_RATE): the gateway sends from a
+    # few addresses and retries what it could not deliver; a flood from elsewhere stops early.
+    throttle_classes = [NotificationSourceThrottle]
     parser_classes = [JSONParser]  # documents the media type; the view reads the raw bytes
-    problem_statuses = [403, 503]
+    problem_statuses = [403, 413, 503]
 
     @extend_schema(
         operation_id="payments_notifications_create", tags=["payments"],
@@ -70,7 +74,7 @@ class PaymentNotificationApi(APIView):
                     "does not confirm answers `refused` and changes nothing.",
     )
     def post(self, request):
-        event = services.payment_notification_receive(raw_body=request.body)
+        event = services.payment_notification_receive(raw_body=notification_body_read(request))
         applied = "ok" if event.applied else "ignored"
         if getattr(event, "is_refused", False):
             applied = "refused"

@@ -291,6 +291,11 @@ def _storable(value):
     return value
 
 
+def _unverified_excerpt(text: str) -> str:
+    """Of a body that does not verify, only its beginning is kept: enough to see what it was."""
+    return text[:settings.NOTIFICATION_UNVERIFIED_EXCERPT_CHARS]
+
+
 def _body_digest(raw_body: bytes) -> str:
     return hashlib.sha256(raw_body).hexdigest()
 
@@ -396,7 +401,8 @@ def payment_notification_receive(*, raw_body: bytes) -> PaymentEvent:
     text = _storable(raw_body.decode("utf-8", errors="replace"))
     digest = _body_digest(raw_body)
     if payload is None:
-        event, _ = _event_record(dedupe_key=_dedupe_key("unreadable", digest), fields={"raw_body": text},
+        event, _ = _event_record(dedupe_key=_dedupe_key("unreadable", digest),
+                                 fields={"raw_body": _unverified_excerpt(text)},
                                  outcome="refused: unreadable notification")
         raise InvalidNotification("The notification is not JSON with order_id, status_code, gross_amount, "
                                   "signature_key, transaction_status and transaction_id.", event=event)
@@ -410,7 +416,8 @@ def payment_notification_receive(*, raw_body: bytes) -> PaymentEvent:
               "raw_body": text, "payload": stored, "signature_valid": valid}
     log_extra = {"reference": fields["reference"], "transaction_status": fields["transaction_status"]}
     if not valid:
-        event, _ = _event_record(dedupe_key=_dedupe_key("forged", digest), fields=fields,
+        event, _ = _event_record(dedupe_key=_dedupe_key("forged", digest),
+                                 fields={**fields, "raw_body": _unverified_excerpt(text), "payload": None},
                                  outcome="refused: invalid signature")
         logger.warning("forged payment notification", extra=log_extra)
         raise InvalidSignature(event=event)

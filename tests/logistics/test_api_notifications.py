@@ -71,7 +71,7 @@ def test_a_forged_or_missing_signature_is_403_problem_and_recorded(shipment, sig
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"", "\x00\u0000".encode(), b'{"event_id": "e\\u0000"}',
-                                  b'{"event_id": "e1", "waybill": "JNE1", "weight": NaN}', b"[" * 100_000])
+                                  b'{"event_id": "e1", "waybill": "JNE1", "weight": NaN}', b"[" * 60_000])
 def test_an_unreadable_signed_body_is_400_problem(carriers, body):
     response = post(body, sign(COURIER_WEBHOOK_SECRET, body))
 
@@ -103,3 +103,49 @@ def test_odd_times_do_not_break_the_record(shipment, occurred_at):
 
     for signature in ("forged", sign(COURIER_WEBHOOK_SECRET, body)):
         assert post(body, signature).status_code in (200, 403)
+
+
+# --- bounds: body size, source throttle, what an unverified callback leaves behind ------------
+
+def test_a_body_above_the_cap_is_413_before_anything_is_stored(shipment, settings):
+    body = json.dumps({"event_id": "evt_big", "waybill": shipment.waybill,
+                       "padding": "x" * settings.NOTIFICATION_MAX_BODY_BYTES}).encode()
+
+    response = post(body, sign(COURIER_WEBHOOK_SECRET, body))
+
+    assert response.status_code == 413
+    assert response["Content-Type"].startswith(PROBLEM)
+    assert response.json()["code"] == "payload_too_large"
+    assert response.json()["max_bytes"] == settings.NOTIFICATION_MAX_BODY_BYTES
+    assert not TrackingEvent.objects.exists()
+
+
+def test_an_unverified_callback_is_kept_only_as_a_short_excerpt(shipment, settings):
+    body = json.dumps({"event_id": "evt_forged", "waybill": shipment.waybill, "status": "delivered",
+                       "padding": "x" * 50_000}).encode()
+
+    assert post(body, "0" * 64).status_code == 403
+
+    event = TrackingEvent.objects.get(signature_valid=False)
+    assert len(event.raw_body) <= settings.NOTIFICATION_UNVERIFIED_EXCERPT_CHARS
+    assert event.raw_body == body.decode()[:len(event.raw_body)]
+    assert event.payload is None
+    assert event.waybill == shipment.waybill  # still findable by what it claimed
+
+
+def test_callbacks_are_throttled_by_source_address(shipment, settings):
+    rest = dict(settings.REST_FRAMEWORK)
+    rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], "notification": "3/hour"}
+    settings.REST_FRAMEWORK = rest
+    flooder = APIClient(REMOTE_ADDR="203.0.113.40")
+    statuses = [flooder.post(NOTIFICATIONS_PATH, data=b"{}", content_type="application/json").status_code
+                for _ in range(4)]
+
+    assert statuses == [403, 403, 403, 429]
+    throttled = flooder.post(NOTIFICATIONS_PATH, data=b"{}", content_type="application/json")
+    assert throttled["Content-Type"].startswith(PROBLEM) and int(throttled["Retry-After"]) >= 1
+    body = body_for(shipment, "picked_up")
+    courier = APIClient(REMOTE_ADDR="198.51.100.40")
+    response = courier.post(NOTIFICATIONS_PATH, data=body, content_type="application/json",
+                            HTTP_X_COURIER_SIGNATURE=sign(COURIER_WEBHOOK_SECRET, body))
+    assert response.status_code == 200 and response.json() == {"status": "ok"}

@@ -154,3 +154,53 @@ def test_a_notification_that_cannot_be_confirmed_gets_503_so_the_gateway_retries
     intent.refresh_from_db()
     assert intent.status == PaymentStatus.PENDING
     assert post(body).json() == {"status": "ok"}
+
+
+# --- bounds: body size, source throttle, what an unverified notification leaves behind --------
+
+@pytest.mark.django_db
+def test_a_body_above_the_cap_is_413_before_anything_is_stored(reference, settings):
+    create(reference)
+    body = signed(reference, "settlement", padding="x" * settings.NOTIFICATION_MAX_BODY_BYTES)
+
+    response = post(body)
+
+    assert response.status_code == 413 and response["Content-Type"].startswith(PROBLEM)
+    assert response.json()["code"] == "payload_too_large"
+    assert not PaymentEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_body_just_under_the_cap_is_read(reference, settings):
+    body = b"x" * settings.NOTIFICATION_MAX_BODY_BYTES
+    assert post(body).status_code == 400  # read whole, then refused as unreadable
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["forged", "unreadable"])
+def test_an_unverified_notification_is_kept_only_as_a_short_excerpt(reference, settings, kind):
+    create(reference)
+    body = (signed(reference, "settlement", signature_key="a" * 128, padding="x" * 50_000) if kind == "forged"
+            else b"not json " + b"x" * 50_000)
+
+    assert post(body).status_code == (403 if kind == "forged" else 400)
+
+    event = PaymentEvent.objects.get()
+    assert len(event.raw_body) <= settings.NOTIFICATION_UNVERIFIED_EXCERPT_CHARS
+    assert event.raw_body == body.decode()[:len(event.raw_body)]
+    assert event.payload is None
+
+
+@pytest.mark.django_db
+def test_notifications_are_throttled_by_source_address(settings):
+    rest = dict(settings.REST_FRAMEWORK)
+    rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], "notification": "3/hour"}
+    settings.REST_FRAMEWORK = rest
+    flooder = APIClient(REMOTE_ADDR="203.0.113.41")
+    statuses = [flooder.post(URL, data=b"{}", content_type="application/json").status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    throttled = flooder.post(URL, data=b"{}", content_type="application/json")
+    assert throttled["Content-Type"].startswith(PROBLEM) and int(throttled["Retry-After"]) >= 1
+    assert throttled.json()["code"] == "throttled"
+    gateway = APIClient(REMOTE_ADDR="198.51.100.41")
+    assert gateway.post(URL, data=b"{}", content_type="application/json").status_code == 400  # not 429

@@ -32,6 +32,13 @@ FAKE_PARTNERS = [
 ]
 
 
+def web_server_argv(*, host: str, port: int) -> list[str]:
+    """gunicorn, as in production, not runserver: runserver starts a thread per request, each
+    with its own database connection, and enough clients fill PostgreSQL's connection slots."""
+    return [sys.executable, "-m", "gunicorn", "okto88.wsgi", "--config",
+            str(settings.BASE_DIR / "okto88" / "gunicorn_conf.py"), f"--bind={host}:{port}"]
+
+
 def worker_processes(*, celery: list[str]) -> list[tuple[str, list[str]]]:
     """The main worker (order workflow, mail, outbox) and the imports worker, on separate queues:
     a feed import never makes an order wait. One import at a time; a pool process that grew
@@ -61,7 +68,7 @@ class Command(BaseCommand):
         manage = str(settings.BASE_DIR / "manage.py")
         celery = [python, "-m", "celery", "-A", "okto88"]
         processes = [
-            ("web", [python, manage, "runserver", f"{host}:{port}", "--noreload"]),
+            ("web", web_server_argv(host=host, port=port)),
             *worker_processes(celery=celery),
             ("beat", [*celery, "beat", "--loglevel=INFO",
                       f"--schedule={settings.BASE_DIR / '.local' / 'celerybeat-schedule'}"]),

@@ -25,7 +25,10 @@ FIRST_ERRORS = 20
 
 class FeedUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV (UTF-8) or XLSX: sku, brand, part_number, price, "
-                                           "lead_time_days, stock_<warehouse code>…")
+                                           "lead_time_days, stock_<warehouse code>…; price in whole rupiah "
+                                           "(189000, 189.000 or Rp 189.000). An XLSX that unpacks too large is "
+                                           "refused with 413; too many rows or columns, or an overlong line, "
+                                           "fail the import with the reason in `error`.")
 
 
 class FeedRowErrorSerializer(serializers.Serializer):

@@ -63,14 +63,14 @@ def test_operator_uploads_for_a_chosen_supplier(client, world):
     assert client.get(f"{OPS}/").status_code == 200
 
 
-@pytest.mark.parametrize(("language", "expected"), [
-    ("en", "one stock_&lt;warehouse code&gt; column per warehouse"),
-    ("id", "satu kolom stock_&lt;kode gudang&gt; per gudang"),
+@pytest.mark.parametrize(("language", "expected", "prices"), [
+    ("en", "one stock_&lt;warehouse code&gt; column per warehouse", "Prices are whole rupiah: 189000, 189.000"),
+    ("id", "satu kolom stock_&lt;kode gudang&gt; per gudang", "Harga dalam rupiah bulat: 189000, 189.000"),
 ])
-def test_upload_help_names_the_stock_columns(client, world, settings, language, expected):
+def test_upload_help_names_the_stock_columns(client, world, settings, language, expected, prices):
     # Admin renders help texts as HTML: unescaped, "<kode gudang>" was a tag and showed "stock_ per gudang".
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     client.force_login(world.member)
     page = client.get(f"{SITE}/add/").content.decode()
-    assert expected in page
+    assert expected in page and prices in page
     assert "stock_ per" not in page.replace("\n", " ")

@@ -27,8 +27,17 @@ def zip_bomb() -> bytes:
     with zipfile.ZipFile(io.BytesIO(workbook)) as source, \
             zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
         for member in source.infolist():
-            if member.filename != "xl/sharedStrings.xml":
-                bomb.writestr(member, source.read(member))
+            data = source.read(member)
+            # Referenced as the workbook's shared strings, as Excel writes them: openpyxl would load it.
+            if member.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="'
+                                    b'application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"'
+                                    b"/></Types>")
+            elif member.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdStrings" Type="http://schemas.'
+                                    b'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" '
+                                    b'Target="sharedStrings.xml"/></Relationships>')
+            bomb.writestr(member, data)
         block = b"<si><t>okto88</t></si>" * (1 << 16)
         with bomb.open("xl/sharedStrings.xml", "w") as part:
             part.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')

@@ -28,7 +28,8 @@ PRINT_SETTINGS = (
 
 
 def run_python(code: str, env: dict, *args: str) -> subprocess.CompletedProcess:
-    dropped = {"DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    dropped = {"DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE",
+               "DATABASE_POOL_SIZE", "DATABASE_POOL_TIMEOUT_SECONDS"}
     base = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, *(["-c", code] if code else []), *args],
@@ -92,3 +93,33 @@ def test_production_profile_is_secure():
     assert loaded["secure"] is True
     assert loaded["hsts"] >= 31_536_000
     assert loaded["hosts"] == ["okto88.id", "www.okto88.id"]
+
+
+POOL_SETTINGS = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "d = s.DATABASES['default']; "
+    "print(json.dumps({'pool': d.get('OPTIONS', {}).get('pool'), 'max_age': d['CONN_MAX_AGE']}))"
+)
+
+
+def test_every_process_has_a_bounded_pool_by_default():
+    service_urls = {k: PRODUCTION_ENV[k] for k in ("DATABASE_URL", "REDIS_URL")}
+    result = run_python(POOL_SETTINGS, service_urls)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["pool"] == {"min_size": 1, "max_size": 4, "timeout": 5.0}
+    assert loaded["max_age"] == 0  # Django refuses persistent connections with a pool
+
+    sized = run_python(POOL_SETTINGS, {**service_urls, "DATABASE_POOL_SIZE": "2",
+                                       "DATABASE_POOL_TIMEOUT_SECONDS": "1.5"})
+    assert json.loads(sized.stdout.strip().splitlines()[-1])["pool"] == {"min_size": 1, "max_size": 2,
+                                                                         "timeout": 1.5}
+    without = run_python(POOL_SETTINGS, {**service_urls, "DATABASE_POOL_SIZE": "0"})
+    assert json.loads(without.stdout.strip().splitlines()[-1])["pool"] is None
+
+
+def test_a_negative_pool_size_is_refused_with_its_name():
+    service_urls = {k: PRODUCTION_ENV[k] for k in ("DATABASE_URL", "REDIS_URL")}
+    result = run_python(POOL_SETTINGS, {**service_urls, "DATABASE_POOL_SIZE": "-1"})
+    assert result.returncode != 0
+    assert "DATABASE_POOL_SIZE must be 0" in result.stderr

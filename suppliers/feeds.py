@@ -21,6 +21,13 @@ The file (one row per supplier SKU, "wide" format):
 - A row is the whole truth about its offer's price, lead time and the stock columns it
   fills. Offers and stock the file does not mention are left alone; nothing is deleted.
 
+Limits (okto88.uploads, settings IMPORT_*): an XLSX is refused at upload, and again before
+openpyxl opens it, when its zip directory promises too much (parts, uncompressed size, a
+part's compression ratio); CSV lines, columns and rows are counted while the file is read,
+and the first one over its limit fails the import with the reason. The task runs on the
+imports queue (okto88.celery.route_task) with a soft time limit that fails the import with a
+clear message.
+
 How it runs (feed_import_run, from the Celery task suppliers.feed_import_run):
 1. The file is streamed — never whole in memory — into a session temp table of text
    columns by psycopg COPY: CSV passes through in chunks cut at record boundaries (the

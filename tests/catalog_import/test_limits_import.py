@@ -25,7 +25,7 @@ def test_the_row_limit_itself_is_allowed(catalog, settings):
 
 def test_an_overlong_line_is_refused_with_its_number(catalog, settings):
     settings.IMPORT_MAX_LINE_BYTES = 500
-    with pytest.raises(CatalogImportTooLarge, match="Line 3 .* longer than 500 bytes"):
+    with pytest.raises(CatalogImportTooLarge, match=r"Line 3 .* longer than 500 bytes"):
         catalog_import(kind="parts", file=parts_csv(ROW, ROW.replace("Busi Denso", "B" * 600)))
 
 

@@ -239,3 +239,15 @@ def test_the_browser_says_nothing_changed_when_the_gateway_refuses_the_refund(cl
     shown = [str(m) for m in page.context["messages"]]
     assert any("tidak dibatalkan" in m for m in shown), shown
     assert_unchanged(order, status=OrderStatus.PAID, payment=PaymentStatus.SETTLED)
+
+
+@pytest.mark.django_db
+def test_a_cancel_the_gateway_refuses_for_a_pending_payment_changes_nothing(buyer, fake_gateway):
+    order = order_for(buyer, payment_method="virtual_account")
+    fake_gateway.set_faults(reject_next=1)  # the gateway's cancel answers 400
+
+    response = cancel(buyer, order)
+
+    assert response.status_code == 502 and response.json()["code"] == "gateway_rejected"
+    assert_unchanged(order, status=OrderStatus.PENDING_PAYMENT, payment=PaymentStatus.PENDING)
+    assert fake_gateway.state()["transactions"][order.number]["status"] == "pending"

@@ -160,3 +160,20 @@ def test_deleting_offers_and_suppliers_in_admin_refreshes_the_best_offer():
     best = selectors.part_best_offers(part_ids=[part.pk])[part.pk]
     assert (best["offer_id"], best["supplier_count"]) == (third.pk, 1)
     assert_equals_rebuild()
+
+
+@pytest.mark.django_db
+def test_the_migration_to_one_ranking_rebuilds_what_the_services_keep():
+    import importlib
+
+    rebuild_sql = importlib.import_module("suppliers.migrations.0007_best_offer_one_ranking").REBUILD_SQL
+    part = PartFactory()
+    for lead_time_days, on_hand in ((3, 9), (1, 2), (1, 5)):  # ties on price: lead time, then stock decide
+        StockFactory(offer=OfferFactory(part=part, price=50_000, lead_time_days=lead_time_days), on_hand=on_hand)
+    maintained = rows()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE suppliers_partbestoffer SET offer_id = NULL")  # as a stale database might be
+        cursor.execute(rebuild_sql)
+    assert rows() == maintained
+    assert selectors.part_best_offers(part_ids=[part.pk])[part.pk]["offer_id"] == selectors.part_offers(
+        part_id=part.pk)[0].offer_id

@@ -14,9 +14,10 @@ What the project adds on top:
   check digit is mandatory (North America, WMI 1-5), `not_applicable` elsewhere. Asian
   makers often put a plant or model code in position 9, so an Indonesian or Japanese VIN
   is never called invalid for it;
-- one model year instead of `vininfo`'s list of candidates: for North American VINs of the
-  vehicles 49 CFR 565.15 covers (cars, MPVs, light trucks) the 30-year cycle is chosen by
-  position 7 (letter: 2010-2039, digit: 1980-2009); elsewhere, and for North American
+- one model year instead of `vininfo`'s list of candidates: for VINs made to 49 CFR 565
+  (a North American WMI, or a plant elsewhere building for that market, whose check digit
+  verifies) of the vehicles 565.15 covers (cars, MPVs, light trucks) the 30-year cycle is
+  chosen by position 7 (letter: 2010-2039, digit: 1980-2009); elsewhere, and for
   motorcycles, the latest year that is not after next year.
 
 An invalid North American check digit is reported as a flag, not rejected: the VIN is
@@ -141,6 +142,16 @@ def vin_check_digit_status(*, vin: str) -> str:
     return CheckDigit.NOT_APPLICABLE
 
 
+def _built_for_north_america(*, vin: str) -> bool:
+    """A VIN made to 49 CFR 565: a North American WMI, or one from elsewhere (a Japanese,
+    Korean or European plant building for that market) whose position 9 check digit verifies,
+    as 565 requires of every vehicle sold there. Indonesian and other south-Asian plants
+    (WMI M…) use position 9 for their own codes, so a chance match there says nothing."""
+    if vin[0] in NORTH_AMERICA:
+        return True
+    return vin[0] != "M" and Vin(vin).verify_checksum(check_year=False)
+
+
 def vin_model_year(*, vin: str, today: date | None = None, vehicle_type: str | None = None) -> int | None:
     """The model year (position 10). `vehicle_type` is what the WMI says (vehicles.wmi), if known."""
     code = vin[9]
@@ -151,7 +162,7 @@ def vin_model_year(*, vin: str, today: date | None = None, vehicle_type: str | N
     # 49 CFR 565.15 ties position 7 to the cycle only for passenger cars, MPVs and trucks of
     # GVWR ≤ 10,000 lb; a motorcycle (or trailer, heavy truck) may use either kind of
     # character there, so its position 7 says nothing and it gets the rule of elsewhere.
-    if vin[0] in NORTH_AMERICA and vehicle_type != MOTORCYCLE:
+    if _built_for_north_america(vin=vin) and vehicle_type != MOTORCYCLE:
         # Since model year 2010 position 7 is a letter for those vehicles; from 1980 to 2009 it
         # was a digit. That picks the cycle without guessing.
         if vin[6].isalpha():

@@ -247,3 +247,25 @@ def test_a_north_american_motorcycle_is_not_read_by_position_7():
     # the cycle for motorcycles, so "C" is the latest year not after next year, not 1982.
     decoded = vin_decode(vin=with_check_digit("1HFSC6800CA000001"), today=TODAY)
     assert decoded.vehicle_type == "motorcycle" and decoded.model_year == 2012
+
+
+@pytest.mark.parametrize(
+    ("vin", "year"),
+    [
+        ("JT2SV21E0L3000001", 1990),  # Toyota Camry built in Japan for the US: position 7 "1", year code "L"
+        ("JHMCB7650NC000001", 1992),  # Honda Accord, Japan: position 7 "6", year code "N"
+        ("WBACA5310SF000001", 1995),  # BMW, Germany, US-market: position 7 "3", year code "S"
+        ("JTDKN3DU0A0000001", 2010),  # Prius, Japan: position 7 "D" (a letter), year code "A"
+    ],
+)
+def test_a_north_american_market_vin_built_elsewhere_is_read_by_position_7(vin, year):
+    # 49 CFR 565 binds every vehicle sold in North America, wherever it is built: its check
+    # digit verifies, and position 7 picks the cycle (a 1990 Camry is not a 2020 one).
+    decoded = vin_decode(vin=with_check_digit(vin), today=TODAY)
+    assert decoded.model_year == year
+
+
+def test_an_indonesian_vin_whose_position_9_happens_to_verify_keeps_the_latest_cycle():
+    # Indonesian plants put their own codes in position 9; a chance match is no 565 VIN.
+    decoded = vin_decode(vin=with_check_digit("MHFM1BA30KK000001"), today=TODAY)
+    assert decoded.model_year == 2019

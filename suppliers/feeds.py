@@ -281,9 +281,7 @@ def feed_import_run(*, feed_import: FeedImport, time_limit_seconds: float | None
         except SoftTimeLimitExceeded:
             # Raised wherever the task was, possibly inside a query: the session may be mid-statement.
             _connection_discard()
-            _fail(feed_import, _("The import took longer than %(limit)s and was stopped; nothing was "
-                                 "changed. Split the file into smaller files and upload them one by one.")
-                  % {"limit": _duration(time_limit_seconds or settings.IMPORT_SOFT_TIME_LIMIT_SECONDS)})
+            _fail(feed_import, _time_out_message(time_limit_seconds or settings.IMPORT_SOFT_TIME_LIMIT_SECONDS))
         except Exception as exc:
             logger.exception("feed import failed", extra={"feed_import_id": feed_import.pk})
             _fail(feed_import, _("The import stopped on an unexpected error (%(error)s); nothing was "
@@ -295,6 +293,21 @@ def feed_import_run(*, feed_import: FeedImport, time_limit_seconds: float | None
         _drop_temp_tables()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [FEED_RUN_LOCK_NS, feed_import.pk])
+
+
+def feed_import_time_out(*, feed_import_id: int | None, time_limit_seconds: float | None = None) -> None:
+    """The run was killed at its hard time limit (its process is gone, and with it its session,
+    so its merge was rolled back): a running import ends as failed instead of running forever."""
+    if feed_import_id is None:
+        return
+    message = _time_out_message(time_limit_seconds or settings.IMPORT_TIME_LIMIT_SECONDS)
+    FeedImport.objects.filter(pk=feed_import_id, status=FeedStatus.RUNNING).update(
+        status=FeedStatus.FAILED, error=message, finished_at=timezone.now(), offers_changed=0, stock_changed=0)
+
+
+def _time_out_message(seconds: float) -> str:
+    return _("The import took longer than %(limit)s and was stopped; nothing was changed. Split the file "
+             "into smaller files and upload them one by one.") % {"limit": _duration(seconds)}
 
 
 def _duration(seconds: float) -> str:

@@ -155,3 +155,27 @@ def test_an_import_past_its_soft_time_limit_fails_with_a_clear_error(world, cele
             time.sleep(0.2)
         assert not waiting
     assert not Offer.objects.exists()
+
+
+def test_an_import_killed_at_its_hard_time_limit_does_not_stay_running(world):
+    # The worker's main process calls on_failure when it kills a pool process at the hard limit
+    # (celery.worker.request.Request.on_timeout); the killed run itself can report nothing. (A
+    # real worker arms the hard timer only after the soft one, so it cannot be driven from here
+    # without a run that survives its soft limit.)
+    from celery.exceptions import TimeLimitExceeded
+
+    from suppliers.tasks import feed_import_run_task
+
+    feed = feeds.feed_import_create(supplier=world.supplier, file=csv_upload(f"{HEADER}\n"))
+    FeedImport.objects.filter(pk=feed.pk).update(status=FeedStatus.RUNNING)
+    done = FeedImport.objects.create(supplier=world.supplier, original_name="done.csv", status=FeedStatus.SUCCEEDED)
+
+    for feed_import_id in (feed.pk, done.pk, None):
+        feed_import_run_task.on_failure(TimeLimitExceeded(960), "task-id", (), {"feed_import_id": feed_import_id},
+                                        None)
+
+    feed.refresh_from_db()
+    done.refresh_from_db()
+    assert feed.status == FeedStatus.FAILED and "took longer than 16 minutes" in feed.error
+    assert feed.finished_at is not None
+    assert done.status == FeedStatus.SUCCEEDED and not done.error  # a finished import is left alone

@@ -74,3 +74,16 @@ def test_upload_help_names_the_stock_columns(client, world, settings, language, 
     page = client.get(f"{SITE}/add/").content.decode()
     assert expected in page and prices in page
     assert "stock_ per" not in page.replace("\n", " ")
+
+
+def test_a_failed_or_partial_import_is_shown_as_such(client, world):
+    failed = run_feed(world.supplier, csv_upload("sku;merk;price\nA;B;1\n"))
+    partial = run_feed(world.supplier, csv_upload(
+        f"{HEADER}\nBR-1,Toyota,04465-0K240,385000,2,12,0\nBR-2,X,Y,1,1,,\n"))
+    client.force_login(world.member)
+    page = client.get(f"{SITE}/{failed.pk}/change/").content.decode()
+    assert "stock_&lt;warehouse code&gt;" in page  # the header the error names, not an HTML tag
+    listing = client.get(f"{SITE}/").content.decode()
+    assert ">Partly applied</strong>" in listing and ">Failed</strong>" in listing
+    assert ">Succeeded</strong>" not in listing  # ("Succeeded" is still a choice of the status filter)
+    assert partial.status == "partial"

@@ -402,7 +402,7 @@ def _tracking_record_unapplied(*, raw_body: bytes, payload: dict | None, kind: s
     verified = kind != "unverified"
     with transaction.atomic(durable=True):
         event, _ = TrackingEvent.objects.get_or_create(event_id=event_id, defaults={
-            **_event_fields(payload), "signature_valid": kind != "unverified", "applied": False, "outcome": outcome,
+            **_event_fields(payload), "signature_valid": verified, "applied": False, "outcome": outcome,
             # Of a body that does not verify only an excerpt: a forger's bytes fill no table.
             "raw_body": _text(raw_body.decode("utf-8", "replace"), UNVERIFIED_RAW_BODY_MAX_CHARS if verified
                               else settings.NOTIFICATION_UNVERIFIED_EXCERPT_CHARS),

@@ -204,3 +204,17 @@ def test_notifications_are_throttled_by_source_address(settings):
     assert throttled.json()["code"] == "throttled"
     gateway = APIClient(REMOTE_ADDR="198.51.100.41")
     assert gateway.post(URL, data=b"{}", content_type="application/json").status_code == 400  # not 429
+
+
+@pytest.mark.django_db
+def test_a_body_longer_than_its_content_length_claims_is_stopped_while_reading(settings):
+    from rest_framework.test import APIRequestFactory
+
+    from payments.api import PaymentNotificationApi
+
+    request = APIRequestFactory().post(URL, data=b"x" * (settings.NOTIFICATION_MAX_BODY_BYTES + 10),
+                                       content_type="application/json")
+    request.META["CONTENT_LENGTH"] = "100"  # the header lies; the stream holds more
+    response = PaymentNotificationApi.as_view()(request).render()
+    assert response.status_code == 413 and response.data["code"] == "payload_too_large"
+    assert not PaymentEvent.objects.exists()

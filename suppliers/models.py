@@ -133,7 +133,7 @@ class Offer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sku} ({self.supplier_id})"
+        return f"{self.sku} · {self.part}"
 
 
 class Stock(models.Model):
@@ -207,7 +207,8 @@ class StockMovement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reason} {self.on_hand_delta:+d}/{self.reserved_delta:+d} on {self.stock_id}"
+        return gettext("%(reason)s: on hand %(on_hand)+d, reserved %(reserved)+d") % {
+            "reason": self.get_reason_display(), "on_hand": self.on_hand_delta, "reserved": self.reserved_delta}
 
 
 class FeedStatus(models.TextChoices):

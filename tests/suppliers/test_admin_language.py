@@ -128,3 +128,16 @@ def test_order_events_in_admin_read_like_the_timeline(world):
     assert world["shop"].buyer.workshop.name in listing and world["shop"].buyer.user.email not in listing
     page = operator.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert "Pesanan dibuat" in page and "1 pesanan pemasok, total Rp" in page
+
+
+def test_app_names_object_titles_and_buttons_are_indonesian(world):
+    client = world["client"]
+    index = client.get(f"{SITE}/").content.decode()
+    assert ">Pemasok<" in index and ">Pesanan<" in index
+    assert ">Suppliers<" not in index and ">Orders<" not in index
+    assert "Ekspor" in client.get(f"{SITE}/suppliers/offer/").content.decode()
+    movement = StockMovement.objects.get(stock__offer=world["offer"], reason="reservation")
+    page = client.get(f"{SITE}/suppliers/stockmovement/{movement.pk}/change/").content.decode()
+    assert "Pemesanan: stok fisik +0, dipesan +2" in page
+    with translation.override("id"):
+        assert str(world["offer"]) == f"{world['offer'].sku} · Bendix DB1234"

@@ -45,7 +45,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from catalog import selectors
-from catalog.models import Brand, Category, Fitment, Part
+from catalog.models import Brand, BrandKind, Category, Fitment, Part
 from catalog.serializers import (
     BrandSerializer,
     CategorySerializer,
@@ -56,7 +56,9 @@ from catalog.serializers import (
     PartSerializer,
     RankedPartSerializer,
 )
-from okto88.api.pagination import CursorPagination
+from okto88.api.filters import BooleanFilter, ChoiceFilter, IdFilter, IntegerFilter
+from okto88.api.pagination import CursorPagination, page_size_param
+from okto88.bounds import BIGINT_MAX
 from okto88.models import Scope
 from okto88.redis_connection import redis_client
 from vehicles.models import VehicleVariant
@@ -193,7 +195,7 @@ class RankedPagination:
 
     def _int_param(self, request, name: str, default: int, maximum: int, minimum: int) -> int:
         raw = request.query_params.get(name)
-        if raw in (None, ""):
+        if raw is None:
             return default
         try:
             value = int(raw)
@@ -205,10 +207,13 @@ class RankedPagination:
                 f"Must be between {minimum} and {maximum}.", code="out_of_range")]})
         return value
 
-    def paginate_queryset(self, queryset, request, view=None) -> list:
-        self.request = request
+    def parameters_validate(self, request) -> None:
         self.limit = self._int_param(request, "limit", self.default_limit, self.max_limit, 1)
         self.offset = self._int_param(request, "offset", 0, self.max_offset, 0)
+
+    def paginate_queryset(self, queryset, request, view=None) -> list:
+        self.request = request
+        self.parameters_validate(request)
         rows = list(queryset[self.offset:self.offset + self.limit + 1])
         self.has_next = len(rows) > self.limit and self.offset + self.limit <= self.max_offset
         return rows[:self.limit]
@@ -274,8 +279,8 @@ class CategoryPagination(IdCursorPagination):
 # --- Categories and brands --------------------------------------------------------------
 
 class CategoryFilter(filters.FilterSet):
-    parent = filters.NumberFilter(field_name="parent_id", min_value=1)
-    root = filters.BooleanFilter(field_name="parent", lookup_expr="isnull", help_text="Only top-level categories")
+    parent = IdFilter(field_name="parent_id", help_text="Only the children of this category")
+    root = BooleanFilter(field_name="parent", lookup_expr="isnull", help_text="Only top-level categories")
 
     class Meta:
         model = Category
@@ -299,6 +304,8 @@ class CategoryListApi(generics.ListAPIView):
 
 
 class BrandFilter(filters.FilterSet):
+    kind = ChoiceFilter(choices=BrandKind.choices)
+
     class Meta:
         model = Brand
         fields = ["kind"]
@@ -321,12 +328,12 @@ class BrandListApi(generics.ListAPIView):
 # --- Parts ------------------------------------------------------------------------------
 
 class PartSearchFilter(filters.FilterSet):
-    """Only validates: the searches themselves are selectors."""
+    """Only validates: the searches themselves are selectors. An id that names nothing is
+    a 404 (_search_references_check): the schema can bound an id, not know which exist."""
 
-    vehicle = filters.ModelChoiceFilter(queryset=VehicleVariant.objects.all(), help_text="Vehicle variant id")
-    category = filters.ModelChoiceFilter(queryset=Category.objects.all(),
-                                         help_text="Category id; includes its subcategories")
-    brand = filters.ModelChoiceFilter(queryset=Brand.objects.all(), help_text="Brand id")
+    vehicle = IdFilter(help_text="Vehicle variant id")
+    category = IdFilter(help_text="Category id; includes its subcategories")
+    brand = IdFilter(help_text="Brand id")
     q = filters.CharFilter(max_length=200, help_text="Words, Indonesian or English")
 
     class Meta:
@@ -334,17 +341,30 @@ class PartSearchFilter(filters.FilterSet):
         fields = ["vehicle", "category", "brand", "q"]
 
 
+_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX}
+
 PART_SEARCH_PARAMETERS = [
-    OpenApiParameter("vehicle", OpenApiTypes.INT, description="Vehicle variant id: the parts that fit it, "
-                     "with facet counts per category and brand"),
-    OpenApiParameter("category", OpenApiTypes.INT, description="Category id, subcategories included"),
-    OpenApiParameter("brand", OpenApiTypes.INT, description="Brand id"),
-    OpenApiParameter("q", OpenApiTypes.STR, description="Words (full text, typo tolerant); ranked results"),
+    OpenApiParameter("vehicle", _ID_SCHEMA, description="Vehicle variant id: the parts that fit it, "
+                     "with facet counts per category and brand (404 if there is no such variant)"),
+    OpenApiParameter("category", _ID_SCHEMA, description="Category id, subcategories included (404 if none)"),
+    OpenApiParameter("brand", _ID_SCHEMA, description="Brand id (404 if none)"),
+    OpenApiParameter("q", {"type": "string", "maxLength": 200},
+                     description="Words (full text, typo tolerant); ranked results"),
     OpenApiParameter("cursor", OpenApiTypes.STR, description="Without `q`: the page cursor"),
-    OpenApiParameter("page_size", OpenApiTypes.INT, description="Without `q`: page size, ≤ 200"),
-    OpenApiParameter("limit", OpenApiTypes.INT, description="With `q`: page size, ≤ 100 (default 20)"),
-    OpenApiParameter("offset", OpenApiTypes.INT, description="With `q`: offset, ≤ 1000"),
+    OpenApiParameter("page_size", {"type": "integer", "minimum": 1},
+                     description="Without `q`: page size (default 50; above 200 counts as 200)"),
+    OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": RankedPagination.max_limit},
+                     description=f"With `q`: page size (default {RankedPagination.default_limit})"),
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": RankedPagination.max_offset},
+                     description="With `q`: offset"),
 ]
+
+
+def _search_references_check(params: dict) -> None:
+    for name, model, label in (("vehicle", VehicleVariant, "vehicle variant"), ("category", Category, "category"),
+                               ("brand", Brand, "brand")):
+        if params.get(name) is not None and not model.objects.filter(pk=params[name]).exists():
+            raise exceptions.NotFound(f"There is no {label} with id {params[name]}.")
 
 
 def _facets_data(facets: selectors.Facets) -> dict:
@@ -377,20 +397,22 @@ class PartListApi(generics.GenericAPIView):
     def _search(self, request) -> dict:
         """The page as plain data, without best offers (_page_render leaves room for them)."""
         params = _validated(PartSearchFilter, request)
+        # Both pagings' parameters are checked whichever applies: a bad one is never ignored.
+        ranked = RankedPagination()
+        ranked.parameters_validate(request)
+        page_size_param(request, maximum=self.paginator.max_page_size)
+        _search_references_check(params)
         vehicle, category, brand = params.get("vehicle"), params.get("category"), params.get("brand")
         q = (params.get("q") or "").strip()
-        criteria = {
-            "category_id": category.pk if category else None,
-            "brand_id": brand.pk if brand else None,
-        }
+        criteria = {"category_id": category, "brand_id": brand}
         facets = None
         if q:
-            parts = selectors.part_search_by_words(q=q, variant_id=vehicle.pk if vehicle else None, **criteria)
-            paginator, serializer_class = RankedPagination(), RankedPartSerializer
+            parts = selectors.part_search_by_words(q=q, variant_id=vehicle, **criteria)
+            paginator, serializer_class = ranked, RankedPartSerializer
         elif vehicle:
-            search = selectors.part_search_by_vehicle(variant_id=vehicle.pk, **criteria)
+            search = selectors.part_search_by_vehicle(variant_id=vehicle, **criteria)
             facets = search.facets
-            parts = _VehicleParts(variant_id=vehicle.pk, category_ids=search.category_ids,
+            parts = _VehicleParts(variant_id=vehicle, category_ids=search.category_ids,
                                   brand_id=criteria["brand_id"])
             paginator, serializer_class = self.paginator, PartSerializer
         else:
@@ -399,8 +421,8 @@ class PartListApi(generics.GenericAPIView):
         page = paginator.paginate_queryset(parts, request, view=self)
         if vehicle and q:
             facets = selectors.part_facets_for_vehicle(
-                variant_id=vehicle.pk, q=q, brand_id=criteria["brand_id"],
-                category_ids=(selectors.category_descendant_ids(category_id=category.pk) if category else None),
+                variant_id=vehicle, q=q, brand_id=criteria["brand_id"],
+                category_ids=(selectors.category_descendant_ids(category_id=category) if category else None),
             )
         results = serializer_class(page, many=True, context=self.get_serializer_context()).data
         data = dict(paginator.get_paginated_response(list(results)).data)
@@ -446,7 +468,7 @@ class PartFitmentListApi(generics.ListAPIView):
 
 class PartLookupFilter(filters.FilterSet):
     number = filters.CharFilter(required=True, max_length=80, help_text="Any spelling: 04465-0K240, 044650k240")
-    limit = filters.NumberFilter(min_value=1, max_value=100, help_text="At most this many matches (default 50)")
+    limit = IntegerFilter(min_value=1, max_value=100, help_text="At most this many matches (default 50)")
 
     class Meta:
         model = Part
@@ -464,8 +486,10 @@ class PartLookupApi(generics.GenericAPIView):
     @extend_schema(
         operation_id="parts_lookup", tags=["catalog"],
         parameters=[
-            OpenApiParameter("number", OpenApiTypes.STR, required=True, description="The part number as typed"),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="At most this many matches, ≤ 100 (default 50)"),
+            OpenApiParameter("number", {"type": "string", "minLength": 1, "maxLength": 80}, required=True,
+                             description="The part number as typed"),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100},
+                             description="At most this many matches (default 50)"),
         ],
     )
     def get(self, request):

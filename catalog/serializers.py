@@ -181,12 +181,23 @@ class FacetsSerializer(serializers.Serializer):
     brands = FacetValueSerializer(many=True)
 
 
+class PartPageRowSerializer(PartSerializer):
+    """A row of a parts page as the schema shows it: the ranking fields come only with `q`."""
+
+    match = serializers.CharField(required=False, help_text="With `q`: full_text, similar_category or similar_text")
+    rank = serializers.FloatField(required=False, help_text="With `q`")
+    similarity = serializers.FloatField(required=False, help_text="With `q`")
+
+    class Meta(PartSerializer.Meta):
+        fields = [*PartSerializer.Meta.fields, "match", "rank", "similarity"]
+
+
 class PartPageSerializer(serializers.Serializer):
-    """A page of parts; `facets` only when `vehicle` is given."""
+    """A page of parts; `facets` only when `vehicle` is given, ranking fields only with `q`."""
 
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = RankedPartSerializer(many=True)
+    results = PartPageRowSerializer(many=True)
     facets = FacetsSerializer(required=False)
 
 

@@ -1,18 +1,23 @@
-"""Refuse, before any view runs, requests whose URL no view could handle safely.
+"""Refuse, before any view runs, requests no view could handle safely, with the reason.
 
-A NUL character (%00) in the path or the query string reaches PostgreSQL as text, which
-cannot hold it (psycopg raises, a 500). No URL of ours has a use for it, so one check here
-answers 400 for every path and parameter: problem+json under /api/, the 400 page in the
-browser. JSON bodies are checked by the API's parser (okto88.api.parsers).
+- A NUL character (%00) in the path or the query string would reach PostgreSQL as text,
+  which cannot hold it (psycopg raises: a 500). No URL of ours has a use for it: 400.
+- A body declared larger than DATA_UPLOAD_MAX_MEMORY_SIZE is 413 unread. Multipart bodies
+  are left to Django (only their non-file fields count), which raises RequestDataTooBig when
+  they are read: okto88.views.bad_request and the API's exception handler answer that 413.
+
+Problem+json under /api/, the 400 or 413 page in the browser; with DEBUG on too.
 """
 
 from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
+from django.conf import settings
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from okto88.api.parsers import payload_too_large
 from okto88.api.problems import is_api_request, problem_response
 
 
@@ -21,6 +26,23 @@ def _has_nul(request) -> bool:
         return True
     query = request.META.get("QUERY_STRING", "")
     return "\x00" in query or b"\x00" in unquote_to_bytes(query)
+
+
+def _declared_too_large(request) -> bool:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is None or request.content_type.startswith("multipart/"):
+        return False
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > limit
+    except ValueError:
+        return False
+
+
+def too_large_response(request):
+    if is_api_request(request):
+        return problem_response(request, status_code=413, code="payload_too_large",
+                                detail=str(payload_too_large().detail))
+    return render(request, "errors/413.html", status=413)
 
 
 class RequestGuardMiddleware:
@@ -35,4 +57,6 @@ class RequestGuardMiddleware:
             return render(request, "errors/400.html",
                           {"message": _("The address contains a NUL character (%00); remove it and try again.")},
                           status=400)
+        if _declared_too_large(request):
+            return too_large_response(request)
         return self.get_response(request)

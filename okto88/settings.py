@@ -281,6 +281,10 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.OrderStatus",
     },
     "APPEND_COMPONENTS": {"schemas": {"Problem": PROBLEM_SCHEMA}},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "okto88.api.schema.postprocess_no_nul_in_inputs",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------------------

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import render
 
-from okto88.api.parsers import payload_too_large
 from okto88.api.problems import is_api_request, problem_response
+from okto88.request_guard import too_large_response
 
 
 def home(request):
@@ -12,13 +12,10 @@ def home(request):
 
 
 def bad_request(request, exception=None):
-    # Django answers a body over DATA_UPLOAD_MAX_MEMORY_SIZE (read outside the API's views) as a
-    # SuspiciousOperation, 400; it is a size, and the reader should know it.
+    # Django answers a multipart body whose fields pass DATA_UPLOAD_MAX_MEMORY_SIZE (read outside
+    # the API's views) as a SuspiciousOperation, 400; it is a size, and the reader should know it.
     if isinstance(exception, RequestDataTooBig):
-        if is_api_request(request):
-            return problem_response(request, status_code=413, code="payload_too_large",
-                                    detail=str(payload_too_large().detail))
-        return render(request, "errors/413.html", status=413)
+        return too_large_response(request)
     if is_api_request(request):
         return problem_response(request, status_code=400, code="bad_request", detail="The request is malformed.")
     return render(request, "errors/400.html", status=400)

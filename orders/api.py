@@ -51,7 +51,7 @@ class OrderListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Order.objects.none()
-        status_filter = self.request.query_params.get("status") or None
+        status_filter = self.request.query_params.get("status")  # present but empty is no status either
         if status_filter is not None and status_filter not in OrderStatus.values:
             raise exceptions.ValidationError({"status": [exceptions.ErrorDetail(
                 f"One of {', '.join(OrderStatus.values)}.", code="invalid_choice")]})

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from okto88.bounds import BIGINT_MAX, INTEGER_MAX
 from payments.models import PaymentMethod
 
 
 class ShippingChoiceInSerializer(serializers.Serializer):
-    supplier = serializers.IntegerField(min_value=1)
+    supplier = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     carrier_code = serializers.CharField(max_length=20)
     service_level = serializers.CharField(max_length=20)
 
 
 class OrderPlaceInSerializer(serializers.Serializer):
-    address = serializers.IntegerField(min_value=1, help_text="id of one of the workshop's addresses")
+    address = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX,
+                                       help_text="id of one of the workshop's addresses")
     payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
     shipping = ShippingChoiceInSerializer(many=True, help_text="one choice per supplier in the cart")
     accept_changes = serializers.BooleanField(default=False, help_text="place at today's prices if they changed")
@@ -107,8 +109,8 @@ class OrderDetailSerializer(OrderListItemSerializer):
 
 
 class CartLineInSerializer(serializers.Serializer):
-    offer = serializers.IntegerField(min_value=1)
-    quantity = serializers.IntegerField(min_value=1)
+    offer = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
+    quantity = serializers.IntegerField(min_value=1, max_value=INTEGER_MAX)
 
 
 class CartLineOutSerializer(serializers.Serializer):

@@ -8,15 +8,16 @@ from rest_framework import serializers
 from okto88.bounds import INTEGER_MAX
 from suppliers.services import STOCK_BULK_MAX_ROWS
 
-_NOT_BLANK = RegexValidator(r"\S", message="Cannot be blank.", code="blank")
+# Not blank, and no NUL (no PostgreSQL text holds one), as stock_bulk_set checks.
+_TEXT = RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$", message="Cannot be blank or hold NUL.", code="invalid")
 
 
 class StockRowInSerializer(serializers.Serializer):
     # The schema of a row. The view hands the rows to stock_bulk_set unparsed: the service checks
     # these same rules (and the unknown SKUs and warehouses, duplicates) and reports every row's
     # errors at once, where a serializer would stop at the rows with a wrong type.
-    sku = serializers.CharField(max_length=60, validators=[_NOT_BLANK])
-    warehouse = serializers.CharField(max_length=20, validators=[_NOT_BLANK], help_text="The warehouse's code")
+    sku = serializers.CharField(max_length=60, validators=[_TEXT])
+    warehouse = serializers.CharField(max_length=20, validators=[_TEXT], help_text="The warehouse's code")
     on_hand = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX)
 
 

@@ -716,8 +716,15 @@ def stock_bulk_set(*, supplier: Supplier, rows: Sequence[Mapping[str, Any]], act
         if not isinstance(sku, str) or not sku.strip():
             errors.append(_row_error(index, "sku", "required", "sku is required."))
             ok = False
+        elif "\x00" in sku:  # PostgreSQL text cannot hold NUL: the lookup would fail, a 500
+            errors.append(_row_error(index, "sku", "nul_character", "sku cannot contain the NUL character."))
+            ok = False
         if not isinstance(code, str) or not code.strip():
             errors.append(_row_error(index, "warehouse", "required", "warehouse (its code) is required."))
+            ok = False
+        elif "\x00" in code:
+            errors.append(_row_error(index, "warehouse", "nul_character",
+                                     "warehouse cannot contain the NUL character."))
             ok = False
         if not _is_int(on_hand):
             errors.append(_row_error(index, "on_hand", "invalid_integer", "on_hand must be a whole number."))

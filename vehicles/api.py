@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
+import re
+
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -20,6 +21,12 @@ from vehicles.serializers import (
 )
 
 TAGS = ["vehicles"]
+
+# What vin_decode accepts, as the schema's pattern: 17 of A-Z (no I, O, Q) and digits, any case,
+# with spaces and dashes anywhere. The view holds a VIN to it too, so the two cannot disagree
+# (str.upper maps a few other letters to A-Z: "ſ" to "S").
+VIN_PATTERN = r"^[\s-]*(?:[A-HJ-NPR-Za-hj-npr-z0-9][\s-]*){17}$"
+_VIN_RE = re.compile(VIN_PATTERN)
 
 
 class MakeCursorPagination(CursorPagination):
@@ -89,14 +96,17 @@ class VinDecodeApi(APIView):
             "`invalid_vin`. The check digit is reported, not enforced. At most "
             f"{selectors.VIN_CANDIDATE_LIMIT} candidate variants are listed."
         ),
-        parameters=[OpenApiParameter("vin", OpenApiTypes.STR, OpenApiParameter.PATH,
-                                     description="17-character VIN",
+        parameters=[OpenApiParameter("vin", {"type": "string", "pattern": VIN_PATTERN}, OpenApiParameter.PATH,
+                                     description="17-character VIN; spaces and dashes are ignored",
                                      examples=[OpenApiExample("Indonesian Honda motorcycle",
                                                               value="MH1JFZ110KK123456")])],
         responses=VinLookupSerializer,
     )
     def get(self, request, vin: str):
-        decoded = services.vin_decode(vin=vin)
+        decoded = services.vin_decode(vin=vin)  # its InvalidVin says what is wrong
+        if not _VIN_RE.fullmatch(vin):
+            raise services.InvalidVin("A VIN contains only the letters A-Z (without I, O, Q) and digits.",
+                                      extra={"vin": decoded.vin})
         limit = selectors.VIN_CANDIDATE_LIMIT
         candidates = list(selectors.variant_candidates_for_vin(decoded=decoded)[: limit + 1])
         body = {

@@ -4,26 +4,15 @@ ids and years are bounded integers, vehicle types a closed choice."""
 from __future__ import annotations
 
 import django_filters
-from django import forms
+from drf_spectacular.utils import extend_schema_field
 
+from okto88.api.filters import ChoiceFilter, IdFilter, IntegerFilter
 from vehicles.models import Make, VehicleModel, VehicleType, VehicleVariant
 from vehicles.selectors import make_filter_vehicle_type, variant_year_q
 
-MAX_ID = 2**63 - 1  # bigint: anything larger would reach PostgreSQL and fail there
 
-
-class IdFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(*args, **kwargs)
-
-
-class YearFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
-
+@extend_schema_field({"type": "integer", "minimum": 1900, "maximum": 2100})
+class YearFilter(IntegerFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1900)
         kwargs.setdefault("max_value", 2100)
@@ -31,7 +20,7 @@ class YearFilter(django_filters.NumberFilter):
 
 
 class MakeFilter(django_filters.FilterSet):
-    vehicle_type = django_filters.ChoiceFilter(
+    vehicle_type = ChoiceFilter(
         choices=VehicleType.choices, method="filter_vehicle_type",
         label="Only makes with models of this vehicle type",
     )
@@ -48,7 +37,7 @@ class MakeFilter(django_filters.FilterSet):
 
 class VehicleModelFilter(django_filters.FilterSet):
     make = IdFilter(field_name="make_id", label="Make id")
-    vehicle_type = django_filters.ChoiceFilter(choices=VehicleType.choices)
+    vehicle_type = ChoiceFilter(choices=VehicleType.choices)
 
     class Meta:
         model = VehicleModel
@@ -62,7 +51,7 @@ class VehicleVariantFilter(django_filters.FilterSet):
         method="filter_year",
         label="Built in this year: year_from <= year <= year_to (no year_to: still produced)",
     )
-    vehicle_type = django_filters.ChoiceFilter(choices=VehicleType.choices)
+    vehicle_type = ChoiceFilter(choices=VehicleType.choices)
 
     class Meta:
         model = VehicleVariant

@@ -1,9 +1,13 @@
-"""The API's JSON parser: bounded in size and depth, and no NUL characters in any string.
+"""The API's JSON parser: bounded in size and in depth.
 
 DRF reads the request stream itself, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check (which
-only guards `request.body`), so the size bound is applied here while reading. PostgreSQL
-text cannot hold NUL (psycopg raises instead of storing it): refusing it here covers every
-string field of every JSON body in one place.
+only guards `request.body`), so the size bound is applied here while reading. The depth is
+checked without recursion after decoding; the decoder's own recursion limit (a body nested
+100,000 deep) is answered the same way.
+
+NUL characters are not refused here: a NUL in a property the API ignores harms nothing, and
+the strings that are used are refused where they are read (DRF's CharField rejects NUL, the
+stock rows' service checks its own).
 """
 
 from __future__ import annotations
@@ -26,55 +30,35 @@ class JsonTooDeep(exceptions.ParseError):
     default_code = "json_too_deep"
 
 
-class NulCharacter(exceptions.ParseError):
-    default_detail = "Strings cannot contain the NUL character (\\u0000)."
-    default_code = "nul_character"
-
-
-def body_size_limit() -> int | None:
-    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-
-
 def payload_too_large() -> PayloadTooLarge:
-    limit = body_size_limit()
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return PayloadTooLarge(f"The request body is larger than {limit:,} bytes." if limit else None)
 
 
-def _check_tree(data) -> None:
-    """Depth and NUL check without recursion (iterative, so no input can exhaust the stack)."""
+def _depth_check(data) -> None:
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict):
+        if isinstance(value, (dict, list)):
             if depth > JSON_MAX_DEPTH:
                 raise JsonTooDeep()
-            for key, item in value.items():
-                if "\x00" in key:
-                    raise NulCharacter()
-                stack.append((item, depth + 1))
-        elif isinstance(value, list):
-            if depth > JSON_MAX_DEPTH:
-                raise JsonTooDeep()
-            stack.extend((item, depth + 1) for item in value)
-        elif isinstance(value, str) and "\x00" in value:
-            raise NulCharacter()
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
 
 
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         if stream is None:
             return {}
-        limit = body_size_limit()
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         raw = stream.read(limit + 1) if limit is not None else stream.read()
         if limit is not None and len(raw) > limit:
             raise payload_too_large()
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            text = raw.decode(encoding)
-            data = json.loads(text, parse_constant=json.strict_constant if self.strict else None)
+            data = json.loads(raw.decode(encoding), parse_constant=json.strict_constant if self.strict else None)
         except RecursionError:
             raise JsonTooDeep() from None
         except ValueError as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from None
-        _check_tree(data)
+        _depth_check(data)
         return data

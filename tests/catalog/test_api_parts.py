@@ -208,21 +208,48 @@ def test_lookup_labels_each_match(api, shop):
 # --- errors -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("params", [
-    {"vehicle": "abc"}, {"vehicle": 987654}, {"category": 987654}, {"category": "x"}, {"brand": "-1"},
+    {"vehicle": "abc"}, {"vehicle": ""}, {"category": "x"}, {"category": 2**63}, {"brand": "-1"}, {"brand": "0"},
     {"q": "x" * 201},
+    # Each paging's parameters are checked even when the other paging applies.
+    {"limit": 0}, {"offset": -1}, {"limit": ""}, {"q": "busi", "page_size": 0}, {"q": "busi", "limit": 101},
 ])
 def test_bad_search_parameters_are_400_problems(api, shop, params):
     body = assert_problem(api.get("/api/v1/parts/", params), 400, "validation_error")
     assert body["errors"][0]["field"] in params
 
 
-def test_a_forged_cursor_is_a_400_problem(api, db):
-    assert_problem(api.get("/api/v1/parts/", {"cursor": "not-a-cursor"}), 400, "invalid_cursor")
+@pytest.mark.parametrize("name", ["vehicle", "category", "brand"])
+def test_an_id_that_names_nothing_is_a_404(api, shop, name):
+    # Not a 400: the schema bounds an id but cannot know which ids exist.
+    body = assert_problem(api.get("/api/v1/parts/", {name: 987654}), 404, "not_found")
+    assert "987654" in body["detail"]
 
 
-@pytest.mark.parametrize("params", [{}, {"number": "X", "limit": 0}, {"number": "X", "limit": "many"}])
+def test_a_forged_cursor_is_a_404_problem(api, db):
+    assert_problem(api.get("/api/v1/parts/", {"cursor": "not-a-cursor"}), 404, "invalid_cursor")
+
+
+@pytest.mark.parametrize("params", [{}, {"number": ""}, {"number": "X", "limit": 0}, {"number": "X", "limit": "many"},
+                                    {"number": "X", "limit": ""}])
 def test_bad_lookup_parameters_are_400_problems(api, db, params):
     assert_problem(api.get("/api/v1/parts/lookup/", params), 400, "validation_error")
+
+
+def test_the_lookup_schema_says_a_number_is_not_empty(db):
+    schema = APIClient().get("/api/v1/schema/?format=json").json()
+    number = next(p for p in schema["paths"]["/api/v1/parts/lookup/"]["get"]["parameters"] if p["name"] == "number")
+    assert number["required"] is True and number["schema"]["minLength"] == 1
+
+
+def test_a_page_without_q_has_every_field_its_schema_requires(api, shop):
+    schema = APIClient().get("/api/v1/schema/?format=json").json()["components"]["schemas"]
+    row_schema = schema[schema["PartPage"]["properties"]["results"]["items"]["$ref"].rsplit("/", 1)[1]]
+    for params in ({}, {"vehicle": shop.avanza.pk}, {"q": "kampas rem"}):
+        rows = api.get("/api/v1/parts/", params).json()["results"]
+        assert rows, params
+        for row in rows:
+            assert set(row_schema["required"]) <= set(row), (params, set(row_schema["required"]) - set(row))
+    assert not {"match", "rank", "similarity"} & set(row_schema["required"])
 
 
 def test_bad_category_parent_is_400(api, db):

@@ -137,7 +137,8 @@ def test_the_cache_needs_the_same_absolute_url(api, shop):
     assert response.json()["next"].startswith("http://localhost/")
 
 
-def test_a_bad_request_is_not_cached(api, shop):
-    response = api.get("/api/v1/parts/", {"vehicle": 987654321})
-    assert response.status_code == 400
-    assert api.get("/api/v1/parts/", {"vehicle": 987654321}).status_code == 400
+@pytest.mark.parametrize(("params", "status"), [({"vehicle": "abc"}, 400), ({"vehicle": 987654321}, 404)])
+def test_a_bad_request_is_not_cached(api, shop, params, status):
+    response = api.get("/api/v1/parts/", params)
+    assert response.status_code == status
+    assert api.get("/api/v1/parts/", params).status_code == status

@@ -178,3 +178,26 @@ def test_cart_lines_api(buyer):
     assert response.status_code == 201, response.content
     assert response.json()["price_seen"] == offer.price
     assert [line["offer"] for line in client.get("/api/v1/cart/lines/").json()] == [offer.pk]
+
+
+def test_an_empty_status_filter_is_a_400_not_every_order(buyer):
+    assert_problem(client_for(buyer.user).get(ORDERS, {"status": ""}), 400, "validation_error")
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"quantity": 2**31}, "quantity"), ({"quantity": 2**63}, "quantity"), ({"offer": 2**63}, "offer"),
+])
+def test_cart_numbers_past_their_columns_are_400s(buyer, body, field):
+    offer, _ = offer_in_stock(supplier=None)
+    response = client_for(buyer.user).post("/api/v1/cart/lines/", {"offer": offer.pk, "quantity": 1, **body},
+                                           format="json")
+    problem = assert_problem(response, 400, "validation_error")
+    assert problem["errors"][0]["field"] == field
+    assert client_for(buyer.user).get("/api/v1/cart/lines/").json() == []
+
+
+def test_the_order_inputs_document_their_bounds():
+    schemas = APIClient().get("/api/v1/schema/?format=json").json()["components"]["schemas"]
+    assert schemas["CartLineInRequest"]["properties"]["quantity"]["maximum"] == 2**31 - 1
+    assert schemas["CartLineInRequest"]["properties"]["offer"]["maximum"] == 2**63 - 1
+    assert schemas["OrderPlaceInRequest"]["properties"]["address"]["maximum"] == 2**63 - 1

@@ -11,7 +11,9 @@ import sys
 import pytest
 from django.test import Client, RequestFactory
 from django.views.debug import technical_500_response
-from rest_framework.test import APIClient
+from rest_framework.response import Response
+from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework.views import APIView
 
 from okto88.bounds import INTEGER_MAX, JSON_MAX_DEPTH
 from okto88.models import Scope
@@ -83,14 +85,32 @@ def test_the_schema_documents_the_bounds_of_a_stock_row():
 
 # --- NUL characters -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("row", [
-    {"sku": "A-\x001", "warehouse": "JKT1", "on_hand": 1},
-    {"sku": "A-1", "warehouse": "JKT\x00", "on_hand": 1},
-    {"sku": "A-1", "warehouse": "JKT1", "on_hand": 1, "note\x00": "x"},
+@pytest.mark.parametrize(("row", "field"), [
+    ({"sku": "A-\x001", "warehouse": "JKT1", "on_hand": 1}, "rows.0.sku"),
+    ({"sku": "A-1", "warehouse": "JKT\x00", "on_hand": 1}, "rows.0.warehouse"),
 ])
-def test_a_nul_in_any_json_string_is_a_400(supplier_api, stock, row):
-    assert_problem(supplier_api.put(STOCK_URL, {"rows": [row]}, format="json"), 400, "nul_character")
+def test_a_nul_in_a_stock_row_is_a_400_for_its_row(supplier_api, stock, row, field):
+    body = assert_problem(supplier_api.put(STOCK_URL, {"rows": [row]}, format="json"), 400, "invalid_stock_rows")
+    assert {(e["field"], e["code"]) for e in body["errors"]} == {(field, "nul_character")}
     _unchanged(stock)
+
+
+def test_a_nul_in_a_property_the_api_ignores_changes_nothing(supplier_api, stock):
+    response = supplier_api.put(STOCK_URL, {"rows": [{"sku": "A-1", "warehouse": "JKT1", "on_hand": 6,
+                                                      "note\x00": "\x00"}]}, format="json")
+    assert response.status_code == 200, response.content
+    assert Stock.objects.get(pk=stock.pk).on_hand == 6
+
+
+def test_a_nul_in_a_serializer_string_is_a_400():
+    buyer = buyer_make()
+    client = APIClient()
+    client.force_login(buyer.user)
+    body = {"address": buyer.address.pk, "payment_method": "terms",
+            "shipping": [{"supplier": 1, "carrier_code": "JNE\x00", "service_level": "REG"}]}
+    response = client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    problem = assert_problem(response, 400, "validation_error")
+    assert problem["errors"][0]["field"] == "shipping.0.carrier_code"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/orders/%00/", "/api/v1/orders/A%00B/", "/api/v1/parts/?q=a%00b",
@@ -139,19 +159,49 @@ def test_a_json_body_over_the_limit_is_a_413(settings, supplier_api, stock):
     _unchanged(stock)
 
 
+class _RawBodyApi(APIView):
+    """Reads request.body, as the signed notifications do (to verify the exact bytes)."""
+
+    permission_classes: list = []
+
+    def post(self, request):
+        return Response({"length": len(request.body)})
+
+
 def test_a_raw_body_over_the_limit_is_a_413_problem(settings):
-    # The payment notification reads request.body (to verify its signature), Django's own check.
+    # Django's own check (RequestDataTooBig), raised inside an API view.
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
-    response = APIClient().post("/api/v1/payments/notifications/", json.dumps({"pad": "x" * 2_000}),
-                                content_type="application/json")
-    assert_problem(response, 413, "payload_too_large")
+    request = APIRequestFactory().post("/api/v1/raw/", json.dumps({"pad": "x" * 2_000}),
+                                       content_type="application/json")
+    response = _RawBodyApi.as_view()(request).render()
+    assert response.status_code == 413 and response.data["code"] == "payload_too_large"
+    assert response["Content-Type"].startswith(PROBLEM)
 
 
-def test_a_browser_form_over_the_limit_is_the_413_page(settings):
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_browser_form_over_the_limit_is_the_413_page(settings, debug):
+    settings.DEBUG = debug
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    response = Client().post("/accounts/login/", {"username": "x" * 2_000, "password": "y"},
+                             content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413
+    assert response["Content-Type"].startswith("text/html") and "413" in response.content.decode()
+
+
+def test_a_multipart_form_over_the_limit_is_the_413_page(settings):
+    # Multipart bodies pass the middleware (files do not count); Django's own check answers.
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
     response = Client().post("/accounts/login/", {"username": "x" * 2_000, "password": "y"})
     assert response.status_code == 413
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_api_body_declared_over_the_limit_is_a_413_unread(settings, supplier_api, stock, debug):
+    settings.DEBUG = debug
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    response = supplier_api.generic("PUT", STOCK_URL, "x" * 2_000, content_type="text/plain")
+    assert_problem(response, 413, "payload_too_large")
 
 
 # --- Every answer under /api/ is problem+json ------------------------------------------------

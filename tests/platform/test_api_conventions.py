@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import time
 from datetime import timedelta
 
@@ -16,6 +18,7 @@ from rest_framework.views import APIView
 from okto88 import services
 from okto88.models import ApiKey, Scope
 from okto88.redis_connection import redis_client
+from tests.orders.factories import buyer_make
 from tests.platform.factories import ApiClientFactory, OperatorFactory, UserFactory, issue_api_key
 
 pytestmark = pytest.mark.django_db
@@ -262,11 +265,89 @@ def test_the_interactive_docs_page_is_served():
     assert b"swagger" in response.content.lower()
 
 
-def test_a_forged_cursor_is_a_400_not_a_404():
+@pytest.mark.parametrize("cursor", [
+    "%25%25not-base64%25%25", "supplier_delete", "%C2%8C%F2%81%8F%80",
+    base64.b64encode(b"o=1&r=1&p=%00").decode(),
+])
+@pytest.mark.parametrize("url", ["/api/v1/vehicles/makes/", "/api/v1/vehicles/models/", "/api/v1/brands/"])
+def test_a_cursor_we_never_issued_is_a_404_with_its_own_code(url, cursor):
+    # A 404, not a 400: the schema's cursor is any string (no schema can tell ours from
+    # others), and a request the schema allows is not refused as malformed.
     issued = issue_api_key()
-    body = assert_problem(api(issued.raw_key).get("/api/v1/vehicles/makes/?cursor=%25%25not-base64%25%25"), 400,
-                          "invalid_cursor")
+    body = assert_problem(api(issued.raw_key).get(f"{url}?cursor={cursor}"), 404, "invalid_cursor")
     assert "cursor" in body["detail"]
+
+
+@pytest.mark.parametrize("url", ["/api/v1/vehicles/models/", "/api/v1/brands/", "/api/v1/orders/"])
+def test_a_cursor_whose_position_is_not_an_id_is_a_404_not_a_500(url):
+    issued = issue_api_key()
+    cursor = base64.b64encode(b"p=not-an-id").decode()
+    client = api(issued.raw_key)
+    if url == "/api/v1/orders/":
+        client = APIClient()
+        client.force_login(buyer_make().user)
+    assert_problem(client.get(url, {"cursor": cursor}), 404, "invalid_cursor")
+
+
+def test_an_empty_cursor_is_the_first_page():
+    issued = issue_api_key()
+    response = api(issued.raw_key).get("/api/v1/vehicles/makes/?cursor=")
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("page_size", ["0", "-1", "null", "abc", "", "1.5"])
+@pytest.mark.parametrize("url", ["/api/v1/vehicles/makes/", "/api/v1/brands/", "/api/v1/categories/",
+                                 "/api/v1/parts/", "/api/v1/parts/?q=busi"])
+def test_a_page_size_that_is_not_a_whole_number_from_1_is_a_400(url, page_size):
+    issued = issue_api_key()
+    joiner = "&" if "?" in url else "?"
+    body = assert_problem(api(issued.raw_key).get(f"{url}{joiner}page_size={page_size}"), 400, "validation_error")
+    assert body["errors"][0]["field"] == "page_size"
+
+
+def _schema() -> dict:
+    return APIClient().get("/api/v1/schema/?format=json").json()
+
+
+def _parameters(schema: dict, path: str, method: str = "get") -> dict:
+    return {p["name"]: p for p in schema["paths"][path][method].get("parameters", [])}
+
+
+def test_the_schema_gives_every_paging_parameter_its_bounds():
+    schema = _schema()
+    for path in ("/api/v1/vehicles/makes/", "/api/v1/brands/", "/api/v1/orders/", "/api/v1/parts/"):
+        assert _parameters(schema, path)["page_size"]["schema"]["minimum"] == 1, path
+        assert "404" in schema["paths"][path]["get"]["responses"], path  # a cursor that points to no page
+    parts = _parameters(schema, "/api/v1/parts/")
+    assert (parts["limit"]["schema"]["minimum"], parts["limit"]["schema"]["maximum"]) == (1, 100)
+    assert (parts["offset"]["schema"]["minimum"], parts["offset"]["schema"]["maximum"]) == (0, 1000)
+    for name in ("vehicle", "category", "brand"):
+        assert parts[name]["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+
+
+def test_the_schema_says_no_input_string_holds_a_nul():
+    schema = _schema()
+    assert _parameters(schema, "/api/v1/parts/")["q"]["schema"]["pattern"] == "^[^\\x00]*$"
+    assert _parameters(schema, "/api/v1/orders/{number}/")["number"]["schema"]["pattern"] == "^[^\\x00]*$"
+    row = schema["components"]["schemas"]["StockRowInRequest"]
+    assert re.search(row["properties"]["sku"]["pattern"], "A-1")  # its own pattern: not blank, no NUL
+    assert not re.search(row["properties"]["sku"]["pattern"], "A-\x001")
+    cancel = schema["components"]["schemas"]["OrderCancelInRequest"]
+    assert cancel["properties"]["reason"]["pattern"] == "^[^\\x00]*$"
+
+
+@pytest.mark.parametrize("params", [{"root": "null"}, {"root": "1"}, {"root": ""}, {"parent": ""}, {"parent": "0"}])
+def test_category_filters_take_only_what_the_schema_says(params):
+    issued = issue_api_key()
+    body = assert_problem(api(issued.raw_key).get("/api/v1/categories/", params), 400, "validation_error")
+    assert body["errors"][0]["field"] in params
+
+
+@pytest.mark.parametrize("url", ["/api/v1/brands/?kind=", "/api/v1/vehicles/makes/?vehicle_type=",
+                                 "/api/v1/vehicles/models/?make=", "/api/v1/vehicles/variants/?year="])
+def test_an_empty_filter_value_is_a_400_not_no_filter(url):
+    issued = issue_api_key()
+    assert_problem(api(issued.raw_key).get(url), 400, "validation_error")
 
 
 # --- The short cache of verified keys (okto88.services.api_key_authenticate) ----------------

@@ -238,3 +238,28 @@ def test_every_vehicles_endpoint_is_documented_with_its_filters_and_problems():
     vin_responses = schema["paths"]["/api/v1/vehicles/vin/{vin}/"]["get"]["responses"]
     assert "404" in vin_responses
     assert PROBLEM in vin_responses["400"]["content"]
+
+
+def test_the_schema_gives_the_vin_its_pattern_and_every_filter_its_bounds():
+    import re
+
+    schema = APIClient().get("/api/v1/schema/?format=json").json()
+    params = {p["name"]: p["schema"] for p in schema["paths"]["/api/v1/vehicles/vin/{vin}/"]["get"]["parameters"]}
+    pattern = re.compile(params["vin"]["pattern"])
+    assert pattern.search("MH1JFZ110KK123456") and pattern.search("mh1-jfz110 kk123456")
+    assert not pattern.search("no_supplier") and not pattern.search("1HGCM82633I004352")
+    variants = {p["name"]: p["schema"] for p in schema["paths"]["/api/v1/vehicles/variants/"]["get"]["parameters"]}
+    assert variants["make"] == variants["model"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+    assert (variants["year"]["minimum"], variants["year"]["maximum"]) == (1900, 2100)
+
+
+@pytest.mark.parametrize("vin", ["no_supplier", "suspended", "ſH1JFZ110KK123456"])
+def test_a_vin_outside_the_schema_pattern_is_a_400(vin):
+    # "ſ" upper-cases to "S": decodable, yet not what the schema allows, so refused like it.
+    assert_problem(api().get(VIN_URL.format(vin)), 400, "invalid_vin")
+
+
+def test_a_vin_with_separators_and_lower_case_is_decoded(fleet):
+    response = api().get(VIN_URL.format("mh1-jfz110 kk123456"))
+    assert response.status_code == 200, response.content
+    assert response.json()["decoded"]["vin"] == "MH1JFZ110KK123456"

@@ -258,3 +258,26 @@ def test_the_debug_error_page_masks_every_credential(settings):
     for password in pw.values():
         assert password not in html, password
     assert "db.internal" in html  # the rest of the URL still helps whoever debugs
+
+
+DEBUG_PAGE = (
+    "import sys, django; django.setup(); from django.test import RequestFactory; "
+    "from django.views.debug import technical_500_response\n"
+    "try:\n    raise RuntimeError('boom')\n"
+    "except RuntimeError:\n"
+    "    html = technical_500_response(RequestFactory(SERVER_NAME='okto88.id').get('/'), *sys.exc_info())"
+    ".content.decode()\n"
+    "print('LEAKED' if 'Pa55-' in html else 'MASKED')"
+)
+
+
+@pytest.mark.parametrize("profile", ["development", "production"])
+def test_every_profile_masks_credentials_on_the_debug_page(profile):
+    from tests.platform.test_settings import PRODUCTION_ENV, run_python
+
+    env = {**(PRODUCTION_ENV if profile == "production" else {}), "DEBUG": "true",
+           "DATABASE_URL": "postgres://okto:db-Pa55-word@127.0.0.1:5432/okto88",
+           "REDIS_URL": "redis://:redis-Pa55-word@127.0.0.1:6379/0", "ALLOWED_HOSTS": "okto88.id"}
+    result = run_python(DEBUG_PAGE, env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "MASKED"

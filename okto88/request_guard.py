@@ -7,6 +7,10 @@
   they are read: okto88.views.bad_request and the API's exception handler answer that 413.
 
 Problem+json under /api/, the 400 or 413 page in the browser; with DEBUG on too.
+
+And on the way out, an error under /api/ that is not problem+json (an HTML page Django made
+for an exception outside DRF's handler, with DEBUG on its technical page) becomes one: every
+answer of the API is problem+json.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from okto88.api.parsers import payload_too_large
-from okto88.api.problems import is_api_request, problem_response
+from okto88.api.problems import TITLES, is_api_request, problem_response
 
 
 def _has_nul(request) -> bool:
@@ -59,4 +63,26 @@ class RequestGuardMiddleware:
                           status=400)
         if _declared_too_large(request):
             return too_large_response(request)
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code >= 400 and is_api_request(request) and not _is_json(response):
+            return _as_problem(request, response)
+        return response
+
+
+def _is_json(response) -> bool:
+    content_type = response.get("Content-Type", "")
+    return content_type.startswith(("application/problem+json", "application/json"))
+
+
+def _as_problem(request, response):
+    status_code = response.status_code
+    if status_code >= 500:
+        code, detail = "server_error", "Something went wrong on our side; the request id helps us find it."
+    else:
+        code = TITLES.get(status_code, "error").lower().replace(" ", "_")
+        detail = TITLES.get(status_code, "The request could not be completed.") + "."
+    problem = problem_response(request, status_code=status_code, code=code, detail=detail)
+    for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+        if header in response:
+            problem[header] = response[header]
+    return problem

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 from django.test import Client, RequestFactory
+from django.urls import path
 from django.views.debug import technical_500_response
 from rest_framework.response import Response
 from rest_framework.test import APIClient, APIRequestFactory
@@ -281,3 +282,24 @@ def test_every_profile_masks_credentials_on_the_debug_page(profile):
     result = run_python(DEBUG_PAGE, env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "MASKED"
+
+
+def _plain_django_view_that_fails(request):
+    raise RuntimeError("a bug outside DRF")
+
+
+urlpatterns = [  # this module doubles as a URLconf for the next test
+    path("api/v1/plain-failure/", _plain_django_view_that_fails),
+    path("plain-failure/", _plain_django_view_that_fails),
+]
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_error_outside_drf_under_the_api_is_still_a_problem(settings, debug):
+    settings.DEBUG = debug
+    settings.ROOT_URLCONF = __name__
+    client = Client(raise_request_exception=False)
+    body = assert_problem(client.get("/api/v1/plain-failure/"), 500, "server_error")
+    assert "bug" not in body["detail"]
+    browser = client.get("/plain-failure/")
+    assert browser.status_code == 500 and browser["Content-Type"].startswith("text/html")

@@ -50,7 +50,12 @@ class SupplierStockBulkSetApi(APIView):
         operation_id="suppliers_me_stock_update", tags=["suppliers"],
         request=StockBulkSetInSerializer,
         responses={200: StockBulkSetOutSerializer,
-                   400: OpenApiResponse(description="Invalid rows (problem+json, per-row `errors`: rows.N.field)"),
+                   400: OpenApiResponse(description="Malformed rows (problem+json `invalid_stock_rows`, per-row "
+                                                    "`errors`: rows.N.field)"),
+                   404: OpenApiResponse(description="Every refused row names a SKU or warehouse code the supplier "
+                                                    "does not have (`invalid_stock_rows`)"),
+                   409: OpenApiResponse(description="Every refused row would set on hand below what is reserved "
+                                                    "(`invalid_stock_rows`)"),
                    403: OpenApiResponse(description="`no_supplier`: the caller is not bound to a supplier")},
         description="Set the on-hand count of up to 10,000 (sku, warehouse code) rows. All or nothing: any "
                     "invalid row (unknown SKU or warehouse, negative or non-integer count, duplicate, below "

@@ -85,7 +85,11 @@ class FeedImportCreateApi(APIView):
 
     @extend_schema(
         operation_id="supplier_feeds_create", tags=["suppliers"], request={"multipart/form-data": FeedUploadSerializer},
-        responses={202: FeedImportSerializer},
+        responses={202: FeedImportSerializer,
+                   413: OpenApiResponse(description="`feed_upload_too_large`: larger than the upload limit, or an "
+                                                    "XLSX whose parts unpack too large (problem+json)"),
+                   415: OpenApiResponse(description="`feed_file_unsupported`: the file is neither .csv nor .xlsx "
+                                                    "(problem+json)")},
         description="Upload a price/stock feed for the caller's supplier. The import runs in the background; "
                     "poll the URL in `Location`.",
     )

@@ -143,6 +143,14 @@ class FeedUploadInvalid(ApplicationError):
     title = gettext_lazy("The feed upload is not acceptable.")
 
 
+class FeedFileUnsupported(FeedUploadInvalid):
+    """The file is neither a CSV nor an XLSX (by its name): its type is one we do not read."""
+
+    code = "feed_file_unsupported"
+    status = 415
+    title = gettext_lazy("Upload a CSV (.csv) or Excel (.xlsx) file.")
+
+
 class FeedUploadTooLarge(FeedUploadInvalid):
     code = "feed_upload_too_large"
     status = 413
@@ -161,7 +169,7 @@ def feed_upload_check(*, file: Any) -> str:
     zip directory says it unpacks to (okto88.uploads). Returns the file's base name."""
     name = Path(getattr(file, "name", "") or "feed.csv").name
     if not name.lower().endswith(ALLOWED_EXTENSIONS):
-        raise FeedUploadInvalid(
+        raise FeedFileUnsupported(
             _("Upload a CSV (.csv) or Excel (.xlsx) file; “%(name)s” is neither.") % {"name": name}
         )
     size = getattr(file, "size", None)

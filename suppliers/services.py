@@ -118,6 +118,22 @@ class StockRowsInvalid(ApplicationError):
         super().__init__(message or f"{len(errors)} error(s) in the stock rows; nothing was changed.",
                          extra={"errors": errors})
         self.errors = errors
+        self.status = _stock_rows_status(errors)
+
+
+# Well-formed rows that name what the supplier does not have are a 404, rows that would go
+# below what is reserved a 409 (the state forbids it); anything malformed, or a mix, a 400.
+NOT_FOUND_ROW_CODES = frozenset({"unknown_sku", "unknown_warehouse"})
+CONFLICT_ROW_CODES = frozenset({"insufficient_stock"})
+
+
+def _stock_rows_status(errors: list[dict[str, str]]) -> int:
+    codes = {error["code"] for error in errors}
+    if codes and codes <= NOT_FOUND_ROW_CODES:
+        return 404
+    if codes and codes <= CONFLICT_ROW_CODES:
+        return 409
+    return 400
 
 
 # --- Helpers ---------------------------------------------------------------------------------

@@ -106,12 +106,24 @@ def test_a_supplier_cannot_touch_another_suppliers_stock_through_the_api(supplie
     foreign.warehouse.save()
     response = api_for(supplier_a).put(STOCK_URL, {"rows": [{"sku": "B-1", "warehouse": "JKT9", "on_hand": 0}]},
                                        format="json")
-    body = assert_problem(response, 400, "invalid_stock_rows")
+    body = assert_problem(response, 404, "invalid_stock_rows")
     assert {e["code"] for e in body["errors"]} == {"unknown_sku", "unknown_warehouse"}
     foreign.refresh_from_db()
     assert foreign.on_hand == 3
     listed = api_for(supplier_a).get(OFFERS_URL).json()["results"]
     assert [o["sku"] for o in listed] == ["A-1"]
+
+
+def test_put_stock_below_what_is_reserved_is_a_409_and_changes_nothing(supplier_a):
+    offer = supplier_a.offers.get(sku="A-1")
+    stock = StockFactory(offer=offer, warehouse=supplier_a.warehouses.get(code="JKT1"), on_hand=5, reserved=4)
+    movements = StockMovement.objects.count()
+    response = api_for(supplier_a).put(STOCK_URL, {"rows": [{"sku": "A-1", "warehouse": "JKT1", "on_hand": 3}]},
+                                       format="json")
+    body = assert_problem(response, 409, "invalid_stock_rows")
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("rows.0.on_hand", "insufficient_stock")]
+    stock.refresh_from_db()
+    assert (stock.on_hand, stock.reserved) == (5, 4) and StockMovement.objects.count() == movements
 
 
 def test_a_logged_in_member_acts_for_their_supplier(supplier_a):

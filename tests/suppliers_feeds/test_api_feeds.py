@@ -80,7 +80,7 @@ def test_upload_needs_a_file_and_multipart(world):
     assert_problem(api.post(FEEDS, {}, format="multipart"), 400, "validation_error")
     assert_problem(api.post(FEEDS, {"file": "x"}, format="json"), 415, "unsupported_media_type")
     assert_problem(api.post(FEEDS, {"file": csv_upload(b"x", name="feed.pdf")}, format="multipart"),
-                   400, "feed_upload_invalid")
+                   415, "feed_file_unsupported")
 
 
 @pytest.mark.parametrize("who", ["unbound_key", "operator", "plain_user"])

@@ -20,6 +20,7 @@ import struct
 from typing import IO, NoReturn
 
 from django.conf import settings
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -107,7 +108,7 @@ def upload_rows_check(*, rows: int) -> None:
     limit = settings.IMPORT_MAX_ROWS
     if rows > limit:
         raise UploadRefused(_("The file has more than %(max)s rows. Split it into files of at most %(max)s "
-                              "rows each.") % {"max": f"{limit:,}".replace(",", ".")},
+                              "rows each.") % {"max": number_format(limit, force_grouping=True)},
                             extra={"limit": "rows", "max_rows": limit})
 
 

@@ -13,6 +13,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -32,7 +33,7 @@ class NotificationTooLarge(ApplicationError):
 
 
 def _too_large(limit: int) -> NotificationTooLarge:
-    return NotificationTooLarge(str(_("A notification may be at most %(limit)s bytes.") % {"limit": f"{limit:,}"}),
+    return NotificationTooLarge(str(_("A notification may be at most %(limit)s bytes.") % {"limit": number_format(limit, force_grouping=True)}),
                                 extra={"max_bytes": limit})
 
 

@@ -168,6 +168,8 @@ def test_a_body_above_the_cap_is_413_before_anything_is_stored(reference, settin
     assert response.status_code == 413 and response["Content-Type"].startswith(PROBLEM)
     assert response.json()["code"] == "payload_too_large"
     assert not PaymentEvent.objects.exists()
+    # The limit is written as the reader writes numbers: 65.536 in Indonesian (the default).
+    assert "65.536" in response.json()["detail"]
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiRequest, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -24,7 +24,10 @@ FIRST_ERRORS = 20
 
 
 class FeedUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="CSV (UTF-8) or XLSX: sku, brand, part_number, price, "
+    # An empty file is taken like any other: its import fails with "the file is empty" in its
+    # report, as every other unreadable content does.
+    file = serializers.FileField(allow_empty_file=True, help_text="CSV (UTF-8) or XLSX (by its name, or sent as "
+                                 "text/csv or the XLSX media type): sku, brand, part_number, price, "
                                            "lead_time_days, stock_<warehouse code>…; price in whole rupiah "
                                            "(189000, 189.000 or Rp 189.000). An XLSX that unpacks too large is "
                                            "refused with 413; too many rows or columns, or an overlong line, "
@@ -67,7 +70,7 @@ class FeedImportSerializer(serializers.ModelSerializer):
     def get_errors(self, obj: FeedImport) -> list[dict]:
         return feeds.feed_import_errors_head(feed_import=obj, limit=FIRST_ERRORS)
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})  # null until a report exists
     def get_errors_report_url(self, obj: FeedImport) -> str | None:
         return self._absolute("api-supplier-feed-report", obj) if obj.errors_report else None
 
@@ -84,7 +87,8 @@ class FeedImportCreateApi(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        operation_id="supplier_feeds_create", tags=["suppliers"], request={"multipart/form-data": FeedUploadSerializer},
+        operation_id="supplier_feeds_create", tags=["suppliers"], request={"multipart/form-data": OpenApiRequest(
+            FeedUploadSerializer, encoding={"file": {"contentType": ", ".join(feeds.FEED_MEDIA_TYPES)}})},
         responses={202: FeedImportSerializer,
                    413: OpenApiResponse(description="`feed_upload_too_large`: larger than the upload limit, or an "
                                                     "XLSX whose parts unpack too large (problem+json)"),

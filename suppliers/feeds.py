@@ -97,6 +97,9 @@ OPTIONAL_COLUMNS = ["lead_time_days"]
 STOCK_PREFIX = "stock_"
 EXPECTED_HEADER = "sku,brand,part_number,price,lead_time_days,stock_<warehouse code>…"
 ALLOWED_EXTENSIONS = (".csv", ".txt", ".xlsx")
+# The media types a feed may be sent as (a multipart part's Content-Type); a file named
+# otherwise is still read when its part says it is one of these (the worker sniffs which).
+FEED_MEDIA_TYPES = ("text/csv", "text/plain", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 PROGRESS_EVERY = 50_000
 READ_BLOCK = 1 << 20
@@ -168,7 +171,8 @@ def feed_upload_check(*, file: Any) -> str:
     """Refuse an upload before anything is stored: its type, its size, and for an XLSX what its
     zip directory says it unpacks to (okto88.uploads). Returns the file's base name."""
     name = Path(getattr(file, "name", "") or "feed.csv").name
-    if not name.lower().endswith(ALLOWED_EXTENSIONS):
+    media_type = (getattr(file, "content_type", "") or "").split(";")[0].strip().lower()
+    if not name.lower().endswith(ALLOWED_EXTENSIONS) and media_type not in FEED_MEDIA_TYPES:
         raise FeedFileUnsupported(
             _("Upload a CSV (.csv) or Excel (.xlsx) file; “%(name)s” is neither.") % {"name": name}
         )

@@ -33,7 +33,8 @@ class NotificationTooLarge(ApplicationError):
 
 
 def _too_large(limit: int) -> NotificationTooLarge:
-    return NotificationTooLarge(str(_("A notification may be at most %(limit)s bytes.") % {"limit": number_format(limit, force_grouping=True)}),
+    detail = _("A notification may be at most %(limit)s bytes.") % {"limit": number_format(limit, force_grouping=True)}
+    return NotificationTooLarge(str(detail),
                                 extra={"max_bytes": limit})
 
 

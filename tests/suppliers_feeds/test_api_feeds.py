@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from okto88.models import Scope
@@ -79,8 +80,26 @@ def test_upload_needs_a_file_and_multipart(world):
     api = api_for(world.supplier)
     assert_problem(api.post(FEEDS, {}, format="multipart"), 400, "validation_error")
     assert_problem(api.post(FEEDS, {"file": "x"}, format="json"), 415, "unsupported_media_type")
-    assert_problem(api.post(FEEDS, {"file": csv_upload(b"x", name="feed.pdf")}, format="multipart"),
-                   415, "feed_file_unsupported")
+    pdf = SimpleUploadedFile("feed.pdf", b"%PDF-1.4", content_type="application/pdf")
+    assert_problem(api.post(FEEDS, {"file": pdf}, format="multipart"), 415, "feed_file_unsupported")
+    assert not FeedImport.objects.exists()
+
+
+def test_a_file_sent_as_csv_is_taken_whatever_its_name(world):
+    # An ERP may name its export "export" or "stock.dat": the part's media type says what it is.
+    api = api_for(world.supplier)
+    upload = SimpleUploadedFile("export", b"sku,price\n", content_type="text/csv")
+    response = api.post(FEEDS, {"file": upload}, format="multipart")
+    assert response.status_code == 202, response.content
+
+
+def test_an_empty_file_is_taken_and_its_import_fails_saying_so(world):
+    api = api_for(world.supplier)
+    response = api.post(FEEDS, {"file": csv_upload(b"")}, format="multipart")
+    assert response.status_code == 202, response.content
+    feeds.feed_import_run(feed_import=FeedImport.objects.get(pk=response.json()["id"]))
+    detail = api.get(response["Location"]).json()
+    assert detail["status"] == "failed" and detail["error"] in ("Berkas kosong.", "The file is empty.")
 
 
 @pytest.mark.parametrize("who", ["unbound_key", "operator", "plain_user"])

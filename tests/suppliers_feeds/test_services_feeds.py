@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 
 from okto88.models import OutboxEvent
@@ -235,7 +236,8 @@ def test_upload_rejects_other_file_types(world):
     from suppliers.feeds import FeedUploadInvalid, feed_import_create
 
     with pytest.raises(FeedUploadInvalid):
-        feed_import_create(supplier=world.supplier, file=csv_upload(b"x", name="feed.pdf"), actor=None)
+        feed_import_create(supplier=world.supplier, actor=None,
+                           file=SimpleUploadedFile("feed.pdf", b"%PDF-1.4", content_type="application/pdf"))
 
 
 @pytest.mark.django_db(transaction=True)

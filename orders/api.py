@@ -32,7 +32,9 @@ from orders.serializers import (
 from workshops.selectors import address_get, workshop_for_actor
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
+    # What _idempotency_key_clean takes, as a schema: printable, not blank, at most 100.
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 100}, OpenApiParameter.HEADER,
+    required=True, pattern=r"^[ -~]*[!-~][ -~]*$",
     description="1–100 characters, unique per order you mean to place. A retry with the same key and "
                 "body returns the same order; the same key with another body answers 409.")
 PROBLEM_403 = OpenApiResponse(description="`no_workshop` (not a workshop member) or `insufficient_scope`")

@@ -69,11 +69,13 @@ class OrderListCreateApi(generics.ListAPIView):
         operation_id="orders_create", tags=["orders"], parameters=[IDEMPOTENCY_HEADER],
         request=OrderPlaceInSerializer,
         responses={201: OrderDetailSerializer,
-                   400: OpenApiResponse(description="`idempotency_key_required`, `shipping_choice_required`, "
-                                                    "`shipping_choice_invalid`, `cart_empty`, validation errors"),
+                   400: OpenApiResponse(description="`idempotency_key_required`, `idempotency_key_invalid`, "
+                                                    "validation errors"),
                    403: PROBLEM_403,
                    409: OpenApiResponse(description="`idempotency_conflict`, `cart_changed` (lines listed; send "
-                                                    "accept_changes), `out_of_stock`, `credit_limit_exceeded`"),
+                                                    "accept_changes), `out_of_stock`, `credit_limit_exceeded`, "
+                                                    "`cart_empty`, `shipping_choice_required` or "
+                                                    "`shipping_choice_invalid` (for the cart's suppliers now)"),
                    503: OpenApiResponse(description="`gateway_unavailable`: the order is placed and its stock "
                                                     "held; repeat the request with the same Idempotency-Key")},
         description="Place the caller's workshop's cart: one order, one supplier order per supplier, prices "

@@ -106,7 +106,7 @@ class OutOfStock(Conflict):
     title = _("Not enough stock.")
 
 
-class CartEmpty(ApplicationError):
+class CartEmpty(Conflict):  # depends on the cart as it is now: a 409 like cart_changed
     code = "cart_empty"
     title = _("The cart is empty.")
 
@@ -145,12 +145,12 @@ class InvalidPaymentMethod(ApplicationError):
     title = _("Unknown payment method.")
 
 
-class ShippingChoiceRequired(ApplicationError):
+class ShippingChoiceRequired(Conflict):  # depends on the cart as it is now: a 409 like cart_changed
     code = "shipping_choice_required"
     title = _("Choose a shipping service for every supplier.")
 
 
-class ShippingChoiceInvalid(ApplicationError):
+class ShippingChoiceInvalid(Conflict):  # depends on the cart as it is now: a 409 like cart_changed
     code = "shipping_choice_invalid"
     title = _("This shipping service is not offered for this supplier's parcel.")
 

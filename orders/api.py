@@ -72,6 +72,7 @@ class OrderListCreateApi(generics.ListAPIView):
                    400: OpenApiResponse(description="`idempotency_key_required`, `idempotency_key_invalid`, "
                                                     "validation errors"),
                    403: PROBLEM_403,
+                   404: OpenApiResponse(description="`address_not_found`: not one of the workshop's addresses"),
                    409: OpenApiResponse(description="`idempotency_conflict`, `cart_changed` (lines listed; send "
                                                     "accept_changes), `out_of_stock`, `credit_limit_exceeded`, "
                                                     "`cart_empty`, `shipping_choice_required` or "

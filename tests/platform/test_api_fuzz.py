@@ -10,8 +10,12 @@ import os
 
 import pytest
 import schemathesis
+from django.conf import settings as settings_
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.middleware.csrf import CSRF_SECRET_LENGTH
+from django.test import Client
+from django.utils.crypto import get_random_string
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 
@@ -19,6 +23,7 @@ from okto88.models import Scope
 from okto88.wsgi import application
 from tests.platform.factories import issue_api_key
 from tests.suppliers.factories import OfferFactory, SupplierApiClientFactory, WarehouseFactory
+from tests.workshops.factories import AddressFactory, WorkshopMemberFactory
 
 # Built from the code, not over HTTP, so collecting the tests needs no running services.
 schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
@@ -35,6 +40,21 @@ def _keep_the_test_transaction_open():
     request_finished.connect(close_old_connections)
 
 
+WORKSHOP_PATHS = ("/api/v1/cart/", "/api/v1/orders/")
+
+
+def _workshop_session() -> tuple[dict[str, str], dict[str, str]]:
+    """Headers and cookies of a workshop member's browser session."""
+    member = WorkshopMemberFactory()
+    AddressFactory(workshop=member.workshop)
+    browser = Client()
+    browser.force_login(member.user)
+    token = get_random_string(CSRF_SECRET_LENGTH)
+    cookies = {settings_.SESSION_COOKIE_NAME: browser.cookies[settings_.SESSION_COOKIE_NAME].value,
+               settings_.CSRF_COOKIE_NAME: token}
+    return {"X-CSRFToken": token}, cookies
+
+
 @pytest.mark.django_db
 @schema.parametrize()
 # Derandomized unless OKTO88_FUZZ_RANDOM=1: the same examples every run, so a red CI names a
@@ -49,8 +69,16 @@ def test_api_answers_generated_input_without_server_errors(case):
         offer = OfferFactory(sku="FUZZ-1")
         WarehouseFactory(supplier=offer.supplier, code="FUZZ")
         SupplierApiClientFactory(api_client=issued.api_key.client, supplier=offer.supplier)
-    headers = {"Authorization": f"Api-Key {issued.raw_key}"}
-    response = case.call(headers=headers)
+    headers, cookies = {"Authorization": f"Api-Key {issued.raw_key}"}, None
+    excluded = []
+    if case.path.startswith(WORKSHOP_PATHS):
+        # The cart and orders are a workshop member's (a key answers 403 no_workshop): called
+        # with a member's session and CSRF token as the browser sends them. The ignored_auth
+        # check resends without the Authorization header, which a session does not use; these
+        # endpoints' authentication is tested in tests/orders/test_api_orders.py.
+        headers, cookies = _workshop_session()
+        excluded.append(schemathesis.checks.ignored_auth)
+    response = case.call(headers=headers, cookies=cookies)
     assert response.status_code < 500, response.text[:500]
     if response.status_code >= 400:
         content_type = response.headers.get("content-type", [""])[0]
@@ -59,11 +87,10 @@ def test_api_answers_generated_input_without_server_errors(case):
         assert body["status"] == response.status_code and body["code"]
     # Every check schemathesis has. The headers tell it the key was sent on purpose, so its
     # ignored_auth check repeats the call without it and with a wrong one, and expects 401s.
-    excluded = []
     if (case.operation.label == "POST /api/v1/suppliers/me/feeds/" and isinstance(case.body, dict)
             and not case.body.get("file") and response.status_code == 400):
         # An empty generated file goes out as a part that Django does not see as a file
         # (schemathesis' encoding of b""); the API then says the file is missing, and only that.
         assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("file", "required")]
-        excluded = [schemathesis.checks.positive_data_acceptance]
+        excluded.append(schemathesis.checks.positive_data_acceptance)
     case.validate_response(response, headers=headers, excluded_checks=excluded)

@@ -7,6 +7,7 @@ from django.conf import settings as django_settings
 
 from logistics.fake_courier import start_fake_courier
 from payments.fake_gateway import start_fake_gateway
+from tests.orders.factories import buyer_make, carriers_ensure
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +32,10 @@ def _partners(settings, fake_courier, fake_gateway):
     fake_courier.set_faults()
     fake_gateway.set_faults()
     yield
+
+
+@pytest.fixture
+def buyer():
+    """A workshop member with an address, and the carriers the quotes need."""
+    carriers_ensure()
+    return buyer_make()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from rest_framework.test import APIClient
+
 from catalog.models import Part
 from logistics.models import Carrier
 from okto88.models import User
@@ -59,3 +61,10 @@ def place(*, buyer: Buyer, payment_method: str = "terms", key: str | None = None
         workshop=buyer.workshop, actor=buyer.user, address=buyer.address, payment_method=payment_method,
         shipping_choices=shipping if shipping is not None else cheapest_shipping(buyer=buyer),
         idempotency_key=key or uuid.uuid4().hex, accept_changes=accept_changes)
+
+
+def client_for(user) -> APIClient:
+    """An API client logged in as `user` (a workshop member's browser session)."""
+    client = APIClient()
+    client.force_login(user)
+    return client

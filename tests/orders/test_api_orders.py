@@ -11,24 +11,12 @@ from okto88.models import Scope
 from orders import services
 from orders.models import Order, OrderStatus
 from suppliers.models import Stock
-from tests.orders.factories import buyer_make, carriers_ensure, cheapest_shipping, offer_in_stock, place
+from tests.orders.factories import buyer_make, cheapest_shipping, client_for, offer_in_stock, place
 from tests.platform.factories import issue_api_key
 
 pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"
 ORDERS = "/api/v1/orders/"
-
-
-@pytest.fixture
-def buyer():
-    carriers_ensure()
-    return buyer_make()
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 def assert_problem(response, status: int, code: str) -> dict:

@@ -6,7 +6,6 @@ import threading
 
 import pytest
 from django.db import connection
-from rest_framework.test import APIClient
 
 from orders import services
 from orders.models import Order, OrderEvent, OrderStatus
@@ -14,22 +13,10 @@ from orders.state import order_transition
 from payments import services as payment_services
 from payments.models import PaymentStatus, Refund
 from suppliers.models import Stock
-from tests.orders.factories import buyer_make, carriers_ensure, offer_in_stock, place
+from tests.orders.factories import client_for, offer_in_stock, place
 
 PROBLEM = "application/problem+json"
 ORDERS = "/api/v1/orders/"
-
-
-@pytest.fixture
-def buyer():
-    carriers_ensure()
-    return buyer_make()
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 def order_for(buyer, *, payment_method: str = "terms") -> Order:

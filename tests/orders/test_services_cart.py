@@ -8,16 +8,10 @@ from orders import services
 from orders.models import CartLine
 from suppliers.models import SupplierStatus
 from suppliers.services import offer_update, stock_reserve
-from tests.orders.factories import buyer_make, carriers_ensure, offer_in_stock
+from tests.orders.factories import buyer_make, offer_in_stock
 from tests.suppliers.factories import StockFactory, WarehouseFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def buyer():
-    carriers_ensure()
-    return buyer_make()
 
 
 def test_add_stores_the_price_seen_and_adds_to_an_existing_line(buyer):

@@ -16,15 +16,9 @@ from orders.models import CartLine, Order, OrderLine, OrderStatus
 from payments.models import PaymentStatus
 from suppliers.models import Stock, StockMovement
 from suppliers.services import offer_update, stock_reserve
-from tests.orders.factories import buyer_make, carriers_ensure, cheapest_shipping, offer_in_stock, place
+from tests.orders.factories import cheapest_shipping, offer_in_stock, place
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def buyer():
-    carriers_ensure()
-    return buyer_make()
 
 
 def fill_cart(buyer, *specs):

@@ -16,16 +16,10 @@ from orders.state import TERMINAL, TRANSITIONS, order_transition
 from payments.models import PaymentStatus
 from suppliers.models import Stock, StockMovement
 from suppliers.services import stock_commit_shipment
-from tests.orders.factories import buyer_make, carriers_ensure, offer_in_stock, place
+from tests.orders.factories import offer_in_stock, place
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
-
-
-@pytest.fixture
-def buyer():
-    carriers_ensure()
-    return buyer_make()
 
 
 def placed(buyer, *, method="terms", quantity=2):

@@ -15,6 +15,12 @@ _pool_size = int(os.environ.get("DATABASE_POOL_SIZE") or "4")
 threads = int(os.environ.get("GUNICORN_THREADS") or _pool_size or "4")
 # Open client connections a worker keeps (keep-alive included) beyond its busy threads.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+# A kept-alive connection costs a socket, not a thread. gunicorn's default of 2 s races its
+# clients: a request sent as the server closes an idle connection is dropped unanswered
+# (RemoteDisconnected under load, when a client waits a little between two requests; a proxy in
+# front sees a 502). The server must outlive its clients' idle time, so it waits longer than
+# browsers and proxies usually reuse a connection for.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE_SECONDS", "75"))
 timeout = 30
 graceful_timeout = 20
 accesslog = None  # the app logs one JSON line per request with its request id

@@ -3,6 +3,7 @@ gets none is a 503 with Retry-After, never a 500."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -129,6 +130,27 @@ def test_many_concurrent_clients_never_open_more_connections_than_the_pools_hold
     assert 200 in codes, codes
     failures = [(code, retry) for code, retry in statuses if code >= 500]
     assert all(code == 503 and retry for code, retry in failures), set(failures)
+
+
+@pytest.mark.django_db
+def test_a_kept_alive_connection_still_answers_after_the_client_paused(marketplace_server):
+    """A client that waits a moment between two requests on one connection gets its answer: the
+    server does not close a connection its client may be reusing (gunicorn's 2 s default dropped
+    requests unanswered under load)."""
+    url, _ = marketplace_server
+    host, port = urlsplit(url).hostname, urlsplit(url).port
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request("GET", "/healthz")
+        first = conn.getresponse()
+        first.read()
+        assert first.status == 200 and first.getheader("Connection", "").lower() != "close"
+        time.sleep(3.5)
+        conn.request("GET", "/healthz")
+        second = conn.getresponse()  # RemoteDisconnected if the server closed the idle connection
+        assert second.status == 200
+    finally:
+        conn.close()
 
 
 def _pool_all_taken():

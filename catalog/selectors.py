@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Protocol
 
-from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Case, Count, F, FloatField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
-from django.utils.module_loading import import_string
 
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, Position
 from catalog.normalise import part_number_normalise, search_words
@@ -44,26 +44,64 @@ def _part_rows() -> QuerySet[Part]:
     return Part.objects.select_related("brand", "category").defer("search_vector", "search_text")
 
 
-# --- Catalog version (for caches of search results) ----------------------------------------
+# --- Best offers: the seam between catalog and suppliers --------------------------------------
+
+class BestOfferSource(Protocol):
+    """Reads the best offer of many parts at once: {part_id: offer} for the parts that have
+    one. The catalog reads "price", "total_available" and "lead_time_days" (the offer sorts)
+    and hands the whole dict to the pages it renders."""
+
+    def __call__(self, *, part_ids: list[int]) -> dict[int, dict]: ...
+
+
+# Why a seam: a search page shows, and may sort by, each part's best offer, but offers belong
+# to suppliers, which sit above the catalog (vehicles → catalog → suppliers): the catalog may
+# not import them. So the catalog owns the question (BestOfferSource) and suppliers registers
+# its answer when Django starts (SuppliersConfig.ready → suppliers.selectors.part_best_offers).
+# With nothing registered (the catalog on its own, or the bench's --no-best-offers) no part
+# has an offer. Tests swap a source in with best_offer_source_using.
+_best_offer_source: BestOfferSource | None = None
+
+
+def best_offer_source_set(source: BestOfferSource | None) -> BestOfferSource | None:
+    """Register `source` (None: no source) as the reader of best offers; returns the one before."""
+    global _best_offer_source
+    previous, _best_offer_source = _best_offer_source, source
+    return previous
+
+
+def best_offer_source() -> BestOfferSource | None:
+    return _best_offer_source
+
+
+@contextmanager
+def best_offer_source_using(source: BestOfferSource | None) -> Iterator[None]:
+    """`source` for the duration of the block, then the one before again."""
+    previous = best_offer_source_set(source)
+    try:
+        yield
+    finally:
+        best_offer_source_set(previous)
+
 
 def part_best_offers(*, part_ids: Iterable[int]) -> dict[int, dict]:
-    """The seam for "best offer per part": suppliers sit above the catalog, so the catalog
-    cannot import them. settings.CATALOG_BEST_OFFER_PROVIDER names a suppliers selector taking
-    `part_ids` and returning {part_id: offer dict}; one call per page, never one per part.
-    Without a provider no part has an offer."""
+    """{part_id: best offer} from the registered BestOfferSource; one call per page, never one
+    per part. Without a source no part has an offer."""
     part_ids = list(part_ids)
-    provider_path = getattr(settings, "CATALOG_BEST_OFFER_PROVIDER", None)
-    if not provider_path or not part_ids:
+    source = _best_offer_source
+    if source is None or not part_ids:
         return {}
-    return import_string(provider_path)(part_ids=part_ids)
+    return source(part_ids=part_ids)
 
+
+# --- Catalog version (for caches of search results) ----------------------------------------
 
 # A counter in Redis that every catalog write moves on after its commit
 # (services.catalog_cache_version_bump). Caches of catalog reads put it in their keys, so a
 # write makes every older entry unreachable at once, on every web process, without a scan.
 CATALOG_VERSION_KEY = "catalog:version"
-# The same for the parts' best offers (supplier data): whoever keeps the best offers that
-# settings.CATALOG_BEST_OFFER_PROVIDER reads moves it on (services.best_offer_cache_version_bump).
+# The same for the parts' best offers (supplier data): whoever keeps the best offers that the
+# registered BestOfferSource reads moves it on (services.best_offer_cache_version_bump).
 BEST_OFFER_VERSION_KEY = "catalog:best-offer:version"
 
 

@@ -98,9 +98,16 @@ def test_a_committed_import_moves_the_version_on(shop):
     assert selectors.catalog_cache_version() != before
 
 
-def test_best_offers_are_cached_until_the_best_offer_version_moves_on(api, shop, settings):
-    settings.CATALOG_BEST_OFFER_PROVIDER = "tests.catalog.test_api_search_cache.offers_provider"
+@pytest.fixture
+def offers():
+    """OFFERS as the catalog's best-offer source, in place of the suppliers' one."""
     OFFERS.clear()
+    with selectors.best_offer_source_using(offers_provider):
+        yield OFFERS
+    OFFERS.clear()
+
+
+def test_best_offers_are_cached_until_the_best_offer_version_moves_on(api, shop, offers):
     params = {"vehicle": shop.avanza.pk, "category": shop.rem.pk}
     first, _ = get(api, "/api/v1/parts/", params)
     assert all(row["best_offer"] is None for row in first["results"])

@@ -149,3 +149,19 @@ def test_a_bad_request_is_not_cached(api, shop, params, status):
     response = api.get("/api/v1/parts/", params)
     assert response.status_code == status
     assert api.get("/api/v1/parts/", params).status_code == status
+
+
+def test_a_page_sorted_by_price_is_sorted_again_when_the_offers_change(api, shop, offers):
+    params = {"vehicle": shop.avanza.pk, "category": shop.kampas_rem.pk, "sort": "price"}
+    offers.update({shop.pad_oe.pk: {"supplier_id": 1, "price": 300_000, "lead_time_days": 1},
+                   shop.pad_bendix.pk: {"supplier_id": 1, "price": 200_000, "lead_time_days": 1}})
+    services.best_offer_cache_version_bump()
+    first, _ = get(api, "/api/v1/parts/", params)
+    assert [row["id"] for row in first["results"]] == [shop.pad_bendix.pk, shop.pad_oe.pk, shop.pad_akebono.pk]
+
+    offers[shop.pad_akebono.pk] = {"supplier_id": 2, "price": 100_000, "lead_time_days": 5}
+    assert get(api, "/api/v1/parts/", params)[0] == first  # not told yet
+    services.best_offer_cache_version_bump()
+    second, _ = get(api, "/api/v1/parts/", params)
+    assert [row["id"] for row in second["results"]] == [shop.pad_akebono.pk, shop.pad_bendix.pk, shop.pad_oe.pk]
+    assert second["results"][0]["best_offer"] == offers[shop.pad_akebono.pk]

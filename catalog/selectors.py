@@ -1,4 +1,5 @@
-"""Catalog reads: categories, part detail and the three searches (vehicle, number, words).
+"""Catalog reads: categories, part detail, the three searches (vehicle, number, words) and
+part_search, the one parts search that chooses among them for the API and the workshop page.
 
 Every selector returns rows with brand and category joined so a list serializes in a
 fixed number of queries. The searches are written for the scale of the benchmark
@@ -876,6 +877,14 @@ class _OfferRankedParts:
         return rows
 
 
+class PartSequence(Protocol):
+    """What a pager needs of a search's parts: a slice (one bounded read) and a count."""
+
+    def count(self) -> int: ...
+
+    def __getitem__(self, key: slice) -> list[Part]: ...
+
+
 @dataclass(frozen=True)
 class PartSearch:
     """What part_search decided and found. `parts` is in its final order and is paged by
@@ -885,7 +894,7 @@ class PartSearch:
     `rank` and `similarity` as the words search's rows do; `number_matches` the matches."""
 
     kind: SearchKind
-    parts: object  # a QuerySet, VehicleParts, _OfferRankedParts or list: sliceable, with count()
+    parts: PartSequence | QuerySet[Part] | list[Part]
     by_id: bool = False
     variant_id: int | None = None
     q: str = ""

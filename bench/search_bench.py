@@ -257,17 +257,20 @@ def gunicorn_start(port: int, *, database_url: str, redis_url: str, workers: int
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
            "API_THROTTLE_RATE": "1000000/min", "DEBUG": "false", "LOG_LEVEL": "WARNING",
            "DJANGO_SETTINGS_MODULE": "okto88.settings"}
+    application = "okto88.wsgi"
     if not best_offers:
-        # Diagnostic only (--no-best-offers): the project's settings with the suppliers'
-        # best-offer lookup switched off, to tell the catalog's own time from it.
-        folder = Path(tempfile.mkdtemp(prefix="okto88-bench-settings-"))
-        (folder / "okto88_bench_settings.py").write_text(
-            "from okto88.settings import *  # noqa: F403\nCATALOG_BEST_OFFER_PROVIDER = None\n")
+        # Diagnostic only (--no-best-offers): the project's WSGI application with no best-offer
+        # source registered (catalog.selectors.best_offer_source_set), to tell the catalog's own
+        # time from the suppliers' lookup.
+        folder = Path(tempfile.mkdtemp(prefix="okto88-bench-wsgi-"))
+        (folder / "okto88_bench_wsgi.py").write_text(
+            "from okto88.wsgi import application  # noqa: F401\n"
+            "from catalog.selectors import best_offer_source_set\n\nbest_offer_source_set(None)\n")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder), env.get("PYTHONPATH", "")]))
-        env["DJANGO_SETTINGS_MODULE"] = "okto88_bench_settings"
+        application = "okto88_bench_wsgi:application"
     log = open(Path(tempfile.gettempdir()) / f"okto88-bench-gunicorn-{port}.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "okto88.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), application, "-w", str(workers), "-b", f"127.0.0.1:{port}",
          "--worker-class", worker_class, "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT,
     )
@@ -314,10 +317,13 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
+    from catalog.selectors import best_offer_source, best_offer_source_set
+
     # The SQL capture below must run the queries, not read the search cache.
     settings.CATALOG_SEARCH_CACHE_SECONDS = 0
     if not args.best_offers:
-        settings.CATALOG_BEST_OFFER_PROVIDER = None
+        best_offer_source_set(None)
+    source = best_offer_source()
     rng = random.Random(args.seed)
     cases = pick_cases(rng, args.warmup + args.requests)
     key = api_key()
@@ -326,7 +332,7 @@ def main() -> None:
     nonce = time.time_ns() // 1000  # unique per run: a cold URL is never in the cache
     print(f"gunicorn --worker-class {args.worker_class} -w {args.workers} --threads {args.threads} "
           f"on 127.0.0.1:{port}, database {args.database_url}; best offers "
-          f"{settings.CATALOG_BEST_OFFER_PROVIDER or 'off (--no-best-offers)'}; {load()}")
+          f"{f'{source.__module__}.{source.__qualname__}' if source else 'off (--no-best-offers)'}; {load()}")
     server = gunicorn_start(port, database_url=args.database_url, redis_url=args.redis_url, workers=args.workers,
                             threads=args.threads, worker_class=args.worker_class, best_offers=args.best_offers)
     results: dict[str, Result] = {}

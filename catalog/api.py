@@ -3,9 +3,11 @@
 Pagination — every list is bounded:
 - plain lists (categories, brands, parts without `q`, a part's fitments) use the cursor
   pagination of the platform (`?page_size=` up to 200), stable under inserts;
-- ranked word search (`q`) pages by `limit` (≤ 100) and `offset` (≤ 1,000): a rank is not a
-  unique key a cursor could hold, and no workshop reads past the first pages. The
-  response has no `count`: counting every match is the expensive part of a ranked search.
+- ranked search (`q`, or a sort by best offer) pages by `limit` (≤ 100) and `offset` (≤ 1,000):
+  a rank is not a unique key a cursor could hold, and no workshop reads past the first pages.
+  The response has no `count`: counting every match is the expensive part of a ranked search.
+  A part number in `q` lists at most selectors.NUMBER_SEARCH_LIMIT matches, as the workshop
+  page does.
 - the number lookup returns at most `limit` (≤ 100) matches and says when it truncated.
 
 Caching — the part searches (`/parts/` and `/parts/lookup/`) are read-through cached in
@@ -20,6 +22,8 @@ best-offer version (selectors.BEST_OFFER_VERSION_KEY, moved on by every change o
 offer) is current. A hit is served as stored; after a supplier change the pieces are joined
 with the offers of the moment (one lookup for the page) instead of unpickling and
 re-rendering a few hundred nested values, which cost more than the rest of the request.
+A page sorted by best offer has its order from the offers too: its rendered page is valid
+only under both versions.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from catalog import selectors
-from catalog.models import Brand, BrandKind, Category, Fitment, Part
+from catalog.models import Brand, BrandKind, Category, Fitment, Part, Position
 from catalog.serializers import (
     BrandSerializer,
     CategorySerializer,
@@ -119,7 +123,7 @@ def _json_response(body: bytes) -> HttpResponse:
     return HttpResponse(body, content_type="application/json")
 
 
-def _search_response(request, compute: Callable[[], _RenderedPage]) -> HttpResponse:
+def _search_response(request, compute: Callable[[], _RenderedPage], *, by_offers: bool = False) -> HttpResponse:
     """`compute()`'s page for this request with its best offers, from the cache where it can.
 
     Two entries per absolute URL (the page links in the data carry it): the rendered page
@@ -130,7 +134,8 @@ def _search_response(request, compute: Callable[[], _RenderedPage]) -> HttpRespo
     again. The versions and the joined page come in one MGET (the page, as large again,
     only when needed). Each version is read before the rows it describes, so an entry can
     only be older than its versions say, never newer: a change committed meanwhile moves
-    the version on and drops it. Redis unreachable means no cache, not an error."""
+    the version on and drops it. Redis unreachable means no cache, not an error. A page whose
+    order comes from the offers (`by_offers`) is stored and read back under both versions."""
     seconds = _search_cache_seconds()
     if seconds <= 0:
         return _json_response(_page_body(compute()))
@@ -145,16 +150,17 @@ def _search_response(request, compute: Callable[[], _RenderedPage]) -> HttpRespo
                            else selectors.cache_version(selectors.CATALOG_VERSION_KEY))
         offers_version = (int(offers_version) if offers_version is not None
                           else selectors.cache_version(selectors.BEST_OFFER_VERSION_KEY))
-        if catalog_version is None:
+        if catalog_version is None or (by_offers and offers_version is None):
             return _json_response(_page_body(compute()))
         versions = f"{catalog_version}:{offers_version}:".encode()
         if offers_version is not None and stored_body is not None and stored_body.startswith(versions):
             return _json_response(stored_body[len(versions):])
+        page_version = (catalog_version, offers_version) if by_offers else catalog_version
         page = None
         stored_page = redis.get(page_key)
         if stored_page is not None:
             stored_version, stored = pickle.loads(stored_page)  # noqa: S301 - our own entry, as Django's cache does
-            if stored_version == catalog_version and isinstance(stored, _RenderedPage):
+            if stored_version == page_version and isinstance(stored, _RenderedPage):
                 page = stored
     except Exception:
         logger.warning("search cache unavailable", exc_info=True)
@@ -166,7 +172,7 @@ def _search_response(request, compute: Callable[[], _RenderedPage]) -> HttpRespo
     try:
         pipe = redis.pipeline(transaction=False)
         if fresh:
-            pipe.set(page_key, pickle.dumps((catalog_version, page), pickle.HIGHEST_PROTOCOL), ex=seconds)
+            pipe.set(page_key, pickle.dumps((page_version, page), pickle.HIGHEST_PROTOCOL), ex=seconds)
         if offers_version is not None:
             pipe.set(body_key, versions + body, ex=seconds)
         pipe.execute()
@@ -240,38 +246,6 @@ class IdCursorPagination(CursorPagination):
     ordering = "id"
 
 
-class _VehicleParts:
-    """The parts of a vehicle search as IdCursorPagination uses a queryset (it orders by id,
-    filters on id and slices, nothing else), each slice one selectors.part_page_by_vehicle
-    call: that selector puts the LIMIT next to the fitment index, where PostgreSQL can stop
-    at the end of the page (see its doc)."""
-
-    def __init__(self, *, variant_id: int, category_ids: list[int] | None, brand_id: int | None,
-                 descending: bool = False, after_id: int | None = None, before_id: int | None = None):
-        self.criteria = {"variant_id": variant_id, "category_ids": category_ids, "brand_id": brand_id}
-        self.descending, self.after_id, self.before_id = descending, after_id, before_id
-
-    def _copy(self, **changes) -> _VehicleParts:
-        state = {"descending": self.descending, "after_id": self.after_id, "before_id": self.before_id, **changes}
-        return _VehicleParts(**self.criteria, **state)
-
-    def order_by(self, *fields: str) -> _VehicleParts:
-        if fields not in (("id",), ("-id",)):
-            raise ValueError(f"vehicle parts are ordered by id, not {fields}")
-        return self._copy(descending=fields == ("-id",))
-
-    def filter(self, **lookups: int) -> _VehicleParts:
-        if set(lookups) - {"id__gt", "id__lt"}:
-            raise ValueError(f"vehicle parts are filtered on id only, not {sorted(lookups)}")
-        return self._copy(after_id=lookups.get("id__gt", self.after_id),
-                          before_id=lookups.get("id__lt", self.before_id))
-
-    def __getitem__(self, key: slice) -> list[Part]:
-        start = key.start or 0
-        return selectors.part_page_by_vehicle(**self.criteria, after_id=self.after_id, before_id=self.before_id,
-                                              descending=self.descending, offset=start, limit=key.stop - start)
-
-
 class CategoryPagination(IdCursorPagination):
     page_size = 200  # the whole tree usually fits in one page
 
@@ -327,6 +301,9 @@ class BrandListApi(generics.ListAPIView):
 
 # --- Parts ------------------------------------------------------------------------------
 
+_POSITIONS = [(value, label) for value, label in Position.choices if value]
+
+
 class PartSearchFilter(filters.FilterSet):
     """Only validates: the searches themselves are selectors. An id that names nothing is
     a 404 (_search_references_check): the schema can bound an id, not know which exist."""
@@ -334,11 +311,13 @@ class PartSearchFilter(filters.FilterSet):
     vehicle = IdFilter(help_text="Vehicle variant id")
     category = IdFilter(help_text="Category id; includes its subcategories")
     brand = IdFilter(help_text="Brand id")
-    q = filters.CharFilter(max_length=200, help_text="Words, Indonesian or English")
+    q = filters.CharFilter(max_length=200, help_text="A part number, or words (Indonesian or English)")
+    position = ChoiceFilter(choices=_POSITIONS, help_text="With `vehicle`: fitted at this position")
+    sort = ChoiceFilter(choices=[(s.value, s.value) for s in selectors.PartSort], help_text="The order")
 
     class Meta:
         model = Part
-        fields = ["vehicle", "category", "brand", "q"]
+        fields = ["vehicle", "category", "brand", "q", "position", "sort"]
 
 
 _ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX}
@@ -349,14 +328,22 @@ PART_SEARCH_PARAMETERS = [
     OpenApiParameter("category", _ID_SCHEMA, description="Category id, subcategories included (404 if none)"),
     OpenApiParameter("brand", _ID_SCHEMA, description="Brand id (404 if none)"),
     OpenApiParameter("q", {"type": "string", "maxLength": 200},
-                     description="Words (full text, typo tolerant); ranked results"),
-    OpenApiParameter("cursor", OpenApiTypes.STR, description="Without `q`: the page cursor"),
+                     description="A part number as printed (\"04465-0K240\", \"0446 50K240\"): its matches by kind "
+                     "(`match`: exact, supersedes, interchangeable, superseded_by, similar), whatever "
+                     "vehicle, category, brand or sort; or words (full text, typo tolerant): ranked results"),
+    OpenApiParameter("position", {"type": "string", "enum": [value for value, _label in _POSITIONS]},
+                     description="With `vehicle`: only parts fitted at this position"),
+    OpenApiParameter("sort", {"type": "string", "enum": [s.value for s in selectors.PartSort]},
+                     description="relevance (default: rank with `q`, else id), or by the best offer: price "
+                     f"(lowest first), available (most first), lead_time (fastest first), of the first "
+                     f"{selectors.SORT_LIMIT} parts; parts without an offer last"),
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="Without `q` or a sort: the page cursor"),
     OpenApiParameter("page_size", {"type": "integer", "minimum": 1},
-                     description="Without `q`: page size (default 50; above 200 counts as 200)"),
+                     description="Without `q` or a sort: page size (default 50; above 200 counts as 200)"),
     OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": RankedPagination.max_limit},
-                     description=f"With `q`: page size (default {RankedPagination.default_limit})"),
+                     description=f"With `q` or a sort: page size (default {RankedPagination.default_limit})"),
     OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": RankedPagination.max_offset},
-                     description="With `q`: offset"),
+                     description="With `q` or a sort: offset"),
 ]
 
 
@@ -376,9 +363,11 @@ def _facets_data(facets: selectors.Facets) -> dict:
 
 
 class PartListApi(generics.GenericAPIView):
-    """Find parts: by vehicle (`vehicle`, with facets), by words (`q`, ranked), or both
-    (the vehicle's parts that match the words); `category` and `brand` narrow any of them.
-    Without `q` pages by cursor, with `q` by limit/offset (bounded, see the module doc)."""
+    """Find parts: by part number or words (`q`), by vehicle (`vehicle`, with facets), or both
+    (the vehicle's parts that match the words); `category` and `brand` narrow any of them but
+    a part number. selectors.part_search decides, filters, counts and sorts, as for the
+    workshop's parts page; this renders. Without `q` or a sort pages by cursor, else by
+    limit/offset (bounded, see the module doc)."""
 
     required_scopes = [Scope.CATALOG_READ]
     serializer_class = PartSerializer
@@ -388,7 +377,8 @@ class PartListApi(generics.GenericAPIView):
     @extend_schema(operation_id="parts_list", tags=["catalog"], parameters=PART_SEARCH_PARAMETERS,
                    responses=PartPageSerializer)
     def get(self, request):
-        return _search_response(request, lambda: self._page(request))
+        by_offers = request.query_params.get("sort", selectors.PartSort.RELEVANCE) != selectors.PartSort.RELEVANCE
+        return _search_response(request, lambda: self._page(request), by_offers=by_offers)
 
     def _page(self, request) -> _RenderedPage:
         data = self._search(request)
@@ -402,32 +392,18 @@ class PartListApi(generics.GenericAPIView):
         ranked.parameters_validate(request)
         page_size_param(request, maximum=self.paginator.max_page_size)
         _search_references_check(params)
-        vehicle, category, brand = params.get("vehicle"), params.get("category"), params.get("brand")
-        q = (params.get("q") or "").strip()
-        criteria = {"category_id": category, "brand_id": brand}
-        facets = None
-        if q:
-            parts = selectors.part_search_by_words(q=q, variant_id=vehicle, **criteria)
-            paginator, serializer_class = ranked, RankedPartSerializer
-        elif vehicle:
-            search = selectors.part_search_by_vehicle(variant_id=vehicle, **criteria)
-            facets = search.facets
-            parts = _VehicleParts(variant_id=vehicle, category_ids=search.category_ids,
-                                  brand_id=criteria["brand_id"])
-            paginator, serializer_class = self.paginator, PartSerializer
-        else:
-            parts = selectors.part_list(**criteria)
-            paginator, serializer_class = self.paginator, PartSerializer
-        page = paginator.paginate_queryset(parts, request, view=self)
-        if vehicle and q:
-            facets = selectors.part_facets_for_vehicle(
-                variant_id=vehicle, q=q, brand_id=criteria["brand_id"],
-                category_ids=(selectors.category_descendant_ids(category_id=category) if category else None),
-            )
+        search = selectors.part_search(
+            q=params.get("q") or "", variant_id=params.get("vehicle"), category_id=params.get("category"),
+            brand_id=params.get("brand"), position=params.get("position") or "",
+            sort=selectors.PartSort(params.get("sort") or selectors.PartSort.RELEVANCE))
+        paginator = self.paginator if search.by_id else ranked
+        serializer_class = (RankedPartSerializer if search.kind in (selectors.SearchKind.WORDS,
+                                                                    selectors.SearchKind.NUMBER) else PartSerializer)
+        page = paginator.paginate_queryset(search.parts, request, view=self)
         results = serializer_class(page, many=True, context=self.get_serializer_context()).data
         data = dict(paginator.get_paginated_response(list(results)).data)
-        if facets is not None:
-            data["facets"] = _facets_data(facets)
+        if search.facets is not None:
+            data["facets"] = _facets_data(search.facets)
         return data
 
 

@@ -1,4 +1,5 @@
-"""Catalog reads: categories, part detail and the three searches (vehicle, number, words).
+"""Catalog reads: categories, part detail, the three searches (vehicle, number, words) and
+part_search, the one parts search that chooses among them for the API and the workshop page.
 
 Every selector returns rows with brand and category joined so a list serializes in a
 fixed number of queries. The searches are written for the scale of the benchmark
@@ -11,19 +12,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Protocol
 
-from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Case, Count, F, FloatField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
-from django.utils.module_loading import import_string
 
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, Position
 from catalog.normalise import part_number_normalise, search_words
@@ -44,26 +45,64 @@ def _part_rows() -> QuerySet[Part]:
     return Part.objects.select_related("brand", "category").defer("search_vector", "search_text")
 
 
-# --- Catalog version (for caches of search results) ----------------------------------------
+# --- Best offers: the seam between catalog and suppliers --------------------------------------
+
+class BestOfferSource(Protocol):
+    """Reads the best offer of many parts at once: {part_id: offer} for the parts that have
+    one. The catalog reads "price", "total_available" and "lead_time_days" (the offer sorts)
+    and hands the whole dict to the pages it renders."""
+
+    def __call__(self, *, part_ids: list[int]) -> dict[int, dict]: ...
+
+
+# Why a seam: a search page shows, and may sort by, each part's best offer, but offers belong
+# to suppliers, which sit above the catalog (vehicles → catalog → suppliers): the catalog may
+# not import them. So the catalog owns the question (BestOfferSource) and suppliers registers
+# its answer when Django starts (SuppliersConfig.ready → suppliers.selectors.part_best_offers).
+# With nothing registered (the catalog on its own, or the bench's --no-best-offers) no part
+# has an offer. Tests swap a source in with best_offer_source_using.
+_best_offer_source: BestOfferSource | None = None
+
+
+def best_offer_source_set(source: BestOfferSource | None) -> BestOfferSource | None:
+    """Register `source` (None: no source) as the reader of best offers; returns the one before."""
+    global _best_offer_source
+    previous, _best_offer_source = _best_offer_source, source
+    return previous
+
+
+def best_offer_source() -> BestOfferSource | None:
+    return _best_offer_source
+
+
+@contextmanager
+def best_offer_source_using(source: BestOfferSource | None) -> Iterator[None]:
+    """`source` for the duration of the block, then the one before again."""
+    previous = best_offer_source_set(source)
+    try:
+        yield
+    finally:
+        best_offer_source_set(previous)
+
 
 def part_best_offers(*, part_ids: Iterable[int]) -> dict[int, dict]:
-    """The seam for "best offer per part": suppliers sit above the catalog, so the catalog
-    cannot import them. settings.CATALOG_BEST_OFFER_PROVIDER names a suppliers selector taking
-    `part_ids` and returning {part_id: offer dict}; one call per page, never one per part.
-    Without a provider no part has an offer."""
+    """{part_id: best offer} from the registered BestOfferSource; one call per page, never one
+    per part. Without a source no part has an offer."""
     part_ids = list(part_ids)
-    provider_path = getattr(settings, "CATALOG_BEST_OFFER_PROVIDER", None)
-    if not provider_path or not part_ids:
+    source = _best_offer_source
+    if source is None or not part_ids:
         return {}
-    return import_string(provider_path)(part_ids=part_ids)
+    return source(part_ids=part_ids)
 
+
+# --- Catalog version (for caches of search results) ----------------------------------------
 
 # A counter in Redis that every catalog write moves on after its commit
 # (services.catalog_cache_version_bump). Caches of catalog reads put it in their keys, so a
 # write makes every older entry unreachable at once, on every web process, without a scan.
 CATALOG_VERSION_KEY = "catalog:version"
-# The same for the parts' best offers (supplier data): whoever keeps the best offers that
-# settings.CATALOG_BEST_OFFER_PROVIDER reads moves it on (services.best_offer_cache_version_bump).
+# The same for the parts' best offers (supplier data): whoever keeps the best offers that the
+# registered BestOfferSource reads moves it on (services.best_offer_cache_version_bump).
 BEST_OFFER_VERSION_KEY = "catalog:best-offer:version"
 
 
@@ -218,28 +257,22 @@ def part_search_by_vehicle(
     return VehicleSearch(variant_id=variant_id, parts=parts, category_ids=category_ids, brand_id=brand_id)
 
 
-def part_page_by_vehicle(
-    *, variant_id: int, category_ids: list[int] | None = None, brand_id: int | None = None,
-    after_id: int | None = None, before_id: int | None = None, descending: bool = False,
-    offset: int = 0, limit: int,
-) -> list[Part]:
-    """One page of the variant's parts (in a category subtree, of a brand) by id, after or
-    before a cursor id, as part_search_by_vehicle's `parts` would give it; two queries.
-
-    The ids come first, with ORDER BY … LIMIT inside the query on fitment: PostgreSQL then
-    walks the variant's fitment_unique entries in part order, checks each part's category
-    and brand on part_facet, and stops once the page is full (~0.3 ms for a common
-    category). With the LIMIT outside a `pk IN (…)`, as in `parts`, it must match the whole
-    variant against the whole category subtree first (a hash of ~19,000 ids for a top-level
-    category, ~15 ms) before it can sort and cut. A rare category still gets the hash plan."""
+def _vehicle_parts_sql(
+    *, variant_id: int, category_ids: list[int] | None, brand_id: int | None, position: str = "",
+    after_id: int | None = None, before_id: int | None = None,
+) -> tuple[str, list]:
+    """FROM … WHERE … of the variant's fitted part ids (f.part_id) within the filters, with params."""
     where, params = ["f.variant_id = %s"], [variant_id]
+    if position:
+        where.append("f.position = %s")
+        params.append(position)
+    joined = category_ids is not None or brand_id is not None
     if category_ids is not None:
         where.append("p.category_id = ANY(%s::bigint[])")
         params.append(list(category_ids))
     if brand_id is not None:
         where.append("p.brand_id = %s")
         params.append(brand_id)
-    joined = len(where) > 1
     # A cursor bound is written on both sides of the join: PostgreSQL carries equalities
     # across a join, not ranges, and the merge join should start its part_facet scan there.
     for bound, operator in ((after_id, ">"), (before_id, "<")):
@@ -247,14 +280,81 @@ def part_page_by_vehicle(
             where.append(f"f.part_id {operator} %s" + (f" AND p.id {operator} %s" if joined else ""))
             params += [bound, bound] if joined else [bound]
     join = " JOIN catalog_part p ON p.id = f.part_id" if joined else ""
-    conditions, direction = " AND ".join(where), "DESC" if descending else "ASC"
     # Fixed fragments only; every value is a parameter.
-    sql = f"SELECT DISTINCT f.part_id FROM catalog_fitment f{join} WHERE {conditions} ORDER BY 1 {direction}"  # noqa: S608
+    return f"FROM catalog_fitment f{join} WHERE {' AND '.join(where)}", params
+
+
+def _vehicle_part_ids(*, descending: bool = False, offset: int = 0, limit: int, **criteria) -> list[int]:
+    from_where, params = _vehicle_parts_sql(**criteria)
+    sql = f"SELECT DISTINCT f.part_id {from_where} ORDER BY 1 {'DESC' if descending else 'ASC'}"
     with connection.cursor() as cursor:
         cursor.execute(sql + " LIMIT %s OFFSET %s", [*params, limit, offset])
-        ids = [row[0] for row in cursor.fetchall()]
+        return [row[0] for row in cursor.fetchall()]
+
+
+def part_page_by_vehicle(
+    *, variant_id: int, category_ids: list[int] | None = None, brand_id: int | None = None, position: str = "",
+    after_id: int | None = None, before_id: int | None = None, descending: bool = False,
+    offset: int = 0, limit: int,
+) -> list[Part]:
+    """One page of the variant's parts (in a category subtree, of a brand, fitted at a
+    position) by id, after or before a cursor id, as part_search_by_vehicle's `parts` would
+    give it; two queries.
+
+    The ids come first, with ORDER BY … LIMIT inside the query on fitment: PostgreSQL then
+    walks the variant's fitment_unique entries in part order, checks each part's category
+    and brand on part_facet, and stops once the page is full (~0.3 ms for a common
+    category). With the LIMIT outside a `pk IN (…)`, as in `parts`, it must match the whole
+    variant against the whole category subtree first (a hash of ~19,000 ids for a top-level
+    category, ~15 ms) before it can sort and cut. A rare category still gets the hash plan."""
+    ids = _vehicle_part_ids(variant_id=variant_id, category_ids=category_ids, brand_id=brand_id, position=position,
+                            after_id=after_id, before_id=before_id, descending=descending, offset=offset, limit=limit)
     parts = _part_rows().in_bulk(ids)
     return [parts[pk] for pk in ids if pk in parts]
+
+
+class VehicleParts:
+    """The parts of a vehicle listing in id order (part_page_by_vehicle's), as the pagers use a
+    queryset: sliced, each slice is one part_page_by_vehicle call, which puts the LIMIT next to
+    the fitment index, where PostgreSQL can stop at the end of the page (see its doc). The
+    API's cursor pagination also orders it by ±id and filters it on id; a Paginator counts it."""
+
+    def __init__(self, *, variant_id: int, category_ids: list[int] | None, brand_id: int | None,
+                 position: str = "", descending: bool = False, after_id: int | None = None,
+                 before_id: int | None = None):
+        self.criteria = {"variant_id": variant_id, "category_ids": category_ids, "brand_id": brand_id,
+                         "position": position}
+        self.descending, self.after_id, self.before_id = descending, after_id, before_id
+
+    def _copy(self, **changes) -> VehicleParts:
+        state = {"descending": self.descending, "after_id": self.after_id, "before_id": self.before_id, **changes}
+        return VehicleParts(**self.criteria, **state)
+
+    def order_by(self, *fields: str) -> VehicleParts:
+        if fields not in (("id",), ("-id",)):
+            raise ValueError(f"vehicle parts are ordered by id, not {fields}")
+        return self._copy(descending=fields == ("-id",))
+
+    def filter(self, **lookups: int) -> VehicleParts:
+        if set(lookups) - {"id__gt", "id__lt"}:
+            raise ValueError(f"vehicle parts are filtered on id only, not {sorted(lookups)}")
+        return self._copy(after_id=lookups.get("id__gt", self.after_id),
+                          before_id=lookups.get("id__lt", self.before_id))
+
+    def count(self) -> int:
+        from_where, params = _vehicle_parts_sql(**self.criteria, after_id=self.after_id, before_id=self.before_id)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(DISTINCT f.part_id) {from_where}", params)
+            return cursor.fetchone()[0]
+
+    def ids(self, *, limit: int) -> list[int]:
+        return _vehicle_part_ids(**self.criteria, after_id=self.after_id, before_id=self.before_id,
+                                 descending=self.descending, limit=limit)
+
+    def __getitem__(self, key: slice) -> list[Part]:
+        start = key.start or 0
+        return part_page_by_vehicle(**self.criteria, after_id=self.after_id, before_id=self.before_id,
+                                    descending=self.descending, offset=start, limit=key.stop - start)
 
 
 # With words: both facets in one pass over the matching parts: GROUPING SETS gives one row per
@@ -589,6 +689,12 @@ def part_search_by_words(
 
     The caller must slice it (ranking orders every match): lists are bounded pages.
     """
+    return _words_search(q=q, category_ids=_category_ids(category_id), brand_id=brand_id, variant_id=variant_id)
+
+
+def _words_search(
+    *, q: str, category_ids: list[int] | None, brand_id: int | None, variant_id: int | None
+) -> QuerySet[Part]:
     text = " ".join(search_words(q))
     query = _prefix_query(q)
     if not text or query is None:
@@ -596,7 +702,7 @@ def part_search_by_words(
     base = _part_rows()
     if variant_id is not None:
         base = base.filter(pk__in=_fitted_part_ids(variant_id))
-    base = _filtered(base, category_ids=_category_ids(category_id), brand_id=brand_id)
+    base = _filtered(base, category_ids=category_ids, brand_id=brand_id)
 
     full_text = base.filter(search_vector=query)
     if full_text.exists():
@@ -701,3 +807,191 @@ def part_position_counts(*, variant_id: int, parts: QuerySet[Part]) -> list[Posi
     counts = [PositionCount(position=row["position"], label=str(labels.get(row["position"], row["position"])),
                             count=row["n"]) for row in rows]
     return sorted(counts, key=lambda c: (-c.count, c.position))
+
+
+# --- The parts search (the API's /parts/ and the workshop's parts page) ----------------------
+
+class SearchKind(StrEnum):
+    NUMBER = "number"    # the text is a part number that is there: part_lookup_by_number's matches
+    WORDS = "words"      # ranked words (part_search_by_words), within the vehicle's parts if one is given
+    VEHICLE = "vehicle"  # every part that fits the vehicle, by id
+    LIST = "list"        # no text and no vehicle: the catalog (category, brand), by id
+
+
+class PartSort(StrEnum):
+    RELEVANCE = "relevance"  # the search's own order: number matches by kind, words by rank, lists by id
+    PRICE = "price"          # the best offer's price, lowest first
+    AVAILABLE = "available"  # stock across the part's offers, most first
+    LEAD_TIME = "lead_time"  # the best offer's lead time, fastest first
+
+
+# Parts without an offer come last whatever the sort; ties keep the search's order (a stable sort).
+_OFFER_SORT_KEYS = {
+    PartSort.PRICE: lambda offer: (offer is None, offer["price"] if offer else 0),
+    PartSort.AVAILABLE: lambda offer: (offer is None, -(offer["total_available"] if offer else 0)),
+    PartSort.LEAD_TIME: lambda offer: (offer is None, offer["lead_time_days"] if offer else 0),
+}
+# Sorting by an offer ranks the matching parts in Python (offers live in suppliers' tables, read
+# through the seam); a variant fits a few hundred parts, so this bound is generous, and beyond it
+# only the first SORT_LIMIT parts in the search's own order are ranked (PartSearch.sort_truncated).
+SORT_LIMIT = 2000
+# The most matches a part-number search lists (one page on the workshop's screen).
+NUMBER_SEARCH_LIMIT = 50
+_RANKING_FIELDS = ("match", "rank", "similarity")
+
+
+def _number_search_mode(q: str) -> str | None:
+    """How the search text is tried as a part number: "all" (every match, close numbers too),
+    "found" (only numbers that are there: exact, interchangeable, supersession) or None (words
+    only).
+
+    A number is typed as it is printed, often with spaces: "04465-0K240", "0446 50K240",
+    "0 986 494 123" are numbers (every word has a digit). "DB 1234" may be one and "kampas
+    rem 2019" is not: such mixed text is looked up too, but close numbers do not count there,
+    so the words search answers when the number is not known."""
+    if not any(ch.isdigit() for ch in q):
+        return None
+    return "all" if all(any(ch.isdigit() for ch in word) for word in q.split()) else "found"
+
+
+class _OfferRankedParts:
+    """Parts in an order decided in Python (by best offer): a slice loads only its own rows,
+    with the ranking fields of a words search put back on them."""
+
+    def __init__(self, ids: list[int], ranking: dict[int, tuple]):
+        self.ids, self.ranking = ids, ranking
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, key: slice) -> list[Part]:
+        ids = self.ids[key]
+        loaded = _part_rows().in_bulk(ids)
+        rows = [loaded[pk] for pk in ids if pk in loaded]
+        for part in rows:
+            for name, value in zip(_RANKING_FIELDS, self.ranking.get(part.pk, ()), strict=False):
+                setattr(part, name, value)
+        return rows
+
+
+class PartSequence(Protocol):
+    """What a pager needs of a search's parts: a slice (one bounded read) and a count."""
+
+    def count(self) -> int: ...
+
+    def __getitem__(self, key: slice) -> list[Part]: ...
+
+
+@dataclass(frozen=True)
+class PartSearch:
+    """What part_search decided and found. `parts` is in its final order and is paged by
+    slicing (each slice a bounded query; `count()` for a pager that shows pages): by id when
+    `by_id` (a cursor may page it, ordering and filtering it on id), else by rank or offer.
+    For a NUMBER search `parts` holds the matches' parts, each carrying `match` (its kind),
+    `rank` and `similarity` as the words search's rows do; `number_matches` the matches."""
+
+    kind: SearchKind
+    parts: PartSequence | QuerySet[Part] | list[Part]
+    by_id: bool = False
+    variant_id: int | None = None
+    q: str = ""
+    category_ids: list[int] | None = None
+    brand_id: int | None = None
+    position: str = ""
+    number_matches: list[PartMatch] = field(default_factory=list)
+    sort_truncated: bool = False
+    unpositioned: QuerySet[Part] | None = None  # the parts before the position filter
+    offers: dict[int, dict] | None = None  # read already to sort by them
+
+    @cached_property
+    def facets(self) -> Facets | None:
+        """Counts per category and brand of a vehicle's search (part_facets_for_vehicle); None
+        without a vehicle or for a part number."""
+        if self.variant_id is None or self.kind not in (SearchKind.WORDS, SearchKind.VEHICLE):
+            return None
+        return part_facets_for_vehicle(variant_id=self.variant_id, q=self.q if self.kind == SearchKind.WORDS else None,
+                                       category_ids=self.category_ids, brand_id=self.brand_id, position=self.position)
+
+    @cached_property
+    def positions(self) -> list[PositionCount]:
+        """How many parts each fitment position would give (part_position_counts); [] without a vehicle."""
+        if self.variant_id is None or self.unpositioned is None:
+            return []
+        return part_position_counts(variant_id=self.variant_id, parts=self.unpositioned)
+
+    def best_offers(self, *, part_ids: Iterable[int]) -> dict[int, dict]:
+        """The best offers of `part_ids` (a page): those read for the sort, else one lookup."""
+        if self.offers is not None:
+            return {pk: self.offers[pk] for pk in part_ids if pk in self.offers}
+        return part_best_offers(part_ids=part_ids)
+
+
+def part_search(
+    *, q: str = "", variant_id: int | None = None, category_id: int | None = None, brand_id: int | None = None,
+    position: str = "", sort: PartSort = PartSort.RELEVANCE,
+) -> PartSearch:
+    """The one parts search, the same for the API (/api/v1/parts/) and the workshop's page.
+
+    - Text that reads as a part number (_number_search_mode) is looked up as one
+      (part_lookup_by_number, at most NUMBER_SEARCH_LIMIT matches, by kind): a number names
+      parts whatever vehicle, category or brand is chosen, so those do not narrow it, and the
+      matches keep their order (exact first) whatever the sort.
+    - Otherwise text is words (part_search_by_words), ranked, within the vehicle's parts if a
+      vehicle is given; no text with a vehicle lists the parts that fit it, by id; neither
+      lists the catalog by id. `category_id` (its subtree) and `brand_id` narrow all three, a
+      fitment `position` the vehicle's (it means nothing without one).
+    - A sort other than relevance ranks the first SORT_LIMIT of those by best offer.
+    Facets and position counts are counted when first asked for (PartSearch.facets/positions).
+    """
+    q = q.strip()
+    position = position if variant_id is not None else ""
+    mode = _number_search_mode(q)
+    if mode:
+        lookup = part_lookup_by_number(number=q, limit=NUMBER_SEARCH_LIMIT)
+        matches = [m for m in lookup.matches if mode == "all" or m.kind != MatchKind.SIMILAR]
+        if matches:
+            for match in matches:
+                match.part.match, match.part.rank, match.part.similarity = match.kind.value, None, match.similarity
+            return PartSearch(kind=SearchKind.NUMBER, parts=[m.part for m in matches], variant_id=variant_id, q=q,
+                              number_matches=matches)
+
+    category_ids = _category_ids(category_id)
+    criteria = {"variant_id": variant_id, "q": q, "category_ids": category_ids, "brand_id": brand_id,
+                "position": position}
+    unpositioned = None
+    if q:
+        kind = SearchKind.WORDS
+        parts = unpositioned = _words_search(q=q, category_ids=category_ids, brand_id=brand_id,
+                                             variant_id=variant_id)
+        if position:
+            parts = parts.filter(pk__in=part_ids_at_position(variant_id=variant_id, position=position))
+    elif variant_id is not None:
+        kind = SearchKind.VEHICLE
+        unpositioned = _part_rows().filter(
+            pk__in=_fitted_part_ids(variant_id, category_ids=category_ids, brand_id=brand_id))
+        parts = VehicleParts(variant_id=variant_id, category_ids=category_ids, brand_id=brand_id, position=position)
+    else:
+        kind = SearchKind.LIST
+        parts = _filtered(_part_rows(), category_ids=category_ids, brand_id=brand_id)
+    if sort == PartSort.RELEVANCE:
+        return PartSearch(kind=kind, parts=parts, by_id=kind != SearchKind.WORDS, unpositioned=unpositioned,
+                          **criteria)
+
+    ranking: dict[int, tuple] = {}
+    if isinstance(parts, VehicleParts):
+        ids = parts.ids(limit=SORT_LIMIT + 1)
+    elif kind == SearchKind.WORDS and "match" in parts.query.annotations:
+        rows = parts.values_list("pk", *_RANKING_FIELDS)[:SORT_LIMIT + 1]
+        ranking = {pk: tuple(values) for pk, *values in rows}
+        ids = list(ranking)
+    else:
+        ids = list(parts.order_by("pk").values_list("pk", flat=True)[:SORT_LIMIT + 1])
+    truncated, ids = len(ids) > SORT_LIMIT, ids[:SORT_LIMIT]
+    offers = part_best_offers(part_ids=ids)
+    key = _OFFER_SORT_KEYS[sort]
+    ids.sort(key=lambda pk: key(offers.get(pk)))
+    return PartSearch(kind=kind, parts=_OfferRankedParts(ids, ranking), sort_truncated=truncated,
+                      unpositioned=unpositioned, offers=offers, **criteria)

@@ -112,10 +112,15 @@ class PartSerializer(serializers.ModelSerializer):
         return data
 
 
+_MATCH_HELP = ("Words: full_text, similar_category or similar_text; a part number: exact, supersedes, "
+               "interchangeable, superseded_by or similar")
+
+
 class RankedPartSerializer(PartSerializer):
-    match = serializers.CharField(read_only=True, help_text="full_text, similar_category or similar_text")
-    rank = serializers.FloatField(read_only=True)
-    similarity = serializers.FloatField(read_only=True)
+    match = serializers.CharField(read_only=True, help_text=_MATCH_HELP)
+    rank = serializers.FloatField(read_only=True, allow_null=True, help_text="Words only; null for a part number")
+    similarity = serializers.FloatField(read_only=True, allow_null=True,
+                                        help_text="Null for a part number's matches other than similar")
 
     class Meta(PartSerializer.Meta):
         fields = [*PartSerializer.Meta.fields, "match", "rank", "similarity"]
@@ -184,16 +189,18 @@ class FacetsSerializer(serializers.Serializer):
 class PartPageRowSerializer(PartSerializer):
     """A row of a parts page as the schema shows it: the ranking fields come only with `q`."""
 
-    match = serializers.CharField(required=False, help_text="With `q`: full_text, similar_category or similar_text")
-    rank = serializers.FloatField(required=False, help_text="With `q`")
-    similarity = serializers.FloatField(required=False, help_text="With `q`")
+    match = serializers.CharField(required=False, help_text=f"With `q`. {_MATCH_HELP}")
+    rank = serializers.FloatField(required=False, allow_null=True, help_text="With `q`; null for a part number")
+    similarity = serializers.FloatField(required=False, allow_null=True,
+                                        help_text="With `q`; null for a part number's matches other than similar")
 
     class Meta(PartSerializer.Meta):
         fields = [*PartSerializer.Meta.fields, "match", "rank", "similarity"]
 
 
 class PartPageSerializer(serializers.Serializer):
-    """A page of parts; `facets` only when `vehicle` is given, ranking fields only with `q`."""
+    """A page of parts; `facets` only when `vehicle` is given and `q` is not a part number,
+    ranking fields only with `q`."""
 
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)

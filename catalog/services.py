@@ -162,7 +162,7 @@ def catalog_cache_version_bump() -> None:
 
 def best_offer_cache_version_bump() -> None:
     """Make every cached search page's best offers stale. Called by whoever changes what
-    settings.CATALOG_BEST_OFFER_PROVIDER returns (suppliers.services.part_best_offer_refresh),
+    the registered best-offer source returns (suppliers.services.part_best_offer_refresh),
     in the transaction of the change."""
     _cache_version_bump(BEST_OFFER_VERSION_KEY)
 

@@ -362,10 +362,6 @@ OUTBOX_CONSUMERS: dict[str, list[str]] = {
     "shipment.delivered": ["orders.on_shipment_event"],
 }
 
-# catalog search results carry each part's best offer; suppliers provides it (catalog may not
-# import suppliers, so it is named here).
-CATALOG_BEST_OFFER_PROVIDER = "suppliers.selectors.part_best_offers"
-
 # --- Observability ----------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("LOG_FORMAT", "json")

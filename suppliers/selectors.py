@@ -180,8 +180,8 @@ def part_best_offers(*, part_ids: list[int]) -> dict[int, dict[str, int]]:
     (one row per part, kept current by services.part_best_offer_refresh), however many offers.
 
     Returns {part_id: {"offer_id", "supplier_id", "price", "lead_time_days", "available",
-    "total_available", "supplier_count"}}: the shape catalog.api expects from
-    settings.CATALOG_BEST_OFFER_PROVIDER. Parts without a buyable offer are absent.
+    "total_available", "supplier_count"}}: the catalog's BestOfferSource, registered by
+    SuppliersConfig.ready. Parts without a buyable offer are absent.
     """
     if not part_ids:
         return {}

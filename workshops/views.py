@@ -2,9 +2,10 @@
 the parts that fit the chosen vehicle, and the garage of customer vehicles.
 
 The chosen variant lives in the session (SESSION_VARIANT_KEY) so it stays selected while the
-member browses. Offers come from suppliers, which sit beside workshops in the app layers, so
-the best offer per row is read through the same seam as the catalog API
-(settings.CATALOG_BEST_OFFER_PROVIDER: one call per page). Cart, part page and orders need
+member browses. The parts list is catalog.selectors.part_search, as the catalog API's: it
+decides number or words, filters, counts and sorts; this page renders it. Offers come from
+suppliers, which sit beside workshops in the app layers, so the best offer per row is read
+through the catalog's best-offer seam (one call per page). Cart, part page and orders need
 orders and live in orders/views.py.
 """
 
@@ -32,16 +33,9 @@ from workshops import selectors, services
 
 SESSION_VARIANT_KEY = "okto88.variant_id"
 PAGE_SIZE = 20
-# Sorting by an offer's price, stock or lead time ranks every matching part in Python (the
-# offers live in another app's tables); a variant fits a few hundred parts, so this bound is
-# generous, and beyond it the list says it ranked only the first SORT_LIMIT.
-SORT_LIMIT = 2000
-SORTS = {
-    "": None,
-    "price": lambda offer: (offer is None, offer["price"] if offer else 0),
-    "available": lambda offer: (offer is None, -(offer["total_available"] if offer else 0)),
-    "lead_time": lambda offer: (offer is None, offer["lead_time_days"] if offer else 0),
-}
+# The sort menu; "" is the search's own order (catalog_selectors.PartSort.RELEVANCE).
+SORTS = {"": catalog_selectors.PartSort.RELEVANCE, "price": catalog_selectors.PartSort.PRICE,
+         "available": catalog_selectors.PartSort.AVAILABLE, "lead_time": catalog_selectors.PartSort.LEAD_TIME}
 VIN_CANDIDATES_SHOWN = 30
 POSITIONS = {value for value, _label in Position.choices if value}
 
@@ -165,21 +159,6 @@ def vin_lookup(request):
 
 # --- Parts ----------------------------------------------------------------------------------
 
-def _number_query(q: str) -> str | None:
-    """How the search box's text is tried as a part number: "all" (every match, close
-    numbers too), "found" (only numbers that are there: exact, interchangeable, supersession)
-    or None (words only).
-
-    A number is typed as it is printed, often with spaces: "04465-0K240", "0446 50K240",
-    "0 986 494 123" are numbers (every word has a digit). "DB 1234" may be one and "kampas
-    rem 2019" is not: such mixed text is looked up too, but close numbers do not count there,
-    so the words search answers when the number is not known."""
-    words = q.split()
-    if not any(ch.isdigit() for ch in q):
-        return None
-    return "all" if all(any(ch.isdigit() for ch in word) for word in words) else "found"
-
-
 @require_GET
 @workshop_member_required
 def parts(request):
@@ -204,58 +183,19 @@ def parts(request):
         context.update(_selector_context(make_id=_int_or_none(request.GET.get("make")),
                                          model_id=_int_or_none(request.GET.get("model")),
                                          year=_int_or_none(request.GET.get("year"))))
+    if not (q or variant):  # nothing to list yet: the page asks for a vehicle or a search
+        return render(request, "workshops/parts.html", context)
 
-    number_query = _number_query(q)
-    if number_query:
-        # The lookup normalises the text as part numbers are stored (catalog.normalise).
-        lookup = catalog_selectors.part_lookup_by_number(number=q, limit=50)
-        matches = [m for m in lookup.matches
-                   if number_query == "all" or m.kind != catalog_selectors.MatchKind.SIMILAR]
-        if matches:
-            context["number_matches"] = matches
-            context["offers"] = catalog_selectors.part_best_offers(part_ids=[m.part.pk for m in matches])
-            return render(request, "workshops/parts.html", context)
-
-    parts_qs, category_ids = None, None
-    if q:
-        parts_qs = catalog_selectors.part_search_by_words(
-            q=q, category_id=category_id, brand_id=brand_id, variant_id=variant.pk if variant else None)
-        if variant and category_id:
-            category_ids = catalog_selectors.category_descendant_ids(category_id=category_id)
-    elif variant:
-        found = catalog_selectors.part_search_by_vehicle(variant_id=variant.pk, category_id=category_id,
-                                                         brand_id=brand_id)
-        parts_qs, category_ids = found.parts.order_by("category__name_id", "name_id", "pk"), found.category_ids
-
-    if parts_qs is not None and variant:
-        # Counted before the position filter, so every position shows what choosing it gives.
-        context["positions"] = catalog_selectors.part_position_counts(variant_id=variant.pk, parts=parts_qs)
-        if position:
-            parts_qs = parts_qs.filter(pk__in=catalog_selectors.part_ids_at_position(variant_id=variant.pk,
-                                                                                    position=position))
-        context["facets"] = catalog_selectors.part_facets_for_vehicle(
-            variant_id=variant.pk, q=q, category_ids=category_ids, brand_id=brand_id, position=position)
-    if parts_qs is not None:
-        page, offers, truncated = _page_of_parts(request, parts_qs, sort)
-        context.update(page=page, offers=offers, sort_truncated=truncated)
+    search = catalog_selectors.part_search(q=q, variant_id=variant.pk if variant else None, category_id=category_id,
+                                           brand_id=brand_id, position=position, sort=SORTS[sort])
+    if search.kind == catalog_selectors.SearchKind.NUMBER:
+        context["number_matches"] = search.number_matches
+        context["offers"] = search.best_offers(part_ids=[m.part.pk for m in search.number_matches])
+        return render(request, "workshops/parts.html", context)
+    page = Paginator(search.parts, PAGE_SIZE).get_page(request.GET.get("page"))
+    context.update(page=page, offers=search.best_offers(part_ids=[p.pk for p in page.object_list]),
+                   sort_truncated=search.sort_truncated, facets=search.facets, positions=search.positions)
     return render(request, "workshops/parts.html", context)
-
-
-def _page_of_parts(request, parts_qs, sort: str):
-    """A page of parts and their best offers in a fixed number of queries, whatever the page size."""
-    key = SORTS[sort]
-    if key is None:
-        page = Paginator(parts_qs, PAGE_SIZE).get_page(request.GET.get("page"))
-        return page, catalog_selectors.part_best_offers(part_ids=[p.pk for p in page.object_list]), False
-    ids = list(parts_qs.values_list("pk", flat=True)[:SORT_LIMIT + 1])
-    truncated = len(ids) > SORT_LIMIT
-    ids = ids[:SORT_LIMIT]
-    offers = catalog_selectors.part_best_offers(part_ids=ids)
-    ids.sort(key=lambda pk: key(offers.get(pk)))  # stable: ties keep the search order
-    page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
-    loaded = catalog_selectors.part_list().in_bulk(list(page.object_list))
-    page.object_list = [loaded[pk] for pk in page.object_list if pk in loaded]
-    return page, {pk: offers[pk] for pk in loaded if pk in offers}, truncated
 
 
 # --- Garage ---------------------------------------------------------------------------------

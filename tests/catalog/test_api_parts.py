@@ -332,3 +332,20 @@ def test_the_schema_documents_the_catalog_endpoints(db):
         assert path in schema["paths"], path
     parameters = {p["name"] for p in schema["paths"]["/api/v1/parts/"]["get"]["parameters"]}
     assert {"vehicle", "category", "brand", "q", "limit", "offset", "cursor"} <= parameters
+
+
+@pytest.mark.parametrize("params", [{"sort": "cheapest"}, {"sort": ""}, {"position": "roof"}, {"position": ""}])
+def test_a_sort_or_position_the_search_does_not_know_is_a_400_problem(api, shop, params):
+    body = assert_problem(api.get("/api/v1/parts/", params), 400, "validation_error")
+    assert body["errors"][0]["field"] in params
+
+
+def test_a_part_number_in_q_is_looked_up_as_a_number(api, shop):
+    rows = api.get("/api/v1/parts/", {"q": "04465 0k240", "vehicle": shop.beat.pk}).json()["results"]
+    # What /parts/lookup/ finds, in its order: a number names parts whatever the vehicle.
+    lookup = api.get("/api/v1/parts/lookup/", {"number": "04465 0k240"}).json()["results"]
+    assert [(r["id"], r["match"]) for r in rows] == [(r["part"]["id"], r["kind"]) for r in lookup]
+    assert rows[0]["id"] == shop.pad_oe.pk and rows[0]["match"] == "exact" and rows[0]["rank"] is None
+    # Mixed text whose number is not there is words: close numbers do not count.
+    words = api.get("/api/v1/parts/", {"q": "kampas rem 2019"}).json()["results"]
+    assert all(row["match"] in ("full_text", "similar_category", "similar_text") for row in words)

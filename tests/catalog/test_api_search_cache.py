@@ -98,9 +98,16 @@ def test_a_committed_import_moves_the_version_on(shop):
     assert selectors.catalog_cache_version() != before
 
 
-def test_best_offers_are_cached_until_the_best_offer_version_moves_on(api, shop, settings):
-    settings.CATALOG_BEST_OFFER_PROVIDER = "tests.catalog.test_api_search_cache.offers_provider"
+@pytest.fixture
+def offers():
+    """OFFERS as the catalog's best-offer source, in place of the suppliers' one."""
     OFFERS.clear()
+    with selectors.best_offer_source_using(offers_provider):
+        yield OFFERS
+    OFFERS.clear()
+
+
+def test_best_offers_are_cached_until_the_best_offer_version_moves_on(api, shop, offers):
     params = {"vehicle": shop.avanza.pk, "category": shop.rem.pk}
     first, _ = get(api, "/api/v1/parts/", params)
     assert all(row["best_offer"] is None for row in first["results"])
@@ -142,3 +149,19 @@ def test_a_bad_request_is_not_cached(api, shop, params, status):
     response = api.get("/api/v1/parts/", params)
     assert response.status_code == status
     assert api.get("/api/v1/parts/", params).status_code == status
+
+
+def test_a_page_sorted_by_price_is_sorted_again_when_the_offers_change(api, shop, offers):
+    params = {"vehicle": shop.avanza.pk, "category": shop.kampas_rem.pk, "sort": "price"}
+    offers.update({shop.pad_oe.pk: {"supplier_id": 1, "price": 300_000, "lead_time_days": 1},
+                   shop.pad_bendix.pk: {"supplier_id": 1, "price": 200_000, "lead_time_days": 1}})
+    services.best_offer_cache_version_bump()
+    first, _ = get(api, "/api/v1/parts/", params)
+    assert [row["id"] for row in first["results"]] == [shop.pad_bendix.pk, shop.pad_oe.pk, shop.pad_akebono.pk]
+
+    offers[shop.pad_akebono.pk] = {"supplier_id": 2, "price": 100_000, "lead_time_days": 5}
+    assert get(api, "/api/v1/parts/", params)[0] == first  # not told yet
+    services.best_offer_cache_version_bump()
+    second, _ = get(api, "/api/v1/parts/", params)
+    assert [row["id"] for row in second["results"]] == [shop.pad_akebono.pk, shop.pad_bendix.pk, shop.pad_oe.pk]
+    assert second["results"][0]["best_offer"] == offers[shop.pad_akebono.pk]

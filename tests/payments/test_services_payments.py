@@ -135,7 +135,10 @@ def test_a_settlement_notification_settles_the_payment_once(reference, fake_gate
     assert topics(intent) == ["payment.settled"]
     assert [e.is_duplicate for e in events] == [False, True, True]
     assert len({e.pk for e in events}) == 1 and events[0].applied and events[0].signature_valid
-    assert PaymentEvent.objects.filter(reference=reference, transaction_status="settlement").count() == 1
+    # The duplicates left the stored row as the first delivery wrote it. (One row per transaction
+    # and status is the unique dedupe key's to keep: counting rows could not fail.)
+    stored = PaymentEvent.objects.get(reference=reference, transaction_status="settlement")
+    assert (stored.applied, stored.outcome) == (True, PaymentStatus.SETTLED)
 
 
 def test_a_forged_notification_is_refused_and_recorded(reference):

@@ -313,7 +313,8 @@ def test_a_pending_notification_relabelled_settlement_is_refused_and_recorded(re
     assert intent.status == PaymentStatus.PENDING and topics(intent) == []
     event = PaymentEvent.objects.get(reference=reference, transaction_status="settlement")
     assert event.signature_valid and not event.applied and event.outcome.startswith("refused:")
-    assert "201" in event.outcome and event.raw_body == forged.decode()
+    assert "settlement does not go with status_code 201 (it is 200)" in event.outcome
+    assert event.raw_body == forged.decode()
 
 
 def test_a_consistent_signed_settlement_the_gateway_does_not_confirm_is_refused(reference, fake_gateway):

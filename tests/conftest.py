@@ -1,4 +1,5 @@
-"""Shared fixtures: real PostgreSQL and Redis (embedded or the machine's), a real Celery worker."""
+"""Shared fixtures: real PostgreSQL and Redis (embedded or the machine's), a real Celery worker,
+the fake partner servers (tests/fakes.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.core.cache import cache
 
 from okto88.redis_connection import redis_client
 from tests.celery_worker import CeleryWorkerProcess
+from tests.fakes import fake_courier, fake_gateway  # noqa: F401 (the fake partner servers, for every folder)
 
 FORBID_SKIPS = os.environ.get("OKTO88_FORBID_SKIPS") == "1"
 

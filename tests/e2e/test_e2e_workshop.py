@@ -18,12 +18,9 @@ import re
 import time
 
 import pytest
-from django.conf import settings as django_settings
 
-from logistics.fake_courier import start_fake_courier
 from orders import services
 from orders.models import Order, OrderStatus, SupplierOrder
-from payments.fake_gateway import start_fake_gateway
 from tests.celery_worker import CeleryWorkerProcess, partner_worker_env
 from tests.e2e.test_e2e_accounts import log_in
 from tests.orders.factories import buyer_make, place
@@ -34,21 +31,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(tr
 AVANZA_VIN = "MHFM1BA3JK1234567"  # MHF: Toyota Indonesia; K: model year 2019
 # Screen readers and keyboard users get the same page; sighted phone users must not scroll sideways.
 NO_SIDEWAYS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-
-
-@pytest.fixture(scope="module")
-def fake_courier():
-    server = start_fake_courier(api_key=django_settings.COURIER_API_KEY,
-                                webhook_secret=django_settings.COURIER_WEBHOOK_SECRET)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def fake_gateway():
-    server = start_fake_gateway(server_key=django_settings.PAYMENT_GATEWAY_SERVER_KEY)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,22 +1,15 @@
-"""The fake courier over real HTTP for the whole session, and settings pointing at it."""
+"""Settings pointing at the session's fake courier (tests/fakes.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from logistics.fake_courier import FakeCourierServer, start_fake_courier
+from tests.fakes import COURIER_API_KEY, COURIER_WEBHOOK_SECRET
 from tests.logistics.factories import carriers_seed
 
-COURIER_API_KEY = "courier-test-key"
-COURIER_WEBHOOK_SECRET = "courier-test-webhook-secret"
 NOTIFICATIONS_PATH = "/api/v1/logistics/notifications/"
-
-
-@pytest.fixture(scope="session")
-def fake_courier() -> FakeCourierServer:
-    server = start_fake_courier(port=0, api_key=COURIER_API_KEY, webhook_secret=COURIER_WEBHOOK_SECRET)
-    yield server
-    server.stop()
+# The tests call the fake and sign its callbacks with these.
+__all__ = ["COURIER_API_KEY", "COURIER_WEBHOOK_SECRET", "NOTIFICATIONS_PATH"]
 
 
 @pytest.fixture(autouse=True)

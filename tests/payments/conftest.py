@@ -1,8 +1,7 @@
-"""The fake payment gateway over real HTTP, one per test session.
-
-Every test in tests/payments talks to it: PAYMENT_GATEWAY_URL points at it, faults are
-cleared before and after each test, and notifications go to the fake's own `/_sink` unless
-a test points PAYMENT_NOTIFICATION_URL at live_server.
+"""Every test in tests/payments talks to the session's fake payment gateway (tests/fakes.py):
+PAYMENT_GATEWAY_URL points at it, faults are cleared before and after each test, and
+notifications go to the fake's own `/_sink` unless a test points PAYMENT_NOTIFICATION_URL at
+live_server.
 """
 
 from __future__ import annotations
@@ -13,16 +12,8 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from django.conf import settings as django_settings
 
-from payments.fake_gateway import FakeGatewayServer, start_fake_gateway
-
-
-@pytest.fixture(scope="session")
-def fake_gateway() -> FakeGatewayServer:
-    server = start_fake_gateway(port=0, server_key=django_settings.PAYMENT_GATEWAY_SERVER_KEY)
-    yield server
-    server.stop()
+from payments.fake_gateway import FakeGatewayServer
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from orders import services as order_services
 from orders.models import OrderEvent
 from suppliers.admin_scoping import supplier_admin_site
 from suppliers.models import Stock, StockMovement
-from tests.orders.conftest import _partners, fake_courier, fake_gateway  # noqa: F401 (the order's partners)
+from tests.orders.conftest import _partners  # noqa: F401 (the order's partners)
 from tests.orders.factories import place
 from tests.orders.ui_data import shop_make
 from tests.platform.factories import OperatorFactory

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from okto88.errors import ApplicationError
+from okto88.events import event_topic
 from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope
 from okto88.redis_connection import redis_client
 from okto88.request_id import request_id_var
@@ -224,7 +225,10 @@ def outbox_event_write(
 
 def outbox_events_write(*, events: Sequence[NewOutboxEvent]) -> list[OutboxEvent]:
     """Record events in the caller's transaction with one INSERT, in the given order; they are
-    published only if it commits (one relay per transaction)."""
+    published only if it commits (one relay per transaction). The one way into the outbox,
+    for single changes and bulk paths alike. Each topic must be in the event contract
+    (okto88.events), whose version of the topic each row records; the payload comes from the
+    topic's builder."""
     if not connection.in_atomic_block:
         raise RuntimeError("outbox events must be written inside the transaction of the change")
     if not events:
@@ -232,7 +236,8 @@ def outbox_events_write(*, events: Sequence[NewOutboxEvent]) -> list[OutboxEvent
     request_id = request_id_var.get() or ""
     written = OutboxEvent.objects.bulk_create([
         OutboxEvent(topic=e.topic, aggregate_type=e.aggregate_type, aggregate_id=str(e.aggregate_id),
-                    version=e.version, payload=e.payload, request_id=request_id)
+                    version=e.version, schema_version=event_topic(e.topic).version, payload=e.payload,
+                    request_id=request_id)
         for e in events])
     _relay_schedule_on_commit()
     return written
@@ -279,6 +284,7 @@ def _event_message(event: OutboxEvent) -> dict[str, str]:
         "aggregate_type": event.aggregate_type,
         "aggregate_id": event.aggregate_id,
         "version": str(event.version),
+        "schema_version": str(event.schema_version or ""),
         "payload": json.dumps(event.payload, separators=(",", ":"), sort_keys=True),
         "created_at": event.created_at.isoformat(),
         "request_id": event.request_id,

@@ -119,8 +119,8 @@ def prepare_supplier():
                        "WHERE s.offer_id = o.id AND o.supplier_id = %s", [supplier.pk])
         cursor.execute("DELETE FROM suppliers_offer WHERE supplier_id = %s", [supplier.pk])
         cursor.execute("DELETE FROM suppliers_feedimport WHERE supplier_id = %s", [supplier.pk])
-        cursor.execute("DELETE FROM platform_outboxevent WHERE topic IN ('offer.price_changed', 'stock.changed') "
-                       "AND payload->>'source' = 'feed'")
+        cursor.execute("DELETE FROM platform_outboxevent WHERE topic IN "
+                       "('offer.price_changed_batch', 'stock.changed_batch') AND payload->>'source' = 'feed'")
         cursor.execute("VACUUM ANALYZE suppliers_offer")
         cursor.execute("VACUUM ANALYZE suppliers_stock")
     return supplier

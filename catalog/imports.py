@@ -60,11 +60,12 @@ from django.db.models import TextChoices
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog.models import Brand, Category, Part, PartStatus, Position
+from catalog import events
+from catalog.models import Brand, Category, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
 from catalog.services import catalog_cache_version_bump, part_search_document_refresh, variant_facet_rebuild
 from okto88.errors import ApplicationError
-from okto88.services import outbox_event_write
+from okto88.services import NewOutboxEvent, outbox_events_write
 from okto88.uploads import UploadRefused, upload_columns_check, upload_line_check, upload_rows_check
 from vehicles.models import Make, VehicleModel, VehicleVariant
 
@@ -811,46 +812,57 @@ def _write_links(cursor, *, kind: str, clean: list[tuple]) -> tuple[int, int, _C
     return created, len(results) - created, changes
 
 
-# The fields of catalog.services' part events, so a consumer reads one shape.
-_EVENT_FIELDS = ("id", "brand_id", "number", "number_key", "category_id", "name_id", "name_en",
-                 "status", "superseded_by_id", "version")
-
-
-def _event(kind: str, *, payload: dict, change: dict | None) -> tuple[str, dict]:
+def _event(kind: str, *, part: dict, change: dict | None, actor_id: int | None,
+           new_numbers: dict[int, str], fitted: dict[int, list[int]]) -> tuple[str, dict]:
+    """The topic and payload of one part's event, from the topic's builder in catalog.events:
+    the same shape a single change writes."""
+    origin = {"source": events.SOURCE_IMPORT, "actor_id": actor_id}
     if change is None:
-        return "part.created", payload
+        return "part.created", events.part_created_payload(part=part, **origin)
     if kind == ImportKind.PARTS:
         changed = change["changed"]
-        if "superseded_by" in changed and payload["superseded_by_id"] is not None:
-            return "part.superseded", {**payload, "changed": changed,
-                                       "new_part_id": payload["superseded_by_id"]}
-        return "part.updated", {**payload, "changed": changed}
+        if "superseded_by" in changed and part["superseded_by_id"] is not None:
+            return "part.superseded", events.part_superseded_payload(
+                part=part, new_part_id=part["superseded_by_id"], new_number=new_numbers[part["superseded_by_id"]],
+                changed=changed, **origin)
+        return "part.updated", events.part_updated_payload(part=part, changed=changed, **origin)
     if kind == ImportKind.CROSSREFS:
-        return "part.updated", {**payload, "changed": ["cross_references"],
-                                "cross_reference_ids": sorted(change["added"] + change["modified"])}
+        return "part.updated", events.part_updated_payload(
+            part=part, changed=["cross_references"], cross_reference_ids=change["added"] + change["modified"], **origin)
     # The import only adds or changes fitment, never removes it (that is fitment_set's job).
-    return "part.fitment_changed", {**payload, "added_variant_ids": sorted(change["added"]),
-                                    "changed_variant_ids": sorted(change["modified"]),
-                                    "removed_variant_ids": []}
+    return "part.fitment_changed", events.part_fitment_changed_payload(
+        part=part, variant_ids=fitted.get(part["id"], []), added_variant_ids=change["added"],
+        changed_variant_ids=change["modified"], removed_variant_ids=[], **origin)
 
 
 def _write_events(*, kind: str, changes: _Changes, actor, progress: Progress | None) -> int:
     ids = changes.part_ids()
     total, done = len(ids), 0
+    actor_id = actor.pk if actor is not None else None
     for start in range(0, total, EVENT_BATCH):
-        batch = Part.objects.filter(id__in=ids[start:start + EVENT_BATCH]).order_by("id")
-        for values in batch.values_list(*_EVENT_FIELDS):
-            payload = dict(zip(_EVENT_FIELDS, values, strict=True))
-            payload["source"] = "import"
-            if actor is not None:
-                payload["actor_id"] = actor.pk
-            change = changes.updated.get(payload["id"])
-            topic, payload = _event(kind, payload=payload, change=change)
-            outbox_event_write(topic=topic, aggregate_type="part", aggregate_id=payload["id"],
-                               payload=payload, version=payload["version"])
+        parts = [dict(zip(events.PART_FIELDS, values, strict=True)) for values in
+                 Part.objects.filter(id__in=ids[start:start + EVENT_BATCH]).order_by("id")
+                 .values_list(*events.PART_FIELDS)]
+        # What the payloads name beyond the part's own row, one query per batch.
+        new_numbers: dict[int, str] = {}
+        fitted: dict[int, list[int]] = {}
+        if kind == ImportKind.PARTS:
+            successors = {p["superseded_by_id"] for p in parts if p["superseded_by_id"] is not None}
+            new_numbers = dict(Part.objects.filter(pk__in=successors).values_list("pk", "number"))
+        elif kind == ImportKind.FITMENT:
+            for part_id, variant_id in (Fitment.objects.filter(part_id__in=[p["id"] for p in parts])
+                                        .values_list("part_id", "variant_id").distinct()):
+                fitted.setdefault(part_id, []).append(variant_id)
+        batch = []
+        for part in parts:
+            topic, payload = _event(kind, part=part, change=changes.updated.get(part["id"]), actor_id=actor_id,
+                                    new_numbers=new_numbers, fitted=fitted)
+            batch.append(NewOutboxEvent(topic=topic, aggregate_type=events.AGGREGATE_TYPE, aggregate_id=part["id"],
+                                        payload=payload, version=part["version"]))
             done += 1
             if progress and (done % PROGRESS_EVERY == 0 or done == total):
                 progress(stage="events", done=done, total=total)
+        outbox_events_write(events=batch)
     return total
 
 

@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy
 
+from catalog import events
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
 from catalog.selectors import BEST_OFFER_VERSION_KEY, CATALOG_VERSION_KEY
@@ -28,7 +29,7 @@ from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.services import outbox_event_write
 from vehicles.models import VehicleVariant
 
-AGGREGATE_TYPE = "part"
+AGGREGATE_TYPE = events.AGGREGATE_TYPE
 
 logger = logging.getLogger(__name__)
 
@@ -169,27 +170,12 @@ def best_offer_cache_version_bump() -> None:
 
 # --- Events -----------------------------------------------------------------------------
 
-def _part_payload(part: Part) -> dict[str, Any]:
-    return {
-        "id": part.pk,
-        "brand_id": part.brand_id,
-        "number": part.number,
-        "number_key": part.number_key,
-        "category_id": part.category_id,
-        "name_id": part.name_id,
-        "name_en": part.name_en,
-        "status": part.status,
-        "superseded_by_id": part.superseded_by_id,
-        "version": part.version,
-    }
-
-
-def _part_event(*, topic: str, part: Part, **extra: Any) -> None:
-    # Every change to a part, its cross references or its fitment writes an event.
+def _part_event(*, topic: str, part: Part, payload: dict[str, Any]) -> None:
+    # Every change to a part, its cross references or its fitment writes an event; the payload
+    # comes from the topic's builder in catalog.events.
     catalog_cache_version_bump()
     outbox_event_write(
-        topic=topic, aggregate_type=AGGREGATE_TYPE, aggregate_id=part.pk,
-        payload={**_part_payload(part), **extra}, version=part.version,
+        topic=topic, aggregate_type=AGGREGATE_TYPE, aggregate_id=part.pk, payload=payload, version=part.version,
     )
 
 
@@ -337,7 +323,7 @@ def part_create(
     except IntegrityError as exc:  # a concurrent create of the same number won the race
         raise DuplicatePart(extra={"brand_id": brand.pk, "number_key": number_key}) from exc
     part_search_document_refresh(part_ids=[part.pk])
-    _part_event(topic="part.created", part=part)
+    _part_event(topic="part.created", part=part, payload=events.part_created_payload(part=part))
     return part
 
 
@@ -374,7 +360,7 @@ def part_update(*, part: Part, data: Mapping[str, Any]) -> Part:
     else:
         locked.save()
     part_search_document_refresh(part_ids=[locked.pk])
-    _part_event(topic="part.updated", part=locked, changed=sorted(changed))
+    _part_event(topic="part.updated", part=locked, payload=events.part_updated_payload(part=locked, changed=changed))
     return locked
 
 
@@ -412,7 +398,8 @@ def part_supersede(*, old: Part, new: Part) -> Part:
     old.superseded_by = new
     old.version += 1
     old.save(update_fields=["status", "superseded_by", "version", "updated_at"])
-    _part_event(topic="part.superseded", part=old, new_part_id=new.pk, new_number=new.number)
+    _part_event(topic="part.superseded", part=old, payload=events.part_superseded_payload(
+        part=old, new_part_id=new.pk, new_number=new.number, changed=["status", "superseded_by"]))
     return old
 
 
@@ -432,11 +419,11 @@ def cross_reference_add(*, part: Part, brand_name: str, number: str, is_oe: bool
         reference.save(update_fields=["is_oe"])
     _version_bump(locked)
     part.version = locked.version
-    _part_event(
-        topic="part.updated", part=locked, changed=["cross_references"],
+    _part_event(topic="part.updated", part=locked, payload=events.part_updated_payload(
+        part=locked, changed=["cross_references"], cross_reference_ids=[reference.pk],
         cross_reference={"brand_name": reference.brand_name, "number": reference.number,
                          "number_key": number_key, "is_oe": is_oe},
-    )
+    ))
     return reference
 
 
@@ -447,11 +434,11 @@ def cross_reference_remove(*, reference: CrossReference) -> None:
     if not deleted:
         return
     _version_bump(locked)
-    _part_event(
-        topic="part.updated", part=locked, changed=["cross_references"],
+    _part_event(topic="part.updated", part=locked, payload=events.part_updated_payload(
+        part=locked, changed=["cross_references"],
         cross_reference_removed={"brand_name": reference.brand_name, "number": reference.number,
                                  "number_key": reference.number_key},
-    )
+    ))
 
 
 @dataclass(frozen=True)
@@ -513,12 +500,11 @@ def fitment_set(*, part: Part, fitments: Iterable[FitmentSpec | Mapping[str, Any
     Fitment.objects.bulk_update(changed, ["quantity", "note"])
     _version_bump(locked)
     part.version = locked.version
-    _part_event(
-        topic="part.fitment_changed", part=locked,
-        variant_ids=sorted(variant_ids),
-        added_variant_ids=sorted({f.variant_id for f in added}),
-        removed_variant_ids=sorted({key[0] for key, f in existing.items() if key not in wanted}),
-    )
+    _part_event(topic="part.fitment_changed", part=locked, payload=events.part_fitment_changed_payload(
+        part=locked, variant_ids=variant_ids, added_variant_ids={f.variant_id for f in added},
+        changed_variant_ids={row.variant_id for row in changed},
+        removed_variant_ids={key[0] for key, f in existing.items() if key not in wanted},
+    ))
     return list(Fitment.objects.filter(part=locked).order_by("variant_id", "position"))
 
 

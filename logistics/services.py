@@ -38,6 +38,7 @@ from logistics.errors import (
     InvalidTrackingSignature,
     ShipmentNotCancellable,
 )
+from logistics.events import shipment_status_changed_payload
 from logistics.lock_objects import shipment_lock
 from logistics.models import Carrier, Shipment, ShipmentStatus, TrackingEvent
 from okto88.errors import ApplicationError
@@ -121,10 +122,8 @@ def _weight(weight_g) -> int:
 
 
 def _outbox(*, shipment: Shipment, topic: str) -> None:
-    outbox_event_write(topic=topic, aggregate_type="shipment", aggregate_id=shipment.pk, payload={
-        "reference": shipment.reference, "shipment_id": shipment.pk, "waybill": shipment.waybill,
-        "status": shipment.status,
-    })
+    outbox_event_write(topic=topic, aggregate_type="shipment", aggregate_id=shipment.pk,
+                       payload=shipment_status_changed_payload(shipment=shipment))
 
 
 # --- quotes ----------------------------------------------------------------------------------

@@ -141,7 +141,10 @@ class OutboxEvent(models.Model):
     topic = models.CharField(max_length=100)
     aggregate_type = models.CharField(max_length=60)
     aggregate_id = models.CharField(max_length=64)
-    version = models.PositiveIntegerField(default=1)
+    version = models.PositiveIntegerField(default=1)  # the aggregate's version where it has one
+    # The version of the topic's payload shape (okto88.events); null on rows written before
+    # the event contract.
+    schema_version = models.PositiveSmallIntegerField(null=True, blank=True)
     payload = models.JSONField(default=dict)
     request_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

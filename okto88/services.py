@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from okto88.errors import ApplicationError
+from okto88.events import event_topic
 from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope
 from okto88.redis_connection import redis_client
 from okto88.request_id import request_id_var
@@ -224,18 +226,62 @@ def outbox_event_write(
 
 def outbox_events_write(*, events: Sequence[NewOutboxEvent]) -> list[OutboxEvent]:
     """Record events in the caller's transaction with one INSERT, in the given order; they are
-    published only if it commits (one relay per transaction)."""
+    published only if it commits (one relay per transaction). The one way into the outbox,
+    for single changes and bulk paths alike. Each topic must be in the event contract
+    (okto88.events), whose version of the topic each row records; the payload comes from the
+    topic's builder."""
     if not connection.in_atomic_block:
         raise RuntimeError("outbox events must be written inside the transaction of the change")
     if not events:
         return []
     request_id = request_id_var.get() or ""
-    written = OutboxEvent.objects.bulk_create([
-        OutboxEvent(topic=e.topic, aggregate_type=e.aggregate_type, aggregate_id=str(e.aggregate_id),
-                    version=e.version, payload=e.payload, request_id=request_id)
-        for e in events])
+    rows = [OutboxEvent(topic=e.topic, aggregate_type=e.aggregate_type, aggregate_id=str(e.aggregate_id),
+                        version=e.version, schema_version=event_topic(e.topic).version, payload=e.payload,
+                        request_id=request_id)
+            for e in events]
+    texts = [json.dumps(row.payload) for row in rows] if len(rows) > 1 else None
+    if texts is not None and sum(map(len, texts)) >= OUTBOX_BINARY_INSERT_BYTES:
+        written = _outbox_rows_insert_binary(rows, texts)
+    else:
+        written = OutboxEvent.objects.bulk_create(rows)
     _relay_schedule_on_commit()
     return written
+
+
+# A bulk path's events carry large payloads (a feed import's batch holds a thousand items).
+# bulk_create sends them as text arrays that psycopg quotes on the client, character by
+# character: for a feed's events that took three times as long as building them in SQL had.
+# Above this many bytes of JSON the rows go as binary parameters, which need no quoting.
+OUTBOX_BINARY_INSERT_BYTES = 256 * 1024
+
+_OUTBOX_INSERT_SQL = """
+INSERT INTO platform_outboxevent
+    (topic, aggregate_type, aggregate_id, version, schema_version, payload, request_id, created_at,
+     published_at, publish_attempts)
+SELECT e.topic, e.aggregate_type, e.aggregate_id, e.version, e.schema_version, e.payload::jsonb, %b, now(), NULL, 0
+FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::text[])
+     WITH ORDINALITY AS e(topic, aggregate_type, aggregate_id, version, schema_version, payload, n)
+ORDER BY e.n
+RETURNING id, created_at
+"""
+
+
+def _outbox_rows_insert_binary(rows: list[OutboxEvent], texts: list[str]) -> list[OutboxEvent]:
+    """One INSERT of `rows` (payloads already serialised as `texts`) with server-side binding,
+    through Django's cursor wrapper (so query logging and execute wrappers still see it)."""
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)  # not the ClientCursor Django binds with
+    cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    with cursor:
+        cursor.execute(_OUTBOX_INSERT_SQL, [
+            rows[0].request_id, [r.topic for r in rows], [r.aggregate_type for r in rows],
+            [r.aggregate_id for r in rows], [r.version for r in rows], [r.schema_version for r in rows], texts])
+        # Ids come from the sequence in insertion order, which is the given order.
+        returned = sorted(cursor.fetchall())
+    for row, (pk, created_at) in zip(rows, returned, strict=True):
+        row.pk, row.created_at = pk, created_at
+        row._state.adding, row._state.db = False, connection.alias
+    return rows
 
 
 # Coalescing: a commit enqueues a relay only if none is queued yet (SET NX on this key); the
@@ -279,6 +325,7 @@ def _event_message(event: OutboxEvent) -> dict[str, str]:
         "aggregate_type": event.aggregate_type,
         "aggregate_id": event.aggregate_id,
         "version": str(event.version),
+        "schema_version": str(event.schema_version or ""),
         "payload": json.dumps(event.payload, separators=(",", ":"), sort_keys=True),
         "created_at": event.created_at.isoformat(),
         "request_id": event.request_id,

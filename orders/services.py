@@ -51,6 +51,7 @@ from logistics import services as logistics_services
 from okto88.errors import ApplicationError, Conflict
 from okto88.money import rupiah
 from orders import selectors
+from orders.events import order_placed_payload
 from orders.lock_objects import cart_lock, order_lock
 from orders.models import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus, SupplierOrder
 from orders.state import OPEN, TERMINAL, order_event_write, order_outbox_write, order_transition
@@ -628,7 +629,7 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
                       message=f"{len(groups)} supplier order(s), total {rupiah(order.grand_total)}",
                       data={"grand_total": order.grand_total, "supplier_orders": len(groups),
                             "accepted_changes": [c.change() for c in changed]})
-    order_outbox_write(order=order, topic="order.placed")
+    order_outbox_write(order=order, topic="order.placed", payload=order_placed_payload(order=order))
     if payment_method == PaymentMethod.TERMS:
         # No gateway: the intent is settled at once (payments writes `payment.settled`), in this
         # same transaction, so a terms order is never placed without its payment.

@@ -23,6 +23,7 @@ from logistics.models import ShipmentStatus
 from okto88.errors import Conflict, InvalidTransition
 from okto88.selectors import actor_person
 from okto88.services import outbox_event_write
+from orders.events import order_status_changed_payload
 from orders.lock_objects import order_lock
 from orders.models import Order, OrderEvent, OrderStatus, SupplierOrder
 
@@ -67,9 +68,8 @@ def order_event_write(*, order: Order, kind: str, message: str = "", actor: Any 
                                      actor=actor_person(actor=actor), step=step[:40], data=data or {})
 
 
-def order_outbox_write(*, order: Order, topic: str, extra: dict | None = None) -> None:
-    payload = {"order_id": order.pk, "number": order.number, "workshop": order.workshop_id, "status": order.status,
-               "payment_method": order.payment_method, "grand_total": order.grand_total, **(extra or {})}
+def order_outbox_write(*, order: Order, topic: str, payload: dict) -> None:
+    """`payload` comes from the topic's builder in orders.events."""
     outbox_event_write(topic=topic, aggregate_type="order", aggregate_id=order.pk, payload=payload)
 
 
@@ -97,7 +97,8 @@ def order_transition(*, order: Order, to: str, actor: Any = None, step: str = ""
     locked.save(update_fields=update_fields)
     order_event_write(order=locked, kind=f"status.{to}", message=reason, actor=actor, step=step,
                       data={"from": from_status, "to": str(to)})
-    order_outbox_write(order=locked, topic=f"order.{to}", extra={"from": from_status, "reason": reason[:300]})
+    order_outbox_write(order=locked, topic=f"order.{to}",
+                       payload=order_status_changed_payload(order=locked, from_status=from_status, reason=reason))
     # Hand the caller the fresh row's values.
     order.status, order.failure_reason, order.updated_at = locked.status, locked.failure_reason, locked.updated_at
     return order

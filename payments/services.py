@@ -39,6 +39,7 @@ from payments.errors import (
     NotificationUnconfirmed,
     PaymentReferenceConflict,
 )
+from payments.events import payment_status_changed_payload
 from payments.lock_objects import payment_intent_lock, payment_intent_lock_by_reference
 from payments.models import PaymentEvent, PaymentIntent, PaymentMethod, PaymentStatus, Refund, RefundStatus
 
@@ -115,8 +116,7 @@ def _intent_move(*, intent: PaymentIntent, status: str, gateway_transaction_id: 
     intent.save(update_fields=fields)
     outbox_event_write(
         topic=f"payment.{status}", aggregate_type="payment", aggregate_id=intent.pk,
-        payload={"reference": intent.reference, "intent_id": intent.pk, "amount": intent.amount,
-                 "status": status, "method": intent.method},
+        payload=payment_status_changed_payload(intent=intent),
     )
     return True
 

@@ -42,8 +42,8 @@ How it runs (feed_import_run, from the Celery task suppliers.feed_import_run):
    updated; stock rows whose on_hand differs are locked (pk order, as suppliers.lock_objects
    does) and set, with one ledger row (reason `import`, reference `feed:<id>`) per real
    delta; the parts' best offers are refreshed; batched
-   `offer.price_changed` (new offer or new price) and `stock.changed` (stock rows whose
-   on_hand changed) outbox events, EVENT_BATCH items each, are written for real changes only.
+   `offer.price_changed_batch` (new offer or new price) and `stock.changed_batch` (stock rows
+   whose on_hand changed) outbox events, EVENT_BATCH items each, are written for real changes only.
    The import's status and counts are set in the same transaction, so a crash leaves either
    everything or nothing, and a re-delivered task re-runs cleanly. The status says what
    happened to the rows: `succeeded` (all applied), `partial` (some rejected, the rest
@@ -56,7 +56,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import logging
 import re
 import tempfile
@@ -76,8 +75,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from okto88.errors import ApplicationError, NotFound
-from okto88.request_id import request_id_var
-from okto88.services import outbox_event_write
+from okto88.services import NewOutboxEvent, outbox_events_write
 from okto88.uploads import (
     UploadRefused,
     upload_columns_check,
@@ -85,6 +83,12 @@ from okto88.uploads import (
     upload_pending_check,
     upload_rows_check,
     upload_zip_check,
+)
+from suppliers.events import (
+    offer_price_changed_batch_payload,
+    offer_price_changed_payload,
+    stock_changed_batch_payload,
+    stock_changed_payload,
 )
 from suppliers.models import FeedImport, FeedStatus, Supplier
 from suppliers.selectors import supplier_for_actor
@@ -1095,69 +1099,65 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
     )
     part_best_offer_refresh(part_ids=[row[0] for row in cursor.fetchall()])
     phases.mark("merge: best offers")
-    events = _write_events(cursor, feed_import=feed_import)
+    events = _write_events(feed_import=feed_import)
     phases.mark("merge: outbox events")
     return {"offers": new_offers + updated_offers, "stock": stock_changed, "events": events}
 
 
-# Events are batched: one `offer.price_changed` per EVENT_BATCH new or repriced offers, one
-# `stock.changed` per EVENT_BATCH changed stock rows. Each item has the shape of the payload
-# suppliers.services writes for a single change (a stock item also names its stock row, which
-# a single event carries as its aggregate id). One event per row cost more than the rest of
-# the merge (two million outbox rows for a cold million-row feed), and the relay then had to
-# publish each of them one by one.
+# Events are batched: one `offer.price_changed_batch` per EVENT_BATCH new or repriced offers,
+# one `stock.changed_batch` per EVENT_BATCH changed stock rows. Each item is the payload
+# suppliers.services writes for a single change, from the same builder (suppliers.events). One
+# event per row cost more than the rest of the merge (two million outbox rows for a cold
+# million-row feed), and the relay then had to publish each of them one by one.
 EVENT_BATCH = 1000
-_PRICE_ITEMS = """
-    SELECT (row_number() OVER (ORDER BY id) - 1) / %(batch)s AS batch,
-           jsonb_build_object('offer', id, 'supplier', %(supplier_id)s, 'part', part_id, 'sku', sku,
-                              'old_price', previous_price, 'price', price) AS item, id AS ord
-    FROM feed_offer_changed WHERE previous_price IS DISTINCT FROM price
+# Batch events per INSERT into the outbox: bounds the memory a large feed's events take.
+EVENT_WRITE_CHUNK = 20
+_PRICE_ROWS = """
+    SELECT id, part_id, sku, previous_price, price FROM feed_offer_changed
+    WHERE previous_price IS DISTINCT FROM price ORDER BY id
 """
-_STOCK_ITEMS = """
-    SELECT (row_number() OVER (ORDER BY id) - 1) / %(batch)s AS batch,
-           jsonb_build_object('stock', id, 'offer', offer_id, 'warehouse', warehouse_id, 'on_hand', on_hand,
-                              'reserved', reserved, 'available', on_hand - reserved) AS item, id AS ord
-    FROM feed_stock_changed
-"""
-_BATCHES = """
-    SELECT batch, jsonb_build_object('source', 'feed', 'feed_import_id', %(feed_import_id)s,
-                                     'supplier', %(supplier_id)s, 'batch', batch + 1,
-                                     {key}, jsonb_agg(item ORDER BY ord)) AS payload
-    FROM ({items}) i {where} GROUP BY batch
-"""
-_EVENT_INSERT = """
-    INSERT INTO platform_outboxevent
-        (topic, aggregate_type, aggregate_id, version, payload, request_id, created_at, published_at,
-         publish_attempts)
-    SELECT %(topic)s, 'feed_import', %(feed_import_id)s::text, 1, e.payload, %(request_id)s, now(), NULL, 0
-    FROM ({select}) e ORDER BY e.batch
-"""
-_EVENT_KINDS = [("offer.price_changed", "'offers'", _PRICE_ITEMS), ("stock.changed", "'stocks'", _STOCK_ITEMS)]
+_STOCK_ROWS = "SELECT id, offer_id, warehouse_id, on_hand, reserved FROM feed_stock_changed ORDER BY id"
 
 
-def _write_events(cursor, *, feed_import: FeedImport) -> int:
-    """Batched `offer.price_changed` (new or repriced offers) and `stock.changed` (stock rows
-    whose on_hand changed) events, set-based in the merge's transaction; none if nothing changed."""
-    params = {"supplier_id": feed_import.supplier_id, "feed_import_id": feed_import.pk,
-              "request_id": request_id_var.get() or "", "batch": EVENT_BATCH}
+def _price_batch(*, feed_import: FeedImport, batch: int, rows: list[tuple]) -> dict:
+    supplier_id = feed_import.supplier_id
+    return offer_price_changed_batch_payload(
+        feed_import_id=feed_import.pk, supplier_id=supplier_id, batch=batch,
+        offers=[offer_price_changed_payload(offer_id=offer_id, supplier_id=supplier_id, part_id=part_id, sku=sku,
+                                            old_price=old_price, price=price)
+                for offer_id, part_id, sku, old_price, price in rows])
+
+
+def _stock_batch(*, feed_import: FeedImport, batch: int, rows: list[tuple]) -> dict:
+    return stock_changed_batch_payload(
+        feed_import_id=feed_import.pk, supplier_id=feed_import.supplier_id, batch=batch,
+        stocks=[stock_changed_payload(stock_id=stock_id, offer_id=offer_id, warehouse_id=warehouse_id,
+                                      on_hand=on_hand, reserved=reserved)
+                for stock_id, offer_id, warehouse_id, on_hand, reserved in rows])
+
+
+_EVENT_KINDS = [("offer.price_changed_batch", _PRICE_ROWS, _price_batch),
+                ("stock.changed_batch", _STOCK_ROWS, _stock_batch)]
+
+
+def _write_events(*, feed_import: FeedImport) -> int:
+    """Batched `offer.price_changed_batch` (new or repriced offers) and `stock.changed_batch`
+    (stock rows whose on_hand changed) events in the merge's transaction, through the platform's
+    outbox_events_write; none if nothing changed. The rows stream from a server-side cursor."""
     written = 0
-    for topic, key, items in _EVENT_KINDS:
-        where = ""
-        if not written:
-            # The first event goes through the platform's outbox_event_write, which also
-            # schedules the relay after commit; the rest follow in INSERT ... SELECT (ids in order).
-            cursor.execute(_BATCHES.format(key=key, items=items + " ORDER BY id LIMIT %(batch)s", where=""),
-                           params)
-            first = cursor.fetchone()
-            if first is None:
-                continue
-            payload = first[1]
-            outbox_event_write(topic=topic, aggregate_type="feed_import", aggregate_id=feed_import.pk,
-                               payload=payload if isinstance(payload, dict) else json.loads(payload))
-            written, where = 1, "WHERE batch > 0"
-        cursor.execute(_EVENT_INSERT.format(select=_BATCHES.format(key=key, items=items, where=where)),
-                       {**params, "topic": topic})
-        written += cursor.rowcount
+    for topic, rows_sql, build in _EVENT_KINDS:
+        pending: list[NewOutboxEvent] = []
+        with connection.chunked_cursor() as rows:
+            rows.execute(rows_sql)
+            batch = 0
+            while chunk := rows.fetchmany(EVENT_BATCH):
+                batch += 1
+                pending.append(NewOutboxEvent(topic=topic, aggregate_type="feed_import", aggregate_id=feed_import.pk,
+                                              payload=build(feed_import=feed_import, batch=batch, rows=chunk)))
+                if len(pending) == EVENT_WRITE_CHUNK:
+                    written += len(outbox_events_write(events=pending))
+                    pending = []
+        written += len(outbox_events_write(events=pending))
     return written
 
 

@@ -28,6 +28,7 @@ from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.models import User
 from okto88.selectors import actor_person
 from okto88.services import NewOutboxEvent, outbox_event_write, outbox_events_write
+from suppliers.events import offer_price_changed_payload, stock_changed_payload
 from suppliers.lock_objects import offer_lock, part_best_offer_lock, stock_lock
 from suppliers.models import (
     MovementReason,
@@ -150,8 +151,8 @@ def _is_int(value: Any) -> bool:
 
 
 def _stock_payload(stock: Stock) -> dict[str, int]:
-    return {"offer": stock.offer_id, "warehouse": stock.warehouse_id, "on_hand": stock.on_hand,
-            "reserved": stock.reserved, "available": stock.on_hand - stock.reserved}
+    return stock_changed_payload(stock_id=stock.pk, offer_id=stock.offer_id, warehouse_id=stock.warehouse_id,
+                                 on_hand=stock.on_hand, reserved=stock.reserved)
 
 
 @dataclass(frozen=True)
@@ -424,8 +425,8 @@ def _sku(value: Any) -> str:
 def _price_event(*, offer: Offer, old_price: int) -> None:
     outbox_event_write(
         topic="offer.price_changed", aggregate_type="offer", aggregate_id=offer.pk,
-        payload={"offer": offer.pk, "supplier": offer.supplier_id, "part": offer.part_id, "sku": offer.sku,
-                 "old_price": old_price, "price": offer.price},
+        payload=offer_price_changed_payload(offer_id=offer.pk, supplier_id=offer.supplier_id, part_id=offer.part_id,
+                                            sku=offer.sku, old_price=old_price, price=offer.price),
     )
 
 

@@ -31,6 +31,56 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+_DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
+
+
+def _uses_db(item) -> bool:
+    return item.get_closest_marker("django_db") is not None or bool(_DB_FIXTURES & set(item.fixturenames))
+
+
+def _outbox_last_id() -> int | None:
+    from django.db import DatabaseError, connection
+
+    from okto88.models import OutboxEvent
+
+    if connection.in_atomic_block and connection.needs_rollback:
+        return None  # the test left its transaction broken: nothing more can be read in it
+    try:
+        return OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    except DatabaseError:
+        return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Every event a test writes matches its topic's contract (okto88.events): the topic is
+    registered, the row records the topic's version and the payload validates against its
+    JSON Schema. Checked after the test body, before its fixtures are torn down, on the rows
+    written since it started."""
+    start = _outbox_last_id() if _uses_db(item) and item.get_closest_marker("e2e") is None else None
+    result = yield
+    if start is not None:
+        _outbox_events_check(since=start)
+    return result
+
+
+def _outbox_events_check(*, since: int) -> None:
+    from okto88.events import event_payload_errors
+    from okto88.models import OutboxEvent
+
+    if _outbox_last_id() is None:
+        return
+    problems = []
+    for pk, topic, schema_version, payload in (OutboxEvent.objects.filter(pk__gt=since).order_by("id")
+                                               .values_list("id", "topic", "schema_version", "payload")):
+        errors = event_payload_errors(topic=topic, payload=payload, version=schema_version)
+        if errors:
+            problems.append(f"event #{pk} {topic} v{schema_version}: {'; '.join(errors[:3])}")
+    if problems:
+        pytest.fail("events that break their topic's contract (docs/events.md):\n" + "\n".join(problems[:10]),
+                    pytrace=False)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

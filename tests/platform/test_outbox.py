@@ -9,9 +9,23 @@ import uuid
 import pytest
 from django.db import connection, transaction
 
-from okto88 import services
+from okto88 import events, services
 from okto88.models import OutboxEvent
 from okto88.redis_connection import redis_client
+
+
+@pytest.fixture(autouse=True)
+def _test_topic():
+    # outbox_events_write takes only the topics of the event contract: these tests write their own.
+    events.event_topics_register(TEST_TOPIC)
+    yield
+    events.event_topic_unregister(name=TEST_TOPIC.name)
+
+
+TEST_TOPIC = events.EventTopic(
+    name="test.happened", version=1, aggregate_type="test", producer="tests.platform.test_outbox",
+    summary="A test's event.", payload={"n": events.prop("integer", "The test's number.")},
+)
 
 
 @pytest.fixture
@@ -114,7 +128,7 @@ def test_the_worker_relays_an_event_after_commit(celery_worker):
     token = uuid.uuid4().hex
     with transaction.atomic():
         event = services.outbox_event_write(
-            topic="test.happened", aggregate_type="test", aggregate_id=token, payload={"token": token}
+            topic="test.happened", aggregate_type="test", aggregate_id=token, payload={"n": 0}
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -126,3 +140,20 @@ def test_the_worker_relays_an_event_after_commit(celery_worker):
     # The worker publishes to the stream its own settings name.
     entries = redis_client().xrevrange(celery_worker.outbox_stream, count=500)
     assert [f[b"aggregate_id"] for _, f in entries].count(token.encode()) == 1
+
+
+@pytest.mark.django_db
+def test_large_writes_go_in_one_binary_insert_with_the_same_rows(monkeypatch, django_assert_num_queries):
+    # Above OUTBOX_BINARY_INSERT_BYTES of payload the rows skip bulk_create's client-side quoting.
+    monkeypatch.setattr(services, "OUTBOX_BINARY_INSERT_BYTES", 0)
+    with transaction.atomic(), django_assert_num_queries(1):
+        written = services.outbox_events_write(events=[
+            services.NewOutboxEvent(topic="test.happened", aggregate_type="test", aggregate_id=n,
+                                    payload={"n": n}, version=n + 1)
+            for n in (3, 1, 2)])
+    stored = list(OutboxEvent.objects.filter(pk__in=[e.pk for e in written]).order_by("pk"))
+    assert [e.pk for e in written] == [e.pk for e in stored] == sorted(e.pk for e in written)
+    assert [(e.aggregate_id, e.version, e.schema_version, e.payload, e.created_at) for e in stored] == [
+        ("3", 4, 1, {"n": 3}, written[0].created_at), ("1", 2, 1, {"n": 1}, written[1].created_at),
+        ("2", 3, 1, {"n": 2}, written[2].created_at)]
+    assert all(not e._state.adding for e in written)

@@ -111,8 +111,8 @@ def test_changes_publish_stock_changed_and_no_op_publishes_nothing():
     services.stock_set_on_hand(stock=stock, on_hand=7, reference="count")
     event = OutboxEvent.objects.get(topic="stock.changed")
     assert event.aggregate_type == "stock" and event.aggregate_id == str(stock.pk)
-    assert event.payload == {"offer": stock.offer_id, "warehouse": stock.warehouse_id, "on_hand": 7, "reserved": 0,
-                             "available": 7}
+    assert event.payload == {"stock": stock.pk, "offer": stock.offer_id, "warehouse": stock.warehouse_id,
+                             "on_hand": 7, "reserved": 0, "available": 7}
     services.stock_set_on_hand(stock=stock, on_hand=7)  # unchanged
     services.stock_adjust(stock=stock, delta=0)
     assert OutboxEvent.objects.filter(topic="stock.changed").count() == 1

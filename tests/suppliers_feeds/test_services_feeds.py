@@ -23,7 +23,7 @@ def report_rows(feed_import) -> list[dict]:
 
 
 def events(topic: str | None = None):
-    qs = OutboxEvent.objects.filter(topic__in=["offer.price_changed", "stock.changed"])
+    qs = OutboxEvent.objects.filter(topic__in=["offer.price_changed_batch", "stock.changed_batch"])
     return qs.filter(topic=topic) if topic else qs
 
 
@@ -53,7 +53,7 @@ def test_good_feed_creates_offers_stock_ledger_and_events(world):
     assert {m.reference for m in movements} == {f"feed:{feed.pk}"}
     assert {m.actor_id for m in movements} == {world.member.pk}
     # One batch per topic; each item has the shape of the single-change event of suppliers.services.
-    price_event, stock_event = events("offer.price_changed").get(), events("stock.changed").get()
+    price_event, stock_event = events("offer.price_changed_batch").get(), events("stock.changed_batch").get()
     assert (price_event.aggregate_type, price_event.aggregate_id) == ("feed_import", str(feed.pk))
     assert price_event.payload["feed_import_id"] == feed.pk and price_event.payload["source"] == "feed"
     assert price_event.payload["offers"][0] == {
@@ -208,12 +208,12 @@ def test_reimport_is_idempotent_and_changes_emit_only_their_events(world):
     new_events = events().filter(pk__gt=last_event_id)
     assert sorted((e.topic, [i["offer"] for i in e.payload.get("offers", e.payload.get("stocks"))])
                   for e in new_events) == [
-        ("offer.price_changed", [Offer.objects.get(sku="BR-1").pk]),
-        ("stock.changed", [Offer.objects.get(sku="BR-2").pk]),
+        ("offer.price_changed_batch", [Offer.objects.get(sku="BR-1").pk]),
+        ("stock.changed_batch", [Offer.objects.get(sku="BR-2").pk]),
     ]
-    (price,) = new_events.get(topic="offer.price_changed").payload["offers"]
+    (price,) = new_events.get(topic="offer.price_changed_batch").payload["offers"]
     assert (price["old_price"], price["price"]) == (385_000, 399_000)
-    (stock,) = new_events.get(topic="stock.changed").payload["stocks"]
+    (stock,) = new_events.get(topic="stock.changed_batch").payload["stocks"]
     assert (stock["warehouse"], stock["on_hand"], stock["available"]) == (world.sby.pk, 1, 1)
     (move,) = StockMovement.objects.filter(reference=f"feed:{changed.pk}")
     assert (move.on_hand_delta, move.on_hand_after, move.stock.warehouse) == (-1, 1, world.sby)
@@ -269,8 +269,8 @@ def test_events_are_batched_in_id_order(world, monkeypatch):
     ))
     assert feed.status == FeedStatus.SUCCEEDED, feed.error
 
-    price = list(events("offer.price_changed").order_by("pk"))
-    stock = list(events("stock.changed").order_by("pk"))
+    price = list(events("offer.price_changed_batch").order_by("pk"))
+    stock = list(events("stock.changed_batch").order_by("pk"))
     assert [(e.payload["batch"], len(e.payload["offers"])) for e in price] == [(1, 2), (2, 1)]
     assert [(e.payload["batch"], len(e.payload["stocks"])) for e in stock] == [(1, 2), (2, 2)]
     assert max(e.pk for e in price) < min(e.pk for e in stock)

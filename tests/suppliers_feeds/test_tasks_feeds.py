@@ -114,7 +114,7 @@ def test_imports_queue_apart_and_never_hold_the_main_worker(world, _shared_media
             feed = _wait_status(feed, (FeedStatus.SUCCEEDED, FeedStatus.FAILED))
             assert feed.status == FeedStatus.SUCCEEDED, (feed.error, imports.log_text()[-3000:])
             assert "suppliers.feed_import_run[" in imports.log_text()
-            assert OutboxEvent.objects.filter(topic="offer.price_changed").exists()
+            assert OutboxEvent.objects.filter(topic="offer.price_changed_batch").exists()
     finally:
         main.stop()
         if imports is not None:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
-from catalog.selectors import BEST_OFFER_VERSION_KEY, CATALOG_VERSION_KEY
+from catalog.selectors import BEST_OFFER_VERSION_KEY, CATALOG_VERSION_KEY, part_supersession_would_loop
 from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.services import outbox_event_write
 from vehicles.models import VehicleVariant
@@ -396,16 +396,12 @@ def part_supersede(*, old: Part, new: Part) -> Part:
     # Lock both in primary-key order so two supersessions of the same pair never deadlock.
     locked = {p.pk: p for p in Part.objects.select_for_update().filter(pk__in=[old.pk, new.pk]).order_by("pk")}
     old, new = locked[old.pk], locked[new.pk]
-    # Walk forward from `new`: if the chain reaches `old`, old would end up replacing itself.
-    seen, cursor = {new.pk}, new.superseded_by_id
-    while cursor is not None:
-        if cursor == old.pk or cursor in seen:
-            raise SupersessionCycle(
-                f"{new} is already replaced (directly or not) by {old}.",
-                extra={"old_id": old.pk, "new_id": new.pk},
-            )
-        seen.add(cursor)
-        cursor = Part.objects.filter(pk=cursor).values_list("superseded_by_id", flat=True).first()
+    # If the chain from `new` reaches `old`, old would end up replacing itself.
+    if part_supersession_would_loop(old_id=old.pk, new_id=new.pk):
+        raise SupersessionCycle(
+            f"{new} is already replaced (directly or not) by {old}.",
+            extra={"old_id": old.pk, "new_id": new.pk},
+        )
     if old.superseded_by_id == new.pk and old.status == PartStatus.SUPERSEDED:
         return old
     old.status = PartStatus.SUPERSEDED

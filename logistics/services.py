@@ -38,7 +38,7 @@ from logistics.errors import (
     InvalidTrackingSignature,
     ShipmentNotCancellable,
 )
-from logistics.lock_objects import shipment_lock
+from logistics.lock_objects import shipment_lock, shipment_lock_or_create
 from logistics.models import Carrier, Shipment, ShipmentStatus, TrackingEvent
 from okto88.areas import COURIER_AREA_FIELDS
 from okto88.errors import ApplicationError
@@ -267,7 +267,7 @@ def _shipment_prepare(*, reference: str, carrier_code: str, service_level: str, 
             raise InvalidShipmentRequest("Choose a service level.", extra={"field": "service_level"})
         fields = {"carrier": carrier, "service_level": service_level, "origin": origin, "destination": destination,
                   "weight_g": weight_g}
-        shipment, created = Shipment.objects.select_for_update().get_or_create(reference=reference, defaults=fields)
+        shipment, created = shipment_lock_or_create(reference=reference, defaults=fields)
         if not created and shipment.status == ShipmentStatus.REQUESTED and not shipment.waybill:
             # Never booked (the courier refused or did not answer): the caller may have chosen
             # again. If the courier did book the first attempt, it refuses a different service

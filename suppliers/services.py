@@ -28,7 +28,7 @@ from okto88.models import User
 from okto88.selectors import actor_person
 from okto88.services import NewOutboxEvent, outbox_event_write, outbox_events_write
 from suppliers import offer_limits
-from suppliers.lock_objects import offer_lock, part_best_offer_lock, stock_lock
+from suppliers.lock_objects import offer_lock, part_best_offer_lock, stock_lock, stock_lock_queryset
 from suppliers.models import (
     MovementReason,
     Offer,
@@ -799,8 +799,7 @@ def stock_bulk_set(*, supplier: Supplier, rows: Sequence[Mapping[str, Any]], act
         result.created = len(new_rows)
     # Lock every row of these offers × warehouses (a superset of the pairs, all this supplier's)
     # in pk order, as every other stock writer does.
-    locked = list(Stock.objects.select_for_update(of=("self",))
-                  .filter(offer_id__in=offer_ids, warehouse_id__in=warehouse_ids).order_by("pk"))
+    locked = stock_lock_queryset(Stock.objects.filter(offer_id__in=offer_ids, warehouse_id__in=warehouse_ids))
     changes: list[tuple[Stock, int]] = []
     for stock in locked:
         target = targets.get((stock.offer_id, stock.warehouse_id))

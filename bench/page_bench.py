@@ -176,6 +176,7 @@ def pages_build(args) -> list[Page]:
     from orders import services as order_services
     from orders.selectors import cart_line_list
     from suppliers.models import Offer, Stock
+    from suppliers.selectors import BUYABLE_OFFER_Q
     from suppliers.services import stock_adjust
     from vehicles.models import VehicleVariant
     from workshops.models import Workshop
@@ -193,7 +194,7 @@ def pages_build(args) -> list[Page]:
     # A brake pad of the Avanza with the most offers: the part page compares them, the cart
     # buys from two suppliers. Every checkout takes one unit of each line: top their stock up
     # (through the service, so the ledger explains it).
-    in_stock = Offer.objects.filter(is_active=True, stocks__on_hand__gt=0)
+    in_stock = Offer.objects.filter(BUYABLE_OFFER_Q, stocks__on_hand__gt=0)
     pad = (in_stock.filter(part__fitments__variant=variant, part__category__slug="kampas-rem")
            .values("part_id").annotate(n=Count("pk", distinct=True)).order_by("-n", "part_id")[0]["part_id"])
     offers = list(in_stock.filter(part_id=pad).distinct().order_by("price")[:2])

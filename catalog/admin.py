@@ -124,7 +124,7 @@ class PartForm(forms.ModelForm):
         if self.instance.pk and "superseded_by" in self.changed_data:
             if new is None:
                 self.add_error("superseded_by", _("A supersession cannot be undone here."))
-            elif new.pk == self.instance.pk or self.instance.pk in selectors.part_successor_ids(part_id=new.pk):
+            elif selectors.part_supersession_would_loop(old_id=self.instance.pk, new_id=new.pk):
                 self.add_error("superseded_by", services.SupersessionCycle.title)
         return data
 

@@ -63,6 +63,7 @@ from django.utils.translation import gettext_lazy
 from catalog import events
 from catalog.models import Brand, Category, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
+from catalog.selectors import supersession_loops
 from catalog.services import catalog_cache_version_bump, part_search_document_refresh, variant_facet_rebuild
 from okto88.errors import ApplicationError
 from okto88.services import NewOutboxEvent, outbox_events_write
@@ -493,7 +494,8 @@ def _validate_parts(rows: _Rows) -> list[tuple]:
             ))
     if "superseded_by_number" in rows.index:
         edges = {(r[1], r[4]): (r[13], r[14]) if r[14] else None for r in clean}
-        for node in _supersession_cycles(edges):
+        # The file's rows replace the stored successors; chains continue through stored parts.
+        for node in supersession_loops(successors=edges, stored_successors=_stored_successors):
             bad_rows.add(seen[node])
             rows.errors.append(RowError(
                 row=seen[node], column="superseded_by_number", code="supersession_cycle",
@@ -516,28 +518,6 @@ def _stored_successors(nodes: set[Node]) -> dict[Node, Node | None]:
             [[b for b, _k in nodes], [k for _b, k in nodes]],
         )
         return {(b, k): (sb, sk) if sb is not None else None for b, k, sb, sk in cursor.fetchall()}
-
-
-def _supersession_cycles(edges: dict[Node, Node | None]) -> list[Node]:
-    """Parts of the file whose chain of successors, once the file is applied, leads back to
-    them. The file's rows replace the stored successors; chains continue through stored
-    parts, fetched a level at a time (chains are short)."""
-    successor = dict(edges)
-    frontier = {t for t in edges.values() if t is not None and t not in successor}
-    while frontier:
-        stored = _stored_successors(frontier)
-        for node in frontier:
-            successor[node] = stored.get(node)
-        frontier = {t for t in stored.values() if t is not None and t not in successor}
-    looping = []
-    for start in edges:
-        node, visited = successor.get(start), {start}
-        while node is not None and node not in visited:
-            visited.add(node)
-            node = successor.get(node)
-        if node == start:
-            looping.append(start)
-    return sorted(looping)
 
 
 def _attach_part_ids(rows: _Rows, staged: list[tuple]) -> list[tuple]:

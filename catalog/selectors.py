@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.cache import cache
@@ -742,22 +742,62 @@ def part_number_taken(*, brand_id: int, number_key: str, exclude_pk: int | None 
     return parts.exists()
 
 
-def part_successor_ids(*, part_id: int) -> list[int]:
-    """The parts that replace `part_id`, nearest first (its superseded_by chain)."""
+Node = TypeVar("Node", bound=Hashable)  # a part: its id, or whatever names it in an import file
+
+
+# The one supersession-cycle check: services.part_supersede, the admin's part form and the
+# catalog import (which checks a whole file's supersessions at once) all ask it.
+
+def supersession_loops(*, successors: Mapping[Node, Node | None],
+                       stored_successors: Callable[[set[Node]], Mapping[Node, Node | None]]) -> list[Node]:
+    """The parts among `successors` whose chain of successors, once `successors` is applied,
+    leads back to them (A replaced by B replaced by A): each would end up replacing itself.
+    A chain that runs into a loop elsewhere ends there; that loop's own parts are the ones named.
+
+    `successors` maps a part to the part that is to replace it (None: to none), replacing what
+    is stored; chains continue through the stored successors, which
+    `stored_successors(parts)` gives for `parts` (and may give for more of their chains)."""
+    successor: dict[Node, Node | None] = dict(successors)
+    frontier = {t for t in successor.values() if t is not None and t not in successor}
+    while frontier:
+        stored = stored_successors(frontier)
+        for node in frontier:
+            successor[node] = stored.get(node)
+        for node, target in stored.items():
+            successor.setdefault(node, target)
+        frontier = {t for t in successor.values() if t is not None and t not in successor}
+    looping = []
+    for start in successors:
+        node, visited = successor.get(start), {start}
+        while node is not None and node not in visited:
+            visited.add(node)
+            node = successor.get(node)
+        if node == start:
+            looping.append(start)
+    return sorted(looping)
+
+
+def part_stored_successors(part_ids: set[int]) -> dict[int, int | None]:
+    """The stored successor (superseded_by) of each of `part_ids` and of every part along
+    their chains, in one query (UNION stops at a part seen before)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            WITH RECURSIVE chain(id, depth) AS (
-                SELECT superseded_by_id, 1 FROM catalog_part WHERE id = %(id)s AND superseded_by_id IS NOT NULL
+            WITH RECURSIVE chain(id, next) AS (
+                SELECT id, superseded_by_id FROM catalog_part WHERE id = ANY(%s::bigint[])
                 UNION
-                SELECT p.superseded_by_id, c.depth + 1 FROM chain c JOIN catalog_part p ON p.id = c.id
-                WHERE p.superseded_by_id IS NOT NULL AND c.depth < %(depth)s
+                SELECT p.id, p.superseded_by_id FROM chain c JOIN catalog_part p ON p.id = c.next
             )
-            SELECT id FROM chain ORDER BY depth
+            SELECT id, next FROM chain
             """,
-            {"id": part_id, "depth": SUPERSESSION_MAX_DEPTH},
+            [sorted(part_ids)],
         )
-        return [row[0] for row in cursor.fetchall()]
+        return dict(cursor.fetchall())
+
+
+def part_supersession_would_loop(*, old_id: int, new_id: int) -> bool:
+    """Whether `new_id` replacing `old_id` would make a loop (old_id replacing itself)."""
+    return bool(supersession_loops(successors={old_id: new_id}, stored_successors=part_stored_successors))
 
 
 def category_ancestor_ids(*, category_id: int) -> list[int]:

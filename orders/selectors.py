@@ -11,9 +11,11 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext_lazy
 
+from okto88.areas import courier_area
 from okto88.errors import NotFound
 from orders.models import Cart, CartLine, Notification, Order, OrderEvent, OrderLine, StepRun, SupplierOrder
-from suppliers.models import Offer, Stock, SupplierStatus
+from suppliers.models import Stock
+from suppliers.selectors import offer_is_buyable, stock_available
 from workshops.models import Workshop
 from workshops.selectors import workshop_for_actor
 
@@ -36,11 +38,6 @@ def cart_line_list(*, workshop: Workshop) -> list[CartLine]:
     )
 
 
-def offer_is_buyable(*, offer: Offer) -> bool:
-    """Active offers of active suppliers only (the supplier must have been loaded with the offer)."""
-    return offer.is_active and offer.supplier.status == SupplierStatus.ACTIVE
-
-
 @dataclass(frozen=True)
 class StockRow:
     stock_id: int
@@ -61,9 +58,8 @@ def offer_stock_rows(*, offer_ids: list[int]) -> dict[int, list[StockRow]]:
         wh = stock.warehouse
         rows[stock.offer_id].append(StockRow(
             stock_id=stock.pk, offer_id=stock.offer_id, warehouse_id=wh.pk,
-            available=max(stock.on_hand - stock.reserved, 0),
-            warehouse_area={"province": wh.province, "city": wh.city, "district": wh.district,
-                            "postal_code": wh.postal_code},
+            available=stock_available(stock=stock),
+            warehouse_area=courier_area(place=wh),
             warehouse_province=wh.province,
         ))
     return rows

@@ -48,6 +48,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from logistics import services as logistics_services
+from okto88.areas import courier_area
 from okto88.errors import ApplicationError, Conflict
 from okto88.money import rupiah
 from orders import selectors
@@ -63,7 +64,7 @@ from suppliers import services as supplier_services
 from suppliers.models import MovementReason, Offer, StockMovement
 from workshops.lock_objects import workshop_lock
 from workshops.models import Address, Workshop
-from workshops.selectors import address_area, address_snapshot
+from workshops.selectors import address_snapshot
 
 __all__ = [
     "CartChanged", "CartEmpty", "CreditLimitExceeded", "IdempotencyConflict", "IdempotencyKeyRequired",
@@ -391,7 +392,7 @@ def _checkout_plan(*, workshop: Workshop, address: Address, quote: bool = True) 
             line.stock_id = stock_by_offer[line.offer_id]
         served.append(group)
     if quote and served:
-        destination = address_area(address=address)
+        destination = courier_area(place=address)
         answers = logistics_services.shipping_quotes_many(routes=[
             logistics_services.QuoteRoute(origin=g.origin, destination=destination, weight_g=g.weight_g)
             for g in served])

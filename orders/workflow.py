@@ -38,7 +38,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from logistics.models import Shipment
+from okto88.areas import courier_area
 from okto88.errors import ApplicationError
+from orders.lock_objects import order_lock, supplier_order_lock
 from orders.models import Order, OrderEvent, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
 from orders.state import order_transition
 from payments.models import PaymentMethod
@@ -242,15 +244,10 @@ def step_finish(ctx: StepContext, *, status: str, error: str = "") -> None:
     StepRun.objects.filter(pk=ctx.run.pk).update(status=status, finished_at=timezone.now(), error=error[:2000])
 
 
-def _locked_order(order_id: int) -> Order:
-    return Order.objects.select_for_update().get(pk=order_id)
-
-
 def _locked_order_and_done(ctx: StepContext) -> tuple[Order, bool]:
     """The order row locked, and whether this step already succeeded, in one query. The lock
     serialises a second delivery of the step, so it sees the first one's StepRun."""
-    order = (Order.objects.select_for_update(of=("self",)).annotate(step_done=_step_done(step=ctx.step))
-             .get(pk=ctx.order_id))
+    order = order_lock(order_id=ctx.order_id, step_done=_step_done(step=ctx.step))
     return order, order.step_done
 
 
@@ -317,10 +314,8 @@ def _shipments_book(*, order: Order, booked: list[tuple[SupplierOrder, Shipment]
             reference=supplier_order.number,
             carrier_code=supplier_order.carrier_code,
             service_level=supplier_order.service_level,
-            origin={"province": warehouse.province, "city": warehouse.city, "district": warehouse.district,
-                    "postal_code": warehouse.postal_code},
-            destination={k: order.delivery_address.get(k, "") for k in ("province", "city", "district",
-                                                                           "postal_code")},
+            origin=courier_area(place=warehouse),
+            destination=courier_area(place=order.delivery_address),
             weight_g=supplier_order.weight_g,
         )))
 
@@ -449,7 +444,7 @@ def on_payment_event(*, topic: str, payload: dict) -> None:
         return
     if topic == "payment.settled":
         with transaction.atomic():
-            order = _locked_order(order.pk)
+            order = order_lock(order_id=order.pk)
             if order.status == OrderStatus.PENDING_PAYMENT:
                 order_transition(order=order, to=OrderStatus.PAID, step="payment")
             else:
@@ -478,8 +473,8 @@ def on_shipment_event(*, topic: str, payload: dict) -> None:
     rank = {SupplierOrderStatus.PENDING: 0, SupplierOrderStatus.CONFIRMED: 1, SupplierOrderStatus.SHIPPED: 2,
             SupplierOrderStatus.DELIVERED: 3, SupplierOrderStatus.CANCELLED: -1}
     with transaction.atomic():
-        order = _locked_order(supplier_order.order_id)
-        supplier_order = SupplierOrder.objects.select_for_update().get(pk=supplier_order.pk)
+        order = order_lock(order_id=supplier_order.order_id)
+        supplier_order = supplier_order_lock(supplier_order_id=supplier_order.pk)
         if rank[supplier_order.status] < 0 or rank[supplier_order.status] >= rank[target]:
             return
         supplier_order.status = target

@@ -3,6 +3,8 @@ lock several, it locks them in primary-key order like every other app's lock hel
 
 from __future__ import annotations
 
+from typing import Any
+
 from payments.models import PaymentIntent
 
 
@@ -13,3 +15,8 @@ def payment_intent_lock(*, intent_id: int) -> PaymentIntent:
 
 def payment_intent_lock_by_reference(*, reference: str) -> PaymentIntent | None:
     return PaymentIntent.objects.select_for_update().filter(reference=reference).first()
+
+
+def payment_intent_lock_or_create(*, reference: str, defaults: dict[str, Any]) -> tuple[PaymentIntent, bool]:
+    """The intent of this reference, locked, created with `defaults` if there is none yet."""
+    return PaymentIntent.objects.select_for_update().get_or_create(reference=reference, defaults=defaults)

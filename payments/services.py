@@ -40,7 +40,7 @@ from payments.errors import (
     PaymentReferenceConflict,
 )
 from payments.events import payment_status_changed_payload
-from payments.lock_objects import payment_intent_lock, payment_intent_lock_by_reference
+from payments.lock_objects import payment_intent_lock, payment_intent_lock_by_reference, payment_intent_lock_or_create
 from payments.models import PaymentEvent, PaymentIntent, PaymentMethod, PaymentStatus, Refund, RefundStatus
 
 __all__ = [
@@ -138,7 +138,7 @@ def payment_intent_create(
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValueError("amount must be a positive number of rupiah")
     with transaction.atomic():
-        intent, created = PaymentIntent.objects.select_for_update().get_or_create(
+        intent, created = payment_intent_lock_or_create(
             reference=reference,
             defaults={"amount": amount, "method": method, "expires_at": expires_at,
                       "status": PaymentStatus.PENDING},

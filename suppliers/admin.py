@@ -11,6 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import transaction
 from django.db.models import Sum
 from django.template.response import TemplateResponse
@@ -23,7 +24,7 @@ from catalog.models import Part
 from okto88.areas import area_resolve
 from okto88.errors import ApplicationError
 from okto88.selectors import ACTOR_NAME_RELATED, actor_name
-from suppliers import services
+from suppliers import offer_limits, services
 from suppliers.admin_scoping import (
     SupplierScopedAdminMixin,
     SupplierWarehouseListFilter,
@@ -183,6 +184,13 @@ class OfferResource(resources.ModelResource):
             total_on_hand=Sum("stocks__on_hand"), total_available=Sum("stocks__on_hand") - Sum("stocks__reserved"))
 
 
+def _field_bounds(field: forms.IntegerField, *, min_value: int, max_value: int) -> None:
+    # The model field's bounds are the column's; the offer's own (offer_limits) are narrower.
+    field.min_value, field.max_value = min_value, max_value
+    field.validators += [MinValueValidator(min_value), MaxValueValidator(max_value)]
+    field.widget.attrs.update(min=min_value, max=max_value)
+
+
 class OfferForm(forms.ModelForm):
     scoped_supplier: Supplier | None = None
 
@@ -190,9 +198,14 @@ class OfferForm(forms.ModelForm):
         model = Offer
         fields = ["supplier", "part", "sku", "price", "min_order_qty", "pack_size", "lead_time_days", "is_active"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _field_bounds(self.fields["lead_time_days"], min_value=offer_limits.LEAD_TIME_MIN_DAYS,
+                      max_value=offer_limits.LEAD_TIME_MAX_DAYS)
+
     def clean_price(self):
         price = self.cleaned_data["price"]
-        if price is None or price <= 0:
+        if price is None or not offer_limits.PRICE_MIN <= price <= offer_limits.PRICE_MAX:
             raise forms.ValidationError(services.InvalidPrice.title, code="invalid_price")
         return price
 
@@ -312,7 +325,8 @@ class StockResource(resources.ModelResource):
 class StockForm(forms.ModelForm):
     """No stock numbers are edited directly: 'set on hand to' or 'adjust by' call the services."""
 
-    set_on_hand = forms.IntegerField(label=_("Set on hand to"), min_value=0, required=False)
+    set_on_hand = forms.IntegerField(label=_("Set on hand to"), min_value=0, max_value=offer_limits.STOCK_MAX,
+                                     required=False)
     adjust_by = forms.IntegerField(label=_("Adjust on hand by"), required=False,
                                    help_text=_("e.g. -2 for two broken units"))
     note = forms.CharField(label=_("Note"), max_length=120, required=False)

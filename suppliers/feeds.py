@@ -91,6 +91,14 @@ from suppliers.events import (
     stock_changed_payload,
 )
 from suppliers.models import FeedImport, FeedStatus, Supplier
+from suppliers.offer_limits import (
+    LEAD_TIME_MAX_DAYS,
+    LEAD_TIME_MIN_DAYS,
+    PRICE_MAX_DIGITS,
+    PRICE_MIN,
+    SKU_MAX_LENGTH,
+    STOCK_MAX,
+)
 from suppliers.selectors import supplier_for_actor
 from suppliers.services import part_best_offer_refresh
 
@@ -107,8 +115,6 @@ FEED_MEDIA_TYPES = ("text/csv", "text/plain", "application/vnd.openxmlformats-of
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 PROGRESS_EVERY = 50_000
 READ_BLOCK = 1 << 20
-MAX_LEAD_TIME = 365
-MAX_STOCK = 2_147_483_647
 # Serialises the merges of one supplier's feeds (key 2 is the supplier id).
 FEED_MERGE_LOCK_NS = 0x0C7F
 # Held by the worker running an import: a second delivery of the task finds it taken.
@@ -120,7 +126,8 @@ REPORT_HEADER = ["row", "column", "value", "message"]
 # it, never guessed: "189,000" (comma thousands), "189.00" or "12.50" (dot decimals) and
 # "189.000,50" (real cents) would each mean two different amounts to two different readers.
 # A fractional XLSX number cell is staged with a decimal comma (_xlsx_text), so 189.5 cannot be
-# read as a thousands group.
+# read as a thousands group. At most PRICE_MAX_DIGITS digits, so no price above PRICE_MAX.
+_PRICE_PATTERN = rf"^-?([0-9]{{1,{PRICE_MAX_DIGITS}}}|[0-9]{{1,3}}(\.[0-9]{{3}}){{1,{(PRICE_MAX_DIGITS - 1) // 3}}})$"
 
 
 # --- Errors -------------------------------------------------------------------------------
@@ -793,7 +800,7 @@ def _validate(cursor, *, supplier_id: int) -> None:
             FROM s
         )
         SELECT n.*,
-               CASE WHEN n.price_bare ~ '^-?([0-9]{{1,15}}|[0-9]{{1,3}}(\\.[0-9]{{3}}){{1,4}})$'
+               CASE WHEN n.price_bare ~ '{_PRICE_PATTERN}'
                     THEN replace(n.price_bare, '.', '')::bigint END AS price,
                CASE WHEN n.lead_text ~ '^[0-9]{{1,3}}$' THEN n.lead_text::int END AS lead_time,
                p.id AS part_id, NULL::bigint AS xref_parts
@@ -830,7 +837,7 @@ def _validate(cursor, *, supplier_id: int) -> None:
     cursor.execute("CREATE TEMP TABLE feed_error (row_no bigint, col text, value text, message text)")
     m = {
         "sku_required": _("A supplier SKU is required."),
-        "sku_long": _("A SKU has at most 60 characters."),
+        "sku_long": _("A SKU has at most %(max)d characters.") % {"max": SKU_MAX_LENGTH},
         "brand_required": _("A brand is required."),
         "number_required": _("A part number is required."),
         "number_bad": _("The part number has no letters or digits."),
@@ -839,8 +846,9 @@ def _validate(cursor, *, supplier_id: int) -> None:
         "price_nan": _("The price must be a whole number of rupiah, written 189000, 189.000 or Rp 189.000: a dot "
                        "separates thousands (groups of three digits) and a comma starts decimals, which can only "
                        "be ,00."),
-        "price_low": _("The price must be greater than 0."),
-        "lead_bad": _("The lead time must be a whole number of days from 0 to %(max)d.") % {"max": MAX_LEAD_TIME},
+        "price_low": _("The price must be greater than 0."),  # PRICE_MIN is 1
+        "lead_bad": _("The lead time must be a whole number of days from %(min)d to %(max)d.")
+        % {"min": LEAD_TIME_MIN_DAYS, "max": LEAD_TIME_MAX_DAYS},
         "unknown_part": _("No catalog part matches this brand and part number (nor a cross reference)."),
         "ambiguous": _("The number matches several catalog parts through cross references; use the "
                        "part's own brand and number."),
@@ -856,7 +864,7 @@ def _validate(cursor, *, supplier_id: int) -> None:
         SELECT r.row_no, e.col, e.value, e.message FROM feed_row r
         CROSS JOIN LATERAL (VALUES
           ('sku', r.sku, CASE WHEN r.sku IS NULL THEN %(sku_required)s
-                              WHEN length(r.sku) > 60 THEN %(sku_long)s END),
+                              WHEN length(r.sku) > %(sku_max)s THEN %(sku_long)s END),
           ('brand', r.brand, CASE WHEN r.brand IS NULL THEN %(brand_required)s END),
           ('part_number', r.part_number,
                CASE WHEN r.part_number IS NULL THEN %(number_required)s
@@ -868,19 +876,22 @@ def _validate(cursor, *, supplier_id: int) -> None:
           ('price', r.price_text,
                CASE WHEN r.price_text IS NULL THEN %(price_required)s
                     WHEN r.price IS NULL THEN %(price_nan)s
-                    WHEN r.price <= 0 THEN %(price_low)s END),
+                    WHEN r.price < %(price_min)s THEN %(price_low)s END),
           ('lead_time_days', r.lead_text,
-               CASE WHEN r.lead_text IS NOT NULL AND (r.lead_time IS NULL OR r.lead_time > %(max_lead)s)
+               CASE WHEN r.lead_text IS NOT NULL AND (r.lead_time IS NULL OR r.lead_time > %(max_lead)s
+                                                      OR r.lead_time < %(min_lead)s)
                     THEN %(lead_bad)s END)
         ) e(col, value, message)
         WHERE e.message IS NOT NULL
           -- Only rows with some problem go through the per-column unpivot (same conditions).
-          AND (r.sku IS NULL OR length(r.sku) > 60 OR r.brand IS NULL OR r.part_number IS NULL
+          AND (r.sku IS NULL OR length(r.sku) > %(sku_max)s OR r.brand IS NULL OR r.part_number IS NULL
                OR r.number_key = '' OR length(r.part_number) > 60 OR r.part_id IS NULL
-               OR r.price IS NULL OR r.price <= 0
-               OR (r.lead_text IS NOT NULL AND (r.lead_time IS NULL OR r.lead_time > %(max_lead)s)))
+               OR r.price IS NULL OR r.price < %(price_min)s
+               OR (r.lead_text IS NOT NULL AND (r.lead_time IS NULL OR r.lead_time > %(max_lead)s
+                                                OR r.lead_time < %(min_lead)s)))
         """,
-        {**m, "max_lead": MAX_LEAD_TIME},
+        {**m, "sku_max": SKU_MAX_LENGTH, "price_min": PRICE_MIN, "min_lead": LEAD_TIME_MIN_DAYS,
+         "max_lead": LEAD_TIME_MAX_DAYS},
     )
     cursor.execute(
         """
@@ -908,7 +919,7 @@ def _validate(cursor, *, supplier_id: int) -> None:
         FROM feed_cell c JOIN feed_column k USING (col)
         WHERE k.warehouse_id IS NULL OR c.value !~ '^[0-9]{1,10}$' OR c.value::bigint > %s
         """,
-        [m["warehouse"], m["stock_negative"], m["stock_nan"], m["stock_large"], MAX_STOCK],
+        [m["warehouse"], m["stock_negative"], m["stock_nan"], m["stock_large"], STOCK_MAX],
     )
     _analyze(cursor, "feed_error")
 

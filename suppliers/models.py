@@ -7,6 +7,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Part
+from suppliers.offer_limits import SKU_MAX_LENGTH
 
 
 class SupplierStatus(models.TextChoices):
@@ -110,7 +111,7 @@ class Offer(models.Model):
     supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="offers", db_index=False,
                                  verbose_name=_("supplier"))
     part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="offers", verbose_name=_("part"))
-    sku = models.CharField(_("supplier SKU"), max_length=60)
+    sku = models.CharField(_("supplier SKU"), max_length=SKU_MAX_LENGTH)
     price = models.BigIntegerField(_("price (Rp)"))
     min_order_qty = models.PositiveIntegerField(_("minimum order quantity"), default=1)
     pack_size = models.PositiveIntegerField(_("pack size"), default=1)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext_lazy
 
 from okto88.errors import PermissionDenied
@@ -114,26 +115,74 @@ def stock_movement_list(*, actor: Any, stock: Stock | None = None) -> QuerySet[S
 
 # --- Read side for workshops -------------------------------------------------------------
 
-# The offers a workshop may buy (active offers of active suppliers) with what they can ship
-# (on_hand − reserved over active warehouses, never below 0), one row per offer. {where}
+# Three rules decide what a workshop sees of the offers: which offers it may buy, how much of
+# one it can get, and which offer comes first. Each is written here once, as SQL for the raw
+# paths (the part page, the best-offer read model) and beside it as the ORM form for querysets
+# and loaded rows; tests/suppliers/test_selectors_offer_rules.py checks both forms agree.
+
+# Buyable: an active offer of an active supplier (a pending or suspended supplier sells
+# nothing). The SQL reads suppliers_offer as o and suppliers_supplier as su, with the
+# parameter %(active)s = SupplierStatus.ACTIVE.
+BUYABLE_OFFER_SQL = "o.is_active AND su.status = %(active)s"
+BUYABLE_OFFER_Q = Q(is_active=True, supplier__status=SupplierStatus.ACTIVE)
+
+
+def offer_is_buyable(*, offer: Offer) -> bool:
+    """BUYABLE_OFFER_Q for one loaded offer (its supplier must have been loaded with it)."""
+    return offer.is_active and offer.supplier.status == SupplierStatus.ACTIVE
+
+
+# Available: what can ship, on_hand − reserved summed over the offer's stock in active
+# warehouses (an inactive one ships nothing), never below 0. The SQL reads suppliers_stock as s
+# and suppliers_warehouse as w, grouped by offer.
+AVAILABLE_SQL = "GREATEST(COALESCE(sum(s.on_hand - s.reserved) FILTER (WHERE w.is_active), 0), 0)"
+AVAILABLE_EXPRESSION = Greatest(
+    Coalesce(Sum(F("stocks__on_hand") - F("stocks__reserved"), filter=Q(stocks__warehouse__is_active=True)), 0), 0)
+
+
+def stock_available(*, stock: Stock) -> int:
+    """One stock row's share of AVAILABLE_SQL (its warehouse must be active to count at all)."""
+    return max(stock.on_hand - stock.reserved, 0)
+
+
+# The offers a workshop may buy with what they can ship, one row per offer. {where}
 # narrows the offers (a part filter, or nothing for every part). A join grouped by offer, not
 # a sub-query per offer: the planner nests loops for a few parts and hashes for a feed's
 # hundred thousand (3x faster there, same result). Shared with services' best-offer refresh.
-VISIBLE_OFFERS_SQL = """
+VISIBLE_OFFERS_SQL = f"""
     SELECT o.id, o.part_id, o.supplier_id, o.price, o.lead_time_days,
-           GREATEST(COALESCE(sum(s.on_hand - s.reserved) FILTER (WHERE w.is_active), 0), 0) AS available
+           {AVAILABLE_SQL} AS available
     FROM suppliers_offer o JOIN suppliers_supplier su ON su.id = o.supplier_id
     LEFT JOIN suppliers_stock s ON s.offer_id = o.id
     LEFT JOIN suppliers_warehouse w ON w.id = s.warehouse_id
-    WHERE o.is_active AND su.status = %(active)s {where}
+    WHERE {BUYABLE_OFFER_SQL} {{where}}
     GROUP BY o.id
-"""
-# The one ranking of a part's offers, over VISIBLE_OFFERS_SQL's columns: what a workshop would pick
-# first comes first. In stock first, then the cheapest, the quickest, the most in stock, and
-# the offer id so that equal offers keep one order. The part page lists offers in this order
-# and the best-offer read model (services.part_best_offer_refresh) keeps its first, so the
-# best offer in a search is always the first offer on the part page.
-OFFER_RANKING_SQL = "available <= 0, price, lead_time_days, available DESC, id"
+"""  # noqa: S608 - fixed fragments only; every value is a parameter
+
+# The one ranking of a part's offers: what a workshop would pick first comes first. In stock
+# first, then the cheapest, the quickest, the most in stock, and the offer id so that equal
+# offers keep one order. The part page lists offers in this order and the best-offer read
+# model (services.part_best_offer_refresh) keeps its first, so the best offer in a search is
+# always the first offer on the part page. Keys as (column, descending); out_of_stock is
+# "available <= 0" (false sorts first).
+OFFER_RANKING = (("out_of_stock", False), ("price", False), ("lead_time_days", False), ("available", True),
+                 ("id", False))
+_RANKING_SQL_COLUMNS = {"out_of_stock": "available <= 0"}
+# Over VISIBLE_OFFERS_SQL's columns.
+OFFER_RANKING_SQL = ", ".join(f"{_RANKING_SQL_COLUMNS.get(column, column)}{' DESC' if descending else ''}"
+                              for column, descending in OFFER_RANKING)
+# Over offer_buyable_ranked's annotations.
+OFFER_RANKING_ORDER_BY = tuple(f"{'-' if descending else ''}{column}" for column, descending in OFFER_RANKING)
+
+
+def offer_buyable_ranked(*, queryset: QuerySet[Offer] | None = None) -> QuerySet[Offer]:
+    """The ORM form of VISIBLE_OFFERS_SQL ranked by OFFER_RANKING_SQL: the buyable offers among
+    `queryset` (default all) annotated with `available` and `out_of_stock`, in ranking order."""
+    qs = (queryset if queryset is not None else Offer.objects.all()).filter(BUYABLE_OFFER_Q)
+    return (qs.annotate(available=AVAILABLE_EXPRESSION)
+            .annotate(out_of_stock=ExpressionWrapper(Q(available__lte=0), output_field=BooleanField()))
+            .order_by(*OFFER_RANKING_ORDER_BY))
+
 
 _PART_OFFERS_SQL = f"""
 WITH visible AS ({VISIBLE_OFFERS_SQL.format(where="AND o.part_id = %(part)s")})
@@ -200,8 +249,10 @@ def part_best_offers(*, part_ids: list[int]) -> dict[int, dict[str, int]]:
 
 
 __all__ = [
-    "OFFER_RANKING_SQL", "VISIBLE_OFFERS_SQL", "NoSupplier", "PartOffer", "actor_is_operator", "offer_list",
-    "part_best_offers", "part_offers",
+    "AVAILABLE_EXPRESSION", "AVAILABLE_SQL", "BUYABLE_OFFER_Q", "BUYABLE_OFFER_SQL", "OFFER_RANKING",
+    "OFFER_RANKING_ORDER_BY", "OFFER_RANKING_SQL", "VISIBLE_OFFERS_SQL", "NoSupplier", "PartOffer",
+    "actor_is_operator", "offer_buyable_ranked", "offer_is_buyable", "offer_list", "part_best_offers", "part_offers",
+    "stock_available",
     "stock_list", "stock_movement_list", "supplier_for_actor", "supplier_for_actor_or_none", "supplier_list",
     "warehouse_list",
 ]

@@ -23,13 +23,13 @@ from lokal.npwp import parse_npwp
 from catalog.models import Part
 from catalog.services import best_offer_cache_version_bump
 from okto88.areas import UnknownArea, area_resolve
-from okto88.bounds import INTEGER_MAX
 from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.models import User
 from okto88.selectors import actor_person
 from okto88.services import NewOutboxEvent, outbox_event_write, outbox_events_write
+from suppliers import offer_limits
 from suppliers.events import offer_price_changed_payload, stock_changed_payload
-from suppliers.lock_objects import offer_lock, part_best_offer_lock, stock_lock
+from suppliers.lock_objects import offer_lock, part_best_offer_lock, stock_lock, stock_lock_queryset
 from suppliers.models import (
     MovementReason,
     Offer,
@@ -404,21 +404,28 @@ def warehouse_update(*, warehouse: Warehouse, data: Mapping[str, Any]) -> Wareho
 # --- Offers ----------------------------------------------------------------------------------
 
 def _price(value: Any, *, field_name: str = "price") -> int:
-    if not _is_int(value) or value <= 0:
+    if not _is_int(value) or not offer_limits.PRICE_MIN <= value <= offer_limits.PRICE_MAX:
         raise InvalidPrice(extra={"field": field_name, "value": str(value)})
     return value
 
 
-def _positive(value: Any, *, field_name: str, minimum: int = 1) -> int:
+def _positive(value: Any, *, field_name: str, minimum: int = 1, maximum: int | None = None) -> int:
     if not _is_int(value) or value < minimum:
         raise InvalidField(f"{field_name} must be a whole number ≥ {minimum}.", extra={"field": field_name})
+    if maximum is not None and value > maximum:
+        raise InvalidField(f"{field_name} must be a whole number ≤ {maximum}.", extra={"field": field_name})
     return value
+
+
+def _lead_time(value: Any) -> int:
+    return _positive(value, field_name="lead_time_days", minimum=offer_limits.LEAD_TIME_MIN_DAYS,
+                     maximum=offer_limits.LEAD_TIME_MAX_DAYS)
 
 
 def _sku(value: Any) -> str:
     sku = str(value or "").strip()
-    if not sku or len(sku) > 60:
-        raise InvalidField("A SKU has 1–60 characters.", extra={"field": "sku"})
+    if not sku or len(sku) > offer_limits.SKU_MAX_LENGTH:
+        raise InvalidField(f"A SKU has 1–{offer_limits.SKU_MAX_LENGTH} characters.", extra={"field": "sku"})
     return sku
 
 
@@ -436,9 +443,9 @@ def offer_create(*, supplier: Supplier, part: Part, sku: str, price: int, min_or
     sku = _sku(sku)
     offer = Offer(
         supplier=supplier, part=part, sku=sku, price=_price(price),
-        min_order_qty=_positive(min_order_qty, field_name="min_order_qty"),
-        pack_size=_positive(pack_size, field_name="pack_size"),
-        lead_time_days=_positive(lead_time_days, field_name="lead_time_days", minimum=0), is_active=is_active,
+        min_order_qty=_positive(min_order_qty, field_name="min_order_qty", minimum=offer_limits.MIN_ORDER_QTY_MIN),
+        pack_size=_positive(pack_size, field_name="pack_size", minimum=offer_limits.PACK_SIZE_MIN),
+        lead_time_days=_lead_time(lead_time_days), is_active=is_active,
     )
     if Offer.objects.filter(supplier=supplier, sku=sku).exists():
         raise DuplicateSku(extra={"field": "sku", "value": sku})
@@ -469,11 +476,11 @@ def offer_update(*, offer: Offer, data: Mapping[str, Any]) -> Offer:
         if Offer.objects.filter(supplier_id=offer.supplier_id, sku=sku).exclude(pk=offer.pk).exists():
             raise DuplicateSku(extra={"field": "sku", "value": sku})
         offer.sku = sku
-    for name in ("min_order_qty", "pack_size"):
+    for name, minimum in (("min_order_qty", offer_limits.MIN_ORDER_QTY_MIN), ("pack_size", offer_limits.PACK_SIZE_MIN)):
         if name in data:
-            setattr(offer, name, _positive(data[name], field_name=name))
+            setattr(offer, name, _positive(data[name], field_name=name, minimum=minimum))
     if "lead_time_days" in data:
-        offer.lead_time_days = _positive(data["lead_time_days"], field_name="lead_time_days", minimum=0)
+        offer.lead_time_days = _lead_time(data["lead_time_days"])
     if "part" in data:
         offer.part = data["part"]
     if "is_active" in data:
@@ -749,8 +756,9 @@ def stock_bulk_set(*, supplier: Supplier, rows: Sequence[Mapping[str, Any]], act
         elif on_hand < 0:
             errors.append(_row_error(index, "on_hand", "negative", "on_hand cannot be negative."))
             ok = False
-        elif on_hand > INTEGER_MAX:  # the column's bound: PostgreSQL would refuse it, a 500
-            errors.append(_row_error(index, "on_hand", "too_large", f"on_hand cannot be more than {INTEGER_MAX}."))
+        elif on_hand > offer_limits.STOCK_MAX:  # the column's bound: PostgreSQL would refuse it, a 500
+            errors.append(_row_error(index, "on_hand", "too_large",
+                                     f"on_hand cannot be more than {offer_limits.STOCK_MAX}."))
             ok = False
         if ok:
             parsed.append((index, sku.strip(), code.strip().upper(), on_hand))
@@ -792,8 +800,7 @@ def stock_bulk_set(*, supplier: Supplier, rows: Sequence[Mapping[str, Any]], act
         result.created = len(new_rows)
     # Lock every row of these offers × warehouses (a superset of the pairs, all this supplier's)
     # in pk order, as every other stock writer does.
-    locked = list(Stock.objects.select_for_update(of=("self",))
-                  .filter(offer_id__in=offer_ids, warehouse_id__in=warehouse_ids).order_by("pk"))
+    locked = stock_lock_queryset(Stock.objects.filter(offer_id__in=offer_ids, warehouse_id__in=warehouse_ids))
     changes: list[tuple[Stock, int]] = []
     for stock in locked:
         target = targets.get((stock.offer_id, stock.warehouse_id))

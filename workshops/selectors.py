@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
 
+from okto88.areas import courier_area
 from okto88.errors import NotFound, PermissionDenied
 from workshops.models import Address, CustomerVehicle, Workshop, WorkshopMember
 
@@ -59,17 +60,11 @@ def address_default(*, workshop: Workshop) -> Address | None:
     return Address.objects.filter(workshop=workshop, is_default=True).first()
 
 
-def address_area(*, address: Address) -> dict[str, str]:
-    """The area dict couriers quote on: {province, city, district, postal_code}."""
-    return {"province": address.province, "city": address.city, "district": address.district,
-            "postal_code": address.postal_code}
-
-
 def address_snapshot(*, address: Address) -> dict[str, Any]:
     """Everything an order keeps of its delivery address, whatever happens to the address later."""
     return {
         "id": address.pk, "label": address.label, "recipient_name": address.recipient_name,
-        "phone": address.phone, "street": address.street, **address_area(address=address),
+        "phone": address.phone, "street": address.street, **courier_area(place=address),
         "region_code": address.region_code,
     }
 
@@ -81,6 +76,6 @@ def customer_vehicle_list(*, actor: Any) -> QuerySet[CustomerVehicle]:
 
 
 __all__ = [
-    "AddressNotFound", "NoWorkshop", "address_area", "address_default", "address_get", "address_list",
+    "AddressNotFound", "NoWorkshop", "address_default", "address_get", "address_list",
     "address_snapshot", "customer_vehicle_list", "workshop_for_actor",
 ]

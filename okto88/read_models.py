@@ -87,14 +87,15 @@ def _shown(values: Mapping[str, Any], other: Mapping[str, Any] | None = None) ->
 
 
 # Rows are compared as jsonb (every column by value, whatever its integer width; a tsvector by
-# its canonical text); the windows count each kind over the whole table and keep a few examples.
+# its canonical text) and returned as json (columns in their order); the windows count each kind
+# over the whole table and keep a few examples.
 _COMPARE_SQL = """
 WITH expected AS MATERIALIZED ({expected}),
 stored AS MATERIALIZED ({stored}),
 compared AS (
     SELECT CASE WHEN s.{first} IS NULL THEN 'missing' WHEN e.{first} IS NULL THEN 'extra' ELSE 'differs' END
                AS kind,
-           to_jsonb(e) AS expected_row, to_jsonb(s) AS stored_row, {order} AS sort_key
+           to_json(e) AS expected_row, to_json(s) AS stored_row, {order} AS sort_key
     FROM expected e FULL JOIN stored s ON {join}
     WHERE to_jsonb(e) IS DISTINCT FROM to_jsonb(s)
 ),

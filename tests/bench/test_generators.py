@@ -1,6 +1,7 @@
 """The benchmark generators (bench/generate_catalog.py, bench/generate_suppliers.py) at a tiny
-scale, inside the test's transaction (no VACUUM): what they COPY around the services leaves every
-read model exact, as `manage.py check_read_models` checks it."""
+scale, and the feed benchmark's clean slate (bench/feed_bench.py), inside the test's transaction
+(no VACUUM): what they write around the services leaves every read model exact, as `manage.py
+check_read_models` checks it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bench.generate_suppliers import suppliers_generate
 from catalog.models import Part, VariantFacet
 from suppliers.models import Offer, PartBestOffer
 from tests.read_models import assert_read_models_exact
-from tests.suppliers.factories import OfferFactory
+from tests.suppliers.factories import OfferFactory, StockFactory, SupplierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,4 +47,17 @@ def test_a_catalog_generated_over_offers_keeps_no_best_offer_of_them():
     _pending_checks_done()
     catalog_generate(**TINY)
     assert not Offer.objects.exists()
+    assert_read_models_exact()
+
+
+def test_the_feed_benchmark_emptying_its_supplier_leaves_no_best_offer_of_the_gone_offers():
+    from bench.feed_bench import SUPPLIER_NAME, prepare_supplier
+
+    supplier = SupplierFactory(legal_name=SUPPLIER_NAME)
+    StockFactory(offer=OfferFactory(supplier=supplier), on_hand=4)
+    kept = OfferFactory(price=200_000)  # another supplier's offer keeps its best offer
+    _pending_checks_done()
+    prepare_supplier(vacuum=False)
+    assert not Offer.objects.filter(supplier=supplier).exists()
+    assert PartBestOffer.objects.get(part=kept.part).offer_id == kept.pk
     assert_read_models_exact()

@@ -1,18 +1,24 @@
 """The suppliers' read-model checks (suppliers.read_models) and `manage.py check_read_models`:
 exact after the services write, each kind of corruption is found, and the command says so in
-its output and its exit status."""
+its output and its exit status (called in the process, and run as `manage.py`)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 
 from suppliers import services
 from suppliers.models import PartBestOffer, Stock
 from suppliers.read_models import part_best_offer_check, read_models_check, stock_ledger_check
 from tests.catalog.factories import PartFactory
+from tests.celery_worker import database_url
 from tests.suppliers.factories import OfferFactory, StockFactory
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +96,25 @@ def test_the_command_shows_the_differences_and_exits_1(offers):
     assert "1 differences (1 differing) of 1 rows" in best
     assert f"differs part_id={part.pk}: stored {{total_available: 99}}, expected {{total_available: 7}}" in best
     assert sum(": OK (" in line for line in lines) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_manage_py_check_read_models_exits_1_with_the_differences_then_0_once_rebuilt():
+    part = StockFactory(offer=OfferFactory(price=90_000), on_hand=2).offer.part
+    PartBestOffer.objects.filter(part=part).update(price=1)
+    env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict), "REDIS_URL": settings.REDIS_URL}
+
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "manage.py", "check_read_models"], env=env, cwd=settings.BASE_DIR,
+                              capture_output=True, text=True, timeout=120)
+
+    found = run()
+    assert found.returncode == 1, found.stderr
+    assert (f"best offers of parts (suppliers_partbestoffer): 1 differences (1 differing) of 1 rows; "
+            f"e.g. differs part_id={part.pk}: stored {{price: 1}}, expected {{price: 90000}}") in found.stdout
+    assert "1 of 4 read models differ" in found.stderr
+    with transaction.atomic():
+        services.part_best_offer_rebuild()
+    mended = run()
+    assert mended.returncode == 0, mended.stdout + mended.stderr
+    assert mended.stdout.count(": OK (") == 4

@@ -5,7 +5,9 @@ its services in the transaction of every change; bulk paths (demo loaders, feed 
 imports, the benchmark generators) write around the services and must call the same refresh.
 Each app that owns a read model states its rule once, as SQL that yields the expected rows,
 and uses that SQL both to refresh the table and, through `read_model_compare`, to check it.
-Reads only.
+Reads only. Each read model is compared in one statement, so its stored and its expected rows
+come from one snapshot: the check is exact on a live database too (the services refresh a read
+model in the transaction of the change it follows).
 """
 
 from __future__ import annotations

@@ -96,10 +96,11 @@ def child_import(feed_import_id: int, top_statements: int = 0) -> None:
     }))
 
 
-def prepare_supplier():
-    from django.db import connection
+def prepare_supplier(*, vacuum: bool = True):
+    from django.db import connection, transaction
 
     from suppliers.models import Supplier, SupplierStatus, Warehouse
+    from suppliers.services import part_best_offer_refresh
 
     supplier = Supplier.objects.filter(legal_name=SUPPLIER_NAME).first()
     if supplier is None:
@@ -112,17 +113,21 @@ def prepare_supplier():
                       "city": "Kota Administrasi Jakarta Selatan", "district": "Kebayoran Baru",
                       "postal_code": "12110", "region_code": "31.74.07"},
         )
-    with connection.cursor() as cursor:  # a clean slate: the previous run's rows go
+    # A clean slate: the previous run's rows go, and the best offers of their parts with them.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM suppliers_stockmovement m USING suppliers_stock s, suppliers_offer o "
                        "WHERE m.stock_id = s.id AND s.offer_id = o.id AND o.supplier_id = %s", [supplier.pk])
         cursor.execute("DELETE FROM suppliers_stock s USING suppliers_offer o "
                        "WHERE s.offer_id = o.id AND o.supplier_id = %s", [supplier.pk])
-        cursor.execute("DELETE FROM suppliers_offer WHERE supplier_id = %s", [supplier.pk])
+        cursor.execute("DELETE FROM suppliers_offer WHERE supplier_id = %s RETURNING part_id", [supplier.pk])
+        part_best_offer_refresh(part_ids=[row[0] for row in cursor.fetchall()])
         cursor.execute("DELETE FROM suppliers_feedimport WHERE supplier_id = %s", [supplier.pk])
         cursor.execute("DELETE FROM platform_outboxevent WHERE topic IN "
                        "('offer.price_changed_batch', 'stock.changed_batch') AND payload->>'source' = 'feed'")
-        cursor.execute("VACUUM ANALYZE suppliers_offer")
-        cursor.execute("VACUUM ANALYZE suppliers_stock")
+    if vacuum:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE suppliers_offer")
+            cursor.execute("VACUUM ANALYZE suppliers_stock")
     return supplier
 
 

@@ -23,7 +23,8 @@ Shape (what real catalogs look like, roughly):
 Steps: drop secondary indexes and constraints of the three big tables, COPY, rebuild the
 search documents with the catalog's own statement (catalog.services.
 part_search_document_refresh), VACUUM FULL (the UPDATE left one dead row per part),
-recreate indexes and constraints, VACUUM ANALYZE. Prints the time of each step.
+recreate indexes and constraints, rebuild the facet counts and the best offers (the TRUNCATE
+took the offers) with the services' statements, VACUUM ANALYZE. Prints the time of each step.
 """
 
 from __future__ import annotations
@@ -586,15 +587,27 @@ def main() -> None:
 
         call_command("migrate", interactive=False, verbosity=0)
 
+    catalog_generate(parts=args.parts, variants=args.variants, fitments=args.fitments, brands=args.brands,
+                     seed=args.seed, timer=timer)
+
+
+def catalog_generate(*, parts: int, variants: int, fitments: int, brands: int = 300, seed: int = 88,
+                     timer: Timer | None = None, vacuum: bool = True) -> None:
+    """Generate the catalog into the database Django is set up on (main() sets it up). Without
+    `vacuum` (inside a transaction, as in a test) the VACUUM steps are left out."""
+    timer = timer or Timer()
+    n_parts_wanted = parts  # `parts` becomes the generated rows
+
     from django.db import connection
 
     from catalog.services import catalog_cache_version_bump, part_search_document_refresh, variant_facet_rebuild
+    from suppliers.services import part_best_offer_rebuild
 
-    rng = random.Random(args.seed)
+    rng = random.Random(seed)
     with timer.step("reference data in memory (vehicles, brands, categories)"):
-        cat = Catalog(rng, brands=args.brands, variants=args.variants)
-    with timer.step(f"parts in memory ({args.parts:,})"):
-        parts = generate_parts(cat, rng, args.parts)
+        cat = Catalog(rng, brands=brands, variants=variants)
+    with timer.step(f"parts in memory ({n_parts_wanted:,})"):
+        parts = generate_parts(cat, rng, n_parts_wanted)
         by_brand: dict[int, list[int]] = {}
         for p in parts:
             by_brand.setdefault(p[1], []).append(p[0])
@@ -640,9 +653,9 @@ def main() -> None:
                                 ["id", "part_id", "brand_name", "number", "number_key", "is_oe"],
                                 crossref_lines(cat, parts, rng))
         counter: list[int] = []
-        with timer.step(f"COPY fitment (~{args.fitments:,}, generated while streaming)"):
+        with timer.step(f"COPY fitment (~{fitments:,}, generated while streaming)"):
             copy_lines(cursor, "catalog_fitment", ["id", "part_id", "variant_id", "position", "quantity", "note"],
-                       fitment_lines(cat, parts, rng, args.fitments, counter))
+                       fitment_lines(cat, parts, rng, fitments, counter))
         with timer.step("identity sequences"):
             for table in ("vehicles_make", "vehicles_vehiclemodel", "vehicles_vehiclevariant", "catalog_brand",
                           "catalog_category", *BIG_TABLES):
@@ -650,17 +663,23 @@ def main() -> None:
                                f"(SELECT coalesce(max(id), 1) FROM {table}))")
         with timer.step("search documents (catalog.services.part_search_document_refresh, one UPDATE)"):
             refreshed = part_search_document_refresh()
-        with timer.step("VACUUM FULL catalog_part (drop the dead rows of that UPDATE)"):
-            cursor.execute("VACUUM FULL catalog_part")
+        if vacuum:
+            with timer.step("VACUUM FULL catalog_part (drop the dead rows of that UPDATE)"):
+                cursor.execute("VACUUM FULL catalog_part")
         with timer.step(f"recreate {len(recreate)} indexes and constraints"):
             for ddl in recreate:
                 cursor.execute(ddl)
         with timer.step("facet counts per variant (catalog.services.variant_facet_rebuild, one INSERT)"):
             variant_facet_rebuild()
-        with timer.step("VACUUM ANALYZE"):
-            for table in ("vehicles_make", "vehicles_vehiclemodel", "vehicles_vehiclevariant", "catalog_brand",
-                          "catalog_category", "catalog_variantfacet", *BIG_TABLES):
-                cursor.execute(f"VACUUM ANALYZE {table}")
+        # The TRUNCATE took every offer with the parts, but not the best-offer rows (derived, no
+        # foreign key): left alone, they would name gone offers on the new parts of the same ids.
+        with timer.step("best offer per part (suppliers.services.part_best_offer_rebuild)"):
+            part_best_offer_rebuild()
+        if vacuum:
+            with timer.step("VACUUM ANALYZE"):
+                for table in ("vehicles_make", "vehicles_vehiclemodel", "vehicles_vehiclevariant", "catalog_brand",
+                              "catalog_category", "catalog_variantfacet", *BIG_TABLES):
+                    cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute(
             "SELECT (SELECT count(*) FROM catalog_part), (SELECT count(*) FROM vehicles_vehiclevariant), "
             "(SELECT count(*) FROM catalog_fitment), (SELECT count(*) FROM catalog_crossreference), "
@@ -679,7 +698,7 @@ def main() -> None:
           f"{n_variants:,} variants, {n_fitments:,} fitment rows, {n_crossrefs:,} cross references "
           f"({n_refs:,} copied), {n_brands} brands, {n_categories} categories; database {size}")
     print(f"parts per variant: median {median:,}, most popular {top:,}")
-    assert n_fitments >= args.fitments and n_parts >= args.parts and n_variants >= args.variants
+    assert n_fitments >= fitments and n_parts >= n_parts_wanted and n_variants >= variants
 
 
 if __name__ == "__main__":

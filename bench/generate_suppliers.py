@@ -72,9 +72,19 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("migrate", interactive=False, verbosity=0)
+    suppliers_generate(suppliers=args.suppliers, offers=args.offers, seed=args.seed, timer=timer)
+
+
+def suppliers_generate(*, suppliers: int, offers: int, seed: int = 88, timer: Timer | None = None,
+                       vacuum: bool = True) -> None:
+    """Generate the suppliers into the database Django is set up on, over its catalog (main()
+    sets it up). Without `vacuum` (inside a transaction, as in a test) VACUUM is left out."""
+    timer = timer or Timer()
+    n_suppliers = suppliers  # `suppliers` becomes the generated rows
+
     from django.db import connection
 
-    rng = random.Random(args.seed)
+    rng = random.Random(seed)
     with connection.cursor() as cursor:
         cursor.execute("SELECT min(id), max(id), count(*) FROM catalog_part")
         low, high, n_parts = cursor.fetchone()
@@ -91,7 +101,7 @@ def main() -> None:
 
         suppliers, warehouses = [], []  # warehouses: (id, supplier_id)
         by_supplier: dict[int, list[int]] = {}
-        for s in range(1, args.suppliers + 1):
+        for s in range(1, n_suppliers + 1):
             city = CITIES[s % len(CITIES)]
             name = f"PT {rng.choice(NAMES)} {rng.choice(NAMES)} Parts {s}"
             suppliers.append(f"{s}\t{name}\t0{s:012d}000\tBudi {s}\tsales{s}@supplier{s}.co.id\t\tactive\t"
@@ -102,10 +112,10 @@ def main() -> None:
                 warehouses.append(f"{wid}\t{s}\t{wcity[5]}{w + 1}\tGudang {wcity[0]}\t{wcity[1]}\t{wcity[0]}\t"
                                   f"{wcity[2]}\t{wcity[3]}\tJl. Raya No. {s}\t{wcity[4]}\tt\t{CREATED_AT}\n")
                 by_supplier.setdefault(s, []).append(wid)
-        weights = [rng.lognormvariate(0, 1.2) for _ in range(args.suppliers)]
-        scale = args.offers / sum(weights)
+        weights = [rng.lognormvariate(0, 1.2) for _ in range(n_suppliers)]
+        scale = offers / sum(weights)
         counts = [max(1, int(w * scale)) for w in weights]
-        counts[-1] += args.offers - sum(counts)
+        counts[-1] += offers - sum(counts)
         with timer.step(f"COPY {len(suppliers)} suppliers, {len(warehouses)} warehouses"):
             copy_lines(cursor, "suppliers_supplier", ["id", "legal_name", "npwp", "contact_name", "contact_email",
                                                       "contact_phone", "status", "created_at", "updated_at"],
@@ -132,7 +142,7 @@ def main() -> None:
                         reserved = rng.randint(1, on_hand) if on_hand and rng.random() < 0.05 else 0
                         stock_rows.append((len(stock_rows) + 1, offer_id, wid, on_hand, reserved))
 
-        with timer.step(f"COPY offers ({args.offers:,})"):
+        with timer.step(f"COPY offers ({offers:,})"):
             copy_lines(cursor, "suppliers_offer", ["id", "supplier_id", "part_id", "sku", "price", "min_order_qty",
                                                    "pack_size", "lead_time_days", "is_active", "created_at",
                                                    "updated_at"], offer_lines())
@@ -166,13 +176,14 @@ def main() -> None:
             from suppliers.services import part_best_offer_rebuild
 
             part_best_offer_rebuild()
-        with timer.step("VACUUM ANALYZE"):
-            for table in ("suppliers_supplier", "suppliers_warehouse", *TABLES, "suppliers_partbestoffer"):
-                cursor.execute(f"VACUUM ANALYZE {table}")
+        if vacuum:
+            with timer.step("VACUUM ANALYZE"):
+                for table in ("suppliers_supplier", "suppliers_warehouse", *TABLES, "suppliers_partbestoffer"):
+                    cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute("SELECT (SELECT count(*) FROM suppliers_offer), (SELECT count(*) FROM suppliers_stock), "
                        "pg_size_pretty(pg_database_size(current_database()))")
         n_offers, n_stock, size = cursor.fetchone()
-    print(f"done in {timer.total():.1f}s: {args.suppliers} suppliers, {len(warehouses)} warehouses, "
+    print(f"done in {timer.total():.1f}s: {n_suppliers} suppliers, {len(warehouses)} warehouses, "
           f"{n_offers:,} offers, {n_stock:,} stock rows, {n_moves:,} ledger rows; database {size}")
 
 

@@ -25,6 +25,13 @@ from catalog import events
 from catalog.lock_objects import part_lock, parts_lock, variant_facet_lock
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
+from catalog.read_models import (
+    PART_SEARCH_CATEGORY_WORDS_CTE,
+    PART_SEARCH_SOURCES_SQL,
+    PART_SEARCH_TEXT_SQL,
+    PART_SEARCH_VECTOR_SQL,
+    VARIANT_FACET_ROWS_SQL,
+)
 from catalog.selectors import BEST_OFFER_VERSION_KEY, CATALOG_VERSION_KEY, part_supersession_would_loop
 from okto88.errors import ApplicationError, Conflict, NotFound
 from okto88.services import outbox_event_write
@@ -68,37 +75,13 @@ class InvalidCategory(ApplicationError):
 # --- Search document --------------------------------------------------------------------
 
 # One statement for any number of parts: the demo and the CSV import call it once for
-# everything they loaded. The 'simple' configuration (lower case, no stemming) because
-# names mix Indonesian and English and neither language's stemmer suits the other.
-# Ancestor category names ("Rem" for brake pads) are weight C: they widen a search
-# without outranking the part's own category.
-_SEARCH_DOCUMENT_SQL = """
-WITH RECURSIVE ancestry(category_id, ancestor_id) AS (
-    SELECT id, parent_id FROM catalog_category WHERE parent_id IS NOT NULL
-    UNION
-    SELECT a.category_id, c.parent_id
-    FROM ancestry a JOIN catalog_category c ON c.id = a.ancestor_id
-    WHERE c.parent_id IS NOT NULL
-),
-category_document AS (
-    SELECT c.id,
-           concat_ws(' ', c.name_id, c.name_en, replace(c.synonyms, ',', ' ')) AS own_words,
-           coalesce((SELECT string_agg(concat_ws(' ', p.name_id, p.name_en), ' ')
-                     FROM ancestry a JOIN catalog_category p ON p.id = a.ancestor_id
-                     WHERE a.category_id = c.id), '') AS ancestor_words
-    FROM catalog_category c
+# everything they loaded. The document's rule lives in catalog.read_models, which checks it.
+_SEARCH_DOCUMENT_SQL = (
+    PART_SEARCH_CATEGORY_WORDS_CTE
+    + f"UPDATE catalog_part AS part SET\n    search_vector = {PART_SEARCH_VECTOR_SQL},\n"
+    + f"    search_text = {PART_SEARCH_TEXT_SQL}\n"
+    + PART_SEARCH_SOURCES_SQL
 )
-UPDATE catalog_part AS part SET
-    search_vector =
-        setweight(to_tsvector('simple', concat_ws(' ', part.name_id, part.name_en)), 'A')
-        || setweight(to_tsvector('simple', concat_ws(' ', brand.name, part.number, part.number_key)), 'A')
-        || setweight(to_tsvector('simple', cd.own_words), 'B')
-        || setweight(to_tsvector('simple', cd.ancestor_words), 'C'),
-    search_text = lower(concat_ws(' ', part.name_id, part.name_en, brand.name, cd.own_words,
-                                  cd.ancestor_words))
-FROM catalog_brand AS brand, category_document AS cd
-WHERE brand.id = part.brand_id AND cd.id = part.category_id
-"""
 
 
 def part_search_document_refresh(*, part_ids: Iterable[int] | None = None) -> int:
@@ -187,17 +170,10 @@ def _version_bump(part: Part) -> None:
 
 # --- Facet counts per variant (read model) ------------------------------------------------
 
-# A part fitted at two positions counts once: (variant, part) pairs first, off fitment_unique.
-_FACET_ROWS_SQL = """
-SELECT f.variant_id, p.category_id, p.brand_id, count(*)
-FROM (SELECT DISTINCT variant_id, part_id FROM catalog_fitment WHERE {where}) f
-JOIN catalog_part p ON p.id = f.part_id
-GROUP BY 1, 2, 3
-"""
 
 
 def _facet_contributions(cursor, part_ids: list[int]) -> Counter:
-    cursor.execute(_FACET_ROWS_SQL.format(where="part_id = ANY(%s)"), [part_ids])
+    cursor.execute(VARIANT_FACET_ROWS_SQL.format(where="part_id = ANY(%s)"), [part_ids])
     return Counter({(v, c, b): n for v, c, b, n in cursor.fetchall()})
 
 
@@ -245,7 +221,7 @@ def variant_facet_rebuild(*, variant_ids: Iterable[int] | None = None) -> int:
             cursor.execute("DELETE FROM catalog_variantfacet WHERE variant_id = ANY(%s)", [ids])
             where, params = "variant_id = ANY(%s)", [ids]
         cursor.execute("INSERT INTO catalog_variantfacet (variant_id, category_id, brand_id, parts) "
-                       + _FACET_ROWS_SQL.format(where=where), params)
+                       + VARIANT_FACET_ROWS_SQL.format(where=where), params)
         return cursor.rowcount
 
 

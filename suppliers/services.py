@@ -39,7 +39,7 @@ from suppliers.models import (
     SupplierStatus,
     Warehouse,
 )
-from suppliers.selectors import OFFER_RANKING_SQL, VISIBLE_OFFERS_SQL
+from suppliers.read_models import PART_BEST_OFFER_COLUMNS, PART_BEST_OFFER_ROWS_SQL
 
 __all__ = [
     "DuplicateSku", "DuplicateWarehouseCode", "InsufficientStock", "InvalidNpwp", "InvalidPercent", "InvalidPrice",
@@ -233,36 +233,21 @@ def _locked_stock(stock: Stock | int) -> Stock:
 
 # --- Best offer per part (read model) ---------------------------------------------------------
 
-# Per part the first of its visible offers in the one ranking the part page lists them by
-# (selectors.VISIBLE_OFFERS_SQL, selectors.OFFER_RANKING_SQL), and the totals. {where}
-# narrows the offers: a part filter for a refresh, nothing for a rebuild.
-_BEST_OFFER_SQL = f"""
-WITH visible AS ({VISIBLE_OFFERS_SQL}),
-best AS (
-    SELECT DISTINCT ON (part_id) part_id, id, supplier_id, price, lead_time_days, available
-    FROM visible ORDER BY part_id, {OFFER_RANKING_SQL}
-),
-totals AS (
-    SELECT part_id, sum(available) AS total, count(DISTINCT supplier_id) AS suppliers
-    FROM visible GROUP BY part_id
-)
-"""  # noqa: S608 - fixed fragments only; every value is a parameter
-_BEST_OFFER_UPDATE_SQL = _BEST_OFFER_SQL.format(where="AND o.part_id = ANY(%(parts)s)") + """
+# The rows come from suppliers.read_models.PART_BEST_OFFER_ROWS_SQL, the read model's one rule
+# (which its check uses too): for a refresh, over the offers of the given parts; a part left
+# without visible offers keeps its row, emptied.
+_BEST_OFFER_UPDATE_SQL = f"""
 UPDATE suppliers_partbestoffer b
-SET offer_id = best.id, supplier_id = best.supplier_id, price = best.price,
-    lead_time_days = best.lead_time_days, available = coalesce(best.available, 0),
-    total_available = coalesce(totals.total, 0), supplier_count = coalesce(totals.suppliers, 0)
+SET offer_id = fresh.offer_id, supplier_id = fresh.supplier_id, price = fresh.price,
+    lead_time_days = fresh.lead_time_days, available = coalesce(fresh.available, 0),
+    total_available = coalesce(fresh.total_available, 0), supplier_count = coalesce(fresh.supplier_count, 0)
 FROM unnest(%(parts)s::bigint[]) AS t(part_id)
-LEFT JOIN best ON best.part_id = t.part_id LEFT JOIN totals ON totals.part_id = t.part_id
+LEFT JOIN ({PART_BEST_OFFER_ROWS_SQL.format(where="AND o.part_id = ANY(%(parts)s)")}) AS fresh
+    ON fresh.part_id = t.part_id
 WHERE b.part_id = t.part_id
-"""
-_BEST_OFFER_INSERT_SQL = _BEST_OFFER_SQL.format(where="") + """
-INSERT INTO suppliers_partbestoffer
-    (part_id, offer_id, supplier_id, price, lead_time_days, available, total_available, supplier_count)
-SELECT best.part_id, best.id, best.supplier_id, best.price, best.lead_time_days, best.available,
-       totals.total, totals.suppliers
-FROM best JOIN totals ON totals.part_id = best.part_id
-"""
+"""  # noqa: S608 - fixed fragments only; every value is a parameter
+_BEST_OFFER_INSERT_SQL = (f"INSERT INTO suppliers_partbestoffer ({', '.join(PART_BEST_OFFER_COLUMNS)})\n"
+                          + PART_BEST_OFFER_ROWS_SQL.format(where=""))
 
 
 def part_best_offer_refresh(*, part_ids: Iterable[int] = (), offer_ids: Iterable[int] = (),

@@ -6,6 +6,7 @@ import pytest
 
 from catalog import demo, selectors
 from catalog.models import CrossReference, Fitment, Part
+from tests.read_models import assert_read_models_exact
 from vehicles import demo as vehicles_demo
 from vehicles.models import VehicleVariant
 
@@ -31,6 +32,7 @@ def test_demo_loads_a_few_thousand_parts_once(loaded):
     assert counts() == first
     assert sorted(Part.objects.values_list("brand__name", "number")) == numbers
     assert not Part.objects.filter(search_text="").exists()
+    assert_read_models_exact()
 
 
 def test_demo_catalog_answers_the_three_searches(loaded):

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 import pytest
 
 from catalog.models import Brand, BrandKind, Category
+from tests.read_models import read_models_checked_after
 from vehicles.models import Make, VehicleModel, VehicleType, VehicleVariant
+
+
+@pytest.fixture(autouse=True)
+def _read_models_exact(request):
+    """Every test that wrote through the catalog import leaves every read model exact."""
+    yield from read_models_checked_after(request)
 
 
 @dataclass

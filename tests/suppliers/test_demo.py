@@ -13,6 +13,7 @@ from okto88.models import User
 from suppliers import demo
 from suppliers.models import Offer, Stock, Supplier, SupplierMember, Warehouse
 from tests.catalog.test_services_variant_facet import assert_equals_rebuild as assert_facets_equal_rebuild
+from tests.read_models import assert_read_models_exact
 from tests.suppliers.test_services_best_offer import assert_equals_rebuild as assert_best_offers_equal_rebuild
 from vehicles import demo as vehicles_demo
 from vehicles.models import VehicleVariant
@@ -42,12 +43,14 @@ def test_demo_loads_suppliers_offers_and_ledger_stock_once():
     mismatched = Stock.objects.annotate(ledger=Sum("movements__on_hand_delta")).exclude(on_hand=0).exclude(
         ledger=F("on_hand"))
     assert not mismatched.exists()
+    assert_read_models_exact()  # also after the second, idempotent load
 
 
 def test_after_the_demo_load_the_read_models_are_exact_and_the_avanza_list_shows_offers(client):
 
     for module in (platform_demo, vehicles_demo, catalog_demo, demo, workshops_demo):
         module.demo_load()
+    assert_read_models_exact()  # what `manage.py check_read_models` checks
     assert_best_offers_equal_rebuild()
     assert_facets_equal_rebuild()
     assert not Part.objects.filter(search_text="").exists()

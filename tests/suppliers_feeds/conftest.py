@@ -10,9 +10,16 @@ from catalog.models import Brand, Part
 from suppliers import feeds
 from suppliers.models import FeedImport, Supplier, Warehouse
 from tests.catalog.factories import BrandFactory, CategoryFactory, CrossReferenceFactory, PartFactory
+from tests.read_models import read_models_checked_after
 from tests.suppliers.factories import SupplierFactory, SupplierMemberFactory, WarehouseFactory
 
 HEADER = "sku,brand,part_number,price,lead_time_days,stock_JKT1,stock_SBY1"
+
+
+@pytest.fixture(autouse=True)
+def _read_models_exact(request):
+    """Every test that wrote through the feed import leaves every read model exact."""
+    yield from read_models_checked_after(request)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,67 @@
+"""The catalog's read-model checks (catalog.read_models): exact after the services write, and
+each kind of corruption of a stored row (a count off, a row gone, a row too many, a stale
+search document) is found, counted and shown."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import F
+
+from catalog import services
+from catalog.models import Part, VariantFacet
+from catalog.read_models import catalog_read_models_check, part_search_document_check, variant_facet_check
+from tests.catalog.factories import BrandFactory, CategoryFactory, PartFactory, VehicleVariantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fitted():
+    avanza, xenia = VehicleVariantFactory(), VehicleVariantFactory()
+    brakes = CategoryFactory(name_id="Kampas rem", name_en="Brake pads")
+    pad = PartFactory(category=brakes, brand=BrandFactory(name="Bendix"), name_en="Front brake pads")
+    shoe = PartFactory(category=brakes)
+    services.fitment_set(part=pad, fitments=[{"variant": avanza, "position": "front"},
+                                             {"variant": avanza, "position": "rear"}, {"variant": xenia}])
+    services.fitment_set(part=shoe, fitments=[{"variant": avanza}])
+    return avanza, xenia, pad, shoe
+
+
+def test_what_the_services_wrote_is_exact(fitted):
+    checks = catalog_read_models_check()
+    assert [(check.ok, check.rows) for check in checks] == [(True, 3), (True, 2)]
+    assert str(checks[0]) == "facet counts per variant (catalog_variantfacet): OK (3 rows)"
+
+
+def test_a_facet_count_off_by_one_a_missing_and_an_extra_row_are_each_found(fitted):
+    avanza, xenia, pad, _shoe = fitted
+    VariantFacet.objects.filter(variant_id=avanza.pk).update(parts=F("parts") + 1)
+    check = variant_facet_check()
+    assert (check.ok, check.differing, check.missing, check.extra) == (False, 2, 0, 0)
+    example = check.examples[0]
+    assert example.kind == "differs" and example.key["variant_id"] == avanza.pk
+    assert set(example.stored) == {"parts"} and example.stored["parts"] == example.expected["parts"] + 1
+    assert f"variant_id={avanza.pk}" in str(check) and "2 differing" in str(check)
+
+    VariantFacet.objects.filter(variant_id=xenia.pk).delete()
+    VariantFacet.objects.create(variant_id=xenia.pk, category_id=pad.category_id, brand_id=pad.brand_id + 1000,
+                                parts=1)
+    check = variant_facet_check()
+    assert (check.differing, check.missing, check.extra, check.differences) == (2, 1, 1, 4)
+    assert [e.kind for e in check.examples] == ["missing", "extra", "differs", "differs"]
+    assert check.examples[0].expected == {"parts": 1} and check.examples[1].stored == {"parts": 1}
+
+
+def test_a_stale_or_missing_search_document_is_found(fitted):
+    _avanza, _xenia, pad, shoe = fitted
+    Part.objects.filter(pk=pad.pk).update(name_en="Rear brake shoes")  # around the service
+    Part.objects.filter(pk=shoe.pk).update(search_vector=None, search_text="")
+    check = part_search_document_check()
+    assert (check.ok, check.differing, check.missing, check.extra) == (False, 2, 0, 0)
+    by_part = {e.key["id"]: e for e in check.examples}
+    assert set(by_part[pad.pk].stored) == {"search_vector", "search_text"}
+    assert "rear brake shoes" in by_part[pad.pk].expected["search_text"]
+    assert by_part[shoe.pk].stored == {"search_vector": None, "search_text": ""}
+
+    services.part_search_document_refresh(part_ids=[pad.pk, shoe.pk])
+    assert part_search_document_check().ok

@@ -14,13 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from catalog.imports import (
-    COLUMNS,
-    CatalogImportFileError,
-    ImportKind,
-    catalog_import,
-    import_expected_header,
-)
+from catalog.errors import CatalogImportFileError
+from catalog.imports import COLUMNS, ImportKind, catalog_import, import_expected_header
 
 # The page lists this many rejected rows; the command prints them all.
 ROWS_SHOWN = 500

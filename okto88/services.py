@@ -17,9 +17,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 
-from okto88.errors import ApplicationError
+from okto88.errors import InvalidApiKey, RevokedApiKey, UnknownScope
 from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope
 from okto88.redis_connection import redis_client
 from okto88.request_id import request_id_var
@@ -27,22 +26,6 @@ from okto88.request_id import request_id_var
 logger = logging.getLogger(__name__)
 
 API_KEY_PREFIX = "okto"
-
-
-class InvalidApiKey(ApplicationError):
-    code = "invalid_api_key"
-    status = 401
-    title = gettext_lazy("The API key is not valid.")
-
-
-class RevokedApiKey(InvalidApiKey):
-    code = "revoked_api_key"
-    title = gettext_lazy("The API key has been revoked or has expired.")
-
-
-class UnknownScope(ApplicationError):
-    code = "unknown_scope"
-    title = gettext_lazy("Unknown API scope.")
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,15 @@ from catalog import selectors as catalog_selectors
 from catalog.part_attributes import part_attributes_display
 from okto88.errors import ApplicationError
 from orders import selectors, services
+from orders.errors import CartEmpty, OrderNotFound
 from orders.models import OrderStatus
 from orders.notifications import notification_mark_all_read, notification_mark_read, notification_text
 from orders.timeline import order_event_text, order_event_title, order_step_title
 from payments.errors import GatewayRejected, GatewayUnavailable
 from payments.models import PaymentMethod
 from suppliers.selectors import part_offers
-from workshops.selectors import NoWorkshop, address_default, address_get, address_list, workshop_for_actor
+from workshops.errors import NoWorkshop
+from workshops.selectors import address_default, address_get, address_list, workshop_for_actor
 
 PAGE_SIZE = 20
 FITMENT_SHOWN = 50
@@ -232,7 +234,7 @@ def cart(request):
         try:
             context["preview"] = services.cart_checkout_preview(
                 workshop=workshop, address=address, shipping_choices=_shipping_choices(request.GET))
-        except services.CartEmpty:
+        except CartEmpty:
             pass
         except ApplicationError as exc:
             messages.error(request, error_message(exc))
@@ -307,7 +309,7 @@ def order_list(request):
 def _order_or_404(request, number: str):
     try:
         return selectors.order_get(actor=request.user, number=number)
-    except selectors.OrderNotFound as exc:
+    except OrderNotFound as exc:
         raise Http404 from exc
 
 

@@ -30,6 +30,7 @@ from suppliers.admin_scoping import (
     admin_is_operator,
     supplier_admin_site,
 )
+from suppliers.errors import DuplicateSku, InvalidPrice, SupplierMismatch
 from suppliers.models import (
     MovementReason,
     Offer,
@@ -193,7 +194,7 @@ class OfferForm(forms.ModelForm):
     def clean_price(self):
         price = self.cleaned_data["price"]
         if price is None or price <= 0:
-            raise forms.ValidationError(services.InvalidPrice.title, code="invalid_price")
+            raise forms.ValidationError(InvalidPrice.title, code="invalid_price")
         return price
 
     def clean(self):
@@ -202,7 +203,7 @@ class OfferForm(forms.ModelForm):
         sku = (data.get("sku") or "").strip()
         if supplier is not None and sku and Offer.objects.filter(supplier=supplier, sku=sku).exclude(
                 pk=self.instance.pk).exists():
-            self.add_error("sku", services.DuplicateSku.title)
+            self.add_error("sku", DuplicateSku.title)
         return data
 
 
@@ -339,7 +340,7 @@ class StockForm(forms.ModelForm):
                 self.add_error("adjust_by", _("New stock starts at 0; it cannot be reduced."))
             if offer and warehouse:
                 if offer.supplier_id != warehouse.supplier_id:
-                    self.add_error("warehouse", services.SupplierMismatch.title)
+                    self.add_error("warehouse", SupplierMismatch.title)
                 elif Stock.objects.filter(offer=offer, warehouse=warehouse).exists():
                     self.add_error("warehouse", _("This offer already has stock in this warehouse."))
         return data

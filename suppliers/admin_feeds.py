@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from suppliers import feeds
 from suppliers.admin_scoping import SupplierScopedAdminMixin, admin_is_operator, supplier_admin_site
+from suppliers.errors import FeedUploadInvalid
 from suppliers.models import FeedImport, FeedStatus
 
 FIRST_ERRORS = 50
@@ -46,7 +47,7 @@ class FeedUploadForm(forms.ModelForm):
             raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
         try:
             feeds.feed_upload_check(file=upload)  # the same checks as the service, before saving
-        except feeds.FeedUploadInvalid as exc:
+        except FeedUploadInvalid as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from exc
         return upload
 

@@ -12,16 +12,10 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
-from django.utils.translation import gettext_lazy
 
-from okto88.errors import PermissionDenied
 from okto88.models import Role
+from suppliers.errors import NoSupplier
 from suppliers.models import Offer, Stock, StockMovement, Supplier, SupplierStatus, Warehouse
-
-
-class NoSupplier(PermissionDenied):
-    code = "no_supplier"
-    title = gettext_lazy("This caller is not bound to a supplier.")
 
 
 def actor_is_operator(*, actor: Any) -> bool:
@@ -200,7 +194,7 @@ def part_best_offers(*, part_ids: list[int]) -> dict[int, dict[str, int]]:
 
 
 __all__ = [
-    "OFFER_RANKING_SQL", "VISIBLE_OFFERS_SQL", "NoSupplier", "PartOffer", "actor_is_operator", "offer_list",
+    "OFFER_RANKING_SQL", "VISIBLE_OFFERS_SQL", "PartOffer", "actor_is_operator", "offer_list",
     "part_best_offers", "part_offers",
     "stock_list", "stock_movement_list", "supplier_for_actor", "supplier_for_actor_or_none", "supplier_list",
     "warehouse_list",

@@ -27,8 +27,10 @@ from catalog import selectors as catalog_selectors
 from catalog.models import Position
 from okto88.errors import ApplicationError
 from vehicles import selectors as vehicle_selectors
-from vehicles.services import InvalidVin, vin_decode
+from vehicles.errors import InvalidVin
+from vehicles.services import vin_decode
 from workshops import selectors, services
+from workshops.errors import NoWorkshop
 
 SESSION_VARIANT_KEY = "okto88.variant_id"
 PAGE_SIZE = 20
@@ -54,7 +56,7 @@ def workshop_member_required(view):
     def wrapper(request, *args, **kwargs):
         try:
             request.workshop = selectors.workshop_for_actor(actor=request.user)
-        except selectors.NoWorkshop as exc:
+        except NoWorkshop as exc:
             raise PermissionDenied(exc.message) from exc
         return view(request, *args, **kwargs)
 

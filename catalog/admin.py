@@ -21,7 +21,7 @@ from catalog import selectors, services
 from catalog.errors import DuplicatePart, InvalidPartNumber, SupersessionCycle
 from catalog.models import Brand, Category, CrossReference, Fitment, Part
 from catalog.normalise import part_number_normalise
-from okto88.errors import ApplicationError
+from okto88.errors import ApplicationError, error_message
 
 
 def _copy_saved(target, saved) -> None:
@@ -43,7 +43,7 @@ class ServiceErrorsAsMessages:
             with transaction.atomic():
                 call()
         except ApplicationError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
+            self.message_user(request, error_message(exc, staff=True), level=messages.ERROR)
             return False
         return True
 

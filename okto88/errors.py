@@ -9,8 +9,10 @@ title, its own constructor). Errors several apps raise live here, so their code 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
 
@@ -23,6 +25,32 @@ class ApplicationError(Exception):
         self.message = message or self.title
         self.extra = extra or {}
         super().__init__(self.message)
+
+
+def error_message(error: ApplicationError, *, wording: Mapping[type[ApplicationError], str] | None = None,
+                  staff: bool = False) -> str:
+    """The message a person reads for `error` (browser pages, admin), in the active language.
+
+    The error's detail when it is a translatable text written for people (a lazy string), else
+    its title: a plain str detail is English for logs and partners. A page that words an error
+    its own way passes `wording`, keyed by error class (the nearest class in the error's MRO
+    wins, so a key cannot name an error that does not exist), formatted with the error's `extra`,
+    `title` and `detail`. Staff pages (admin, imports) add a plain detail after the title: it
+    names the row, the field or the partner's answer an operator needs to act.
+    """
+    detail = str(error.message)
+    text = detail if isinstance(error.message, Promise) else str(error.title)
+    for error_class in type(error).__mro__:
+        template = (wording or {}).get(error_class)
+        if template is not None:
+            try:
+                text = str(template) % {**error.extra, "title": str(error.title), "detail": detail}
+            except (KeyError, TypeError, ValueError):
+                text = str(template)
+            break
+    if staff and not isinstance(error.message, Promise) and detail not in text:
+        text = f"{text} {detail}"
+    return text
 
 
 class NotFound(ApplicationError):

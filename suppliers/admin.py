@@ -21,7 +21,7 @@ from import_export.admin import ExportMixin
 
 from catalog.models import Part
 from okto88.areas import area_resolve
-from okto88.errors import ApplicationError
+from okto88.errors import ApplicationError, error_message
 from okto88.selectors import ACTOR_NAME_RELATED, actor_name
 from suppliers import services
 from suppliers.admin_scoping import (
@@ -52,7 +52,7 @@ def _copy_saved(target, saved) -> None:
 
 def _error_to_form(form: forms.BaseForm, exc: ApplicationError, default_field: str | None = None) -> None:
     name = exc.extra.get("field") or default_field
-    form.add_error(name if name in form.fields else None, exc.message)
+    form.add_error(name if name in form.fields else None, error_message(exc, staff=True))
 
 
 # --- Suppliers (operators) -------------------------------------------------------------------
@@ -66,7 +66,7 @@ class SupplierForm(forms.ModelForm):
         try:
             return services.npwp_normalise(self.cleaned_data["npwp"])
         except ApplicationError as exc:
-            raise forms.ValidationError(exc.message, code=exc.code) from exc
+            raise forms.ValidationError(error_message(exc, staff=True), code=exc.code) from exc
 
 
 class SupplierMemberInline(admin.TabularInline):
@@ -276,7 +276,7 @@ class OfferAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
                 count = services.offer_bulk_change_price(
                     supplier=self.scoped_supplier(request), offer_ids=offer_ids, percent=form.cleaned_data["percent"])
             except ApplicationError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+                self.message_user(request, error_message(exc, staff=True), messages.ERROR)
                 return None
             self.message_user(request, _("Prices of %(count)d offers changed.") % {"count": count}, messages.SUCCESS)
             return None
@@ -392,7 +392,7 @@ class StockAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
                                                   reason=MovementReason.ADJUSTMENT, actor=request.user,
                                                   reference=reference)
         except ApplicationError as exc:  # a race the form could not see
-            self.message_user(request, exc.message, messages.ERROR)
+            self.message_user(request, error_message(exc, staff=True), messages.ERROR)
             if not change:
                 raise
             return

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import escape, format_html
 from django.utils.translation import gettext_lazy as _
 
+from okto88.errors import error_message
 from suppliers import feeds
 from suppliers.admin_scoping import SupplierScopedAdminMixin, admin_is_operator, supplier_admin_site
 from suppliers.errors import FeedUploadInvalid
@@ -48,7 +49,7 @@ class FeedUploadForm(forms.ModelForm):
         try:
             feeds.feed_upload_check(file=upload)  # the same checks as the service, before saving
         except FeedUploadInvalid as exc:
-            raise forms.ValidationError(exc.message, code=exc.code) from exc
+            raise forms.ValidationError(error_message(exc, staff=True), code=exc.code) from exc
         return upload
 
 

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from okto88.errors import InvalidApiKey, RevokedApiKey, UnknownScope
+from okto88.errors import InvalidApiKey, InvalidField, RevokedApiKey, UnknownScope
 from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope
 from okto88.redis_connection import redis_client
 from okto88.request_id import request_id_var
@@ -55,6 +55,16 @@ def api_key_issue(
         expires_at=expires_at,
     )
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
+
+
+def api_client_ensure(*, name: str) -> ApiClient:
+    """The partner API client called `name`, created (active, platform rate limit) if new: a
+    setup script can run twice without making a second client."""
+    name = (name or "").strip()
+    if not name or len(name) > ApiClient._meta.get_field("name").max_length:
+        raise InvalidField("An API client needs a name of at most 120 characters.", extra={"field": "client"})
+    client, _created = ApiClient.objects.get_or_create(name=name)
+    return client
 
 
 # A verified key (with its client) is kept in the cache for a few seconds, keyed by the

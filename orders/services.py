@@ -93,8 +93,6 @@ PREPAID_METHODS = frozenset({PaymentMethod.VIRTUAL_ACCOUNT, PaymentMethod.QRIS, 
 CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.IN_FULFILMENT})
 
 
-# --- Errors ----------------------------------------------------------------------------------
-
 # --- Money -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -123,3 +123,13 @@ class StockRowsInvalid(ApplicationError):
                          extra={"errors": errors})
         self.errors = errors
         self.status = _stock_rows_status(errors)
+
+
+class UnknownSupplier(NotFound):
+    code = "unknown_supplier"
+    title = gettext_lazy("No such supplier.")
+
+
+class ApiClientBoundElsewhere(Conflict):
+    code = "api_client_bound_elsewhere"
+    title = gettext_lazy("This API client already acts for another supplier.")

@@ -24,10 +24,11 @@ from catalog.services import best_offer_cache_version_bump
 from okto88.areas import area_resolve
 from okto88.bounds import INTEGER_MAX
 from okto88.errors import InvalidField, InvalidQuantity
-from okto88.models import User
+from okto88.models import ApiClient, User
 from okto88.selectors import actor_person
 from okto88.services import NewOutboxEvent, outbox_event_write, outbox_events_write
 from suppliers.errors import (
+    ApiClientBoundElsewhere,
     DuplicateSku,
     DuplicateWarehouseCode,
     InsufficientStock,
@@ -37,6 +38,7 @@ from suppliers.errors import (
     StockRowsInvalid,
     SupplierMismatch,
     UnknownStock,
+    UnknownSupplier,
 )
 from suppliers.lock_objects import offer_lock, part_best_offer_lock, stock_lock
 from suppliers.models import (
@@ -45,6 +47,7 @@ from suppliers.models import (
     Stock,
     StockMovement,
     Supplier,
+    SupplierApiClient,
     SupplierStatus,
     Warehouse,
 )
@@ -56,7 +59,8 @@ __all__ = [
     "offer_update",
     "part_best_offer_rebuild", "part_best_offer_refresh",
     "price_change_by_percent", "stock_adjust", "stock_bulk_set", "stock_commit_shipment", "stock_ensure",
-    "stock_release", "stock_reserve", "stock_return", "stock_set_on_hand", "supplier_create", "supplier_delete",
+    "stock_release", "stock_reserve", "stock_return", "stock_set_on_hand", "supplier_api_client_bind",
+    "supplier_create", "supplier_delete",
     "supplier_update",
     "warehouse_create", "warehouse_update",
 ]
@@ -747,3 +751,23 @@ def stock_bulk_set(*, supplier: Supplier, rows: Sequence[Mapping[str, Any]], act
 def _error_sort_key(field_name: str) -> tuple[int, str]:
     parts = field_name.split(".")
     return (int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1, field_name)
+
+
+# --- API clients -------------------------------------------------------------------------------
+
+@transaction.atomic
+def supplier_api_client_bind(*, supplier_id: Any, api_client: ApiClient) -> SupplierApiClient:
+    """Let `api_client` act for the supplier (its keys then see and change only that supplier's
+    offers and stock). Binding it again to the same supplier changes nothing; a client acts for
+    one supplier only, so another supplier is refused rather than silently moved."""
+    try:
+        supplier = Supplier.objects.get(pk=int(supplier_id))
+    except (Supplier.DoesNotExist, TypeError, ValueError) as exc:
+        raise UnknownSupplier(f"No supplier with id {supplier_id}.", extra={"supplier": str(supplier_id)}) from exc
+    binding, _created = SupplierApiClient.objects.select_for_update().get_or_create(
+        api_client=api_client, defaults={"supplier": supplier})
+    if binding.supplier_id != supplier.pk:
+        raise ApiClientBoundElsewhere(
+            f"API client {api_client.name} already acts for supplier {binding.supplier_id}.",
+            extra={"supplier": binding.supplier_id})
+    return binding

@@ -69,6 +69,7 @@ class FeedUploadTooLarge(FeedUploadInvalid):
 
 class FeedImportNotFound(NotFound):
     code = "feed_import_not_found"
+    title = gettext_lazy("No such feed import.")
 
 
 class InvalidNpwp(ApplicationError):

@@ -18,9 +18,10 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from catalog import selectors, services
+from catalog.errors import DuplicatePart, InvalidPartNumber, SupersessionCycle
 from catalog.models import Brand, Category, CrossReference, Fitment, Part
 from catalog.normalise import part_number_normalise
-from okto88.errors import ApplicationError
+from okto88.errors import ApplicationError, error_message
 
 
 def _copy_saved(target, saved) -> None:
@@ -42,7 +43,7 @@ class ServiceErrorsAsMessages:
             with transaction.atomic():
                 call()
         except ApplicationError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
+            self.message_user(request, error_message(exc, staff=True), level=messages.ERROR)
             return False
         return True
 
@@ -116,16 +117,16 @@ class PartForm(forms.ModelForm):
         if number is not None:
             key = part_number_normalise(number)
             if not key:
-                self.add_error("number", services.InvalidPartNumber.title)
+                self.add_error("number", InvalidPartNumber.title)
             elif brand and selectors.part_number_taken(brand_id=brand.pk, number_key=key,
                                                        exclude_pk=self.instance.pk):
-                self.add_error("number", services.DuplicatePart.title)
+                self.add_error("number", DuplicatePart.title)
         new = data.get("superseded_by")
         if self.instance.pk and "superseded_by" in self.changed_data:
             if new is None:
                 self.add_error("superseded_by", _("A supersession cannot be undone here."))
             elif selectors.part_supersession_would_loop(old_id=self.instance.pk, new_id=new.pk):
-                self.add_error("superseded_by", services.SupersessionCycle.title)
+                self.add_error("superseded_by", SupersessionCycle.title)
         return data
 
 
@@ -186,7 +187,7 @@ class CrossReferenceForm(forms.ModelForm):
     def clean_number(self):
         number = self.cleaned_data["number"]
         if not part_number_normalise(number):
-            raise forms.ValidationError(services.InvalidPartNumber.title)
+            raise forms.ValidationError(InvalidPartNumber.title)
         return number
 
 

@@ -61,13 +61,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog import events
+from catalog.errors import (
+    CatalogImportEmptyFile,
+    CatalogImportEncodingError,
+    CatalogImportHeaderError,
+    CatalogImportMalformed,
+    CatalogImportTooLarge,
+    CatalogImportUnknownKind,
+)
 from catalog.models import Brand, Category, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
 from catalog.selectors import supersession_loops
 from catalog.services import catalog_cache_version_bump, part_search_document_refresh, variant_facet_rebuild
-from okto88.errors import ApplicationError
+from okto88.errors import UploadRefused
 from okto88.services import NewOutboxEvent, outbox_events_write
-from okto88.uploads import UploadRefused, upload_columns_check, upload_line_check, upload_rows_check
+from okto88.uploads import upload_columns_check, upload_line_check, upload_rows_check
 from vehicles.models import Make, VehicleModel, VehicleVariant
 
 logger = logging.getLogger(__name__)
@@ -107,38 +115,6 @@ def import_expected_header(*, kind: str) -> str:
 
 
 # --- Errors and the report --------------------------------------------------------------
-
-
-class CatalogImportFileError(ApplicationError):
-    """The file as a whole cannot be read; no row was looked at, nothing was written."""
-
-    code = "catalog_import_file_invalid"
-    title = gettext_lazy("The import file cannot be read.")
-
-
-class CatalogImportUnknownKind(CatalogImportFileError):
-    code = "catalog_import_unknown_kind"
-
-
-class CatalogImportEncodingError(CatalogImportFileError):
-    code = "catalog_import_encoding"
-
-
-class CatalogImportEmptyFile(CatalogImportFileError):
-    code = "catalog_import_empty_file"
-
-
-class CatalogImportHeaderError(CatalogImportFileError):
-    code = "catalog_import_header"
-
-
-class CatalogImportMalformed(CatalogImportFileError):
-    code = "catalog_import_malformed"
-
-
-class CatalogImportTooLarge(CatalogImportFileError):
-    code = "catalog_import_too_large"
-    status = 413
 
 
 @dataclass(frozen=True)

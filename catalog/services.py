@@ -19,9 +19,16 @@ from typing import Any
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
-from django.utils.translation import gettext_lazy
 
 from catalog import events
+from catalog.errors import (
+    DuplicatePart,
+    InvalidCategory,
+    InvalidFitment,
+    InvalidPartNumber,
+    SupersessionCycle,
+    UnknownVariant,
+)
 from catalog.lock_objects import part_lock, parts_lock, variant_facet_lock
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
@@ -33,43 +40,13 @@ from catalog.read_models import (
     VARIANT_FACET_ROWS_SQL,
 )
 from catalog.selectors import BEST_OFFER_VERSION_KEY, CATALOG_VERSION_KEY, part_supersession_would_loop
-from okto88.errors import ApplicationError, Conflict, NotFound
+from okto88.errors import ApplicationError
 from okto88.services import outbox_event_write
 from vehicles.models import VehicleVariant
 
 AGGREGATE_TYPE = events.AGGREGATE_TYPE
 
 logger = logging.getLogger(__name__)
-
-
-class InvalidPartNumber(ApplicationError):
-    code = "invalid_part_number"
-    title = gettext_lazy("The part number must contain at least one letter or digit.")
-
-
-class DuplicatePart(Conflict):
-    code = "duplicate_part"
-    title = gettext_lazy("This brand already has a part with this number.")
-
-
-class SupersessionCycle(Conflict):
-    code = "supersession_cycle"
-    title = gettext_lazy("This supersession would make a part replace itself.")
-
-
-class InvalidFitment(ApplicationError):
-    code = "invalid_fitment"
-    title = gettext_lazy("The fitment list is not valid.")
-
-
-class UnknownVariant(NotFound):
-    code = "unknown_variant"
-    title = gettext_lazy("No such vehicle variant.")
-
-
-class InvalidCategory(ApplicationError):
-    code = "invalid_category"
-    title = gettext_lazy("A category cannot be its own ancestor.")
 
 
 # --- Search document --------------------------------------------------------------------

@@ -14,13 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from catalog.imports import (
-    COLUMNS,
-    CatalogImportFileError,
-    ImportKind,
-    catalog_import,
-    import_expected_header,
-)
+from catalog.errors import CatalogImportFileError
+from catalog.imports import COLUMNS, ImportKind, catalog_import, import_expected_header
+from okto88.errors import error_message
 
 # The page lists this many rejected rows; the command prints them all.
 ROWS_SHOWN = 500
@@ -56,7 +52,7 @@ def catalog_import_page(request):
                     actor=request.user, dry_run=form.cleaned_data["dry_run"],
                 )
             except CatalogImportFileError as exc:
-                messages.error(request, exc.message)
+                messages.error(request, error_message(exc, staff=True))
                 status = 400
             else:
                 _report_message(request, report)

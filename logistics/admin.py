@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from logistics import services
 from logistics.models import Carrier, Shipment, TrackingEvent
-from okto88.errors import ApplicationError
+from okto88.errors import ApplicationError, error_message
 
 
 class ReadOnlyAdminMixin:
@@ -69,7 +69,7 @@ class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 services.shipment_cancel(shipment=shipment)
                 cancelled += 1
             except ApplicationError as exc:
-                self.message_user(request, f"{shipment.reference}: {exc.message}", messages.ERROR)
+                self.message_user(request, f"{shipment.reference}: {error_message(exc, staff=True)}", messages.ERROR)
         if cancelled:
             self.message_user(request, _("%(count)d shipment(s) cancelled.") % {"count": cancelled}, messages.SUCCESS)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
 
-from okto88.errors import ApplicationError, Conflict
+from okto88.errors import ApplicationError, Conflict, NotificationInvalid, NotificationSignatureInvalid
 
 
 class CourierUnavailable(ApplicationError):
@@ -36,13 +36,9 @@ class ShipmentNotCancellable(Conflict):
     title = gettext_lazy("The shipment can no longer be cancelled.")
 
 
-class InvalidTrackingSignature(ApplicationError):
-    code = "invalid_signature"
-    status = 403
-    title = gettext_lazy("The notification signature is not valid.")
+class InvalidTrackingSignature(NotificationSignatureInvalid):
+    """A courier tracking notification whose signature does not verify."""
 
 
-class InvalidTrackingNotification(ApplicationError):
-    code = "invalid_notification"
-    status = 400
-    title = gettext_lazy("The notification could not be understood.")
+class InvalidTrackingNotification(NotificationInvalid):
+    """A courier tracking notification that cannot be read."""

@@ -46,13 +46,7 @@ from okto88.errors import ApplicationError
 from okto88.services import outbox_event_write
 
 __all__ = [
-    "CourierRejected",
-    "CourierUnavailable",
-    "InvalidShipmentRequest",
-    "InvalidTrackingNotification",
-    "InvalidTrackingSignature",
     "QuoteRoute",
-    "ShipmentNotCancellable",
     "ShippingQuote",
     "shipment_cancel",
     "shipment_request",

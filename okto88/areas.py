@@ -13,22 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.translation import gettext_lazy
 from lokal import wilayah
 
-from okto88.errors import ApplicationError
-
-
-class UnknownArea(ApplicationError):
-    code = "unknown_area"
-    title = gettext_lazy("This is not a known Indonesian administrative area.")
-
-    def __init__(self, message: str, *, field: str, value: str, candidates: list[str] | None = None):
-        extra: dict = {"field": field, "value": value}
-        if candidates:
-            extra["candidates"] = candidates
-        super().__init__(message, extra=extra)
-        self.field = field
+from okto88.errors import UnknownArea
 
 
 @dataclass(frozen=True)

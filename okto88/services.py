@@ -18,9 +18,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 
-from okto88.errors import ApplicationError
+from okto88.errors import InvalidApiKey, InvalidField, RevokedApiKey, UnknownScope
 from okto88.events import event_topic
 from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope
 from okto88.redis_connection import redis_client
@@ -29,22 +28,6 @@ from okto88.request_id import request_id_var
 logger = logging.getLogger(__name__)
 
 API_KEY_PREFIX = "okto"
-
-
-class InvalidApiKey(ApplicationError):
-    code = "invalid_api_key"
-    status = 401
-    title = gettext_lazy("The API key is not valid.")
-
-
-class RevokedApiKey(InvalidApiKey):
-    code = "revoked_api_key"
-    title = gettext_lazy("The API key has been revoked or has expired.")
-
-
-class UnknownScope(ApplicationError):
-    code = "unknown_scope"
-    title = gettext_lazy("Unknown API scope.")
 
 
 @dataclass(frozen=True)
@@ -74,6 +57,16 @@ def api_key_issue(
         expires_at=expires_at,
     )
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
+
+
+def api_client_ensure(*, name: str) -> ApiClient:
+    """The partner API client called `name`, created (active, platform rate limit) if new: a
+    setup script can run twice without making a second client."""
+    name = (name or "").strip()
+    if not name or len(name) > ApiClient._meta.get_field("name").max_length:
+        raise InvalidField("An API client needs a name of at most 120 characters.", extra={"field": "client"})
+    client, _created = ApiClient.objects.get_or_create(name=name)
+    return client
 
 
 # A verified key (with its client) is kept in the cache for a few seconds, keyed by the

@@ -22,21 +22,14 @@ from typing import IO, NoReturn
 from django.conf import settings
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from okto88.errors import ApplicationError
+from okto88.errors import UploadRefused
 
 _EOCD = b"PK\x05\x06"
 _EOCD_SIZE = 22
 _MAX_COMMENT = 0xFFFF
 # Small parts cannot hurt and compress unevenly (a 2 KB styles part may well be 60:1).
 RATIO_CHECKED_FROM_BYTES = 1 << 20
-
-
-class UploadRefused(ApplicationError):
-    code = "upload_refused"
-    status = 413
-    title = gettext_lazy("The uploaded file exceeds a limit.")
 
 
 def _mb(n: int) -> str:

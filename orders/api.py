@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from okto88.api.pagination import CursorPagination
 from okto88.models import Scope
 from orders import selectors, services
+from orders.errors import IdempotencyKeyRequired
 from orders.models import Order, OrderStatus
 from orders.serializers import (
     CartLineInSerializer,
@@ -87,7 +88,7 @@ class OrderListCreateApi(generics.ListAPIView):
         workshop = workshop_for_actor(actor=request.user)
         key = request.headers.get("Idempotency-Key", "")
         if not key.strip():
-            raise services.IdempotencyKeyRequired()
+            raise IdempotencyKeyRequired()
         body = OrderPlaceInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

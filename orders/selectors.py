@@ -9,20 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.utils.translation import gettext_lazy
 
 from okto88.areas import courier_area
-from okto88.errors import NotFound
+from orders.errors import OrderNotFound
 from orders.models import Cart, CartLine, Notification, Order, OrderEvent, OrderLine, StepRun, SupplierOrder
 from suppliers.models import Stock
 from suppliers.selectors import offer_is_buyable, stock_available
 from workshops.models import Workshop
 from workshops.selectors import workshop_for_actor
-
-
-class OrderNotFound(NotFound):
-    code = "order_not_found"
-    title = gettext_lazy("No such order.")
 
 
 def cart_get(*, workshop: Workshop) -> Cart | None:
@@ -134,7 +128,7 @@ def notification_list(*, actor: Any, limit: int = 50) -> list[Notification]:
 
 
 __all__ = [
-    "OrderNotFound", "StockRow", "cart_get", "cart_line_count", "cart_line_list", "notification_list",
+    "StockRow", "cart_get", "cart_line_count", "cart_line_list", "notification_list",
     "notification_unread_count", "offer_available", "offer_is_buyable", "offer_stock_rows",
     "order_for_update_by_number", "order_get", "order_list", "order_step_runs",
 ]

@@ -44,14 +44,30 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from logistics import services as logistics_services
 from okto88.areas import courier_area
-from okto88.errors import ApplicationError, Conflict
+from okto88.errors import ApplicationError, InvalidQuantity
 from okto88.money import rupiah
 from orders import selectors
+from orders.errors import (
+    CartChanged,
+    CartEmpty,
+    CartLineNotFound,
+    CreditLimitExceeded,
+    IdempotencyConflict,
+    IdempotencyKeyRequired,
+    InvalidIdempotencyKey,
+    InvalidPaymentMethod,
+    OfferUnavailable,
+    OrderNotCancellable,
+    OutOfStock,
+    QuantityBelowMinimum,
+    QuantityNotPackMultiple,
+    ShippingChoiceInvalid,
+    ShippingChoiceRequired,
+)
 from orders.events import order_placed_payload
 from orders.lock_objects import cart_lock, order_lock
 from orders.models import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus, SupplierOrder
@@ -61,15 +77,14 @@ from payments import services as payment_services
 from payments.errors import GatewayRejected, GatewayUnavailable
 from payments.models import PaymentMethod, PaymentStatus
 from suppliers import services as supplier_services
+from suppliers.errors import InsufficientStock
 from suppliers.models import MovementReason, Offer, StockMovement
+from workshops.errors import AddressNotFound
 from workshops.lock_objects import workshop_lock
 from workshops.models import Address, Workshop
 from workshops.selectors import address_snapshot
 
 __all__ = [
-    "CartChanged", "CartEmpty", "CreditLimitExceeded", "IdempotencyConflict", "IdempotencyKeyRequired",
-    "InvalidIdempotencyKey", "InvalidPaymentMethod", "OfferUnavailable", "OrderNotCancellable", "OutOfStock",
-    "QuantityBelowMinimum", "QuantityNotPackMultiple", "ShippingChoiceInvalid", "ShippingChoiceRequired",
     "cart_checkout_preview", "cart_line_add", "cart_line_remove", "cart_line_update", "order_cancel", "order_expire",
     "order_number_generate", "order_payment_start", "order_place", "order_totals",
 ]
@@ -78,99 +93,6 @@ logger = logging.getLogger(__name__)
 
 PREPAID_METHODS = frozenset({PaymentMethod.VIRTUAL_ACCOUNT, PaymentMethod.QRIS, PaymentMethod.EWALLET})
 CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.IN_FULFILMENT})
-
-
-# --- Errors ----------------------------------------------------------------------------------
-
-class OfferUnavailable(ApplicationError):
-    code = "offer_unavailable"
-    status = 404
-    title = _("This offer cannot be bought (inactive offer or supplier).")
-
-
-class QuantityBelowMinimum(ApplicationError):
-    code = "quantity_below_minimum"
-    title = _("The quantity is below the supplier's minimum order.")
-
-
-class QuantityNotPackMultiple(ApplicationError):
-    code = "quantity_not_pack_multiple"
-    title = _("The quantity must be a multiple of the pack size.")
-
-
-class InvalidQuantity(ApplicationError):
-    code = "invalid_quantity"
-    title = _("A quantity is a whole number greater than zero.")
-
-
-class OutOfStock(Conflict):
-    code = "out_of_stock"
-    title = _("Not enough stock.")
-
-
-class CartEmpty(Conflict):  # depends on the cart as it is now: a 409 like cart_changed
-    code = "cart_empty"
-    title = _("The cart is empty.")
-
-
-class CartLineNotFound(ApplicationError):
-    code = "cart_line_not_found"
-    status = 404
-    title = _("No such cart line.")
-
-
-class CartChanged(Conflict):
-    """Prices or stock changed since the lines were added; extra["lines"] lists them. Send
-    accept_changes to place at the current prices."""
-
-    code = "cart_changed"
-    title = _("Prices or stock changed since these parts were added to the cart.")
-
-
-class IdempotencyConflict(Conflict):
-    code = "idempotency_conflict"
-    title = _("This Idempotency-Key was already used for a different request.")
-
-
-class IdempotencyKeyRequired(ApplicationError):
-    code = "idempotency_key_required"
-    title = _("Send an Idempotency-Key header: a retry with the same key returns the same order.")
-
-
-class InvalidIdempotencyKey(ApplicationError):
-    code = "idempotency_key_invalid"
-    title = _("The Idempotency-Key must have 1–100 printable characters.")
-
-
-class InvalidPaymentMethod(ApplicationError):
-    code = "invalid_payment_method"
-    title = _("Unknown payment method.")
-
-
-class ShippingChoiceRequired(Conflict):  # depends on the cart as it is now: a 409 like cart_changed
-    code = "shipping_choice_required"
-    title = _("Choose a shipping service for every supplier.")
-
-
-class ShippingChoiceInvalid(Conflict):  # depends on the cart as it is now: a 409 like cart_changed
-    code = "shipping_choice_invalid"
-    title = _("This shipping service is not offered for this supplier's parcel.")
-
-
-class CreditLimitExceeded(Conflict):
-    code = "credit_limit_exceeded"
-    title = _("This order would exceed the workshop's credit limit for pay-later terms.")
-
-
-class AddressNotOfWorkshop(ApplicationError):
-    code = "address_not_found"
-    status = 404
-    title = _("No such address.")
-
-
-class OrderNotCancellable(Conflict):
-    code = "invalid_transition"
-    title = _("This order can no longer be cancelled.")
 
 
 # --- Money -----------------------------------------------------------------------------------
@@ -437,7 +359,7 @@ def cart_checkout_preview(*, workshop: Workshop, address: Address,
     supplier (origin: the warehouse that can serve all the supplier's lines), and the totals
     computed exactly as order_place will (the chosen quote, else the cheapest)."""
     if address.workshop_id != workshop.pk:
-        raise AddressNotOfWorkshop(extra={"field": "address"})
+        raise AddressNotFound(extra={"field": "address"})
     groups = _checkout_plan(workshop=workshop, address=address)
     _apply_choices(groups=groups, choices=shipping_choices, strict=False)
     return CheckoutPreview(groups=groups, totals=_plan_totals(groups), address=address_snapshot(address=address))
@@ -521,7 +443,7 @@ def order_place(*, workshop: Workshop, actor: Any, address: Address, payment_met
     if payment_method not in PaymentMethod.values:
         raise InvalidPaymentMethod(extra={"field": "payment_method", "value": str(payment_method)[:40]})
     if address.workshop_id != workshop.pk:
-        raise AddressNotOfWorkshop(extra={"field": "address"})
+        raise AddressNotFound(extra={"field": "address"})
 
     groups = _checkout_plan(workshop=workshop, address=address)  # phase 1: reads and courier HTTP
     _refuse_changes(groups=groups, accept_changes=accept_changes)  # fail fast, before any lock
@@ -622,7 +544,7 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
     OrderLine.objects.bulk_create(order_lines)
     try:
         supplier_services.stock_reserve(lines=reserve, reference=order.number, actor=actor)
-    except supplier_services.InsufficientStock as exc:
+    except InsufficientStock as exc:
         # Another order took the last units between the plan and the lock: nothing is saved.
         raise OutOfStock(extra={"stock": exc.extra.get("stock")}) from exc
 

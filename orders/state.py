@@ -17,12 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
 
 from logistics.models import ShipmentStatus
-from okto88.errors import Conflict, InvalidTransition
+from okto88.errors import InvalidTransition
 from okto88.selectors import actor_person
 from okto88.services import outbox_event_write
+from orders.errors import ShipmentAlreadyBooked
 from orders.events import order_status_changed_payload
 from orders.lock_objects import order_lock
 from orders.models import Order, OrderEvent, OrderStatus, SupplierOrder
@@ -44,11 +44,6 @@ OPEN: frozenset[str] = frozenset(TRANSITIONS) - TERMINAL
 
 # Shipments in these states no longer hold the order back from being cancelled.
 _NOT_BOOKED = {ShipmentStatus.CANCELLED}
-
-
-class ShipmentAlreadyBooked(Conflict):
-    code = "shipment_booked"
-    title = _("A shipment is already booked; the order can no longer be cancelled.")
 
 
 def transition_allowed(*, from_status: str, to_status: str) -> bool:
@@ -105,6 +100,6 @@ def order_transition(*, order: Order, to: str, actor: Any = None, step: str = ""
 
 
 __all__ = [
-    "OPEN", "TERMINAL", "TRANSITIONS", "ShipmentAlreadyBooked", "order_event_write", "order_has_booked_shipment",
+    "OPEN", "TERMINAL", "TRANSITIONS", "order_event_write", "order_has_booked_shipment",
     "order_outbox_write", "order_transition", "transition_allowed",
 ]

@@ -3,9 +3,10 @@ checkout, the orders and an order's page. Every view acts for the member's own w
 (workshops.selectors.workshop_for_actor): anybody else gets 403, and another workshop's order
 is a 404, exactly like a missing one.
 
-Domain errors become messages in the member's language: the error's own translated title, or
-its message when that is a translatable text written for people; ERROR_MESSAGES only holds the
-codes whose browser wording differs. Plain English messages of the services are for logs.
+Domain errors become messages in the member's language through okto88.errors.error_message: the
+error's own translated title, or its detail when that is a translatable text written for people;
+ERROR_WORDING only holds the errors (by class) whose browser wording differs. Plain English
+details of the services are for logs.
 """
 
 from __future__ import annotations
@@ -20,61 +21,73 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog import selectors as catalog_selectors
 from catalog.part_attributes import part_attributes_display
-from okto88.errors import ApplicationError
+from logistics.errors import CourierUnavailable
+from okto88.errors import ApplicationError, InvalidQuantity, error_message
 from orders import selectors, services
+from orders.errors import (
+    CartChanged,
+    CartEmpty,
+    CartLineNotFound,
+    CreditLimitExceeded,
+    IdempotencyConflict,
+    InvalidPaymentMethod,
+    OfferUnavailable,
+    OrderNotFound,
+    OutOfStock,
+    QuantityBelowMinimum,
+    QuantityNotPackMultiple,
+    ShippingChoiceInvalid,
+    ShippingChoiceRequired,
+)
 from orders.models import OrderStatus
 from orders.notifications import notification_mark_all_read, notification_mark_read, notification_text
 from orders.timeline import order_event_text, order_event_title, order_step_title
 from payments.errors import GatewayRejected, GatewayUnavailable
 from payments.models import PaymentMethod
 from suppliers.selectors import part_offers
-from workshops.selectors import NoWorkshop, address_default, address_get, address_list, workshop_for_actor
+from workshops.errors import AddressNotFound, NoWorkshop
+from workshops.selectors import address_default, address_get, address_list, workshop_for_actor
 
 PAGE_SIZE = 20
 FITMENT_SHOWN = 50
 POLL_SECONDS = 5
 
-ERROR_MESSAGES = {
-    "offer_unavailable": gettext_lazy("This offer can no longer be bought."),
-    "quantity_below_minimum": gettext_lazy("The supplier sells at least %(min_order_qty)s of this part."),
-    "quantity_not_pack_multiple": gettext_lazy("This part comes in packs of %(pack_size)s: order a multiple of it."),
-    "invalid_quantity": gettext_lazy("Enter a whole number of at least 1."),
-    "out_of_stock": gettext_lazy("Not enough in stock for this quantity."),
-    "cart_empty": gettext_lazy("Your cart is empty."),
-    "cart_line_not_found": gettext_lazy("That line is no longer in your cart."),
-    "cart_changed": gettext_lazy("Prices or availability changed since you added the parts: "
-                                 "check the cart and confirm the new prices."),
-    "idempotency_conflict": gettext_lazy("This checkout form was already used for another order; "
-                                         "reload the cart and try again."),
-    "invalid_payment_method": gettext_lazy("Choose a payment method."),
-    "shipping_choice_required": gettext_lazy("Choose a shipping option for every supplier."),
-    "shipping_choice_invalid": gettext_lazy("A shipping option is no longer offered; choose again."),
-    "credit_limit_exceeded": gettext_lazy("This order is above your remaining credit limit: "
-                                          "pay by virtual account, QRIS or e-wallet instead."),
-    "address_not_found": gettext_lazy("Choose one of your delivery addresses."),
-    "gateway_unavailable": gettext_lazy("The payment gateway is not answering. Your order is saved: "
-                                        "try again in a minute."),
-    "gateway_rejected": gettext_lazy("The payment gateway refused the payment."),
-    "courier_unavailable": gettext_lazy("The courier is not answering; shipping prices are missing."),
+# How the browser words some errors for a buyer; every other error shows its own title or detail.
+ERROR_WORDING = {
+    OfferUnavailable: gettext_lazy("This offer can no longer be bought."),
+    QuantityBelowMinimum: gettext_lazy("The supplier sells at least %(min_order_qty)s of this part."),
+    QuantityNotPackMultiple: gettext_lazy("This part comes in packs of %(pack_size)s: order a multiple of it."),
+    InvalidQuantity: gettext_lazy("Enter a whole number of at least 1."),
+    OutOfStock: gettext_lazy("Not enough in stock for this quantity."),
+    CartEmpty: gettext_lazy("Your cart is empty."),
+    CartLineNotFound: gettext_lazy("That line is no longer in your cart."),
+    CartChanged: gettext_lazy("Prices or availability changed since you added the parts: "
+                              "check the cart and confirm the new prices."),
+    IdempotencyConflict: gettext_lazy("This checkout form was already used for another order; "
+                                      "reload the cart and try again."),
+    InvalidPaymentMethod: gettext_lazy("Choose a payment method."),
+    ShippingChoiceRequired: gettext_lazy("Choose a shipping option for every supplier."),
+    ShippingChoiceInvalid: gettext_lazy("A shipping option is no longer offered; choose again."),
+    CreditLimitExceeded: gettext_lazy("This order is above your remaining credit limit: "
+                                      "pay by virtual account, QRIS or e-wallet instead."),
+    AddressNotFound: gettext_lazy("Choose one of your delivery addresses."),
+    GatewayUnavailable: gettext_lazy("The payment gateway is not answering. Your order is saved: "
+                                     "try again in a minute."),
+    GatewayRejected: gettext_lazy("The payment gateway refused the payment."),
+    CourierUnavailable: gettext_lazy("The courier is not answering; shipping prices are missing."),
 }
 
-
-def error_message(exc: ApplicationError) -> str:
-    template = ERROR_MESSAGES.get(exc.code)
-    if template is None:
-        # A lazy message was written for people (and is translated); a plain one is English for logs.
-        return str(exc.message if isinstance(exc.message, Promise) else exc.title)
-    try:
-        return str(template) % exc.extra
-    except (KeyError, TypeError, ValueError):
-        return str(template)
+# A cancel is all or nothing: when the gateway cannot return the payment, say that nothing
+# changed, not that a payment failed.
+_PAYMENT_NOT_RETURNED = gettext_lazy("The payment gateway could not return the payment, so the order is not "
+                                     "cancelled; nothing was changed. Try again in a few minutes.")
+CANCEL_WORDING = {**ERROR_WORDING, GatewayRejected: _PAYMENT_NOT_RETURNED, GatewayUnavailable: _PAYMENT_NOT_RETURNED}
 
 
 def workshop_member_required(view):
@@ -176,7 +189,7 @@ def cart_add(request):
         line = services.cart_line_add(workshop=request.workshop, offer_id=offer_id,
                                       quantity=quantity if quantity is not None else -1)
     except ApplicationError as exc:
-        ok, text = False, error_message(exc)
+        ok, text = False, error_message(exc, wording=ERROR_WORDING)
     else:
         ok, text = True, _("Added to the cart: %(quantity)s × %(sku)s.") % {"quantity": quantity,
                                                                           "sku": line.offer.sku}
@@ -232,10 +245,10 @@ def cart(request):
         try:
             context["preview"] = services.cart_checkout_preview(
                 workshop=workshop, address=address, shipping_choices=_shipping_choices(request.GET))
-        except services.CartEmpty:
+        except CartEmpty:
             pass
         except ApplicationError as exc:
-            messages.error(request, error_message(exc))
+            messages.error(request, error_message(exc, wording=ERROR_WORDING))
     if context["preview"] is not None:
         context["has_repriced"] = any(line.price_changed for line in context["preview"].changed_lines)
     return render(request, "orders/cart.html", context)
@@ -250,7 +263,7 @@ def cart_update(request):
         services.cart_line_update(workshop=request.workshop, line_id=line_id,
                                   quantity=quantity if quantity is not None else -1)
     except ApplicationError as exc:
-        messages.error(request, error_message(exc))
+        messages.error(request, error_message(exc, wording=ERROR_WORDING))
     else:
         messages.success(request, _("Quantity updated."))
     return redirect("orders:cart")
@@ -262,7 +275,7 @@ def cart_remove(request):
     try:
         services.cart_line_remove(workshop=request.workshop, line_id=_int_or_none(request.POST.get("line")))
     except ApplicationError as exc:
-        messages.error(request, error_message(exc))
+        messages.error(request, error_message(exc, wording=ERROR_WORDING))
     else:
         messages.success(request, _("Removed from the cart."))
     return redirect("orders:cart")
@@ -283,7 +296,7 @@ def checkout(request):
             accept_changes=request.POST.get("accept_changes") == "1",
         )
     except ApplicationError as exc:
-        messages.error(request, error_message(exc))
+        messages.error(request, error_message(exc, wording=ERROR_WORDING))
         return redirect("orders:cart")
     messages.success(request, _("Order %(number)s placed.") % {"number": order.number})
     return redirect("orders:detail", number=order.number)
@@ -307,7 +320,7 @@ def order_list(request):
 def _order_or_404(request, number: str):
     try:
         return selectors.order_get(actor=request.user, number=number)
-    except selectors.OrderNotFound as exc:
+    except OrderNotFound as exc:
         raise Http404 from exc
 
 
@@ -353,12 +366,8 @@ def order_cancel(request, number: str):
     order = _order_or_404(request, number)
     try:
         services.order_cancel(order=order, actor=request.user)
-    except (GatewayRejected, GatewayUnavailable):
-        # The cancel is all or nothing: say that nothing changed, not that a payment failed.
-        messages.error(request, _("The payment gateway could not return the payment, so the order is not "
-                                  "cancelled; nothing was changed. Try again in a few minutes."))
     except ApplicationError as exc:
-        messages.error(request, error_message(exc))
+        messages.error(request, error_message(exc, wording=CANCEL_WORDING))
     else:
         messages.success(request, _("Order %(number)s cancelled.") % {"number": order.number})
     return redirect("orders:detail", number=order.number)

@@ -35,14 +35,16 @@ from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_noop
 
+from logistics.errors import CourierUnavailable
 from logistics.models import Shipment
 from okto88.areas import courier_area
-from okto88.errors import ApplicationError
+from orders.errors import PermanentStepError
 from orders.lock_objects import order_lock, supplier_order_lock
 from orders.models import Order, OrderEvent, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
 from orders.state import order_transition
+from payments.errors import GatewayUnavailable
 from payments.models import PaymentMethod
 
 logger = logging.getLogger(__name__)
@@ -59,15 +61,8 @@ class TransientStepError(Exception):
     """Worth retrying: a partner timed out or answered 5xx, the database blinked."""
 
 
-class PermanentStepError(ApplicationError):
-    code = "workflow_step_failed"
-    status = 409
-    title = gettext_lazy("The order could not be fulfilled.")
-
-
 def transient_errors() -> tuple[type[BaseException], ...]:
-    from logistics.services import CourierUnavailable
-    from payments.services import GatewayUnavailable
+    pass  # REMOVE-ME
 
     return (TransientStepError, CourierUnavailable, GatewayUnavailable, OperationalError)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from okto88.errors import error_message
 from payments import services
 from payments.errors import GatewayRejected, GatewayUnavailable
 from payments.models import PaymentEvent, PaymentIntent, Refund
@@ -84,7 +85,7 @@ class PaymentIntentAdmin(ReadOnlyAdmin):
             try:
                 intent = services.payment_intent_refresh(intent=intent)
             except (GatewayUnavailable, GatewayRejected) as exc:
-                self.message_user(request, f"{intent.reference}: {exc.message}", messages.ERROR)
+                self.message_user(request, f"{intent.reference}: {error_message(exc, staff=True)}", messages.ERROR)
                 continue
             changed += intent.status != before
         self.message_user(request, _("%(count)d payment(s) changed status.") % {"count": changed}, messages.SUCCESS)

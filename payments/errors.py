@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
 
-from okto88.errors import ApplicationError, Conflict, ServiceUnavailable
+from okto88.errors import (
+    ApplicationError,
+    Conflict,
+    NotificationInvalid,
+    NotificationSignatureInvalid,
+    ServiceUnavailable,
+)
 
 
 class GatewayUnavailable(ServiceUnavailable):
@@ -34,9 +40,7 @@ class PaymentReferenceConflict(Conflict):
     title = gettext_lazy("A payment with this reference already exists with a different amount or method.")
 
 
-class InvalidNotification(ApplicationError):
-    code = "invalid_notification"
-    status = 400
+class InvalidNotification(NotificationInvalid):
     title = gettext_lazy("The payment notification could not be read.")
 
     def __init__(self, message: str | None = None, *, event=None):
@@ -44,9 +48,7 @@ class InvalidNotification(ApplicationError):
         super().__init__(message)
 
 
-class InvalidSignature(ApplicationError):
-    code = "invalid_signature"
-    status = 403
+class InvalidSignature(NotificationSignatureInvalid):
     title = gettext_lazy("The payment notification's signature is not valid.")
 
     def __init__(self, message: str | None = None, *, event=None):

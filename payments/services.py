@@ -44,13 +44,6 @@ from payments.lock_objects import payment_intent_lock, payment_intent_lock_by_re
 from payments.models import PaymentEvent, PaymentIntent, PaymentMethod, PaymentStatus, Refund, RefundStatus
 
 __all__ = [
-    "GatewayRejected",
-    "GatewayUnavailable",
-    "InvalidNotification",
-    "InvalidSignature",
-    "NotificationStatusMismatch",
-    "NotificationUnconfirmed",
-    "PaymentReferenceConflict",
     "payment_cancel_or_refund",
     "payment_intent_create",
     "payment_intent_expire",

@@ -22,7 +22,7 @@ from import_export.admin import ExportMixin
 
 from catalog.models import Part
 from okto88.areas import area_resolve
-from okto88.errors import ApplicationError
+from okto88.errors import ApplicationError, error_message
 from okto88.selectors import ACTOR_NAME_RELATED, actor_name
 from suppliers import offer_limits, services
 from suppliers.admin_scoping import (
@@ -31,6 +31,7 @@ from suppliers.admin_scoping import (
     admin_is_operator,
     supplier_admin_site,
 )
+from suppliers.errors import DuplicateSku, InvalidPrice, SupplierMismatch
 from suppliers.models import (
     MovementReason,
     Offer,
@@ -52,7 +53,7 @@ def _copy_saved(target, saved) -> None:
 
 def _error_to_form(form: forms.BaseForm, exc: ApplicationError, default_field: str | None = None) -> None:
     name = exc.extra.get("field") or default_field
-    form.add_error(name if name in form.fields else None, exc.message)
+    form.add_error(name if name in form.fields else None, error_message(exc, staff=True))
 
 
 # --- Suppliers (operators) -------------------------------------------------------------------
@@ -66,7 +67,7 @@ class SupplierForm(forms.ModelForm):
         try:
             return services.npwp_normalise(self.cleaned_data["npwp"])
         except ApplicationError as exc:
-            raise forms.ValidationError(exc.message, code=exc.code) from exc
+            raise forms.ValidationError(error_message(exc, staff=True), code=exc.code) from exc
 
 
 class SupplierMemberInline(admin.TabularInline):
@@ -206,7 +207,7 @@ class OfferForm(forms.ModelForm):
     def clean_price(self):
         price = self.cleaned_data["price"]
         if price is None or not offer_limits.PRICE_MIN <= price <= offer_limits.PRICE_MAX:
-            raise forms.ValidationError(services.InvalidPrice.title, code="invalid_price")
+            raise forms.ValidationError(InvalidPrice.title, code="invalid_price")
         return price
 
     def clean(self):
@@ -215,7 +216,7 @@ class OfferForm(forms.ModelForm):
         sku = (data.get("sku") or "").strip()
         if supplier is not None and sku and Offer.objects.filter(supplier=supplier, sku=sku).exclude(
                 pk=self.instance.pk).exists():
-            self.add_error("sku", services.DuplicateSku.title)
+            self.add_error("sku", DuplicateSku.title)
         return data
 
 
@@ -288,7 +289,7 @@ class OfferAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
                 count = services.offer_bulk_change_price(
                     supplier=self.scoped_supplier(request), offer_ids=offer_ids, percent=form.cleaned_data["percent"])
             except ApplicationError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+                self.message_user(request, error_message(exc, staff=True), messages.ERROR)
                 return None
             self.message_user(request, _("Prices of %(count)d offers changed.") % {"count": count}, messages.SUCCESS)
             return None
@@ -353,7 +354,7 @@ class StockForm(forms.ModelForm):
                 self.add_error("adjust_by", _("New stock starts at 0; it cannot be reduced."))
             if offer and warehouse:
                 if offer.supplier_id != warehouse.supplier_id:
-                    self.add_error("warehouse", services.SupplierMismatch.title)
+                    self.add_error("warehouse", SupplierMismatch.title)
                 elif Stock.objects.filter(offer=offer, warehouse=warehouse).exists():
                     self.add_error("warehouse", _("This offer already has stock in this warehouse."))
         return data
@@ -405,7 +406,7 @@ class StockAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
                                                   reason=MovementReason.ADJUSTMENT, actor=request.user,
                                                   reference=reference)
         except ApplicationError as exc:  # a race the form could not see
-            self.message_user(request, exc.message, messages.ERROR)
+            self.message_user(request, error_message(exc, staff=True), messages.ERROR)
             if not change:
                 raise
             return

@@ -16,8 +16,10 @@ from django.urls import path, reverse
 from django.utils.html import escape, format_html
 from django.utils.translation import gettext_lazy as _
 
+from okto88.errors import error_message
 from suppliers import feeds
 from suppliers.admin_scoping import SupplierScopedAdminMixin, admin_is_operator, supplier_admin_site
+from suppliers.errors import FeedUploadInvalid
 from suppliers.models import FeedImport, FeedStatus
 
 FIRST_ERRORS = 50
@@ -46,8 +48,8 @@ class FeedUploadForm(forms.ModelForm):
             raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
         try:
             feeds.feed_upload_check(file=upload)  # the same checks as the service, before saving
-        except feeds.FeedUploadInvalid as exc:
-            raise forms.ValidationError(exc.message, code=exc.code) from exc
+        except FeedUploadInvalid as exc:
+            raise forms.ValidationError(error_message(exc, staff=True), code=exc.code) from exc
         return upload
 
 

@@ -22,6 +22,7 @@ from catalog.models import Part
 from okto88.api.pagination import CursorPagination
 from okto88.models import Scope
 from suppliers import selectors, services
+from suppliers.errors import NoSupplier
 from suppliers.models import Offer, Supplier
 from suppliers.serializers import (
     OfferOutSerializer,
@@ -34,7 +35,7 @@ from suppliers.serializers import (
 def _my_supplier(request) -> Supplier:
     supplier = selectors.supplier_for_actor(actor=request.user)
     if supplier is None:
-        raise selectors.NoSupplier("Operators are not a supplier; use a supplier's API key or login.")
+        raise NoSupplier("Operators are not a supplier; use a supplier's API key or login.")
     return supplier
 
 

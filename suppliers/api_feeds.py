@@ -17,8 +17,9 @@ from rest_framework.views import APIView
 
 from okto88.models import Scope
 from suppliers import feeds
+from suppliers.errors import FeedImportNotFound, NoSupplier
 from suppliers.models import FeedImport
-from suppliers.selectors import NoSupplier, supplier_for_actor
+from suppliers.selectors import supplier_for_actor
 
 FIRST_ERRORS = 20
 
@@ -129,7 +130,7 @@ class FeedImportReportApi(APIView):
         supplier = _caller_supplier(request)
         feed_import = _own_feed(supplier, feed_import_id)
         if not feed_import.errors_report:
-            raise feeds.FeedImportNotFound("This import has no error report.")
+            raise FeedImportNotFound("This import has no error report.")
         return FileResponse(feed_import.errors_report.open("rb"), as_attachment=True,
                             filename=f"feed-{feed_import.pk}-errors.csv", content_type="text/csv")
 
@@ -137,5 +138,5 @@ class FeedImportReportApi(APIView):
 def _own_feed(supplier, feed_import_id: int) -> FeedImport:
     feed_import = FeedImport.objects.filter(supplier=supplier, pk=feed_import_id).first()
     if feed_import is None:
-        raise feeds.FeedImportNotFound()
+        raise FeedImportNotFound()
     return feed_import

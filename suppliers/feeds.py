@@ -72,17 +72,24 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from okto88.errors import ApplicationError, NotFound
+from okto88.errors import UploadRefused
 from okto88.services import NewOutboxEvent, outbox_events_write
 from okto88.uploads import (
-    UploadRefused,
     upload_columns_check,
     upload_line_check,
     upload_pending_check,
     upload_rows_check,
     upload_zip_check,
+)
+from suppliers.errors import (
+    FeedEmptyFile,
+    FeedEncodingError,
+    FeedFileError,
+    FeedFileUnsupported,
+    FeedHeaderError,
+    FeedImportNotFound,
+    FeedUploadTooLarge,
 )
 from suppliers.events import (
     offer_price_changed_batch_payload,
@@ -128,51 +135,6 @@ REPORT_HEADER = ["row", "column", "value", "message"]
 # A fractional XLSX number cell is staged with a decimal comma (_xlsx_text), so 189.5 cannot be
 # read as a thousands group. At most PRICE_MAX_DIGITS digits, so no price above PRICE_MAX.
 _PRICE_PATTERN = rf"^-?([0-9]{{1,{PRICE_MAX_DIGITS}}}|[0-9]{{1,3}}(\.[0-9]{{3}}){{1,{(PRICE_MAX_DIGITS - 1) // 3}}})$"
-
-
-# --- Errors -------------------------------------------------------------------------------
-
-
-class FeedFileError(ApplicationError):
-    """The file as a whole cannot be read: nothing was changed."""
-
-    code = "feed_file_invalid"
-    title = gettext_lazy("The feed file cannot be read.")
-
-
-class FeedEncodingError(FeedFileError):
-    code = "feed_encoding"
-
-
-class FeedEmptyFile(FeedFileError):
-    code = "feed_empty"
-
-
-class FeedHeaderError(FeedFileError):
-    code = "feed_header"
-
-
-class FeedUploadInvalid(ApplicationError):
-    code = "feed_upload_invalid"
-    title = gettext_lazy("The feed upload is not acceptable.")
-
-
-class FeedFileUnsupported(FeedUploadInvalid):
-    """The file is neither a CSV nor an XLSX (by its name): its type is one we do not read."""
-
-    code = "feed_file_unsupported"
-    status = 415
-    title = gettext_lazy("Upload a CSV (.csv) or Excel (.xlsx) file.")
-
-
-class FeedUploadTooLarge(FeedUploadInvalid):
-    code = "feed_upload_too_large"
-    status = 413
-    title = gettext_lazy("The feed file exceeds a limit.")
-
-
-class FeedImportNotFound(NotFound):
-    code = "feed_import_not_found"
 
 
 # --- Upload and reads ----------------------------------------------------------------------

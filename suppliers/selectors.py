@@ -13,16 +13,10 @@ from typing import Any
 from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Greatest
-from django.utils.translation import gettext_lazy
 
-from okto88.errors import PermissionDenied
 from okto88.models import Role
+from suppliers.errors import NoSupplier
 from suppliers.models import Offer, Stock, StockMovement, Supplier, SupplierStatus, Warehouse
-
-
-class NoSupplier(PermissionDenied):
-    code = "no_supplier"
-    title = gettext_lazy("This caller is not bound to a supplier.")
 
 
 def actor_is_operator(*, actor: Any) -> bool:
@@ -250,7 +244,7 @@ def part_best_offers(*, part_ids: list[int]) -> dict[int, dict[str, int]]:
 
 __all__ = [
     "AVAILABLE_EXPRESSION", "AVAILABLE_SQL", "BUYABLE_OFFER_Q", "BUYABLE_OFFER_SQL", "OFFER_RANKING",
-    "OFFER_RANKING_ORDER_BY", "OFFER_RANKING_SQL", "VISIBLE_OFFERS_SQL", "NoSupplier", "PartOffer",
+    "OFFER_RANKING_ORDER_BY", "OFFER_RANKING_SQL", "VISIBLE_OFFERS_SQL", "PartOffer",
     "actor_is_operator", "offer_buyable_ranked", "offer_is_buyable", "offer_list", "part_best_offers", "part_offers",
     "stock_available",
     "stock_list", "stock_movement_list", "supplier_for_actor", "supplier_for_actor_or_none", "supplier_list",

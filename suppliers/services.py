@@ -17,17 +17,29 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 from lokal.npwp import parse_npwp
 
 from catalog.models import Part
 from catalog.services import best_offer_cache_version_bump
-from okto88.areas import UnknownArea, area_resolve
-from okto88.errors import ApplicationError, Conflict, NotFound
-from okto88.models import User
+from okto88.areas import area_resolve
+from okto88.errors import InvalidField, InvalidQuantity
+from okto88.models import ApiClient, User
 from okto88.selectors import actor_person
 from okto88.services import NewOutboxEvent, outbox_event_write, outbox_events_write
 from suppliers import offer_limits
+from suppliers.errors import (
+    ApiClientBoundElsewhere,
+    DuplicateSku,
+    DuplicateWarehouseCode,
+    InsufficientStock,
+    InvalidNpwp,
+    InvalidPercent,
+    InvalidPrice,
+    StockRowsInvalid,
+    SupplierMismatch,
+    UnknownStock,
+    UnknownSupplier,
+)
 from suppliers.events import offer_price_changed_payload, stock_changed_payload
 from suppliers.lock_objects import offer_lock, part_best_offer_lock, stock_lock, stock_lock_queryset
 from suppliers.models import (
@@ -36,105 +48,25 @@ from suppliers.models import (
     Stock,
     StockMovement,
     Supplier,
+    SupplierApiClient,
     SupplierStatus,
     Warehouse,
 )
 from suppliers.read_models import PART_BEST_OFFER_COLUMNS, PART_BEST_OFFER_ROWS_SQL
 
 __all__ = [
-    "DuplicateSku", "DuplicateWarehouseCode", "InsufficientStock", "InvalidNpwp", "InvalidPercent", "InvalidPrice",
-    "InvalidQuantity", "StockBulkResult", "StockRowsInvalid", "SupplierMismatch", "UnknownArea", "UnknownStock",
+    "StockBulkResult",
     "npwp_normalise", "offer_bulk_change_price", "offer_bulk_set_active", "offer_create", "offer_delete",
     "offer_update",
     "part_best_offer_rebuild", "part_best_offer_refresh",
     "price_change_by_percent", "stock_adjust", "stock_bulk_set", "stock_commit_shipment", "stock_ensure",
-    "stock_release", "stock_reserve", "stock_return", "stock_set_on_hand", "supplier_create", "supplier_delete",
+    "stock_release", "stock_reserve", "stock_return", "stock_set_on_hand", "supplier_api_client_bind",
+    "supplier_create", "supplier_delete",
     "supplier_update",
     "warehouse_create", "warehouse_update",
 ]
 
 STOCK_BULK_MAX_ROWS = 10_000
-
-
-# --- Errors --------------------------------------------------------------------------------
-
-class InvalidNpwp(ApplicationError):
-    code = "invalid_npwp"
-    title = gettext_lazy("The NPWP (tax number) is not valid.")
-
-
-class InvalidPrice(ApplicationError):
-    code = "invalid_price"
-    title = gettext_lazy("A price is a whole number of rupiah greater than zero.")
-
-
-class InvalidPercent(ApplicationError):
-    code = "invalid_percent"
-    title = gettext_lazy("The percentage is not valid.")
-
-
-class InvalidQuantity(ApplicationError):
-    code = "invalid_quantity"
-    title = gettext_lazy("A quantity is a whole number greater than zero.")
-
-
-class InsufficientStock(Conflict):
-    code = "insufficient_stock"
-    title = gettext_lazy("Not enough stock.")
-
-
-class UnknownStock(NotFound):
-    code = "unknown_stock"
-    title = gettext_lazy("No such stock row.")
-
-
-class SupplierMismatch(ApplicationError):
-    code = "supplier_mismatch"
-    title = gettext_lazy("The offer and the warehouse belong to different suppliers.")
-
-
-class DuplicateSku(Conflict):
-    code = "duplicate_sku"
-    title = gettext_lazy("This supplier already has an offer with this SKU.")
-
-
-class DuplicateWarehouseCode(Conflict):
-    code = "duplicate_warehouse_code"
-    title = gettext_lazy("This supplier already has a warehouse with this code.")
-
-
-class InvalidField(ApplicationError):
-    code = "invalid_field"
-    title = gettext_lazy("A field is not valid.")
-
-
-class StockRowsInvalid(ApplicationError):
-    """Per-row errors of a bulk stock update; nothing was written. extra["errors"] lists
-    {"field": "rows.3.sku", "code": "unknown_sku", "detail": ...} as the API renders them."""
-
-    code = "invalid_stock_rows"
-    title = gettext_lazy("Some stock rows are not valid; nothing was changed.")
-
-    def __init__(self, errors: list[dict[str, str]], message: str | None = None):
-        super().__init__(message or f"{len(errors)} error(s) in the stock rows; nothing was changed.",
-                         extra={"errors": errors})
-        self.errors = errors
-        self.status = _stock_rows_status(errors)
-
-
-# Well-formed rows that name what the supplier does not have are a 404, rows that would go
-# below what is reserved a 409 (the state forbids it); anything malformed, or a mix, a 400.
-NOT_FOUND_ROW_CODES = frozenset({"unknown_sku", "unknown_warehouse"})
-CONFLICT_ROW_CODES = frozenset({"insufficient_stock"})
-
-
-def _stock_rows_status(errors: list[dict[str, str]]) -> int:
-    codes = {error["code"] for error in errors}
-    if codes and codes <= NOT_FOUND_ROW_CODES:
-        return 404
-    if codes and codes <= CONFLICT_ROW_CODES:
-        return 409
-    return 400
 
 
 # --- Helpers ---------------------------------------------------------------------------------
@@ -812,3 +744,23 @@ def stock_bulk_set(*, supplier: Supplier, rows: Sequence[Mapping[str, Any]], act
 def _error_sort_key(field_name: str) -> tuple[int, str]:
     parts = field_name.split(".")
     return (int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1, field_name)
+
+
+# --- API clients -------------------------------------------------------------------------------
+
+@transaction.atomic
+def supplier_api_client_bind(*, supplier_id: Any, api_client: ApiClient) -> SupplierApiClient:
+    """Let `api_client` act for the supplier (its keys then see and change only that supplier's
+    offers and stock). Binding it again to the same supplier changes nothing; a client acts for
+    one supplier only, so another supplier is refused rather than silently moved."""
+    try:
+        supplier = Supplier.objects.get(pk=int(supplier_id))
+    except (Supplier.DoesNotExist, TypeError, ValueError) as exc:
+        raise UnknownSupplier(f"No supplier with id {supplier_id}.", extra={"supplier": str(supplier_id)}) from exc
+    binding, _created = SupplierApiClient.objects.select_for_update().get_or_create(
+        api_client=api_client, defaults={"supplier": supplier})
+    if binding.supplier_id != supplier.pk:
+        raise ApiClientBoundElsewhere(
+            f"API client {api_client.name} already acts for supplier {binding.supplier_id}.",
+            extra={"supplier": binding.supplier_id})
+    return binding

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from okto88.api.pagination import CursorPagination
 from okto88.models import Scope
 from vehicles import selectors, services
+from vehicles.errors import InvalidVin
 from vehicles.filters import MakeFilter, VehicleModelFilter, VehicleVariantFilter
 from vehicles.serializers import (
     MakeSerializer,
@@ -105,7 +106,7 @@ class VinDecodeApi(APIView):
     def get(self, request, vin: str):
         decoded = services.vin_decode(vin=vin)  # its InvalidVin says what is wrong
         if not _VIN_RE.fullmatch(vin):
-            raise services.InvalidVin("A VIN contains only the letters A-Z (without I, O, Q) and digits.",
+            raise InvalidVin("A VIN contains only the letters A-Z (without I, O, Q) and digits.",
                                       extra={"vin": decoded.vin})
         limit = selectors.VIN_CANDIDATE_LIMIT
         candidates = list(selectors.variant_candidates_for_vin(decoded=decoded)[: limit + 1])

@@ -3,6 +3,6 @@ exposed here so that interfaces depend on services, as everywhere else."""
 
 from __future__ import annotations
 
-from vehicles.vin import CheckDigit, DecodedVin, InvalidVin, vin_decode
+from vehicles.vin import CheckDigit, DecodedVin, vin_decode
 
-__all__ = ["CheckDigit", "DecodedVin", "InvalidVin", "vin_decode"]
+__all__ = ["CheckDigit", "DecodedVin", "vin_decode"]

@@ -35,12 +35,12 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.functional import Promise, lazy
-from django.utils.translation import gettext, gettext_lazy, gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from vininfo import Vin
 from vininfo.dicts import COUNTRIES, REGIONS
 from vininfo.dicts import WMI as VININFO_WMI
 
-from okto88.errors import ApplicationError
+from vehicles.errors import InvalidVin
 from vehicles.wmi import MOTORCYCLE, WmiEntry, wmi_lookup
 
 VIN_LENGTH = 17
@@ -60,12 +60,6 @@ class CheckDigit:
     INVALID = "invalid"
     NOT_APPLICABLE = "not_applicable"
     CHOICES = (VALID, INVALID, NOT_APPLICABLE)
-
-
-class InvalidVin(ApplicationError):
-    code = "invalid_vin"
-    status = 400
-    title = gettext_lazy("This is not a valid VIN.")
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils.translation import gettext_lazy
 
 from okto88.areas import courier_area
-from okto88.errors import NotFound, PermissionDenied
+from workshops.errors import AddressNotFound, NoWorkshop
 from workshops.models import Address, CustomerVehicle, Workshop, WorkshopMember
-
-
-class NoWorkshop(PermissionDenied):
-    code = "no_workshop"
-    title = gettext_lazy("This caller is not a member of a workshop.")
-
-
-class AddressNotFound(NotFound):
-    code = "address_not_found"
-    title = gettext_lazy("No such address.")
 
 
 def workshop_for_actor(*, actor: Any) -> Workshop:
@@ -76,6 +65,6 @@ def customer_vehicle_list(*, actor: Any) -> QuerySet[CustomerVehicle]:
 
 
 __all__ = [
-    "AddressNotFound", "NoWorkshop", "address_default", "address_get", "address_list",
+    "address_default", "address_get", "address_list",
     "address_snapshot", "customer_vehicle_list", "workshop_for_actor",
 ]

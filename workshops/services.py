@@ -7,28 +7,18 @@ import re
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext_lazy
 
-from okto88.areas import UnknownArea, area_resolve
-from okto88.errors import ApplicationError, Conflict
+from okto88.areas import area_resolve
+from okto88.errors import InvalidField
 from vehicles.vin import vin_validate
+from workshops.errors import DuplicatePlate
 from workshops.lock_objects import workshop_lock
 from workshops.models import Address, CustomerVehicle, Workshop
 
 __all__ = [
-    "DuplicatePlate", "InvalidField", "UnknownArea", "address_create", "address_set_default",
+    "address_create", "address_set_default",
     "customer_vehicle_save", "plate_normalise",
 ]
-
-
-class InvalidField(ApplicationError):
-    code = "invalid_field"
-    title = gettext_lazy("A field is not valid.")
-
-
-class DuplicatePlate(Conflict):
-    code = "duplicate_plate"
-    title = gettext_lazy("This workshop already has a vehicle with this plate number.")
 
 
 def _required(value: Any, *, field_name: str, max_length: int) -> str:

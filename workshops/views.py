@@ -22,14 +22,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Position
-from okto88.errors import ApplicationError
+from okto88.errors import ApplicationError, InvalidField, error_message
 from vehicles import selectors as vehicle_selectors
-from vehicles.services import InvalidVin, vin_decode
+from vehicles.errors import InvalidVin
+from vehicles.services import vin_decode
 from workshops import selectors, services
+from workshops.errors import NoWorkshop
 
 SESSION_VARIANT_KEY = "okto88.variant_id"
 PAGE_SIZE = 20
@@ -38,6 +41,11 @@ SORTS = {"": catalog_selectors.PartSort.RELEVANCE, "price": catalog_selectors.Pa
          "available": catalog_selectors.PartSort.AVAILABLE, "lead_time": catalog_selectors.PartSort.LEAD_TIME}
 VIN_CANDIDATES_SHOWN = 30
 POSITIONS = {value for value, _label in Position.choices if value}
+
+# The VIN's own reason (a translated detail) after what went wrong; in the garage, an invalid
+# field is the plate (the only free-text field the form checks).
+VIN_WORDING = {InvalidVin: gettext_lazy("This VIN is not valid: %(detail)s")}
+GARAGE_WORDING = {**VIN_WORDING, InvalidField: gettext_lazy("A plate number looks like B 1234 XYZ.")}
 
 
 def workshop_member_required(view):
@@ -48,7 +56,7 @@ def workshop_member_required(view):
     def wrapper(request, *args, **kwargs):
         try:
             request.workshop = selectors.workshop_for_actor(actor=request.user)
-        except selectors.NoWorkshop as exc:
+        except NoWorkshop as exc:
             raise PermissionDenied(exc.message) from exc
         return view(request, *args, **kwargs)
 
@@ -147,7 +155,7 @@ def vin_lookup(request):
         try:
             decoded = vin_decode(vin=vin)
         except InvalidVin as exc:
-            context["error"] = _("This VIN is not valid: %(reason)s") % {"reason": exc.message}
+            context["error"] = error_message(exc, wording=VIN_WORDING)
         else:
             context["decoded"] = decoded
             candidates = list(vehicle_selectors.variant_candidates_for_vin(decoded=decoded)[:VIN_CANDIDATES_SHOWN + 1])
@@ -210,8 +218,8 @@ def garage(request):
             vehicle = services.customer_vehicle_save(
                 workshop=request.workshop, plate_number=request.POST.get("plate_number", ""),
                 vin=request.POST.get("vin", ""), variant=variant, owner_name=request.POST.get("owner_name", ""))
-        except (ApplicationError, InvalidVin) as exc:
-            messages.error(request, _garage_error(exc))
+        except ApplicationError as exc:
+            messages.error(request, error_message(exc, wording=GARAGE_WORDING))
         else:
             messages.success(request, _("%(plate)s saved in the garage.") % {"plate": vehicle.plate_number})
             return redirect("workshops:garage")
@@ -221,15 +229,3 @@ def garage(request):
         "variant": variant, "variant_label": _variant_label(variant) if variant else "",
         "form": request.POST if request.method == "POST" else {},
     })
-
-
-def _garage_error(exc: Exception) -> str:
-    code = getattr(exc, "code", "")
-    if code == "duplicate_plate":
-        return _("This workshop already has a vehicle with this plate number.")
-    if code == "invalid_field":
-        return _("A plate number looks like B 1234 XYZ.")
-    if isinstance(exc, InvalidVin):
-        return _("This VIN is not valid: %(reason)s") % {"reason": getattr(exc, "message", str(exc))}
-    return _("The vehicle could not be saved.")
-

@@ -10,6 +10,7 @@ from rest_framework import authentication, exceptions
 
 from okto88 import services
 from okto88.api.rate_windows import auth_failure_count, auth_failures_refuse, client_rate_window
+from okto88.errors import InvalidApiKey
 from okto88.models import ApiClient, ApiKey
 
 API_KEY_KEYWORD = "Api-Key"
@@ -59,7 +60,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         counter = services.RateCounter(key=window.key, ttl=window.ttl) if window else None
         try:
             authenticated = services.api_key_authenticate(raw_key=raw_key, counter=counter)
-        except services.InvalidApiKey as exc:
+        except InvalidApiKey as exc:
             _client_of_key.pop(digest, None)  # a revoked key stops counting against its client
             auth_failure_count(request)
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc

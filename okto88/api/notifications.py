@@ -19,17 +19,11 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from okto88.api.rate_windows import client_address, rate_window, window_count
-from okto88.errors import ApplicationError
+from okto88.errors import NotificationTooLarge
 
 logger = logging.getLogger(__name__)
 
 NOTIFICATION_SCOPE = "notification"
-
-
-class NotificationTooLarge(ApplicationError):
-    code = "payload_too_large"
-    status = 413
-    title = _("The notification is too large.")
 
 
 def _too_large(limit: int) -> NotificationTooLarge:

@@ -8,6 +8,14 @@ from django.contrib.postgres.search import SearchQuery
 from django.db import transaction
 
 from catalog import services
+from catalog.errors import (
+    DuplicatePart,
+    InvalidCategory,
+    InvalidFitment,
+    InvalidPartNumber,
+    SupersessionCycle,
+    UnknownVariant,
+)
 from catalog.models import CrossReference, Fitment, Part, PartStatus
 from catalog.normalise import part_number_normalise
 from okto88.models import OutboxEvent
@@ -48,13 +56,13 @@ def test_part_create_stores_the_key_the_search_document_and_a_first_event():
 def test_the_same_number_in_another_spelling_is_a_duplicate_for_the_brand_only():
     brand = BrandFactory()
     PartFactory(brand=brand, number="04465-0K240")
-    with pytest.raises(services.DuplicatePart):
+    with pytest.raises(DuplicatePart):
         PartFactory(brand=brand, number="044650k240")
     PartFactory(number="04465 0K240")  # another brand may use the same number
 
 
 def test_a_number_without_letters_or_digits_is_refused():
-    with pytest.raises(services.InvalidPartNumber):
+    with pytest.raises(InvalidPartNumber):
         PartFactory(number="--")
 
 
@@ -81,7 +89,7 @@ def test_update_to_a_number_the_brand_already_has_is_refused():
     brand = BrandFactory()
     PartFactory(brand=brand, number="A-1")
     other = PartFactory(brand=brand, number="A-2")
-    with pytest.raises(services.DuplicatePart):
+    with pytest.raises(DuplicatePart):
         services.part_update(part=other, data={"number": "a1"})
 
 
@@ -115,9 +123,9 @@ def test_supersession_cycles_are_refused():
     a, b, c = PartFactory(), PartFactory(), PartFactory()
     services.part_supersede(old=a, new=b)
     services.part_supersede(old=b, new=c)
-    with pytest.raises(services.SupersessionCycle):
+    with pytest.raises(SupersessionCycle):
         services.part_supersede(old=c, new=a)
-    with pytest.raises(services.SupersessionCycle):
+    with pytest.raises(SupersessionCycle):
         services.part_supersede(old=c, new=c)
     c.refresh_from_db()
     assert c.superseded_by_id is None and c.version == 1
@@ -152,9 +160,9 @@ def test_fitment_set_replaces_the_list_and_writes_one_event():
 
 def test_fitment_set_refuses_unknown_variants_and_positions_without_changing_anything():
     part = PartFactory()
-    with pytest.raises(services.UnknownVariant):
+    with pytest.raises(UnknownVariant):
         services.fitment_set(part=part, fitments=[{"variant_id": 987654321}])
-    with pytest.raises(services.InvalidFitment):
+    with pytest.raises(InvalidFitment):
         services.fitment_set(part=part, fitments=[{"variant_id": VehicleVariantFactory().pk, "position": "roof"}])
     assert not Fitment.objects.filter(part=part).exists() and events_of(part) == [("part.created", 1)]
 
@@ -173,7 +181,7 @@ def test_a_category_cannot_be_moved_under_itself():
     parent = CategoryFactory()
     child = CategoryFactory(parent=parent)
     parent.parent = child
-    with pytest.raises(services.InvalidCategory):
+    with pytest.raises(InvalidCategory):
         services.category_save(category=parent)
 
 

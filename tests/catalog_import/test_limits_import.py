@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.imports import CatalogImportTooLarge, catalog_import
+from catalog.errors import CatalogImportTooLarge
+from catalog.imports import catalog_import
 from tests.catalog_import.csv_files import GOOD_PARTS, catalog_state, parts_csv
 
 ROW = "Denso,k16r-u11,busi,Busi Denso,Spark plug Denso,45,,,,active,,"

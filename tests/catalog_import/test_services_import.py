@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.imports import (
+from catalog.errors import (
     CatalogImportEmptyFile,
     CatalogImportEncodingError,
     CatalogImportHeaderError,
     CatalogImportUnknownKind,
-    catalog_import,
 )
+from catalog.imports import catalog_import
 from catalog.models import CrossReference, Fitment, Part, PartStatus
 from okto88.models import OutboxEvent
 from tests.catalog_import.csv_files import GOOD_PARTS, catalog_state, csv_bytes, parts_csv

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from logistics import services
+from logistics.errors import CourierRejected, CourierUnavailable, InvalidShipmentRequest
 from logistics.models import Carrier
 from tests.logistics.factories import BANDUNG, JAKARTA_SELATAN, JAKARTA_TIMUR, JAYAPURA, MAKASSAR
 
@@ -45,7 +46,7 @@ def test_a_carrier_switched_off_by_an_operator_is_not_offered(carriers):
 def test_a_destination_the_courier_does_not_serve_is_rejected(carriers, fake_courier):
     fake_courier.set_faults(reject_destination_postal_prefix="99")
 
-    with pytest.raises(services.CourierRejected, match="destination not served") as caught:
+    with pytest.raises(CourierRejected, match="destination not served") as caught:
         services.shipping_quotes(origin=JAKARTA_SELATAN, destination=JAYAPURA, weight_g=1_000)
     assert caught.value.code == "courier_rejected"
 
@@ -54,7 +55,7 @@ def test_a_destination_the_courier_does_not_serve_is_rejected(carriers, fake_cou
 def test_a_courier_that_fails_or_does_not_answer_is_unavailable(carriers, fake_courier, faults):
     fake_courier.set_faults(**faults)
 
-    with pytest.raises(services.CourierUnavailable) as caught:
+    with pytest.raises(CourierUnavailable) as caught:
         services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
     assert caught.value.code == "courier_unavailable"
     assert services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
@@ -63,7 +64,7 @@ def test_a_courier_that_fails_or_does_not_answer_is_unavailable(carriers, fake_c
 def test_a_courier_nobody_listens_on_is_unavailable(carriers, settings):
     settings.COURIER_URL = "http://127.0.0.1:9"
 
-    with pytest.raises(services.CourierUnavailable):
+    with pytest.raises(CourierUnavailable):
         services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
 
 
@@ -74,7 +75,7 @@ def test_a_courier_nobody_listens_on_is_unavailable(carriers, settings):
     (JAKARTA_SELATAN, 0, "weight_g"),
 ])
 def test_incomplete_input_is_refused_before_asking_the_courier(carriers, origin, weight_g, field):
-    with pytest.raises(services.InvalidShipmentRequest) as caught:
+    with pytest.raises(InvalidShipmentRequest) as caught:
         services.shipping_quotes(origin=origin, destination=BANDUNG, weight_g=weight_g)
     assert caught.value.extra["field"] == field
 
@@ -84,7 +85,7 @@ def test_a_rate_is_kept_so_checkout_charges_what_the_cart_showed(carriers, fake_
     fake_courier.set_faults(fail_next=1)
 
     assert services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000) == shown
-    with pytest.raises(services.CourierUnavailable):  # another route is not in the cache: the courier is asked
+    with pytest.raises(CourierUnavailable):  # another route is not in the cache: the courier is asked
         services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=2_000)
 
 
@@ -93,7 +94,7 @@ def test_with_no_rate_cache_every_quote_asks_the_courier(carriers, fake_courier,
     services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
     fake_courier.set_faults(fail_next=1)
 
-    with pytest.raises(services.CourierUnavailable):
+    with pytest.raises(CourierUnavailable):
         services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
 
 
@@ -109,8 +110,8 @@ def test_several_routes_are_answered_each_on_its_own(carriers, fake_courier):
     bandung, jayapura, makassar, incomplete = services.shipping_quotes_many(routes=routes)
 
     assert bandung == services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
-    assert isinstance(jayapura, services.CourierRejected)
+    assert isinstance(jayapura, CourierRejected)
     assert makassar and makassar[0].cost > bandung[0].cost
-    assert isinstance(incomplete, services.InvalidShipmentRequest) and incomplete.extra["field"] == "origin.district"
+    assert isinstance(incomplete, InvalidShipmentRequest) and incomplete.extra["field"] == "origin.district"
     fake_courier.set_faults()  # a refusal is not kept: asked again, the courier now serves Jayapura
     assert services.shipping_quotes_many(routes=routes[1:2])[0]

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from logistics import services
+from logistics.errors import CourierRejected, CourierUnavailable, InvalidShipmentRequest, ShipmentNotCancellable
 from logistics.models import Shipment, ShipmentStatus
 from okto88.models import OutboxEvent
 from tests.logistics.factories import BANDUNG, JAKARTA_SELATAN, JAYAPURA, new_reference
@@ -64,7 +65,7 @@ def test_a_courier_failure_leaves_the_shipment_requested_and_a_retry_books_once(
     reference = new_reference()
     fake_courier.set_faults(fail_next=1)
 
-    with pytest.raises(services.CourierUnavailable):
+    with pytest.raises(CourierUnavailable):
         request(reference)
 
     shipment = Shipment.objects.get(reference=reference)
@@ -84,7 +85,7 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_the_courier_books_once(c
     reference = new_reference()
     fake_courier.set_faults(timeout_next=1, timeout_seconds=1.5)
 
-    with pytest.raises(services.CourierUnavailable):
+    with pytest.raises(CourierUnavailable):
         request(reference)
 
     assert Shipment.objects.get(reference=reference).status == ShipmentStatus.REQUESTED
@@ -101,10 +102,10 @@ def test_a_rejected_destination_is_a_permanent_error(carriers, fake_courier):
     reference = new_reference()
     fake_courier.set_faults(reject_destination_postal_prefix="99")
 
-    with pytest.raises(services.CourierRejected, match="destination not served") as caught:
+    with pytest.raises(CourierRejected, match="destination not served") as caught:
         request(reference, destination=JAYAPURA)
 
-    assert not isinstance(caught.value, services.CourierUnavailable)
+    assert not isinstance(caught.value, CourierUnavailable)
     assert Shipment.objects.get(reference=reference).status == ShipmentStatus.REQUESTED
     assert fake_courier.bookings(reference) == 0
 
@@ -112,7 +113,7 @@ def test_a_rejected_destination_is_a_permanent_error(carriers, fake_courier):
 def test_a_wrong_api_key_is_rejected(carriers, settings):
     settings.COURIER_API_KEY = "not-the-key"
 
-    with pytest.raises(services.CourierRejected, match="invalid api key"):
+    with pytest.raises(CourierRejected, match="invalid api key"):
         request(new_reference())
 
 
@@ -122,9 +123,9 @@ def test_an_unknown_or_inactive_carrier_is_refused_before_asking_the_courier(car
     carriers["anteraja"].save()
 
     for code in ("pos", "anteraja"):
-        with pytest.raises(services.InvalidShipmentRequest) as caught:
+        with pytest.raises(InvalidShipmentRequest) as caught:
             request(reference, carrier_code=code)
-        assert isinstance(caught.value, services.CourierRejected)
+        assert isinstance(caught.value, CourierRejected)
         assert caught.value.extra["field"] == "carrier_code"
     assert not Shipment.objects.filter(reference=reference).exists()
 
@@ -143,7 +144,7 @@ def test_cancel_a_booked_shipment_at_the_courier_once(carriers, fake_courier):
 def test_cancel_a_shipment_whose_booking_answer_was_lost_cancels_it_at_the_courier(carriers, fake_courier):
     reference = new_reference()
     fake_courier.set_faults(timeout_next=1, timeout_seconds=1.5)
-    with pytest.raises(services.CourierUnavailable):
+    with pytest.raises(CourierUnavailable):
         request(reference)
     shipment = Shipment.objects.get(reference=reference)
 
@@ -160,7 +161,7 @@ def test_cancel_a_shipment_whose_booking_answer_was_lost_cancels_it_at_the_couri
 def test_cancel_a_shipment_the_courier_never_booked(carriers, fake_courier):
     reference = new_reference()
     fake_courier.set_faults(fail_next=1)
-    with pytest.raises(services.CourierUnavailable):
+    with pytest.raises(CourierUnavailable):
         request(reference)
 
     cancelled = services.shipment_cancel(shipment=Shipment.objects.get(reference=reference))
@@ -174,7 +175,7 @@ def test_cancel_while_the_courier_is_down_still_cancels_here(carriers, fake_cour
     # Compensation must not wait on a courier outage for a shipment that never got a waybill.
     reference = new_reference()
     fake_courier.set_faults(fail_next=2)
-    with pytest.raises(services.CourierUnavailable):
+    with pytest.raises(CourierUnavailable):
         request(reference)
 
     cancelled = services.shipment_cancel(shipment=Shipment.objects.get(reference=reference))
@@ -186,7 +187,7 @@ def test_a_picked_up_shipment_cannot_be_cancelled(carriers, fake_courier):
     shipment = request(new_reference())
     fake_courier.advance(shipment.waybill, "picked_up")  # the callback goes nowhere here
 
-    with pytest.raises(services.ShipmentNotCancellable, match="picked up"):
+    with pytest.raises(ShipmentNotCancellable, match="picked up"):
         services.shipment_cancel(shipment=shipment)
 
     shipment.refresh_from_db()
@@ -197,7 +198,7 @@ def test_cancelling_a_booked_shipment_while_the_courier_is_down_can_be_retried(c
     shipment = request(new_reference())
     fake_courier.set_faults(fail_next=1)
 
-    with pytest.raises(services.CourierUnavailable):
+    with pytest.raises(CourierUnavailable):
         services.shipment_cancel(shipment=shipment)
 
     shipment.refresh_from_db()

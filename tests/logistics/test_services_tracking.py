@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from logistics import services
+from logistics.errors import CourierUnavailable, InvalidTrackingNotification, InvalidTrackingSignature
 from logistics.fake_courier import sign
 from logistics.models import Shipment, ShipmentStatus, TrackingEvent
 from okto88.models import OutboxEvent
@@ -72,7 +73,7 @@ class TestTrackingService:
         shipment = book()
         body = callback(shipment, "delivered")
 
-        with pytest.raises(services.InvalidTrackingSignature) as caught:
+        with pytest.raises(InvalidTrackingSignature) as caught:
             receive(body, secret="not-the-secret")
 
         assert caught.value.code == "invalid_signature" and caught.value.status == 403
@@ -87,7 +88,7 @@ class TestTrackingService:
         shipment = book()
         genuine = callback(shipment, "picked_up", event_id="evt_shared")
         forged = callback(shipment, "returned", event_id="evt_shared")
-        with pytest.raises(services.InvalidTrackingSignature):
+        with pytest.raises(InvalidTrackingSignature):
             receive(forged, secret="guess")
 
         assert receive(genuine).receipt == "applied"
@@ -96,7 +97,7 @@ class TestTrackingService:
 
     def test_a_missing_signature_is_refused(self, carriers):
         shipment = book()
-        with pytest.raises(services.InvalidTrackingSignature):
+        with pytest.raises(InvalidTrackingSignature):
             services.tracking_notification_receive(raw_body=callback(shipment, "delivered"), signature="")
 
     def test_late_and_backward_moves_are_recorded_and_ignored(self, carriers):
@@ -134,7 +135,7 @@ class TestTrackingService:
                                                                                           fake_courier):
         reference = new_reference()
         fake_courier.set_faults(timeout_next=1, timeout_seconds=1.5)
-        with pytest.raises(services.CourierUnavailable):
+        with pytest.raises(CourierUnavailable):
             book(reference)
         [waybill] = [w for w, s in fake_courier.state()["shipments"].items() if s["reference"] == reference]
         requested = Shipment.objects.get(reference=reference)
@@ -148,7 +149,7 @@ class TestTrackingService:
     @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"status": "delivered"}',
                                       json.dumps({"event_id": "x" * 81, "waybill": "JNE1"}).encode()])
     def test_a_signed_body_we_cannot_read_is_recorded_and_refused(self, carriers, body):
-        with pytest.raises(services.InvalidTrackingNotification) as caught:
+        with pytest.raises(InvalidTrackingNotification) as caught:
             receive(body)
         assert caught.value.status == 400
         assert TrackingEvent.objects.filter(pk=caught.value.event.pk, signature_valid=True, applied=False).exists()

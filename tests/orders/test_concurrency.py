@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from orders import services
+from orders.errors import OutOfStock
 from orders.models import Order, OrderLine
 from suppliers.models import MovementReason, StockMovement
 from tests.orders.factories import buyer_make, carriers_ensure, cheapest_shipping, offer_in_stock
@@ -40,7 +41,7 @@ def test_concurrent_placements_never_oversell():
             with slots:
                 _place(buyer)
             outcome = "placed"
-        except services.OutOfStock:
+        except OutOfStock:
             outcome = "out_of_stock"
         except Exception as exc:
             outcome = f"{type(exc).__name__}: {exc}"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from okto88.errors import InvalidQuantity
 from orders import services
+from orders.errors import CartLineNotFound, OfferUnavailable, OutOfStock, QuantityBelowMinimum, QuantityNotPackMultiple
 from orders.models import CartLine
 from suppliers.models import SupplierStatus
 from suppliers.services import offer_update, stock_reserve
@@ -24,14 +26,14 @@ def test_add_stores_the_price_seen_and_adds_to_an_existing_line(buyer):
 
 def test_minimum_order_and_pack_size(buyer):
     offer, _ = offer_in_stock(on_hand=100, min_order_qty=4, pack_size=2)
-    with pytest.raises(services.QuantityBelowMinimum):
+    with pytest.raises(QuantityBelowMinimum):
         services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=2)
-    with pytest.raises(services.QuantityNotPackMultiple):
+    with pytest.raises(QuantityNotPackMultiple):
         services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=5)
     line = services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=6)
-    with pytest.raises(services.QuantityNotPackMultiple):
+    with pytest.raises(QuantityNotPackMultiple):
         services.cart_line_update(workshop=buyer.workshop, line_id=line.pk, quantity=7)
-    with pytest.raises(services.InvalidQuantity):
+    with pytest.raises(InvalidQuantity):
         services.cart_line_update(workshop=buyer.workshop, line_id=line.pk, quantity=0)
     assert services.cart_line_update(workshop=buyer.workshop, line_id=line.pk, quantity=8).quantity == 8
 
@@ -40,7 +42,7 @@ def test_available_is_the_sum_over_warehouses_of_on_hand_minus_reserved(buyer):
     offer, stock = offer_in_stock(on_hand=5)
     StockFactory(offer=offer, warehouse=WarehouseFactory(supplier=offer.supplier), on_hand=4)
     stock_reserve(lines=[(stock, 2)], reference="other order")
-    with pytest.raises(services.OutOfStock) as exc:
+    with pytest.raises(OutOfStock) as exc:
         services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=8)
     assert exc.value.extra["available"] == 7
     assert services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=7).quantity == 7
@@ -50,17 +52,17 @@ def test_offers_of_inactive_suppliers_or_inactive_offers_cannot_be_added(buyer):
     offer, _ = offer_in_stock()
     offer.supplier.status = SupplierStatus.SUSPENDED
     offer.supplier.save()
-    with pytest.raises(services.OfferUnavailable):
+    with pytest.raises(OfferUnavailable):
         services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=1)
     inactive, _ = offer_in_stock(is_active=False)
-    with pytest.raises(services.OfferUnavailable):
+    with pytest.raises(OfferUnavailable):
         services.cart_line_add(workshop=buyer.workshop, offer_id=inactive.pk, quantity=1)
 
 
 def test_remove_only_from_the_own_cart(buyer):
     offer, _ = offer_in_stock()
     line = services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=1)
-    with pytest.raises(services.CartLineNotFound):
+    with pytest.raises(CartLineNotFound):
         services.cart_line_remove(workshop=buyer_make().workshop, line_id=line.pk)
     services.cart_line_remove(workshop=buyer.workshop, line_id=line.pk)
     assert not CartLine.objects.exists()

@@ -12,6 +12,16 @@ from django.utils import timezone
 from okto88.models import OutboxEvent
 from okto88.redis_connection import redis_client
 from orders import services
+from orders.errors import (
+    CartChanged,
+    CartEmpty,
+    CreditLimitExceeded,
+    IdempotencyConflict,
+    IdempotencyKeyRequired,
+    OutOfStock,
+    ShippingChoiceInvalid,
+    ShippingChoiceRequired,
+)
 from orders.models import CartLine, Order, OrderLine, OrderStatus
 from payments.models import PaymentStatus
 from suppliers.models import Stock, StockMovement
@@ -97,7 +107,7 @@ def test_same_key_with_another_request_is_a_conflict(buyer):
     shipping = cheapest_shipping(buyer=buyer)
     place(buyer=buyer, key="key-2", shipping=shipping)
     movements = StockMovement.objects.count()
-    with pytest.raises(services.IdempotencyConflict):
+    with pytest.raises(IdempotencyConflict):
         place(buyer=buyer, key="key-2", shipping=shipping, payment_method="qris")
     # The refused request reserved nothing and placed nothing. (One order per key is the unique
     # constraint's to keep: counting orders could not fail.)
@@ -107,7 +117,7 @@ def test_same_key_with_another_request_is_a_conflict(buyer):
 
 def test_missing_key_is_refused(buyer):
     fill_cart(buyer, (1, {}))
-    with pytest.raises(services.IdempotencyKeyRequired):
+    with pytest.raises(IdempotencyKeyRequired):
         place(buyer=buyer, key=" ")
 
 
@@ -115,7 +125,7 @@ def test_a_changed_price_is_refused_unless_accepted(buyer):
     (offer,) = fill_cart(buyer, (2, {"price": 100_000}))
     shipping = cheapest_shipping(buyer=buyer)
     offer_update(offer=offer, data={"price": 120_000})
-    with pytest.raises(services.CartChanged) as exc:
+    with pytest.raises(CartChanged) as exc:
         place(buyer=buyer, shipping=shipping)
     assert exc.value.extra["lines"][0]["price_seen"] == 100_000
     assert exc.value.extra["lines"][0]["price"] == 120_000
@@ -129,7 +139,7 @@ def test_stock_gone_since_added_is_out_of_stock_even_when_accepting(buyer):
     (offer,) = fill_cart(buyer, (3, {"on_hand": 3}))
     shipping = cheapest_shipping(buyer=buyer)
     stock_reserve(lines=[(offer.stocks.get(), 1)], reference="another order")
-    with pytest.raises(services.OutOfStock) as exc:
+    with pytest.raises(OutOfStock) as exc:
         place(buyer=buyer, shipping=shipping, accept_changes=True)
     assert exc.value.extra["lines"][0]["available"] == 2
     assert not Order.objects.exists()
@@ -142,7 +152,7 @@ def test_credit_limit_counts_open_terms_orders(buyer):
     first = place(buyer=buyer)
     assert first.grand_total < 300_000
     fill_cart(buyer, (1, {"price": 200_000}))
-    with pytest.raises(services.CreditLimitExceeded) as exc:
+    with pytest.raises(CreditLimitExceeded) as exc:
         place(buyer=buyer)
     assert exc.value.extra["open"] == first.grand_total
     assert Order.objects.count() == 1
@@ -153,14 +163,14 @@ def test_credit_limit_counts_open_terms_orders(buyer):
 
 def test_shipping_choice_must_be_one_of_the_quotes_for_every_supplier(buyer):
     (offer,) = fill_cart(buyer, (1, {}))
-    with pytest.raises(services.ShippingChoiceRequired):
+    with pytest.raises(ShippingChoiceRequired):
         place(buyer=buyer, shipping={})
-    with pytest.raises(services.ShippingChoiceInvalid):
+    with pytest.raises(ShippingChoiceInvalid):
         place(buyer=buyer, shipping={offer.supplier_id: ("jne", "TELEPORT")})
 
 
 def test_empty_cart(buyer):
-    with pytest.raises(services.CartEmpty):
+    with pytest.raises(CartEmpty):
         place(buyer=buyer, shipping={})
 
 

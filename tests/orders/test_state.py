@@ -11,6 +11,7 @@ from django.utils import timezone
 from okto88.errors import InvalidTransition
 from okto88.models import OutboxEvent
 from orders import services
+from orders.errors import OrderNotCancellable
 from orders.models import OrderStatus
 from orders.state import TERMINAL, TRANSITIONS, order_transition
 from payments.models import PaymentStatus
@@ -101,7 +102,7 @@ def test_shipped_orders_cannot_be_cancelled(buyer):
     order, stock = placed(buyer)
     order_transition(order=order, to=S.IN_FULFILMENT)
     order_transition(order=order, to=S.SHIPPED)
-    with pytest.raises(services.OrderNotCancellable):
+    with pytest.raises(OrderNotCancellable):
         services.order_cancel(order=order, actor=buyer.user)
     assert Stock.objects.get(pk=stock.pk).reserved == 2
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from payments import services
+from payments.errors import InvalidSignature
 from payments.models import PaymentEvent, PaymentIntent, PaymentMethod, PaymentStatus
 from tests.platform.factories import OperatorFactory, UserFactory
 
@@ -30,7 +31,7 @@ def test_operators_see_the_pages_and_cannot_add(client, intent, model):
 
 def test_an_intent_page_shows_its_notifications_read_only(client, intent, fake_gateway):
     fake_gateway.wait_idle()
-    with pytest.raises(services.InvalidSignature):
+    with pytest.raises(InvalidSignature):
         services.payment_notification_receive(
             raw_body=b'{"order_id": "%s", "status_code": "200", "gross_amount": "50000.00", "signature_key": "x",'
                      b' "transaction_status": "settlement", "transaction_id": "t"}' % intent.reference.encode())

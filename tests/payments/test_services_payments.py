@@ -11,6 +11,15 @@ from django.utils import timezone
 
 from okto88.models import OutboxEvent
 from payments import services
+from payments.errors import (
+    GatewayRejected,
+    GatewayUnavailable,
+    InvalidNotification,
+    InvalidSignature,
+    NotificationStatusMismatch,
+    NotificationUnconfirmed,
+    PaymentReferenceConflict,
+)
 from payments.fake_gateway import notification_body
 from payments.models import PaymentEvent, PaymentIntent, PaymentMethod, PaymentStatus, Refund, RefundStatus
 from tests.payments.conftest import sent_notifications, statuses_of, wait_for
@@ -81,7 +90,7 @@ def test_creating_again_returns_the_same_payment(reference, fake_gateway):
 
 def test_the_same_reference_with_another_amount_is_a_conflict(reference):
     create(reference)
-    with pytest.raises(services.PaymentReferenceConflict):
+    with pytest.raises(PaymentReferenceConflict):
         create(reference, amount=1)
 
 
@@ -95,7 +104,7 @@ def test_an_amount_that_is_not_a_positive_whole_rupiah_is_refused(reference, fak
 
 def test_a_gateway_that_is_down_leaves_no_payment_behind(reference, fake_gateway):
     fake_gateway.set_faults(fail_next=1)
-    with pytest.raises(services.GatewayUnavailable):
+    with pytest.raises(GatewayUnavailable):
         create(reference)
     assert not PaymentIntent.objects.filter(reference=reference).exists()
     assert create(reference).va_number  # the retry works
@@ -104,7 +113,7 @@ def test_a_gateway_that_is_down_leaves_no_payment_behind(reference, fake_gateway
 def test_a_timed_out_charge_retried_gets_the_same_account(reference, fake_gateway, settings):
     settings.PARTNER_HTTP_TIMEOUT_SECONDS = 0.5
     fake_gateway.set_faults(timeout_next=1, timeout_ms=900)
-    with pytest.raises(services.GatewayUnavailable):
+    with pytest.raises(GatewayUnavailable):
         create(reference)
     wait_for(lambda: reference in fake_gateway.state()["transactions"], what="the slow charge to land")
     intent = create(reference)
@@ -113,7 +122,7 @@ def test_a_timed_out_charge_retried_gets_the_same_account(reference, fake_gatewa
 
 def test_a_rejected_charge_is_permanent(reference, fake_gateway):
     fake_gateway.set_faults(reject_next=1)
-    with pytest.raises(services.GatewayRejected):
+    with pytest.raises(GatewayRejected):
         create(reference)
     assert not PaymentIntent.objects.filter(reference=reference).exists()
 
@@ -144,7 +153,7 @@ def test_a_settlement_notification_settles_the_payment_once(reference, fake_gate
 def test_a_forged_notification_is_refused_and_recorded(reference):
     intent = create(reference)
     forged = signed(reference, "settlement", signature_key="0" * 128)
-    with pytest.raises(services.InvalidSignature) as caught:
+    with pytest.raises(InvalidSignature) as caught:
         services.payment_notification_receive(raw_body=forged)
     assert caught.value.code == "invalid_signature" and caught.value.status == 403
     event = PaymentEvent.objects.get(reference=reference)
@@ -159,7 +168,7 @@ def test_a_forged_notification_cannot_block_the_genuine_one(reference, fake_gate
     transaction_id = fake_gateway.state()["transactions"][reference]["transaction_id"]
     genuine = signed(reference, "settlement", transaction_id=transaction_id)
     forged = signed(reference, "settlement", transaction_id=transaction_id, signature_key="f" * 128)
-    with pytest.raises(services.InvalidSignature):
+    with pytest.raises(InvalidSignature):
         services.payment_notification_receive(raw_body=forged)
     assert services.payment_notification_receive(raw_body=genuine).applied
     intent.refresh_from_db()
@@ -191,9 +200,9 @@ def test_settlement_then_a_late_pending_stays_settled(reference, fake_gateway):
 
 
 def test_an_unreadable_notification_is_refused_and_recorded():
-    with pytest.raises(services.InvalidNotification):
+    with pytest.raises(InvalidNotification):
         services.payment_notification_receive(raw_body=b"\xff not json")
-    with pytest.raises(services.InvalidNotification):
+    with pytest.raises(InvalidNotification):
         services.payment_notification_receive(raw_body=b'{"order_id": "x"}')
     assert PaymentEvent.objects.filter(signature_valid=False, intent=None).count() == 2
 
@@ -243,7 +252,7 @@ def test_a_refund_while_the_gateway_is_down_changes_nothing_and_can_be_retried(r
     intent = create(reference)
     settle(fake_gateway, reference)
     fake_gateway.set_faults(fail_next=1)
-    with pytest.raises(services.GatewayUnavailable):
+    with pytest.raises(GatewayUnavailable):
         services.payment_cancel_or_refund(intent=intent, reason="courier failed")
     intent.refresh_from_db()
     assert intent.status == PaymentStatus.SETTLED and not Refund.objects.filter(intent=intent).exists()
@@ -305,7 +314,7 @@ def test_a_pending_notification_relabelled_settlement_is_refused_and_recorded(re
     [pending] = sent_notifications(fake_gateway, reference, count=1)
     forged = relabelled(pending, transaction_status="settlement")
 
-    with pytest.raises(services.NotificationStatusMismatch) as caught:
+    with pytest.raises(NotificationStatusMismatch) as caught:
         services.payment_notification_receive(raw_body=forged)
 
     assert caught.value.status == 400 and caught.value.code == "notification_status_mismatch"
@@ -363,7 +372,7 @@ def test_a_notification_the_gateway_cannot_confirm_now_is_stored_and_applied_on_
     body = sent_notifications(fake_gateway, reference, count=2)[-1]
     fake_gateway.set_faults(fail_next=1)  # the status request answers 500
 
-    with pytest.raises(services.NotificationUnconfirmed) as caught:
+    with pytest.raises(NotificationUnconfirmed) as caught:
         services.payment_notification_receive(raw_body=body)
 
     assert caught.value.status == 503

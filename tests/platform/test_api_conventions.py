@@ -16,6 +16,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework.views import APIView
 
 from okto88 import services
+from okto88.errors import UnknownScope
 from okto88.models import ApiKey, Scope
 from okto88.redis_connection import redis_client
 from tests.orders.factories import buyer_make
@@ -102,7 +103,7 @@ def test_the_key_also_works_in_the_x_api_key_header():
 
 
 def test_unknown_scopes_cannot_be_issued():
-    with pytest.raises(services.UnknownScope):
+    with pytest.raises(UnknownScope):
         issue_api_key(scopes=["catalog:read", "everything:write"])
 
 

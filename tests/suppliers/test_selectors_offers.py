@@ -6,6 +6,7 @@ import pytest
 
 from catalog import selectors as catalog_selectors
 from suppliers import selectors, services
+from suppliers.errors import NoSupplier
 from suppliers.models import SupplierStatus
 from tests.catalog.factories import PartFactory
 from tests.platform.factories import OperatorFactory, UserFactory
@@ -20,7 +21,7 @@ def test_lists_are_scoped_to_the_members_supplier_and_operators_see_all():
     assert list(selectors.offer_list(actor=member)) == [a]
     assert set(selectors.offer_list(actor=OperatorFactory())) == {a, b}
     assert list(selectors.supplier_list(actor=member)) == [a.supplier]
-    with pytest.raises(selectors.NoSupplier):
+    with pytest.raises(NoSupplier):
         selectors.offer_list(actor=UserFactory())
 
 

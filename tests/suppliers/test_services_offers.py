@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from okto88.errors import UnknownArea
 from okto88.models import OutboxEvent
 from suppliers import services
+from suppliers.errors import DuplicateSku, InvalidNpwp, InvalidPercent, InvalidPrice
 from tests.catalog.factories import PartFactory
 from tests.suppliers.factories import OfferFactory, SupplierFactory, WarehouseFactory
 
@@ -23,7 +25,7 @@ def test_supplier_create_accepts_15_and_16_digit_npwp_and_stores_16_digits(npwp)
 
 @pytest.mark.parametrize("npwp", ["12345", "02.345.678.9-012.00X", "3171012345678901", ""])
 def test_supplier_create_refuses_an_invalid_npwp(npwp):
-    with pytest.raises(services.InvalidNpwp) as exc:
+    with pytest.raises(InvalidNpwp) as exc:
         services.supplier_create(legal_name="PT Contoh", npwp=npwp)
     assert exc.value.code == "invalid_npwp"
 
@@ -45,14 +47,14 @@ def test_warehouse_create_stores_the_official_area_and_code():
 ])
 def test_warehouse_area_errors_name_the_field(field, area):
     data = {"province": "Jawa Timur", "city": "Kota Surabaya", "district": "Genteng", "postal_code": "60275", **area}
-    with pytest.raises(services.UnknownArea) as exc:
+    with pytest.raises(UnknownArea) as exc:
         services.warehouse_create(supplier=SupplierFactory(), code="X", name="X", **data)
     assert exc.value.code == "unknown_area" and exc.value.extra["field"] == field
 
 
 def test_warehouse_update_revalidates_the_area():
     warehouse = WarehouseFactory()
-    with pytest.raises(services.UnknownArea):
+    with pytest.raises(UnknownArea):
         services.warehouse_update(warehouse=warehouse, data={"postal_code": "60275"})
     services.warehouse_update(warehouse=warehouse, data={"city": "Jakarta Pusat", "district": "Gambir",
                                                          "postal_code": "10110"})
@@ -62,13 +64,13 @@ def test_warehouse_update_revalidates_the_area():
 
 @pytest.mark.parametrize("price", [0, -5, 10.5, "100", True, None])
 def test_offer_price_is_a_positive_integer(price):
-    with pytest.raises(services.InvalidPrice):
+    with pytest.raises(InvalidPrice):
         services.offer_create(supplier=SupplierFactory(), part=PartFactory(), sku="A", price=price)
 
 
 def test_offer_create_refuses_a_duplicate_sku():
     offer = OfferFactory()
-    with pytest.raises(services.DuplicateSku):
+    with pytest.raises(DuplicateSku):
         services.offer_create(supplier=offer.supplier, part=PartFactory(), sku=offer.sku, price=1000)
 
 
@@ -109,7 +111,7 @@ def test_bulk_price_change_is_scoped_and_writes_one_event_per_changed_offer():
 @pytest.mark.parametrize("percent", ["-100", "abc", "1001", "NaN"])
 def test_bulk_price_change_refuses_a_bad_percentage(percent):
     offer = OfferFactory()
-    with pytest.raises(services.InvalidPercent):
+    with pytest.raises(InvalidPercent):
         services.offer_bulk_change_price(supplier=offer.supplier, offer_ids=[offer.pk], percent=percent)
 
 

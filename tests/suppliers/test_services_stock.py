@@ -9,8 +9,10 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 
+from okto88.errors import InvalidQuantity
 from okto88.models import OutboxEvent
 from suppliers import services
+from suppliers.errors import InsufficientStock, StockRowsInvalid
 from suppliers.models import MovementReason, Stock, StockMovement
 from tests.suppliers.factories import OfferFactory, StockFactory, WarehouseFactory
 
@@ -61,7 +63,7 @@ def test_a_random_sequence_of_operations_keeps_stock_equal_to_its_ledger():
                 services.stock_commit_shipment(lines=[(stock, qty)])
             else:
                 services.stock_return(stock=stock, quantity=qty)
-        except (services.InsufficientStock, services.InvalidQuantity):
+        except (InsufficientStock, InvalidQuantity):
             refused += 1
             # then a refused operation changed nothing: no stock, no ledger row, no event
             assert snapshot(stocks) == before
@@ -73,7 +75,7 @@ def test_a_random_sequence_of_operations_keeps_stock_equal_to_its_ledger():
 @pytest.mark.django_db
 def test_reserve_is_all_or_nothing():
     a, b = StockFactory(on_hand=5), StockFactory(on_hand=1)
-    with pytest.raises(services.InsufficientStock):
+    with pytest.raises(InsufficientStock):
         services.stock_reserve(lines=[(a.pk, 2), (b.pk, 2)])
     a.refresh_from_db()
     assert a.reserved == 0
@@ -98,7 +100,7 @@ def test_moving_several_lines_writes_a_ledger_row_and_an_event_per_line_in_stock
 @pytest.mark.django_db
 def test_set_on_hand_below_reserved_is_refused():
     stock = StockFactory(on_hand=5, reserved=3)
-    with pytest.raises(services.InsufficientStock) as exc:
+    with pytest.raises(InsufficientStock) as exc:
         services.stock_set_on_hand(stock=stock, on_hand=2)
     assert exc.value.code == "insufficient_stock"
     stock.refresh_from_db()
@@ -126,7 +128,7 @@ def test_shipment_moves_reserved_out_of_on_hand():
     services.stock_commit_shipment(lines=[(stock.pk, 2)], reference="order-1")
     stock.refresh_from_db()
     assert (stock.on_hand, stock.reserved) == (3, 1)
-    with pytest.raises(services.InsufficientStock):
+    with pytest.raises(InsufficientStock):
         services.stock_commit_shipment(lines=[(stock.pk, 2)])
     assert_ledger_matches([stock])
 
@@ -151,7 +153,7 @@ def test_concurrent_reservations_never_oversell():
             barrier.wait(timeout=10)
             services.stock_reserve(lines=[(stock.pk, 1)], reference="race")
             results.append("ok")
-        except services.InsufficientStock:
+        except InsufficientStock:
             results.append("refused")
         finally:
             connection.close()
@@ -195,7 +197,7 @@ def test_bulk_set_with_a_bad_row_changes_nothing_and_names_each_row():
     WarehouseFactory(supplier=offer.supplier, code="JKT1")
     foreign = OfferFactory(sku="X-9")  # another supplier's SKU is unknown here
     before = snapshot(list(Stock.objects.all()))
-    with pytest.raises(services.StockRowsInvalid) as exc:
+    with pytest.raises(StockRowsInvalid) as exc:
         services.stock_bulk_set(supplier=offer.supplier, rows=[
             {"sku": "A-1", "warehouse": "JKT1", "on_hand": 3},
             {"sku": "nope", "warehouse": "JKT1", "on_hand": 1},
@@ -216,7 +218,7 @@ def test_bulk_set_with_a_bad_row_changes_nothing_and_names_each_row():
 @pytest.mark.django_db
 def test_bulk_set_refuses_below_reserved():
     stock = StockFactory(on_hand=5, reserved=4)
-    with pytest.raises(services.StockRowsInvalid) as exc:
+    with pytest.raises(StockRowsInvalid) as exc:
         services.stock_bulk_set(supplier=stock.offer.supplier, rows=[
             {"sku": stock.offer.sku, "warehouse": stock.warehouse.code, "on_hand": 3}])
     assert exc.value.errors[0]["code"] == "insufficient_stock"

@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from rest_framework.test import APIClient
 
 from suppliers import feeds
+from suppliers.errors import FeedUploadInvalid
 from suppliers.models import FeedImport, FeedStatus, Offer
 from tests.suppliers_feeds.conftest import HEADER, csv_upload, run_feed, xlsx_upload
 
@@ -55,7 +56,7 @@ def _upload(data: bytes, name: str = "feed.xlsx"):
 
 def test_a_zip_bomb_is_refused_at_upload_quickly_and_nothing_is_saved(world, zip_bomb):
     started = time.monotonic()
-    with pytest.raises(feeds.FeedUploadInvalid) as refused:
+    with pytest.raises(FeedUploadInvalid) as refused:
         feeds.feed_import_create(supplier=world.supplier, file=_upload(zip_bomb))
     assert time.monotonic() - started < 2
     assert "unpacks" in refused.value.message and "xl/sharedStrings.xml" in refused.value.message
@@ -77,7 +78,7 @@ def test_a_zip_bomb_already_stored_fails_its_import_with_the_reason(world, zip_b
 def test_a_workbook_over_the_uncompressed_limit_is_refused(world, settings):
     settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = 4096
     upload = xlsx_upload([HEADER.split(",")] + [["BR-1", "Toyota", "04465-0K240", 385000, 2, 1, 1]] * 50)
-    with pytest.raises(feeds.FeedUploadInvalid, match="MB"):
+    with pytest.raises(FeedUploadInvalid, match="MB"):
         feeds.feed_import_create(supplier=world.supplier, file=upload)
 
 
@@ -87,7 +88,7 @@ def test_a_zip_with_too_many_parts_is_refused(world, settings):
     with zipfile.ZipFile(out, "w") as archive:
         for n in range(21):
             archive.writestr(f"xl/part{n}.xml", b"<x/>")
-    with pytest.raises(feeds.FeedUploadInvalid, match="too many parts"):
+    with pytest.raises(FeedUploadInvalid, match="too many parts"):
         feeds.feed_import_create(supplier=world.supplier, file=_upload(out.getvalue()))
 
 

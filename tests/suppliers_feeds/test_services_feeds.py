@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 
 from okto88.models import OutboxEvent
+from suppliers.errors import FeedUploadInvalid
 from suppliers.models import FeedStatus, Offer, Stock, StockMovement
 from tests.suppliers.factories import OfferFactory, StockFactory
 from tests.suppliers_feeds.conftest import HEADER, csv_upload, run_feed, xlsx_upload
@@ -233,7 +234,7 @@ def test_ledger_explains_on_hand_after_imports(world):
 
 
 def test_upload_rejects_other_file_types(world):
-    from suppliers.feeds import FeedUploadInvalid, feed_import_create
+    from suppliers.feeds import feed_import_create
 
     with pytest.raises(FeedUploadInvalid):
         feed_import_create(supplier=world.supplier, actor=None,

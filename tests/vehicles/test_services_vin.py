@@ -8,8 +8,9 @@ import pytest
 from django.utils import translation
 
 from tests.vehicles.factories import MakeFactory, VehicleModelFactory, VehicleVariantFactory
+from vehicles.errors import InvalidVin
 from vehicles.selectors import variant_candidates_for_vin
-from vehicles.services import CheckDigit, InvalidVin, vin_decode
+from vehicles.services import CheckDigit, vin_decode
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from tests.orders.ui_data import shop_make
-from vehicles.services import InvalidVin, vin_decode
+from vehicles.errors import InvalidVin
+from vehicles.services import vin_decode
 
 
 @pytest.mark.parametrize(("vin", "indonesian", "english"), [

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from okto88.areas import UnknownArea
+from okto88.errors import InvalidField, UnknownArea
 from tests.platform.factories import ApiClientFactory, OperatorFactory, UserFactory
 from tests.workshops.factories import AddressFactory, WorkshopFactory, WorkshopMemberFactory
-from vehicles.vin import InvalidVin
+from vehicles.errors import InvalidVin
 from workshops import selectors, services
+from workshops.errors import AddressNotFound, DuplicatePlate, NoWorkshop
 from workshops.models import Address
-from workshops.selectors import NoWorkshop
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,7 @@ def test_customer_vehicle_plate_normalised_unique_and_vin_checked():
     workshop = WorkshopFactory()
     vehicle = services.customer_vehicle_save(workshop=workshop, plate_number="b-1234-xyz", owner_name="Siti")
     assert vehicle.plate_number == "B 1234 XYZ"
-    with pytest.raises(services.DuplicatePlate):
+    with pytest.raises(DuplicatePlate):
         services.customer_vehicle_save(workshop=workshop, plate_number="B1234XYZ")
     services.customer_vehicle_save(workshop=WorkshopFactory(), plate_number="B 1234 XYZ")  # another garage
     with pytest.raises(InvalidVin):
@@ -62,7 +62,7 @@ def test_customer_vehicle_plate_normalised_unique_and_vin_checked():
     updated = services.customer_vehicle_save(workshop=workshop, plate_number="B 1234 XYZ", vehicle=vehicle,
                                              vin="mhfxw42g8c2512345")
     assert updated.vin == "MHFXW42G8C2512345"
-    with pytest.raises(services.InvalidField):
+    with pytest.raises(InvalidField):
         services.customer_vehicle_save(workshop=workshop, plate_number="not a plate!")
 
 
@@ -73,7 +73,7 @@ def test_selectors_show_a_member_only_their_workshop():
     assert selectors.workshop_for_actor(actor=mine.user) == mine.workshop
     assert [a.workshop_id for a in selectors.address_list(actor=mine.user)] == [mine.workshop.pk]
     other = AddressFactory(workshop=WorkshopFactory())
-    with pytest.raises(selectors.AddressNotFound):
+    with pytest.raises(AddressNotFound):
         selectors.address_get(workshop=mine.workshop, address_id=other.pk)
 
 

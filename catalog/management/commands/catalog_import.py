@@ -13,7 +13,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.imports import COLUMNS, CatalogImportFileError, ImportReport, catalog_import
+from catalog.errors import CatalogImportFileError
+from catalog.imports import COLUMNS, ImportReport, catalog_import
 
 STAGES = {"validate": "validating", "write": "writing", "events": "events"}
 

@@ -1,0 +1,105 @@
+"""Order domain errors: cart, checkout, cancellation and the order workflow.
+
+Codes are stable; see okto88.errors for the rules every error follows.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy
+
+from okto88.errors import ApplicationError, Conflict, InvalidTransition, NotFound
+
+
+class PermanentStepError(ApplicationError):
+    code = "workflow_step_failed"
+    status = 409
+    title = gettext_lazy("The order could not be fulfilled.")
+
+
+class ShipmentAlreadyBooked(Conflict):
+    code = "shipment_booked"
+    title = gettext_lazy("A shipment is already booked; the order can no longer be cancelled.")
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    title = gettext_lazy("No such order.")
+
+
+class OfferUnavailable(ApplicationError):
+    code = "offer_unavailable"
+    status = 404
+    title = gettext_lazy("This offer cannot be bought (inactive offer or supplier).")
+
+
+class QuantityBelowMinimum(ApplicationError):
+    code = "quantity_below_minimum"
+    title = gettext_lazy("The quantity is below the supplier's minimum order.")
+
+
+class QuantityNotPackMultiple(ApplicationError):
+    code = "quantity_not_pack_multiple"
+    title = gettext_lazy("The quantity must be a multiple of the pack size.")
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+    title = gettext_lazy("Not enough stock.")
+
+
+class CartEmpty(Conflict):  # depends on the cart as it is now: a 409 like cart_changed
+    code = "cart_empty"
+    title = gettext_lazy("The cart is empty.")
+
+
+class CartLineNotFound(ApplicationError):
+    code = "cart_line_not_found"
+    status = 404
+    title = gettext_lazy("No such cart line.")
+
+
+class CartChanged(Conflict):
+    """Prices or stock changed since the lines were added; extra["lines"] lists them. Send
+    accept_changes to place at the current prices."""
+
+    code = "cart_changed"
+    title = gettext_lazy("Prices or stock changed since these parts were added to the cart.")
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+    title = gettext_lazy("This Idempotency-Key was already used for a different request.")
+
+
+class IdempotencyKeyRequired(ApplicationError):
+    code = "idempotency_key_required"
+    title = gettext_lazy("Send an Idempotency-Key header: a retry with the same key returns the same order.")
+
+
+class InvalidIdempotencyKey(ApplicationError):
+    code = "idempotency_key_invalid"
+    title = gettext_lazy("The Idempotency-Key must have 1–100 printable characters.")
+
+
+class InvalidPaymentMethod(ApplicationError):
+    code = "invalid_payment_method"
+    title = gettext_lazy("Unknown payment method.")
+
+
+class ShippingChoiceRequired(Conflict):  # depends on the cart as it is now: a 409 like cart_changed
+    code = "shipping_choice_required"
+    title = gettext_lazy("Choose a shipping service for every supplier.")
+
+
+class ShippingChoiceInvalid(Conflict):  # depends on the cart as it is now: a 409 like cart_changed
+    code = "shipping_choice_invalid"
+    title = gettext_lazy("This shipping service is not offered for this supplier's parcel.")
+
+
+class CreditLimitExceeded(Conflict):
+    code = "credit_limit_exceeded"
+    title = gettext_lazy("This order would exceed the workshop's credit limit for pay-later terms.")
+
+
+class OrderNotCancellable(InvalidTransition):
+    title = gettext_lazy("This order can no longer be cancelled.")

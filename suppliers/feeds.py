@@ -75,6 +75,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from okto88.celery import task_send
 from okto88.errors import ApplicationError, NotFound
 from okto88.request_id import request_id_var
 from okto88.services import outbox_event_write
@@ -211,9 +212,7 @@ def feed_import_create(*, supplier: Supplier, file: Any, actor: Any = None) -> F
 
 
 def _enqueue(feed_import_id: int) -> None:
-    from okto88.celery import app
-
-    app.send_task("suppliers.feed_import_run", kwargs={"feed_import_id": feed_import_id})
+    task_send("suppliers.feed_import_run", kwargs={"feed_import_id": feed_import_id})
 
 
 def feed_import_list(*, actor: Any) -> QuerySet[FeedImport]:
@@ -687,6 +686,7 @@ def _xlsx_text(value: Any) -> str | None:
 
 
 def _stage_xlsx(feed_import: FeedImport, handle) -> int:
+    # Imported here: openpyxl is heavy, and only the imports worker reading an XLSX feed needs it.
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 

@@ -113,7 +113,6 @@ PAYMENT_RETURN_SWEEP_AFTER = timedelta(seconds=PAYMENT_RETURN_BACKOFF_MAX_SECOND
 PAYMENT_RETURN_SWEEP_BATCH = 100
 
 
-
 def payment_returns_sweep(*, now=None) -> list[str]:
     """Celery beat: closed orders whose payment is still pending or settled and whose last
     attempt to return it is old (a lost retry, or none was ever made) get one more attempt."""

@@ -10,6 +10,7 @@ class PlatformConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported once the app registry is ready (Django's rule for ready()), not when it loads.
         from okto88 import metrics
         from okto88.request_id import install_log_record_factory
 

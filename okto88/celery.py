@@ -6,6 +6,7 @@ import logging.config
 import os
 
 from celery import Celery, signals
+from django.conf import settings
 
 from okto88.request_id import request_id_var
 
@@ -36,14 +37,20 @@ def route_task(name, args, kwargs, options, task=None, **kw) -> dict | None:
 
 
 app.conf.task_routes = (route_task,)
+
+
+def task_send(name: str, *, kwargs: dict | None = None, countdown: float | None = None) -> None:
+    """Enqueue the task registered as `name` (each task declares its `name=`). Services enqueue
+    by name, never by importing a tasks module: tasks are thin wrappers that import services, so
+    the dependency runs one way. Call it after commit (transaction.on_commit), never for rows
+    the worker cannot see yet."""
+    app.send_task(name, kwargs=kwargs or {}, countdown=countdown)
 _task_request_id_tokens: dict[str, object] = {}
 
 
 @signals.setup_logging.connect
 def configure_worker_logging(**kwargs) -> None:
     # Use the project's JSON logging (with request ids) instead of Celery's own format.
-    from django.conf import settings
-
     logging.config.dictConfig(settings.LOGGING)
 
 

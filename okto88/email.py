@@ -7,6 +7,12 @@ from __future__ import annotations
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 
+from okto88.celery import task_send
+
+# okto88.tasks declares them; by name, so the backend never imports the tasks module.
+EMAIL_SEND_TASK = "platform.email_send"
+EMAIL_SEND_BATCH_TASK = "platform.email_send_batch"
+
 
 def _message_kwargs(message) -> dict:
     return {
@@ -24,11 +30,9 @@ def _message_kwargs(message) -> dict:
 
 class CeleryEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages) -> int:
-        from okto88.tasks import email_send_batch_task, email_send_task
-
         messages = [_message_kwargs(message) for message in email_messages]
         if len(messages) == 1:
-            transaction.on_commit(lambda: email_send_task.delay(**messages[0]))
+            transaction.on_commit(lambda: task_send(EMAIL_SEND_TASK, kwargs=messages[0]))
         elif messages:
-            transaction.on_commit(lambda: email_send_batch_task.delay(messages=messages))
+            transaction.on_commit(lambda: task_send(EMAIL_SEND_BATCH_TASK, kwargs={"messages": messages}))
         return len(messages)

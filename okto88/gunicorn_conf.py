@@ -30,6 +30,6 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 def child_exit(server, worker):
     # Prometheus multiprocess mode: forget the metrics files of a worker that exited.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+        from prometheus_client import multiprocess  # imported only in that mode, as okto88.metrics does
 
         multiprocess.mark_process_dead(worker.pid)

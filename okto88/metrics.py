@@ -91,7 +91,7 @@ def register_task_metrics_collector() -> None:
 
 def metrics_view(request):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+        from prometheus_client import multiprocess  # multiprocess mode only (gunicorn's workers)
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from okto88.celery import app, task_send
 from okto88.errors import InvalidApiKey, InvalidField, RevokedApiKey, UnknownScope
 from okto88.events import event_topic
 from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope
@@ -290,16 +291,17 @@ def _relay_queued_key() -> str:
     return cache.make_key("outbox:relay-queued")
 
 
-def _relay_enqueue(countdown: float | None = None) -> None:
-    from okto88.tasks import outbox_relay_task
+OUTBOX_RELAY_TASK = "platform.outbox_relay"  # okto88.tasks.outbox_relay_task
 
+
+def _relay_enqueue(countdown: float | None = None) -> None:
     try:
         if not redis_client().set(_relay_queued_key(), "1", nx=True, ex=RELAY_QUEUED_SECONDS):
             return  # a relay is queued and has not read yet: it will publish this event too
     except Exception:  # Redis down: enqueue (which will fail too, and the beat relays later)
         logger.warning("outbox relay flag unavailable", exc_info=True)
     try:
-        outbox_relay_task.apply_async(countdown=countdown)
+        task_send(OUTBOX_RELAY_TASK, countdown=countdown)
     except Exception:  # the beat schedule relays it a few seconds later anyway
         logger.warning("could not enqueue the outbox relay", exc_info=True)
 
@@ -330,8 +332,6 @@ def _events_dispatch(events: list[OutboxEvent]) -> tuple[list[int], Exception | 
     each event to the consumers of its topic. Returns the ids done, in order, and the error
     that stopped the batch. A failed pipeline counts as nothing published: every event of the
     batch goes again (at least once; consumers deduplicate by event id)."""
-    from okto88.celery import app
-
     try:
         pipe = redis_client().pipeline(transaction=False)
         for event in events:

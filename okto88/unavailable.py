@@ -6,8 +6,9 @@ caller is told to come back instead of being shown an error.
 
 Caught in one place for the whole site: `process_exception` for views, a
 `got_request_exception` receiver for what fails outside a view (another middleware, a
-session saved after the view). The DRF exception handler asks `database_unavailable` too,
-since DRF answers its views' exceptions itself.
+session saved after the view). The DRF exception handler (okto88.api.problems) leaves such an
+error to `process_exception` here instead of answering it 500 (DRF answers its views'
+exceptions itself).
 """
 
 from __future__ import annotations
@@ -17,39 +18,18 @@ import sys
 
 from django.conf import settings
 from django.core.signals import got_request_exception
-from django.db import OperationalError as DjangoOperationalError
 from django.dispatch import receiver
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import get_template
 from django.utils import translation
 from django.utils.translation import gettext
-from psycopg import OperationalError as PsycopgOperationalError
-from psycopg_pool import PoolTimeout
 
 from okto88.api.problems import PROBLEM_CONTENT_TYPE, is_api_request, problem_body
+from okto88.database_unavailable import database_unavailable
 
 logger = logging.getLogger(__name__)
 
-# SQLSTATE too_many_connections, and how the server says it before a session exists.
-_TOO_MANY_CONNECTIONS = "53300"
-_REFUSALS = ("too many clients", "remaining connection slots are reserved", "too many connections")
 _FLAG = "_okto88_database_unavailable"
-
-
-def database_unavailable(exc: BaseException | None) -> bool:
-    """True if `exc` (or what it was raised from) means no database connection was to be had."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, PoolTimeout):
-            return True
-        if isinstance(exc, (DjangoOperationalError, PsycopgOperationalError)):
-            if getattr(exc, "sqlstate", None) == _TOO_MANY_CONNECTIONS:
-                return True
-            if any(refusal in str(exc).lower() for refusal in _REFUSALS):
-                return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
 
 
 def retry_after_seconds() -> int:

@@ -17,6 +17,7 @@ a message that says which limit and what to do; the importers turn it into their
 from __future__ import annotations
 
 import struct
+import zipfile
 from typing import IO, NoReturn
 
 from django.conf import settings
@@ -40,8 +41,6 @@ def upload_zip_check(*, file: IO[bytes]) -> None:
     """Refuse a zip (XLSX) whose directory promises too much. Reads only the directory; leaves
     the file's position at 0. Raises UploadRefused; a file that is not a zip passes (the
     parser then says it is not a workbook)."""
-    import zipfile
-
     max_bytes = settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES
     max_members = settings.IMPORT_XLSX_MAX_MEMBERS
     max_ratio = settings.IMPORT_XLSX_MAX_RATIO

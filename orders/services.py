@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from celery import chain, signature
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -48,6 +50,7 @@ from django.utils.translation import gettext_noop
 
 from logistics import services as logistics_services
 from okto88.areas import courier_area
+from okto88.celery import task_send
 from okto88.errors import ApplicationError, InvalidQuantity
 from okto88.money import rupiah
 from orders import selectors
@@ -71,8 +74,8 @@ from orders.errors import (
 from orders.events import order_placed_payload
 from orders.lock_objects import cart_lock, order_lock
 from orders.models import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus, SupplierOrder
-from orders.state import OPEN, TERMINAL, order_event_write, order_outbox_write, order_transition
-from orders.workflow import payment_return_schedule, workflow_start
+from orders.state import OPEN, TERMINAL, order_outbox_write, order_transition
+from orders.timeline import order_event_write
 from payments import services as payment_services
 from payments.errors import GatewayRejected, GatewayUnavailable
 from payments.models import PaymentMethod, PaymentStatus
@@ -600,6 +603,46 @@ def order_payment_start(*, order: Order, actor: Any = None) -> Order:
                               data={"method": intent.method, "intent": intent.pk})
     order.payment_intent = intent
     return order
+
+
+# --- Enqueuing the workflow and payment returns ---------------------------------------------
+#
+# Only services enqueue tasks, after commit and by task name (orders/tasks.py declares the
+# names): orders/workflow.py and orders/tasks.py import this module, never the reverse. The
+# steps' order is here because placement starts the chain; what each step does, and how the
+# order moves on from there, is in orders/workflow.py.
+
+STEPS = ["commit_stock", "request_shipments", "notify", "mark_in_fulfilment"]
+STEP_TASKS = {step: f"orders.step_{step}" for step in STEPS}
+
+
+def workflow_signatures(*, order_id: int, from_step: str = STEPS[0]):
+    return [signature(STEP_TASKS[name], kwargs={"order_id": order_id}, immutable=True)
+            for name in STEPS[STEPS.index(from_step):]]
+
+
+def workflow_start(*, order: Order, from_step: str = STEPS[0]) -> None:
+    """Enqueue the chain after the current transaction commits (never for uncommitted rows)."""
+    signatures = workflow_signatures(order_id=order.pk, from_step=from_step)
+    transaction.on_commit(lambda: chain(*signatures).apply_async())
+
+
+PAYMENT_RETURN_TASK = "orders.payment_return"
+PAYMENT_RETURN_BACKOFF_BASE_SECONDS = 30.0
+PAYMENT_RETURN_BACKOFF_MAX_SECONDS = 3600.0
+
+
+def payment_return_backoff_seconds(attempt: int) -> float:
+    ceiling = min(PAYMENT_RETURN_BACKOFF_MAX_SECONDS, PAYMENT_RETURN_BACKOFF_BASE_SECONDS * (2 ** (attempt - 2)))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def payment_return_schedule(*, order_id: int, attempt: int) -> None:
+    """Retry giving a closed order's money back (order_payment_return), with backoff, after the
+    current transaction commits."""
+    countdown = payment_return_backoff_seconds(attempt)
+    transaction.on_commit(lambda: task_send(PAYMENT_RETURN_TASK, kwargs={"order_id": order_id, "attempt": attempt},
+                                            countdown=countdown))
 
 
 # --- Cancel, expire, fail ---------------------------------------------------------------------

@@ -10,6 +10,17 @@ OrderEvent (the timeline) and an outbox event `order.<status>` in the same trans
 
 in_fulfilment → cancelled only while no shipment is booked (the courier holds the parcel after).
 completed, cancelled, expired and failed are terminal.
+
+A supplier order (one supplier's share) moves along a table of its own, through
+supplier_order_transition or, for conditional bulk writes, supplier_orders_move:
+
+    pending ─→ confirmed ─→ shipped ─→ delivered
+       │  └──────────────→ shipped       (the courier's pickup can arrive before the booking is linked)
+       │  └───────────────────────────→ delivered   (so can its delivery)
+       └→ cancelled (from pending, confirmed or shipped: the compensations)
+
+delivered and cancelled are terminal; a courier callback that arrives late or twice would
+move a supplier order backwards or nowhere, which the table refuses.
 """
 
 from __future__ import annotations
@@ -17,15 +28,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Case, F, QuerySet, Value, When
 
 from logistics.models import ShipmentStatus
 from okto88.errors import InvalidTransition
-from okto88.selectors import actor_person
 from okto88.services import outbox_event_write
 from orders.errors import ShipmentAlreadyBooked
 from orders.events import order_status_changed_payload
 from orders.lock_objects import order_lock
-from orders.models import Order, OrderEvent, OrderStatus, SupplierOrder
+from orders.models import Order, OrderStatus, SupplierOrder, SupplierOrderStatus
+from orders.timeline import order_event_write
 
 S = OrderStatus
 
@@ -54,13 +66,6 @@ def order_has_booked_shipment(*, order: Order) -> bool:
     return (SupplierOrder.objects.filter(order=order, shipment__isnull=False)
             .exclude(shipment__status__in=_NOT_BOOKED).exists())
 
-
-
-def order_event_write(*, order: Order, kind: str, message: str = "", actor: Any = None, step: str = "",
-                      data: dict | None = None) -> OrderEvent:
-    # The timeline records people; an API client or a workflow step is recorded as `step`.
-    return OrderEvent.objects.create(order=order, kind=kind, message=str(message)[:300],
-                                     actor=actor_person(actor=actor), step=step[:40], data=data or {})
 
 
 def order_outbox_write(*, order: Order, topic: str, payload: dict) -> None:
@@ -99,7 +104,49 @@ def order_transition(*, order: Order, to: str, actor: Any = None, step: str = ""
     return order
 
 
+# --- supplier orders ---------------------------------------------------------------------
+
+SO = SupplierOrderStatus
+
+SUPPLIER_ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    SO.PENDING: frozenset({SO.CONFIRMED, SO.SHIPPED, SO.DELIVERED, SO.CANCELLED}),
+    SO.CONFIRMED: frozenset({SO.SHIPPED, SO.DELIVERED, SO.CANCELLED}),
+    SO.SHIPPED: frozenset({SO.DELIVERED, SO.CANCELLED}),
+    SO.DELIVERED: frozenset(),
+    SO.CANCELLED: frozenset(),
+}
+
+
+def supplier_order_transition_allowed(*, from_status: str, to_status: str) -> bool:
+    return to_status in SUPPLIER_ORDER_TRANSITIONS.get(from_status, frozenset())
+
+
+def supplier_order_transition(*, supplier_order: SupplierOrder, to: str) -> SupplierOrder:
+    """Move one supplier order, whose row the caller holds locked, to `to`; InvalidTransition if
+    the table does not allow it (the caller writes the timeline: what moved it says why)."""
+    from_status = supplier_order.status
+    if not supplier_order_transition_allowed(from_status=from_status, to_status=to):
+        raise InvalidTransition(
+            f"A supplier order cannot go from {from_status} to {to}.",
+            extra={"supplier_order": supplier_order.number, "from": from_status, "to": str(to)},
+        )
+    supplier_order.status = to
+    supplier_order.save(update_fields=["status"])
+    return supplier_order
+
+
+def supplier_orders_move(*, supplier_orders: QuerySet[SupplierOrder], to: str, **changes: Any) -> int:
+    """One UPDATE: each supplier order of the queryset that the table lets go to `to` moves
+    there, the others keep their status; `changes` are written to every row. Returns the number
+    of rows written. For writes that are conditional anyway (a booking linked once, the
+    compensations), where taking each row's lock would buy nothing."""
+    sources = [status for status, tos in SUPPLIER_ORDER_TRANSITIONS.items() if to in tos]
+    return supplier_orders.update(status=Case(When(status__in=sources, then=Value(str(to))), default=F("status")),
+                                  **changes)
+
+
 __all__ = [
-    "OPEN", "TERMINAL", "TRANSITIONS", "order_event_write", "order_has_booked_shipment",
-    "order_outbox_write", "order_transition", "transition_allowed",
+    "OPEN", "SUPPLIER_ORDER_TRANSITIONS", "TERMINAL", "TRANSITIONS",
+    "order_has_booked_shipment", "order_outbox_write", "order_transition", "supplier_order_transition",
+    "supplier_order_transition_allowed", "supplier_orders_move", "transition_allowed",
 ]

@@ -1,14 +1,51 @@
-"""An order's events as people read them, on the workshop's timeline and in admin. Services
-store English texts (fixed ones marked with gettext_noop); they are translated here, when they
-are read, so one stored event reads right in either language."""
+"""An order's timeline: the one service that writes its events (OrderEvent rows are written
+nowhere else), and the events as people read them, on the workshop's timeline and in admin.
+Services store English texts (fixed ones marked with gettext_noop); they are translated here,
+when they are read, so one stored event reads right in either language."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from okto88.money import rupiah
-from orders.models import OrderEvent, OrderStatus
+from okto88.selectors import actor_person
+from orders.models import Order, OrderEvent, OrderStatus
+
+
+@dataclass(frozen=True)
+class NewOrderEvent:
+    kind: str
+    message: str = ""
+    step: str = ""
+    data: dict = field(default_factory=dict)
+
+
+def _order_event(*, order: Order, event: NewOrderEvent, person: Any) -> OrderEvent:
+    return OrderEvent(order=order, kind=event.kind, message=str(event.message)[:300], actor=person,
+                      step=event.step[:40], data=event.data or {})
+
+
+def order_event_write(*, order: Order, kind: str, message: str = "", actor: Any = None, step: str = "",
+                      data: dict | None = None) -> OrderEvent:
+    """One event on the order's timeline, in the caller's transaction."""
+    # The timeline records people; an API client or a workflow step is recorded as `step`.
+    event = _order_event(order=order, event=NewOrderEvent(kind=kind, message=message, step=step, data=data or {}),
+                         person=actor_person(actor=actor))
+    event.save(force_insert=True)
+    return event
+
+
+def order_events_write(*, order: Order, events: Sequence[NewOrderEvent], actor: Any = None) -> list[OrderEvent]:
+    """Several events of one order in one INSERT (a step that books several shipments)."""
+    if not events:
+        return []
+    person = actor_person(actor=actor)
+    return OrderEvent.objects.bulk_create([_order_event(order=order, event=event, person=person) for event in events])
 
 EVENT_TITLES = {
     "placed": gettext_lazy("Order placed"),
@@ -23,7 +60,7 @@ EVENT_TITLES = {
     "payment.returned": gettext_lazy("Payment returned"),
 }
 
-# The workflow's steps (orders.workflow.STEPS) as a workshop reads them on the timeline.
+# The workflow's steps (orders.services.STEPS) as a workshop reads them on the timeline.
 STEP_TITLES = {
     "commit_stock": gettext_lazy("Take the parts from stock"),
     "request_shipments": gettext_lazy("Book the courier"),

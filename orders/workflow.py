@@ -30,7 +30,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from celery import chain, signature
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
@@ -39,17 +38,45 @@ from django.utils.translation import gettext_noop
 
 from logistics.errors import CourierUnavailable
 from logistics.models import Shipment
+from logistics.services import shipment_cancel, shipment_request
 from okto88.areas import courier_area
 from orders.errors import PermanentStepError
 from orders.lock_objects import order_lock, supplier_order_lock
-from orders.models import Order, OrderEvent, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
-from orders.state import order_transition
+from orders.models import (
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    StepRun,
+    StepStatus,
+    SupplierOrder,
+    SupplierOrderStatus,
+)
+from orders.notifications import notify_order_confirmed
+from orders.services import (
+    PAYMENT_OPEN,
+    PAYMENT_RETURN_BACKOFF_MAX_SECONDS,
+    PAYMENT_RETURN_FROM,
+    STEPS,
+    order_close_unpaid,
+    order_expire,
+    order_fail,
+    order_payment_return,
+    workflow_start,
+)
+from orders.state import (
+    order_transition,
+    supplier_order_transition,
+    supplier_order_transition_allowed,
+    supplier_orders_move,
+)
+from orders.timeline import NewOrderEvent, order_event_write, order_events_write
 from payments.errors import GatewayUnavailable
 from payments.models import PaymentMethod
+from suppliers.services import stock_commit_shipment
 
 logger = logging.getLogger(__name__)
 
-STEPS = ["commit_stock", "request_shipments", "notify", "mark_in_fulfilment"]
 MAX_ATTEMPTS = settings.WORKFLOW_MAX_ATTEMPTS
 BACKOFF_BASE_SECONDS = settings.WORKFLOW_BACKOFF_BASE_SECONDS
 BACKOFF_MAX_SECONDS = 300.0
@@ -62,8 +89,6 @@ class TransientStepError(Exception):
 
 
 def transient_errors() -> tuple[type[BaseException], ...]:
-    pass  # REMOVE-ME
-
     return (TransientStepError, CourierUnavailable, GatewayUnavailable, OperationalError)
 
 
@@ -74,50 +99,19 @@ def backoff_seconds(attempt: int) -> float:
 
 
 # --- starting and re-driving -------------------------------------------------------------
+#
+# The chain of STEPS is enqueued by orders.services.workflow_start, after commit and by task
+# name: order_place starts it, and services never import the workflow (it imports them).
 
-# Signatures by task name (orders/tasks.py declares these names): order_place starts the chain,
-# and services may not import the tasks module.
-STEP_TASKS = {step: f"orders.step_{step}" for step in STEPS}
-
-
-def workflow_signatures(*, order_id: int, from_step: str = STEPS[0]):
-    return [signature(STEP_TASKS[name], kwargs={"order_id": order_id}, immutable=True)
-            for name in STEPS[STEPS.index(from_step):]]
-
-
-def workflow_start(*, order: Order, from_step: str = STEPS[0]) -> None:
-    """Enqueue the chain after the current transaction commits (never for uncommitted rows)."""
-    signatures = workflow_signatures(order_id=order.pk, from_step=from_step)
-    transaction.on_commit(lambda: chain(*signatures).apply_async())
-
-
-PAYMENT_RETURN_TASK = "orders.payment_return"
-PAYMENT_RETURN_BACKOFF_BASE_SECONDS = 30.0
-PAYMENT_RETURN_BACKOFF_MAX_SECONDS = 3600.0
 # The sweep looks at closed orders still holding money whose last attempt is older than the
 # longest backoff: their retry was lost (a retry on schedule is left to itself).
 PAYMENT_RETURN_SWEEP_AFTER = timedelta(seconds=PAYMENT_RETURN_BACKOFF_MAX_SECONDS + 300)
 PAYMENT_RETURN_SWEEP_BATCH = 100
 
 
-def payment_return_backoff_seconds(attempt: int) -> float:
-    ceiling = min(PAYMENT_RETURN_BACKOFF_MAX_SECONDS, PAYMENT_RETURN_BACKOFF_BASE_SECONDS * (2 ** (attempt - 2)))
-    return random.uniform(ceiling / 2, ceiling)
-
-
-def payment_return_schedule(*, order_id: int, attempt: int) -> None:
-    """Retry giving a closed order's money back, with backoff, after the current transaction
-    commits (orders.services.order_payment_return; its task is in orders/tasks.py)."""
-    task = signature(PAYMENT_RETURN_TASK, kwargs={"order_id": order_id, "attempt": attempt}, immutable=True)
-    countdown = payment_return_backoff_seconds(attempt)
-    transaction.on_commit(lambda: task.apply_async(countdown=countdown))
-
-
 def payment_returns_sweep(*, now=None) -> list[str]:
     """Celery beat: closed orders whose payment is still pending or settled and whose last
     attempt to return it is old (a lost retry, or none was ever made) get one more attempt."""
-    from orders.services import PAYMENT_OPEN, PAYMENT_RETURN_FROM, order_payment_return
-
     now = now or timezone.now()
     quiet_since = now - PAYMENT_RETURN_SWEEP_AFTER
     recent = OrderEvent.objects.filter(order_id=OuterRef("pk"), kind="payment.return_failed",
@@ -155,8 +149,8 @@ def workflow_reconcile(*, now=None) -> list[str]:
         if step is None:
             continue
         with transaction.atomic():
-            OrderEvent.objects.create(order=order, kind="workflow_redriven", step=step,
-                                      message=gettext_noop("Fulfilment resumed after a pause."))
+            order_event_write(order=order, kind="workflow_redriven", step=step,
+                              message=gettext_noop("Fulfilment resumed after a pause."))
             workflow_start(order=order, from_step=step)
         redriven.append(order.number)
     return redriven
@@ -249,15 +243,11 @@ def _locked_order_and_done(ctx: StepContext) -> tuple[Order, bool]:
 # --- the steps ---------------------------------------------------------------------------
 
 def _stock_lines(order: Order) -> list[tuple[int, int]]:
-    from orders.models import OrderLine
-
     return list(OrderLine.objects.filter(supplier_order__order=order).values_list("stock_id", "quantity"))
 
 
 def step_commit_stock(ctx: StepContext) -> str:
     """Reserved units leave the warehouses: on_hand and reserved both drop, once."""
-    from suppliers.services import stock_commit_shipment
-
     with transaction.atomic():
         order, done = _locked_order_and_done(ctx)
         if done or order.status != OrderStatus.PAID:
@@ -265,8 +255,8 @@ def step_commit_stock(ctx: StepContext) -> str:
         # Ledger references start with the order number: cancel and compensation find the
         # order's stock position from them.
         stock_commit_shipment(lines=_stock_lines(order), reference=order.number)
-        OrderEvent.objects.create(order=order, kind="stock_committed", step=ctx.step,
-                                  message=gettext_noop("Stock taken from the suppliers' warehouses."))
+        order_event_write(order=order, kind="stock_committed", step=ctx.step,
+                          message=gettext_noop("Stock taken from the suppliers' warehouses."))
         step_finish(ctx, status=StepStatus.SUCCEEDED)
     return StepStatus.SUCCEEDED
 
@@ -299,8 +289,6 @@ def step_request_shipments(ctx: StepContext) -> str:
 
 
 def _shipments_book(*, order: Order, booked: list[tuple[SupplierOrder, Shipment]]) -> None:
-    from logistics.services import shipment_request
-
     for supplier_order in SupplierOrder.objects.filter(order=order).select_related("warehouse").order_by("pk"):
         if supplier_order.shipment_id:
             continue
@@ -318,17 +306,17 @@ def _shipments_book(*, order: Order, booked: list[tuple[SupplierOrder, Shipment]
 def _shipments_link(*, order: Order, booked: list[tuple[SupplierOrder, Shipment]], step: str) -> None:
     events = []
     for supplier_order, shipment in booked:
-        if SupplierOrder.objects.filter(pk=supplier_order.pk, shipment__isnull=True).update(
-                shipment=shipment, status=SupplierOrderStatus.CONFIRMED):
-            events.append(OrderEvent(order=order, kind="shipment_booked", step=step,
-                                     message=gettext_noop("Shipment booked."),
-                                     data={"supplier_order": supplier_order.number, "waybill": shipment.waybill}))
-    OrderEvent.objects.bulk_create(events)
+        # Linked once; a pending supplier order is confirmed (one whose pickup was reported
+        # before this link keeps its status: the table never moves it back).
+        if supplier_orders_move(supplier_orders=SupplierOrder.objects.filter(pk=supplier_order.pk,
+                                                                             shipment__isnull=True),
+                                to=SupplierOrderStatus.CONFIRMED, shipment=shipment):
+            events.append(NewOrderEvent(kind="shipment_booked", step=step, message=gettext_noop("Shipment booked."),
+                                        data={"supplier_order": supplier_order.number, "waybill": shipment.waybill}))
+    order_events_write(order=order, events=events)
 
 
 def step_notify(ctx: StepContext) -> str:
-    from orders.notifications import notify_order_confirmed
-
     with transaction.atomic():
         order, done = _locked_order_and_done(ctx)
         if done or order.status != OrderStatus.PAID:
@@ -387,16 +375,13 @@ def workflow_compensate(*, order_id: int, step: str, reason: str) -> None:
     Booked shipments are cancelled at the courier (outside any transaction; idempotent by
     reference), then orders.services.order_fail gives the stock back from the ledger (reserved
     units released, committed units returned) and voids or refunds the payment after commit."""
-    from logistics.services import shipment_cancel
-    from orders.services import order_fail
-
     order = Order.objects.get(pk=order_id)
     if order.status in {OrderStatus.FAILED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.COMPLETED}:
         return
     for supplier_order in SupplierOrder.objects.filter(order=order).select_related("shipment"):
         if supplier_order.shipment_id:
             shipment_cancel(shipment=supplier_order.shipment)
-    SupplierOrder.objects.filter(order=order).update(status=SupplierOrderStatus.CANCELLED)
+    supplier_orders_move(supplier_orders=SupplierOrder.objects.filter(order=order), to=SupplierOrderStatus.CANCELLED)
     order_fail(order=order, reason=_readable_reason(step), step=step)
     logger.warning("order failed and compensated", extra={"order": order.number, "step": step, "error": reason})
 
@@ -425,8 +410,6 @@ def on_payment_event(*, topic: str, payload: dict) -> None:
     placed: order_place calls workflow_start in its transaction); the
     gateway expiring, cancelling or denying an unpaid order's payment closes it. A settlement
     that arrives for an order that is already closed is refunded."""
-    from orders.services import order_close_unpaid, order_payment_return
-
     order = (Order.objects.filter(number=payload.get("reference")).select_related("payment_intent")
              .annotate(workflow_started=Exists(StepRun.objects.filter(order_id=OuterRef("pk")))).first())
     if order is None:
@@ -465,17 +448,14 @@ def on_shipment_event(*, topic: str, payload: dict) -> None:
     }.get(topic)
     if target is None:
         return
-    rank = {SupplierOrderStatus.PENDING: 0, SupplierOrderStatus.CONFIRMED: 1, SupplierOrderStatus.SHIPPED: 2,
-            SupplierOrderStatus.DELIVERED: 3, SupplierOrderStatus.CANCELLED: -1}
     with transaction.atomic():
         order = order_lock(order_id=supplier_order.order_id)
         supplier_order = supplier_order_lock(supplier_order_id=supplier_order.pk)
-        if rank[supplier_order.status] < 0 or rank[supplier_order.status] >= rank[target]:
-            return
-        supplier_order.status = target
-        supplier_order.save(update_fields=["status"])
-        OrderEvent.objects.create(order=order, kind=f"supplier_order_{target}", step="tracking",
-                                  data={"supplier_order": supplier_order.number, "waybill": payload.get("waybill")})
+        if not supplier_order_transition_allowed(from_status=supplier_order.status, to_status=target):
+            return  # late or repeated: the table moves a supplier order forward only
+        supplier_order_transition(supplier_order=supplier_order, to=target)
+        order_event_write(order=order, kind=f"supplier_order_{target}", step="tracking",
+                          data={"supplier_order": supplier_order.number, "waybill": payload.get("waybill")})
         statuses = set(SupplierOrder.objects.filter(order=order).values_list("status", flat=True))
         if order.status == OrderStatus.IN_FULFILMENT and statuses <= {SupplierOrderStatus.SHIPPED,
                                                                       SupplierOrderStatus.DELIVERED}:
@@ -486,8 +466,6 @@ def on_shipment_event(*, topic: str, payload: dict) -> None:
 
 def orders_expire_unpaid(*, now=None) -> list[str]:
     """Celery beat: unpaid orders past their payment window expire and release their stock."""
-    from orders.services import order_expire
-
     now = now or timezone.now()
     expired = []
     for order in Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, expires_at__lt=now).iterator():

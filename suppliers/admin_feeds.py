@@ -12,6 +12,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.http import FileResponse, Http404
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import escape, format_html
 from django.utils.translation import gettext_lazy as _
@@ -130,8 +131,6 @@ class FeedImportAdminBase(admin.ModelAdmin):
         rows = feeds.feed_import_errors_head(feed_import=obj, limit=FIRST_ERRORS)
         if not rows:
             return "—"
-        from django.template.loader import render_to_string
-
         return render_to_string("suppliers/admin/feed_errors.html", {"rows": rows, "more": obj.rows_rejected})
 
     # --- downloads (scoped: get_object is the scoped queryset) ---------------------------------

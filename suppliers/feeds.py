@@ -73,6 +73,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from okto88.celery import task_send
 from okto88.errors import UploadRefused
 from okto88.services import NewOutboxEvent, outbox_events_write
 from okto88.uploads import (
@@ -184,9 +185,7 @@ def feed_import_create(*, supplier: Supplier, file: Any, actor: Any = None) -> F
 
 
 def _enqueue(feed_import_id: int) -> None:
-    from okto88.celery import app
-
-    app.send_task("suppliers.feed_import_run", kwargs={"feed_import_id": feed_import_id})
+    task_send("suppliers.feed_import_run", kwargs={"feed_import_id": feed_import_id})
 
 
 def feed_import_list(*, actor: Any) -> QuerySet[FeedImport]:
@@ -660,6 +659,7 @@ def _xlsx_text(value: Any) -> str | None:
 
 
 def _stage_xlsx(feed_import: FeedImport, handle) -> int:
+    # Imported here: openpyxl is heavy, and only the imports worker reading an XLSX feed needs it.
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 

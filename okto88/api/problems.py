@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from okto88.api.parsers import PayloadTooLarge, payload_too_large
+from okto88.database_unavailable import database_unavailable
 from okto88.errors import ApplicationError
 from okto88.request_id import request_id_var
 
@@ -132,12 +133,10 @@ def problem_exception_handler(exc, context):
         exc = exceptions.ParseError(str(exc) or "Too many fields or files in the request.", code="too_many_fields")
 
     response = exception_handler(exc, context)  # sets WWW-Authenticate and Retry-After headers
-    if response is None and request is not None:
-        from okto88.unavailable import database_unavailable, unavailable_response
-
-        if database_unavailable(exc):
-            logger.warning("no database connection for the API request; answered 503", exc_info=exc)
-            return unavailable_response(request)
+    if response is None and request is not None and database_unavailable(exc):
+        # Not a 500: DRF raises it on, and okto88.unavailable's middleware answers 503 with
+        # Retry-After, as for every view.
+        return None
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)
         body = problem_body(status_code=500, code="server_error",

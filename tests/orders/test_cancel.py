@@ -186,8 +186,8 @@ def test_a_refund_retry_that_fails_again_schedules_the_next_with_a_longer_wait(
     with django_capture_on_commit_callbacks(execute=False) as scheduled:
         assert services.order_payment_return(order=order, attempt=2) is False
     assert len(retries(scheduled)) == 1 and return_events(order) == ["payment.return_failed"] * 2
-    assert workflow.payment_return_backoff_seconds(2) <= 30 < workflow.payment_return_backoff_seconds(4)
-    assert workflow.payment_return_backoff_seconds(30) <= workflow.PAYMENT_RETURN_BACKOFF_MAX_SECONDS
+    assert services.payment_return_backoff_seconds(2) <= 30 < services.payment_return_backoff_seconds(4)
+    assert services.payment_return_backoff_seconds(30) <= services.PAYMENT_RETURN_BACKOFF_MAX_SECONDS
 
 
 @pytest.mark.django_db

@@ -146,3 +146,15 @@ class NotificationTooLarge(ApplicationError):
     code = "payload_too_large"
     status = 413
     title = gettext_lazy("The notification is too large.")
+
+
+class UnknownEventTopic(ApplicationError):
+    code = "unknown_event_topic"
+    status = 500
+    title = gettext_lazy("This event topic is not part of the event contract.")
+
+
+class InvalidEventPayload(ApplicationError):
+    code = "invalid_event_payload"
+    status = 500
+    title = gettext_lazy("The event's payload does not match its topic's schema.")

@@ -18,25 +18,12 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.utils.module_loading import module_has_submodule
-from django.utils.translation import gettext_lazy
 
-from okto88.errors import ApplicationError
+from okto88.errors import InvalidEventPayload, UnknownEventTopic
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # Every event also goes to the Redis stream settings.OUTBOX_STREAM, which partners read.
 PARTNER_CONSUMER = "partners (the Redis stream `OUTBOX_STREAM`)"
-
-
-class UnknownEventTopic(ApplicationError):
-    code = "unknown_event_topic"
-    status = 500
-    title = gettext_lazy("This event topic is not part of the event contract.")
-
-
-class InvalidEventPayload(ApplicationError):
-    code = "invalid_event_payload"
-    status = 500
-    title = gettext_lazy("The event's payload does not match its topic's schema.")
 
 
 # --- Building schemas ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from django.db import connection
 from django.db.models import QuerySet
 
-from suppliers.models import Offer, Stock
+from suppliers.models import Offer, Stock, Supplier, SupplierApiClient
 
 
 def stock_lock(*, stock_ids: Iterable[int]) -> dict[int, Stock]:
@@ -70,3 +70,10 @@ def part_best_offer_lock(*, part_ids: Iterable[int] = (), offer_ids: Iterable[in
         cursor.execute(_PART_BEST_OFFER_LOCK_SQL, {"parts": parts, "offers": offers, "supplier": supplier_id,
                                                    "warehouse": warehouse_id})
         return sorted(row[0] for row in cursor.fetchall())
+
+
+def supplier_api_client_binding_lock_or_create(*, api_client_id: int, supplier: Supplier) -> SupplierApiClient:
+    """The API client's supplier binding, locked (created for `supplier` when it has none)."""
+    binding, _created = SupplierApiClient.objects.select_for_update().get_or_create(
+        api_client_id=api_client_id, defaults={"supplier": supplier})
+    return binding

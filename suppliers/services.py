@@ -41,7 +41,13 @@ from suppliers.errors import (
     UnknownSupplier,
 )
 from suppliers.events import offer_price_changed_payload, stock_changed_payload
-from suppliers.lock_objects import offer_lock, part_best_offer_lock, stock_lock, stock_lock_queryset
+from suppliers.lock_objects import (
+    offer_lock,
+    part_best_offer_lock,
+    stock_lock,
+    stock_lock_queryset,
+    supplier_api_client_binding_lock_or_create,
+)
 from suppliers.models import (
     MovementReason,
     Offer,
@@ -757,8 +763,7 @@ def supplier_api_client_bind(*, supplier_id: Any, api_client: ApiClient) -> Supp
         supplier = Supplier.objects.get(pk=int(supplier_id))
     except (Supplier.DoesNotExist, TypeError, ValueError) as exc:
         raise UnknownSupplier(f"No supplier with id {supplier_id}.", extra={"supplier": str(supplier_id)}) from exc
-    binding, _created = SupplierApiClient.objects.select_for_update().get_or_create(
-        api_client=api_client, defaults={"supplier": supplier})
+    binding = supplier_api_client_binding_lock_or_create(api_client_id=api_client.pk, supplier=supplier)
     if binding.supplier_id != supplier.pk:
         raise ApiClientBoundElsewhere(
             f"API client {api_client.name} already acts for supplier {binding.supplier_id}.",

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from okto88 import events, services
+from okto88.errors import InvalidEventPayload, UnknownEventTopic
 from okto88.services import outbox_consumers_for
 
 
@@ -49,14 +50,14 @@ def test_payload_errors_name_what_is_wrong():
                                                                              if k != "stock"})
     assert "'stock' is a required property" in missing
     assert events.event_payload_errors(topic="no.such_topic", payload={})
-    with pytest.raises(events.InvalidEventPayload):
+    with pytest.raises(InvalidEventPayload):
         events.event_payload_validate(topic="stock.changed", payload={**good, "on_hand": "5"})
 
 
 @pytest.mark.django_db
 def test_the_outbox_refuses_a_topic_outside_the_contract_and_records_the_version_of_the_others():
     with transaction.atomic():
-        with pytest.raises(events.UnknownEventTopic), transaction.atomic():
+        with pytest.raises(UnknownEventTopic), transaction.atomic():
             services.outbox_event_write(topic="stock.moved", aggregate_type="stock", aggregate_id=1, payload={})
         event = services.outbox_event_write(topic="payment.voided", aggregate_type="payment", aggregate_id=1,
                                             payload={"reference": "OK-1", "intent_id": 1, "amount": 10,

@@ -9,8 +9,10 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
+from okto88.errors import InvalidField
 from suppliers import offer_limits, services
 from suppliers.admin import OfferForm, StockForm
+from suppliers.errors import InvalidPrice
 from suppliers.models import FeedStatus, Offer
 from tests.suppliers.factories import OfferFactory, StockFactory
 from tests.suppliers_feeds.conftest import HEADER, csv_upload, run_feed
@@ -58,7 +60,7 @@ def test_the_admin_form_and_the_services_refuse_the_same_offer_values(world, fie
     assert not form.is_valid() and field in form.errors
 
     kwargs = {"sku": "OK-1", "price": 100_000, "lead_time_days": 2, field: value}
-    with pytest.raises((services.InvalidField, services.InvalidPrice)):
+    with pytest.raises((InvalidField, InvalidPrice)):
         services.offer_create(supplier=world.supplier, part=world.pad, **kwargs)
     assert not Offer.objects.filter(supplier=world.supplier).exists()
 
@@ -69,7 +71,7 @@ def test_the_admin_form_and_the_services_accept_the_limits(world):
     assert offer_form(world, **limits).is_valid()
     offer = services.offer_create(supplier=world.supplier, part=world.pad, **limits)
     services.offer_update(offer=offer, data={"lead_time_days": offer_limits.LEAD_TIME_MIN_DAYS})
-    with pytest.raises(services.InvalidField):
+    with pytest.raises(InvalidField):
         services.offer_update(offer=offer, data={"lead_time_days": TOO_LONG_LEAD_TIME})
 
 

@@ -1,0 +1,191 @@
+"""The checkout plan (shared by the preview and the placement): the cart grouped by supplier, one
+warehouse per supplier, shipping quotes and the chosen quote, the totals; and the preview."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from logistics import services as logistics_services
+from okto88.areas import courier_area
+from okto88.errors import ApplicationError
+from orders import selectors
+from orders.errors import CartEmpty, ShippingChoiceInvalid, ShippingChoiceRequired
+from orders.services.pricing import OrderTotals, order_totals
+from workshops.errors import AddressNotFound
+from workshops.models import Address, Workshop
+from workshops.selectors import address_snapshot
+
+
+@dataclass
+class PlanLine:
+    line_id: int
+    offer_id: int
+    sku: str
+    part_number: str
+    name: str
+    quantity: int
+    price_seen: int
+    price: int
+    available: int
+    weight_g: int
+    buyable: bool
+    stock_id: int | None = None
+
+    @property
+    def price_changed(self) -> bool:
+        return self.price != self.price_seen
+
+    @property
+    def stock_short(self) -> bool:
+        return self.available < self.quantity
+
+    @property
+    def line_total(self) -> int:
+        return self.price * self.quantity
+
+    def change(self) -> dict[str, Any]:
+        return {"line": self.line_id, "offer": self.offer_id, "sku": self.sku, "price_seen": self.price_seen,
+                "price": self.price, "quantity": self.quantity, "available": self.available,
+                "price_changed": self.price_changed, "stock_short": self.stock_short,
+                "unavailable": not self.buyable}
+
+
+@dataclass
+class PlanGroup:
+    supplier_id: int
+    supplier_name: str
+    lines: list[PlanLine]
+    warehouse_id: int | None = None
+    origin: dict[str, str] | None = None
+    quotes: list[Any] = field(default_factory=list)
+    quote_error: str = ""
+    choice: Any = None  # the chosen ShippingQuote
+
+    @property
+    def subtotal(self) -> int:
+        return sum(line.line_total for line in self.lines)
+
+    @property
+    def weight_g(self) -> int:
+        # Couriers bill at least one gram's worth; a part without a weight must not make 0.
+        return max(sum(line.weight_g * line.quantity for line in self.lines), 1)
+
+    @property
+    def shipping_cost(self) -> int:
+        return self.choice.cost if self.choice is not None else 0
+
+
+@dataclass
+class CheckoutPreview:
+    groups: list[PlanGroup]
+    totals: OrderTotals
+    address: dict[str, Any]
+
+    @property
+    def changed_lines(self) -> list[PlanLine]:
+        return [line for g in self.groups for line in g.lines
+                if line.price_changed or line.stock_short or not line.buyable]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changed_lines)
+
+
+def _choose_warehouse(*, lines: list[PlanLine], rows: dict[int, list[selectors.StockRow]],
+                      destination_province: str) -> tuple[int, dict[str, str], dict[int, int]] | None:
+    """One active warehouse of the supplier that can serve every line; the destination's province
+    first, then the lowest id (deterministic). Returns (warehouse id, origin area, offer → stock id)."""
+    by_warehouse: dict[int, dict[int, selectors.StockRow]] = defaultdict(dict)
+    for line in lines:
+        for row in rows.get(line.offer_id, []):
+            by_warehouse[row.warehouse_id][line.offer_id] = row
+    candidates = []
+    for warehouse_id, by_offer in by_warehouse.items():
+        if all(line.offer_id in by_offer and by_offer[line.offer_id].available >= line.quantity for line in lines):
+            any_row = next(iter(by_offer.values()))
+            candidates.append((any_row.warehouse_province != destination_province, warehouse_id, any_row, by_offer))
+    if not candidates:
+        return None
+    _, warehouse_id, any_row, by_offer = min(candidates, key=lambda c: (c[0], c[1]))
+    return warehouse_id, any_row.warehouse_area, {offer_id: row.stock_id for offer_id, row in by_offer.items()}
+
+
+def _checkout_plan(*, workshop: Workshop, address: Address, quote: bool = True) -> list[PlanGroup]:
+    cart_lines = selectors.cart_line_list(workshop=workshop)
+    if not cart_lines:
+        raise CartEmpty()
+    offer_ids = [line.offer_id for line in cart_lines]
+    rows = selectors.offer_stock_rows(offer_ids=offer_ids)
+    groups: dict[int, PlanGroup] = {}
+    for cl in cart_lines:
+        offer = cl.offer
+        group = groups.setdefault(offer.supplier_id, PlanGroup(
+            supplier_id=offer.supplier_id, supplier_name=offer.supplier.legal_name, lines=[]))
+        group.lines.append(PlanLine(
+            line_id=cl.pk, offer_id=offer.pk, sku=offer.sku, part_number=offer.part.number,
+            name=offer.part.name_id, quantity=cl.quantity, price_seen=cl.price_seen, price=offer.price,
+            available=sum(r.available for r in rows.get(offer.pk, [])), weight_g=offer.part.weight_g,
+            buyable=selectors.offer_is_buyable(offer=offer),
+        ))
+    served = []
+    for group in groups.values():
+        chosen = _choose_warehouse(lines=group.lines, rows=rows, destination_province=address.province)
+        if chosen is None:
+            continue
+        group.warehouse_id, group.origin, stock_by_offer = chosen
+        for line in group.lines:
+            line.stock_id = stock_by_offer[line.offer_id]
+        served.append(group)
+    if quote and served:
+        destination = courier_area(place=address)
+        answers = logistics_services.shipping_quotes_many(routes=[
+            logistics_services.QuoteRoute(origin=g.origin, destination=destination, weight_g=g.weight_g)
+            for g in served])
+        for group, answer in zip(served, answers, strict=True):
+            if isinstance(answer, ApplicationError):  # courier down or destination refused: shown, not fatal
+                group.quote_error = answer.code
+            else:
+                group.quotes = answer
+    return sorted(groups.values(), key=lambda g: g.supplier_id)
+
+
+def _apply_choices(*, groups: list[PlanGroup], choices: Mapping[int, tuple[str, str]] | None,
+                   strict: bool) -> None:
+    for group in groups:
+        choice = (choices or {}).get(group.supplier_id)
+        if choice is None:
+            if strict:
+                raise ShippingChoiceRequired(extra={"supplier": group.supplier_id})
+            group.choice = min(group.quotes, key=lambda q: (q.cost, q.eta_days), default=None)
+            continue
+        carrier_code, service_level = choice
+        match = [q for q in group.quotes if q.carrier_code == carrier_code and q.service_level == service_level]
+        if not match:
+            if strict:
+                raise ShippingChoiceInvalid(
+                    extra={"supplier": group.supplier_id, "carrier_code": carrier_code,
+                           "service_level": service_level, "quote_error": group.quote_error,
+                           "offered": [[q.carrier_code, q.service_level] for q in group.quotes]})
+            continue
+        group.choice = match[0]
+
+
+def _plan_totals(groups: list[PlanGroup], rate_bp: int | None = None) -> OrderTotals:
+    return order_totals(subtotal=sum(g.subtotal for g in groups), shipping=sum(g.shipping_cost for g in groups),
+                        rate_bp=rate_bp)
+
+
+def cart_checkout_preview(*, workshop: Workshop, address: Address,
+                          shipping_choices: Mapping[int, tuple[str, str]] | None = None) -> CheckoutPreview:
+    """Lines grouped by supplier with the current price against the price seen and what is
+    available against the quantity (flags price_changed, stock_short), shipping quotes per
+    supplier (origin: the warehouse that can serve all the supplier's lines), and the totals
+    computed exactly as order_place will (the chosen quote, else the cheapest)."""
+    if address.workshop_id != workshop.pk:
+        raise AddressNotFound(extra={"field": "address"})
+    groups = _checkout_plan(workshop=workshop, address=address)
+    _apply_choices(groups=groups, choices=shipping_choices, strict=False)
+    return CheckoutPreview(groups=groups, totals=_plan_totals(groups), address=address_snapshot(address=address))

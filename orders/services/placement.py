@@ -1,0 +1,276 @@
+"""Order placement: the workshop's cart becomes one order, split per supplier.
+
+Placement (`order_place`) in three phases, and why:
+
+1. Outside any transaction: read the cart, choose one warehouse per supplier and ask the
+   courier for rates (HTTP). No row lock is held while a partner answers.
+2. One durable transaction: lock the workshop row (serialises one workshop's placements, so
+   the idempotency check and the credit-limit sum cannot race), lock the cart, re-check prices
+   and availability, write the order, its supplier orders and price-snapshot lines, reserve
+   stock through suppliers.services.stock_reserve (stock rows locked in pk order, conditional
+   updates: never oversell; a lost race → `out_of_stock` and nothing is saved), write the
+   timeline and `order.placed` to the outbox, empty the cart. `terms` needs no gateway: its
+   payment intent is created settled inside this transaction, the order becomes `paid`, and
+   the fulfilment chain is enqueued when the transaction commits.
+3. Prepaid methods only, after commit: `order_payment_start` charges at the gateway (HTTP)
+   and attaches the intent in a short second transaction.
+
+Why the gateway is called after commit rather than inside the transaction: a charge inside
+would hold the stock row locks of every line for the gateway's round trip (up to
+PARTNER_HTTP_TIMEOUT_SECONDS), serialising every buyer of a popular part behind a partner's
+latency; and a transaction that rolls back after a successful charge would leave a charge at
+the gateway for an order that does not exist. After commit, the charge's reference always
+names a real order. The price is a short window in which an order exists without payment
+instructions: if the gateway is down the caller gets 503 `gateway_unavailable` and simply
+repeats the request with the same Idempotency-Key (the replay retries the charge; the
+gateway is idempotent on the order number); if nobody retries, the order expires after
+ORDER_PAYMENT_WINDOW_MINUTES and its stock returns. A gateway that refuses the charge
+(permanent) fails the order and releases its stock at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from okto88.money import rupiah
+from orders.errors import (
+    CartChanged,
+    CreditLimitExceeded,
+    IdempotencyConflict,
+    IdempotencyKeyRequired,
+    InvalidIdempotencyKey,
+    InvalidPaymentMethod,
+    OutOfStock,
+)
+from orders.events import order_placed_payload
+from orders.lock_objects import cart_lock
+from orders.models import CartLine, Order, OrderLine, OrderStatus, SupplierOrder
+from orders.services.checkout import PlanGroup, PlanLine, _apply_choices, _checkout_plan, _plan_totals
+from orders.services.lifecycle import order_payment_start, workflow_start
+from orders.state import OPEN, order_outbox_write, order_transition
+from orders.timeline import order_event_write
+from payments import services as payment_services
+from payments.models import PaymentMethod, PaymentStatus
+from suppliers import services as supplier_services
+from suppliers.errors import InsufficientStock
+from workshops.errors import AddressNotFound
+from workshops.lock_objects import workshop_lock
+from workshops.models import Address, Workshop
+from workshops.selectors import address_snapshot
+
+PREPAID_METHODS = frozenset({PaymentMethod.VIRTUAL_ACCOUNT, PaymentMethod.QRIS, PaymentMethod.EWALLET})
+
+
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def order_number_generate(*, now=None) -> str:
+    """OK-YYMM-XXXXXX: the month (Jakarta time) a person can read out, six random base32
+    characters (32⁶ ≈ 10⁹ per month) a person can type; the caller retries on a collision."""
+    local = timezone.localtime(now or timezone.now())
+    return f"OK-{local:%y%m}-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(6))
+
+
+def _idempotency_key_clean(key: Any) -> str:
+    key = str(key or "").strip()
+    if not key:
+        raise IdempotencyKeyRequired(extra={"field": "Idempotency-Key"})
+    if len(key) > 100 or not key.isprintable():
+        raise InvalidIdempotencyKey(extra={"field": "Idempotency-Key"})
+    return key
+
+
+def _request_hash(*, address: Address, payment_method: str, shipping_choices: Mapping[int, tuple[str, str]],
+                  accept_changes: bool) -> str:
+    # The request as the caller sent it, not the cart: a retry after the cart was emptied by
+    # the first placement must still match.
+    canonical = json.dumps({
+        "address": address.pk, "payment_method": str(payment_method), "accept_changes": bool(accept_changes),
+        "shipping": sorted([int(s), str(c), str(lv)] for s, (c, lv) in shipping_choices.items()),
+    }, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _existing_order(*, workshop: Workshop, key: str, request_hash: str) -> Order | None:
+    order = Order.objects.filter(workshop=workshop, idempotency_key=key).first()
+    if order is not None and order.request_hash != request_hash:
+        raise IdempotencyConflict(extra={"order": order.number})
+    return order
+
+
+def _credit_exposure(*, workshop: Workshop) -> int:
+    """What the workshop owes on pay-later orders that are still open. Completed orders leave the
+    exposure (invoicing and collection are outside okto88 for now)."""
+    return Order.objects.filter(workshop=workshop, payment_method=PaymentMethod.TERMS, status__in=OPEN).aggregate(
+        total=Sum("grand_total"))["total"] or 0
+
+
+def _order_create(**fields: Any) -> Order:
+    for _attempt in range(8):
+        try:
+            with transaction.atomic():  # a savepoint: a colliding number must not abort the placement
+                return Order.objects.create(number=order_number_generate(), **fields)
+        except IntegrityError as exc:
+            if "order_idempotency_key_unique" in str(exc):
+                raise
+    raise RuntimeError("could not find a free order number")  # 8 collisions in 10⁹: something is wrong
+
+
+def _customer(*, workshop: Workshop, actor: Any, address: Address) -> dict[str, str]:
+    return {"name": workshop.name, "email": getattr(actor, "email", "") or "", "phone": address.phone}
+
+
+def order_place(*, workshop: Workshop, actor: Any, address: Address, payment_method: str,
+                shipping_choices: Mapping[int, tuple[str, str]], idempotency_key: str,
+                accept_changes: bool = False) -> Order:
+    """Place the workshop's cart as one order, split per supplier. See the module docstring for
+    the three phases. Same key + same request → the existing order, nothing else happens (but a
+    prepaid order whose charge failed is charged now); same key + another request →
+    IdempotencyConflict."""
+    key = _idempotency_key_clean(idempotency_key)
+    choices = {int(s): (str(c), str(lv)) for s, (c, lv) in (shipping_choices or {}).items()}
+    request_hash = _request_hash(address=address, payment_method=payment_method, shipping_choices=choices,
+                                 accept_changes=accept_changes)
+    existing = _existing_order(workshop=workshop, key=key, request_hash=request_hash)
+    if existing is not None:
+        return _order_replay(order=existing, actor=actor)
+    if payment_method not in PaymentMethod.values:
+        raise InvalidPaymentMethod(extra={"field": "payment_method", "value": str(payment_method)[:40]})
+    if address.workshop_id != workshop.pk:
+        raise AddressNotFound(extra={"field": "address"})
+
+    groups = _checkout_plan(workshop=workshop, address=address)  # phase 1: reads and courier HTTP
+    _refuse_changes(groups=groups, accept_changes=accept_changes)  # fail fast, before any lock
+    _apply_choices(groups=groups, choices=choices, strict=True)
+    order, replay = _order_place_atomic(workshop=workshop, actor=actor, address=address, groups=groups,
+                                        payment_method=payment_method, key=key, request_hash=request_hash,
+                                        accept_changes=accept_changes)
+    if replay:
+        return _order_replay(order=order, actor=actor)
+    if payment_method in PREPAID_METHODS:
+        order_payment_start(order=order, actor=actor)  # phase 3: after commit
+    return order
+
+
+def _refuse_changes(*, groups: list[PlanGroup], accept_changes: bool) -> list[PlanLine]:
+    """What changed since the lines were added. A price change is refused unless accepted
+    (`cart_changed`); a line that can no longer be bought is refused (`cart_changed`: remove it);
+    a shortage cannot be accepted away (`out_of_stock`, listing the lines)."""
+    lines = [line for g in groups for line in g.lines]
+    short = [line for line in lines if line.stock_short]
+    if short:
+        raise OutOfStock(extra={"lines": [line.change() for line in short]})
+    gone = [line for line in lines if not line.buyable]
+    if gone:
+        raise CartChanged("Some parts can no longer be bought; remove them from the cart.",
+                          extra={"lines": [line.change() for line in gone]})
+    repriced = [line for line in lines if line.price_changed]
+    if repriced and not accept_changes:
+        raise CartChanged(extra={"lines": [line.change() for line in repriced]})
+    for group in groups:
+        if group.warehouse_id is None:
+            raise OutOfStock("No single warehouse of this supplier has every part in stock.",
+                             extra={"supplier": group.supplier_id, "lines": [line.change() for line in group.lines]})
+    return repriced
+
+
+def _order_replay(*, order: Order, actor: Any) -> Order:
+    if order.payment_method in PREPAID_METHODS and order.payment_intent_id is None \
+            and order.status == OrderStatus.PENDING_PAYMENT:
+        order_payment_start(order=order, actor=actor)
+    return order
+
+
+@transaction.atomic(durable=True)
+def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, groups: list[PlanGroup],
+                        payment_method: str, key: str, request_hash: str,
+                        accept_changes: bool) -> tuple[Order, bool]:
+    locked_workshop = workshop_lock(workshop_id=workshop.pk)  # lock order: workshop → cart → stock (pk)
+    existing = _existing_order(workshop=workshop, key=key, request_hash=request_hash)
+    if existing is not None:  # a concurrent identical request committed first
+        return existing, True
+    cart = cart_lock(workshop_id=workshop.pk)
+
+    # Re-read under the cart lock: the plan was made without locks.
+    fresh = {g.supplier_id: g for g in _checkout_plan(workshop=workshop, address=address, quote=False)}
+    planned = {(line.line_id, line.offer_id, line.quantity) for g in groups for line in g.lines}
+    current = {(line.line_id, line.offer_id, line.quantity) for g in fresh.values() for line in g.lines}
+    if planned != current:
+        raise CartChanged("The cart changed while the order was being placed; review it and try again.",
+                          extra={"lines": []})
+    changed = _refuse_changes(groups=list(fresh.values()), accept_changes=accept_changes)
+    for group in groups:  # today's prices go into the snapshot
+        fresh_lines = {line.line_id: line for line in fresh[group.supplier_id].lines}
+        for line in group.lines:
+            line.price = fresh_lines[line.line_id].price
+
+    totals = _plan_totals(groups)
+    if payment_method == PaymentMethod.TERMS:
+        exposure = _credit_exposure(workshop=locked_workshop)
+        if exposure + totals.grand_total > locked_workshop.credit_limit:
+            raise CreditLimitExceeded(extra={"credit_limit": locked_workshop.credit_limit, "open": exposure,
+                                             "grand_total": totals.grand_total})
+
+    now = timezone.now()
+    order = _order_create(
+        workshop=workshop, placed_by=actor, payment_method=payment_method, idempotency_key=key,
+        request_hash=request_hash, delivery_address=address_snapshot(address=address), subtotal=totals.subtotal,
+        shipping_total=totals.shipping, tax_rate_bp=totals.rate_bp, tax_total=totals.tax,
+        grand_total=totals.grand_total,
+        expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES)
+        if payment_method in PREPAID_METHODS else None,
+    )
+    order_lines: list[OrderLine] = []
+    reserve: list[tuple[int, int]] = []
+    for index, group in enumerate(groups, start=1):
+        supplier_order = SupplierOrder.objects.create(
+            order=order, supplier_id=group.supplier_id, warehouse_id=group.warehouse_id,
+            number=f"{order.number}-{index}", subtotal=group.subtotal, shipping_cost=group.shipping_cost,
+            carrier_code=group.choice.carrier_code, service_level=group.choice.service_level,
+            weight_g=group.weight_g,
+        )
+        for line in group.lines:
+            order_lines.append(OrderLine(
+                supplier_order=supplier_order, offer_id=line.offer_id, stock_id=line.stock_id, sku=line.sku,
+                part_number=line.part_number, name=line.name[:200], quantity=line.quantity,
+                unit_price=line.price, line_total=line.line_total))
+            reserve.append((line.stock_id, line.quantity))
+    OrderLine.objects.bulk_create(order_lines)
+    try:
+        supplier_services.stock_reserve(lines=reserve, reference=order.number, actor=actor)
+    except InsufficientStock as exc:
+        # Another order took the last units between the plan and the lock: nothing is saved.
+        raise OutOfStock(extra={"stock": exc.extra.get("stock")}) from exc
+
+    order_event_write(order=order, kind="placed", actor=actor,
+                      message=f"{len(groups)} supplier order(s), total {rupiah(order.grand_total)}",
+                      data={"grand_total": order.grand_total, "supplier_orders": len(groups),
+                            "accepted_changes": [c.change() for c in changed]})
+    order_outbox_write(order=order, topic="order.placed", payload=order_placed_payload(order=order))
+    if payment_method == PaymentMethod.TERMS:
+        # No gateway: the intent is settled at once (payments writes `payment.settled`), in this
+        # same transaction, so a terms order is never placed without its payment.
+        intent = payment_services.payment_intent_create(
+            reference=order.number, amount=order.grand_total, method=payment_method,
+            customer=_customer(workshop=workshop, actor=actor, address=address), expires_at=None)
+        order.payment_intent = intent
+        order.save(update_fields=["payment_intent", "updated_at"])
+        if intent.status == PaymentStatus.SETTLED:
+            order_transition(order=order, to=OrderStatus.PAID, actor=actor, step="order_place",
+                             reason=gettext_noop("pay later (terms)"))
+            # Paid at once: fulfilment starts when this transaction commits, not after the
+            # outbox relay has carried `payment.settled` to the workflow (a queue's length later).
+            workflow_start(order=order)
+    CartLine.objects.filter(cart=cart).delete()
+    return order, False

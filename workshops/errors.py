@@ -23,3 +23,13 @@ class AddressNotFound(NotFound):
 class DuplicatePlate(Conflict):
     code = "duplicate_plate"
     title = gettext_lazy("This workshop already has a vehicle with this plate number.")
+
+
+class UnknownWorkshop(NotFound):
+    code = "unknown_workshop"
+    title = gettext_lazy("No such workshop.")
+
+
+class ApiClientBoundElsewhere(Conflict):
+    code = "api_client_bound_elsewhere"
+    title = gettext_lazy("This API client already acts for another workshop.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
 
-from okto88.errors import Conflict, NotFound, PermissionDenied
+from okto88.errors import ApiClientActsElsewhere, Conflict, NotFound, PermissionDenied
 
 
 class NoWorkshop(PermissionDenied):
@@ -30,6 +30,5 @@ class UnknownWorkshop(NotFound):
     title = gettext_lazy("No such workshop.")
 
 
-class ApiClientBoundElsewhere(Conflict):
-    code = "api_client_bound_elsewhere"
+class ApiClientBoundElsewhere(ApiClientActsElsewhere):
     title = gettext_lazy("This API client already acts for another workshop.")

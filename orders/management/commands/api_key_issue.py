@@ -18,7 +18,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from okto88.errors import ApplicationError
+from okto88.errors import ApiClientActsElsewhere, ApplicationError
 from okto88.lock_objects import api_client_lock
 from okto88.models import ApiClient, Scope
 from okto88.services import api_client_ensure, api_key_issue
@@ -94,5 +94,5 @@ class Command(BaseCommand):
             other = SupplierApiClient.objects.filter(api_client=client).values_list("supplier_id", flat=True).first()
             kind = "supplier"
         if other is not None:
-            raise CommandError(f"API client {client.name} already acts for {kind} {other}; a client acts for one "
-                               f"supplier or one workshop. [api_client_bound_elsewhere]")
+            raise ApiClientActsElsewhere(f"API client {client.name} already acts for {kind} {other}; a client acts "
+                                         f"for one supplier or one workshop.", extra={kind: other})

@@ -4,6 +4,7 @@ bound to one workshop: it acts for that workshop only, within its key's scopes."
 from __future__ import annotations
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from okto88.models import Scope
@@ -120,3 +121,30 @@ def test_a_session_placed_order_still_records_the_person():
     order = place(buyer=buyer)
     assert order.placed_by == buyer.user and order.placed_by_client is None
     assert WorkshopApiClient.objects.count() == 0
+
+
+def test_a_key_places_a_prepaid_order_without_a_persons_email():
+    buyer = buyer_make()
+    offer, _ = offer_in_stock(on_hand=5)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=1)
+    client, api_client = key_client(workshop=buyer.workshop, scopes=BOTH)
+    shipping = cheapest_shipping(buyer=buyer)
+    body = {"address": buyer.address.pk, "payment_method": "qris",
+            "shipping": [{"supplier": s, "carrier_code": c, "service_level": lv} for s, (c, lv) in shipping.items()]}
+    placed = client.post(ORDERS, body, format="json", HTTP_IDEMPOTENCY_KEY="fleet-qris")
+    assert placed.status_code == 201, placed.content
+    assert placed.json()["status"] == "pending_payment" and placed.json()["payment"]["qr_string"]
+    assert Order.objects.get().placed_by_client == api_client
+
+
+def test_the_schema_documents_key_auth_and_the_scope_of_every_cart_and_orders_operation():
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    scopes = {("/api/v1/orders/", "get"): "orders:read", ("/api/v1/orders/", "post"): "orders:write",
+              ("/api/v1/orders/{number}/", "get"): "orders:read",
+              ("/api/v1/orders/{number}/cancel/", "post"): "orders:write",
+              ("/api/v1/cart/lines/", "get"): "orders:read", ("/api/v1/cart/lines/", "post"): "orders:write"}
+    for (path, method), scope in scopes.items():
+        operation = paths[path][method]
+        assert {"ApiKeyAuth": []} in operation["security"], (path, method)
+        assert f"Needs the scope {scope}." in operation["description"], (path, method)
+        assert "Api-Key" in operation["description"]

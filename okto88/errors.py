@@ -119,6 +119,14 @@ class RevokedApiKey(InvalidApiKey):
     title = gettext_lazy("The API key has been revoked or has expired.")
 
 
+class ApiClientActsElsewhere(Conflict):
+    """An API client acts for one supplier or one workshop (suppliers' and workshops' errors say
+    which); binding it to another is refused rather than moving it silently."""
+
+    code = "api_client_bound_elsewhere"
+    title = gettext_lazy("This API client already acts for another supplier or workshop.")
+
+
 class UnknownScope(ApplicationError):
     code = "unknown_scope"
     title = gettext_lazy("Unknown API scope.")

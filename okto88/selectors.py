@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext
 
-from okto88.models import Role, Scope, User
+from okto88.models import ApiClient, Role, Scope, User
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.OPERATOR: frozenset(Scope.values),
@@ -24,6 +24,13 @@ def actor_person(*, actor: object) -> User | None:
     """The person behind an action, for audit columns; None for an API client, a workflow step
     or nobody (those are recorded in a reference or step field instead)."""
     return actor if isinstance(actor, User) and actor.pk else None
+
+
+def actor_api_client(*, actor: object) -> ApiClient | None:
+    """The partner API client behind an action (its key's ApiClientPrincipal), for audit columns
+    next to actor_person's; None for a person, a workflow step or nobody."""
+    api_client = getattr(actor, "api_client", None)
+    return api_client if isinstance(api_client, ApiClient) else None
 
 
 # What actor_name follows, for list pages: select_related these from the actor's foreign key.

@@ -59,6 +59,8 @@ class OrderEventTextsMixin:
 
     @admin.display(description=_("by"))
     def actor_display(self, obj: OrderEvent) -> str:
+        if obj.api_client_id and not obj.actor_id:
+            return obj.api_client.name  # a partner's system, named as the operator issued its key
         return actor_name(person=obj.actor)
 
 
@@ -69,7 +71,8 @@ class OrderEventInline(OrderEventTextsMixin, ReadOnlyAdminMixin, admin.TabularIn
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related(*(f"actor__{path}" for path in ACTOR_NAME_RELATED))
+        return super().get_queryset(request).select_related("api_client",
+                                                            *(f"actor__{path}" for path in ACTOR_NAME_RELATED))
 
 
 @admin.register(Order)
@@ -106,7 +109,7 @@ class OrderEventAdmin(OrderEventTextsMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     readonly_fields = fields
     list_filter = ["kind"]
     search_fields = ["order__number"]
-    list_select_related = ["order", *(f"actor__{path}" for path in ACTOR_NAME_RELATED)]
+    list_select_related = ["order", "api_client", *(f"actor__{path}" for path in ACTOR_NAME_RELATED)]
 
 
 # --- Supplier admin: a supplier's own supplier orders, read-only --------------------------------

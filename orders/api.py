@@ -1,5 +1,7 @@
-"""Orders API for workshops (a logged-in workshop member; API clients are not bound to a
-workshop yet and get 403 `no_workshop`).
+"""Orders API for workshops: a logged-in workshop member, or a partner (a fleet system) calling
+with an API key whose client is bound to the workshop (`manage.py api_key_issue --workshop ID`);
+keys of clients bound to no workshop get 403 `no_workshop`. Either acts for that one workshop
+(workshops.selectors.workshop_for_actor) within the scopes listed below.
 
 - POST /api/v1/orders/                  (orders:write) place the cart; Idempotency-Key required
 - GET  /api/v1/orders/                  (orders:read)  the workshop's orders, cursor-paginated
@@ -38,7 +40,10 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     required=True, pattern=r"^[ -~]*[!-~][ -~]*$",
     description="1–100 characters, unique per order you mean to place. A retry with the same key and "
                 "body returns the same order; the same key with another body answers 409.")
-PROBLEM_403 = OpenApiResponse(description="`no_workshop` (not a workshop member) or `insufficient_scope`")
+PROBLEM_403 = OpenApiResponse(description="`no_workshop` (neither a workshop member nor an API key acting for a "
+                                          "workshop) or `insufficient_scope` (the key lacks the scope)")
+KEY_AUTH = ("Workshop members call with their session; partners with `Authorization: Api-Key <key>`, the key "
+            "of an API client bound to one workshop, which it then acts for. ")
 
 
 class OrderCursorPagination(CursorPagination):
@@ -61,6 +66,7 @@ class OrderListCreateApi(generics.ListAPIView):
         return selectors.order_list(actor=self.request.user, status=status_filter)
 
     @extend_schema(operation_id="orders_list", tags=["orders"],
+                   description=KEY_AUTH + "Needs the scope orders:read. The workshop's orders, newest first.",
                    parameters=[OpenApiParameter("status", str, enum=OrderStatus.values)],
                    responses={200: OrderListItemSerializer(many=True), 403: PROBLEM_403})
     def get(self, request, *args, **kwargs):
@@ -80,7 +86,8 @@ class OrderListCreateApi(generics.ListAPIView):
                                                     "`shipping_choice_invalid` (for the cart's suppliers now)"),
                    503: OpenApiResponse(description="`gateway_unavailable`: the order is placed and its stock "
                                                     "held; repeat the request with the same Idempotency-Key")},
-        description="Place the caller's workshop's cart: one order, one supplier order per supplier, prices "
+        description=KEY_AUTH + "Needs the scope orders:write. "
+                    "Place the caller's workshop's cart: one order, one supplier order per supplier, prices "
                     "snapshotted, stock reserved, payment created (terms: paid at once; prepaid: the response "
                     "carries the VA number / QR string / payment URL).",
     )
@@ -106,6 +113,7 @@ class OrderDetailApi(APIView):
     required_scopes = [Scope.ORDERS_READ]
 
     @extend_schema(operation_id="orders_retrieve", tags=["orders"],
+                   description=KEY_AUTH + "Needs the scope orders:read. Another workshop's order answers 404.",
                    responses={200: OrderDetailSerializer, 403: PROBLEM_403,
                               404: OpenApiResponse(description="`order_not_found`")})
     def get(self, request, number: str):
@@ -124,7 +132,8 @@ class OrderCancelApi(APIView):
                                                                "or refund the payment; nothing was changed"),
                               503: OpenApiResponse(description="`gateway_unavailable`: the gateway did not answer; "
                                                                "nothing was changed, try again")},
-                   description="Cancel before any shipment is booked: stock is given back and the payment "
+                   description=KEY_AUTH + "Needs the scope orders:write. "
+                               "Cancel before any shipment is booked: stock is given back and the payment "
                                "cancelled, refunded or voided, all at once or not at all (an order is never "
                                "cancelled with its payment kept). Repeating it, even concurrently, is safe and "
                                "answers as the first did.")
@@ -140,6 +149,7 @@ class CartLineListApi(APIView):
     required_scopes = {"GET": [Scope.ORDERS_READ], "POST": [Scope.ORDERS_WRITE]}
 
     @extend_schema(operation_id="cart_lines_list", tags=["orders"],
+                   description=KEY_AUTH + "Needs the scope orders:read. The workshop's cart.",
                    responses={200: CartLineOutSerializer(many=True), 403: PROBLEM_403})
     def get(self, request):
         workshop = workshop_for_actor(actor=request.user)
@@ -151,7 +161,8 @@ class CartLineListApi(APIView):
                                                                "`quantity_not_pack_multiple`"),
                               404: OpenApiResponse(description="`offer_unavailable`"),
                               409: OpenApiResponse(description="`out_of_stock`")},
-                   description="Add a quantity of an offer to the cart (added to its line if there is one).")
+                   description=KEY_AUTH + "Needs the scope orders:write. "
+                               "Add a quantity of an offer to the cart (added to its line if there is one).")
     def post(self, request):
         workshop = workshop_for_actor(actor=request.user)
         body = CartLineInSerializer(data=request.data)

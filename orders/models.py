@@ -62,7 +62,11 @@ class OrderStatus(models.TextChoices):
 class Order(models.Model):
     number = models.CharField(_("number"), max_length=20, unique=True)
     workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="orders", verbose_name=_("workshop"))
-    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # A workshop member, or the partner API client (a fleet system) the workshop's key belongs to.
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+    placed_by_client = models.ForeignKey("platform.ApiClient", on_delete=models.PROTECT, null=True, blank=True,
+                                         related_name="+", verbose_name=_("placed by API client"))
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices,
                               default=OrderStatus.PENDING_PAYMENT)
     payment_method = models.CharField(_("payment method"), max_length=20, choices=PaymentMethod.choices)
@@ -86,6 +90,9 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         constraints = [
             models.UniqueConstraint(fields=["workshop", "idempotency_key"], name="order_idempotency_key_unique"),
+            models.CheckConstraint(condition=Q(placed_by__isnull=False, placed_by_client__isnull=True)
+                                   | Q(placed_by__isnull=True, placed_by_client__isnull=False),
+                                   name="order_placed_by_person_or_client"),
             models.CheckConstraint(condition=Q(subtotal__gte=0) & Q(shipping_total__gte=0) & Q(tax_total__gte=0),
                                    name="order_amounts_gte_0"),
             models.CheckConstraint(
@@ -171,6 +178,8 @@ class OrderEvent(models.Model):
     message = models.CharField(_("message"), max_length=300, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                               verbose_name=_("by"))
+    api_client = models.ForeignKey("platform.ApiClient", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name=_("by API client"))
     step = models.CharField(_("step"), max_length=40, blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

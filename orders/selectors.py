@@ -86,7 +86,8 @@ def order_get(*, actor: Any, number: str) -> Order:
                      queryset=SupplierOrder.objects.select_related("supplier", "warehouse", "shipment",
                                                                    "shipment__carrier").order_by("pk")),
             Prefetch("supplier_orders__lines", queryset=OrderLine.objects.order_by("pk")),
-            Prefetch("events", queryset=OrderEvent.objects.select_related("actor").order_by("created_at", "pk")),
+            Prefetch("events", queryset=OrderEvent.objects.select_related("actor", "api_client")
+                     .order_by("created_at", "pk")),
         )
         .first()
     )

@@ -96,7 +96,9 @@ class OrderEventOutSerializer(serializers.Serializer):
     at = serializers.DateTimeField(source="created_at")
 
     def get_by(self, event) -> str:
-        return event.actor.email if event.actor_id else ""
+        if event.actor_id:
+            return event.actor.email
+        return f"API client {event.api_client.name}" if event.api_client_id else ""
 
 
 class OrderDetailSerializer(OrderListItemSerializer):

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from okto88.money import rupiah
-from okto88.selectors import actor_person
+from okto88.selectors import actor_api_client, actor_person
 from orders.models import Order, OrderEvent, OrderStatus
 
 
@@ -25,17 +25,17 @@ class NewOrderEvent:
     data: dict = field(default_factory=dict)
 
 
-def _order_event(*, order: Order, event: NewOrderEvent, person: Any) -> OrderEvent:
+def _order_event(*, order: Order, event: NewOrderEvent, person: Any, api_client: Any = None) -> OrderEvent:
     return OrderEvent(order=order, kind=event.kind, message=str(event.message)[:300], actor=person,
-                      step=event.step[:40], data=event.data or {})
+                      api_client=api_client, step=event.step[:40], data=event.data or {})
 
 
 def order_event_write(*, order: Order, kind: str, message: str = "", actor: Any = None, step: str = "",
                       data: dict | None = None) -> OrderEvent:
     """One event on the order's timeline, in the caller's transaction."""
-    # The timeline records people; an API client or a workflow step is recorded as `step`.
+    # Who did it: a person (actor), a partner's API client (api_client) or a workflow step (step).
     event = _order_event(order=order, event=NewOrderEvent(kind=kind, message=message, step=step, data=data or {}),
-                         person=actor_person(actor=actor))
+                         person=actor_person(actor=actor), api_client=actor_api_client(actor=actor))
     event.save(force_insert=True)
     return event
 
@@ -44,8 +44,9 @@ def order_events_write(*, order: Order, events: Sequence[NewOrderEvent], actor: 
     """Several events of one order in one INSERT (a step that books several shipments)."""
     if not events:
         return []
-    person = actor_person(actor=actor)
-    return OrderEvent.objects.bulk_create([_order_event(order=order, event=event, person=person) for event in events])
+    person, api_client = actor_person(actor=actor), actor_api_client(actor=actor)
+    return OrderEvent.objects.bulk_create([_order_event(order=order, event=event, person=person, api_client=api_client)
+                                           for event in events])
 
 EVENT_TITLES = {
     "placed": gettext_lazy("Order placed"),

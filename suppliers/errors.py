@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
 
-from okto88.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from okto88.errors import ApiClientActsElsewhere, ApplicationError, Conflict, NotFound, PermissionDenied
 
 # Well-formed rows that name what the supplier does not have are a 404, rows that would go
 # below what is reserved a 409 (the state forbids it); anything malformed, or a mix, a 400.
@@ -131,6 +131,5 @@ class UnknownSupplier(NotFound):
     title = gettext_lazy("No such supplier.")
 
 
-class ApiClientBoundElsewhere(Conflict):
-    code = "api_client_bound_elsewhere"
+class ApiClientBoundElsewhere(ApiClientActsElsewhere):
     title = gettext_lazy("This API client already acts for another supplier.")

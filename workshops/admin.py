@@ -1,10 +1,12 @@
-"""Operator admin for workshops. Addresses are written through the service (area validation)."""
+"""Operator admin for workshops. Addresses are written through the service (area validation); API
+clients are bound with `manage.py api_key_issue --workshop` (which also refuses a client that acts
+for a supplier), so admin only shows and removes bindings."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from workshops.models import Address, CustomerVehicle, Workshop, WorkshopMember
+from workshops.models import Address, CustomerVehicle, Workshop, WorkshopApiClient, WorkshopMember
 
 
 class WorkshopMemberInline(admin.TabularInline):
@@ -24,12 +26,33 @@ class AddressInline(admin.TabularInline):
         return False
 
 
+class WorkshopApiClientInline(admin.TabularInline):
+    model = WorkshopApiClient
+    extra = 0
+    fields = ["api_client", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Workshop)
 class WorkshopAdmin(admin.ModelAdmin):
     list_display = ["name", "npwp", "credit_limit", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "npwp"]
-    inlines = [WorkshopMemberInline, AddressInline]
+    inlines = [WorkshopMemberInline, AddressInline, WorkshopApiClientInline]
+
+
+@admin.register(WorkshopApiClient)
+class WorkshopApiClientAdmin(admin.ModelAdmin):
+    list_display = ["api_client", "workshop", "created_at"]
+    search_fields = ["api_client__name", "workshop__name"]
+    list_select_related = ["api_client", "workshop"]
+    readonly_fields = ["api_client", "workshop", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(CustomerVehicle)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
 
-from okto88.errors import Conflict, NotFound, PermissionDenied
+from okto88.errors import ApiClientActsElsewhere, Conflict, NotFound, PermissionDenied
 
 
 class NoWorkshop(PermissionDenied):
@@ -23,3 +23,12 @@ class AddressNotFound(NotFound):
 class DuplicatePlate(Conflict):
     code = "duplicate_plate"
     title = gettext_lazy("This workshop already has a vehicle with this plate number.")
+
+
+class UnknownWorkshop(NotFound):
+    code = "unknown_workshop"
+    title = gettext_lazy("No such workshop.")
+
+
+class ApiClientBoundElsewhere(ApiClientActsElsewhere):
+    title = gettext_lazy("This API client already acts for another workshop.")

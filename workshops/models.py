@@ -27,6 +27,21 @@ class Workshop(models.Model):
         return self.name
 
 
+class WorkshopApiClient(models.Model):
+    """Binds a partner API client (a workshop's fleet system) to the one workshop it orders for."""
+
+    api_client = models.OneToOneField("platform.ApiClient", on_delete=models.CASCADE, related_name="workshop_access")
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="api_clients")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("workshop API client")
+        verbose_name_plural = _("workshop API clients")
+
+    def __str__(self) -> str:
+        return f"{self.api_client} → {self.workshop}"
+
+
 class MemberRole(models.TextChoices):
     OWNER = "owner", _("Owner")
     STAFF = "staff", _("Staff")

@@ -1,8 +1,8 @@
 """Reads for workshops, scoped to the actor: a workshop member sees only their own workshop.
 
-`workshop_for_actor` is the one place that decides which workshop an actor acts for. API
-clients are not bound to workshops (yet), operators act for the platform: both are refused
-with `no_workshop`.
+`workshop_for_actor` is the one place that decides which workshop an actor acts for: a member
+acts for their workshop, an API client for the workshop it is bound to (WorkshopApiClient);
+unbound API clients and operators (who act for the platform) are refused with `no_workshop`.
 """
 
 from __future__ import annotations
@@ -13,15 +13,22 @@ from django.db.models import QuerySet
 
 from okto88.areas import courier_area
 from workshops.errors import AddressNotFound, NoWorkshop
-from workshops.models import Address, CustomerVehicle, Workshop, WorkshopMember
+from workshops.models import Address, CustomerVehicle, Workshop, WorkshopApiClient, WorkshopMember
 
 
 def workshop_for_actor(*, actor: Any) -> Workshop:
-    """The workshop `actor` belongs to; NoWorkshop for anybody else (API clients, operators)."""
+    """The active workshop `actor` belongs to or its API client is bound to; NoWorkshop for anybody
+    else (unbound API clients, operators)."""
     if actor is None or not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
         raise NoWorkshop()
-    if getattr(actor, "api_client", None) is not None:
-        raise NoWorkshop("API clients are not bound to a workshop.")
+    api_client = getattr(actor, "api_client", None)
+    if api_client is not None:  # an ApiClientPrincipal
+        access = WorkshopApiClient.objects.select_related("workshop").filter(api_client_id=api_client.pk).first()
+        if access is None:
+            raise NoWorkshop("This API client is not bound to a workshop.")
+        if not access.workshop.is_active:
+            raise NoWorkshop("This workshop is not active.")
+        return access.workshop
     try:
         member = WorkshopMember.objects.select_related("workshop").get(user_id=actor.pk)
     except (WorkshopMember.DoesNotExist, TypeError, ValueError) as exc:

@@ -1,5 +1,5 @@
-"""Workshop writes: delivery addresses (a real Indonesian area, one default per workshop) and
-the garage of customer vehicles."""
+"""Workshop writes: delivery addresses (a real Indonesian area, one default per workshop), the
+garage of customer vehicles and the partner API clients that order for a workshop."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from django.db import transaction
 
 from okto88.areas import area_resolve
 from okto88.errors import InvalidField
+from okto88.models import ApiClient
 from vehicles.vin import vin_validate
-from workshops.errors import DuplicatePlate
-from workshops.lock_objects import workshop_lock
-from workshops.models import Address, CustomerVehicle, Workshop
+from workshops.errors import ApiClientBoundElsewhere, DuplicatePlate, UnknownWorkshop
+from workshops.lock_objects import workshop_api_client_binding_lock_or_create, workshop_lock
+from workshops.models import Address, CustomerVehicle, Workshop, WorkshopApiClient
 
 __all__ = [
     "address_create", "address_set_default",
-    "customer_vehicle_save", "plate_normalise",
+    "customer_vehicle_save", "plate_normalise", "workshop_api_client_bind",
 ]
 
 
@@ -94,3 +95,25 @@ def customer_vehicle_save(*, workshop: Workshop, plate_number: str, vin: str = "
     target.owner_name = str(owner_name or "").strip()[:120]
     target.save()
     return target
+
+
+# --- API clients -------------------------------------------------------------------------------
+
+@transaction.atomic
+def workshop_api_client_bind(*, workshop_id: Any, api_client: ApiClient) -> WorkshopApiClient:
+    """Let `api_client` act for the workshop (its keys then see and place only that workshop's
+    cart and orders). Binding it again to the same workshop changes nothing; a client acts for
+    one workshop only, so another workshop is refused rather than silently moved.
+
+    Whether the client already acts for a supplier is not checked here: workshops may not import
+    suppliers (see orders/management/commands/api_key_issue.py, which checks both)."""
+    try:
+        workshop = Workshop.objects.get(pk=int(workshop_id))
+    except (Workshop.DoesNotExist, TypeError, ValueError) as exc:
+        raise UnknownWorkshop(f"No workshop with id {workshop_id}.", extra={"workshop": str(workshop_id)}) from exc
+    binding = workshop_api_client_binding_lock_or_create(api_client_id=api_client.pk, workshop=workshop)
+    if binding.workshop_id != workshop.pk:
+        raise ApiClientBoundElsewhere(
+            f"API client {api_client.name} already acts for workshop {binding.workshop_id}.",
+            extra={"workshop": binding.workshop_id})
+    return binding

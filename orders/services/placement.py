@@ -44,6 +44,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from okto88.money import rupiah
+from okto88.selectors import actor_api_client, actor_person
 from orders.errors import (
     CartChanged,
     CreditLimitExceeded,
@@ -224,7 +225,8 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
 
     now = timezone.now()
     order = _order_create(
-        workshop=workshop, placed_by=actor, payment_method=payment_method, idempotency_key=key,
+        workshop=workshop, placed_by=actor_person(actor=actor), placed_by_client=actor_api_client(actor=actor),
+        payment_method=payment_method, idempotency_key=key,
         request_hash=request_hash, delivery_address=address_snapshot(address=address), subtotal=totals.subtotal,
         shipping_total=totals.shipping, tax_rate_bp=totals.rate_bp, tax_total=totals.tax,
         grand_total=totals.grand_total,

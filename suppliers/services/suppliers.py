@@ -72,7 +72,10 @@ def supplier_delete(*, supplier: Supplier) -> None:
 def supplier_api_client_bind(*, supplier_id: Any, api_client: ApiClient) -> SupplierApiClient:
     """Let `api_client` act for the supplier (its keys then see and change only that supplier's
     offers and stock). Binding it again to the same supplier changes nothing; a client acts for
-    one supplier only, so another supplier is refused rather than silently moved."""
+    one supplier only, so another supplier is refused rather than silently moved.
+
+    Whether the client already acts for a workshop is not checked here: suppliers may not import
+    workshops (see orders/management/commands/api_key_issue.py, which checks both)."""
     try:
         supplier = Supplier.objects.get(pk=int(supplier_id))
     except (Supplier.DoesNotExist, TypeError, ValueError) as exc:

@@ -163,7 +163,7 @@ def test_a_key_without_orders_write_gets_403():
     assert_problem(client.post(ORDERS, {}, format="json", HTTP_IDEMPOTENCY_KEY="x"), 403, "insufficient_scope")
 
 
-def test_api_clients_are_not_workshops_yet():
+def test_a_key_of_a_client_bound_to_no_workshop_is_no_workshop():
     issued = issue_api_key(scopes=[Scope.ORDERS_READ, Scope.ORDERS_WRITE])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.raw_key}")

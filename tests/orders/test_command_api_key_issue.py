@@ -9,9 +9,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from okto88.models import ApiClient, ApiKey, Scope
+from orders import services
 from suppliers.models import SupplierApiClient
+from tests.orders.factories import buyer_make, offer_in_stock, place
 from tests.suppliers.factories import SupplierFactory
 from tests.workshops.factories import WorkshopFactory
+from workshops.models import WorkshopApiClient
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +64,7 @@ def test_a_supplier_key_sees_its_suppliers_offers_and_a_second_run_reuses_the_cl
     (["--client", "X", "--scopes", "catalog:read", "--supplier", "999999"], "999999"),
     (["--client", "X", "--scopes", "catalog:read", "--supplier", "abc"], "abc"),
     (["--client", "X", "--scopes", "catalog:read", "--workshop", "999999"], "No workshop with id 999999"),
+    (["--client", "X", "--scopes", "catalog:read", "--workshop", "abc"], "No workshop with id abc"),
     (["--client", "X", "--scopes", "catalog:read", "--supplier", "1", "--workshop", "1"], "not both"),
 ])
 def test_refusals_name_what_is_wrong_and_leave_nothing_behind(args, message):
@@ -70,11 +74,50 @@ def test_refusals_name_what_is_wrong_and_leave_nothing_behind(args, message):
     assert not ApiClient.objects.filter(name="X").exists() and not ApiKey.objects.exists()
 
 
-def test_a_workshop_key_is_refused_since_api_clients_act_for_no_workshop():
-    workshop = WorkshopFactory()
-    with pytest.raises(CommandError, match="cannot act for a workshop"):
-        issue("--client", "X", "--scopes", "orders:read", "--workshop", str(workshop.pk))
-    assert not ApiKey.objects.exists()
+def test_a_workshop_key_orders_for_its_workshop_within_its_scopes(client):
+    mine, other = buyer_make(), buyer_make()
+    offer, _ = offer_in_stock(on_hand=5)
+    services.cart_line_add(workshop=other.workshop, offer_id=offer.pk, quantity=1)
+    theirs = place(buyer=other)
+    reader = issue("--client", "Fleet", "--scopes", "orders:read", "--workshop", str(mine.workshop.pk)).strip()
+    assert WorkshopApiClient.objects.get(api_client__name="Fleet").workshop == mine.workshop
+
+    listed = get(client, "/api/v1/orders/", reader)
+    assert listed.status_code == 200 and listed.json()["results"] == []
+    assert get(client, f"/api/v1/orders/{theirs.number}/", reader).status_code == 404
+    refused = client.post("/api/v1/cart/lines/", {"offer": offer.pk, "quantity": 1}, content_type="application/json",
+                          HTTP_AUTHORIZATION=f"Api-Key {reader}")
+    assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope"
+    assert get(client, "/api/v1/categories/", reader).status_code == 403
+
+    writer = issue("--client", "Fleet", "--scopes", "orders:read,orders:write",
+                   "--workshop", str(mine.workshop.pk)).strip()
+    added = client.post("/api/v1/cart/lines/", {"offer": offer.pk, "quantity": 1}, content_type="application/json",
+                        HTTP_AUTHORIZATION=f"Api-Key {writer}")
+    assert added.status_code == 201, added.content
+    assert [line["offer"] for line in get(client, "/api/v1/cart/lines/", writer).json()] == [offer.pk]
+    assert ApiClient.objects.filter(name="Fleet").count() == 1
+
+
+def test_a_client_acting_for_one_workshop_is_not_moved_to_another_nor_bound_to_a_supplier():
+    first, second, supplier = WorkshopFactory(), WorkshopFactory(), SupplierFactory()
+    issue("--client", "Fleet", "--scopes", "orders:read", "--workshop", str(first.pk))
+    with pytest.raises(CommandError, match="api_client_bound_elsewhere"):
+        issue("--client", "Fleet", "--scopes", "orders:read", "--workshop", str(second.pk))
+    with pytest.raises(CommandError, match=f"already acts for workshop {first.pk}"):
+        issue("--client", "Fleet", "--scopes", "stock:write", "--supplier", str(supplier.pk))
+    assert WorkshopApiClient.objects.get(api_client__name="Fleet").workshop == first
+    assert not SupplierApiClient.objects.exists()
+    assert ApiKey.objects.filter(client__name="Fleet").count() == 1
+
+
+def test_a_client_acting_for_a_supplier_is_not_bound_to_a_workshop():
+    supplier, workshop = SupplierFactory(), WorkshopFactory()
+    issue("--client", "ERP", "--scopes", "stock:write", "--supplier", str(supplier.pk))
+    with pytest.raises(CommandError, match=f"already acts for supplier {supplier.pk}"):
+        issue("--client", "ERP", "--scopes", "orders:read", "--workshop", str(workshop.pk))
+    assert not WorkshopApiClient.objects.exists()
+    assert ApiKey.objects.filter(client__name="ERP").count() == 1
 
 
 def test_a_client_acting_for_one_supplier_is_not_moved_to_another():

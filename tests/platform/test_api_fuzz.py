@@ -26,6 +26,7 @@ from okto88.wsgi import application
 from tests.platform.factories import issue_api_key
 from tests.suppliers.factories import OfferFactory, SupplierApiClientFactory, WarehouseFactory
 from tests.workshops.factories import AddressFactory, WorkshopMemberFactory
+from workshops.services import workshop_api_client_bind
 
 # Built from the code, not over HTTP, so collecting the tests needs no running services.
 schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
@@ -84,13 +85,22 @@ def test_api_answers_generated_input_without_server_errors(case):
     headers, cookies = {"Authorization": f"Api-Key {issued.raw_key}"}, None
     excluded = []
     if case.path.startswith(WORKSHOP_PATHS):
-        # The cart and orders are a workshop member's (a key answers 403 no_workshop): called
-        # with a member's session and CSRF token as the browser sends them. The ignored_auth
-        # check resends without the Authorization header, which a session does not use; these
-        # endpoints' authentication is tested in tests/orders/test_api_orders.py.
+        # The cart and orders, first as a fleet system calls them: a key bound to a workshop
+        # (every check, ignored_auth too, which holds the schema's ApiKeyAuth to its word)...
+        address = AddressFactory()
+        workshop_api_client_bind(workshop_id=address.workshop_id, api_client=issued.api_key.client)
+        _answers_as_documented(case, case.call(headers=headers), headers=headers, excluded=[])
+        _failed_authentications_forget()
+        # ...then with a member's session and CSRF token as the browser sends them. The
+        # ignored_auth check resends without the Authorization header, which a session does not
+        # use; these endpoints' authentication is tested in tests/orders/test_api_orders.py.
         headers, cookies = _workshop_session()
         excluded.append(schemathesis.checks.ignored_auth)
     response = case.call(headers=headers, cookies=cookies)
+    _answers_as_documented(case, response, headers=headers, excluded=excluded)
+
+
+def _answers_as_documented(case, response, *, headers: dict[str, str], excluded: list) -> None:
     assert response.status_code < 500, response.text[:500]
     if response.status_code >= 400:
         content_type = response.headers.get("content-type", [""])[0]

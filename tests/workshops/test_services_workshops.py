@@ -9,8 +9,8 @@ from tests.platform.factories import ApiClientFactory, OperatorFactory, UserFact
 from tests.workshops.factories import AddressFactory, WorkshopFactory, WorkshopMemberFactory
 from vehicles.errors import InvalidVin
 from workshops import selectors, services
-from workshops.errors import AddressNotFound, DuplicatePlate, NoWorkshop
-from workshops.models import Address
+from workshops.errors import AddressNotFound, ApiClientBoundElsewhere, DuplicatePlate, NoWorkshop, UnknownWorkshop
+from workshops.models import Address, WorkshopApiClient
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,7 @@ def test_non_members_are_refused(make_actor):
         selectors.workshop_for_actor(actor=make_actor())
 
 
-def test_api_clients_are_not_bound_to_workshops():
+def test_api_clients_bound_to_no_workshop_are_no_workshop():
     from okto88.api.authentication import ApiClientPrincipal
 
     with pytest.raises(NoWorkshop):
@@ -97,3 +97,31 @@ def test_demo_workshop_has_a_default_address_in_bekasi():
     demo_load()  # idempotent
     address = Address.objects.get(workshop__name="Bengkel Maju Jaya")
     assert address.is_default and address.city == "Kota Bekasi"
+
+
+# --- API clients -------------------------------------------------------------------------------
+
+def test_an_api_client_bound_to_a_workshop_acts_for_it_and_is_not_moved_to_another():
+    from okto88.api.authentication import ApiClientPrincipal
+
+    first, second = WorkshopFactory(), WorkshopFactory()
+    api_client = ApiClientFactory()
+    principal = ApiClientPrincipal(api_client=api_client)
+    with pytest.raises(NoWorkshop):
+        selectors.workshop_for_actor(actor=principal)
+
+    binding = services.workshop_api_client_bind(workshop_id=str(first.pk), api_client=api_client)
+    assert services.workshop_api_client_bind(workshop_id=first.pk, api_client=api_client) == binding  # again: no change
+    assert selectors.workshop_for_actor(actor=principal) == first
+    with pytest.raises(ApiClientBoundElsewhere) as elsewhere:
+        services.workshop_api_client_bind(workshop_id=second.pk, api_client=api_client)
+    assert elsewhere.value.code == "api_client_bound_elsewhere" and elsewhere.value.extra == {"workshop": first.pk}
+    for wrong in (999999, "abc", None):
+        with pytest.raises(UnknownWorkshop):
+            services.workshop_api_client_bind(workshop_id=wrong, api_client=api_client)
+    assert list(WorkshopApiClient.objects.values_list("workshop_id", flat=True)) == [first.pk]
+
+    first.is_active = False
+    first.save(update_fields=["is_active"])
+    with pytest.raises(NoWorkshop):
+        selectors.workshop_for_actor(actor=principal)

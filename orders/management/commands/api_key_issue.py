@@ -3,10 +3,14 @@
 Issues an API key for operators who script their setup: stdout carries the new key and nothing
 else (it is shown once, never stored), so `KEY=$(manage.py api_key_issue ...)` works; what the
 command did besides goes to stderr. `--scopes all` grants every scope the API knows;
-`--list-scopes` prints them, one a line. The client is created if new, and `--supplier` lets it
-act for that supplier. Every refusal is a CommandError (exit status 1) that names what is wrong.
+`--list-scopes` prints them, one a line. The client is created if new, and `--supplier` or
+`--workshop` lets it act for that supplier or workshop (a workshop's key orders for it through
+the cart and orders API). Every refusal is a CommandError (exit status 1) that names what is wrong.
 
-It lives in orders, the lowest app that may import both suppliers and workshops.
+It lives in orders, the lowest app that may import both suppliers and workshops: a client acts
+for one supplier or one workshop, never both, and only here can both bindings be seen (the bind
+services each guard their own side, since workshops and suppliers may not import each other).
+The client row is locked first, so two runs binding one client queue on it.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from okto88.errors import ApplicationError
-from okto88.models import Scope
+from okto88.errors import ApiClientActsElsewhere, ApplicationError
+from okto88.lock_objects import api_client_lock
+from okto88.models import ApiClient, Scope
 from okto88.services import api_client_ensure, api_key_issue
+from suppliers.models import SupplierApiClient
 from suppliers.services import supplier_api_client_bind
-from workshops.models import Workshop
+from workshops.models import WorkshopApiClient
+from workshops.services import workshop_api_client_bind
 
 ALL_SCOPES = "all"
 
@@ -45,19 +52,23 @@ class Command(BaseCommand):
         scopes = self._scopes(options["scopes"])
         if options["supplier"] and options["workshop"]:
             raise CommandError("Give --supplier or --workshop, not both: a client acts for one of them.")
-        if options["workshop"]:
-            self._refuse_workshop(options["workshop"])
         try:
             with transaction.atomic():  # the client, its binding and the key, or nothing
                 client = api_client_ensure(name=client_name)
+                if options["supplier"] or options["workshop"]:
+                    client = api_client_lock(api_client_id=client.pk)
+                    self._refuse_bound_to_the_other(client=client, supplier=bool(options["supplier"]))
                 if options["supplier"]:
                     supplier_api_client_bind(supplier_id=options["supplier"], api_client=client)
+                if options["workshop"]:
+                    workshop_api_client_bind(workshop_id=options["workshop"], api_client=client)
                 issued = api_key_issue(client=client, name=options["name"] or "issued by api_key_issue",
                                        scopes=scopes)
         except ApplicationError as exc:
             raise CommandError(f"{exc.message} [{exc.code}]") from exc
         self.stdout.write(issued.raw_key)
-        bound = f", acting for supplier {options['supplier']}" if options["supplier"] else ""
+        bound = (f", acting for supplier {options['supplier']}" if options["supplier"]
+                 else f", acting for workshop {options['workshop']}" if options["workshop"] else "")
         self.stderr.write(f"Issued key {issued.api_key.prefix} for client {client.name!r} "
                           f"with scopes {', '.join(issued.api_key.scopes)}{bound}.")
 
@@ -74,15 +85,14 @@ class Command(BaseCommand):
         return names
 
     @staticmethod
-    def _refuse_workshop(workshop_id: str) -> None:
-        try:
-            exists = Workshop.objects.filter(pk=int(workshop_id)).exists()
-        except (TypeError, ValueError):
-            exists = False
-        if not exists:
-            raise CommandError(f"No workshop with id {workshop_id}.")
-        # The workshop APIs answer a workshop member's session; an API client acts for no
-        # workshop yet (workshops.selectors.workshop_for_actor refuses it), so a key for one
-        # would only ever get 403.
-        raise CommandError("API keys cannot act for a workshop yet: the orders API serves workshop members "
-                           "signed in through the browser. Issue the key without --workshop.")
+    def _refuse_bound_to_the_other(*, client: ApiClient, supplier: bool) -> None:
+        """A client acts for one supplier or one workshop: binding it to the other kind is refused."""
+        if supplier:
+            other = WorkshopApiClient.objects.filter(api_client=client).values_list("workshop_id", flat=True).first()
+            kind = "workshop"
+        else:
+            other = SupplierApiClient.objects.filter(api_client=client).values_list("supplier_id", flat=True).first()
+            kind = "supplier"
+        if other is not None:
+            raise ApiClientActsElsewhere(f"API client {client.name} already acts for {kind} {other}; a client acts "
+                                         f"for one supplier or one workshop.", extra={kind: other})

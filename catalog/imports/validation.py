@@ -12,7 +12,7 @@ from catalog.imports.kinds import ImportKind
 from catalog.imports.reading import _Table
 from catalog.imports.report import PROGRESS_EVERY, Progress, RowError
 from catalog.models import Brand, Category, PartStatus, Position
-from catalog.normalise import part_number_normalise
+from catalog.normalise import PART_NUMBER_MAX_LENGTH, part_number_normalise
 from catalog.selectors import supersession_loops
 from vehicles.models import Make, VehicleModel, VehicleVariant
 
@@ -71,8 +71,9 @@ class _Rows:
         if not key:
             self.error(column, "bad_number",
                        _("“%(value)s” has no letters or digits.") % {"value": number})
-        elif len(number) > 60:
-            self.error(column, "too_long", _("A part number has at most 60 characters."))
+        elif len(number) > PART_NUMBER_MAX_LENGTH:
+            self.error(column, "too_long", _("A part number has at most %(max)d characters.")
+                       % {"max": PART_NUMBER_MAX_LENGTH})
         return number, key
 
     def integer(self, column: str, *, default: int, minimum: int = 0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from catalog.normalise import PART_NUMBER_KEY_SQL, PART_NUMBER_MAX_LENGTH
 from suppliers.feeds.session import _analyze, _blank_condition, _stock_column_count
 from suppliers.offer_limits import (
     LEAD_TIME_MAX_DAYS,
@@ -41,7 +42,8 @@ def _validate(cursor, *, supplier_id: int) -> None:
         " UNION ALL SELECT lower(slug), id, 1 FROM catalog_brand) b ORDER BY k, o"
     )
     _analyze(cursor, "feed_brand")  # a few hundred rows: hashed, the million feed rows probe it
-    # Only generated column names are interpolated (w0, w1, ...), never file content.
+    number_key = PART_NUMBER_KEY_SQL.format("coalesce(s.part_number, '')")
+    # Only generated column names and constant SQL are interpolated, never file content.
     feed_row_sql = f"""
         CREATE TEMP TABLE feed_row AS
         WITH s AS (
@@ -52,7 +54,7 @@ def _validate(cursor, *, supplier_id: int) -> None:
         ), n AS MATERIALIZED (
             -- The normalised number (catalog.normalise) is computed once per row here, stored
             -- in feed_row, and used as the hash key against catalog_part (brand_id, number_key).
-            SELECT s.*, regexp_replace(upper(coalesce(s.part_number, '')), '[^A-Z0-9]+', '', 'g') AS number_key,
+            SELECT s.*, {number_key} AS number_key,
                    lower(s.brand) AS brand_key,
                    -- The price without "Rp"/"Rp." in front and ",00"/",-" behind (PRICE_RULE).
                    regexp_replace(regexp_replace(s.price_text, '^(-?)[\\s\\u00a0]*rp\\.?[\\s\\u00a0]*', '\\1', 'i'),
@@ -101,7 +103,7 @@ def _validate(cursor, *, supplier_id: int) -> None:
         "brand_required": _("A brand is required."),
         "number_required": _("A part number is required."),
         "number_bad": _("The part number has no letters or digits."),
-        "number_long": _("A part number has at most 60 characters."),
+        "number_long": _("A part number has at most %(max)d characters.") % {"max": PART_NUMBER_MAX_LENGTH},
         "price_required": _("A price is required."),
         "price_nan": _("The price must be a whole number of rupiah, written 189000, 189.000 or Rp 189.000: a dot "
                        "separates thousands (groups of three digits) and a comma starts decimals, which can only "
@@ -129,7 +131,7 @@ def _validate(cursor, *, supplier_id: int) -> None:
           ('part_number', r.part_number,
                CASE WHEN r.part_number IS NULL THEN %(number_required)s
                     WHEN r.number_key = '' THEN %(number_bad)s
-                    WHEN length(r.part_number) > 60 THEN %(number_long)s
+                    WHEN length(r.part_number) > %(number_max)s THEN %(number_long)s
                     WHEN r.brand IS NOT NULL AND r.part_id IS NULL AND coalesce(r.xref_parts, 0) > 1
                          THEN %(ambiguous)s
                     WHEN r.brand IS NOT NULL AND r.part_id IS NULL THEN %(unknown_part)s END),
@@ -145,13 +147,13 @@ def _validate(cursor, *, supplier_id: int) -> None:
         WHERE e.message IS NOT NULL
           -- Only rows with some problem go through the per-column unpivot (same conditions).
           AND (r.sku IS NULL OR length(r.sku) > %(sku_max)s OR r.brand IS NULL OR r.part_number IS NULL
-               OR r.number_key = '' OR length(r.part_number) > 60 OR r.part_id IS NULL
+               OR r.number_key = '' OR length(r.part_number) > %(number_max)s OR r.part_id IS NULL
                OR r.price IS NULL OR r.price < %(price_min)s
                OR (r.lead_text IS NOT NULL AND (r.lead_time IS NULL OR r.lead_time > %(max_lead)s
                                                 OR r.lead_time < %(min_lead)s)))
         """,
-        {**m, "sku_max": SKU_MAX_LENGTH, "price_min": PRICE_MIN, "min_lead": LEAD_TIME_MIN_DAYS,
-         "max_lead": LEAD_TIME_MAX_DAYS},
+        {**m, "sku_max": SKU_MAX_LENGTH, "number_max": PART_NUMBER_MAX_LENGTH, "price_min": PRICE_MIN,
+         "min_lead": LEAD_TIME_MIN_DAYS, "max_lead": LEAD_TIME_MAX_DAYS},
     )
     cursor.execute(
         """

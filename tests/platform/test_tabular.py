@@ -8,17 +8,8 @@ import io
 import pytest
 from django.utils import translation
 
+from okto88 import tabular
 from okto88.errors import UploadEmpty, UploadEncodingError, UploadMalformed
-from okto88.tabular import (
-    table_decode,
-    table_delimiter,
-    table_header_names,
-    table_header_problems,
-    table_is_xlsx,
-    table_rows_present,
-    table_start,
-    table_xlsx_text,
-)
 
 
 @pytest.fixture(autouse=True)
@@ -29,64 +20,64 @@ def _english_messages():
 
 
 def test_the_start_drops_a_utf8_bom_and_refuses_utf16_and_an_empty_file():
-    assert table_start(b"\xef\xbb\xbfsku,price\n") == b"sku,price\n"
+    assert tabular.table_start(b"\xef\xbb\xbfsku,price\n") == b"sku,price\n"
     with pytest.raises(UploadEncodingError, match="UTF-16"):
-        table_start("sku,price\n".encode("utf-16"))
+        tabular.table_start("sku,price\n".encode("utf-16"))
     for empty in (b"", b" \r\n\n", b"\xef\xbb\xbf\n"):
         with pytest.raises(UploadEmpty, match="empty"):
-            table_start(empty)
+            tabular.table_start(empty)
 
 
 def test_decoding_names_the_bad_byte_and_its_line_in_the_whole_file():
     block = b"a,b\nc,d\ne,\xe9\n"
     with pytest.raises(UploadEncodingError, match=r"byte 0xE9 on line 13") as exc:
-        table_decode(block, lines_before=10)
+        tabular.table_decode(block, lines_before=10)
     assert exc.value.extra == {"line": 13}
-    assert table_decode("é,ü\n".encode(), lines_before=0) == "é,ü\n"
+    assert tabular.table_decode("é,ü\n".encode(), lines_before=0) == "é,ü\n"
     with pytest.raises(UploadMalformed, match="NUL"):
-        table_decode(b"a,b\n\x00\n", lines_before=0)
+        tabular.table_decode(b"a,b\n\x00\n", lines_before=0)
 
 
 def test_the_delimiter_is_the_header_line_s_more_frequent_separator():
-    assert table_delimiter("sku;brand;part_number,x;price") == ";"
-    assert table_delimiter("sku,brand;part_number,price") == ","
-    assert table_delimiter("sku") == ","
+    assert tabular.table_delimiter("sku;brand;part_number,x;price") == ";"
+    assert tabular.table_delimiter("sku,brand;part_number,price") == ","
+    assert tabular.table_delimiter("sku") == ","
 
 
 def test_header_problems_name_missing_unknown_empty_and_repeated_columns():
-    names = table_header_names([" SKU ", "Price", "prcie", None, "price", ""])
+    names = tabular.table_header_names([" SKU ", "Price", "prcie", None, "price", ""])
     assert names == ["sku", "price", "prcie", "", "price", ""]
-    problems = table_header_problems(names=names, required=["sku", "brand", "price"],
+    problems = tabular.table_header_problems(names=names, required=["sku", "brand", "price"],
                                      known=lambda name: name in ("sku", "brand", "price"))
     assert problems
     assert (problems.missing, problems.unknown, problems.repeated) == (["brand"], ["prcie", "(empty)", "(empty)"],
                                                                        ["price"])
     assert problems.describe() == ("missing columns: brand; unknown columns: prcie, (empty), (empty); "
                                    "repeated columns: price")
-    assert not table_header_problems(names=["price", "sku"], required=["sku"], known=lambda name: True)
+    assert not tabular.table_header_problems(names=["price", "sku"], required=["sku"], known=lambda name: True)
 
 
 def test_a_header_without_rows_is_refused():
-    table_rows_present(rows=1)
+    tabular.table_rows_present(rows=1)
     with pytest.raises(UploadEmpty, match="header but no rows"):
-        table_rows_present(rows=0)
+        tabular.table_rows_present(rows=0)
 
 
 def test_xlsx_cells_read_as_the_text_a_csv_would_hold():
-    assert table_xlsx_text(None) is None
-    assert table_xlsx_text(True) == "1" and table_xlsx_text(False) == "0"
-    assert table_xlsx_text(189000.0) == "189000"
+    assert tabular.table_xlsx_text(None) is None
+    assert tabular.table_xlsx_text(True) == "1" and tabular.table_xlsx_text(False) == "0"
+    assert tabular.table_xlsx_text(189000.0) == "189000"
     # A fraction keeps the decimal comma, so it can never pass for a thousands group.
-    assert table_xlsx_text(189.123) == "189,123"
-    assert table_xlsx_text(12) == "12"
-    assert table_xlsx_text(datetime.date(2026, 1, 31)) == "2026-01-31"
-    assert table_xlsx_text(" JKT1 ") == " JKT1 "
+    assert tabular.table_xlsx_text(189.123) == "189,123"
+    assert tabular.table_xlsx_text(12) == "12"
+    assert tabular.table_xlsx_text(datetime.date(2026, 1, 31)) == "2026-01-31"
+    assert tabular.table_xlsx_text(" JKT1 ") == " JKT1 "
 
 
 def test_an_xlsx_is_told_by_its_zip_magic_or_its_name_and_the_file_is_left_at_its_start():
     zipped = io.BytesIO(b"PK\x03\x04rest")
     zipped.read(2)
-    assert table_is_xlsx(file=zipped, name="feed.csv") and zipped.tell() == 0
-    assert table_is_xlsx(file=io.BytesIO(b"sku,price\n"), name="Feed.XLSX")
+    assert tabular.table_is_xlsx(file=zipped, name="feed.csv") and zipped.tell() == 0
+    assert tabular.table_is_xlsx(file=io.BytesIO(b"sku,price\n"), name="Feed.XLSX")
     plain = io.BytesIO(b"sku,price\n")
-    assert not table_is_xlsx(file=plain, name="feed.csv") and plain.tell() == 0
+    assert not tabular.table_is_xlsx(file=plain, name="feed.csv") and plain.tell() == 0

@@ -182,7 +182,7 @@ def run_import(supplier, path: Path, top_statements: int = 0) -> dict:
     from suppliers import feeds
     from suppliers.models import StockMovement
 
-    feeds._enqueue = lambda feed_import_id: None  # no worker here: the child process runs it
+    feeds.upload._enqueue = lambda feed_import_id: None  # no worker here: the child process runs it
     with path.open("rb") as handle:
         feed_import = feeds.feed_import_create(supplier=supplier, file=File(handle, name=path.name), actor=None)
     events_before = OutboxEvent.objects.count()

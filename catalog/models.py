@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from catalog.normalise import PART_NUMBER_MAX_LENGTH
 from vehicles.models import VehicleVariant
 
 
@@ -60,8 +61,8 @@ class Part(models.Model):
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="parts")
     # db_index=False: part_category_brand (category, brand) serves every lookup by category.
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="parts", db_index=False)
-    number = models.CharField(_("part number"), max_length=60)
-    number_key = models.CharField(max_length=60, editable=False)
+    number = models.CharField(_("part number"), max_length=PART_NUMBER_MAX_LENGTH)
+    number_key = models.CharField(max_length=PART_NUMBER_MAX_LENGTH, editable=False)
     name_id = models.CharField(_("name (Indonesian)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200)
     description = models.TextField(_("description"), blank=True)
@@ -106,8 +107,8 @@ class CrossReference(models.Model):
     # db_index=False: crossref_unique (part, brand_name, number_key) starts with part.
     part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="cross_references", db_index=False)
     brand_name = models.CharField(_("brand"), max_length=80)
-    number = models.CharField(_("number"), max_length=60)
-    number_key = models.CharField(max_length=60, editable=False)
+    number = models.CharField(_("number"), max_length=PART_NUMBER_MAX_LENGTH)
+    number_key = models.CharField(max_length=PART_NUMBER_MAX_LENGTH, editable=False)
     is_oe = models.BooleanField(_("OE number"), default=False)
 
     class Meta:

@@ -11,6 +11,12 @@ from __future__ import annotations
 import re
 
 _NOT_KEY_CHARACTERS = re.compile(r"[^A-Z0-9]")
+# A part number, and its key, has at most this many characters (catalog.models' columns); the
+# importers refuse a longer one as a row error instead of failing the insert.
+PART_NUMBER_MAX_LENGTH = 60
+# part_number_normalise in SQL, for set-based paths (the supplier feed's validation); `{}` is the
+# text expression. tests/catalog/test_normalise.py holds the two forms equal.
+PART_NUMBER_KEY_SQL = "regexp_replace(upper({}), '[^A-Z0-9]+', '', 'g')"
 _WORD = re.compile(r"[0-9a-z]+")
 
 

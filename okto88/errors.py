@@ -150,6 +150,26 @@ class UploadRefused(ApplicationError):
     title = gettext_lazy("The uploaded file exceeds a limit.")
 
 
+class UploadUnreadable(ApplicationError):
+    """An uploaded table that cannot be read (okto88.tabular); each importer raises its own error
+    in its place, so the subclasses keep this code."""
+
+    code = "upload_unreadable"
+    title = gettext_lazy("The uploaded file cannot be read.")
+
+
+class UploadEncodingError(UploadUnreadable):
+    pass
+
+
+class UploadEmpty(UploadUnreadable):
+    pass
+
+
+class UploadMalformed(UploadUnreadable):
+    pass
+
+
 class NotificationTooLarge(ApplicationError):
     code = "payload_too_large"
     status = 413

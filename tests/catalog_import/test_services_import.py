@@ -220,6 +220,15 @@ def test_a_file_that_is_not_utf8_is_refused_with_a_clear_message(catalog):
     assert Part.objects.count() == 0
 
 
+def test_a_bad_byte_after_a_bom_is_named_as_it_stands_in_the_file(catalog):
+    # The BOM is dropped before decoding: the byte and line named are those of the file.
+    data = b"\xef\xbb\xbf" + parts_csv("Toyota,X1,kampas-rem,Kampas rem,Brake pad,1,,,,,,",
+                                        "Toyota,X2,kampas-rem,Kampas,Breke,1,,,,,,").replace(b"Breke", b"Br\xe9ke")
+    with pytest.raises(CatalogImportEncodingError, match=r"byte 0xE9 on line 3") as exc:
+        import_parts(data)
+    assert exc.value.extra == {"line": 3}
+
+
 @pytest.mark.parametrize("data", [b"", b"\n\n", ("\ufeff" + "\n").encode(), (csv_bytes(
     "brand,part_number,category,name_id,name_en,weight_g,length_mm,width_mm,height_mm,status"))])
 def test_an_empty_file_is_refused(catalog, data):

@@ -259,9 +259,9 @@ def test_a_second_run_of_a_finished_import_does_nothing(world):
 
 
 def test_events_are_batched_in_id_order(world, monkeypatch):
-    from suppliers import feeds
+    from suppliers.feeds import events as feed_events
 
-    monkeypatch.setattr(feeds, "EVENT_BATCH", 2)
+    monkeypatch.setattr(feed_events, "EVENT_BATCH", 2)
     feed = run_feed(world.supplier, csv_upload(
         f"{HEADER}\n"
         "BR-1,Toyota,04465-0K240,385000,2,12,1\n"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from okto88.api.validators import NOT_BLANK_TEXT
 from okto88.bounds import BIGINT_MAX, INTEGER_MAX
 from payments.models import PaymentMethod
 
 
 class ShippingChoiceInSerializer(serializers.Serializer):
     supplier = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
-    carrier_code = serializers.CharField(max_length=20)
-    service_level = serializers.CharField(max_length=20)
+    carrier_code = serializers.CharField(max_length=20, validators=[NOT_BLANK_TEXT])
+    service_level = serializers.CharField(max_length=20, validators=[NOT_BLANK_TEXT])
 
 
 class OrderPlaceInSerializer(serializers.Serializer):

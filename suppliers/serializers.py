@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from okto88.api.validators import NOT_BLANK_TEXT
 from suppliers.offer_limits import SKU_MAX_LENGTH, STOCK_MAX
 from suppliers.services import STOCK_BULK_MAX_ROWS
-
-# Not blank, and no NUL (no PostgreSQL text holds one), as stock_bulk_set checks. The schema's
-# \s is ECMA-262's, which lacks four separators and NEL that Python's str.strip() removes:
-# they are named, so whatever the schema allows the service does not find blank.
-_TEXT = RegexValidator(r"^[^\x00]*[^\s\x00\x1c-\x1f\x85][^\x00]*$", message="Cannot be blank or hold NUL.",
-                       code="invalid")
 
 
 class StockRowInSerializer(serializers.Serializer):
     # The schema of a row. The view hands the rows to stock_bulk_set unparsed: the service checks
     # these same rules (and the unknown SKUs and warehouses, duplicates) and reports every row's
     # errors at once, where a serializer would stop at the rows with a wrong type.
-    sku = serializers.CharField(max_length=SKU_MAX_LENGTH, validators=[_TEXT])
-    warehouse = serializers.CharField(max_length=20, validators=[_TEXT], help_text="The warehouse's code")
+    sku = serializers.CharField(max_length=SKU_MAX_LENGTH, validators=[NOT_BLANK_TEXT])
+    warehouse = serializers.CharField(max_length=20, validators=[NOT_BLANK_TEXT], help_text="The warehouse's code")
     on_hand = serializers.IntegerField(min_value=0, max_value=STOCK_MAX)
 
 

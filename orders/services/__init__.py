@@ -13,15 +13,12 @@ Inside the package: placement → checkout, lifecycle; checkout → pricing (pyp
 """
 
 from orders.services.cart import cart_line_add, cart_line_remove, cart_line_update
-from orders.services.checkout import CheckoutPreview, PlanGroup, PlanLine, cart_checkout_preview
+from orders.services.checkout import cart_checkout_preview
 from orders.services.lifecycle import (
     CANCELLABLE,
     PAYMENT_OPEN,
-    PAYMENT_RETURN_BACKOFF_BASE_SECONDS,
     PAYMENT_RETURN_BACKOFF_MAX_SECONDS,
     PAYMENT_RETURN_FROM,
-    PAYMENT_RETURN_TASK,
-    STEP_TASKS,
     STEPS,
     order_cancel,
     order_close_unpaid,
@@ -30,19 +27,14 @@ from orders.services.lifecycle import (
     order_payment_return,
     order_payment_start,
     payment_return_backoff_seconds,
-    payment_return_schedule,
-    workflow_signatures,
     workflow_start,
 )
-from orders.services.placement import NUMBER_ALPHABET, PREPAID_METHODS, order_number_generate, order_place
-from orders.services.pricing import OrderTotals, order_totals
+from orders.services.placement import order_place
+from orders.services.pricing import order_totals
 
 __all__ = [
-    "CANCELLABLE", "NUMBER_ALPHABET", "PAYMENT_OPEN", "PAYMENT_RETURN_BACKOFF_BASE_SECONDS",
-    "PAYMENT_RETURN_BACKOFF_MAX_SECONDS", "PAYMENT_RETURN_FROM", "PAYMENT_RETURN_TASK", "PREPAID_METHODS", "STEPS",
-    "STEP_TASKS", "CheckoutPreview", "OrderTotals", "PlanGroup", "PlanLine",
+    "CANCELLABLE", "PAYMENT_OPEN", "PAYMENT_RETURN_BACKOFF_MAX_SECONDS", "PAYMENT_RETURN_FROM", "STEPS",
     "cart_checkout_preview", "cart_line_add", "cart_line_remove", "cart_line_update", "order_cancel",
-    "order_close_unpaid", "order_expire", "order_fail", "order_number_generate", "order_payment_return",
-    "order_payment_start", "order_place", "order_totals", "payment_return_backoff_seconds", "payment_return_schedule",
-    "workflow_signatures", "workflow_start",
+    "order_close_unpaid", "order_expire", "order_fail", "order_payment_return", "order_payment_start", "order_place",
+    "order_totals", "payment_return_backoff_seconds", "workflow_start",
 ]

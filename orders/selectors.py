@@ -77,10 +77,8 @@ def order_list(*, actor: Any, status: str | None = None) -> QuerySet[Order]:
 def order_get(*, actor: Any, number: str) -> Order:
     """One of the actor's workshop's orders with everything its detail page shows, in a fixed
     number of queries: supplier orders (+ supplier, warehouse, shipment), lines, payment, events."""
-    workshop = workshop_for_actor(actor=actor)
-    order = (
-        Order.objects.filter(workshop=workshop, number=number)
-        .select_related("payment_intent")
+    return _actor_order(actor=actor, number=number, orders=(
+        Order.objects.select_related("payment_intent")
         .prefetch_related(
             Prefetch("supplier_orders",
                      queryset=SupplierOrder.objects.select_related("supplier", "warehouse", "shipment",
@@ -89,17 +87,22 @@ def order_get(*, actor: Any, number: str) -> Order:
             Prefetch("events", queryset=OrderEvent.objects.select_related("actor", "api_client")
                      .order_by("created_at", "pk")),
         )
-        .first()
-    )
-    if order is None:
-        raise OrderNotFound(extra={"number": str(number)[:40]})
-    return order
+    ))
+
+
+def order_with_payment_get(*, actor: Any, number: str) -> Order:
+    """One of the actor's workshop's orders with its payment only: the payment panel, polled
+    every few seconds, needs none of the detail page's supplier orders, lines and events."""
+    return _actor_order(actor=actor, number=number, orders=Order.objects.select_related("payment_intent"))
 
 
 def order_for_update_by_number(*, actor: Any, number: str) -> Order:
     """The actor's order by number without prefetching (for services that lock it themselves)."""
-    workshop = workshop_for_actor(actor=actor)
-    order = Order.objects.filter(workshop=workshop, number=number).first()
+    return _actor_order(actor=actor, number=number, orders=Order.objects.all())
+
+
+def _actor_order(*, actor: Any, number: str, orders: QuerySet[Order]) -> Order:
+    order = orders.filter(workshop=workshop_for_actor(actor=actor), number=number).first()
     if order is None:
         raise OrderNotFound(extra={"number": str(number)[:40]})
     return order

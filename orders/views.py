@@ -317,9 +317,9 @@ def order_list(request):
     })
 
 
-def _order_or_404(request, number: str):
+def _order_or_404(request, number: str, *, read=selectors.order_get):
     try:
-        return selectors.order_get(actor=request.user, number=number)
+        return read(actor=request.user, number=number)
     except OrderNotFound as exc:
         raise Http404 from exc
 
@@ -352,7 +352,7 @@ def order_detail(request, number: str):
 def order_payment(request, number: str):
     """The payment panel, polled by htmx while the order waits for payment; once it has moved on,
     the whole page is reloaded (HX-Refresh) so the timeline and shipments show the news."""
-    order = _order_or_404(request, number)
+    order = _order_or_404(request, number, read=selectors.order_with_payment_get)
     response = render(request, "orders/_payment.html", {"order": order, "intent": order.payment_intent,
                                                          "poll_seconds": POLL_SECONDS})
     if request.htmx and order.status != OrderStatus.PENDING_PAYMENT:

@@ -106,7 +106,7 @@ def workshop_api_client_bind(*, workshop_id: Any, api_client: ApiClient) -> Work
     one workshop only, so another workshop is refused rather than silently moved.
 
     Whether the client already acts for a supplier is not checked here: workshops may not import
-    suppliers (see orders/management/commands/api_key_issue.py, which checks both)."""
+    suppliers (orders.services.api_client_bind checks both)."""
     try:
         workshop = Workshop.objects.get(pk=int(workshop_id))
     except (Workshop.DoesNotExist, TypeError, ValueError) as exc:

@@ -4,6 +4,7 @@
 - cart: cart lines;
 - checkout: the checkout plan (warehouse per supplier, shipping quotes) and the preview;
 - placement: `order_place` and its three phases (the why is in that module's docstring);
+- api_clients: a partner API client's binding to one supplier or one workshop;
 - lifecycle: the charge of a prepaid order, the start of the fulfilment chain (STEPS,
   workflow_start: services start it, and services may not import orders/workflow.py), and
   cancel, expire, fail, close unpaid with the stock and the money given back.
@@ -12,16 +13,14 @@ Callers import from here (`from orders import services`); the names below are th
 Inside the package: placement → checkout, lifecycle; checkout → pricing (pyproject.toml).
 """
 
+from orders.services.api_clients import api_client_bind
 from orders.services.cart import cart_line_add, cart_line_remove, cart_line_update
-from orders.services.checkout import CheckoutPreview, PlanGroup, PlanLine, cart_checkout_preview
+from orders.services.checkout import cart_checkout_preview
 from orders.services.lifecycle import (
     CANCELLABLE,
     PAYMENT_OPEN,
-    PAYMENT_RETURN_BACKOFF_BASE_SECONDS,
     PAYMENT_RETURN_BACKOFF_MAX_SECONDS,
     PAYMENT_RETURN_FROM,
-    PAYMENT_RETURN_TASK,
-    STEP_TASKS,
     STEPS,
     order_cancel,
     order_close_unpaid,
@@ -30,19 +29,14 @@ from orders.services.lifecycle import (
     order_payment_return,
     order_payment_start,
     payment_return_backoff_seconds,
-    payment_return_schedule,
-    workflow_signatures,
     workflow_start,
 )
-from orders.services.placement import NUMBER_ALPHABET, PREPAID_METHODS, order_number_generate, order_place
-from orders.services.pricing import OrderTotals, order_totals
+from orders.services.placement import order_place
+from orders.services.pricing import order_totals
 
 __all__ = [
-    "CANCELLABLE", "NUMBER_ALPHABET", "PAYMENT_OPEN", "PAYMENT_RETURN_BACKOFF_BASE_SECONDS",
-    "PAYMENT_RETURN_BACKOFF_MAX_SECONDS", "PAYMENT_RETURN_FROM", "PAYMENT_RETURN_TASK", "PREPAID_METHODS", "STEPS",
-    "STEP_TASKS", "CheckoutPreview", "OrderTotals", "PlanGroup", "PlanLine",
-    "cart_checkout_preview", "cart_line_add", "cart_line_remove", "cart_line_update", "order_cancel",
-    "order_close_unpaid", "order_expire", "order_fail", "order_number_generate", "order_payment_return",
-    "order_payment_start", "order_place", "order_totals", "payment_return_backoff_seconds", "payment_return_schedule",
-    "workflow_signatures", "workflow_start",
+    "CANCELLABLE", "PAYMENT_OPEN", "PAYMENT_RETURN_BACKOFF_MAX_SECONDS", "PAYMENT_RETURN_FROM", "STEPS",
+    "api_client_bind", "cart_checkout_preview", "cart_line_add", "cart_line_remove", "cart_line_update", "order_cancel",
+    "order_close_unpaid", "order_expire", "order_fail", "order_payment_return", "order_payment_start", "order_place",
+    "order_totals", "payment_return_backoff_seconds", "workflow_start",
 ]

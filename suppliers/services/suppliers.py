@@ -75,7 +75,7 @@ def supplier_api_client_bind(*, supplier_id: Any, api_client: ApiClient) -> Supp
     one supplier only, so another supplier is refused rather than silently moved.
 
     Whether the client already acts for a workshop is not checked here: suppliers may not import
-    workshops (see orders/management/commands/api_key_issue.py, which checks both)."""
+    workshops (orders.services.api_client_bind checks both)."""
     try:
         supplier = Supplier.objects.get(pk=int(supplier_id))
     except (Supplier.DoesNotExist, TypeError, ValueError) as exc:

@@ -168,6 +168,16 @@ def test_a_prepaid_order_shows_its_instructions_and_polls_until_paid(member_clie
     assert poll["HX-Refresh"] == "true" and "every" not in poll.content.decode()
 
 
+def test_the_polled_payment_panel_reads_the_order_and_its_payment_only(member_client, shop):
+    services.cart_line_add(workshop=shop.buyer.workshop, offer_id=shop.pad.offers.first().pk, quantity=1)
+    pending = place(buyer=shop.buyer, payment_method="virtual_account")
+    with CaptureQueriesContext(connection) as queries:
+        poll = member_client.get(reverse("orders:payment", args=[pending.number]), HTTP_HX_REQUEST="true")
+    assert poll.status_code == 200
+    read = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "orders_orderevent" not in read and "orders_orderline" not in read and "orders_supplierorder" not in read
+
+
 @pytest.mark.parametrize(("topic", "shown"), [
     ("payment.expired", "pembayaran kedaluwarsa"), ("payment.denied", "pembayaran ditolak"),
 ])

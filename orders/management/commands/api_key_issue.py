@@ -7,10 +7,8 @@ command did besides goes to stderr. `--scopes all` grants every scope the API kn
 `--workshop` lets it act for that supplier or workshop (a workshop's key orders for it through
 the cart and orders API). Every refusal is a CommandError (exit status 1) that names what is wrong.
 
-It lives in orders, the lowest app that may import both suppliers and workshops: a client acts
-for one supplier or one workshop, never both, and only here can both bindings be seen (the bind
-services each guard their own side, since workshops and suppliers may not import each other).
-The client row is locked first, so two runs binding one client queue on it.
+It lives in orders, the lowest app that may import both suppliers and workshops; the binding
+and its rule (one supplier or one workshop, never both) are orders.services.api_client_bind's.
 """
 
 from __future__ import annotations
@@ -18,14 +16,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from okto88.errors import ApiClientActsElsewhere, ApplicationError
-from okto88.lock_objects import api_client_lock
-from okto88.models import ApiClient, Scope
+from okto88.errors import ApplicationError
+from okto88.models import Scope
 from okto88.services import api_client_ensure, api_key_issue
-from suppliers.models import SupplierApiClient
-from suppliers.services import supplier_api_client_bind
-from workshops.models import WorkshopApiClient
-from workshops.services import workshop_api_client_bind
+from orders import services
 
 ALL_SCOPES = "all"
 
@@ -55,13 +49,10 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():  # the client, its binding and the key, or nothing
                 client = api_client_ensure(name=client_name)
-                if options["supplier"] or options["workshop"]:
-                    client = api_client_lock(api_client_id=client.pk)
-                    self._refuse_bound_to_the_other(client=client, supplier=bool(options["supplier"]))
                 if options["supplier"]:
-                    supplier_api_client_bind(supplier_id=options["supplier"], api_client=client)
-                if options["workshop"]:
-                    workshop_api_client_bind(workshop_id=options["workshop"], api_client=client)
+                    services.api_client_bind(api_client=client, supplier_id=options["supplier"])
+                elif options["workshop"]:
+                    services.api_client_bind(api_client=client, workshop_id=options["workshop"])
                 issued = api_key_issue(client=client, name=options["name"] or "issued by api_key_issue",
                                        scopes=scopes)
         except ApplicationError as exc:
@@ -83,16 +74,3 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(Scope.values)}.")
         return names
-
-    @staticmethod
-    def _refuse_bound_to_the_other(*, client: ApiClient, supplier: bool) -> None:
-        """A client acts for one supplier or one workshop: binding it to the other kind is refused."""
-        if supplier:
-            other = WorkshopApiClient.objects.filter(api_client=client).values_list("workshop_id", flat=True).first()
-            kind = "workshop"
-        else:
-            other = SupplierApiClient.objects.filter(api_client=client).values_list("supplier_id", flat=True).first()
-            kind = "supplier"
-        if other is not None:
-            raise ApiClientActsElsewhere(f"API client {client.name} already acts for {kind} {other}; a client acts "
-                                         f"for one supplier or one workshop.", extra={kind: other})

@@ -45,6 +45,8 @@ def task_send(name: str, *, kwargs: dict | None = None, countdown: float | None 
     the dependency runs one way. Call it after commit (transaction.on_commit), never for rows
     the worker cannot see yet."""
     app.send_task(name, kwargs=kwargs or {}, countdown=countdown)
+
+
 _task_request_id_tokens: dict[str, object] = {}
 
 

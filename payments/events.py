@@ -14,11 +14,12 @@ def payment_status_changed_payload(*, intent: PaymentIntent) -> dict[str, Any]:
             "status": intent.status, "method": intent.method}
 
 
+_ON_PAYMENT = ("orders.on_payment_event",)
 _MEANINGS = {
-    PaymentStatus.SETTLED: ("The payment was received (or the order is paid on terms).", ("orders.on_payment_event",)),
-    PaymentStatus.EXPIRED: ("The payment window closed unpaid.", ("orders.on_payment_event",)),
-    PaymentStatus.CANCELLED: ("The payment was cancelled before it was paid.", ("orders.on_payment_event",)),
-    PaymentStatus.DENIED: ("The gateway denied the payment.", ("orders.on_payment_event",)),
+    PaymentStatus.SETTLED: ("The payment was received (or the order is paid on terms).", _ON_PAYMENT),
+    PaymentStatus.EXPIRED: ("The payment window closed unpaid.", _ON_PAYMENT),
+    PaymentStatus.CANCELLED: ("The payment was cancelled before it was paid.", _ON_PAYMENT),
+    PaymentStatus.DENIED: ("The gateway denied the payment.", _ON_PAYMENT),
     PaymentStatus.REFUNDED: ("A settled payment was refunded.", ()),
     PaymentStatus.VOIDED: ("The payment was voided at the gateway.", ()),
 }

@@ -165,10 +165,6 @@ def _category_ids(category_id: int | None) -> list[int] | None:
     return None if category_id is None else category_descendant_ids(category_id=category_id)
 
 
-def part_list(*, category_id: int | None = None, brand_id: int | None = None) -> QuerySet[Part]:
-    return _filtered(_part_rows(), category_ids=_category_ids(category_id), brand_id=brand_id)
-
-
 def part_detail(*, part_id: int) -> Part | None:
     """One part with what its page shows: fitment (bounded), cross references, supersession,
     and `interchangeable` (part_interchangeable: what the number search lists with it) with

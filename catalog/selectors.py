@@ -165,10 +165,6 @@ def _category_ids(category_id: int | None) -> list[int] | None:
     return None if category_id is None else category_descendant_ids(category_id=category_id)
 
 
-def part_list(*, category_id: int | None = None, brand_id: int | None = None) -> QuerySet[Part]:
-    return _filtered(_part_rows(), category_ids=_category_ids(category_id), brand_id=brand_id)
-
-
 def part_detail(*, part_id: int) -> Part | None:
     """One part with what its page shows: fitment (bounded), cross references, supersession,
     and `interchangeable` (part_interchangeable: what the number search lists with it) with
@@ -403,18 +399,22 @@ SELECT 1, b.id, NULL, NULL, NULL, b.name, g.n FROM by_brand g JOIN catalog_brand
 
 def part_facets_for_vehicle(
     *, variant_id: int, category_ids: list[int] | None = None, brand_id: int | None = None,
-    q: str | None = None, position: str = "",
+    q: str | None = None, position: str = "", words: QuerySet[Part] | None = None,
 ) -> Facets:
     """Counts of the variant's parts per category and per brand, in one query.
 
     Faceted the usual way: the category counts honour the brand filter but not the
     category filter, and the brand counts the other way round, so a workshop sees how
     many parts each other choice would give. Words (`q`) and a fitment `position` narrow both.
+    `words` is part_search_by_words(q=q, variant_id=variant_id) when the caller has it already
+    (its step is chosen by queries when it is built: not run twice).
     """
     wanted = list(category_ids) if category_ids is not None else None
     if q or position:
         if q:
-            part_ids = part_search_by_words(q=q, variant_id=variant_id).order_by().values("pk")
+            if words is None:
+                words = part_search_by_words(q=q, variant_id=variant_id)
+            part_ids = words.order_by().values("pk")
             if position:
                 part_ids = part_ids.filter(pk__in=part_ids_at_position(variant_id=variant_id, position=position))
         else:
@@ -952,8 +952,11 @@ class PartSearch:
         without a vehicle or for a part number."""
         if self.variant_id is None or self.kind not in (SearchKind.WORDS, SearchKind.VEHICLE):
             return None
+        # Without a category or brand the search's own words query is the one the facets count.
+        unfiltered = self.kind == SearchKind.WORDS and self.category_ids is None and self.brand_id is None
         return part_facets_for_vehicle(variant_id=self.variant_id, q=self.q if self.kind == SearchKind.WORDS else None,
-                                       category_ids=self.category_ids, brand_id=self.brand_id, position=self.position)
+                                       category_ids=self.category_ids, brand_id=self.brand_id, position=self.position,
+                                       words=self.unpositioned if unfiltered else None)
 
     @cached_property
     def positions(self) -> list[PositionCount]:

@@ -14,9 +14,9 @@ from catalog.imports.report import PROGRESS_EVERY, Progress, RowError
 from catalog.models import Brand, Category, PartStatus, Position
 from catalog.normalise import PART_NUMBER_MAX_LENGTH, part_number_normalise
 from catalog.selectors import supersession_loops
+from okto88.bounds import INTEGER_MAX
 from vehicles.models import Make, VehicleModel, VehicleVariant
 
-MAX_INT = 2_147_483_647
 MAX_SMALLINT = 32_767
 
 
@@ -77,7 +77,7 @@ class _Rows:
         return number, key
 
     def integer(self, column: str, *, default: int, minimum: int = 0,
-                maximum: int = MAX_INT) -> int:
+                maximum: int = INTEGER_MAX) -> int:
         value = self.get(column)
         if not value:
             return default

@@ -50,15 +50,15 @@ How it runs (feed_import_run, from the Celery task suppliers.feed_import_run):
    applied), `failed` (the file could not be read, or every row was rejected). Re-importing a file
    changes nothing, writes no ledger row and no event.
 
-The package, by step: `upload` (checks, the pending import, its task), `reads` (the imports an
-actor sees), `run` (one run to its end), `staging` (1), `validation` (2), `merge` (3) with its
+The package, by step: `upload` (checks, the pending import, its task), `reads` (how fast an
+import runs), `run` (one run to its end), `staging` (1), `validation` (2), `merge` (3) with its
 `events`, `report` (the error report), and `session` (the temp tables and session settings every
 step shares). What both importers do to read a table (encoding, delimiter, header, XLSX cells)
 is okto88.tabular's; the names below are what the rest of the code uses.
 """
 
 from suppliers.feeds.events import EVENT_BATCH
-from suppliers.feeds.reads import feed_import_get, feed_import_list, feed_import_rate
+from suppliers.feeds.reads import feed_import_rate
 from suppliers.feeds.report import REPORT_HEADER, feed_import_errors_head
 from suppliers.feeds.run import FEED_MERGE_LOCK_NS, FEED_RUN_LOCK_NS, feed_import_run, feed_import_time_out
 from suppliers.feeds.staging import EXPECTED_HEADER, READ_BLOCK
@@ -82,8 +82,6 @@ __all__ = [
     "REPORT_HEADER",
     "feed_import_create",
     "feed_import_errors_head",
-    "feed_import_get",
-    "feed_import_list",
     "feed_import_rate",
     "feed_import_run",
     "feed_import_time_out",

@@ -226,7 +226,7 @@ def _count_rows() -> int:
     with connection.cursor() as cursor:
         # Temp tables are never analysed by autovacuum; without statistics the planner picks
         # nested loops over a million rows.
-        cursor.execute("ANALYZE feed_stage")
+        _analyze(cursor, "feed_stage")
         cursor.execute(f"SELECT count(*) FROM feed_stage WHERE NOT ({_blank_condition(cursor)})")  # noqa: S608
         rows = cursor.fetchone()[0]
     table_rows_present(rows=rows)

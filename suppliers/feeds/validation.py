@@ -21,7 +21,7 @@ from suppliers.offer_limits import (
 # first and ",00", ",0" or ",-" last. Anything else is refused with a message saying how to write
 # it, never guessed: "189,000" (comma thousands), "189.00" or "12.50" (dot decimals) and
 # "189.000,50" (real cents) would each mean two different amounts to two different readers.
-# A fractional XLSX number cell is staged with a decimal comma (_xlsx_text), so 189.5 cannot be
+# A fractional XLSX number cell is staged with a decimal comma (okto88.tabular.table_xlsx_text), so 189.5 cannot be
 # read as a thousands group. At most PRICE_MAX_DIGITS digits, so no price above PRICE_MAX.
 _PRICE_PATTERN = rf"^-?([0-9]{{1,{PRICE_MAX_DIGITS}}}|[0-9]{{1,3}}(\.[0-9]{{3}}){{1,{(PRICE_MAX_DIGITS - 1) // 3}}})$"
 

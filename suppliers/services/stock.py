@@ -153,6 +153,8 @@ def stock_adjust(*, stock: Stock | int, delta: int, reason: str = MovementReason
         raise InvalidQuantity(extra={"field": "delta"})
     _adjust_reason_check(reason)
     locked = _locked_stock(stock)
+    if locked.on_hand + delta > offer_limits.STOCK_MAX:  # the column's bound: PostgreSQL would refuse it, a 500
+        raise InvalidQuantity(f"On hand cannot be more than {offer_limits.STOCK_MAX}.", extra={"field": "delta"})
     if locked.on_hand + delta < locked.reserved:
         raise InsufficientStock(
             f"On hand would be {locked.on_hand + delta}, below the {locked.reserved} reserved.",
@@ -169,6 +171,8 @@ def stock_set_on_hand(*, stock: Stock | int, on_hand: int, actor: Any = None, re
     """Set on_hand to a counted number; the ledger gets the difference. Refuses to go below reserved."""
     if not _is_int(on_hand) or on_hand < 0:
         raise InvalidQuantity("On hand is a whole number ≥ 0.", extra={"field": "on_hand"})
+    if on_hand > offer_limits.STOCK_MAX:  # the column's bound, as stock_bulk_set and the admin's form refuse it
+        raise InvalidQuantity(f"On hand cannot be more than {offer_limits.STOCK_MAX}.", extra={"field": "on_hand"})
     _adjust_reason_check(reason)
     locked = _locked_stock(stock)
     if on_hand < locked.reserved:

@@ -51,6 +51,20 @@ def test_facets_count_each_dimension_under_the_other_filter(shop):
     assert {f.name: f.count for f in facets.brands} == {"Toyota Genuine Parts": 2, "Bendix": 1, "Akebono": 1}
 
 
+def test_words_facets_count_the_searchs_own_words_query(shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        search = selectors.part_search(q="kampas rem", variant_id=shop.avanza.pk)
+        facets = search.facets
+    # The words search chooses its step (full text, else a typo) with an EXISTS: once, not again for the facets.
+    steps = [q["sql"] for q in ctx.captured_queries if "search_vector" in q["sql"] and "LIMIT 1" in q["sql"]]
+    assert len(steps) == 1
+    assert facets == selectors.part_facets_for_vehicle(variant_id=shop.avanza.pk, q="kampas rem")
+    assert facets.categories
+
+
 def test_an_unknown_category_finds_nothing(shop):
     assert not selectors.part_search_by_vehicle(variant_id=shop.avanza.pk, category_id=987654).parts.exists()
 

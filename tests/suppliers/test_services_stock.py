@@ -108,6 +108,22 @@ def test_set_on_hand_below_reserved_is_refused():
 
 
 @pytest.mark.django_db
+def test_on_hand_above_the_offer_limit_is_refused_by_the_service_not_the_database():
+    from suppliers.offer_limits import STOCK_MAX
+
+    stock = StockFactory(on_hand=5)
+    with pytest.raises(InvalidQuantity) as exc:
+        services.stock_set_on_hand(stock=stock, on_hand=STOCK_MAX + 1)
+    assert exc.value.extra["field"] == "on_hand"
+    with pytest.raises(InvalidQuantity) as exc:
+        services.stock_adjust(stock=stock, delta=STOCK_MAX)
+    assert exc.value.extra["field"] == "delta"
+    stock.refresh_from_db()
+    assert stock.on_hand == 5
+    assert services.stock_set_on_hand(stock=stock, on_hand=STOCK_MAX).on_hand == STOCK_MAX
+
+
+@pytest.mark.django_db
 def test_changes_publish_stock_changed_and_no_op_publishes_nothing():
     stock = StockFactory(on_hand=5)
     services.stock_set_on_hand(stock=stock, on_hand=7, reference="count")

@@ -1,0 +1,1 @@
+"""Reads for the operations view, one module per section; each returns figures."""

@@ -307,6 +307,8 @@ CELERY_BEAT_SCHEDULE = {
     "orders-reconcile": {"task": "orders.reconcile", "schedule": 60.0},
     # Closed orders still holding money whose retry was lost (orders.workflow.payment_returns_sweep).
     "orders-payment-returns-sweep": {"task": "orders.payment_returns_sweep", "schedule": 600.0},
+    # Recorded minutes from Redis into analytics rollups, system gauges sampled, old rows compacted.
+    "analytics-rollups-flush": {"task": "analytics.rollups_flush", "schedule": 60.0},
 }
 OUTBOX_STREAM = env_str("OUTBOX_STREAM", "okto88:events")
 # --- Imports (supplier feeds, catalog imports): okto88/uploads.py -------------------------
@@ -363,6 +365,20 @@ OUTBOX_CONSUMERS: dict[str, list[str]] = {
 }
 
 # --- Observability ----------------------------------------------------------------------
+# Recording of timed events (okto88/recording.py): off only to measure what it costs
+# (bench/recording_bench.py). Buffered per process, flushed to Redis every few seconds; the
+# caps bound the label sets per kind and minute (more fold into "other"), the cumulative sets
+# Prometheus shows, and the buffer.
+RECORDING_ENABLED = env_bool("RECORDING_ENABLED", True)
+RECORDING_FLUSH_SECONDS = float(env_str("RECORDING_FLUSH_SECONDS", "2"))
+RECORDING_MINUTE_TTL_SECONDS = env_int("RECORDING_MINUTE_TTL_SECONDS", 3 * 3600)
+RECORDING_MAX_SERIES = env_int("RECORDING_MAX_SERIES", 500)
+RECORDING_MAX_TOTAL_SERIES = env_int("RECORDING_MAX_TOTAL_SERIES", 2000)
+RECORDING_MAX_BUFFER_ENTRIES = env_int("RECORDING_MAX_BUFFER_ENTRIES", 20_000)
+# Rollups (analytics.services): minute rows become hour rows after ROLLUP_MINUTE_RETENTION_HOURS,
+# hour rows are deleted after ROLLUP_HOUR_RETENTION_DAYS.
+ROLLUP_MINUTE_RETENTION_HOURS = env_int("ROLLUP_MINUTE_RETENTION_HOURS", 48)
+ROLLUP_HOUR_RETENTION_DAYS = env_int("ROLLUP_HOUR_RETENTION_DAYS", 35)
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("LOG_FORMAT", "json")
 LOGGING = {

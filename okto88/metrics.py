@@ -1,21 +1,31 @@
-"""Prometheus metrics at /metrics: HTTP requests and latencies, Celery task outcomes.
+"""Prometheus metrics at /metrics: HTTP requests and latencies, Celery task outcomes, the
+recorded histograms of workflow steps and partner calls, queue depth and database connections.
 
 Request metrics live in the serving process (multiprocess mode under gunicorn when
 PROMETHEUS_MULTIPROC_DIR is set). Task outcomes happen in worker processes, possibly on
 other hosts, so workers count them in a Redis hash and the web process reads it at scrape.
+Step and partner histograms are recorded anywhere (okto88/recording.py) into cumulative Redis
+hashes, read at scrape too; queue depth and connections in use are read live at scrape.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
 
+import redis
 from celery import signals
+from django.conf import settings
+from django.db import connection
 from django.http import HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
+from okto88 import recording
+from okto88.celery import app as celery_app
+from okto88.celery import imports_queue
 from okto88.redis_connection import redis_client
 
 logger = logging.getLogger(__name__)
@@ -34,9 +44,17 @@ http_latency = Histogram(
 )
 
 
+# Paths never recorded as requests: the scrapers' and probes' own, and static files.
+UNRECORDED_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
+# Methods outside this set are recorded as "other": a client chooses the method, and every
+# distinct label is a series.
+RECORDED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class RequestMetricsMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
+        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
 
     def __call__(self, request):
         started = time.perf_counter()
@@ -47,6 +65,10 @@ class RequestMetricsMiddleware:
         elapsed = time.perf_counter() - started
         http_latency.labels(request.method, route).observe(elapsed)
         http_requests.labels(request.method, route, str(response.status_code)).inc()
+        path = request.path
+        if path not in UNRECORDED_PATHS and not path.startswith(self.static_prefix):
+            method = request.method if request.method in RECORDED_METHODS else "other"
+            recording.record("request", (method, route), elapsed, f"{response.status_code // 100}xx")
         access_logger.info(
             "request finished",
             extra={"method": request.method, "path": request.path, "status": response.status_code,
@@ -79,13 +101,133 @@ class TaskOutcomeCollector:
         yield seconds
 
 
+# name, help, the label names after the recorded labels, whether the outcome is a label.
+RECORDED_HISTOGRAMS = {
+    "step_wait": ("okto88_step_wait_seconds", "Workflow step queue wait (enqueued to started)", ["step"], None),
+    "step_run": ("okto88_step_run_seconds", "Workflow step run time", ["step"], "status"),
+    "partner": ("okto88_partner_call_seconds", "Outbound partner call time", ["partner", "operation"], "outcome"),
+}
+_BUCKET_LE = [repr(bound / 1000) for bound in recording.BUCKET_BOUNDS_MS] + ["+Inf"]
+
+
+def _histogram_family(kind: str) -> HistogramMetricFamily:
+    name, documentation, labels, outcome_label = RECORDED_HISTOGRAMS[kind]
+    return HistogramMetricFamily(name, documentation, labels=labels + ([outcome_label] if outcome_label else []))
+
+
+class RecordedHistogramCollector:
+    """The cumulative histograms of okto88.recording, in seconds, as Prometheus histograms."""
+
+    def describe(self):
+        for kind in RECORDED_HISTOGRAMS:
+            yield _histogram_family(kind)
+
+    def collect(self):
+        for kind, (_name, _doc, labels, outcome_label) in RECORDED_HISTOGRAMS.items():
+            family = _histogram_family(kind)
+            try:
+                series = recording.recorded_totals(kind)
+            except Exception:  # a scrape must not fail because Redis blinked
+                logger.warning("recorded histograms unavailable", exc_info=True)
+                series = []
+            merged: dict[tuple[str, ...], list] = {}
+            for one in series:
+                key = tuple(one.labels[: len(labels)]) + ((one.outcome,) if outcome_label else ())
+                if len(key) != len(labels) + bool(outcome_label):
+                    continue  # a label set of another shape: not this family's
+                total = merged.setdefault(key, [0, 0.0, [0] * recording.SLOT_COUNT])
+                total[0] += one.count
+                total[1] += one.sum_ms
+                total[2] = [a + b for a, b in zip(total[2], one.histogram, strict=True)]
+            for key, (_count, sum_ms, histogram) in sorted(merged.items()):
+                cumulative, buckets = 0, []
+                for le, n in zip(_BUCKET_LE, histogram, strict=True):
+                    cumulative += n
+                    buckets.append((le, cumulative))
+                family.add_metric(list(key), buckets, sum_ms / 1000)
+            yield family
+
+
+# kombu's Redis transport: a queue's messages of priority p > 0 wait in "<queue>\x06\x16<p>".
+KOMBU_PRIORITY_STEPS = (0, 3, 6, 9)
+KOMBU_PRIORITY_SEP = "\x06\x16"
+
+
+def celery_queue_names() -> list[str]:
+    return [celery_app.conf.task_default_queue, imports_queue()]
+
+
+@functools.cache
+def _broker_client() -> redis.Redis:
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("redis+socket://"):  # kombu's name for a unix socket; redis-py's is unix://
+        path, _, query = url[len("redis+socket://"):].partition("?")
+        db = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("virtual_host", "0")
+        url = f"unix://{path}?db={db}"
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1)
+
+
+def celery_queue_depths() -> dict[str, int]:
+    """Messages waiting in each Celery queue of the broker (kombu keeps a list per queue and
+    priority step), one round trip."""
+    names = celery_queue_names()
+    pipe = _broker_client().pipeline(transaction=False)
+    for name in names:
+        for step in KOMBU_PRIORITY_STEPS:
+            pipe.llen(f"{name}{KOMBU_PRIORITY_SEP}{step}" if step else name)
+    sizes = pipe.execute()
+    steps = len(KOMBU_PRIORITY_STEPS)
+    return {name: sum(sizes[i * steps:(i + 1) * steps]) for i, name in enumerate(names)}
+
+
+
+def db_connections_in_use() -> int:
+    """Client connections to this database that are doing something (not idle), this one aside."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+class SystemGaugeCollector:
+    """Queue depth and connections in use, read live at scrape (cheap: one Redis round trip,
+    one query); a source that does not answer leaves its gauge out of that scrape."""
+
+    def describe(self):
+        yield GaugeMetricFamily("okto88_celery_queue_depth", "Messages waiting in a Celery queue", labels=["queue"])
+        yield GaugeMetricFamily("okto88_db_connections_in_use", "Database connections doing work")
+
+    def collect(self):
+        depth = GaugeMetricFamily("okto88_celery_queue_depth", "Messages waiting in a Celery queue", labels=["queue"])
+        try:
+            for queue, size in celery_queue_depths().items():
+                depth.add_metric([queue], size)
+        except Exception:
+            logger.warning("queue depth unavailable", exc_info=True)
+        yield depth
+        try:
+            in_use = db_connections_in_use()
+        except Exception:
+            logger.warning("database connections unavailable", exc_info=True)
+            yield GaugeMetricFamily("okto88_db_connections_in_use", "Database connections doing work", labels=[])
+        else:
+            yield GaugeMetricFamily("okto88_db_connections_in_use", "Database connections doing work", value=in_use)
+
+
+def _collectors() -> list:
+    return [TaskOutcomeCollector(), RecordedHistogramCollector(), SystemGaugeCollector()]
+
+
 _collector_registered = False
 
 
 def register_task_metrics_collector() -> None:
     global _collector_registered
     if not _collector_registered:
-        REGISTRY.register(TaskOutcomeCollector())
+        for collector in _collectors():
+            REGISTRY.register(collector)
         _collector_registered = True
 
 
@@ -95,7 +237,8 @@ def metrics_view(request):
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        registry.register(TaskOutcomeCollector())
+        for collector in _collectors():
+            registry.register(collector)
     else:
         registry = REGISTRY
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -136,7 +136,7 @@ def _setting(name: str, default):
 # --- the calling path -------------------------------------------------------------------------
 _lock = threading.Lock()
 _buffer: dict[tuple, list] = {}
-_series_per_minute: dict[tuple[str, int], int] = {}
+_series_seen: dict[tuple[str, int], set[tuple[str, ...]]] = {}  # (kind, minute) -> label sets
 _dropped = 0
 _flusher: threading.Thread | None = None
 _flusher_pid = 0
@@ -181,14 +181,15 @@ def _entry_new(key: tuple) -> list | None:
     kind, labels, outcome, minute = key
     if len(_buffer) >= _setting("RECORDING_MAX_BUFFER_ENTRIES", 20_000):
         return None
-    seen = _series_per_minute.get((kind, minute), 0)
-    if seen >= _setting("RECORDING_MAX_SERIES", 500):
-        key = (kind, (OTHER,) * len(labels), outcome, minute)
-        entry = _buffer.get(key)
-        if entry is not None:
-            return entry
-    else:
-        _series_per_minute[(kind, minute)] = seen + 1
+    seen = _series_seen.setdefault((kind, minute), set())
+    if labels not in seen:
+        if len(seen) >= _setting("RECORDING_MAX_SERIES", 500):
+            key = (kind, (OTHER,) * len(labels), outcome, minute)
+            entry = _buffer.get(key)
+            if entry is not None:
+                return entry
+        else:
+            seen.add(labels)
     entry = [0, 0.0] + [0] * SLOT_COUNT
     _buffer[key] = entry
     return entry
@@ -214,13 +215,13 @@ def _flusher_loop() -> None:
 
 
 def _buffer_take() -> tuple[dict[tuple, list], int]:
-    global _buffer, _series_per_minute, _dropped
+    global _buffer, _series_seen, _dropped
     with _lock:
         taken, dropped = _buffer, _dropped
         _buffer, _dropped = {}, 0
         current = int(time.time() // 60)
-        # The cap counts series per minute; counts for past minutes are no longer needed.
-        _series_per_minute = {k: v for k, v in _series_per_minute.items() if k[1] >= current - 1}
+        # The cap counts label sets per minute; past minutes' sets are no longer needed.
+        _series_seen = {k: v for k, v in _series_seen.items() if k[1] >= current - 1}
     return taken, dropped
 
 
@@ -280,9 +281,9 @@ def _after_fork_in_child() -> None:
     # A forked worker (gunicorn, Celery prefork) starts empty: the parent flushes what it
     # buffered, and the child's own flusher starts with its first event. The locks are new in
     # case the fork happened while another thread of the parent held one.
-    global _lock, _flush_lock, _buffer, _series_per_minute, _dropped, _flusher, _flusher_pid, _stop
+    global _lock, _flush_lock, _buffer, _series_seen, _dropped, _flusher, _flusher_pid, _stop
     _lock, _flush_lock, _stop = threading.Lock(), threading.Lock(), threading.Event()
-    _buffer, _series_per_minute, _dropped = {}, {}, 0
+    _buffer, _series_seen, _dropped = {}, {}, 0
     _flusher, _flusher_pid = None, 0
 
 

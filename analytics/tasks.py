@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from analytics import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="analytics.rollups_flush", ignore_result=True)
+def rollups_flush_task(**kwargs) -> dict[str, int]:
+    done = services.rollups_maintain()
+    logger.info("rollups maintained", extra=done)
+    return done

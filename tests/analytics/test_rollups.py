@@ -26,7 +26,8 @@ def histogram(**slots: int) -> tuple[int, ...]:
     return tuple(counts)
 
 
-def row(*, start: dt.datetime, labels=("GET", "parts/"), outcome="2xx", hist=(), seconds=60, kind="request") -> RollupRow:
+def row(*, start: dt.datetime, labels=("GET", "parts/"), outcome="2xx", hist=(), seconds=60,
+        kind="request") -> RollupRow:
     return RollupRow(kind=kind, bucket_seconds=seconds, bucket_start=start, labels=tuple(labels), outcome=outcome,
                      count=sum(hist), sum_ms=float(sum(hist)), histogram=tuple(hist))
 

@@ -106,11 +106,13 @@ def system_gauges_sample(*, now: float | None = None) -> int:
     return len(values)
 
 
+# Two compactions side by side count nothing twice: a row the other one deleted first is skipped
+# by this DELETE (READ COMMITTED re-checks it) and so is not in `moved`.
 _COMPACT = f"""
 WITH moved AS (
     DELETE FROM analytics_rollup WHERE id IN (
         SELECT id FROM analytics_rollup WHERE bucket_seconds = 60 AND bucket_start < %(cutoff)s
-        ORDER BY bucket_start LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
+        ORDER BY bucket_start LIMIT %(batch)s)
     RETURNING kind, date_trunc('hour', bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
         labels, outcome, count, sum_ms, histogram
 ), totals AS (
@@ -160,7 +162,7 @@ def rollups_prune(*, now: dt.datetime | None = None) -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "DELETE FROM analytics_rollup WHERE id IN (SELECT id FROM analytics_rollup"
-                " WHERE bucket_seconds = 3600 AND bucket_start < %s LIMIT %s FOR UPDATE SKIP LOCKED)",
+                " WHERE bucket_seconds = 3600 AND bucket_start < %s LIMIT %s)",
                 [cutoff, PRUNE_BATCH_ROWS],
             )
             batch = cursor.rowcount

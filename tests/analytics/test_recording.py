@@ -224,3 +224,31 @@ def test_a_scrape_survives_redis_being_away(client, tmp_path):
     assert "# TYPE okto88_step_run_seconds histogram" in body
     assert "okto88_celery_queue_depth{" not in body
     assert "\nokto88_db_connections_in_use " in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flushers_side_by_side_count_each_event_once():
+    import threading
+
+    from django.db import connection
+
+    for index in range(50):
+        record("step_run", (f"step_{index % 5}",), 0.01, "succeeded")
+    recording_flush()
+    start = threading.Barrier(3)
+    written = []
+
+    def flusher():
+        try:
+            start.wait()
+            written.append(rollups_flush(now=time.time() + LATER))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=flusher) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(written) == 3
+    assert totals("step_run")[0] == 50

@@ -283,3 +283,12 @@ def _task_failure(sender=None, **kwargs) -> None:
 @signals.task_retry.connect
 def _task_retry(sender=None, **kwargs) -> None:
     _task_count(sender.name, "retry")
+
+
+@signals.worker_process_shutdown.connect
+def _recording_flush_at_shutdown(**kwargs) -> None:
+    # A prefork pool process may leave through os._exit, which skips atexit: flush here.
+    try:
+        recording.recording_flush()
+    except Exception:
+        logger.warning("recording flush at worker shutdown failed", exc_info=True)

@@ -159,3 +159,22 @@ def test_system_gauges_are_sampled_into_rollups():
     assert (depth.count, depth.sum_ms, depth.bucket_start) == (2, 6.0, NOW)
     connections = Rollup.objects.get(kind="system", labels=["db_connections_in_use"])
     assert connections.count == 2 and connections.sum_ms >= 0
+
+
+@pytest.mark.django_db
+def test_the_beat_task_flushes_samples_and_compacts():
+    from django.conf import settings
+
+    from analytics.tasks import rollups_flush_task
+    from okto88.recording import record, recording_flush
+
+    assert settings.CELERY_BEAT_SCHEDULE["analytics-rollups-flush"]["task"] == rollups_flush_task.name
+    rollups_add(rows=[row(start=dt.datetime.now(tz=dt.UTC) - dt.timedelta(hours=50), hist=histogram(s1=1))])
+    record("step_run", ("notify",), 0.01, "succeeded")
+    recording_flush()
+
+    done = rollups_flush_task()
+
+    assert done["sampled"] >= 1 and done["compacted"] == 1
+    assert Rollup.objects.filter(kind="system").exists()
+    assert Rollup.objects.filter(kind="request", bucket_seconds=3600).count() == 1

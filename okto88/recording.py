@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
+from redis.commands.core import Script
 
 from okto88.redis_connection import redis_client
 
@@ -129,6 +130,12 @@ return 1
 """
 
 
+# Sent once per server and then called by their SHA (EVALSHA), whichever client runs them.
+_flush_script = Script(None, _FLUSH_SCRIPT.encode())
+_claim_script = Script(None, _CLAIM_SCRIPT.encode())
+_restore_script = Script(None, _RESTORE_SCRIPT.encode())
+
+
 def _setting(name: str, default):
     return getattr(settings, name, default)
 
@@ -160,6 +167,8 @@ def count(kind: str, labels: tuple[str, ...], n: int = 1) -> None:
 
 def _add(kind: str, labels: tuple[str, ...], outcome: str, minute: int, n: int, ms: float, slot: int | None) -> None:
     global _dropped
+    if type(labels) is not tuple:  # a list would be unhashable: recording never fails its caller
+        labels = tuple(labels)
     key = (kind, labels, outcome, minute)
     with _lock:
         entry = _buffer.get(key)
@@ -262,7 +271,7 @@ def recording_flush() -> int:
                      series_encode(kind, (OTHER,) * len(labels), outcome),
                      "1" if kind in CUMULATIVE_KINDS else "0", values[0], repr(values[1]), *values[2:]]
         try:
-            redis_client().eval(_FLUSH_SCRIPT, 0, *args)
+            _flush_script(keys=[], args=args, client=redis_client())
         except Exception:
             _buffer_return(entries)
             raise
@@ -317,7 +326,8 @@ def recorded_hash_parse(fields: dict[bytes, bytes]) -> list[RecordedSeries]:
         entry = series.get(encoded)
         if entry is None:
             kind, labels, outcome = json.loads(encoded)
-            entry = series[encoded] = RecordedSeries(kind, tuple(labels), outcome, 0, 0.0, [0] * SLOT_COUNT)
+            labels = tuple(str(label) for label in labels)
+            entry = series[encoded] = RecordedSeries(kind, labels, outcome, 0, 0.0, [0] * SLOT_COUNT)
         if slot == "c":
             entry.count = int(raw_value)
         elif slot == "s":
@@ -344,14 +354,14 @@ def recorded_minutes_claim(*, before_minute: int) -> Iterator[list[tuple[int, li
     keys = [MINUTE_KEY.format(minute=minute) for minute in minutes]
     claims = [CLAIMED_KEY.format(minute=minute, token=token) for minute in minutes]
     client = redis_client()
-    claimed = [name.decode() for name in client.eval(_CLAIM_SCRIPT, len(keys), *keys, *claims)]
+    claimed = [name.decode() for name in _claim_script(keys=keys, args=claims, client=client)]
     try:
         batches = [(int(name.split(":")[3]), recorded_hash_parse(client.hgetall(name))) for name in claimed]
         yield batches
     except BaseException:
         for name in claimed:
             minute = int(name.split(":")[3])
-            client.eval(_RESTORE_SCRIPT, 2, name, MINUTE_KEY.format(minute=minute), ttl)
+            _restore_script(keys=[name, MINUTE_KEY.format(minute=minute)], args=[ttl], client=client)
         raise
     if claimed:
         client.delete(*claimed)

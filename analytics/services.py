@@ -75,7 +75,7 @@ def rollups_flush(*, now: float | None = None) -> int:
         rows = [
             RollupRow(kind=series.kind, bucket_seconds=60, bucket_start=_minute_start(minute), labels=series.labels,
                       outcome=series.outcome, count=series.count, sum_ms=series.sum_ms,
-                      histogram=tuple(series.histogram) if series.kind != "demand" else ())
+                      histogram=tuple(series.histogram) if any(series.histogram) else ())  # counted kinds: none
             for minute, recorded in minutes for series in recorded
         ]
         rollups_add(rows=rows)

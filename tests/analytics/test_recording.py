@@ -252,3 +252,22 @@ def test_flushers_side_by_side_count_each_event_once():
         thread.join(timeout=30)
     assert len(written) == 3
     assert totals("step_run")[0] == 50
+
+
+@pytest.mark.django_db
+def test_events_wait_in_the_buffer_while_redis_is_away(tmp_path):
+    from django.test import override_settings
+
+    from okto88.redis_connection import redis_client as client_factory
+
+    record("step_run", ("notify",), 0.01, "succeeded")
+    try:
+        with override_settings(REDIS_URL=f"unix://{tmp_path}/nothing-listens-here.sock"):
+            client_factory.cache_clear()
+            record("step_run", ("notify",), 0.01, "succeeded")  # the caller never sees the outage
+            with pytest.raises(Exception, match="nothing-listens-here"):
+                recording_flush()
+    finally:
+        client_factory.cache_clear()
+    recording_flush()
+    assert sum(s.count for s in minute_series("step_run")) == 2

@@ -11,8 +11,12 @@ class PlatformConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the app registry is ready (Django's rule for ready()), not when it loads.
+        from prometheus_client import REGISTRY
+
         from okto88 import metrics
+        from okto88.breaker_metrics import breaker_collector_register
         from okto88.request_id import install_log_record_factory
 
         install_log_record_factory()
         metrics.register_task_metrics_collector()
+        breaker_collector_register(REGISTRY)

@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
 
+from okto88.breaker_metrics import BreakerStateCollector
 from okto88.redis_connection import redis_client
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def metrics_view(request):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         registry.register(TaskOutcomeCollector())
+        registry.register(BreakerStateCollector())
     else:
         registry = REGISTRY
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import translation
 
+from analytics.selectors.breakers import breaker_figures
 from logistics.adapters.courier import courier_client
 from logistics.errors import CourierCircuitOpen, CourierRejected, CourierUnavailable
 from okto88.api.problems import problem_exception_handler
@@ -150,3 +151,24 @@ def test_the_refusal_reads_well_in_both_languages_and_as_problem_json(fake_couri
     assert response.data["code"] == "courier_circuit_open"
     assert response.data["paused_until"] == error.until.isoformat()
     assert response.data["retry_after"] == 1
+
+
+def test_the_open_breaker_is_shown_to_operators_and_to_prometheus(fake_courier, client):
+    fake_courier.set_faults(fail_next=4)
+    for _ in range(4):
+        with pytest.raises(CourierUnavailable):
+            rates()
+
+    with translation.override("id"):
+        [figure] = breaker_figures()
+    rows = {row["partner"]: row for row in figure.rows}
+    assert set(rows) == {"Kurir", "Gateway pembayaran"}
+    assert rows["Kurir"]["state"] == "Terbuka (panggilan dijeda)"
+    assert (rows["Kurir"]["failure_rate"], rows["Kurir"]["calls"]) == (100.0, 4)
+    assert rows["Kurir"]["since"] <= rows["Kurir"]["paused_until"]
+    assert rows["Gateway pembayaran"]["state"] == "Tertutup (panggilan diteruskan)"
+    assert rows["Gateway pembayaran"]["since"] is None
+
+    body = client.get("/metrics").content.decode()
+    assert 'okto88_partner_breaker_state{partner="courier"} 2.0' in body
+    assert 'okto88_partner_breaker_state{partner="gateway"} 0.0' in body

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from okto88 import circuit_breaker
 from okto88.circuit_breaker import (
@@ -21,6 +22,7 @@ from okto88.circuit_breaker import (
     breaker_report,
     breaker_states,
 )
+from okto88.partner_calls import call_outcome, partner_call
 from okto88.redis_connection import redis_client
 
 
@@ -165,3 +167,49 @@ def test_when_redis_is_down_calls_go_through_and_it_is_logged_once(partner, sett
         circuit_breaker._scripts.cache_clear()
     unavailable = [r for r in caplog.records if "partner calls go through unchecked" in r.getMessage()]
     assert len(unavailable) == 1
+
+
+# --- the partner call wrapper (okto88/partner_calls.py) -------------------------------------
+
+@pytest.mark.parametrize(("status", "outcome"), [
+    (200, "ok"), (201, "ok"), (302, "ok"), (400, "rejected"), (404, "rejected"), (409, "rejected"),
+    (422, "rejected"), (429, "error"), (500, "error"), (502, "error"), (503, "error"),
+])
+def test_an_answer_is_classified_by_its_status(status, outcome):
+    assert call_outcome(status=status) == outcome
+
+
+@pytest.mark.parametrize(("error", "outcome"), [
+    (requests.ReadTimeout(), "timeout"), (requests.ConnectTimeout(), "timeout"),
+    (requests.ConnectionError(), "error"), (ValueError("unreadable"), "error"),
+])
+def test_a_call_that_raised_is_classified_by_its_exception(error, outcome):
+    assert call_outcome(error=error) == outcome
+
+
+def test_a_refused_call_never_runs_its_block(partner):
+    calls(partner, True, True, True, True)
+    ran = []
+    with pytest.raises(CircuitOpen), partner_call(partner=partner, operation="book"):
+        ran.append("sent")
+    assert ran == []
+
+
+def test_the_wrapper_tells_the_breaker_what_each_call_was(partner, breaker_settings):
+    breaker_settings.PARTNER_BREAKER_MIN_CALLS = 5
+    with partner_call(partner=partner, operation="book") as call:
+        call.status = 422
+    assert call.outcome == "rejected"
+    with pytest.raises(requests.ConnectionError), partner_call(partner=partner, operation="book") as call:
+        raise requests.ConnectionError("refused")
+    assert call.outcome == "error"
+    with pytest.raises(KeyError), partner_call(partner=partner, operation="book") as call:
+        call.status = 200  # the partner answered; the caller could not read the answer
+        raise KeyError("waybill")
+    assert call.outcome == "ok"
+    with partner_call(partner=partner, operation="book") as call:
+        call.error = requests.ReadTimeout()  # a caller that catches its own exceptions
+    assert call.outcome == "timeout"
+
+    state = state_of(partner)
+    assert (state["state"], state["calls"], state["failure_rate"]) == (CLOSED, 4, 0.5)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from prometheus_client.core import GaugeMetricFamily
 
 from okto88.circuit_breaker import CLOSED, HALF_OPEN, OPEN, breaker_states
-from okto88.partner_calls import PARTNERS
 
 STATE_VALUES = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
 NAME = "okto88_partner_breaker_state"
@@ -20,7 +19,7 @@ class BreakerStateCollector:
 
     def collect(self):
         family = GaugeMetricFamily(NAME, HELP, labels=["partner"])
-        for partner, breaker in breaker_states(partners=PARTNERS).items():  # {} when Redis is down
+        for partner, breaker in breaker_states().items():  # {} when Redis is down
             family.add_metric([partner], STATE_VALUES[breaker["state"]])
         yield family
 

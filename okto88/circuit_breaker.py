@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 CLOSED, HALF_OPEN, OPEN = "closed", "half_open", "open"
 KEY_PREFIX = "okto88:breaker:"
 PARTNERS_KEY = "okto88:breakers"  # every partner that has reported a call
+# The partners the adapters call (okto88.partner_calls), shown closed before their first call.
+KNOWN_PARTNERS = ("courier", "gateway")
 REDIS_DOWN_PAUSE_SECONDS = 5.0
 
 # KEYS: state hash, probe key. ARGV: probe token, probe TTL (ms).
@@ -256,11 +258,12 @@ def _window_counts(fields: dict[bytes, bytes], *, now: float) -> tuple[int, int]
     return calls, failures
 
 
-def breaker_states(*, partners: tuple[str, ...] = ()) -> dict[str, dict]:
+def breaker_states(*, partners: tuple[str, ...] = KNOWN_PARTNERS) -> dict[str, dict]:
     """Each partner's breaker: {"state", "since" (aware datetime or None), "until" (when an open
     breaker half-opens, else None), "failure_rate" (0–1 over the window), "calls" (in the window)}.
 
-    Covers `partners` and every partner that ever reported a call. An open breaker whose
+    Covers `partners` (the adapters' partners unless told) and every partner that ever reported
+    a call. An open breaker whose
     cool-down is over shows as half-open: its next call is the probe. Empty when Redis cannot
     be reached."""
     try:

@@ -36,8 +36,6 @@ from okto88.recording import record
 OK, REJECTED, ERROR, TIMEOUT, OPEN = "ok", "rejected", "error", "timeout", "open"
 OUTCOMES = (OK, REJECTED, ERROR, TIMEOUT, OPEN)
 BREAKER_FAILURES = frozenset({ERROR, TIMEOUT})
-# The partners the adapters call, shown (closed, no calls) before their first call.
-PARTNERS = ("courier", "gateway")
 
 
 @dataclass

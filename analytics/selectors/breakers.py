@@ -8,7 +8,6 @@ from django.utils.translation import pgettext_lazy
 
 from analytics.figures import Column, Figure
 from okto88.circuit_breaker import CLOSED, HALF_OPEN, OPEN, breaker_states
-from okto88.partner_calls import PARTNERS
 
 PARTNER_LABELS = {
     "courier": pgettext_lazy("circuit breaker", "Courier"),
@@ -33,7 +32,7 @@ def breaker_figures() -> list[Figure]:
             "failure_rate": round(breaker["failure_rate"] * 100, 1),
             "calls": breaker["calls"],
         }
-        for partner, breaker in breaker_states(partners=PARTNERS).items()
+        for partner, breaker in breaker_states().items()
     ]
     return [Figure(
         key="partner_breakers",

@@ -50,27 +50,27 @@ KNOWN_PARTNERS = ("courier", "gateway")
 REDIS_DOWN_PAUSE_SECONDS = 5.0
 
 # KEYS: state hash, probe key. ARGV: probe token, probe TTL (ms).
-# Returns {allowed 0/1, probe 0/1, when the caller may try again (epoch seconds, as text)}.
+# Returns {allowed 0/1, probe 0/1, when the caller may try again and now (epoch seconds, as text)}.
 _PERMIT_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local s = redis.call('HMGET', KEYS[1], 'state', 'until')
 local state = s[1]
 if not state or state == 'closed' then
-  return {1, 0, '0'}
+  return {1, 0, '0', '0'}
 end
 if state == 'open' then
   local reopen = tonumber(s[2]) or 0
   if now < reopen then
-    return {0, 0, tostring(reopen)}
+    return {0, 0, tostring(reopen), tostring(now)}
   end
   redis.call('HSET', KEYS[1], 'state', 'half_open', 'since', tostring(now), 'probes_ok', 0)
 end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, 1, '0'}
+  return {1, 1, '0', '0'}
 end
 local ttl = math.max(redis.call('PTTL', KEYS[2]), 0)
-return {0, 0, tostring(now + ttl / 1000)}
+return {0, 0, tostring(now + ttl / 1000), tostring(now)}
 """
 
 # KEYS: state hash, window hash, probe key, partners set.
@@ -142,14 +142,11 @@ class CircuitOpen(Exception):
     """The partner's breaker refused the call; no request was sent. Each adapter turns it into
     its own domain error (a subclass of its transient "unavailable" error)."""
 
-    def __init__(self, partner: str, until: datetime):
+    def __init__(self, partner: str, *, until: datetime, retry_after_seconds: float):
         self.partner = partner
         self.until = until
+        self.retry_after_seconds = retry_after_seconds  # from Redis's clock, as `until`
         super().__init__(f"{partner}: circuit open until {until.isoformat()}")
-
-    @property
-    def retry_after_seconds(self) -> float:
-        return max(0.0, (self.until - datetime.now(UTC)).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -208,13 +205,14 @@ def breaker_permit(partner: str) -> Permit:
     state_key, _, probe_key = _keys(partner)
     probe_ttl_ms = max(1, int(float(settings.PARTNER_BREAKER_PROBE_TTL_SECONDS) * 1000))
     try:
-        allowed, probe, retry_at = _scripts()[0](keys=[state_key, probe_key], args=[token, probe_ttl_ms])
+        allowed, probe, retry_at, now = _scripts()[0](keys=[state_key, probe_key], args=[token, probe_ttl_ms])
     except redis.RedisError as exc:
         _health.failed(exc)
         return Permit(partner)
     _health.worked()
     if not allowed:
-        raise CircuitOpen(partner, datetime.fromtimestamp(float(retry_at), UTC))
+        raise CircuitOpen(partner, until=datetime.fromtimestamp(float(retry_at), UTC),
+                          retry_after_seconds=max(0.0, float(retry_at) - float(now)))
     return Permit(partner, probe_token=token if probe else "")
 
 

@@ -15,10 +15,12 @@ before any request, recorded as outcome "open"). Then the call is timed and clas
     error     5xx, 429, connection error, anything else raised before a status was set
     timeout   requests' Timeout
 
-and goes to okto88.recording ("partner", (partner, operation)) and to the breaker. Exceptions
-raised in the block propagate unchanged; a caller that catches its own exception sets
-`call.error` instead. Keep the block to the request and reading its status, so the time is the
-partner's.
+and goes to okto88.recording ("partner", (partner, operation)) and to the breaker (error and
+timeout are its failures). Exceptions raised in the block propagate unchanged; a caller that
+catches its own exception sets `call.error` instead, and a block that sets neither a status
+nor an error counts as an error. Keep the block to the request and reading its status, so the
+time is the partner's. `CircuitOpen` is not a domain error: each caller turns it into its own
+(the adapters' CourierCircuitOpen, GatewayCircuitOpen).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from okto88 import recording
+from okto88.breaker_metrics import BreakerStateCollector
 from okto88.celery import app as celery_app
 from okto88.celery import imports_queue
 from okto88.redis_connection import redis_client
@@ -217,7 +218,7 @@ class SystemGaugeCollector:
 
 
 def _collectors() -> list:
-    return [TaskOutcomeCollector(), RecordedHistogramCollector(), SystemGaugeCollector()]
+    return [TaskOutcomeCollector(), RecordedHistogramCollector(), SystemGaugeCollector(), BreakerStateCollector()]
 
 
 _collector_registered = False

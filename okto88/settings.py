@@ -409,3 +409,17 @@ LOGGING = {
     },
 }
 CSRF_FAILURE_VIEW = "okto88.views.csrf_failure"
+# --- Partner circuit breakers (okto88/circuit_breaker.py) ----------------------------------
+# A partner's breaker opens when, over the last WINDOW seconds (counted in SLOT-second slots),
+# at least MIN_CALLS calls were made and at least FAILURE_PERCENT of them failed (5xx, 429,
+# timeout, unreachable; a 4xx rejection is an answer, not a failure). After COOL_DOWN seconds
+# one probe call at a time goes through (a probe that never reports frees its turn after
+# PROBE_TTL); CLOSE_AFTER successful probes close it, one failed probe opens it again.
+PARTNER_BREAKER_WINDOW_SECONDS = env_int("PARTNER_BREAKER_WINDOW_SECONDS", 60)
+PARTNER_BREAKER_SLOT_SECONDS = env_int("PARTNER_BREAKER_SLOT_SECONDS", 10)
+PARTNER_BREAKER_MIN_CALLS = env_int("PARTNER_BREAKER_MIN_CALLS", 10)
+PARTNER_BREAKER_FAILURE_PERCENT = env_int("PARTNER_BREAKER_FAILURE_PERCENT", 50)
+PARTNER_BREAKER_COOL_DOWN_SECONDS = float(env_str("PARTNER_BREAKER_COOL_DOWN_SECONDS", "30"))
+PARTNER_BREAKER_CLOSE_AFTER = env_int("PARTNER_BREAKER_CLOSE_AFTER", 3)
+PARTNER_BREAKER_PROBE_TTL_SECONDS = float(env_str("PARTNER_BREAKER_PROBE_TTL_SECONDS",
+                                                  str(PARTNER_HTTP_TIMEOUT_SECONDS * 2)))

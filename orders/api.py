@@ -84,8 +84,10 @@ class OrderListCreateApi(generics.ListAPIView):
                                                     "accept_changes), `out_of_stock`, `credit_limit_exceeded`, "
                                                     "`cart_empty`, `shipping_choice_required` or "
                                                     "`shipping_choice_invalid` (for the cart's suppliers now)"),
-                   503: OpenApiResponse(description="`gateway_unavailable`: the order is placed and its stock "
-                                                    "held; repeat the request with the same Idempotency-Key")},
+                   503: OpenApiResponse(description="`gateway_unavailable` (or `gateway_circuit_open`: calls "
+                                                    "to the gateway are paused until `paused_until`): the order "
+                                                    "is placed and its stock held; repeat the request with the "
+                                                    "same Idempotency-Key")},
         description=KEY_AUTH + "Needs the scope orders:write. "
                     "Place the caller's workshop's cart: one order, one supplier order per supplier, prices "
                     "snapshotted, stock reserved, payment created (terms: paid at once; prepaid: the response "
@@ -130,8 +132,10 @@ class OrderCancelApi(APIView):
                                                                "`order_status`) or `shipment_booked`"),
                               502: OpenApiResponse(description="`gateway_rejected`: the gateway refused to cancel "
                                                                "or refund the payment; nothing was changed"),
-                              503: OpenApiResponse(description="`gateway_unavailable`: the gateway did not answer; "
-                                                               "nothing was changed, try again")},
+                              503: OpenApiResponse(description="`gateway_unavailable` or `gateway_circuit_open` "
+                                                               "(calls to it paused until `paused_until`): the "
+                                                               "gateway did not answer; nothing was changed, try "
+                                                               "again")},
                    description=KEY_AUTH + "Needs the scope orders:write. "
                                "Cancel before any shipment is booked: stock is given back and the payment "
                                "cancelled, refunded or voided, all at once or not at all (an order is never "

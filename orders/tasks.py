@@ -13,7 +13,8 @@ def _run_step(task, step: str, order_id: int):
     try:
         return workflow.step_run(order_id=order_id, step=step, task_id=task.request.id or "")
     except workflow.TransientStepError as exc:
-        raise task.retry(exc=exc, countdown=workflow.backoff_seconds(task.request.retries + 1)) from exc
+        raise task.retry(exc=exc, countdown=workflow.retry_countdown(attempt=task.request.retries + 1,
+                                                                     error=exc)) from exc
 
 
 # max_retries=None: the number of attempts is counted in StepRun rows (workflow.MAX_ATTEMPTS),

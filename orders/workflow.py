@@ -36,7 +36,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from logistics.errors import CourierUnavailable
+from logistics.errors import CourierCircuitOpen, CourierUnavailable
 from logistics.models import Shipment
 from logistics.services import shipment_cancel, shipment_request
 from okto88.areas import courier_area
@@ -71,7 +71,7 @@ from orders.state import (
     supplier_orders_move,
 )
 from orders.timeline import NewOrderEvent, order_event_write, order_events_write
-from payments.errors import GatewayUnavailable
+from payments.errors import GatewayCircuitOpen, GatewayUnavailable
 from payments.models import PaymentMethod
 from suppliers.services import stock_commit_shipment
 
@@ -96,6 +96,24 @@ def backoff_seconds(attempt: int) -> float:
     """Exponential backoff with full jitter (AWS architecture blog): uniform in [0, base·2^n]."""
     ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * (2 ** (attempt - 1)))
     return random.uniform(ceiling / 2, ceiling)
+
+
+# A partner's open circuit breaker refused the call (okto88/circuit_breaker.py): nothing was sent.
+BREAKER_REFUSALS = (CourierCircuitOpen, GatewayCircuitOpen)
+
+
+def retry_countdown(*, attempt: int, error: BaseException) -> float:
+    """When a step that failed transiently runs again. After a breaker refusal, not before the
+    breaker lets a call through (plus up to half as long again, so the steps waiting on one
+    partner do not all arrive for its single probe at once): the attempt still counts toward
+    WORKFLOW_MAX_ATTEMPTS, but each one waits out a cool-down instead of a short backoff, so an
+    order rides out about WORKFLOW_MAX_ATTEMPTS × PARTNER_BREAKER_COOL_DOWN_SECONDS of outage
+    before it is compensated, and no worker sits waiting meanwhile."""
+    refusal = error if isinstance(error, BREAKER_REFUSALS) else error.__cause__
+    if isinstance(refusal, BREAKER_REFUSALS):
+        wait = refusal.retry_after_seconds
+        return max(backoff_seconds(attempt), wait + random.uniform(0, max(1.0, wait / 2)))
+    return backoff_seconds(attempt)
 
 
 # --- starting and re-driving -------------------------------------------------------------

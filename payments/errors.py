@@ -2,11 +2,17 @@
 
 `GatewayUnavailable` is transient (retry later with the same reference: the gateway's
 charge, cancel and refund are idempotent on order id / refund key); `GatewayRejected` is
-permanent (the gateway said no: fix the request, do not retry).
+permanent (the gateway said no: fix the request, do not retry). `GatewayCircuitOpen` is
+GatewayUnavailable when our circuit breaker refused the call without sending it;
+`retry_after_seconds` says when the breaker lets a call through again.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy
 
 from okto88.errors import (
@@ -17,11 +23,28 @@ from okto88.errors import (
     ServiceUnavailable,
 )
 
+# The message is formatted when read, in the reader's language (a lazy string, like its title).
+_format_lazy = lazy(lambda template, **values: str(template).format(**values), str)
+
 
 class GatewayUnavailable(ServiceUnavailable):
     code = "gateway_unavailable"
     title = gettext_lazy("The payment gateway is unavailable; try again later.")
     transient = True
+
+
+class GatewayCircuitOpen(GatewayUnavailable):
+    code = "gateway_circuit_open"
+    title = gettext_lazy("The payment gateway is failing; calls to it are paused for a moment.")
+
+    def __init__(self, *, until: datetime, retry_after_seconds: float):
+        self.until = until
+        self.retry_after_seconds = retry_after_seconds
+        at = until.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%H:%M:%S")
+        message = _format_lazy(gettext_lazy("The payment gateway is failing; calls are paused until {until} WIB."),
+                               until=at)
+        super().__init__(message, extra={"paused_until": until.isoformat(),
+                                         "retry_after": max(1, round(retry_after_seconds))})
 
 
 class GatewayRejected(ApplicationError):

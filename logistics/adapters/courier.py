@@ -13,6 +13,9 @@ The contract (served in development and tests by logistics/fake_courier.py):
 Every request carries `X-Api-Key`. Failures are sorted once, here: connection errors,
 timeouts, 5xx and 429 are CourierUnavailable (the same request may be sent again: bookings
 are idempotent on the key), any other 4xx is CourierRejected with the courier's message.
+Every request goes through okto88.partner_calls (partner "courier", operations rates, book,
+lookup, cancel): recorded, and refused without being sent while the courier's circuit breaker
+is open (CourierCircuitOpen, a CourierUnavailable).
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 
-from logistics.errors import CourierRejected, CourierUnavailable
+from logistics.errors import CourierCircuitOpen, CourierRejected, CourierUnavailable
+from okto88.circuit_breaker import CircuitOpen
+from okto88.partner_calls import partner_call
 
 logger = logging.getLogger(__name__)
 
@@ -64,17 +69,21 @@ class CourierClient:
         self.api_key = api_key
         self.timeout = timeout
 
-    def _post(self, path: str, *, body: dict | None = None, headers: dict | None = None) -> dict:
-        return self._request("POST", path, body=body or {}, headers=headers)
+    def _post(self, operation: str, path: str, *, body: dict | None = None, headers: dict | None = None) -> dict:
+        return self._request(operation, "POST", path, body=body or {}, headers=headers)
 
-    def _request(self, method: str, path: str, *, body: dict | None = None, headers: dict | None = None,
-                 params: dict | None = None) -> dict:
+    def _request(self, operation: str, method: str, path: str, *, body: dict | None = None,
+                 headers: dict | None = None, params: dict | None = None) -> dict:
         url = f"{self.base_url}{path}"
         try:
-            response = _session().request(
-                method, url, json=body, params=params, timeout=self.timeout,
-                headers={"X-Api-Key": self.api_key, "Accept": "application/json", **(headers or {})},
-            )
+            with partner_call(partner="courier", operation=operation) as call:
+                response = _session().request(
+                    method, url, json=body, params=params, timeout=self.timeout,
+                    headers={"X-Api-Key": self.api_key, "Accept": "application/json", **(headers or {})},
+                )
+                call.status = response.status_code
+        except CircuitOpen as exc:
+            raise CourierCircuitOpen(until=exc.until, retry_after_seconds=exc.retry_after_seconds) from exc
         except requests.RequestException as exc:
             logger.warning("courier unreachable: %s %s", path, exc.__class__.__name__)
             raise CourierUnavailable(f"The courier did not answer ({exc.__class__.__name__}).") from exc
@@ -94,7 +103,8 @@ class CourierClient:
         return data
 
     def rates_get(self, *, origin: dict, destination: dict, weight_g: int) -> list[CourierRate]:
-        data = self._post("/v1/rates", body={"origin": origin, "destination": destination, "weight_g": weight_g})
+        data = self._post("rates", "/v1/rates",
+                          body={"origin": origin, "destination": destination, "weight_g": weight_g})
         try:
             return [
                 CourierRate(courier=str(rate["courier"]), courier_name=str(rate.get("courier_name") or rate["courier"]),
@@ -107,7 +117,7 @@ class CourierClient:
     def shipment_create(self, *, reference: str, courier: str, service: str, origin: dict, destination: dict,
                         weight_g: int, callback_url: str) -> CourierBooking:
         data = self._post(
-            "/v1/shipments",
+            "book", "/v1/shipments",
             headers={"Idempotency-Key": reference},
             body={"reference": reference, "courier": courier, "service": service, "origin": origin,
                   "destination": destination, "weight_g": weight_g, "callback_url": callback_url},
@@ -120,7 +130,7 @@ class CourierClient:
 
     def shipment_find(self, *, reference: str) -> CourierBooking | None:
         """The live booking made under this reference (its Idempotency-Key), if any."""
-        data = self._request("GET", "/v1/shipments", params={"reference": reference})
+        data = self._request("lookup", "GET", "/v1/shipments", params={"reference": reference})
         try:
             found = [CourierBooking(waybill=str(item["waybill"]), status=str(item["status"]),
                                     price=int(item.get("price", 0)))
@@ -130,7 +140,7 @@ class CourierClient:
         return found[0] if found else None
 
     def shipment_cancel(self, *, waybill: str) -> str:
-        data = self._post(f"/v1/shipments/{quote(waybill, safe='')}/cancel")
+        data = self._post("cancel", f"/v1/shipments/{quote(waybill, safe='')}/cancel")
         return str(data.get("status", "cancelled"))
 
 

@@ -14,6 +14,11 @@ with the same order id); any other 4xx is `GatewayRejected` (permanent). A charg
 order id the gateway already knows ("406 duplicate order id") is a retry of ours whose first
 answer was lost: the charge is read back with the status call and returned as a success.
 
+Every request goes through okto88.partner_calls (partner "gateway", operations charge, status,
+cancel, refund): recorded, and refused without being sent while the gateway's circuit breaker
+is open (`GatewayCircuitOpen`, a GatewayUnavailable). The body's status code is what the
+recording classifies, as below.
+
 Settings are read on every call (tests point them at the fake gateway).
 """
 
@@ -30,7 +35,9 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
-from payments.errors import GatewayRejected, GatewayUnavailable
+from okto88.circuit_breaker import CircuitOpen
+from okto88.partner_calls import partner_call
+from payments.errors import GatewayCircuitOpen, GatewayRejected, GatewayUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -105,26 +112,25 @@ def _transaction_from(body: dict[str, Any]) -> GatewayTransaction:
     )
 
 
-def _request(method: str, path: str, *, accepted: frozenset[str], json_body: dict | None = None,
+def _request(operation: str, method: str, path: str, *, accepted: frozenset[str], json_body: dict | None = None,
              headers: dict | None = None) -> dict:
     """One call; returns the JSON body of a success or raises a gateway error."""
     url = f"{_base_url()}{path}"
     try:
-        response = _session.request(
-            method, url, json=json_body, headers={"Accept": "application/json", **(headers or {})},
-            auth=(settings.PAYMENT_GATEWAY_SERVER_KEY, ""), timeout=_timeout(),
-        )
+        with partner_call(partner="gateway", operation=operation) as call:
+            response = _session.request(
+                method, url, json=json_body, headers={"Accept": "application/json", **(headers or {})},
+                auth=(settings.PAYMENT_GATEWAY_SERVER_KEY, ""), timeout=_timeout(),
+            )
+            body = _json_body(response)
+            status_code = str(body.get("status_code") or response.status_code)
+            call.status = _effective_status(response.status_code, status_code)
+    except CircuitOpen as exc:
+        raise GatewayCircuitOpen(until=exc.until, retry_after_seconds=exc.retry_after_seconds) from exc
     except requests.Timeout as exc:
         raise GatewayUnavailable(f"The payment gateway did not answer in time ({method} {path}).") from exc
     except requests.RequestException as exc:
         raise GatewayUnavailable(f"The payment gateway could not be reached ({method} {path}).") from exc
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    status_code = str(body.get("status_code") or response.status_code)
     message = str(body.get("status_message") or response.reason or "")
     http_status = response.status_code
     if http_status >= 500 or http_status == 429 or status_code.startswith("5") or status_code == "429":
@@ -134,6 +140,21 @@ def _request(method: str, path: str, *, accepted: frozenset[str], json_body: dic
         raise GatewayRejected(f"The payment gateway answered {status_code}: {message}".strip(),
                               gateway_status_code=status_code)
     return body
+
+
+def _json_body(response: requests.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _effective_status(http_status: int, status_code: str) -> int:
+    """The status the call is classified by: the body's code when it is worse than the HTTP
+    status (the gateway may answer 200 with "status_code": "503" in the body)."""
+    body_status = int(status_code) if status_code.isdigit() else http_status
+    return max(http_status, body_status) if http_status < 400 else http_status
 
 
 def _custom_expiry(expires_at: datetime | None) -> dict | None:
@@ -167,7 +188,7 @@ def gateway_charge(
     if settings.PAYMENT_NOTIFICATION_URL:
         headers["X-Override-Notification"] = settings.PAYMENT_NOTIFICATION_URL
     try:
-        answer = _request("POST", "/v2/charge", accepted=CHARGE_CODES, json_body=body, headers=headers)
+        answer = _request("charge", "POST", "/v2/charge", accepted=CHARGE_CODES, json_body=body, headers=headers)
     except GatewayRejected as exc:
         if exc.gateway_status_code != DUPLICATE_ORDER_ID:
             raise
@@ -183,15 +204,16 @@ def gateway_charge(
 
 
 def gateway_status(*, order_id: str) -> GatewayTransaction:
-    return _transaction_from(_request("GET", f"/v2/{order_id}/status", accepted=STATUS_CODES))
+    return _transaction_from(_request("status", "GET", f"/v2/{order_id}/status", accepted=STATUS_CODES))
 
 
 def gateway_cancel(*, order_id: str) -> GatewayTransaction:
     """Cancel a pending transaction. A settled one cannot be cancelled (412): refund it."""
-    return _transaction_from(_request("POST", f"/v2/{order_id}/cancel", accepted=CHANGE_CODES))
+    return _transaction_from(_request("cancel", "POST", f"/v2/{order_id}/cancel", accepted=CHANGE_CODES))
 
 
 def gateway_refund(*, order_id: str, refund_key: str, amount: int, reason: str) -> GatewayTransaction:
     """Refund a settled transaction; the same refund_key twice refunds once."""
     body = {"refund_key": refund_key, "amount": int(amount), "reason": reason[:255]}
-    return _transaction_from(_request("POST", f"/v2/{order_id}/refund", accepted=CHANGE_CODES, json_body=body))
+    return _transaction_from(_request("refund", "POST", f"/v2/{order_id}/refund", accepted=CHANGE_CODES,
+                                      json_body=body))

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.figures import Column, Figure
 from analytics.periods import Period
+from analytics.selectors.breakers import breaker_figures
 from analytics.selectors.rollups import chart_bucket, rollup_series, rollup_summary
 
 NOT_CALLED = ("open",)
@@ -96,4 +97,5 @@ def _timeline_figure(*, period: Period) -> Figure:
 
 
 def integrations_figures(*, period: Period) -> list[Figure]:
-    return [_calls_figure(period=period), _timeline_figure(period=period)]
+    # The breakers' state is now, whatever the period: it comes first, as what an operator acts on.
+    return [*breaker_figures(), _calls_figure(period=period), _timeline_figure(period=period)]

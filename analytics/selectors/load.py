@@ -6,5 +6,6 @@ from analytics.figures import Figure
 from analytics.periods import Period
 
 
-def load_figures(*, period: Period) -> list[Figure]:
+def load_figures(*, period: Period, route: str | None = None) -> list[Figure]:
+    # route: one route (as recorded: "orders:detail", "/api/v1/orders/{number}/") or None for all
     return []

@@ -1,0 +1,194 @@
+/* okto88 operations view: draws every figure on the page with Chart.js (static/vendor/chartjs).
+   Each chart box names the json_script element holding its figure (analytics.figure_export.figure_json):
+   <div class="ops-chart" data-figure-json="figure-data-KEY"><canvas></canvas></div>.
+   The table under the chart holds the same values, so a chart is never the only way to read them. */
+(function () {
+  "use strict";
+  var PALETTE = ["#0b5cad", "#e8590c", "#2b8a3e", "#862e9c", "#c92a2a", "#1098ad", "#a15c07", "#495057"];
+  var KIND_COLOURS = { wait: "#a5b4c4", run: "#0b5cad", retry: "#e8590c", failed: "#c92a2a", failure: "#c92a2a",
+                       succeeded: "#2b8a3e", skipped: "#868e96" };
+  var lang = document.documentElement.lang || "id";
+  var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+  function numberText(value, kind) {
+    if (value === null || value === undefined || value === "") { return "–"; }
+    if (typeof value !== "number") { return String(value); }
+    var digits = kind === "percent" ? 1 : (kind === "number" && !Number.isInteger(value) ? 2 : 0);
+    var text = new Intl.NumberFormat(lang, { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(value);
+    if (kind === "ms") { return text + " ms"; }
+    if (kind === "percent") { return text + " %"; }
+    if (kind === "money") { return "Rp " + new Intl.NumberFormat("id", { maximumFractionDigits: 0 }).format(value); }
+    return text;
+  }
+
+  function columnsByKey(figure) {
+    var map = {};
+    figure.columns.forEach(function (column) { map[column.key] = column; });
+    return map;
+  }
+
+  // Times on an axis: hours and minutes within a day and a half, else day and month (Asia/Jakarta).
+  function timeLabels(values) {
+    var dates = values.map(function (v) { return new Date(v); });
+    var valid = dates.every(function (d) { return !isNaN(d.getTime()); }) && values.every(function (v) {
+      return typeof v === "string" && /^\d{4}-\d{2}-\d{2}/.test(v);
+    });
+    if (!valid) { return values.map(function (v) { return v === null ? "–" : String(v); }); }
+    var span = dates.length > 1 ? Math.abs(dates[dates.length - 1] - dates[0]) : 0;
+    var dateOnly = values.every(function (v) { return v.length === 10; });
+    var options = (span <= 36 * 3600 * 1000 && !dateOnly)
+      ? { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Jakarta" }
+      : { day: "numeric", month: "short", timeZone: dateOnly ? "UTC" : "Asia/Jakarta" };
+    var format = new Intl.DateTimeFormat(lang, options);
+    return dates.map(function (d) { return format.format(d); });
+  }
+
+  function axisTitle(keys, columns) {
+    if (!keys.length) { return ""; }
+    var kinds = keys.map(function (k) { return columns[k].kind; });
+    if (keys.length === 1) { return columns[keys[0]].label; }
+    var units = { ms: "ms", percent: "%", money: "Rp" };
+    return kinds.every(function (k) { return k === kinds[0]; }) && units[kinds[0]] ? units[kinds[0]] : "";
+  }
+
+  function valueAxis(keys, columns, position, grid) {
+    var kind = keys.length ? columns[keys[0]].kind : "number";
+    var title = axisTitle(keys, columns);
+    return {
+      position: position, beginAtZero: true, grid: { drawOnChartArea: grid },
+      title: { display: Boolean(title), text: title },
+      ticks: { callback: function (value) { return numberText(value, kind); }, maxTicksLimit: 6 }
+    };
+  }
+
+  function seriesDataset(figure, key, index, columns, type, axisId) {
+    var colour = PALETTE[index % PALETTE.length];
+    return {
+      type: type, label: columns[key].label, yAxisID: axisId, xAxisID: "x",
+      data: figure.rows.map(function (row) { return row[key]; }),
+      borderColor: colour, backgroundColor: type === "line" ? colour : colour + "cc",
+      borderWidth: type === "line" ? 2 : 0, pointRadius: figure.rows.length > 60 ? 0 : 2, tension: 0.2,
+      borderDash: axisId === "y1" && type === "line" ? [6, 4] : [], kind: columns[key].kind
+    };
+  }
+
+  function tooltipLabel(context) {
+    var dataset = context.dataset;
+    var raw = context.raw;
+    if (Array.isArray(raw)) { return dataset.label + ": " + numberText(raw[0], "ms") + " → " + numberText(raw[1], "ms"); }
+    if (raw && Array.isArray(raw.x)) {
+      return dataset.label + ": " + numberText(raw.x[1] - raw.x[0], "ms") + " (+" + numberText(raw.x[0], "ms") + ")";
+    }
+    return dataset.label + ": " + numberText(raw, dataset.kind);
+  }
+
+  function cartesianConfig(figure, columns) {
+    var horizontal = figure.chart === "hbar";
+    var baseType = figure.chart === "line" ? "line" : "bar";
+    var labels = timeLabels(figure.rows.map(function (row) { return row[figure.x]; }));
+    var datasets = figure.series.map(function (key, i) {
+      return seriesDataset(figure, key, i, columns, baseType, horizontal ? "x" : "y");
+    });
+    figure.secondary.forEach(function (key, i) {
+      // The right axis is another unit; on a bar chart its series is drawn as a line over the bars.
+      datasets.push(seriesDataset(figure, key, figure.series.length + i, columns, "line", "y1"));
+    });
+    if (horizontal) {
+      datasets.forEach(function (d) { d.xAxisID = "x"; d.yAxisID = "y"; });
+      return {
+        type: "bar", data: { labels: labels, datasets: datasets },
+        options: { indexAxis: "y", scales: { x: valueAxis(figure.series, columns, "bottom", true), y: { ticks: { autoSkip: false } } } }
+      };
+    }
+    var scales = { x: { ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12 } }, y: valueAxis(figure.series, columns, "left", true) };
+    if (figure.secondary.length) { scales.y1 = valueAxis(figure.secondary, columns, "right", false); }
+    return { type: baseType, data: { labels: labels, datasets: datasets }, options: { scales: scales } };
+  }
+
+  function funnelConfig(figure, columns) {
+    var key = figure.series[0];
+    var values = figure.rows.map(function (row) { return row[key]; });
+    var top = Math.max.apply(null, values.concat([1]));
+    return {
+      type: "bar",
+      data: {
+        labels: figure.rows.map(function (row) { return String(row[figure.x]); }),
+        datasets: [{
+          label: columns[key].label, data: values, kind: columns[key].kind,
+          // Each stage a shade lighter by what it keeps of the first: the loss shows as colour too.
+          backgroundColor: values.map(function (v) { return "rgba(11, 92, 173, " + (0.35 + 0.65 * (v || 0) / top).toFixed(2) + ")"; }),
+          borderWidth: 0
+        }]
+      },
+      options: { indexAxis: "y", plugins: { legend: { display: false } },
+                 scales: { x: valueAxis([key], columns, "bottom", true), y: { ticks: { autoSkip: false } } } }
+    };
+  }
+
+  function timelineConfig(figure, columns) {
+    var lanes = [];
+    var kinds = [];
+    figure.rows.forEach(function (row) {
+      if (lanes.indexOf(String(row.lane)) < 0) { lanes.push(String(row.lane)); }
+      if (kinds.indexOf(String(row.kind)) < 0) { kinds.push(String(row.kind)); }
+    });
+    var kindLabels = (figure.extra && figure.extra.kind_labels) || {};
+    var datasets = kinds.map(function (kind, i) {
+      var colour = KIND_COLOURS[kind] || PALETTE[i % PALETTE.length];
+      return {
+        label: kindLabels[kind] || kind, grouped: false, borderSkipped: false, borderWidth: 0, barPercentage: 0.7,
+        backgroundColor: colour, borderColor: colour,
+        data: figure.rows.filter(function (row) { return String(row.kind) === kind; }).map(function (row) {
+          return { x: [row.start_ms, row.end_ms], y: String(row.lane) };
+        })
+      };
+    });
+    var xAxis = valueAxis(["start_ms"], columns, "bottom", true);
+    xAxis.title = { display: true, text: "ms" };
+    return {
+      type: "bar", data: { labels: lanes, datasets: datasets },
+      options: { indexAxis: "y", scales: { x: xAxis, y: { ticks: { autoSkip: false } } } }
+    };
+  }
+
+  function configFor(figure) {
+    var columns = columnsByKey(figure);
+    var config = figure.chart === "funnel" ? funnelConfig(figure, columns)
+      : figure.chart === "timeline" ? timelineConfig(figure, columns)
+      : cartesianConfig(figure, columns);
+    var options = config.options;
+    options.responsive = true;
+    options.maintainAspectRatio = false;
+    options.animation = reduceMotion ? false : { duration: 400 };
+    options.interaction = { mode: "nearest", intersect: false, axis: options.indexAxis === "y" ? "y" : "x" };
+    options.plugins = options.plugins || {};
+    options.plugins.tooltip = { callbacks: { label: tooltipLabel } };
+    options.plugins.legend = options.plugins.legend || { position: "bottom", labels: { boxWidth: 12 } };
+    return config;
+  }
+
+  // Horizontal charts grow with their categories so labels never overlap; others keep the CSS height.
+  function sizeBox(box, figure) {
+    if (["hbar", "funnel", "timeline"].indexOf(figure.chart) < 0) { return; }
+    var count = figure.chart === "timeline"
+      ? new Set(figure.rows.map(function (row) { return String(row.lane); })).size
+      : figure.rows.length;
+    box.style.height = Math.max(160, 34 * count + 90) + "px";
+  }
+
+  function draw(box) {
+    var source = document.getElementById(box.getAttribute("data-figure-json"));
+    var canvas = box.querySelector("canvas");
+    if (!source || !canvas || typeof window.Chart !== "function") { return; }
+    var figure = JSON.parse(source.textContent);
+    if (!figure.rows.length || figure.chart === "none") { return; }
+    sizeBox(box, figure);
+    box.opsChart = new window.Chart(canvas, configFor(figure));
+  }
+
+  function drawAll() {
+    Array.prototype.forEach.call(document.querySelectorAll(".ops-chart[data-figure-json]"), draw);
+  }
+
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", drawAll); } else { drawAll(); }
+}());

@@ -1,0 +1,15 @@
+"""The operations tests place real orders, so they talk to the session's fake courier and gateway."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _partners(settings, fake_courier, fake_gateway):
+    settings.COURIER_URL = fake_courier.url
+    settings.PAYMENT_GATEWAY_URL = fake_gateway.url
+    settings.PAYMENT_NOTIFICATION_URL = f"{fake_gateway.url}/_sink"
+    fake_courier.set_faults()
+    fake_gateway.set_faults()
+    yield

@@ -20,7 +20,14 @@ from rest_framework.views import APIView
 
 from analytics.errors import InvalidOpsParameter, InvalidOpsPeriod, OpsNotForPartners
 from analytics.figure_export import figure_json
-from analytics.pages import SECTIONS, InvalidSectionParam, section_figures, section_get, section_params
+from analytics.pages import (
+    PARAM_MAX_LENGTH,
+    SECTIONS,
+    InvalidSectionParam,
+    section_figures,
+    section_get,
+    section_params,
+)
 from analytics.periods import MAX_RANGE_DAYS, PRESETS, InvalidPeriod, period_parse
 from analytics.selectors.workflow import order_timeline_figures, stalled_orders_figure
 from analytics.serializers import SectionOutSerializer, StalledOutSerializer, TimelineOutSerializer
@@ -65,7 +72,7 @@ PERIOD_PARAMETERS = [
                      description=f"Last day of a range, included; at most {MAX_RANGE_DAYS} days from start"),
 ]
 SECTION_PARAMETER = OpenApiParameter("section", str, OpenApiParameter.PATH, enum=[s.slug for s in SECTIONS])
-ROUTE_PARAMETER = OpenApiParameter("route", {"type": "string", "maxLength": 200},
+ROUTE_PARAMETER = OpenApiParameter("route", {"type": "string", "maxLength": PARAM_MAX_LENGTH},
                                    description="load only: one route's figures (others ignore it)")
 
 
@@ -81,10 +88,15 @@ class OpsSectionApi(OpsApi):
         current = section_get(section)
         if current is None:
             raise exceptions.NotFound(f"No section {section!r}; one of {', '.join(s.slug for s in SECTIONS)}.")
+        empty = [name for name in ("period", "start", "end") if request.query_params.get(name) == ""]
+        if empty:  # the pages take an empty field as absent; the API says what it got
+            raise InvalidOpsPeriod(f"{', '.join(empty)}: given empty; leave it out or give a value.")
         try:
             period = period_parse(request.query_params)
         except InvalidPeriod as exc:
             raise InvalidOpsPeriod(str(exc)) from exc
+        if len(request.query_params.get("route", "")) > PARAM_MAX_LENGTH:  # every section checks it alike
+            raise InvalidOpsParameter(f"route is at most {PARAM_MAX_LENGTH} characters.")
         try:
             params = section_params(current, request.query_params)
         except InvalidSectionParam as exc:

@@ -25,14 +25,14 @@ def dashboard_headlines(*, stalled_count: int, stalled_limit: int, now: dt.datet
         fulfilling=Count("pk", filter=Q(status__in=[OrderStatus.PAID, OrderStatus.IN_FULFILMENT])),
         failed=Count("pk", filter=Q(status=OrderStatus.FAILED, updated_at__gte=now - RECENT)),
     )
-    stalled = f"{stalled_limit}+" if stalled_count >= stalled_limit else stalled_count
     return Figure(
-        key="headlines", title=_("Now"),
+        key="headlines", title=_("Now"), chart="hbar", x="measure", series=("value",),
+        note=_("Stalled orders are counted up to %(limit)d.") % {"limit": stalled_limit},
         columns=(Column("measure", _("Measure"), "text"), Column("value", _("Orders"), "int")),
         rows=[
             {"measure": _("Waiting for payment"), "value": counts["waiting"]},
             {"measure": _("Paid or being prepared"), "value": counts["fulfilling"]},
             {"measure": _("Failed in the last 24 hours"), "value": counts["failed"]},
-            {"measure": _("Stalled (past their step's deadline)"), "value": stalled},
+            {"measure": _("Stalled (past their step's deadline)"), "value": min(stalled_count, stalled_limit)},
         ],
     )

@@ -57,7 +57,8 @@
     return {
       position: position, beginAtZero: true, grid: { drawOnChartArea: grid },
       title: { display: Boolean(title), text: title },
-      ticks: { callback: function (value) { return numberText(value, kind); }, maxTicksLimit: 6 }
+      ticks: { callback: function (value) { return numberText(value, kind); }, maxTicksLimit: 6, maxRotation: 0,
+               autoSkipPadding: 10 }
     };
   }
 
@@ -67,7 +68,7 @@
       type: type, label: columns[key].label, yAxisID: axisId, xAxisID: "x",
       data: figure.rows.map(function (row) { return row[key]; }),
       borderColor: colour, backgroundColor: type === "line" ? colour : colour + "cc",
-      borderWidth: type === "line" ? 2 : 0, pointRadius: figure.rows.length > 60 ? 0 : 2, tension: 0.2,
+      borderWidth: type === "line" ? 2 : 0, pointRadius: figure.rows.length > 24 ? 0 : 2, tension: 0.2,
       borderDash: axisId === "y1" && type === "line" ? [6, 4] : [], kind: columns[key].kind
     };
   }
@@ -144,7 +145,7 @@
       };
     });
     var xAxis = valueAxis(["start_ms"], columns, "bottom", true);
-    xAxis.title = { display: true, text: "ms" };
+    xAxis.title = { display: false };  // the ticks say ms
     return {
       type: "bar", data: { labels: lanes, datasets: datasets },
       options: { indexAxis: "y", scales: { x: xAxis, y: { ticks: { autoSkip: false } } } }

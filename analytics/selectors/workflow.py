@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from analytics.figures import Column, Figure
 from analytics.periods import Period
@@ -22,8 +23,8 @@ def workflow_figures(*, period: Period) -> list[Figure]:
 def stalled_orders_figure(*, now: dt.datetime | None = None, limit: int = 200) -> Figure:
     return Figure(
         key="stalled", title=_("Stalled orders"),
-        columns=(Column("order_number", _("Order"), "text"), Column("status", _("Status"), "text"),
-                 Column("since", _("In this state since"), "datetime")),
+        columns=(Column("order_number", pgettext_lazy("purchase order", "Order"), "text"),
+                 Column("status", _("Status"), "text"), Column("since", _("In this state since"), "datetime")),
         rows=[],
     )
 

@@ -24,6 +24,7 @@ from okto88.money import rupiah
 register = template.Library()
 
 NUMERIC_KINDS = frozenset({"int", "number", "ms", "percent", "money"})
+UNBROKEN_KINDS = frozenset({"datetime", "date"})
 EMPTY = "–"
 
 
@@ -64,8 +65,9 @@ def cell_html(value, kind: str) -> str:
 
 
 @register.inclusion_tag("analytics/_figure.html", takes_context=True)
-def ops_figure(context, figure: Figure, redrive: bool = False, csv: bool = True):
-    """redrive: add a column with a re-drive button per row (the stalled orders, by order_number)."""
+def ops_figure(context, figure: Figure, redrive: bool = False, csv: bool = True, empty: str = ""):
+    """redrive: add a column with a re-drive button per row (the stalled orders, by order_number);
+    empty: what the table says with no rows (default: nothing in this period)."""
     request = context.get("request")
     csv_url = ""
     if csv and request is not None:
@@ -74,8 +76,8 @@ def ops_figure(context, figure: Figure, redrive: bool = False, csv: bool = True)
         csv_url = f"{request.path}?{query.urlencode()}"
     rows = []
     for row in figure.rows:
-        cells = [{"html": cell_html(row.get(column.key), column.kind),
-                  "numeric": column.kind in NUMERIC_KINDS} for column in figure.columns]
+        cells = [{"html": cell_html(row.get(column.key), column.kind), "numeric": column.kind in NUMERIC_KINDS,
+                  "unbroken": column.kind in UNBROKEN_KINDS} for column in figure.columns]
         number = row.get("order_number")
         rows.append({"cells": cells,
                      "redrive_url": reverse("analytics:order_redrive", args=[number]) if redrive and number else ""})
@@ -86,6 +88,7 @@ def ops_figure(context, figure: Figure, redrive: bool = False, csv: bool = True)
         "columns": [{"label": column.label, "numeric": column.kind in NUMERIC_KINDS} for column in figure.columns],
         "rows": rows,
         "redrive": redrive,
+        "empty": empty,
         "csv_url": csv_url,
         "csrf_token": context.get("csrf_token"),
     }

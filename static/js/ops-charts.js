@@ -21,6 +21,27 @@
     return text;
   }
 
+  // A category label on a narrow chart: lines of at most `width` characters, cut at spaces.
+  function wrapped(text, width) {
+    var words = String(text).split(" ");
+    var lines = [""];
+    words.forEach(function (word) {
+      var last = lines.length - 1;
+      if (lines[last] && (lines[last] + " " + word).length > width) { lines.push(word); } else {
+        lines[last] = lines[last] ? lines[last] + " " + word : word;
+      }
+    });
+    return lines.length > 1 ? lines : lines[0];
+  }
+
+  function categoryAxis(box) {
+    var narrow = box.clientWidth < 520;
+    return { ticks: { autoSkip: false, callback: function (value) {
+      var label = this.getLabelForValue(value);
+      return narrow ? wrapped(label, 16) : label;
+    } } };
+  }
+
   function columnsByKey(figure) {
     var map = {};
     figure.columns.forEach(function (column) { map[column.key] = column; });
@@ -83,7 +104,7 @@
     return dataset.label + ": " + numberText(raw, dataset.kind);
   }
 
-  function cartesianConfig(figure, columns) {
+  function cartesianConfig(figure, columns, box) {
     var horizontal = figure.chart === "hbar";
     var baseType = figure.chart === "line" ? "line" : "bar";
     var labels = timeLabels(figure.rows.map(function (row) { return row[figure.x]; }));
@@ -98,7 +119,7 @@
       datasets.forEach(function (d) { d.xAxisID = "x"; d.yAxisID = "y"; });
       return {
         type: "bar", data: { labels: labels, datasets: datasets },
-        options: { indexAxis: "y", scales: { x: valueAxis(figure.series, columns, "bottom", true), y: { ticks: { autoSkip: false } } } }
+        options: { indexAxis: "y", scales: { x: valueAxis(figure.series, columns, "bottom", true), y: categoryAxis(box) } }
       };
     }
     var scales = { x: { ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12 } }, y: valueAxis(figure.series, columns, "left", true) };
@@ -106,7 +127,7 @@
     return { type: baseType, data: { labels: labels, datasets: datasets }, options: { scales: scales } };
   }
 
-  function funnelConfig(figure, columns) {
+  function funnelConfig(figure, columns, box) {
     var key = figure.series[0];
     var values = figure.rows.map(function (row) { return row[key]; });
     var top = Math.max.apply(null, values.concat([1]));
@@ -122,11 +143,11 @@
         }]
       },
       options: { indexAxis: "y", plugins: { legend: { display: false } },
-                 scales: { x: valueAxis([key], columns, "bottom", true), y: { ticks: { autoSkip: false } } } }
+                 scales: { x: valueAxis([key], columns, "bottom", true), y: categoryAxis(box) } }
     };
   }
 
-  function timelineConfig(figure, columns) {
+  function timelineConfig(figure, columns, box) {
     var lanes = [];
     var kinds = [];
     figure.rows.forEach(function (row) {
@@ -148,15 +169,15 @@
     xAxis.title = { display: false };  // the ticks say ms
     return {
       type: "bar", data: { labels: lanes, datasets: datasets },
-      options: { indexAxis: "y", scales: { x: xAxis, y: { ticks: { autoSkip: false } } } }
+      options: { indexAxis: "y", scales: { x: xAxis, y: categoryAxis(box) } }
     };
   }
 
-  function configFor(figure) {
+  function configFor(figure, box) {
     var columns = columnsByKey(figure);
-    var config = figure.chart === "funnel" ? funnelConfig(figure, columns)
-      : figure.chart === "timeline" ? timelineConfig(figure, columns)
-      : cartesianConfig(figure, columns);
+    var config = figure.chart === "funnel" ? funnelConfig(figure, columns, box)
+      : figure.chart === "timeline" ? timelineConfig(figure, columns, box)
+      : cartesianConfig(figure, columns, box);
     var options = config.options;
     options.responsive = true;
     options.maintainAspectRatio = false;
@@ -174,7 +195,8 @@
     var count = figure.chart === "timeline"
       ? new Set(figure.rows.map(function (row) { return String(row.lane); })).size
       : figure.rows.length;
-    box.style.height = Math.max(160, 34 * count + 90) + "px";
+    var perCategory = box.clientWidth < 520 ? 46 : 34;  // wrapped labels take two or three lines
+    box.style.height = Math.max(160, perCategory * count + 90) + "px";
   }
 
   function draw(box) {
@@ -184,7 +206,7 @@
     var figure = JSON.parse(source.textContent);
     if (!figure.rows.length || figure.chart === "none") { return; }
     sizeBox(box, figure);
-    box.opsChart = new window.Chart(canvas, configFor(figure));
+    box.opsChart = new window.Chart(canvas, configFor(figure, box));
   }
 
   function drawAll() {

@@ -32,7 +32,7 @@ from analytics.periods import MAX_RANGE_DAYS, PRESETS, InvalidPeriod, period_par
 from analytics.selectors.workflow import order_timeline_figures, stalled_orders_figure
 from analytics.serializers import SectionOutSerializer, StalledOutSerializer, TimelineOutSerializer
 from okto88.api.authentication import ApiClientPrincipal
-from okto88.api.pagination import page_size_param, page_size_schema_parameter
+from okto88.api.pagination import page_size_param
 from okto88.models import Scope
 from orders.errors import OrderNotFound
 from orders.services import api_client_acts_for_partner
@@ -111,7 +111,9 @@ class OpsStalledApi(OpsApi):
                    parameters=[
                        OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": STALLED_OFFSET_MAX},
                                         description="Rows to skip (the next and previous links carry it)"),
-                       page_size_schema_parameter(default=STALLED_PAGE_SIZE, maximum=STALLED_PAGE_SIZE_MAX),
+                       OpenApiParameter("page_size", {"type": "integer", "minimum": 1},
+                                        description=f"Rows per page (default {STALLED_PAGE_SIZE}; above "
+                                                    f"{STALLED_PAGE_SIZE_MAX} counts as {STALLED_PAGE_SIZE_MAX})"),
                    ],
                    responses={200: StalledOutSerializer, 403: PROBLEM_403},
                    description=AUTH + "Needs the scope ops:read. Orders in a state past its step's deadline, "

@@ -14,9 +14,10 @@ from django.template import Context, Template
 from django.test import Client, RequestFactory
 from django.utils import translation
 
-from analytics.figure_export import figure_csv, figure_json
+from analytics.figure_export import csv_filename, figure_csv, figure_json, period_slug
 from analytics.figures import Column, Figure
 from analytics.pages import SECTIONS
+from analytics.periods import period_parse
 from analytics.selectors.dashboard import dashboard_headlines
 from orders import services
 from orders.models import OrderEvent, OrderStatus
@@ -218,3 +219,14 @@ def test_the_stalled_table_carries_a_redrive_form_per_order_with_its_csrf_token(
         assert f'<form method="post" action="/ops/orders/{number}/redrive/"' in html
     assert html.count('name="csrfmiddlewaretoken" value="t0ken"') == 2
     assert ">–</td>" in html  # no time: a dash, not "None"
+
+
+def test_the_csv_file_is_named_for_its_section_figure_and_period():
+    now = dt.datetime(2026, 12, 6, 4, 30, tzinfo=dt.UTC)
+    preset = period_parse({"period": "7d"}, now=now)
+    ranged = period_parse({"start": "2026-11-01", "end": "2026-11-30"})
+    assert period_slug(preset) == "7d-20261206-1130"
+    assert period_slug(ranged) == "20261101-20261130"
+    assert csv_filename(section="workflow", figure=SAMPLE, period_text=period_slug(ranged)) == \
+        "okto88-workflow-sample-20261101-20261130.csv"
+    assert csv_filename(section="order-OK/1 2", figure=SAMPLE, period_text="x") == "okto88-order-OK-1-2-sample-x.csv"

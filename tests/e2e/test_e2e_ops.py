@@ -240,6 +240,13 @@ def test_the_dashboard_links_and_a_workshop_member_is_refused(new_page, live_ser
     page.wait_for_url(f"{live_server.url}/ops/")
     page.get_by_role("link", name="Pesanan macet").first.click()
     page.wait_for_url(f"{live_server.url}/ops/stalled/")
+    page.get_by_role("button", name="EN").click()
+    page.wait_for_url(f"{live_server.url}/ops/stalled/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Stalled orders"
+    assert page.get_by_text("No order is stalled now.").is_visible()
+    page.goto(f"{live_server.url}/ops/workflow/?period=2w")
+    assert "Unknown period" in page.get_by_role("alert").inner_text()
+    screenshot(page, "ops-bad-period-english-desktop")
 
     other = new_page("phone")
     log_in(other, live_server, member.user.email)

@@ -26,6 +26,7 @@ from analytics.periods import DEFAULT_PRESET, JAKARTA, PRESETS, InvalidPeriod, p
 from analytics.selectors.dashboard import dashboard_headlines
 from analytics.selectors.redrive import order_for_redrive
 from analytics.selectors.workflow import order_timeline_figures, stalled_orders_figure
+from okto88.errors import ApplicationError, error_message
 from okto88.models import Role
 from orders.workflow import order_redrive as workflow_order_redrive
 
@@ -137,7 +138,12 @@ def order_redrive(request, number: str):
     order = order_for_redrive(number=number)
     if order is None:
         raise Http404(f"No order {number!r}.")
-    if workflow_order_redrive(order=order, force=True):
+    try:
+        redriven = workflow_order_redrive(order=order, force=True, actor=request.user)
+    except ApplicationError as exc:  # the workflow refuses an order it cannot move on, and says why
+        messages.error(request, error_message(exc, staff=True))
+        return redirect(reverse("analytics:stalled"))
+    if redriven:
         messages.success(request, _("Order %(number)s was re-driven: its workflow runs again from its first "
                                     "unfinished step.") % {"number": order.number})
     else:

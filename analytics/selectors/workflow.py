@@ -19,11 +19,12 @@ def workflow_figures(*, period: Period) -> list[Figure]:
 # PLACEHOLDERS until the "flow" branch merges: its stalled_orders_figure and
 # order_timeline_figures replace these two (same names and arguments). The pages and the API
 # (analytics/views.py, analytics/api.py) call them as they are; the stalled rows must carry
-# the column "order_number", which the re-drive button posts.
+# the order's "number" (the re-drive button posts it) and may say in "redrive" what a re-drive
+# would do ("" for nothing: no button).
 def stalled_orders_figure(*, now: dt.datetime | None = None, limit: int = 200) -> Figure:
     return Figure(
         key="stalled", title=_("Stalled orders"),
-        columns=(Column("order_number", pgettext_lazy("purchase order", "Order"), "text"),
+        columns=(Column("number", pgettext_lazy("purchase order", "Order"), "text"),
                  Column("status", _("Status"), "text"), Column("since", _("In this state since"), "datetime")),
         rows=[],
     )

@@ -9,12 +9,14 @@ carries the raw values.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 from django import template
 from django.urls import reverse
 from django.utils import formats
 from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from analytics.figure_export import figure_json
 from analytics.figures import Figure
@@ -61,12 +63,30 @@ def cell_text(value, kind: str) -> str:
 def cell_html(value, kind: str) -> str:
     if kind == "link" and isinstance(value, dict) and value.get("url"):
         return format_html('<a href="{}">{}</a>', value["url"], value.get("text") or value["url"])
+    if kind == "link" and isinstance(value, str) and value.startswith("/"):  # a path of ours: "Open"
+        return format_html('<a href="{}">{}</a>', value, gettext("Open"))
     return format_html("{}", cell_text(value, kind))
+
+
+def chart_labels() -> str:
+    """The timeline's bar kinds and marked statuses in the reader's language, for the chart legend."""
+    return json.dumps({"wait": gettext("Queue wait"), "run": gettext("Run"), "failed": gettext("Failed"),
+                       "retrying": gettext("Will retry"), "running": gettext("Running")})
+
+
+def _order_number(row: dict) -> str:
+    return str(row.get("order_number") or row.get("number") or "")
+
+
+def _redrivable(row: dict) -> bool:
+    # The stalled figure says what a re-drive would do; an empty "redrive" means nothing would.
+    return "redrive" not in row or bool(row["redrive"])
 
 
 @register.inclusion_tag("analytics/_figure.html", takes_context=True)
 def ops_figure(context, figure: Figure, redrive: bool = False, csv: bool = True, empty: str = ""):
-    """redrive: add a column with a re-drive button per row (the stalled orders, by order_number);
+    """redrive: add a column with a re-drive button per row (the stalled orders, by their "number"
+    or "order_number", unless the row's "redrive" says nothing would be done);
     empty: what the table says with no rows (default: nothing in this period)."""
     request = context.get("request")
     csv_url = ""
@@ -78,13 +98,14 @@ def ops_figure(context, figure: Figure, redrive: bool = False, csv: bool = True,
     for row in figure.rows:
         cells = [{"html": cell_html(row.get(column.key), column.kind), "numeric": column.kind in NUMERIC_KINDS,
                   "unbroken": column.kind in UNBROKEN_KINDS} for column in figure.columns]
-        number = row.get("order_number")
-        rows.append({"cells": cells,
-                     "redrive_url": reverse("analytics:order_redrive", args=[number]) if redrive and number else ""})
+        number = _order_number(row)
+        rows.append({"cells": cells, "redrive_url": reverse("analytics:order_redrive", args=[number])
+                     if redrive and number and _redrivable(row) else ""})
     return {
         "figure": figure,
         "figure_json": figure_json(figure),
         "json_id": f"figure-data-{figure.key}",
+        "chart_labels": chart_labels() if figure.chart == "timeline" else "",
         "columns": [{"label": column.label, "numeric": column.kind in NUMERIC_KINDS} for column in figure.columns],
         "rows": rows,
         "redrive": redrive,

@@ -5,8 +5,8 @@
 (function () {
   "use strict";
   var PALETTE = ["#0b5cad", "#e8590c", "#2b8a3e", "#862e9c", "#c92a2a", "#1098ad", "#a15c07", "#495057"];
-  var KIND_COLOURS = { wait: "#a5b4c4", run: "#0b5cad", retry: "#e8590c", failed: "#c92a2a", failure: "#c92a2a",
-                       succeeded: "#2b8a3e", skipped: "#868e96" };
+  var KIND_COLOURS = { wait: "#a5b4c4", run: "#0b5cad", retrying: "#e8590c", retry: "#e8590c", failed: "#c92a2a",
+                       running: "#74c0fc", succeeded: "#2b8a3e", skipped: "#868e96" };
   var lang = document.documentElement.lang || "id";
   var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
@@ -147,22 +147,30 @@
     };
   }
 
+  // Floating bars, one lane per step: rows carry start_ms, end_ms and kind (wait, run); a run whose
+  // status is in extra.marked_statuses (retrying, failed, running) gets that status's colour and
+  // legend entry, so retries and failures stand out. The lane is the figure's x column, else "lane".
   function timelineConfig(figure, columns, box) {
+    var laneKey = figure.x || "lane";
+    var marked = (figure.extra && figure.extra.marked_statuses) || [];
+    var labels = {};
+    try { labels = JSON.parse(box.getAttribute("data-labels") || "{}"); } catch (e) { labels = {}; }
+    Object.assign(labels, (figure.extra && figure.extra.kind_labels) || {});
     var lanes = [];
-    var kinds = [];
+    var groups = [];
+    var byGroup = {};
     figure.rows.forEach(function (row) {
-      if (lanes.indexOf(String(row.lane)) < 0) { lanes.push(String(row.lane)); }
-      if (kinds.indexOf(String(row.kind)) < 0) { kinds.push(String(row.kind)); }
+      var lane = String(row[laneKey]);
+      if (lanes.indexOf(lane) < 0) { lanes.push(lane); }
+      var group = row.kind === "run" && marked.indexOf(row.status) >= 0 ? row.status : String(row.kind);
+      if (!byGroup[group]) { byGroup[group] = []; groups.push(group); }
+      byGroup[group].push({ x: [row.start_ms, row.end_ms], y: lane });
     });
-    var kindLabels = (figure.extra && figure.extra.kind_labels) || {};
-    var datasets = kinds.map(function (kind, i) {
-      var colour = KIND_COLOURS[kind] || PALETTE[i % PALETTE.length];
+    var datasets = groups.map(function (group, i) {
+      var colour = KIND_COLOURS[group] || PALETTE[i % PALETTE.length];
       return {
-        label: kindLabels[kind] || kind, grouped: false, borderSkipped: false, borderWidth: 0, barPercentage: 0.7,
-        backgroundColor: colour, borderColor: colour,
-        data: figure.rows.filter(function (row) { return String(row.kind) === kind; }).map(function (row) {
-          return { x: [row.start_ms, row.end_ms], y: String(row.lane) };
-        })
+        label: labels[group] || group, grouped: false, borderSkipped: false, borderWidth: 0, barPercentage: 0.7,
+        minBarLength: 2, backgroundColor: colour, borderColor: colour, data: byGroup[group]
       };
     });
     var xAxis = valueAxis(["start_ms"], columns, "bottom", true);
@@ -193,7 +201,7 @@
   function sizeBox(box, figure) {
     if (["hbar", "funnel", "timeline"].indexOf(figure.chart) < 0) { return; }
     var count = figure.chart === "timeline"
-      ? new Set(figure.rows.map(function (row) { return String(row.lane); })).size
+      ? new Set(figure.rows.map(function (row) { return String(row[figure.x || "lane"]); })).size
       : figure.rows.length;
     var perCategory = box.clientWidth < 520 ? 46 : 34;  // wrapped labels take two or three lines
     box.style.height = Math.max(160, perCategory * count + 90) + "px";

@@ -93,7 +93,7 @@ def test_the_stalled_list_is_paged_and_its_page_size_and_offset_are_checked():
     body = api(key).get("/api/v1/ops/stalled/?page_size=10").json()
     assert body["previous"] is None and body["next"] is None
     assert body["figure"]["key"] and len(body["figure"]["rows"]) <= 10
-    assert {column["key"] for column in body["figure"]["columns"]} >= {"order_number"}
+    assert "number" in {column["key"] for column in body["figure"]["columns"]}
     assert_problem(api(key).get("/api/v1/ops/stalled/?offset=-1"), 400, "validation_error")
     assert_problem(api(key).get("/api/v1/ops/stalled/?offset=10001"), 400, "validation_error")
     assert_problem(api(key).get("/api/v1/ops/stalled/?page_size=0"), 400, "validation_error")

@@ -210,15 +210,20 @@ def test_redrive_needs_an_operator_and_a_csrf_token():
 
 def test_the_stalled_table_carries_a_redrive_form_per_order_with_its_csrf_token():
     figure = Figure(key="stalled", title="Stalled orders",
-                    columns=(Column("order_number", "Order", "text"), Column("since", "Since", "datetime")),
-                    rows=[{"order_number": "OK-2612-AAAAAA", "since": dt.datetime(2026, 12, 1, tzinfo=dt.UTC)},
-                          {"order_number": "OK-2612-BBBBBB", "since": None}])
+                    columns=(Column("number", "Order", "text"), Column("since", "Since", "datetime"),
+                             Column("timeline", "Timeline", "link")),
+                    rows=[{"number": "OK-2612-AAAAAA", "since": dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+                           "timeline": "/ops/orders/OK-2612-AAAAAA/"},
+                          {"number": "OK-2612-BBBBBB", "since": None, "redrive": "commit_stock"},
+                          {"number": "OK-2612-CCCCCC", "since": None, "redrive": ""}])
     html = Template("{% load ops_figures %}{% ops_figure figure redrive=True %}").render(
         Context({"figure": figure, "request": RequestFactory().get("/ops/stalled/"), "csrf_token": "t0ken"}))
     for number in ("OK-2612-AAAAAA", "OK-2612-BBBBBB"):
         assert f'<form method="post" action="/ops/orders/{number}/redrive/"' in html
     assert html.count('name="csrfmiddlewaretoken" value="t0ken"') == 2
+    assert "/ops/orders/OK-2612-CCCCCC/redrive/" not in html  # nothing a re-drive would do: no button
     assert ">–</td>" in html  # no time: a dash, not "None"
+    assert '<a href="/ops/orders/OK-2612-AAAAAA/">Buka</a>' in html
 
 
 def test_the_csv_file_is_named_for_its_section_figure_and_period():

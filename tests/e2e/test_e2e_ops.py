@@ -86,18 +86,23 @@ KINDS_FIGURES = [
            rows=[{"stage": stage, "orders": count, "lost": lost} for stage, count, lost in [
                ("placed", 1000, 0), ("paid", 930, 70), ("stock committed", 910, 20), ("shipments booked", 880, 30),
                ("shipped", 860, 20), ("delivered", 845, 15)]]),
-    Figure(key="timeline", title="Order timeline", chart="timeline",
-           columns=(Column("lane", "Step", "text"), Column("start_ms", "Start", "ms"), Column("end_ms", "End", "ms"),
-                    Column("kind", "Part", "text")),
-           rows=[{"lane": "commit_stock", "start_ms": 0, "end_ms": 40, "kind": "wait"},
-                 {"lane": "commit_stock", "start_ms": 40, "end_ms": 95, "kind": "run"},
-                 {"lane": "request_shipments", "start_ms": 95, "end_ms": 130, "kind": "wait"},
-                 {"lane": "request_shipments", "start_ms": 130, "end_ms": 1130, "kind": "failed"},
-                 {"lane": "request_shipments", "start_ms": 3130, "end_ms": 3180, "kind": "wait"},
-                 {"lane": "request_shipments", "start_ms": 3180, "end_ms": 3600, "kind": "run"},
-                 {"lane": "notify", "start_ms": 3600, "end_ms": 3620, "kind": "wait"},
-                 {"lane": "notify", "start_ms": 3620, "end_ms": 3700, "kind": "run"}],
-           extra={"kind_labels": {"wait": "queue wait", "run": "run", "failed": "failed attempt"}}),
+    # The shape of analytics.selectors.workflow.order_timeline_figures: a lane per step (its title on
+    # the axis), a wait bar and a run bar per attempt; a failed or retrying run is marked.
+    Figure(key="timeline", title="Order timeline", chart="timeline", x="lane_title",
+           columns=(Column("lane_title", "Step", "text"), Column("lane", "Step code", "text"),
+                    Column("kind", "Bar", "text"), Column("start_ms", "From", "ms"), Column("end_ms", "To", "ms"),
+                    Column("status", "Status", "text")),
+           rows=[{"lane_title": title, "lane": lane, "kind": kind, "start_ms": start, "end_ms": end, "status": status}
+                 for title, lane, kind, start, end, status in [
+                     ("Commit stock", "commit_stock", "wait", 0, 40, "succeeded"),
+                     ("Commit stock", "commit_stock", "run", 40, 95, "succeeded"),
+                     ("Book the courier", "request_shipments", "wait", 95, 130, "retrying"),
+                     ("Book the courier", "request_shipments", "run", 130, 1130, "retrying"),
+                     ("Book the courier", "request_shipments", "wait", 3130, 3180, "succeeded"),
+                     ("Book the courier", "request_shipments", "run", 3180, 3600, "succeeded"),
+                     ("Notify", "notify", "wait", 3600, 3620, "failed"),
+                     ("Notify", "notify", "run", 3620, 3700, "failed")]],
+           extra={"marked_statuses": ["retrying", "failed", "running"]}),
     Figure(key="codes", title="Failures by code", columns=(Column("code", "Code", "text"), Column("n", "Count", "int")),
            rows=[{"code": "courier_unavailable", "n": 12}, {"code": "out_of_stock", "n": 3}]),
 ]

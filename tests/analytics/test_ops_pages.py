@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -235,3 +236,10 @@ def test_the_csv_file_is_named_for_its_section_figure_and_period():
     assert csv_filename(section="workflow", figure=SAMPLE, period_text=period_slug(ranged)) == \
         "okto88-workflow-sample-20261101-20261130.csv"
     assert csv_filename(section="order-OK/1 2", figure=SAMPLE, period_text="x") == "okto88-order-OK-1-2-sample-x.csv"
+
+
+def test_the_workflow_defines_one_order_redrive():
+    """The re-drive button calls orders.workflow.order_redrive; two definitions (a merge keeping a
+    placeholder beside the real one) would let the later one win silently."""
+    source = (Path(settings.BASE_DIR) / "orders" / "workflow.py").read_text(encoding="utf-8")
+    assert source.count("\ndef order_redrive(") == 1

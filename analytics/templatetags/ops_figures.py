@@ -28,6 +28,8 @@ register = template.Library()
 NUMERIC_KINDS = frozenset({"int", "number", "ms", "percent", "money"})
 UNBROKEN_KINDS = frozenset({"datetime", "date"})
 EMPTY = "–"
+# A charted figure's table longer than this folds under its chart (a click opens it).
+TABLE_ROWS_OPEN = 15
 
 
 def _number(value, decimals: int) -> str:
@@ -110,6 +112,7 @@ def ops_figure(context, figure: Figure, redrive: bool = False, csv: bool = True,
         "rows": rows,
         "redrive": redrive,
         "empty": empty,
+        "collapse": figure.chart != "none" and len(rows) > TABLE_ROWS_OPEN,
         "csv_url": csv_url,
         "csrf_token": context.get("csrf_token"),
     }

@@ -10,14 +10,17 @@
   var lang = document.documentElement.lang || "id";
   var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
-  function numberText(value, kind) {
+  // compact: on an axis of a narrow chart, "Rp 40 jt" rather than "Rp 40.000.000".
+  function numberText(value, kind, compact) {
     if (value === null || value === undefined || value === "") { return "–"; }
     if (typeof value !== "number") { return String(value); }
     var digits = kind === "percent" ? 1 : (kind === "number" && !Number.isInteger(value) ? 2 : 0);
-    var text = new Intl.NumberFormat(lang, { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(value);
+    var options = compact ? { notation: "compact", maximumFractionDigits: 1 }
+      : { maximumFractionDigits: digits, minimumFractionDigits: digits };
+    if (kind === "money") { return "Rp " + new Intl.NumberFormat(compact ? lang : "id", compact ? options : { maximumFractionDigits: 0 }).format(value); }
+    var text = new Intl.NumberFormat(lang, options).format(value);
     if (kind === "ms") { return text + " ms"; }
     if (kind === "percent") { return text + " %"; }
-    if (kind === "money") { return "Rp " + new Intl.NumberFormat("id", { maximumFractionDigits: 0 }).format(value); }
     return text;
   }
 
@@ -72,13 +75,14 @@
     return kinds.every(function (k) { return k === kinds[0]; }) && units[kinds[0]] ? units[kinds[0]] : "";
   }
 
-  function valueAxis(keys, columns, position, grid) {
+  function valueAxis(keys, columns, position, grid, box) {
     var kind = keys.length ? columns[keys[0]].kind : "number";
+    var compact = Boolean(box) && box.clientWidth < 520;
     var title = axisTitle(keys, columns);
     return {
       position: position, beginAtZero: true, grid: { drawOnChartArea: grid },
       title: { display: Boolean(title), text: title },
-      ticks: { callback: function (value) { return numberText(value, kind); }, maxTicksLimit: 6, maxRotation: 0,
+      ticks: { callback: function (value) { return numberText(value, kind, compact); }, maxTicksLimit: 6, maxRotation: 0,
                autoSkipPadding: 10 }
     };
   }
@@ -119,11 +123,11 @@
       datasets.forEach(function (d) { d.xAxisID = "x"; d.yAxisID = "y"; });
       return {
         type: "bar", data: { labels: labels, datasets: datasets },
-        options: { indexAxis: "y", scales: { x: valueAxis(figure.series, columns, "bottom", true), y: categoryAxis(box) } }
+        options: { indexAxis: "y", scales: { x: valueAxis(figure.series, columns, "bottom", true, box), y: categoryAxis(box) } }
       };
     }
-    var scales = { x: { ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12 } }, y: valueAxis(figure.series, columns, "left", true) };
-    if (figure.secondary.length) { scales.y1 = valueAxis(figure.secondary, columns, "right", false); }
+    var scales = { x: { ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12 } }, y: valueAxis(figure.series, columns, "left", true, box) };
+    if (figure.secondary.length) { scales.y1 = valueAxis(figure.secondary, columns, "right", false, box); }
     return { type: baseType, data: { labels: labels, datasets: datasets }, options: { scales: scales } };
   }
 
@@ -143,7 +147,7 @@
         }]
       },
       options: { indexAxis: "y", plugins: { legend: { display: false } },
-                 scales: { x: valueAxis([key], columns, "bottom", true), y: categoryAxis(box) } }
+                 scales: { x: valueAxis([key], columns, "bottom", true, box), y: categoryAxis(box) } }
     };
   }
 
@@ -173,7 +177,7 @@
         minBarLength: 2, backgroundColor: colour, borderColor: colour, data: byGroup[group]
       };
     });
-    var xAxis = valueAxis(["start_ms"], columns, "bottom", true);
+    var xAxis = valueAxis(["start_ms"], columns, "bottom", true, box);
     xAxis.title = { display: false };  // the ticks say ms
     return {
       type: "bar", data: { labels: lanes, datasets: datasets },

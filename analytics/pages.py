@@ -25,16 +25,9 @@ class Section:
     params: tuple[str, ...] = ()
 
 
-def integrations_section_figures(*, period: Period) -> list[Figure]:
-    # SEAM for the "breaker" branch: at merge this becomes
-    #   integrations_figures(period=period) + breaker_figures()
-    # with `from analytics.selectors.breakers import breaker_figures` above.
-    return integrations_figures(period=period)
-
-
 SECTIONS: tuple[Section, ...] = (
     Section("workflow", _("Workflow"), workflow_figures),
-    Section("integrations", _("Integrations"), integrations_section_figures),
+    Section("integrations", _("Integrations"), integrations_figures),
     Section("load", _("Load"), load_figures, params=("route",)),
     Section("business", _("Business"), business_figures),
 )

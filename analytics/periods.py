@@ -16,6 +16,10 @@ from django.utils.translation import gettext_lazy as _
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MAX_RANGE_DAYS = 92
+# Ranges stay within these days: okto88 has no data outside them, and before 1970 Asia/Jakarta's
+# offset is local mean time (+07:07:12), which no ISO 8601 reader takes; after 9999 there is no date.
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2099, 12, 31)
 
 PRESETS: dict[str, tuple[dt.timedelta, dt.timedelta, str]] = {
     # name: (length, bucket, label)
@@ -53,6 +57,9 @@ def period_parse(params, *, now: dt.datetime | None = None) -> Period:
             last = dt.date.fromisoformat(end_text or "")
         except ValueError:
             raise InvalidPeriod(_("Give both dates as YYYY-MM-DD.")) from None
+        if not (EARLIEST_DAY <= first <= LATEST_DAY and EARLIEST_DAY <= last <= LATEST_DAY):
+            raise InvalidPeriod(_("Give dates from %(earliest)s to %(latest)s.")
+                                % {"earliest": EARLIEST_DAY.isoformat(), "latest": LATEST_DAY.isoformat()})
         if last < first:
             raise InvalidPeriod(_("The end date is before the start date."))
         if (last - first).days + 1 > MAX_RANGE_DAYS:

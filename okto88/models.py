@@ -74,6 +74,9 @@ class Scope(models.TextChoices):
     STOCK_WRITE = "stock:write", "stock:write"
     ORDERS_READ = "orders:read", "orders:read"
     ORDERS_WRITE = "orders:write", "orders:write"
+    # The operations figures (/api/v1/ops/): operators' tools only, never a supplier's or a
+    # workshop's key (orders.services.api_clients refuses them; the ops API checks again).
+    OPS_READ = "ops:read", "ops:read"
 
 
 class ApiClient(models.Model):

@@ -103,3 +103,11 @@ class CreditLimitExceeded(Conflict):
 
 class OrderNotCancellable(InvalidTransition):
     title = gettext_lazy("This order can no longer be cancelled.")
+
+
+class ScopeNotForPartner(ApplicationError):
+    """A scope that reads every supplier's and workshop's data (ops:read) on a key of a client
+    acting for one of them."""
+
+    code = "scope_not_for_partner"
+    title = gettext_lazy("This scope is for operators' tools, not for a client acting for a supplier or workshop.")

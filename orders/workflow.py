@@ -153,6 +153,27 @@ def first_unfinished_step(*, order: Order) -> str | None:
     return next((step for step in STEPS if step not in done), None)
 
 
+# PLACEHOLDER until the "flow" branch merges its own order_redrive (same name and arguments),
+# which replaces this one: the operations view's re-drive button calls it.
+def order_redrive(*, order: Order, now=None, force: bool = False, actor=None) -> str | None:
+    """Re-drive one paid or in-fulfilment order from its first unfinished step, as the reconciler
+    would (force: even if something ran recently). Returns that step, or None when there is none."""
+    if order.status not in (OrderStatus.PAID, OrderStatus.IN_FULFILMENT):
+        return None
+    if not force:
+        last = StepRun.objects.filter(order=order).order_by("-started_at").first()
+        if last and last.started_at > (now or timezone.now()) - STALL_AFTER:
+            return None
+    step = first_unfinished_step(order=order)
+    if step is None:
+        return None
+    with transaction.atomic():
+        order_event_write(order=order, kind="workflow_redriven", step=step, actor=actor,
+                          message=gettext_noop("Fulfilment resumed after a pause."))
+        workflow_start(order=order, from_step=step)
+    return step
+
+
 def workflow_reconcile(*, now=None) -> list[str]:
     """Re-drive paid / in-fulfilment orders whose chain stopped without finishing or failing."""
     now = now or timezone.now()
@@ -493,3 +514,4 @@ def orders_expire_unpaid(*, now=None) -> list[str]:
         except transient_errors():
             logger.warning("could not reach the gateway to expire an order; next round", extra={"order": order.number})
     return expired
+

@@ -13,7 +13,12 @@ Callers import from here (`from orders import services`); the names below are th
 Inside the package: placement → checkout, lifecycle; checkout → pricing (pyproject.toml).
 """
 
-from orders.services.api_clients import api_client_bind
+from orders.services.api_clients import (
+    OPERATOR_ONLY_SCOPES,
+    api_client_acts_for_partner,
+    api_client_bind,
+    api_client_scopes_check,
+)
 from orders.services.cart import cart_line_add, cart_line_remove, cart_line_update
 from orders.services.checkout import cart_checkout_preview
 from orders.services.lifecycle import (
@@ -35,8 +40,9 @@ from orders.services.placement import order_place
 from orders.services.pricing import order_totals
 
 __all__ = [
-    "CANCELLABLE", "PAYMENT_OPEN", "PAYMENT_RETURN_BACKOFF_MAX_SECONDS", "PAYMENT_RETURN_FROM", "STEPS",
-    "api_client_bind", "cart_checkout_preview", "cart_line_add", "cart_line_remove", "cart_line_update", "order_cancel",
-    "order_close_unpaid", "order_expire", "order_fail", "order_payment_return", "order_payment_start", "order_place",
-    "order_totals", "payment_return_backoff_seconds", "workflow_start",
+    "CANCELLABLE", "OPERATOR_ONLY_SCOPES", "PAYMENT_OPEN", "PAYMENT_RETURN_BACKOFF_MAX_SECONDS", "PAYMENT_RETURN_FROM",
+    "STEPS", "api_client_acts_for_partner", "api_client_bind", "api_client_scopes_check", "cart_checkout_preview",
+    "cart_line_add", "cart_line_remove", "cart_line_update", "order_cancel", "order_close_unpaid", "order_expire",
+    "order_fail", "order_payment_return", "order_payment_start", "order_place", "order_totals",
+    "payment_return_backoff_seconds", "workflow_start",
 ]

@@ -1,4 +1,5 @@
-"""Recording tests start from empty Redis recording keys and an empty buffer."""
+"""Operations tests: recording starts from empty Redis keys and an empty buffer, and tests that
+place real orders talk to the session's fake courier and gateway."""
 
 from __future__ import annotations
 
@@ -22,3 +23,13 @@ def recording_clean():
     yield
     recording_flush()
     recording_keys_delete()
+
+
+@pytest.fixture(autouse=True)
+def _partners(settings, fake_courier, fake_gateway):
+    settings.COURIER_URL = fake_courier.url
+    settings.PAYMENT_GATEWAY_URL = fake_gateway.url
+    settings.PAYMENT_NOTIFICATION_URL = f"{fake_gateway.url}/_sink"
+    fake_courier.set_faults()
+    fake_gateway.set_faults()
+    yield

@@ -41,7 +41,7 @@ def all_errors() -> list[type[ApplicationError]]:
 
 
 def test_every_app_with_domain_errors_has_an_errors_module():
-    assert set(errors_modules()) == {f"{app}.errors" for app in APPS if app != "analytics"}
+    assert set(errors_modules()) == {f"{app}.errors" for app in APPS}
 
 
 def test_no_error_class_is_defined_outside_an_errors_module():

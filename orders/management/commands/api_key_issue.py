@@ -2,7 +2,8 @@
 
 Issues an API key for operators who script their setup: stdout carries the new key and nothing
 else (it is shown once, never stored), so `KEY=$(manage.py api_key_issue ...)` works; what the
-command did besides goes to stderr. `--scopes all` grants every scope the API knows;
+command did besides goes to stderr. `--scopes all` grants every scope the API knows (but
+ops:read to a client acting for a supplier or workshop: it reads every one's figures);
 `--list-scopes` prints them, one a line. The client is created if new, and `--supplier` or
 `--workshop` lets it act for that supplier or workshop (a workshop's key orders for it through
 the cart and orders API). Every refusal is a CommandError (exit status 1) that names what is wrong.
@@ -53,6 +54,9 @@ class Command(BaseCommand):
                     services.api_client_bind(api_client=client, supplier_id=options["supplier"])
                 elif options["workshop"]:
                     services.api_client_bind(api_client=client, workshop_id=options["workshop"])
+                if options["scopes"].strip() == ALL_SCOPES and services.api_client_acts_for_partner(api_client=client):
+                    scopes = [scope for scope in scopes if scope not in services.OPERATOR_ONLY_SCOPES]
+                services.api_client_scopes_check(api_client=client, scopes=scopes)
                 issued = api_key_issue(client=client, name=options["name"] or "issued by api_key_issue",
                                        scopes=scopes)
         except ApplicationError as exc:

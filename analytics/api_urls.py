@@ -1,0 +1,9 @@
+from django.urls import path
+
+from analytics.api import OpsOrderTimelineApi, OpsSectionApi, OpsStalledApi
+
+urlpatterns = [
+    path("ops/stalled/", OpsStalledApi.as_view(), name="api-ops-stalled"),
+    path("ops/orders/<str:number>/timeline/", OpsOrderTimelineApi.as_view(), name="api-ops-order-timeline"),
+    path("ops/<str:section>/", OpsSectionApi.as_view(), name="api-ops-section"),
+]

@@ -1,0 +1,38 @@
+"""The headline numbers on the operations dashboard: a few counts, each over an index."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from analytics.figures import Column, Figure
+from orders.models import Order, OrderStatus
+
+RECENT = dt.timedelta(hours=24)
+
+
+def dashboard_headlines(*, stalled_count: int, stalled_limit: int, now: dt.datetime | None = None) -> Figure:
+    """Orders waiting for payment, in fulfilment, failed in the last 24 hours, and stalled now
+    (counted by the caller from the stalled orders figure, which stops at `stalled_limit`)."""
+    now = now or timezone.now()
+    # One query; each count filters on status first (the order_status_age index).
+    counts = Order.objects.filter(status__in=[OrderStatus.PENDING_PAYMENT, OrderStatus.PAID,
+                                              OrderStatus.IN_FULFILMENT, OrderStatus.FAILED]).aggregate(
+        waiting=Count("pk", filter=Q(status=OrderStatus.PENDING_PAYMENT)),
+        fulfilling=Count("pk", filter=Q(status__in=[OrderStatus.PAID, OrderStatus.IN_FULFILMENT])),
+        failed=Count("pk", filter=Q(status=OrderStatus.FAILED, updated_at__gte=now - RECENT)),
+    )
+    return Figure(
+        key="headlines", title=_("Now"), chart="hbar", x="measure", series=("value",),
+        note=_("Stalled orders are counted up to %(limit)d.") % {"limit": stalled_limit},
+        columns=(Column("measure", _("Measure"), "text"), Column("value", _("Orders"), "int")),
+        rows=[
+            {"measure": _("Waiting for payment"), "value": counts["waiting"]},
+            {"measure": _("Paid or being prepared"), "value": counts["fulfilling"]},
+            {"measure": _("Failed in the last 24 hours"), "value": counts["failed"]},
+            {"measure": _("Stalled (past their step's deadline)"), "value": min(stalled_count, stalled_limit)},
+        ],
+    )

@@ -103,3 +103,11 @@ class CreditLimitExceeded(Conflict):
 
 class OrderNotCancellable(InvalidTransition):
     title = gettext_lazy("This order can no longer be cancelled.")
+
+
+class OrderNotRedrivable(Conflict):
+    """An operator asked to re-drive an order the workflow cannot move on: finished, closed,
+    shipped (only the courier moves it), or with every step done."""
+
+    code = "order_not_redrivable"
+    title = gettext_lazy("This order has no stalled step to re-drive.")

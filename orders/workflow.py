@@ -195,11 +195,12 @@ def order_redrive(*, order: Order, now=None, force: bool = False, actor=None) ->
 
 
 def workflow_reconcile(*, now=None) -> list[str]:
-    """Celery beat: re-drive paid / in-fulfilment orders whose chain stopped without finishing
-    or failing (order_redrive decides, order by order)."""
+    """Celery beat: re-drive paid orders whose chain stopped without finishing or failing
+    (order_redrive decides, order by order). In-fulfilment orders are not looked at: the last
+    step moves an order there in the transaction that records it done, so none has a step left."""
     now = now or timezone.now()
     redriven = []
-    candidates = Order.objects.filter(status__in=REDRIVABLE, updated_at__lt=now - STALL_AFTER)
+    candidates = Order.objects.filter(status=OrderStatus.PAID, updated_at__lt=now - STALL_AFTER)
     for order in candidates.iterator():
         if order_redrive(order=order, now=now) is not None:
             redriven.append(order.number)
@@ -211,8 +212,9 @@ def workflow_reconcile(*, now=None) -> list[str]:
 # An order is stalled when it sits in a state past that state's deadline:
 #   pending_payment  expires_at + STALL_AFTER: the expiry sweep (every minute) should have
 #                    closed it; a re-drive expires it.
-#   paid, in_fulfilment with a step unfinished: the last step activity (or status change) +
+#   paid             with a step unfinished: the last step activity (or status change) +
 #                    STALL_AFTER; a re-drive restarts the chain from the first unfinished step.
+#                    (An in-fulfilment order has none: the last step moves it there.)
 #   shipped          shipped (its last status change) + SHIPPED_STALL_AFTER without delivery;
 #                    not re-drivable: no courier tracking lookup exists, ask the courier.
 # One SQL statement, so the operations page and the Prometheus gauge count the same orders.
@@ -232,22 +234,23 @@ _STALLED_SQL = """
             WHERE NOT EXISTS (SELECT 1 FROM orders_steprun d
                               WHERE d.order_id = o.id AND d.step = s.step AND d.status = ANY(%(done)s))
             ORDER BY s.n LIMIT 1) nxt
-        WHERE o.status = ANY(%(redrivable)s) AND o.updated_at < %(quiet_since)s
+        WHERE o.status = %(paid)s AND o.updated_at < %(quiet_since)s
     ), stalled AS (
-        SELECT id, number, status, since, since + %(stall)s AS deadline, next_step AS redrive
-        FROM workflow WHERE since < %(quiet_since)s
+        (SELECT id, number, status, since, since + %(stall)s AS deadline, next_step AS redrive
+         FROM workflow WHERE since < %(quiet_since)s ORDER BY since LIMIT %(limit)s)
         UNION ALL
-        SELECT id, number, status, expires_at, expires_at + %(stall)s, %(expire)s
-        FROM orders_order WHERE status = %(pending)s AND expires_at < %(quiet_since)s
+        (SELECT id, number, status, expires_at, expires_at + %(stall)s, %(expire)s
+         FROM orders_order WHERE status = %(pending)s AND expires_at < %(quiet_since)s
+         ORDER BY expires_at LIMIT %(limit)s)
         UNION ALL
-        SELECT id, number, status, updated_at, updated_at + %(shipped_stall)s, %(none)s
-        FROM orders_order WHERE status = %(shipped)s AND updated_at < %(shipped_since)s
+        (SELECT id, number, status, updated_at, updated_at + %(shipped_stall)s, %(none)s
+         FROM orders_order WHERE status = %(shipped)s AND updated_at < %(shipped_since)s
+         ORDER BY updated_at LIMIT %(limit)s)
     )
 """
-
 # Fixed fragments only; every value is a parameter.
 _STALLED_LIST_SQL = _STALLED_SQL + "SELECT id, number, status, since, deadline, redrive FROM stalled ORDER BY deadline, id LIMIT %(limit)s"  # noqa: S608, E501
-_STALLED_COUNT_SQL = _STALLED_SQL + "SELECT COUNT(*) FROM (SELECT 1 FROM stalled LIMIT %(cap)s) capped"  # noqa: S608
+_STALLED_COUNT_SQL = _STALLED_SQL + "SELECT LEAST(COUNT(*), %(limit)s) FROM stalled"  # noqa: S608
 
 # The gauge counts at most this many: a scrape stays cheap even when everything is stuck.
 STALLED_COUNT_CAP = 10_000
@@ -264,8 +267,14 @@ class StalledOrder:
     redrive: str  # a step name (restart from it), REDRIVE_EXPIRE, or REDRIVE_NONE (not re-drivable)
 
 
+def _analytic_query_settings(cursor) -> None:
+    # Its many small subqueries make the planner's cost look large enough to JIT-compile the
+    # query, which costs far more (hundreds of ms) than running it.
+    cursor.execute("SET LOCAL jit = off")
+
+
 def _stalled_params(*, now: dt.datetime) -> dict:
-    return {"steps": list(STEPS), "done": list(DONE_STATUSES), "redrivable": sorted(REDRIVABLE),
+    return {"steps": list(STEPS), "done": list(DONE_STATUSES), "paid": OrderStatus.PAID,
             "quiet_since": now - STALL_AFTER, "stall": STALL_AFTER, "expire": REDRIVE_EXPIRE,
             "pending": OrderStatus.PENDING_PAYMENT, "none": REDRIVE_NONE, "shipped": OrderStatus.SHIPPED,
             "shipped_stall": SHIPPED_STALL_AFTER, "shipped_since": now - SHIPPED_STALL_AFTER}
@@ -274,7 +283,8 @@ def _stalled_params(*, now: dt.datetime) -> dict:
 def orders_stalled(*, now=None, limit: int = 200) -> list[StalledOrder]:
     """Stalled orders, the longest overdue first (at most `limit`)."""
     now = now or timezone.now()
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        _analytic_query_settings(cursor)
         cursor.execute(_STALLED_LIST_SQL, {**_stalled_params(now=now), "limit": limit})
         return [StalledOrder(order_id=row[0], number=row[1], status=row[2], since=row[3], deadline=row[4],
                              overdue=now - row[4], redrive=row[5]) for row in cursor.fetchall()]
@@ -283,8 +293,9 @@ def orders_stalled(*, now=None, limit: int = 200) -> list[StalledOrder]:
 def orders_stalled_count(*, now=None) -> int:
     """How many orders are stalled (at most STALLED_COUNT_CAP)."""
     now = now or timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_STALLED_COUNT_SQL, {**_stalled_params(now=now), "cap": STALLED_COUNT_CAP})
+    with transaction.atomic(), connection.cursor() as cursor:
+        _analytic_query_settings(cursor)
+        cursor.execute(_STALLED_COUNT_SQL, {**_stalled_params(now=now), "limit": STALLED_COUNT_CAP})
         return cursor.fetchone()[0]
 
 

@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
         ),
         AddIndexConcurrently(
             model_name='steprun',
-            index=models.Index(fields=['started_at'], include=('step', 'status', 'attempt', 'enqueued_at', 'finished_at'), name='step_run_started_cover'),
+            index=models.Index(fields=['step', 'started_at'], include=('status', 'attempt', 'enqueued_at', 'finished_at'), name='step_run_started_cover'),
         ),
         AddIndexConcurrently(
             model_name='steprun',

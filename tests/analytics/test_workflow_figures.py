@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from analytics.periods import Period
@@ -18,6 +20,7 @@ from analytics.selectors.workflow import (
     workflow_figures,
 )
 from orders.workflow import SHIPPED_STALL_AFTER, STALL_AFTER, orders_stalled_count
+from tests.celery_worker import database_url
 from tests.orders.factories import order_event_add, order_row_make, step_run_make
 from tests.workshops.factories import WorkshopMemberFactory
 
@@ -213,3 +216,24 @@ def test_one_orders_timeline_has_a_wait_and_a_run_bar_per_attempt(member):
     assert timeline.chart == "timeline"
     assert [(row["kind"], row["at_ms"]) for row in events.rows] == [("stock_committed", 1000.0)]
     assert order_timeline_figures(order_number="OKT-NOPE") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stalled_orders_gauge_counts_at_scrape_and_a_locked_table_does_not_fail_the_scrape(client):
+    member = WorkshopMemberFactory()
+    long_ago = timezone.now() - dt.timedelta(days=20)
+    for _ in range(2):  # two lost parcels: shipped 20 days ago
+        order_row_make(workshop_member=member, status="shipped", created_at=long_ago, updated_at=long_ago)
+
+    assert "okto88_orders_stalled 2.0" in client.get("/metrics").content.decode()
+
+    # Another transaction holds the orders table: the count gives up after its statement
+    # timeout and the scrape answers without the gauge.
+    with psycopg.connect(database_url(connection.settings_dict), autocommit=False) as other:
+        other.execute("LOCK TABLE orders_order IN ACCESS EXCLUSIVE MODE")
+        response = client.get("/metrics")
+        other.rollback()
+    body = response.content.decode()
+    assert response.status_code == 200 and "okto88_http_requests_total" in body
+    assert "\nokto88_orders_stalled " not in body  # its HELP and TYPE lines, no sample
+    assert "okto88_orders_stalled 2.0" in client.get("/metrics").content.decode()  # and back on the next one

@@ -6,3 +6,9 @@ class AnalyticsConfig(AppConfig):
     name = "analytics"
     verbose_name = _("Analytics")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported once the app registry is ready (Django's rule for ready()), not when it loads.
+        from analytics.metrics import metrics_register
+
+        metrics_register()

@@ -1,9 +1,12 @@
-"""The Celery app. Request ids travel in a message header from the publisher to the task."""
+"""The Celery app. Request ids, and when a task became due, travel in message headers from the
+publisher to the task."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging.config
 import os
+import time
 
 from celery import Celery, signals
 from django.conf import settings
@@ -17,6 +20,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 REQUEST_ID_HEADER = "okto88_request_id"
+# When the message became due, in epoch seconds: its publish time, or its ETA (a retry's
+# countdown) if later. The worker's start minus this is the task's queue wait.
+ENQUEUED_AT_HEADER = "okto88_enqueued_at"
 
 # Imports (supplier feeds) go to a queue of their own, consumed by a worker of their own
 # (`-Q <queue>.imports --concurrency=1`, run_marketplace and docker-compose.yml): a feed that
@@ -61,6 +67,37 @@ def attach_request_id(headers=None, **kwargs) -> None:
     request_id = request_id_var.get()
     if headers is not None and request_id and REQUEST_ID_HEADER not in headers:
         headers[REQUEST_ID_HEADER] = request_id
+
+
+@signals.before_task_publish.connect
+def attach_enqueued_at(headers=None, **kwargs) -> None:
+    # Always overwritten: a retry is published with a copy of the first message's headers.
+    if headers is not None:
+        headers[ENQUEUED_AT_HEADER] = _due_epoch(eta=headers.get("eta"), now=time.time())
+
+
+def _due_epoch(*, eta, now: float) -> float:
+    if eta:
+        try:
+            due = dt.datetime.fromisoformat(eta) if isinstance(eta, str) else eta
+            if due.tzinfo is None:
+                due = due.replace(tzinfo=dt.UTC)
+            return max(now, due.timestamp())
+        except (TypeError, ValueError):
+            pass
+    return now
+
+
+def task_enqueued_at(request) -> dt.datetime | None:
+    """When the message a task runs from became due (ENQUEUED_AT_HEADER), or None when it came
+    without the header (called directly, or published by an older release)."""
+    value = getattr(request, ENQUEUED_AT_HEADER, None)
+    if value is None:
+        value = (getattr(request, "headers", None) or {}).get(ENQUEUED_AT_HEADER)
+    try:
+        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC) if value is not None else None
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 @signals.task_prerun.connect

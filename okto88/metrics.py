@@ -223,6 +223,16 @@ def _collectors() -> list:
 
 _collector_registered = False
 
+# Collectors that apps register at start-up (AppConfig.ready: the platform imports no app) and
+# that compute their value at scrape; metrics_view adds them to the multiprocess registry too.
+_scrape_collectors: list = []
+
+
+def scrape_collector_register(collector) -> None:
+    if not any(type(known) is type(collector) for known in _scrape_collectors):
+        _scrape_collectors.append(collector)
+        REGISTRY.register(collector)
+
 
 def register_task_metrics_collector() -> None:
     global _collector_registered
@@ -238,7 +248,7 @@ def metrics_view(request):
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        for collector in _collectors():
+        for collector in (*_collectors(), *_scrape_collectors):
             registry.register(collector)
     else:
         registry = REGISTRY

@@ -353,6 +353,8 @@ SHIPPING_QUOTE_CACHE_SECONDS = env_int("SHIPPING_QUOTE_CACHE_SECONDS", 300)
 WORKFLOW_MAX_ATTEMPTS = env_int("WORKFLOW_MAX_ATTEMPTS", 6)
 WORKFLOW_BACKOFF_BASE_SECONDS = float(env_str("WORKFLOW_BACKOFF_BASE_SECONDS", "2"))
 WORKFLOW_STALL_AFTER_SECONDS = env_int("WORKFLOW_STALL_AFTER_SECONDS", 300)
+# A shipped order not delivered after this many days counts as stalled (orders.workflow).
+WORKFLOW_SHIPPED_STALL_DAYS = env_int("WORKFLOW_SHIPPED_STALL_DAYS", 14)
 # Topic → Celery task names that consume it (the relay sends each event to them).
 OUTBOX_CONSUMERS: dict[str, list[str]] = {
     "payment.settled": ["orders.on_payment_event"],

@@ -5,6 +5,9 @@ orders (with lines) on the supplier admin site."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from okto88.selectors import ACTOR_NAME_RELATED, actor_name
@@ -75,9 +78,25 @@ class OrderEventInline(OrderEventTextsMixin, ReadOnlyAdminMixin, admin.TabularIn
                                                             *(f"actor__{path}" for path in ACTOR_NAME_RELATED))
 
 
+def order_timeline_url(number: str) -> str:
+    """The order's timeline in the operations view (analytics' page: admin cannot import it)."""
+    try:
+        return reverse("analytics:order_timeline", args=[number])
+    except NoReverseMatch:
+        return f"/ops/orders/{number}/"
+
+
+class OrderTimelineLinkMixin:
+    @admin.display(description=_("step timeline"))
+    def timeline_link(self, obj) -> str:
+        number = obj.number if isinstance(obj, Order) else obj.order.number
+        return format_html('<a href="{}">{}</a>', order_timeline_url(number), _("timeline"))
+
+
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["number", "workshop", "status", "payment_method", "grand_total", "created_at"]
+class OrderAdmin(OrderTimelineLinkMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["number", "workshop", "status", "payment_method", "grand_total", "created_at", "timeline_link"]
+    readonly_fields = ["timeline_link"]
     list_filter = ["status", "payment_method"]
     search_fields = ["number", "workshop__name", "idempotency_key"]
     list_select_related = ["workshop"]
@@ -94,12 +113,32 @@ class SupplierOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [OrderLineInline]
 
 
+def _milliseconds(start, end) -> str:
+    if start is None or end is None:
+        return "–"
+    return f"{(end - start).total_seconds() * 1000:,.1f} ms"
+
+
 @admin.register(StepRun)
-class StepRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["order", "step", "attempt", "status", "started_at", "finished_at"]
-    list_filter = ["step", "status"]
-    search_fields = ["order__number", "task_id"]
+class StepRunAdmin(OrderTimelineLinkMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["order", "step", "attempt", "status", "error_code", "started_at_ms", "wait_ms", "run_ms",
+                    "timeline_link"]
+    list_filter = ["step", "status", "error_code"]
+    search_fields = ["order__number", "task_id", "trace_id"]
     list_select_related = ["order"]
+    readonly_fields = ["timeline_link", "wait_ms", "run_ms"]
+
+    @admin.display(description=_("started at"), ordering="started_at")
+    def started_at_ms(self, obj: StepRun) -> str:
+        return timezone.localtime(obj.started_at).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+    @admin.display(description=_("queue wait"))
+    def wait_ms(self, obj: StepRun) -> str:
+        return _milliseconds(obj.enqueued_at, obj.started_at)
+
+    @admin.display(description=_("run time"))
+    def run_ms(self, obj: StepRun) -> str:
+        return _milliseconds(obj.started_at, obj.finished_at)
 
 
 @admin.register(OrderEvent)

@@ -111,3 +111,11 @@ class ScopeNotForPartner(ApplicationError):
 
     code = "scope_not_for_partner"
     title = gettext_lazy("This scope is for operators' tools, not for a client acting for a supplier or workshop.")
+
+
+class OrderNotRedrivable(Conflict):
+    """An operator asked to re-drive an order the workflow cannot move on: finished, closed,
+    shipped (only the courier moves it), or with every step done."""
+
+    code = "order_not_redrivable"
+    title = gettext_lazy("This order has no stalled step to re-drive.")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from okto88.celery import task_enqueued_at
 from orders import services, workflow
 from orders.models import Order
 
 
 def _run_step(task, step: str, order_id: int):
     try:
-        return workflow.step_run(order_id=order_id, step=step, task_id=task.request.id or "")
+        return workflow.step_run(order_id=order_id, step=step, task_id=task.request.id or "",
+                                 enqueued_at=task_enqueued_at(task.request))
     except workflow.TransientStepError as exc:
         raise task.retry(exc=exc, countdown=workflow.retry_countdown(attempt=task.request.retries + 1,
                                                                      error=exc)) from exc

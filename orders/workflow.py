@@ -24,8 +24,10 @@ from their first unfinished step.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +35,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -40,7 +43,9 @@ from logistics.errors import CourierCircuitOpen, CourierUnavailable
 from logistics.models import Shipment
 from logistics.services import shipment_cancel, shipment_request
 from okto88.areas import courier_area
-from orders.errors import PermanentStepError
+from okto88.recording import record
+from okto88.tracing import current_trace_id
+from orders.errors import OrderNotRedrivable, PermanentStepError
 from orders.lock_objects import order_lock, supplier_order_lock
 from orders.models import (
     Order,
@@ -82,6 +87,8 @@ BACKOFF_BASE_SECONDS = settings.WORKFLOW_BACKOFF_BASE_SECONDS
 BACKOFF_MAX_SECONDS = 300.0
 # A paid or in-fulfilment order whose last step activity is older than this is re-driven.
 STALL_AFTER = timedelta(seconds=settings.WORKFLOW_STALL_AFTER_SECONDS)
+# A shipped order not delivered after this is stalled (a lost parcel, or lost courier callbacks).
+SHIPPED_STALL_AFTER = timedelta(days=settings.WORKFLOW_SHIPPED_STALL_DAYS)
 
 
 class TransientStepError(Exception):
@@ -145,54 +152,169 @@ def payment_returns_sweep(*, now=None) -> list[str]:
     return returned
 
 
+DONE_STATUSES = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
+REDRIVABLE = frozenset({OrderStatus.PAID, OrderStatus.IN_FULFILMENT})
+
+
 def first_unfinished_step(*, order: Order) -> str | None:
-    done = set(
-        StepRun.objects.filter(order=order, status__in=[StepStatus.SUCCEEDED, StepStatus.SKIPPED])
-        .values_list("step", flat=True)
-    )
+    done = set(StepRun.objects.filter(order=order, status__in=DONE_STATUSES).values_list("step", flat=True))
     return next((step for step in STEPS if step not in done), None)
 
 
-# PLACEHOLDER until the "flow" branch merges its own order_redrive (same name and arguments),
-# which replaces this one: the operations view's re-drive button calls it.
+def _last_step_activity(*, order: Order) -> dt.datetime | None:
+    last = (StepRun.objects.filter(order=order).annotate(at=Greatest("started_at", "finished_at"))
+            .order_by("-at").values_list("at", flat=True).first())
+    return max(filter(None, (last, order.updated_at)), default=None)
+
+
 def order_redrive(*, order: Order, now=None, force: bool = False, actor=None) -> str | None:
-    """Re-drive one paid or in-fulfilment order from its first unfinished step, as the reconciler
-    would (force: even if something ran recently). Returns that step, or None when there is none."""
-    if order.status not in (OrderStatus.PAID, OrderStatus.IN_FULFILMENT):
-        return None
-    if not force:
-        last = StepRun.objects.filter(order=order).order_by("-started_at").first()
-        if last and last.started_at > (now or timezone.now()) - STALL_AFTER:
-            return None
-    step = first_unfinished_step(order=order)
-    if step is None:
-        return None
+    """Re-drive one order whose workflow went quiet; returns what was re-driven (the step the
+    chain restarts from, or "expire"), or None when there was nothing to do.
+
+    The one decision the beat reconciler (workflow_reconcile) and the operator's re-drive
+    (force=True) share. A paid or in-fulfilment order restarts from its first unfinished step,
+    under its row lock, if nothing ran for STALL_AFTER (force skips that wait: a step still
+    running then meets the re-driven one at the order lock and one of them records `skipped`).
+    A step that succeeded is never run again. An unpaid order past its payment window is
+    expired (order_expire), as the expiry sweep would have. A finished, failed or closed order,
+    or a shipped one (only the courier moves it on), is refused: None, or OrderNotRedrivable
+    with force=True."""
+    now = now or timezone.now()
+    order.refresh_from_db(fields=["status", "expires_at", "updated_at"])
+
+    def refuse(reason: str) -> None:
+        if force:
+            raise OrderNotRedrivable(reason, extra={"order": order.number, "order_status": order.status})
+
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        if order.expires_at is None or order.expires_at > now:
+            return refuse(f"order {order.number} is still within its payment window")
+        if not force and order.expires_at + STALL_AFTER > now:
+            return None  # the expiry sweep's own turn
+        return "expire" if order_expire(order=order, now=now) is not None else refuse(
+            f"order {order.number} was paid or closed meanwhile")
+    if order.status not in REDRIVABLE:
+        return refuse(f"a {order.status} order has no workflow step to re-drive")
     with transaction.atomic():
-        order_event_write(order=order, kind="workflow_redriven", step=step, actor=actor,
-                          message=gettext_noop("Fulfilment resumed after a pause."))
-        workflow_start(order=order, from_step=step)
+        locked = order_lock(order_id=order.pk)
+        if locked.status not in REDRIVABLE:
+            return refuse(f"a {locked.status} order has no workflow step to re-drive")
+        step = first_unfinished_step(order=locked)
+        if step is None:
+            return refuse(f"every step of order {locked.number} has finished")
+        if not force:
+            last = _last_step_activity(order=locked)
+            if last is not None and last > now - STALL_AFTER:
+                return None  # something ran recently: a retry is probably scheduled
+        order_event_write(order=locked, kind="workflow_redriven", step=step, actor=actor,
+                          message=gettext_noop("Fulfilment resumed after a pause."), data={"forced": force})
+        workflow_start(order=locked, from_step=step)
     return step
 
 
 def workflow_reconcile(*, now=None) -> list[str]:
-    """Re-drive paid / in-fulfilment orders whose chain stopped without finishing or failing."""
+    """Celery beat: re-drive paid orders whose chain stopped without finishing or failing
+    (order_redrive decides, order by order). In-fulfilment orders are not looked at: the last
+    step moves an order there in the transaction that records it done, so none has a step left."""
     now = now or timezone.now()
     redriven = []
-    candidates = Order.objects.filter(status__in=[OrderStatus.PAID, OrderStatus.IN_FULFILMENT],
-                                      updated_at__lt=now - STALL_AFTER)
+    candidates = Order.objects.filter(status=OrderStatus.PAID, updated_at__lt=now - STALL_AFTER)
     for order in candidates.iterator():
-        last = StepRun.objects.filter(order=order).order_by("-started_at").first()
-        if last and last.started_at > now - STALL_AFTER:
-            continue  # something ran recently: a retry is probably scheduled
-        step = first_unfinished_step(order=order)
-        if step is None:
-            continue
-        with transaction.atomic():
-            order_event_write(order=order, kind="workflow_redriven", step=step,
-                              message=gettext_noop("Fulfilment resumed after a pause."))
-            workflow_start(order=order, from_step=step)
-        redriven.append(order.number)
+        if order_redrive(order=order, now=now) is not None:
+            redriven.append(order.number)
     return redriven
+
+
+# --- stalled orders ----------------------------------------------------------------------
+#
+# An order is stalled when it sits in a state past that state's deadline:
+#   pending_payment  expires_at + STALL_AFTER: the expiry sweep (every minute) should have
+#                    closed it; a re-drive expires it.
+#   paid             with a step unfinished: the last step activity (or status change) +
+#                    STALL_AFTER; a re-drive restarts the chain from the first unfinished step.
+#                    (An in-fulfilment order has none: the last step moves it there.)
+#   shipped          shipped (its last status change) + SHIPPED_STALL_AFTER without delivery;
+#                    not re-drivable: no courier tracking lookup exists, ask the courier.
+# One SQL statement, so the operations page and the Prometheus gauge count the same orders.
+
+REDRIVE_EXPIRE = "expire"
+REDRIVE_NONE = ""
+
+_STALLED_SQL = """
+    WITH workflow AS (
+        SELECT o.id, o.number, o.status, GREATEST(o.updated_at, act.last_at) AS since, nxt.step AS next_step
+        FROM orders_order o
+        CROSS JOIN LATERAL (
+            SELECT MAX(GREATEST(r.started_at, r.finished_at)) AS last_at
+            FROM orders_steprun r WHERE r.order_id = o.id) act
+        CROSS JOIN LATERAL (
+            SELECT s.step FROM unnest(%(steps)s::text[]) WITH ORDINALITY AS s(step, n)
+            WHERE NOT EXISTS (SELECT 1 FROM orders_steprun d
+                              WHERE d.order_id = o.id AND d.step = s.step AND d.status = ANY(%(done)s))
+            ORDER BY s.n LIMIT 1) nxt
+        WHERE o.status = %(paid)s AND o.updated_at < %(quiet_since)s
+    ), stalled AS (
+        (SELECT id, number, status, since, since + %(stall)s AS deadline, next_step AS redrive
+         FROM workflow WHERE since < %(quiet_since)s ORDER BY since LIMIT %(limit)s)
+        UNION ALL
+        (SELECT id, number, status, expires_at, expires_at + %(stall)s, %(expire)s
+         FROM orders_order WHERE status = %(pending)s AND expires_at < %(quiet_since)s
+         ORDER BY expires_at LIMIT %(limit)s)
+        UNION ALL
+        (SELECT id, number, status, updated_at, updated_at + %(shipped_stall)s, %(none)s
+         FROM orders_order WHERE status = %(shipped)s AND updated_at < %(shipped_since)s
+         ORDER BY updated_at LIMIT %(limit)s)
+    )
+"""
+# Fixed fragments only; every value is a parameter.
+_STALLED_LIST_SQL = _STALLED_SQL + "SELECT id, number, status, since, deadline, redrive FROM stalled ORDER BY deadline, id LIMIT %(limit)s"  # noqa: S608, E501
+_STALLED_COUNT_SQL = _STALLED_SQL + "SELECT LEAST(COUNT(*), %(limit)s) FROM stalled"  # noqa: S608
+
+# The gauge counts at most this many: a scrape stays cheap even when everything is stuck.
+STALLED_COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class StalledOrder:
+    order_id: int
+    number: str
+    status: str
+    since: dt.datetime  # when the state's clock started: last activity, payment deadline, shipped
+    deadline: dt.datetime  # when it should have moved on
+    overdue: dt.timedelta
+    redrive: str  # a step name (restart from it), REDRIVE_EXPIRE, or REDRIVE_NONE (not re-drivable)
+
+
+def _analytic_query_settings(cursor) -> None:
+    # Its many small subqueries make the planner's cost look large enough to JIT-compile the
+    # query, which costs far more (hundreds of ms) than running it.
+    cursor.execute("SET LOCAL jit = off")
+
+
+def _stalled_params(*, now: dt.datetime) -> dict:
+    return {"steps": list(STEPS), "done": list(DONE_STATUSES), "paid": OrderStatus.PAID,
+            "quiet_since": now - STALL_AFTER, "stall": STALL_AFTER, "expire": REDRIVE_EXPIRE,
+            "pending": OrderStatus.PENDING_PAYMENT, "none": REDRIVE_NONE, "shipped": OrderStatus.SHIPPED,
+            "shipped_stall": SHIPPED_STALL_AFTER, "shipped_since": now - SHIPPED_STALL_AFTER}
+
+
+def orders_stalled(*, now=None, limit: int = 200) -> list[StalledOrder]:
+    """Stalled orders, the longest overdue first (at most `limit`)."""
+    now = now or timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _analytic_query_settings(cursor)
+        cursor.execute(_STALLED_LIST_SQL, {**_stalled_params(now=now), "limit": limit})
+        return [StalledOrder(order_id=row[0], number=row[1], status=row[2], since=row[3], deadline=row[4],
+                             overdue=now - row[4], redrive=row[5]) for row in cursor.fetchall()]
+
+
+def orders_stalled_count(*, now=None) -> int:
+    """How many orders are stalled (at most STALLED_COUNT_CAP)."""
+    now = now or timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _analytic_query_settings(cursor)
+        cursor.execute(_STALLED_COUNT_SQL, {**_stalled_params(now=now), "limit": STALLED_COUNT_CAP})
+        return cursor.fetchone()[0]
 
 
 # --- step bookkeeping --------------------------------------------------------------------
@@ -241,26 +363,30 @@ def _commits_without_wal_flush():
 
 
 _STEP_BEGIN_SQL = """
-    INSERT INTO orders_steprun (order_id, step, attempt, status, task_id, started_at, error)
-    SELECT %s, %s, COALESCE(MAX(attempt), 0) + 1, %s, %s, %s, ''
+    INSERT INTO orders_steprun (order_id, step, attempt, status, task_id, enqueued_at, started_at, error, error_code,
+                                trace_id)
+    SELECT %s, %s, COALESCE(MAX(attempt), 0) + 1, %s, %s, %s, %s, '', '', %s
     FROM orders_steprun WHERE order_id = %s AND step = %s
     RETURNING id, attempt"""
 
 
-def step_begin(*, order_id: int, step: str, task_id: str) -> StepContext:
+def step_begin(*, order_id: int, step: str, task_id: str, enqueued_at: dt.datetime | None = None) -> StepContext:
     """Record a new attempt as `running` and number it, in one statement (the attempt is one
-    more than the step's earlier rows: no separate count on the hot path).
+    more than the step's earlier rows: no separate count on the hot path). `enqueued_at` is
+    when the task's message became due (okto88.celery.task_enqueued_at).
 
     Committed on its own, before the effect: an attempt a killed worker never finished stays
     visible as `running` with no end, which is what the analytics and the reconciler read.
     Bookkeeping: committed without waiting for the disk (see above)."""
     started_at = timezone.now()
+    trace_id = current_trace_id()
     with transaction.atomic(), connection.cursor() as cursor:
         _commit_without_wal_flush()
-        cursor.execute(_STEP_BEGIN_SQL, [order_id, step, StepStatus.RUNNING, task_id, started_at, order_id, step])
+        cursor.execute(_STEP_BEGIN_SQL, [order_id, step, StepStatus.RUNNING, task_id, enqueued_at, started_at,
+                                         trace_id, order_id, step])
         run_id, attempt = cursor.fetchone()
-    run = StepRun(pk=run_id, order_id=order_id, step=step, attempt=attempt, task_id=task_id, started_at=started_at,
-                  status=StepStatus.RUNNING)
+    run = StepRun(pk=run_id, order_id=order_id, step=step, attempt=attempt, task_id=task_id, enqueued_at=enqueued_at,
+                  started_at=started_at, status=StepStatus.RUNNING, trace_id=trace_id)
     return StepContext(order_id=order_id, step=step, attempt=attempt, task_id=task_id, run=run)
 
 
@@ -268,8 +394,35 @@ def _step_done(*, step: str) -> Exists:
     return Exists(StepRun.objects.filter(order_id=OuterRef("pk"), step=step, status=StepStatus.SUCCEEDED))
 
 
-def step_finish(ctx: StepContext, *, status: str, error: str = "") -> None:
-    StepRun.objects.filter(pk=ctx.run.pk).update(status=status, finished_at=timezone.now(), error=error[:2000])
+def step_finish(ctx: StepContext, *, status: str, error: str = "", error_code: str = "") -> None:
+    finished_at = timezone.now()
+    StepRun.objects.filter(pk=ctx.run.pk).update(status=status, finished_at=finished_at, error=error[:2000],
+                                                 error_code=error_code[:60])
+    ctx.run.status, ctx.run.finished_at, ctx.run.error_code = status, finished_at, error_code[:60]
+
+
+def _step_record(ctx: StepContext) -> None:
+    """The finished attempt's queue wait and run time, for the rollups and Prometheus
+    (okto88.recording), once per attempt, with its final status."""
+    run = ctx.run
+    if run.finished_at is None:
+        return
+    if run.enqueued_at is not None:
+        record("step_wait", (ctx.step,), max(0.0, (run.started_at - run.enqueued_at).total_seconds()), run.status)
+    record("step_run", (ctx.step,), (run.finished_at - run.started_at).total_seconds(), run.status)
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+GAVE_UP = "gave_up"
+
+
+def exception_code(exc: BaseException) -> str:
+    """A short stable code for an exception: its `code` (every domain error declares one),
+    else its class name in snake_case (OperationalError → operational_error)."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code:
+        return code[:60]
+    return _CAMEL_BOUNDARY.sub("_", type(exc).__name__).lower()[:60]
 
 
 def _locked_order_and_done(ctx: StepContext) -> tuple[Order, bool]:
@@ -383,26 +536,31 @@ STEP_FUNCTIONS = {
 }
 
 
-def step_run(*, order_id: int, step: str, task_id: str) -> str:
+def step_run(*, order_id: int, step: str, task_id: str, enqueued_at: dt.datetime | None = None) -> str:
     """Run one attempt of a step and record it. Returns the StepRun status; raises
     TransientStepError (retry) or PermanentStepError (compensated, chain stops)."""
-    ctx = step_begin(order_id=order_id, step=step, task_id=task_id)
+    ctx = step_begin(order_id=order_id, step=step, task_id=task_id, enqueued_at=enqueued_at)
     attempt = ctx.attempt
     try:
         status = STEP_FUNCTIONS[step](ctx)
     except transient_errors() as exc:
         if attempt >= MAX_ATTEMPTS:
-            step_finish(ctx, status=StepStatus.FAILED, error=f"gave up after {attempt} attempts: {exc}")
+            step_finish(ctx, status=StepStatus.FAILED, error=f"gave up after {attempt} attempts: {exc}",
+                        error_code=GAVE_UP)
+            _step_record(ctx)
             workflow_compensate(order_id=order_id, step=step, reason=str(exc))
             raise PermanentStepError(str(exc)) from exc
-        step_finish(ctx, status=StepStatus.RETRYING, error=str(exc))
+        step_finish(ctx, status=StepStatus.RETRYING, error=str(exc), error_code=exception_code(exc))
+        _step_record(ctx)
         raise TransientStepError(str(exc)) from exc
     except Exception as exc:
-        step_finish(ctx, status=StepStatus.FAILED, error=str(exc))
+        step_finish(ctx, status=StepStatus.FAILED, error=str(exc), error_code=exception_code(exc))
+        _step_record(ctx)
         workflow_compensate(order_id=order_id, step=step, reason=str(exc))
         raise PermanentStepError(str(exc)) from exc
     if status == StepStatus.SKIPPED:
         step_finish(ctx, status=StepStatus.SKIPPED)
+    _step_record(ctx)
     return status
 
 

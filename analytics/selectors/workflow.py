@@ -1,41 +1,336 @@
-"""The workflow section of the operations view."""
+"""The workflow section of the operations view: where orders slow down or fail.
+
+Computed from the workflow's own records in PostgreSQL (StepRun rows and the orders'
+statuses and timeline), exact: percentiles are SQL `percentile_cont` over the step runs that
+started in the period, read from the covering index `step_run_started_cover`; the failures by
+error code from the partial index `step_run_errors`; the funnel from `order_created_status`
+plus the timeline of the few orders that did not go straight through.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.db import connection, transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from analytics.figures import Column, Figure
 from analytics.periods import Period
-from orders.models import Order
+from orders.models import Order, OrderStatus, StepRun, StepStatus
+from orders.services import STEPS
+from orders.timeline import order_event_text, order_event_title, order_step_title
+from orders.workflow import REDRIVE_EXPIRE, REDRIVE_NONE, orders_stalled
+
+ERROR_STATUSES = (StepStatus.RETRYING, StepStatus.FAILED)
+QUANTILES = (0.5, 0.95, 0.99)
+WORK_MEM = "64MB"
+
+# Queue wait is clamped at 0: an enqueue time a little after the start can only be clock skew
+# between the publishing and the consuming host. date_part, not EXTRACT: EXTRACT returns
+# numeric, which sorts several times slower than float8.
+_STEP_TIMES_SQL = """
+    SELECT s.step, t.*
+    FROM unnest(%(steps)s::text[]) AS s(step)
+    CROSS JOIN LATERAL (
+        SELECT COUNT(*) AS attempts,
+               COUNT(*) FILTER (WHERE attempt > 1) AS retries,
+               COUNT(*) FILTER (WHERE status = ANY(%(errors)s)) AS errors,
+               COUNT(*) FILTER (WHERE status = %(failed)s) AS failed,
+               COUNT(finished_at) AS finished,
+               percentile_cont(%(quantiles)s::float8[]) WITHIN GROUP (
+                   ORDER BY GREATEST(0, date_part('epoch', started_at - enqueued_at) * 1000)) AS wait_ms,
+               percentile_cont(%(quantiles)s::float8[]) WITHIN GROUP (
+                   ORDER BY date_part('epoch', finished_at - started_at) * 1000) AS run_ms
+        FROM orders_steprun
+        WHERE step = s.step AND started_at >= %(start)s AND started_at < %(end)s
+    ) t
+    WHERE t.attempts > 0
+"""
+
+_STEP_ERRORS_SQL = """
+    SELECT step, error_code, COUNT(*) AS attempts, COUNT(*) FILTER (WHERE status = %(failed)s) AS failed
+    FROM orders_steprun
+    WHERE started_at >= %(start)s AND started_at < %(end)s AND status = ANY(%(errors)s)
+    GROUP BY step, error_code
+    ORDER BY attempts DESC, step, error_code
+    LIMIT 100
+"""
+
+# How far each order placed in the period got (0 placed, 1 paid, 2 stock committed, 3 shipments
+# booked, 4 shipped, 5 delivered), and why an order that stopped was lost. Open and completed
+# orders are read from their status alone; only paid, cancelled and failed ones (a few) need
+# their timeline: whether stock was committed, shipments booked, and for a failure the step
+# and error code of its failed attempt (or the status it failed from).
+_FUNNEL_SQL = """
+    SELECT CASE
+             WHEN status IN ('pending_payment', 'expired') OR from_status = 'pending_payment' THEN 0
+             WHEN status = 'in_fulfilment' THEN 3
+             WHEN status = 'shipped' THEN 4
+             WHEN status = 'completed' THEN 5
+             WHEN failed[1] = 'commit_stock' THEN 1
+             WHEN failed[1] = 'request_shipments' THEN 2
+             WHEN failed[1] IN ('notify', 'mark_in_fulfilment') THEN 3
+             WHEN from_status = 'shipped' THEN 4
+             WHEN from_status = 'in_fulfilment' THEN 3
+             ELSE 1 + committed::int + (committed AND booked)::int
+           END AS level,
+           status, COALESCE(failed[1], '') AS failed_step, COALESCE(failed[2], '') AS error_code, COUNT(*)
+    FROM (
+        -- A CASE runs its subquery only for the rows that reach it: the few paid, cancelled, failed.
+        SELECT o.status,
+               CASE WHEN o.status IN ('cancelled', 'failed') THEN (
+                   SELECT e.data->>'from' FROM orders_orderevent e
+                   WHERE e.order_id = o.id AND e.kind = 'status.' || o.status ORDER BY e.id DESC LIMIT 1) END
+                   AS from_status,
+               -- LIMIT 1 rather than EXISTS, which the planner may turn into a hash of every
+               -- such event: a probe per row is cheaper for the few rows that get here.
+               CASE WHEN o.status IN ('paid', 'cancelled', 'failed') THEN COALESCE((
+                   SELECT TRUE FROM orders_orderevent e WHERE e.order_id = o.id AND e.kind = 'stock_committed'
+                   LIMIT 1), FALSE) END AS committed,
+               CASE WHEN o.status IN ('paid', 'cancelled', 'failed') THEN COALESCE((
+                   SELECT TRUE FROM orders_orderevent e WHERE e.order_id = o.id AND e.kind = 'shipment_booked'
+                   LIMIT 1), FALSE) END AS booked,
+               CASE WHEN o.status = 'failed' THEN (
+                   SELECT ARRAY[r.step, r.error_code] FROM orders_steprun r
+                   WHERE r.order_id = o.id AND r.status = %(failed)s ORDER BY r.id DESC LIMIT 1) END AS failed
+        FROM orders_order o
+        WHERE o.created_at >= %(start)s AND o.created_at < %(end)s
+        OFFSET 0  -- kept a subquery: each row's subqueries run once, not once per use above
+    ) placed
+    GROUP BY 1, 2, 3, 4
+"""
+
+FUNNEL_STAGES = (
+    ("placed", _("Placed")),
+    ("paid", _("Paid")),
+    ("stock_committed", _("Stock committed")),
+    ("shipments_booked", _("Shipments booked")),
+    ("shipped", _("Shipped")),
+    ("delivered", _("Delivered")),
+)
+LOST_STATUSES = {OrderStatus.EXPIRED, OrderStatus.CANCELLED, OrderStatus.FAILED}
 
 
-def workflow_figures(*, period: Period) -> list[Figure]:
-    return []
+def _ms(value) -> float | None:
+    return None if value is None else round(float(value), 1)
 
 
-# PLACEHOLDERS until the "flow" branch merges: its stalled_orders_figure and
-# order_timeline_figures replace these two (same names and arguments). The pages and the API
-# (analytics/views.py, analytics/api.py) call them as they are; the stalled rows must carry
-# the order's "number" (the re-drive button posts it) and may say in "redrive" what a re-drive
-# would do ("" for nothing: no button).
-def stalled_orders_figure(*, now: dt.datetime | None = None, limit: int = 200) -> Figure:
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def _rows(sql: str, params: dict) -> list[tuple]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # JIT compiling costs more than these queries run (their subqueries inflate the cost
+        # estimate past jit_above_cost); a day of step runs sorts in memory with this work_mem.
+        cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)",
+                       [WORK_MEM])
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _period_params(period: Period) -> dict:
+    return {"start": period.start, "end": period.end, "errors": list(ERROR_STATUSES), "failed": StepStatus.FAILED,
+            "quantiles": list(QUANTILES), "steps": list(STEPS)}
+
+
+def step_times_figure(*, period: Period) -> Figure:
+    rows = []
+    for step, attempts, retries, errors, failed, finished, wait, run in _rows(_STEP_TIMES_SQL,
+                                                                              _period_params(period)):
+        wait, run = wait or (None,) * 3, run or (None,) * 3
+        rows.append({
+            "step": step, "step_title": order_step_title(step=step), "attempts": attempts, "retries": retries,
+            "errors": errors, "failed": failed, "error_rate": _percent(errors, finished),
+            "failure_rate": _percent(failed, finished),
+            "wait_p50": _ms(wait[0]), "wait_p95": _ms(wait[1]), "wait_p99": _ms(wait[2]),
+            "run_p50": _ms(run[0]), "run_p95": _ms(run[1]), "run_p99": _ms(run[2]),
+        })
     return Figure(
-        key="stalled", title=_("Stalled orders"),
-        columns=(Column("number", pgettext_lazy("purchase order", "Order"), "text"),
-                 Column("status", _("Status"), "text"), Column("since", _("In this state since"), "datetime")),
-        rows=[],
+        key="step_times", title=_("Step timings"),
+        columns=(
+            Column("step_title", _("Step")), Column("step", _("Step code")),
+            Column("attempts", _("Attempts"), "int"), Column("retries", _("Retries"), "int"),
+            Column("errors", _("Attempts with an error"), "int"), Column("failed", _("Failed for good"), "int"),
+            Column("error_rate", _("Error rate"), "percent"), Column("failure_rate", _("Failure rate"), "percent"),
+            Column("wait_p50", _("Queue wait p50"), "ms"), Column("wait_p95", _("Queue wait p95"), "ms"),
+            Column("wait_p99", _("Queue wait p99"), "ms"),
+            Column("run_p50", _("Run time p50"), "ms"), Column("run_p95", _("Run time p95"), "ms"),
+            Column("run_p99", _("Run time p99"), "ms"),
+        ),
+        rows=rows, chart="hbar", x="step_title", series=("wait_p95", "run_p95"),
+        note=_("Attempts that started in the period. Queue wait: from the moment the task was due (sent, or its "
+               "retry time) to its start; run time: start to end of finished attempts. A retry is an attempt after "
+               "the first. Error rate: finished attempts that ended in an error (retried or not); failure rate: "
+               "finished attempts that failed for good."),
     )
 
 
-def order_timeline_figures(*, order_number: str) -> list[Figure] | None:
-    if not Order.objects.filter(number=order_number).exists():
+def step_errors_figure(*, period: Period) -> Figure:
+    rows = [{"error": f"{step} · {code or '—'}", "step": step, "step_title": order_step_title(step=step),
+             "error_code": code, "attempts": attempts, "failed": failed}
+            for step, code, attempts, failed in _rows(_STEP_ERRORS_SQL, _period_params(period))]
+    return Figure(
+        key="step_errors", title=_("Failures by step and error code"),
+        columns=(
+            Column("error", _("Step and code")), Column("step_title", _("Step")), Column("step", _("Step code")),
+            Column("error_code", _("Error code")), Column("attempts", _("Attempts with this error"), "int"),
+            Column("failed", _("Of which failed for good"), "int"),
+        ),
+        rows=rows, chart="hbar", x="error", series=("attempts",),
+        note=_("Attempts that started in the period and ended in an error; \"gave_up\" is the last attempt of a "
+               "step that kept failing."),
+    )
+
+
+def _loss_reason(status: str) -> str:
+    return str({OrderStatus.EXPIRED: _("Expired"), OrderStatus.CANCELLED: _("Cancelled"),
+                OrderStatus.FAILED: _("Failed")}[status])
+
+
+def funnel_figures(*, period: Period) -> list[Figure]:
+    """The funnel of the orders placed in the period, and where the lost ones were lost."""
+    reached = [0] * len(FUNNEL_STAGES)
+    in_progress = [0] * len(FUNNEL_STAGES)
+    lost = [0] * len(FUNNEL_STAGES)
+    losses: dict[tuple[int, str, str, str], int] = {}
+    for level, status, failed_step, code, count in _rows(_FUNNEL_SQL, _period_params(period)):
+        count = int(count)
+        for stage in range(level + 1):
+            reached[stage] += count
+        if level + 1 >= len(FUNNEL_STAGES):
+            continue
+        if status in LOST_STATUSES:
+            lost[level + 1] += count
+            key = (level + 1, status, failed_step if status == OrderStatus.FAILED else "", code)
+            losses[key] = losses.get(key, 0) + count
+        else:
+            in_progress[level + 1] += count
+    placed = reached[0]
+    funnel_rows = [{"stage": stage, "stage_title": str(title), "orders": reached[i], "lost": lost[i],
+                    "in_progress": in_progress[i], "share": _percent(reached[i], placed)}
+                   for i, (stage, title) in enumerate(FUNNEL_STAGES)]
+    loss_rows = [{"stage": FUNNEL_STAGES[stage][0], "stage_title": str(FUNNEL_STAGES[stage][1]), "reason": status,
+                  "reason_title": _loss_reason(status), "step": step, "error_code": code, "orders": count}
+                 for (stage, status, step, code), count in sorted(losses.items(), key=lambda item: (item[0][0],
+                                                                                                   -item[1]))]
+    return [
+        Figure(
+            key="funnel", title=_("Order funnel"),
+            columns=(Column("stage_title", _("Stage")), Column("stage", _("Stage code")),
+                     Column("orders", _("Orders that got there"), "int"), Column("share", _("Of placed"), "percent"),
+                     Column("lost", _("Lost before it"), "int"), Column("in_progress", _("Still on the way"), "int")),
+            rows=funnel_rows, chart="funnel", x="stage_title", series=("orders",),
+            note=_("Orders placed in the period, by the furthest stage each reached."),
+        ),
+        Figure(
+            key="funnel_losses", title=_("Where orders were lost"),
+            columns=(Column("stage_title", _("Lost before")), Column("stage", _("Stage code")),
+                     Column("reason_title", _("Reason")), Column("reason", _("Reason code")),
+                     Column("step", _("Failed step")), Column("error_code", _("Error code")),
+                     Column("orders", _("Orders"), "int")),
+            rows=loss_rows,
+            note=_("Orders placed in the period that expired, were cancelled or failed, by the stage they did not "
+                   "reach; a failure names the step and the error code of its failed attempt."),
+        ),
+    ]
+
+
+def order_timeline_path(number: str) -> str:
+    try:
+        return reverse("analytics:order_timeline", args=[number])
+    except NoReverseMatch:
+        return f"/ops/orders/{number}/"
+
+
+def _redrive_title(redrive: str) -> str:
+    if redrive == REDRIVE_EXPIRE:
+        return str(_("Expire it (the payment window is over)"))
+    if redrive == REDRIVE_NONE:
+        return str(_("Not re-drivable: no courier tracking lookup exists; ask the courier"))
+    return str(_("Restart from: %(step)s") % {"step": order_step_title(step=redrive)})
+
+
+def stalled_orders_figure(*, now: dt.datetime | None = None, limit: int = 200) -> Figure:
+    now = now or timezone.now()
+    statuses = dict(OrderStatus.choices)
+    rows = [{"number": stalled.number, "status": stalled.status, "status_title": str(statuses.get(stalled.status)),
+             "since": stalled.since, "deadline": stalled.deadline,
+             "overdue_minutes": round(stalled.overdue.total_seconds() / 60, 1),
+             "redrive": stalled.redrive, "redrive_title": _redrive_title(stalled.redrive),
+             "timeline": order_timeline_path(stalled.number)}
+            for stalled in orders_stalled(now=now, limit=limit)]
+    return Figure(
+        key="stalled", title=_("Stalled orders"),
+        columns=(Column("number", _("Order")), Column("status_title", _("Status")), Column("status", _("Status code")),
+                 Column("since", _("Waiting since"), "datetime"), Column("deadline", _("Deadline"), "datetime"),
+                 Column("overdue_minutes", _("Overdue (minutes)"), "number"),
+                 Column("redrive_title", _("A re-drive would")), Column("redrive", _("Re-drive code")),
+                 Column("timeline", _("Timeline"), "link")),
+        rows=rows,
+        note=_("Orders past their state's deadline now, the longest overdue first: unpaid past the payment window "
+               "(the expiry sweep should have closed them), paid with no step activity for the workflow's stall "
+               "time, shipped and not delivered within the shipping deadline."),
+        extra={"limit": limit},
+    )
+
+
+def workflow_figures(*, period: Period) -> list[Figure]:
+    return [step_times_figure(period=period), step_errors_figure(period=period), *funnel_figures(period=period),
+            stalled_orders_figure()]
+
+
+def _since_placed_ms(moment: dt.datetime | None, placed: dt.datetime) -> float | None:
+    return None if moment is None else round((moment - placed).total_seconds() * 1000, 1)
+
+
+def order_timeline_figures(*, order_number: str, now: dt.datetime | None = None) -> list[Figure] | None:
+    """One order's step attempts as bars (queue wait, then run) from its placement, and its
+    timeline events; None when no order has that number."""
+    order = Order.objects.filter(number=order_number).only("pk", "number", "created_at").first()
+    if order is None:
         return None
-    return [Figure(
-        key="timeline", title=_("Step attempts"), chart="timeline",
-        columns=(Column("lane", _("Step"), "text"), Column("start_ms", _("Start (ms)"), "ms"),
-                 Column("end_ms", _("End (ms)"), "ms"), Column("kind", _("Part"), "text")),
-        rows=[],
-    )]
+    now = now or timezone.now()
+    placed = order.created_at
+    bars = []
+    runs = StepRun.objects.filter(order=order).order_by("started_at", "pk").values(
+        "step", "attempt", "status", "enqueued_at", "started_at", "finished_at", "error_code")[:500]
+    for run in runs:
+        common = {"lane": run["step"], "lane_title": order_step_title(step=run["step"]), "attempt": run["attempt"],
+                  "status": run["status"], "error_code": run["error_code"]}
+        if run["enqueued_at"] is not None:
+            start, end = _since_placed_ms(run["enqueued_at"], placed), _since_placed_ms(run["started_at"], placed)
+            bars.append({**common, "kind": "wait", "start_ms": start, "end_ms": max(start, end),
+                         "duration_ms": round(max(0.0, end - start), 1)})
+        start = _since_placed_ms(run["started_at"], placed)
+        end = _since_placed_ms(run["finished_at"] or now, placed)
+        bars.append({**common, "kind": "run", "start_ms": start, "end_ms": end, "duration_ms": round(end - start, 1)})
+    events = [{"created_at": event.created_at, "at_ms": _since_placed_ms(event.created_at, placed),
+               "kind": event.kind, "title": order_event_title(kind=event.kind), "step": event.step,
+               "text": order_event_text(event=event)}
+              for event in order.events.order_by("created_at", "id")[:500]]
+    return [
+        Figure(
+            key="timeline", title=_("Step attempts of order %(number)s") % {"number": order.number},
+            columns=(Column("lane_title", _("Step")), Column("lane", _("Step code")),
+                     Column("attempt", _("Attempt"), "int"),
+                     Column("kind", _("Bar")), Column("start_ms", _("From (ms after placing)"), "ms"),
+                     Column("end_ms", _("To (ms after placing)"), "ms"), Column("duration_ms", _("Duration"), "ms"),
+                     Column("status", _("Status")), Column("error_code", _("Error code"))),
+            rows=bars, chart="timeline", x="lane_title",
+            note=_("Each attempt of each step: the queue wait (due to started) and the run (started to finished; a "
+                   "running attempt ends now), in milliseconds after the order was placed. Retries and failures "
+                   "carry their status and error code."),
+            extra={"placed_at": placed.isoformat(), "marked_statuses": [StepStatus.RETRYING, StepStatus.FAILED,
+                                                                        StepStatus.RUNNING]},
+        ),
+        Figure(
+            key="events", title=_("Timeline of order %(number)s") % {"number": order.number},
+            columns=(Column("created_at", _("When"), "datetime"), Column("at_ms", _("ms after placing"), "ms"),
+                     Column("title", _("Event")), Column("kind", _("Event code")), Column("step", _("Step")),
+                     Column("text", _("Text"))),
+            rows=events,
+        ),
+    ]

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.models import Part
 from logistics.models import Carrier
 from okto88.models import User
 from orders import services
-from orders.models import Order
+from orders.models import Order, OrderEvent, StepRun
+from orders.timeline import order_event_write
 from suppliers.models import Offer, Stock, Supplier, Warehouse
 from tests.catalog.factories import PartFactory
 from tests.suppliers.factories import OfferFactory, StockFactory, SupplierFactory, WarehouseFactory
@@ -68,3 +71,44 @@ def client_for(user) -> APIClient:
     client = APIClient()
     client.force_login(user)
     return client
+
+
+# --- Rows for the workflow figures: orders and step runs at chosen times --------------------
+#
+# Written straight to the tables (a known data set for hand-computed figures), except the
+# timeline, which goes through its one writer, orders.timeline.
+
+_ORDER_NUMBERS = iter(range(1, 10**9))
+
+
+def order_row_make(*, workshop_member=None, status: str = "paid", created_at=None, updated_at=None,
+                   expires_at=None) -> Order:
+    """An order row in `status`, placed at `created_at`, with no lines (the figures read only
+    statuses, timelines and step runs)."""
+    member = workshop_member or WorkshopMemberFactory()
+    order = Order.objects.create(
+        number=f"OKT-{next(_ORDER_NUMBERS):08d}-{uuid.uuid4().hex[:4]}", workshop=member.workshop,
+        placed_by=member.user, status=status, payment_method="terms", idempotency_key=uuid.uuid4().hex,
+        request_hash="0" * 64, delivery_address={"city": "Bandung"}, subtotal=100_000, shipping_total=10_000,
+        tax_rate_bp=1100, tax_total=12_100, grand_total=122_100, expires_at=expires_at)
+    created_at = created_at or timezone.now()
+    Order.objects.filter(pk=order.pk).update(created_at=created_at, updated_at=updated_at or created_at)
+    order.refresh_from_db()
+    return order
+
+
+def order_event_add(*, order: Order, kind: str, step: str = "", data: dict | None = None, at=None) -> None:
+    event = order_event_write(order=order, kind=kind, step=step, data=data)
+    if at is not None:
+        OrderEvent.objects.filter(pk=event.pk).update(created_at=at)
+
+
+def step_run_make(*, order: Order, step: str, attempt: int = 1, status: str = "succeeded", started_at,
+                  wait_ms: float | None = 0.0, run_ms: float | None = None, error_code: str = "") -> StepRun:
+    """One attempt that started at `started_at`, due `wait_ms` before it (None: no enqueue time)
+    and finished `run_ms` after it (None: still running)."""
+    return StepRun.objects.create(
+        order=order, step=step, attempt=attempt, status=status, task_id=uuid.uuid4().hex, started_at=started_at,
+        enqueued_at=None if wait_ms is None else started_at - timedelta(milliseconds=wait_ms),
+        finished_at=None if run_ms is None else started_at + timedelta(milliseconds=run_ms),
+        error_code=error_code, error=error_code)

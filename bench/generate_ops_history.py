@@ -255,7 +255,7 @@ def _orders_work_table(cursor, *, orders: int, days: int) -> None:
                    random() AS fate, random() AS r2, random() AS r3
             FROM generate_series(1, %s) g
         )
-        SELECT id, least(created_at, now() - interval '1 minute') AS created_at,
+        SELECT id, CASE WHEN created_at > now() THEN created_at - interval '1 day' ELSE created_at END AS created_at,
                (SELECT count(*) FROM bench_workshop) AS workshops, fate, r2,
                CASE WHEN r3 < 0.45 THEN 'terms' WHEN r3 < 0.75 THEN 'virtual_account'
                     WHEN r3 < 0.9 THEN 'qris' ELSE 'ewallet' END AS payment_method,
@@ -371,8 +371,8 @@ def _step_runs_insert(cursor, *, step_runs: int, optional: set[str]) -> None:
                    "count(*) FILTER (WHERE status = 'failed'), "
                    "count(*) FILTER (WHERE status = 'cancelled' AND id % 2 = 0) FROM bench_o")
     full, failed, cancelled = cursor.fetchone()
-    base = 4 * (full + cancelled) + 2 * failed
-    chains = full + cancelled + failed
+    base = 4 * (full + cancelled) + 7 * failed  # a failed order: commit_stock and six booking attempts
+    chains = full + cancelled
     extra_mean = max(0.0, (step_runs - base) / chains) if chains else 0.0
     # Geometric: floor(ln(u) / ln(p)) has mean p / (1 - p).
     p = extra_mean / (1 + extra_mean)

@@ -439,9 +439,10 @@ def _rollups_insert(cursor, *, days: int) -> None:
     # Requests per bucket: the series' rate × bucket minutes × a diurnal factor (Jakarta, UTC+7) × noise.
     diurnal = ("(0.15 + 0.85 * greatest(0, sin(pi() * (extract(hour FROM b.start AT TIME ZONE 'Asia/Jakarta') - 6)"
                " / 16)))")
-    for seconds, since, until in ((60, f"now() - interval '{ROLLUP_MINUTE_HOURS} hours'", "now()"),
-                                  (3600, f"now() - interval '{days} days'",
-                                   f"now() - interval '{ROLLUP_MINUTE_HOURS} hours'")):
+    # Minute rows from the hour ROLLUP_MINUTE_HOURS ago to the last whole minute, hour rows before
+    # it: every moment in exactly one row, as the compaction leaves them.
+    boundary = f"date_trunc('hour', now() - interval '{ROLLUP_MINUTE_HOURS} hours')"
+    for seconds, since, until in ((60, boundary, "now()"), (3600, f"now() - interval '{days} days'", boundary)):
         unit, width = ("minute" if seconds == 60 else "hour"), f"interval '{seconds} seconds'"
         cursor.execute(f"""
             INSERT INTO analytics_rollup (kind, bucket_seconds, bucket_start, labels, outcome, count, sum_ms, histogram)

@@ -37,7 +37,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -315,21 +315,24 @@ class HistoryRun:
             self.courier_faults_set(self._day_faults())
             timeouts = {"timeout_next": 1, "timeout_seconds": SLOW_DAY_STALL_SECONDS}
             with override_settings(PARTNER_HTTP_TIMEOUT_SECONDS=SLOW_DAY_PARTNER_TIMEOUT_SECONDS) if slow \
-                    else _nothing():
+                    else nullcontext():
                 order = self.place(index=index, buyer=buyer, method=method, rng=rng)
                 if order is None or order.status == OrderStatus.FAILED:
                     return order
                 self.react()
                 if order.status == OrderStatus.PENDING_PAYMENT:
                     roll = rng.random()
-                    if roll < EXPIRE_SHARE:
-                        traveller.move_to(order.expires_at + timedelta(seconds=rng.uniform(5, 120)))
+                    expiry = order.expires_at + timedelta(seconds=rng.uniform(5, 120))
+                    if roll < EXPIRE_SHARE and expiry < self.now:
+                        traveller.move_to(expiry)
                         order_services.order_expire(order=order)
                         self.react()
                         return order
                     traveller.shift(timedelta(minutes=rng.uniform(1, 45)))
+                    if roll < EXPIRE_SHARE:
+                        return order  # not due yet: still waiting for its payment
                     if roll < EXPIRE_SHARE + CANCEL_UNPAID_SHARE:
-                        order_services.order_cancel(order=order, actor=buyer.user, reason="changed my mind")
+                        order_services.order_cancel(order=order, actor=buyer.user)
                         return order
                     self.pay(order)
                 order.refresh_from_db()
@@ -347,19 +350,15 @@ class HistoryRun:
             order.refresh_from_db()
             if order.status != OrderStatus.IN_FULFILMENT:
                 return order
-            if rng.random() < CANCEL_IN_FULFILMENT_SHARE:
-                traveller.shift(timedelta(minutes=rng.uniform(5, 90)))
+            cancel_at = timezone.now() + timedelta(minutes=rng.uniform(5, 90))
+            if rng.random() < CANCEL_IN_FULFILMENT_SHARE and cancel_at < self.now:
+                traveller.move_to(cancel_at)
                 with suppress(ApplicationError):
-                    order_services.order_cancel(order=order, actor=buyer.user, reason="found the part locally")
+                    order_services.order_cancel(order=order, actor=buyer.user)
                 self.react()
                 return order
             self.track(order, traveller=traveller, rng=rng)
         return order
-
-
-@contextmanager
-def _nothing():
-    yield
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from analytics.demo import KEY_PREFIX, order_history_load
 from okto88.models import OutboxEvent
-from orders.models import Order, OrderStatus, StepRun, StepStatus
+from orders.models import Order, OrderEvent, OrderStatus, StepRun, StepStatus
 from tests.orders.factories import carriers_ensure, offer_in_stock
 from tests.suppliers.factories import SupplierFactory, WarehouseFactory
 
@@ -47,8 +47,9 @@ def test_a_small_history_spreads_over_days_and_statuses_with_retries_and_stays_e
     runs = StepRun.objects.filter(order__in=history)
     assert runs.filter(status=StepStatus.RETRYING).exists()
     assert runs.filter(status=StepStatus.SUCCEEDED).count() >= 4
-    # Each step ran in the order's past, after it was placed.
+    # Each step ran in the order's past, after it was placed; nothing happened after the run began.
     assert not runs.filter(started_at__gt=started).exists()
+    assert not OrderEvent.objects.filter(order__in=history, created_at__gt=started).exists()
     assert all(run.started_at >= run.order.created_at for run in runs.select_related("order"))
     # What Celery would have done was done: no event of the history waits to be published.
     assert not OutboxEvent.objects.filter(published_at__isnull=True, topic__regex=r"^(payment|shipment)\.").exists()

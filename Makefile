@@ -18,8 +18,18 @@ install: $(STAMP) messages
 messages: $(STAMP)
 	$(VENV)/bin/pybabel compile --domain=django --directory=locale --statistics 2>&1 | tail -n 1
 
+# The site, and beside it the demo order history (analytics/demo.py: a few thousand orders over
+# 30 days, through the services). The history waits until the site answers (migrated, demo data
+# loaded), prints its progress here, and is skipped once loaded; Ctrl-C stops both, and the next
+# `make run` adds only what is missing.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: install
-	$(PY) manage.py run_marketplace
+	@( n=0; until $(PY) -c "import urllib.request as u; u.urlopen('http://$(HOST):$(PORT)/healthz', timeout=2)" \
+	      2>/dev/null; do n=$$((n+1)); [ $$n -gt 600 ] && exit 0; sleep 1; done; \
+	   exec $(PY) manage.py load_order_history ) & history=$$!; \
+	trap 'kill $$history 2>/dev/null' EXIT; \
+	HOST=$(HOST) PORT=$(PORT) $(PY) manage.py run_marketplace
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,5 +2,8 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from okto88.tracing import tracing_setup
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "okto88.settings")
+tracing_setup("okto88-web")  # before the application loads its middleware (a no-op without an OTLP endpoint)
 application = get_asgi_application()

@@ -12,6 +12,7 @@ from celery import Celery, signals
 from django.conf import settings
 
 from okto88.request_id import request_id_var
+from okto88.tracing import tracing_setup
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "okto88.settings")
 
@@ -54,6 +55,16 @@ def task_send(name: str, *, kwargs: dict | None = None, countdown: float | None 
 
 
 _task_request_id_tokens: dict[str, object] = {}
+
+
+@signals.worker_process_init.connect
+def setup_worker_tracing(**kwargs) -> None:
+    tracing_setup("okto88-worker")  # in each pool process, after the fork; no-op without an OTLP endpoint
+
+
+@signals.beat_init.connect
+def setup_beat_tracing(**kwargs) -> None:
+    tracing_setup("okto88-beat")
 
 
 @signals.setup_logging.connect

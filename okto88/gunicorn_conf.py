@@ -33,3 +33,11 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess  # imported only in that mode, as okto88.metrics does
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    # Tracing per worker process, after the fork (the span exporter's thread does not survive one);
+    # okto88.wsgi calls it too, whichever comes first configures it. No-op without an OTLP endpoint.
+    from okto88.tracing import tracing_setup
+
+    tracing_setup("okto88-web")

@@ -1,4 +1,5 @@
-"""X-Request-ID: taken from the request or made, returned, logged, and carried into Celery."""
+"""X-Request-ID: taken from the request or made, returned, logged, and carried into Celery.
+Log records also carry the trace id of the span they were written in (okto88.tracing)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import contextvars
 import logging
 import re
 import uuid
+
+from okto88.tracing import current_trace_id
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Accept what proxies and clients commonly send; anything else is replaced, never echoed.
@@ -41,9 +44,14 @@ class RequestIdMiddleware:
 
 
 class RequestIdLogFilter(logging.Filter):
+    """Stamps `request_id` and `trace_id` ("-" when there is none) on every record the handler
+    formats; both formatters of settings.LOGGING name them."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
             record.request_id = request_id_var.get() or "-"
+        if not getattr(record, "trace_id", None) or record.trace_id == "-":
+            record.trace_id = current_trace_id() or "-"
         return True
 
 
@@ -51,7 +59,7 @@ _factory_installed = False
 
 
 def install_log_record_factory() -> None:
-    """Stamp every log record with the current request id, whichever handler formats it."""
+    """Stamp every log record with the current request id and trace id, whichever handler formats it."""
     global _factory_installed
     if _factory_installed:
         return
@@ -60,6 +68,7 @@ def install_log_record_factory() -> None:
     def factory(*args, **kwargs):
         record = previous(*args, **kwargs)
         record.request_id = request_id_var.get() or "-"
+        record.trace_id = current_trace_id() or "-"
         return record
 
     logging.setLogRecordFactory(factory)

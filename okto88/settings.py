@@ -390,11 +390,11 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(process)d",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(trace_id)s %(process)d",
             "rename_fields": {"levelname": "level", "name": "logger"},
             "timestamp": "time",  # ISO 8601 in UTC
         },
-        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s %(trace_id)s] %(name)s: %(message)s"},
     },
     "handlers": {
         "console": {

@@ -1,0 +1,72 @@
+"""The demo order history (`manage.py load_order_history`): orders placed and lived through the
+services in the past, with retries, expiries, cancellations and failures, leaving every read
+model exact. The command runs its own fake gateway and courier, so no fixture of ours is used."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from analytics.demo import KEY_PREFIX, order_history_load
+from okto88.models import OutboxEvent
+from orders.models import Order, OrderEvent, OrderStatus, StepRun, StepStatus
+from tests.orders.factories import carriers_ensure, offer_in_stock
+from tests.suppliers.factories import SupplierFactory, WarehouseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue():
+    """Offers of four suppliers with plenty of stock, and the carriers the quotes name."""
+    carriers_ensure()
+    for _ in range(4):
+        warehouse = WarehouseFactory(supplier=SupplierFactory())
+        for _ in range(4):
+            offer_in_stock(on_hand=200, warehouse=warehouse)
+
+
+def test_a_small_history_spreads_over_days_and_statuses_with_retries_and_stays_exact(catalogue, capsys):
+    started = timezone.now()
+
+    call_command("load_order_history", orders=30, days=3)
+
+    history = Order.objects.filter(idempotency_key__startswith=KEY_PREFIX)
+    assert history.count() >= 27  # an order whose cart finds no quote is not placed
+    statuses = set(history.values_list("status", flat=True))
+    assert len(statuses) >= 3, statuses
+    assert statuses & {OrderStatus.IN_FULFILMENT, OrderStatus.SHIPPED, OrderStatus.COMPLETED}
+    assert statuses & {OrderStatus.EXPIRED, OrderStatus.CANCELLED, OrderStatus.FAILED}
+    span = history.aggregate(first=Min("created_at"), last=Max("created_at"))
+    assert span["first"] >= started - timedelta(days=3, minutes=1) and span["last"] <= started
+    assert len({o.created_at.date() for o in history}) >= 2
+    runs = StepRun.objects.filter(order__in=history)
+    assert runs.filter(status=StepStatus.RETRYING).exists()
+    assert runs.filter(status=StepStatus.SUCCEEDED).count() >= 4
+    # Each step ran in the order's past, after it was placed; nothing happened after the run began.
+    assert not runs.filter(started_at__gt=started).exists()
+    assert not OrderEvent.objects.filter(order__in=history, created_at__gt=started).exists()
+    assert all(run.started_at >= run.order.created_at for run in runs.select_related("order"))
+    # What Celery would have done was done: no event of the history waits to be published.
+    assert not OutboxEvent.objects.filter(published_at__isnull=True, topic__regex=r"^(payment|shipment)\.").exists()
+    assert "order history loaded" in capsys.readouterr().out
+
+    call_command("check_read_models")  # raises CommandError when a read model differs
+
+    loaded = history.count()
+    again = order_history_load(orders=30, days=3)  # idempotent: only what is missing is added
+    assert again.skipped == loaded
+    assert Order.objects.filter(idempotency_key__startswith=KEY_PREFIX).count() == loaded + again.placed
+
+
+def test_the_command_refuses_unbounded_input():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("load_order_history", orders=0)
+    with pytest.raises(CommandError):
+        call_command("load_order_history", orders=10, days=400)

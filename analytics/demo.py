@@ -30,7 +30,6 @@ exist are skipped, so a second run (or one after an interrupted run) adds only w
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import random
@@ -102,11 +101,6 @@ SLOW_DAY_LATENCY_MS = 350
 SLOW_DAY_TIMEOUT_SHARE = 0.15
 SLOW_DAY_PARTNER_TIMEOUT_SECONDS = 0.5
 SLOW_DAY_STALL_SECONDS = 0.6
-
-
-# Step runs record when their task was enqueued once the workflow takes it (issue 13's queue
-# wait); until then the history's steps are run without it.
-_STEP_RUN_TAKES_ENQUEUED_AT = "enqueued_at" in inspect.signature(workflow.step_run).parameters
 
 
 @dataclass
@@ -259,9 +253,9 @@ class HistoryRun:
                 while True:
                     enqueued_at = timezone.now()
                     traveller.shift(timedelta(seconds=rng.lognormvariate(-1.0, 1.2) * busy))  # queue wait
-                    when = {"enqueued_at": enqueued_at} if _STEP_RUN_TAKES_ENQUEUED_AT else {}
                     try:
-                        workflow.step_run(order_id=order.pk, step=step, task_id=f"history-{uuid.uuid4()}", **when)
+                        workflow.step_run(order_id=order.pk, step=step, task_id=f"history-{uuid.uuid4()}",
+                                          enqueued_at=enqueued_at)
                     except workflow.TransientStepError:
                         traveller.shift(timedelta(seconds=workflow.backoff_seconds(self._attempts(order, step))))
                         continue

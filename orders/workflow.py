@@ -242,20 +242,19 @@ REDRIVE_NONE = ""
 
 _STALLED_SQL = """
     WITH workflow AS (
-        SELECT o.id, o.number, o.status, GREATEST(o.updated_at, act.last_at) AS since, nxt.step AS next_step
+        SELECT o.id, o.number, o.status, GREATEST(o.updated_at, runs.last_at) AS since,
+               (SELECT s.step FROM unnest(%(steps)s::text[]) WITH ORDINALITY AS s(step, n)
+                WHERE s.step <> ALL(runs.done) ORDER BY s.n LIMIT 1) AS next_step
         FROM orders_order o
+        -- One probe of the order's step runs: when it last moved, and which steps are done.
         CROSS JOIN LATERAL (
-            SELECT MAX(GREATEST(r.started_at, r.finished_at)) AS last_at
-            FROM orders_steprun r WHERE r.order_id = o.id) act
-        CROSS JOIN LATERAL (
-            SELECT s.step FROM unnest(%(steps)s::text[]) WITH ORDINALITY AS s(step, n)
-            WHERE NOT EXISTS (SELECT 1 FROM orders_steprun d
-                              WHERE d.order_id = o.id AND d.step = s.step AND d.status = ANY(%(done)s))
-            ORDER BY s.n LIMIT 1) nxt
+            SELECT MAX(GREATEST(r.started_at, r.finished_at)) AS last_at,
+                   COALESCE(ARRAY_AGG(r.step) FILTER (WHERE r.status = ANY(%(done)s)), '{}') AS done
+            FROM orders_steprun r WHERE r.order_id = o.id) runs
         WHERE o.status = %(paid)s AND o.updated_at < %(quiet_since)s
     ), stalled AS (
         (SELECT id, number, status, since, since + %(stall)s AS deadline, next_step AS redrive
-         FROM workflow WHERE since < %(quiet_since)s ORDER BY since LIMIT %(limit)s)
+         FROM workflow WHERE since < %(quiet_since)s AND next_step IS NOT NULL ORDER BY since LIMIT %(limit)s)
         UNION ALL
         (SELECT id, number, status, expires_at, expires_at + %(stall)s, %(expire)s
          FROM orders_order WHERE status = %(pending)s AND expires_at < %(quiet_since)s

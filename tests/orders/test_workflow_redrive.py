@@ -132,6 +132,7 @@ def test_redrive_refuses_a_finished_order_and_the_reconciler_waits_for_quiet(wor
     assert workflow.order_redrive(order=quiet) is None  # the step ran a moment ago: a retry may be on its way
     assert workflow.workflow_reconcile(now=timezone.now() + workflow.STALL_AFTER + timedelta(seconds=1)) == [
         quiet.number]
+    wait_until(lambda: status_of(quiet) == OrderStatus.IN_FULFILMENT, worker=worker, what="re-driven to the end")
 
 
 def test_redriving_an_unpaid_order_past_its_window_expires_it(worker):

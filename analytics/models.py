@@ -1,0 +1,96 @@
+"""The analytics app's tables: rollups of recorded events and the business figures' read model."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Rollup(models.Model):
+    """Counts of one recorded kind per time bucket and label set (okto88.recording).
+
+    Placeholder of the shape the recording branch owns (issue 13): the business figures read
+    kind "demand" from it; that branch's model and migration replace this one."""
+
+    kind = models.CharField(max_length=20)
+    bucket_start = models.DateTimeField()
+    bucket_seconds = models.PositiveIntegerField()
+    labels = ArrayField(models.TextField())
+    outcome = models.CharField(max_length=20, blank=True)
+    count = models.BigIntegerField(default=0)
+    sum_ms = models.BigIntegerField(default=0)
+    buckets = ArrayField(models.IntegerField(), default=list)
+
+    class Meta:
+        verbose_name = _("rollup")
+        verbose_name_plural = _("rollups")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.bucket_start}"
+
+
+# The rule of SalesDay's money and fill rate (analytics.read_models states it in SQL).
+GMV_ORDER_STATUSES = ("paid", "in_fulfilment", "shipped", "completed")  # paid, not closed
+SHIPPED_SUPPLIER_ORDER_STATUSES = ("shipped", "delivered")
+LOST_ORDER_STATUSES = ("cancelled", "failed", "expired")
+
+
+class SalesDay(models.Model):
+    """Order figures per day (Asia/Jakarta, by the day the order was placed) and grain: a read
+    model recomputed from orders, supplier orders and lines (analytics.read_models has its rule).
+
+    One row per (day, grain, key): `grain` says which key columns count, the others hold 0 or
+    "" (so the unique constraint has no NULLs): "day" (the platform), "supplier", "category",
+    "province", "status" (order status and reason), "supplier_status" (supplier, its supplier
+    order's status, the order's status and reason)."""
+
+    day = models.DateField()
+    grain = models.CharField(max_length=20)
+    supplier_id = models.BigIntegerField(default=0)
+    category_id = models.BigIntegerField(default=0)
+    province = models.CharField(max_length=80, default="", blank=True)
+    status = models.CharField(max_length=16, default="", blank=True)
+    supplier_status = models.CharField(max_length=12, default="", blank=True)
+    reason = models.CharField(max_length=300, default="", blank=True)
+    orders = models.BigIntegerField(default=0)
+    supplier_orders = models.BigIntegerField(default=0)
+    gmv_orders = models.BigIntegerField(default=0)
+    gmv = models.BigIntegerField(default=0)  # whole rupiah
+    lines_ordered = models.BigIntegerField(default=0)
+    lines_shipped = models.BigIntegerField(default=0)
+    qty_ordered = models.BigIntegerField(default=0)
+    qty_shipped = models.BigIntegerField(default=0)
+    cancelled = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    expired = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("sales figures")
+        verbose_name_plural = _("sales figures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grain", "day", "supplier_id", "category_id", "province", "status", "supplier_status",
+                        "reason"], name="sales_day_key_unique"),
+        ]
+        indexes = [models.Index(fields=["grain", "supplier_id", "day"], name="sales_day_supplier_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.grain}"
+
+
+class SalesRefresh(models.Model):
+    """Where the SalesDay refresh got to (one row): the start of its last run and the last
+    timeline event it had seen then, and the event seen by the run before (the next scan
+    starts there, so a transaction that committed late is still picked up)."""
+
+    scanned_at = models.DateTimeField(null=True, blank=True)
+    event_id = models.BigIntegerField(default=0)
+    previous_event_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("sales figures refresh")
+        verbose_name_plural = _("sales figures refreshes")
+
+    def __str__(self) -> str:
+        return f"scanned at {self.scanned_at}"

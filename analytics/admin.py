@@ -109,7 +109,7 @@ class SupplierSalesFiguresAdmin(admin.ModelAdmin):
         if not admin_is_operator(request):
             _allowed, supplier = admin_supplier(request)
             return supplier, []
-        choices = list(Supplier.objects.order_by("name", "pk")[:OPERATOR_SUPPLIER_CHOICES])
+        choices = list(Supplier.objects.order_by("legal_name", "pk")[:OPERATOR_SUPPLIER_CHOICES])
         chosen = request.GET.get("supplier", "")
         supplier = next((s for s in choices if str(s.pk) == chosen), None)
         if supplier is None and chosen.isdigit():
@@ -143,7 +143,7 @@ class SupplierSalesFiguresAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Sales figures"),
-            "subtitle": supplier.name if supplier else "",
+            "subtitle": supplier.legal_name if supplier else "",
             "supplier": supplier,
             "supplier_choices": choices,
             "period": period,

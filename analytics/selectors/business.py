@@ -136,7 +136,7 @@ def _ranked(rows: list[dict]) -> list[dict]:
 
 def sales_by_supplier_figure(*, period: Period) -> Figure:
     rows = _ranked(_sales(period=period, grain="supplier", supplier_id=None, by=("supplier_id",)))
-    names = dict(Supplier.objects.filter(pk__in=[row["supplier_id"] for row in rows]).values_list("pk", "name"))
+    names = dict(Supplier.objects.filter(pk__in=[row["supplier_id"] for row in rows]).values_list("pk", "legal_name"))
     return Figure(
         key="sales_by_supplier", title=_("Sales by supplier"),
         columns=(Column("supplier", _("Supplier")), *_money_columns(), *_fill_columns()),

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from analytics.figures import Figure
 from analytics.models import SalesDay
-from analytics.periods import InvalidPeriod, period_parse
+from analytics.periods import PRESETS, InvalidPeriod, period_parse
 from analytics.selectors.business import business_figures
 from okto88.money import rupiah
 from suppliers.admin_scoping import admin_is_operator, admin_supplier, supplier_admin_site
@@ -148,7 +148,7 @@ class SupplierSalesFiguresAdmin(admin.ModelAdmin):
             "supplier_choices": choices,
             "period": period,
             "period_name": period.name,
-            "periods": [(name, _("Last 7 days") if name == "7d" else _("Last 30 days")) for name in SUPPLIER_PERIODS],
+            "periods": [(name, PRESETS[name][2]) for name in SUPPLIER_PERIODS],
             "start": params.get("start", ""),
             "end": params.get("end", ""),
             "figures": [figure_view(f, csv_url="?" + urlencode({**query, "csv": f.key})) for f in figures],

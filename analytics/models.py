@@ -43,12 +43,14 @@ class SalesDay(models.Model):
     One row per (day, grain, key): `grain` says which key columns count, the others hold 0 or
     "" (so the unique constraint has no NULLs): "day" (the platform), "supplier", "category",
     "province", "status" (order status and reason), "supplier_status" (supplier, its supplier
-    order's status, the order's status and reason)."""
+    order's status, the order's status and reason), "supplier_offer" (supplier and offer: its
+    top parts)."""
 
     day = models.DateField()
     grain = models.CharField(max_length=20)
     supplier_id = models.BigIntegerField(default=0)
     category_id = models.BigIntegerField(default=0)
+    offer_id = models.BigIntegerField(default=0)
     province = models.CharField(max_length=80, default="", blank=True)
     status = models.CharField(max_length=16, default="", blank=True)
     supplier_status = models.CharField(max_length=12, default="", blank=True)
@@ -57,6 +59,7 @@ class SalesDay(models.Model):
     supplier_orders = models.BigIntegerField(default=0)
     gmv_orders = models.BigIntegerField(default=0)
     gmv = models.BigIntegerField(default=0)  # whole rupiah
+    gmv_qty = models.BigIntegerField(default=0)  # units in GMV
     lines_ordered = models.BigIntegerField(default=0)
     lines_shipped = models.BigIntegerField(default=0)
     qty_ordered = models.BigIntegerField(default=0)
@@ -70,8 +73,8 @@ class SalesDay(models.Model):
         verbose_name_plural = _("sales figures")
         constraints = [
             models.UniqueConstraint(
-                fields=["grain", "day", "supplier_id", "category_id", "province", "status", "supplier_status",
-                        "reason"], name="sales_day_key_unique"),
+                fields=["grain", "day", "supplier_id", "category_id", "offer_id", "province", "status",
+                        "supplier_status", "reason"], name="sales_day_key_unique"),
         ]
         indexes = [models.Index(fields=["grain", "supplier_id", "day"], name="sales_day_supplier_day")]
 

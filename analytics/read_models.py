@@ -21,8 +21,9 @@ from analytics.models import GMV_ORDER_STATUSES, LOST_ORDER_STATUSES, SHIPPED_SU
 from okto88.read_models import ReadModelCheck, read_model_compare
 from suppliers.read_models import read_models_check as suppliers_read_models_check
 
-SALES_DAY_KEY = ("day", "grain", "supplier_id", "category_id", "province", "status", "supplier_status", "reason")
-SALES_DAY_MEASURES = ("orders", "supplier_orders", "gmv_orders", "gmv", "lines_ordered", "lines_shipped",
+SALES_DAY_KEY = ("day", "grain", "supplier_id", "category_id", "offer_id", "province", "status", "supplier_status",
+                 "reason")
+SALES_DAY_MEASURES = ("orders", "supplier_orders", "gmv_orders", "gmv", "gmv_qty", "lines_ordered", "lines_shipped",
                       "qty_ordered", "qty_shipped", "cancelled", "failed", "expired")
 
 _MEASURES_SQL = """
@@ -30,6 +31,7 @@ _MEASURES_SQL = """
     count(DISTINCT supplier_order_id) AS supplier_orders,
     count(DISTINCT order_id) FILTER (WHERE in_gmv) AS gmv_orders,
     coalesce(sum(goods) FILTER (WHERE in_gmv), 0)::bigint AS gmv,
+    coalesce(sum(quantity) FILTER (WHERE in_gmv), 0)::bigint AS gmv_qty,
     count(*) FILTER (WHERE paid) AS lines_ordered,
     count(*) FILTER (WHERE paid AND shipped) AS lines_shipped,
     coalesce(sum(quantity) FILTER (WHERE paid), 0)::bigint AS qty_ordered,
@@ -46,7 +48,7 @@ WITH facts AS MATERIALIZED (
            coalesce(o.delivery_address->>'province', '') AS province,
            CASE WHEN o.status IN {LOST_ORDER_STATUSES} THEN o.failure_reason ELSE '' END AS reason,
            paid.paid, so.id AS supplier_order_id, so.supplier_id, so.status AS supplier_status,
-           part.category_id, l.quantity::bigint AS quantity,
+           part.category_id, l.offer_id, l.quantity::bigint AS quantity,
            l.line_total + (2 * l.line_total * o.tax_rate_bp + 10000) / 20000 AS goods,
            (o.status IN {GMV_ORDER_STATUSES} AND so.status <> 'cancelled') AS in_gmv,
            so.status IN {SHIPPED_SUPPLIER_ORDER_STATUSES} AS shipped
@@ -59,24 +61,28 @@ WITH facts AS MATERIALIZED (
     JOIN catalog_part part ON part.id = offer.part_id
     WHERE {{where}}
 )
-SELECT day, 'day'::varchar AS grain, 0::bigint AS supplier_id, 0::bigint AS category_id, ''::varchar AS province,
-       ''::varchar AS status, ''::varchar AS supplier_status, ''::varchar AS reason, {_MEASURES_SQL}
+SELECT day, 'day'::varchar AS grain, 0::bigint AS supplier_id, 0::bigint AS category_id, 0::bigint AS offer_id,
+       ''::varchar AS province, ''::varchar AS status, ''::varchar AS supplier_status, ''::varchar AS reason,
+       {_MEASURES_SQL}
 FROM facts GROUP BY day
 UNION ALL
-SELECT day, 'supplier', supplier_id, 0, '', '', '', '', {_MEASURES_SQL}
+SELECT day, 'supplier', supplier_id, 0, 0, '', '', '', '', {_MEASURES_SQL}
 FROM facts GROUP BY day, supplier_id
 UNION ALL
-SELECT day, 'category', 0, category_id, '', '', '', '', {_MEASURES_SQL}
+SELECT day, 'category', 0, category_id, 0, '', '', '', '', {_MEASURES_SQL}
 FROM facts GROUP BY day, category_id
 UNION ALL
-SELECT day, 'province', 0, 0, province, '', '', '', {_MEASURES_SQL}
+SELECT day, 'province', 0, 0, 0, province, '', '', '', {_MEASURES_SQL}
 FROM facts GROUP BY day, province
 UNION ALL
-SELECT day, 'status', 0, 0, '', status, '', reason, {_MEASURES_SQL}
+SELECT day, 'status', 0, 0, 0, '', status, '', reason, {_MEASURES_SQL}
 FROM facts GROUP BY day, status, reason
 UNION ALL
-SELECT day, 'supplier_status', supplier_id, 0, '', status, supplier_status, reason, {_MEASURES_SQL}
+SELECT day, 'supplier_status', supplier_id, 0, 0, '', status, supplier_status, reason, {_MEASURES_SQL}
 FROM facts GROUP BY day, supplier_id, status, supplier_status, reason
+UNION ALL
+SELECT day, 'supplier_offer', supplier_id, 0, offer_id, '', '', '', '', {_MEASURES_SQL}
+FROM facts GROUP BY day, supplier_id, offer_id
 """  # noqa: S608 - fixed fragments only
 
 # The orders placed on the days %(days)s (a date[], Asia/Jakarta), between %(start)s (the first

@@ -2,7 +2,7 @@
 admin): GMV, orders and average order value by day, supplier, category and province; fill rate;
 why orders were lost; demand without supply.
 
-Everything but the top parts is read from the daily read model analytics.models.SalesDay (its
+Everything is read from the daily read model analytics.models.SalesDay (its
 rule, and so the definitions of GMV and fill rate, in analytics.read_models), so a page sums at
 most a few thousand rows whatever the number of orders. A period covers the whole days
 (Asia/Jakarta) it touches: an order counts on the day it was placed. With `supplier_id` every
@@ -14,22 +14,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db import connection
 from django.db.models import Sum
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from analytics.figures import Column, Figure
-from analytics.models import GMV_ORDER_STATUSES, LOST_ORDER_STATUSES, SHIPPED_SUPPLIER_ORDER_STATUSES, SalesDay
+from analytics.models import LOST_ORDER_STATUSES, SalesDay
 from analytics.periods import JAKARTA, Period
 from analytics.selectors.demand import demand_figures
 from catalog.models import Category
 from orders.models import OrderStatus, SupplierOrderStatus
-from suppliers.models import Supplier
+from suppliers.models import Offer, Supplier
 
 # Rows a ranking (by supplier, category, province, reason, part) lists, largest first.
 TOP_ROWS = 50
-_SUMS = ("orders", "supplier_orders", "gmv_orders", "gmv", "lines_ordered", "lines_shipped", "qty_ordered",
+_SUMS = ("orders", "supplier_orders", "gmv_orders", "gmv", "gmv_qty", "lines_ordered", "lines_shipped", "qty_ordered",
          "qty_shipped", "cancelled", "failed", "expired")
 
 GMV_NOTE = _("GMV: the goods of paid orders with their PPN (per line, rounded half up to whole rupiah), without "
@@ -214,41 +213,28 @@ def supplier_orders_by_status_figure(*, period: Period, supplier_id: int) -> Fig
     )
 
 
-# The supplier's parts, ranked by GMV, read from its lines directly (bounded: one supplier, one
-# period); the same GMV rule as analytics.read_models.
-_TOP_PARTS_SQL = f"""
-SELECT l.part_number, l.sku, max(l.name) AS name,
-       coalesce(sum(l.quantity) FILTER (WHERE o.status IN {GMV_ORDER_STATUSES} AND so.status <> 'cancelled'), 0)
-           AS quantity,
-       coalesce(sum(l.line_total + (2 * l.line_total * o.tax_rate_bp + 10000) / 20000)
-                FILTER (WHERE o.status IN {GMV_ORDER_STATUSES} AND so.status <> 'cancelled'), 0) AS gmv,
-       count(*) AS lines_ordered,
-       count(*) FILTER (WHERE so.status IN {SHIPPED_SUPPLIER_ORDER_STATUSES}) AS lines_shipped
-FROM orders_supplierorder so
-JOIN orders_order o ON o.id = so.order_id
-JOIN orders_orderline l ON l.supplier_order_id = so.id
-WHERE so.supplier_id = %(supplier_id)s AND o.created_at >= %(start)s AND o.created_at < %(end)s
-GROUP BY l.part_number, l.sku
-ORDER BY gmv DESC, quantity DESC, l.part_number, l.sku
-LIMIT %(limit)s
-"""  # noqa: S608 - fixed fragments only; every value is a parameter
-
-
 def supplier_top_parts_figure(*, period: Period, supplier_id: int) -> Figure:
+    """The supplier's offers (its SKUs) ranked by GMV in the period."""
     first, last = period_days(period)
-    params = {"supplier_id": supplier_id, "limit": TOP_ROWS,
-              "start": dt.datetime.combine(first, dt.time(), tzinfo=JAKARTA),
-              "end": dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=JAKARTA)}
-    with connection.cursor() as cursor:
-        cursor.execute(_TOP_PARTS_SQL, params)
-        found = cursor.fetchall()
+    found = list(SalesDay.objects.filter(grain="supplier_offer", supplier_id=supplier_id, day__gte=first,
+                                         day__lte=last)
+                 .values("offer_id").annotate(gmv_total=Sum("gmv"), quantity=Sum("gmv_qty"))
+                 .order_by("-gmv_total", "-quantity", "offer_id")[:TOP_ROWS])
+    offers = {offer.pk: offer for offer in
+              Offer.objects.filter(pk__in=[row["offer_id"] for row in found]).select_related("part")}
+    english = (get_language() or "").startswith("en")
+    rows = []
+    for row in found:
+        offer = offers.get(row["offer_id"])
+        part = offer.part if offer else None
+        rows.append({"part_number": part.number if part else "", "sku": offer.sku if offer else "",
+                     "name": (part.name_en if english else part.name_id) if part else "",
+                     "quantity": int(row["quantity"]), "gmv": int(row["gmv_total"])})
     return Figure(
         key="top_parts", title=_("Your top parts"),
         columns=(Column("part_number", _("Part number")), Column("sku", _("SKU")), Column("name", _("Name")),
                  Column("quantity", _("Units sold"), "int"), Column("gmv", _("GMV"), "money")),
-        rows=[{"part_number": number, "sku": sku, "name": name, "quantity": int(quantity), "gmv": int(gmv)}
-              for number, sku, name, quantity, gmv, _lines, _shipped in found],
-        chart="hbar", x="part_number", series=("gmv",), note=GMV_NOTE,
+        rows=rows, chart="hbar", x="part_number", series=("gmv",), note=GMV_NOTE,
     )
 
 

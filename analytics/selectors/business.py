@@ -234,7 +234,8 @@ def supplier_top_parts_figure(*, period: Period, supplier_id: int) -> Figure:
         key="top_parts", title=_("Your top parts"),
         columns=(Column("part_number", _("Part number")), Column("sku", _("SKU")), Column("name", _("Name")),
                  Column("quantity", _("Units sold"), "int"), Column("gmv", _("GMV"), "money")),
-        rows=rows, chart="hbar", x="part_number", series=("gmv",), note=GMV_NOTE,
+        rows=rows, chart="hbar", x="part_number", series=("gmv",),
+        note=_("Your SKUs ranked by GMV (as in the first figure); units sold are the units in it."),
     )
 
 

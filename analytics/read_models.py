@@ -26,9 +26,24 @@ SALES_DAY_KEY = ("day", "grain", "supplier_id", "category_id", "offer_id", "prov
 SALES_DAY_MEASURES = ("orders", "supplier_orders", "gmv_orders", "gmv", "gmv_qty", "lines_ordered", "lines_shipped",
                       "qty_ordered", "qty_shipped", "cancelled", "failed", "expired")
 
-# The facts: one line of one supplier order of one order, with what every grain needs of it.
-# {where} selects the orders (over `o`, orders_order; "true": all of them).
-_FACTS_SQL = f"""
+_MEASURES_SQL = """
+    count(DISTINCT order_id) AS orders,
+    count(DISTINCT supplier_order_id) AS supplier_orders,
+    count(DISTINCT order_id) FILTER (WHERE in_gmv) AS gmv_orders,
+    coalesce(sum(goods) FILTER (WHERE in_gmv), 0)::bigint AS gmv,
+    coalesce(sum(quantity) FILTER (WHERE in_gmv), 0)::bigint AS gmv_qty,
+    count(*) FILTER (WHERE paid) AS lines_ordered,
+    count(*) FILTER (WHERE paid AND shipped) AS lines_shipped,
+    coalesce(sum(quantity) FILTER (WHERE paid), 0)::bigint AS qty_ordered,
+    coalesce(sum(quantity) FILTER (WHERE paid AND shipped), 0)::bigint AS qty_shipped,
+    count(DISTINCT order_id) FILTER (WHERE status = 'cancelled') AS cancelled,
+    count(DISTINCT order_id) FILTER (WHERE status = 'failed') AS failed,
+    count(DISTINCT order_id) FILTER (WHERE status = 'expired') AS expired"""
+
+# The rows of analytics_salesday for the orders {where} selects (over `o`, orders_order; "true":
+# all of them). One line of one supplier order of one order is a fact; each grain groups them.
+SALES_DAY_ROWS_SQL = f"""
+WITH facts AS MATERIALIZED (
     SELECT o.id AS order_id, (o.created_at AT TIME ZONE 'Asia/Jakarta')::date AS day, o.status,
            coalesce(o.delivery_address->>'province', '') AS province,
            CASE WHEN o.status IN {LOST_ORDER_STATUSES} THEN o.failure_reason ELSE '' END AS reason,
@@ -44,60 +59,31 @@ _FACTS_SQL = f"""
     JOIN orders_orderline l ON l.supplier_order_id = so.id
     JOIN suppliers_offer offer ON offer.id = l.offer_id
     JOIN catalog_part part ON part.id = offer.part_id
-    WHERE {{where}}"""  # noqa: S608 - fixed fragments only
-
-# Each grain: its name and the key columns it groups by (besides the day); the others hold 0 or "".
-SALES_DAY_GRAINS: dict[str, tuple[str, ...]] = {
-    "day": (),
-    "supplier": ("supplier_id",),
-    "category": ("category_id",),
-    "province": ("province",),
-    "status": ("status", "reason"),
-    "supplier_status": ("supplier_id", "status", "supplier_status", "reason"),
-    "supplier_offer": ("supplier_id", "offer_id"),
-}
-_KEY_DEFAULTS = {"supplier_id": "0::bigint", "category_id": "0::bigint", "offer_id": "0::bigint",
-                 "province": "''::varchar", "status": "''::varchar", "supplier_status": "''::varchar",
-                 "reason": "''::varchar"}
-_LINE_SUMS = ("gmv", "gmv_qty", "lines_ordered", "lines_shipped", "qty_ordered", "qty_shipped")
-
-
-def _grain_sql(grain: str, columns: tuple[str, ...]) -> str:
-    """One grain's rows in three hash aggregations instead of DISTINCT counts (each of those
-    sorts the day's lines again): lines to (key, order, supplier order), to (key, order), to
-    the key. An order's status is one per order, so grouping by it never splits an order."""
-    key = ", ".join(("day", *columns))
-    out = ", ".join(["day", f"'{grain}'::varchar AS grain",
-                     *(column if column in columns else f"{_KEY_DEFAULTS[column]} AS {column}"
-                       for column in SALES_DAY_KEY[2:])])
-    line_sums = ", ".join(f"sum({name}) AS {name}" for name in _LINE_SUMS)
-    totals = ", ".join(f"sum({name})::bigint AS {name}" for name in _LINE_SUMS)
-    return f"""
-SELECT {out}, count(*) AS orders, sum(supplier_orders)::bigint AS supplier_orders,
-       count(*) FILTER (WHERE in_gmv) AS gmv_orders, {totals},
-       count(*) FILTER (WHERE order_status = 'cancelled') AS cancelled,
-       count(*) FILTER (WHERE order_status = 'failed') AS failed,
-       count(*) FILTER (WHERE order_status = 'expired') AS expired
-FROM (
-    SELECT {key}, order_id, order_status, count(*) AS supplier_orders, bool_or(in_gmv) AS in_gmv, {line_sums}
-    FROM (
-        SELECT {key}, order_id, status AS order_status, supplier_order_id, bool_or(in_gmv) AS in_gmv,
-               coalesce(sum(goods) FILTER (WHERE in_gmv), 0) AS gmv,
-               coalesce(sum(quantity) FILTER (WHERE in_gmv), 0) AS gmv_qty,
-               count(*) FILTER (WHERE paid) AS lines_ordered,
-               count(*) FILTER (WHERE paid AND shipped) AS lines_shipped,
-               coalesce(sum(quantity) FILTER (WHERE paid), 0) AS qty_ordered,
-               coalesce(sum(quantity) FILTER (WHERE paid AND shipped), 0) AS qty_shipped
-        FROM facts GROUP BY {key}, order_id, status, supplier_order_id
-    ) per_supplier_order
-    GROUP BY {key}, order_id, order_status
-) per_order
-GROUP BY {key}"""  # noqa: S608 - fixed fragments only
-
-
-# The rows of analytics_salesday for the orders {where} selects: every grain's, in one statement.
-SALES_DAY_ROWS_SQL = (f"WITH facts AS MATERIALIZED ({_FACTS_SQL}\n)"
-                      + "\nUNION ALL".join(_grain_sql(grain, columns) for grain, columns in SALES_DAY_GRAINS.items()))
+    WHERE {{where}}
+)
+SELECT day, 'day'::varchar AS grain, 0::bigint AS supplier_id, 0::bigint AS category_id, 0::bigint AS offer_id,
+       ''::varchar AS province, ''::varchar AS status, ''::varchar AS supplier_status, ''::varchar AS reason,
+       {_MEASURES_SQL}
+FROM facts GROUP BY day
+UNION ALL
+SELECT day, 'supplier', supplier_id, 0, 0, '', '', '', '', {_MEASURES_SQL}
+FROM facts GROUP BY day, supplier_id
+UNION ALL
+SELECT day, 'category', 0, category_id, 0, '', '', '', '', {_MEASURES_SQL}
+FROM facts GROUP BY day, category_id
+UNION ALL
+SELECT day, 'province', 0, 0, 0, province, '', '', '', {_MEASURES_SQL}
+FROM facts GROUP BY day, province
+UNION ALL
+SELECT day, 'status', 0, 0, 0, '', status, '', reason, {_MEASURES_SQL}
+FROM facts GROUP BY day, status, reason
+UNION ALL
+SELECT day, 'supplier_status', supplier_id, 0, 0, '', status, supplier_status, reason, {_MEASURES_SQL}
+FROM facts GROUP BY day, supplier_id, status, supplier_status, reason
+UNION ALL
+SELECT day, 'supplier_offer', supplier_id, 0, offer_id, '', '', '', '', {_MEASURES_SQL}
+FROM facts GROUP BY day, supplier_id, offer_id
+"""  # noqa: S608 - fixed fragments only
 
 # The orders placed on the days %(days)s (a date[], Asia/Jakarta), between %(start)s (the first
 # day's midnight) and %(end)s (the midnight after the last), so a batch of days near each other
@@ -148,5 +134,5 @@ def read_models_check() -> list[ReadModelCheck]:
 
 
 __all__ = ["SALES_DAYS_PENDING_SQL", "SALES_DAYS_WHERE_SQL",
-           "SALES_DAY_GRAINS", "SALES_DAY_KEY", "SALES_DAY_MEASURES", "SALES_DAY_ROWS_SQL",
+           "SALES_DAY_KEY", "SALES_DAY_MEASURES", "SALES_DAY_ROWS_SQL",
            "read_models_check", "sales_day_check"]

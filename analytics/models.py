@@ -1,4 +1,4 @@
-"""Rollups: every recorded kind (okto88/recording.py) lands in one table, one row per kind,
+"""The analytics tables. Rollups: every recorded kind (okto88/recording.py) lands in one table, one row per kind,
 time bucket, label set and outcome.
 
 A row holds a count, the sum of the durations in milliseconds and a histogram: one counter per
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Rollup(models.Model):
@@ -43,3 +44,72 @@ class Rollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.bucket_start:%Y-%m-%d %H:%M} {'/'.join(self.labels)} {self.outcome}: {self.count}"
+
+
+# The rule of SalesDay's money and fill rate (analytics.read_models states it in SQL).
+GMV_ORDER_STATUSES = ("paid", "in_fulfilment", "shipped", "completed")  # paid, not closed
+SHIPPED_SUPPLIER_ORDER_STATUSES = ("shipped", "delivered")
+LOST_ORDER_STATUSES = ("cancelled", "failed", "expired")
+
+
+class SalesDay(models.Model):
+    """Order figures per day (Asia/Jakarta, by the day the order was placed) and grain: a read
+    model recomputed from orders, supplier orders and lines (analytics.read_models has its rule).
+
+    One row per (day, grain, key): `grain` says which key columns count, the others hold 0 or
+    "" (so the unique constraint has no NULLs): "day" (the platform), "supplier", "category",
+    "province", "status" (order status and reason), "supplier_status" (supplier, its supplier
+    order's status, the order's status and reason), "supplier_offer" (supplier and offer: its
+    top parts)."""
+
+    day = models.DateField()
+    grain = models.CharField(max_length=20)
+    supplier_id = models.BigIntegerField(default=0)
+    category_id = models.BigIntegerField(default=0)
+    offer_id = models.BigIntegerField(default=0)
+    province = models.CharField(max_length=80, default="", blank=True)
+    status = models.CharField(max_length=16, default="", blank=True)
+    supplier_status = models.CharField(max_length=12, default="", blank=True)
+    reason = models.CharField(max_length=300, default="", blank=True)
+    orders = models.BigIntegerField(default=0)
+    supplier_orders = models.BigIntegerField(default=0)
+    gmv_orders = models.BigIntegerField(default=0)
+    gmv = models.BigIntegerField(default=0)  # whole rupiah
+    gmv_qty = models.BigIntegerField(default=0)  # units in GMV
+    lines_ordered = models.BigIntegerField(default=0)
+    lines_shipped = models.BigIntegerField(default=0)
+    qty_ordered = models.BigIntegerField(default=0)
+    qty_shipped = models.BigIntegerField(default=0)
+    cancelled = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    expired = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("sales figures")
+        verbose_name_plural = _("sales figures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grain", "day", "supplier_id", "category_id", "offer_id", "province", "status",
+                        "supplier_status", "reason"], name="sales_day_key_unique"),
+        ]
+        indexes = [models.Index(fields=["grain", "supplier_id", "day"], name="sales_day_supplier_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.grain}"
+
+
+class SalesRefresh(models.Model):
+    """Where the SalesDay refresh got to (one row): the start of its last run and the last
+    timeline event it had seen then, and the event seen by the run before (the next scan
+    starts there, so a transaction that committed late is still picked up)."""
+
+    scanned_at = models.DateTimeField(null=True, blank=True)
+    event_id = models.BigIntegerField(default=0)
+    previous_event_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("sales figures refresh")
+        verbose_name_plural = _("sales figures refreshes")
+
+    def __str__(self) -> str:
+        return f"scanned at {self.scanned_at}"

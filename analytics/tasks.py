@@ -1,3 +1,5 @@
+"""Celery entry points of the analytics app: thin, named, safe to repeat."""
+
 from __future__ import annotations
 
 import logging
@@ -14,3 +16,8 @@ def rollups_flush_task(**kwargs) -> dict[str, int]:
     done = services.rollups_maintain()
     logger.info("rollups maintained", extra=done)
     return done
+
+
+@shared_task(name="analytics.sales_days_refresh", ignore_result=True)
+def sales_days_refresh_task(**kwargs) -> int | None:
+    return services.sales_days_refresh_changed()

@@ -28,6 +28,7 @@ from django.db.models.functions import Greatest
 
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, Position
 from catalog.normalise import part_number_normalise, search_words
+from okto88 import recording
 
 logger = logging.getLogger(__name__)
 
@@ -972,6 +973,30 @@ class PartSearch:
         return part_best_offers(part_ids=part_ids)
 
 
+# Demand without supply (the operations view's business figures): a search whose parts have no
+# offer, or a part number that matched nothing, is counted by reason, category, brand and query
+# (okto88.recording, kind "demand"). A words search is judged by its first page of parts.
+DEMAND_SAMPLE = 20
+DEMAND_QUERY_MAX_LENGTH = 100
+
+
+def _demand_count(*, reason: str, q: str, number: bool = False, category_id: int | None, brand_id: int | None,
+                  first: Part | None = None) -> None:
+    """Count one search without supply. The category and brand are those it was narrowed to,
+    else those of its first part; the query is trimmed and normalised (a number as its key)."""
+    query = part_number_normalise(q) if number else " ".join(search_words(q))
+    category = category_id or (first.category_id if first else None)
+    brand = brand_id or (first.brand_id if first else None)
+    recording.count("demand", (reason, str(category or ""), str(brand or ""), query[:DEMAND_QUERY_MAX_LENGTH]))
+
+
+def _words_demand_check(*, parts: QuerySet[Part], q: str, category_id: int | None, brand_id: int | None) -> None:
+    rows = list(parts.values_list("pk", "category_id", "brand_id")[:DEMAND_SAMPLE])
+    if rows and not part_best_offers(part_ids=[pk for pk, _category, _brand in rows]):
+        first = Part(pk=rows[0][0], category_id=rows[0][1], brand_id=rows[0][2])
+        _demand_count(reason="no_offer", q=q, category_id=category_id, brand_id=brand_id, first=first)
+
+
 def part_search(
     *, q: str = "", variant_id: int | None = None, category_id: int | None = None, brand_id: int | None = None,
     position: str = "", sort: PartSort = PartSort.RELEVANCE,
@@ -998,8 +1023,15 @@ def part_search(
         if matches:
             for match in matches:
                 match.part.match, match.part.rank, match.part.similarity = match.kind.value, None, match.similarity
+            # Read here to see whether any match is on offer; the page reuses them (best_offers).
+            offers = part_best_offers(part_ids=[m.part.pk for m in matches])
+            if not offers:
+                _demand_count(reason="no_offer", q=q, number=True, category_id=category_id, brand_id=brand_id,
+                              first=matches[0].part)
             return PartSearch(kind=SearchKind.NUMBER, parts=[m.part for m in matches], variant_id=variant_id, q=q,
-                              number_matches=matches)
+                              number_matches=matches, offers=offers)
+        if mode == "all":
+            _demand_count(reason="no_match", q=q, number=True, category_id=category_id, brand_id=brand_id)
 
     category_ids = _category_ids(category_id)
     criteria = {"variant_id": variant_id, "q": q, "category_ids": category_ids, "brand_id": brand_id,
@@ -1020,6 +1052,8 @@ def part_search(
         kind = SearchKind.LIST
         parts = _filtered(_part_rows(), category_ids=category_ids, brand_id=brand_id)
     if sort == PartSort.RELEVANCE:
+        if kind == SearchKind.WORDS:
+            _words_demand_check(parts=parts, q=q, category_id=category_id, brand_id=brand_id)
         return PartSearch(kind=kind, parts=parts, by_id=kind != SearchKind.WORDS, unpositioned=unpositioned,
                           **criteria)
 
@@ -1034,6 +1068,9 @@ def part_search(
         ids = list(parts.order_by("pk").values_list("pk", flat=True)[:SORT_LIMIT + 1])
     truncated, ids = len(ids) > SORT_LIMIT, ids[:SORT_LIMIT]
     offers = part_best_offers(part_ids=ids)
+    if kind == SearchKind.WORDS and ids and not offers:
+        _demand_count(reason="no_offer", q=q, category_id=category_id, brand_id=brand_id,
+                      first=_part_rows().filter(pk=ids[0]).first())
     key = _OFFER_SORT_KEYS[sort]
     ids.sort(key=lambda pk: key(offers.get(pk)))
     return PartSearch(kind=kind, parts=_OfferRankedParts(ids, ranking), sort_truncated=truncated,

@@ -309,6 +309,8 @@ CELERY_BEAT_SCHEDULE = {
     "orders-payment-returns-sweep": {"task": "orders.payment_returns_sweep", "schedule": 600.0},
     # Recorded minutes from Redis into analytics rollups, system gauges sampled, old rows compacted.
     "analytics-rollups-flush": {"task": "analytics.rollups_flush", "schedule": 60.0},
+    # The business figures' read model: days of orders changed since the last run (analytics.services).
+    "analytics-sales-days-refresh": {"task": "analytics.sales_days_refresh", "schedule": 300.0},
 }
 OUTBOX_STREAM = env_str("OUTBOX_STREAM", "okto88:events")
 # --- Imports (supplier feeds, catalog imports): okto88/uploads.py -------------------------

@@ -1,13 +1,13 @@
 """The read-model check as the tests run it: after the demo load, every supplier feed test, every
 catalog import test and the benchmark generators, every read model equals a recomputation
-from its source tables (suppliers.read_models.read_models_check, as `manage.py
+from its source tables (analytics.read_models.read_models_check, as `manage.py
 check_read_models` runs it)."""
 
 from __future__ import annotations
 
 import pytest
 
-from suppliers.read_models import read_models_check
+from analytics.read_models import read_models_check
 
 
 def assert_read_models_exact() -> None:

@@ -1,15 +1,15 @@
 """`manage.py check_read_models`: recompute every read model from scratch and compare it with
 what is stored (best offers of parts, facet counts per variant, search documents of parts,
-stock against its ledger). One line per read model, OK or its differences with a few
+stock against its ledger, sales figures per day). One line per read model, OK or its differences with a few
 examples. Exit status 0 when every one is exact, 1 when any differs. Reads only.
 
-Lives in suppliers, the highest app whose read models it checks (the catalog's too)."""
+Lives in analytics, the top app, which sees every app's read models (analytics.read_models)."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from suppliers.read_models import read_models_check
+from analytics.read_models import read_models_check
 
 
 class Command(BaseCommand):

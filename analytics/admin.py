@@ -1,0 +1,157 @@
+"""A supplier's own business figures in the supplier admin (/supplier-admin/): sales by day,
+fill rate, orders by status, top parts, why orders were lost, for a period it chooses.
+
+The page hangs on the SalesDay model's changelist, so the admin's index and side navigation
+link it ("Analytics · Sales figures") with nothing else to wire. A member sees its own
+supplier's figures only (analytics.selectors.business with its supplier's id); an operator
+chooses a supplier. Anybody else is refused by the site (suppliers.admin_scoping).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.formats import date_format, number_format
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from analytics.figures import Figure
+from analytics.models import SalesDay
+from analytics.periods import PRESETS, InvalidPeriod, period_parse
+from analytics.selectors.business import business_figures
+from okto88.money import rupiah
+from suppliers.admin_scoping import admin_is_operator, admin_supplier, supplier_admin_site
+from suppliers.models import Supplier
+
+# The periods a supplier chooses from (analytics.periods presets; a range by dates too).
+SUPPLIER_PERIODS = ("7d", "30d")
+DEFAULT_SUPPLIER_PERIOD = "30d"
+# Operators pick the supplier from a list of at most this many (by name).
+OPERATOR_SUPPLIER_CHOICES = 500
+
+
+def cell_text(value, kind: str) -> str:
+    """A figure's value as a reader sees it in the table (the CSV keeps the plain value)."""
+    if value is None:
+        return "—"
+    if kind == "money":
+        return rupiah(value)
+    if kind == "percent":
+        return f"{number_format(value, decimal_pos=1)} %"
+    if kind in ("int", "number", "ms"):
+        return number_format(value, force_grouping=True)
+    if kind == "date" and isinstance(value, dt.date):
+        return date_format(value, "SHORT_DATE_FORMAT")
+    return str(value)
+
+
+def figure_view(figure: Figure, *, csv_url: str) -> dict:
+    """What templates/analytics/_figure.html reads: the figure with its rows as cells, its JSON."""
+    rows = [{"cells": [cell_text(row.get(column.key), column.kind) for column in figure.columns]}
+            for row in figure.rows]
+    shown = {"key": figure.key, "title": figure.title, "note": figure.note, "chart": figure.chart,
+             "columns": figure.columns, "rows": rows}
+    data = {"key": figure.key, "chart": figure.chart, "x": figure.x, "series": list(figure.series),
+            "secondary": list(figure.secondary),
+            "columns": [{"key": c.key, "label": str(c.label), "kind": c.kind} for c in figure.columns],
+            "rows": figure.rows}
+    return {"figure": shown, "figure_json": json.loads(json.dumps(data, cls=DjangoJSONEncoder)), "csv_url": csv_url}
+
+
+def figure_csv(figure: Figure) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{figure.key}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([str(column.label) for column in figure.columns])
+    for row in figure.rows:
+        writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in figure.columns])
+    return response
+
+
+@admin.register(SalesDay, site=supplier_admin_site)
+class SupplierSalesFiguresAdmin(admin.ModelAdmin):
+    """The supplier's figures page, in place of a list of SalesDay rows."""
+
+    def _allowed(self, request) -> bool:
+        if admin_is_operator(request):
+            return True
+        allowed, supplier = admin_supplier(request)
+        return allowed and supplier is not None
+
+    def has_module_permission(self, request) -> bool:
+        return self._allowed(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return obj is None and self._allowed(request)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        # The figures page only: no change, add, delete or history views of read-model rows.
+        return super().get_urls()[:1]
+
+    def _supplier(self, request) -> tuple[Supplier | None, list[Supplier]]:
+        """The supplier whose figures are shown, and for an operator the suppliers to choose from."""
+        if not admin_is_operator(request):
+            _allowed, supplier = admin_supplier(request)
+            return supplier, []
+        choices = list(Supplier.objects.order_by("legal_name", "pk")[:OPERATOR_SUPPLIER_CHOICES])
+        chosen = request.GET.get("supplier", "")
+        supplier = next((s for s in choices if str(s.pk) == chosen), None)
+        if supplier is None and chosen.isdigit():
+            supplier = Supplier.objects.filter(pk=int(chosen)).first()
+        return supplier or (choices[0] if choices else None), choices
+
+    def changelist_view(self, request, extra_context=None):
+        if not self._allowed(request):
+            raise PermissionDenied
+        supplier, choices = self._supplier(request)
+        params = request.GET.copy()
+        if not (params.get("period") or params.get("start") or params.get("end")):
+            params["period"] = DEFAULT_SUPPLIER_PERIOD
+        try:
+            period = period_parse(params)
+        except InvalidPeriod as exc:
+            messages.error(request, str(exc))
+            params = {"period": DEFAULT_SUPPLIER_PERIOD}
+            period = period_parse(params)
+        figures = business_figures(period=period, supplier_id=supplier.pk) if supplier else []
+        wanted = request.GET.get("csv")
+        if wanted:
+            figure = next((f for f in figures if f.key == wanted), None)
+            if figure is None:
+                raise Http404
+            return figure_csv(figure)
+        query = {key: params[key] for key in ("period", "start", "end") if params.get(key)}
+        if choices and supplier:
+            query["supplier"] = supplier.pk
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Sales figures"),
+            "subtitle": supplier.legal_name if supplier else "",
+            "supplier": supplier,
+            "supplier_choices": choices,
+            "period": period,
+            "period_name": period.name,
+            "periods": [(name, PRESETS[name][2]) for name in SUPPLIER_PERIODS],
+            "start": params.get("start", ""),
+            "end": params.get("end", ""),
+            "figures": [figure_view(f, csv_url="?" + urlencode({**query, "csv": f.key})) for f in figures],
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "analytics/supplier_figures.html", context)

@@ -1,0 +1,24 @@
+"""Writes of the analytics app: rollups of recorded events (rollups), the business figures' read model (sales)."""
+
+from __future__ import annotations
+
+from analytics.services.rollups import (  # noqa: F401
+    COMPACT_BATCH_ROWS,
+    FLUSH_GRACE_SECONDS,
+    MAX_BATCHES_PER_RUN,
+    PRUNE_BATCH_ROWS,
+    RollupRow,
+    rollups_add,
+    rollups_compact,
+    rollups_flush,
+    rollups_maintain,
+    rollups_prune,
+    system_gauges_sample,
+)
+from analytics.services.sales import (  # noqa: F401
+    DAYS_PER_BATCH,
+    UPDATED_AT_OVERLAP,
+    sales_days_rebuild,
+    sales_days_refresh,
+    sales_days_refresh_changed,
+)

@@ -9,24 +9,15 @@ chooses a supplier. Anybody else is refused by the site (suppliers.admin_scoping
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import json
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils.formats import date_format, number_format
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from analytics.figures import Figure
+from analytics.figure_export import figure_csv_response, period_slug
 from analytics.models import SalesDay
 from analytics.periods import PRESETS, InvalidPeriod, period_parse
 from analytics.selectors.business import business_figures
-from okto88.money import rupiah
 from suppliers.admin_scoping import admin_is_operator, admin_supplier, supplier_admin_site
 from suppliers.models import Supplier
 
@@ -35,44 +26,6 @@ SUPPLIER_PERIODS = ("7d", "30d")
 DEFAULT_SUPPLIER_PERIOD = "30d"
 # Operators pick the supplier from a list of at most this many (by name).
 OPERATOR_SUPPLIER_CHOICES = 500
-
-
-def cell_text(value, kind: str) -> str:
-    """A figure's value as a reader sees it in the table (the CSV keeps the plain value)."""
-    if value is None:
-        return "—"
-    if kind == "money":
-        return rupiah(value)
-    if kind == "percent":
-        return f"{number_format(value, decimal_pos=1)} %"
-    if kind in ("int", "number", "ms"):
-        return number_format(value, force_grouping=True)
-    if kind == "date" and isinstance(value, dt.date):
-        return date_format(value, "SHORT_DATE_FORMAT")
-    return str(value)
-
-
-def figure_view(figure: Figure, *, csv_url: str) -> dict:
-    """What templates/analytics/_figure.html reads: the figure with its rows as cells, its JSON."""
-    rows = [{"cells": [cell_text(row.get(column.key), column.kind) for column in figure.columns]}
-            for row in figure.rows]
-    shown = {"key": figure.key, "title": figure.title, "note": figure.note, "chart": figure.chart,
-             "columns": figure.columns, "rows": rows}
-    data = {"key": figure.key, "chart": figure.chart, "x": figure.x, "series": list(figure.series),
-            "secondary": list(figure.secondary),
-            "columns": [{"key": c.key, "label": str(c.label), "kind": c.kind} for c in figure.columns],
-            "rows": figure.rows}
-    return {"figure": shown, "figure_json": json.loads(json.dumps(data, cls=DjangoJSONEncoder)), "csv_url": csv_url}
-
-
-def figure_csv(figure: Figure) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{figure.key}.csv"'
-    writer = csv.writer(response)
-    writer.writerow([str(column.label) for column in figure.columns])
-    for row in figure.rows:
-        writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in figure.columns])
-    return response
 
 
 @admin.register(SalesDay, site=supplier_admin_site)
@@ -130,15 +83,9 @@ class SupplierSalesFiguresAdmin(admin.ModelAdmin):
             params = {"period": DEFAULT_SUPPLIER_PERIOD}
             period = period_parse(params)
         figures = business_figures(period=period, supplier_id=supplier.pk) if supplier else []
-        wanted = request.GET.get("csv")
-        if wanted:
-            figure = next((f for f in figures if f.key == wanted), None)
-            if figure is None:
-                raise Http404
-            return figure_csv(figure)
-        query = {key: params[key] for key in ("period", "start", "end") if params.get(key)}
-        if choices and supplier:
-            query["supplier"] = supplier.pk
+        if "csv" in request.GET:
+            return figure_csv_response(figures, request.GET["csv"], section=f"supplier-{supplier.pk}"
+                                       if supplier else "supplier", period_text=period_slug(period))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -151,7 +98,7 @@ class SupplierSalesFiguresAdmin(admin.ModelAdmin):
             "periods": [(name, PRESETS[name][2]) for name in SUPPLIER_PERIODS],
             "start": params.get("start", ""),
             "end": params.get("end", ""),
-            "figures": [figure_view(f, csv_url="?" + urlencode({**query, "csv": f.key})) for f in figures],
+            "figures": figures,
             **(extra_context or {}),
         }
         return TemplateResponse(request, "analytics/supplier_figures.html", context)

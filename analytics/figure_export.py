@@ -1,4 +1,5 @@
-"""A figure as JSON (the API and the page's chart read the same) and as a CSV file.
+"""A figure as JSON (the API and the page's chart read the same) and as a CSV file, for the
+operators' pages (/ops/) and a supplier's own figures in the supplier admin alike.
 
 Values become JSON-safe here and nowhere else: aware datetimes as ISO 8601 in Asia/Jakarta,
 dates as ISO dates, Decimals as numbers. The CSV carries the same values under the columns'
@@ -12,6 +13,8 @@ import datetime as dt
 import io
 from decimal import Decimal
 from typing import Any
+
+from django.http import Http404, HttpResponse
 
 from analytics.figures import Figure
 from analytics.periods import JAKARTA, Period
@@ -88,3 +91,14 @@ def period_slug(period: Period) -> str:
 def csv_filename(*, section: str, figure: Figure, period_text: str) -> str:
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in f"{section}-{figure.key}-{period_text}")
     return f"okto88-{safe}.csv"
+
+
+def figure_csv_response(figures: list[Figure], key: str, *, section: str, period_text: str) -> HttpResponse:
+    """The CSV download of the page's figure `key` (404 when the page has no such figure)."""
+    figure = next((f for f in figures if f.key == key), None)
+    if figure is None:
+        raise Http404(f"No figure {key!r} on this page.")
+    response = HttpResponse(figure_csv(figure), content_type="text/csv; charset=utf-8")
+    filename = csv_filename(section=section, figure=figure, period_text=period_text)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

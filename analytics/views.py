@@ -12,15 +12,14 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from analytics.figure_export import csv_filename, figure_csv, period_slug
-from analytics.figures import Figure
+from analytics.figure_export import figure_csv_response, period_slug
 from analytics.pages import SECTIONS, InvalidSectionParam, section_figures, section_get, section_params
 from analytics.periods import DEFAULT_PRESET, JAKARTA, PRESETS, InvalidPeriod, period_parse
 from analytics.selectors.dashboard import dashboard_headlines
@@ -47,16 +46,6 @@ def operator_required(view):
     return wrapper
 
 
-def _csv_response(figures: list[Figure], key: str, *, name: str, period_text: str) -> HttpResponse:
-    figure = next((f for f in figures if f.key == key), None)
-    if figure is None:
-        raise Http404(f"No figure {key!r} on this page.")
-    response = HttpResponse(figure_csv(figure), content_type="text/csv; charset=utf-8")
-    filename = csv_filename(section=name, figure=figure, period_text=period_text)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 def _now_text() -> str:
     return f"{timezone.now().astimezone(JAKARTA):%Y%m%d-%H%M}"
 
@@ -67,7 +56,7 @@ def dashboard(request):
     stalled = stalled_orders_figure(limit=STALLED_LIMIT)
     headlines = dashboard_headlines(stalled_count=len(stalled.rows), stalled_limit=STALLED_LIMIT)
     if "csv" in request.GET:
-        return _csv_response([headlines], request.GET["csv"], name="dashboard", period_text=_now_text())
+        return figure_csv_response([headlines], request.GET["csv"], section="dashboard", period_text=_now_text())
     return render(request, "analytics/dashboard.html", {"sections": SECTIONS, "headlines": headlines})
 
 
@@ -98,7 +87,8 @@ def section_page(request, section: str):
     else:
         figures = section_figures(current, period=period, params=params)
         if "csv" in request.GET:
-            return _csv_response(figures, request.GET["csv"], name=current.slug, period_text=period_slug(period))
+            return figure_csv_response(figures, request.GET["csv"], section=current.slug,
+                                       period_text=period_slug(period))
     context = {
         "section": current, "sections": SECTIONS, "period": period, "figures": figures, "error": error,
         "period_choices": _period_choices(request, period),
@@ -114,7 +104,7 @@ def section_page(request, section: str):
 def stalled(request):
     figure = stalled_orders_figure(limit=STALLED_LIMIT)
     if "csv" in request.GET:
-        return _csv_response([figure], request.GET["csv"], name="stalled", period_text=_now_text())
+        return figure_csv_response([figure], request.GET["csv"], section="stalled", period_text=_now_text())
     return render(request, "analytics/stalled.html", {"figure": figure, "limit": STALLED_LIMIT,
                                                       "at_limit": len(figure.rows) >= STALLED_LIMIT,
                                                       "sections": SECTIONS})
@@ -127,7 +117,7 @@ def order_timeline(request, number: str):
     if figures is None:
         raise Http404(f"No order {number!r}.")
     if "csv" in request.GET:
-        return _csv_response(figures, request.GET["csv"], name=f"order-{number}", period_text=_now_text())
+        return figure_csv_response(figures, request.GET["csv"], section=f"order-{number}", period_text=_now_text())
     return render(request, "analytics/order_timeline.html", {"number": number, "figures": figures,
                                                              "sections": SECTIONS})
 

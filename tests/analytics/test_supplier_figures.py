@@ -9,6 +9,7 @@ import io
 import time
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -54,8 +55,13 @@ def test_a_member_sees_its_own_figures_and_not_another_suppliers(data):
     assert "Rp 222.000" in text
     assert "Rp 277.500" not in text and "Rp 499.500" not in text
     assert data.b.legal_name not in text
-    # The same figure as CSV: today's row has A's numbers.
-    rows = csv_rows(client.get(PAGE, {"period": "7d", "csv": "sales_by_day"}))
+    # Drawn by the operators' chart script from the figure's JSON, which holds A's numbers only.
+    assert 'data-figure-json="figure-data-sales_by_day"' in text and "js/ops-charts.js" in text
+    assert page.context["figures"][0].key == "sales_by_day"
+    # The same figure as CSV (the operators' export): today's row has A's numbers.
+    response = client.get(PAGE, {"period": "7d", "csv": "sales_by_day"})
+    assert response["Content-Disposition"].startswith('attachment; filename="okto88-supplier-')
+    rows = csv_rows(response)
     today = [row for row in rows[1:] if row[0] == timezone.localdate().isoformat()]
     assert today and today[0][1:5] == ["3", "1", "222000", "222000"]  # placed, in GMV, GMV, AOV
     parts = csv_rows(client.get(PAGE, {"period": "7d", "csv": "top_parts"}))
@@ -92,10 +98,13 @@ def test_an_operator_chooses_the_supplier(data):
 
 def test_a_bad_period_is_a_message_and_the_default_period(data):
     client = logged_in(SupplierMemberFactory(supplier=data.a).user)
-    page = client.get(PAGE, {"start": "2026-13-01", "end": "2026-01-01"}, HTTP_ACCEPT_LANGUAGE="en")
+    page = client.get(PAGE, {"start": "2026-13-01", "end": "2026-01-01"})
     assert page.status_code == 200
-    assert "Give both dates as YYYY-MM-DD." in page.content.decode()
+    assert "Isi kedua tanggal dengan format YYYY-MM-DD." in page.content.decode()
     assert page.context["period"].name == "30d"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the language switch's choice
+    page = client.get(PAGE, {"start": "2026-13-01", "end": "2026-01-01"})
+    assert "Give both dates as YYYY-MM-DD." in page.content.decode()
 
 
 # --- Demand without supply ----------------------------------------------------------------

@@ -35,7 +35,11 @@ def navigation(request) -> dict:
     items = []
     for label, url_name in NAV_ITEMS.get(user.role, []):
         try:
-            items.append({"label": label, "url": reverse(url_name)})
+            items.append({"label": label, "url": reverse(url_name), "current": False})
         except NoReverseMatch:
             continue
+    # The current entry: the one whose URL is the longest start of the path (/ops/ on /ops/load/).
+    under = [item for item in items if request.path.startswith(item["url"])]
+    if under:
+        max(under, key=lambda item: len(item["url"]))["current"] = True
     return {"nav_items": items, "user_role": user.role}

@@ -5,6 +5,8 @@ The page hangs on the SalesDay model's changelist, so the admin's index and side
 link it ("Analytics · Sales figures") with nothing else to wire. A member sees its own
 supplier's figures only (analytics.selectors.business with its supplier's id); an operator
 chooses a supplier. Anybody else is refused by the site (suppliers.admin_scoping).
+The figures are shown as on the operators' pages: `{% ops_figure %}`, static/js/ops-charts.js,
+and `?csv=<figure key>` through analytics.figure_export.
 """
 
 from __future__ import annotations

@@ -94,6 +94,8 @@ def test_an_operator_chooses_the_supplier(data):
     client = logged_in(OperatorFactory())
     rows = csv_rows(client.get(PAGE, {"period": "7d", "csv": "top_parts", "supplier": data.b.pk}))
     assert [row[3:] for row in rows[1:]] == [["5", "277500"]]  # B: o1's 3 × PB and o5's 2 × PB
+    page = client.get(PAGE, {"period": "7d", "supplier": data.b.pk}).content.decode()
+    assert f'<option value="{data.b.pk}" selected>' in page and "Rp 277.500" in page and "Rp 222.000" not in page
 
 
 def test_a_bad_period_is_a_message_and_the_default_period(data):

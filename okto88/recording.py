@@ -342,18 +342,33 @@ def recorded_totals(kind: str) -> list[RecordedSeries]:
     return recorded_hash_parse(redis_client().hgetall(TOTAL_KEY.format(kind=kind)))
 
 
+# Minutes claimed by one flush at most (a backlog is taken over several flushes).
+CLAIM_MAX_MINUTES = 2000
+_MINUTE_KEY_PREFIX = MINUTE_KEY.split("{")[0]
+
+
+def _recorded_minutes(client) -> set[int]:
+    minutes = set()
+    for name in client.scan_iter(match=f"{_MINUTE_KEY_PREFIX}*", count=1000):
+        suffix = name.decode()[len(_MINUTE_KEY_PREFIX):]
+        if suffix.isdigit():
+            minutes.add(int(suffix))
+    return minutes
+
+
 @contextlib.contextmanager
 def recorded_minutes_claim(*, before_minute: int) -> Iterator[list[tuple[int, list[RecordedSeries]]]]:
     """Claims every minute hash older than `before_minute` (minutes since the epoch) still in
     Redis, yields [(minute, series)], and deletes them when the block ends without an error; on
     an error they are added back to their minutes, so nothing is counted twice or lost."""
     ttl = _setting("RECORDING_MINUTE_TTL_SECONDS", 3 * 3600)
-    window = ttl // 60 + 1
     token = uuid.uuid4().hex
-    minutes = range(before_minute - window, before_minute)
+    client = redis_client()
+    # Found by SCAN, not by counting back from now: minutes recorded under a shifted clock (the
+    # demo history) are as old as their events, and a flusher that was away finds every minute.
+    minutes = sorted(minute for minute in _recorded_minutes(client) if minute < before_minute)[:CLAIM_MAX_MINUTES]
     keys = [MINUTE_KEY.format(minute=minute) for minute in minutes]
     claims = [CLAIMED_KEY.format(minute=minute, token=token) for minute in minutes]
-    client = redis_client()
     claimed = [name.decode() for name in _claim_script(keys=keys, args=claims, client=client)]
     try:
         batches = [(int(name.split(":")[3]), recorded_hash_parse(client.hgetall(name))) for name in claimed]

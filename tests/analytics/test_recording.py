@@ -53,6 +53,22 @@ def test_recorded_events_reach_minute_rollups_with_their_histogram():
 
 
 @pytest.mark.django_db
+def test_a_minute_recorded_long_ago_is_still_flushed(monkeypatch):
+    # The demo history records under a shifted clock: its minutes are weeks old when the
+    # beat's flusher, on the real clock, comes to them.
+    weeks_ago = time.time() - 20 * 86400
+    monkeypatch.setattr(recording.time, "time", lambda: weeks_ago)
+    record("partner", ("courier", "book"), 0.003)
+    recording_flush()
+    monkeypatch.undo()
+
+    assert rollups_flush() == 1
+    row = Rollup.objects.get(kind="partner")
+    assert abs(row.bucket_start.timestamp() - (weeks_ago // 60) * 60) < 1
+    assert rollups_flush() == 0
+
+
+@pytest.mark.django_db
 def test_two_flushes_never_count_a_minute_twice():
     for _ in range(5):
         record("step_run", ("commit_stock",), 0.01, "succeeded")

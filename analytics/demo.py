@@ -397,13 +397,15 @@ def order_history_load(*, orders: int = DEFAULT_ORDERS, days: int = DEFAULT_DAYS
                          slow_day=_slow_day(days=days, now=now), discard_queue=discard_queue)
         run.stocks_refresh()
         try:
-            for index, placed_at in enumerate(placement_times):
+            # Newest first: the last hour's and day's pages fill in the first minutes of a
+            # first `make run`, while older days follow in the background.
+            newest_first = sorted(enumerate(placement_times), key=lambda pair: pair[1], reverse=True)
+            for done, (index, placed_at) in enumerate(newest_first, start=1):
                 if index in existing:
                     result.skipped += 1
                     continue
                 order = run.live(index=index, placed_at=placed_at, rng=random.Random(f"{seed}-{index}"))
                 result.placed += order is not None
-                done = index + 1
                 if done % 100 == 0 or done == orders:
                     run.stocks_refresh()
                     run.purge_discarded_tasks()

@@ -45,6 +45,9 @@ HOUR = dt.timedelta(hours=1)
 SETTLED_AFTER = dt.timedelta(minutes=10)
 HOUR_CACHE_SECONDS = 3600
 HOUR_CACHE_MIN_HOURS = 3  # fewer settled hours in the period: the plain query
+# Summaries (not charts) of longer periods keep whole settled days (Asia/Jakarta) the same way.
+DAY = dt.timedelta(days=1)
+DAY_CACHE_MIN_DAYS = 2
 # Time buckets start on Jakarta midnights (Asia/Jakarta has no daylight saving time).
 _BUCKET_ORIGIN = dt.datetime(2000, 1, 1, tzinfo=JAKARTA)
 
@@ -186,30 +189,43 @@ def _cached_span(period: Period, bucket: dt.timedelta | None,
     return (first, end) if end - first >= HOUR_CACHE_MIN_HOURS * HOUR else None
 
 
-def _outside(period: Period, span: tuple[dt.datetime, dt.datetime] | None) -> list[Period]:
-    if span is None:
-        return [period]
-    parts = [(period.start, span[0]), (span[1], period.end)]
-    return [dataclasses.replace(period, start=start, end=end) for start, end in parts if start < end]
+def _day_span(period: Period, before: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """The whole days (Asia/Jakarta) of the period that end by `before`, or None."""
+    days = (period.start - _BUCKET_ORIGIN) // DAY
+    first = _BUCKET_ORIGIN + days * DAY + (DAY if _BUCKET_ORIGIN + days * DAY != period.start else dt.timedelta(0))
+    end = _BUCKET_ORIGIN + ((min(period.end, before) - _BUCKET_ORIGIN) // DAY) * DAY
+    return (first, end) if end - first >= DAY_CACHE_MIN_DAYS * DAY else None
+
+
+def _outside(period: Period, *spans: tuple[dt.datetime, dt.datetime] | None) -> list[Period]:
+    """The parts of the period outside the spans (which do not overlap)."""
+    parts, start = [], period.start
+    for first, end in sorted(span for span in spans if span is not None):
+        if start < first:
+            parts.append((start, first))
+        start = max(start, end)
+    if start < period.end:
+        parts.append((start, period.end))
+    return [dataclasses.replace(period, start=first, end=end) for first, end in parts]
 
 
 def _hour_rows(kind: str, span: tuple[dt.datetime, dt.datetime], group: tuple[int, ...],
-               labels_filter: dict[int, str] | None) -> list[tuple]:
-    """Rows (hour, *labels, outcome, count, sum_ms, *slots) of every hour of the span, from the
-    cache or, for the hours it lacks, summed in one query and cached."""
-    identity = repr((kind, group, sorted((labels_filter or {}).items())))
+               labels_filter: dict[int, str] | None, step: dt.timedelta = HOUR) -> list[tuple]:
+    """Rows (step start, *labels, outcome, count, sum_ms, *slots) of every hour (or day) of the
+    span, from the cache or, for those it lacks, summed in one query and cached."""
+    identity = repr((kind, group, sorted((labels_filter or {}).items()), int(step.total_seconds())))
     prefix = "analytics:rollup-hour:" + hashlib.sha256(identity.encode()).hexdigest()[:24]
     keys, hour = {}, span[0]
     while hour < span[1]:
         keys[f"{prefix}:{int(hour.timestamp())}"] = hour
-        hour += HOUR
+        hour += step
     found = cache.get_many(list(keys))
     rows = [row for key in keys if key in found for row in found[key]]
     missing = {hour: [] for key, hour in keys.items() if key not in found}
     if missing:
         first, last = min(missing), max(missing)
-        summed = Period(start=first, end=last + HOUR, bucket=HOUR, name="range", label="")
-        sql, params = _query(kind=kind, period=summed, group=group, labels_filter=labels_filter, bucket=HOUR)
+        summed = Period(start=first, end=last + step, bucket=step, name="range", label="")
+        sql, params = _query(kind=kind, period=summed, group=group, labels_filter=labels_filter, bucket=step)
         for row in _rows(sql, params):
             if row[0] in missing:  # hours between that were cached already are taken from the cache
                 missing[row[0]].append(tuple(row))
@@ -235,13 +251,18 @@ def rollup_summary(kind: str, period: Period, group_by_label_index: int | Sequen
     labels_filter keeps only rows whose label at a position equals a value. Percentiles leave
     out the outcomes in latency_excluding (a breaker's fast failure is not a partner's latency)."""
     group = _group_indexes(group_by_label_index)
-    span = _cached_span(period, None, timezone.now())
+    now = timezone.now()
+    span = _cached_span(period, None, now)
+    # Before the cached hours (or the unsettled end), whole days of hour rows are cached per day.
+    days = _day_span(period, span[0] if span else now - SETTLED_AFTER)
     found: list = []
-    for part in _outside(period, span):
+    for part in _outside(period, span, days):
         sql, params = _query(kind=kind, period=part, group=group, labels_filter=labels_filter, bucket=None)
         found += _rows(sql, params)
     if span is not None:
         found += [row[1:] for row in _hour_rows(kind, span, group, labels_filter)]
+    if days is not None:
+        found += [row[1:] for row in _hour_rows(kind, days, group, labels_filter, step=DAY)]
     summaries: dict[tuple[str, ...], RollupSummary] = {}
     width = len(group)
     for row in found:

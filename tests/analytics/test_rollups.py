@@ -211,3 +211,24 @@ def test_settled_hours_of_minute_rows_are_summed_once_and_kept_per_hour():
     assert rollup_summary("request", week)[0].count == 14
     _bucket, points = rollup_series("request", week, bucket=dt.timedelta(days=1))
     assert sum(point.summary.count for point in points) == 14
+
+
+@pytest.mark.django_db
+def test_whole_settled_days_of_hour_rows_are_summed_once_per_day_for_summaries():
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    now = timezone.now()
+    old = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(days=4)
+    rollups_add(rows=[row(start=old, hist=histogram(s4=4), seconds=3600),
+                      row(start=old - dt.timedelta(days=20), hist=histogram(s2=2), seconds=3600)])
+    month = Period(start=now - dt.timedelta(days=30), end=now, bucket=dt.timedelta(days=1), name="30d", label="")
+
+    assert rollup_summary("request", month)[0].count == 6
+    # an hour row written later into a cached day shows once the day's entry expires
+    rollups_add(rows=[row(start=old + dt.timedelta(hours=1), hist=histogram(s4=1), seconds=3600)])
+    assert rollup_summary("request", month)[0].count == 6
+    cache.clear()
+    assert rollup_summary("request", month)[0].count == 7
+    _bucket, points = rollup_series("request", month)
+    assert sum(point.summary.count for point in points) == 7

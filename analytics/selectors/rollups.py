@@ -210,10 +210,13 @@ def _outside(period: Period, *spans: tuple[dt.datetime, dt.datetime] | None) -> 
 
 
 def _hour_rows(kind: str, span: tuple[dt.datetime, dt.datetime], group: tuple[int, ...],
-               labels_filter: dict[int, str] | None, step: dt.timedelta = HOUR) -> list[tuple]:
-    """Rows (step start, *labels, outcome, count, sum_ms, *slots) of every hour (or day) of the
-    span, from the cache or, for those it lacks, summed in one query and cached."""
-    identity = repr((kind, group, sorted((labels_filter or {}).items()), int(step.total_seconds())))
+               labels_filter: dict[int, str] | None, step: dt.timedelta = HOUR,
+               within: dt.timedelta | None = None) -> list[tuple]:
+    """Rows (start, *labels, outcome, count, sum_ms, *slots) of every hour (or day) of the span,
+    summed per step or, with `within` (a chart's bucket that divides the step), per bucket; from
+    the cache or, for the steps it lacks, summed in one query and cached."""
+    identity = repr((kind, group, sorted((labels_filter or {}).items()), int(step.total_seconds()),
+                     int(within.total_seconds()) if within else 0))
     prefix = "analytics:rollup-hour:" + hashlib.sha256(identity.encode()).hexdigest()[:24]
     keys, hour = {}, span[0]
     while hour < span[1]:
@@ -225,10 +228,12 @@ def _hour_rows(kind: str, span: tuple[dt.datetime, dt.datetime], group: tuple[in
     if missing:
         first, last = min(missing), max(missing)
         summed = Period(start=first, end=last + step, bucket=step, name="range", label="")
-        sql, params = _query(kind=kind, period=summed, group=group, labels_filter=labels_filter, bucket=step)
+        sql, params = _query(kind=kind, period=summed, group=group, labels_filter=labels_filter,
+                             bucket=within or step)
         for row in _rows(sql, params):
-            if row[0] in missing:  # hours between that were cached already are taken from the cache
-                missing[row[0]].append(tuple(row))
+            owner = _BUCKET_ORIGIN + ((row[0] - _BUCKET_ORIGIN) // step) * step
+            if owner in missing:  # steps between that were cached already are taken from the cache
+                missing[owner].append(tuple(row))
         cache.set_many({key: missing[hour] for key, hour in keys.items() if hour in missing}, HOUR_CACHE_SECONDS)
         rows += [row for hour_rows in missing.values() for row in hour_rows]
     return rows
@@ -307,11 +312,18 @@ def rollup_series(kind: str, period: Period, *, bucket: dt.timedelta | None = No
     point per bucket and group that has data."""
     bucket = bucket or chart_bucket(period)
     group = _group_indexes(group_by_label_index)
-    span = _cached_span(period, bucket, timezone.now())
+    now = timezone.now()
+    span = _cached_span(period, bucket, now)
+    # Whole days before that, when the buckets divide a day (they start on Jakarta midnights).
+    days = None
+    if span is not None or (bucket >= HOUR and not bucket % HOUR):
+        days = _day_span(period, span[0] if span else now - SETTLED_AFTER) if not DAY % bucket else None
     found: list = []
-    for part in _outside(period, span):
+    for part in _outside(period, span, days):
         sql, params = _query(kind=kind, period=part, group=group, labels_filter=labels_filter, bucket=bucket)
         found += _rows(sql, params)
+    if days is not None:
+        found += _hour_rows(kind, days, group, labels_filter, step=DAY, within=bucket)
     if span is not None:
         # an hour lies inside one bucket: the bucket's start as date_bin computes it
         found += [(_BUCKET_ORIGIN + ((row[0] - _BUCKET_ORIGIN) // bucket) * bucket, *row[1:])

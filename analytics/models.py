@@ -113,3 +113,29 @@ class SalesRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"scanned at {self.scanned_at}"
+
+
+class FunnelHour(models.Model):
+    """How far the orders placed in one hour got (the order funnel, analytics.selectors.workflow):
+    a read model recomputed from orders, their timelines and failed step runs with SalesDay, per
+    day of placement (its rule: analytics.selectors.workflow.FUNNEL_HOUR_ROWS_SQL; its check:
+    analytics.read_models). One row per (hour, level, status,
+    failed step, error code): level is the furthest stage reached (0 placed … 5 delivered)."""
+
+    hour = models.DateTimeField()  # the start of the hour the orders were placed in
+    level = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16)
+    failed_step = models.CharField(max_length=40, default="", blank=True)
+    error_code = models.CharField(max_length=60, default="", blank=True)
+    orders = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("order funnel per hour")
+        verbose_name_plural = _("order funnel per hour")
+        constraints = [
+            models.UniqueConstraint(fields=["hour", "level", "status", "failed_step", "error_code"],
+                                    name="funnel_hour_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} level {self.level} {self.status}: {self.orders}"

@@ -18,6 +18,7 @@ The rule (docs/business-figures.md says it for readers):
 from __future__ import annotations
 
 from analytics.models import GMV_ORDER_STATUSES, LOST_ORDER_STATUSES, SHIPPED_SUPPLIER_ORDER_STATUSES
+from analytics.selectors.workflow import FUNNEL_HOUR_ROWS_SQL
 from okto88.read_models import ReadModelCheck, read_model_compare
 from suppliers.read_models import read_models_check as suppliers_read_models_check
 
@@ -128,11 +129,38 @@ def sales_day_check() -> ReadModelCheck:
     )
 
 
+# The order funnel (analytics.models.FunnelHour): its rule is
+# analytics.selectors.workflow.FUNNEL_HOUR_ROWS_SQL, which the selector runs for part-hours.
+FUNNEL_HOUR_KEY = ("hour", "level", "status", "failed_step", "error_code")
+# The key's columns as text (the check orders its examples by an array of them); fixed fragments only.
+_FUNNEL_HOUR_COLUMNS = ", ".join(f"{column}::text AS {column}" for column in FUNNEL_HOUR_KEY) + ", orders"
+_FUNNEL_HOUR_STORED_SQL = f"""
+SELECT {_FUNNEL_HOUR_COLUMNS} FROM analytics_funnelhour
+WHERE (hour AT TIME ZONE 'Asia/Jakarta')::date NOT IN (SELECT day FROM pending)
+"""  # noqa: S608
+_FUNNEL_HOUR_EXPECTED_SQL = f"""
+SELECT {_FUNNEL_HOUR_COLUMNS} FROM ({FUNNEL_HOUR_ROWS_SQL.format(where="true")})
+    AS expected_rows
+WHERE (hour AT TIME ZONE 'Asia/Jakarta')::date NOT IN (SELECT day FROM pending)
+"""  # noqa: S608 - fixed fragments only
+
+
+def funnel_hour_check() -> ReadModelCheck:
+    """Every hour's funnel against a recomputation from orders, timelines and step runs, leaving
+    out the days with changes the refresh has not reached yet (as sales_day_check)."""
+    pending = f"WITH pending AS MATERIALIZED ({SALES_DAYS_PENDING_SQL}) "
+    return read_model_compare(
+        name="order funnel per hour (analytics_funnelhour)",
+        expected_sql=pending + _FUNNEL_HOUR_EXPECTED_SQL, stored_sql=pending + _FUNNEL_HOUR_STORED_SQL,
+        key=FUNNEL_HOUR_KEY,
+    )
+
+
 def read_models_check() -> list[ReadModelCheck]:
     """Every read model of every app, checked from scratch: what `manage.py check_read_models` prints."""
-    return [*suppliers_read_models_check(), sales_day_check()]
+    return [*suppliers_read_models_check(), sales_day_check(), funnel_hour_check()]
 
 
-__all__ = ["SALES_DAYS_PENDING_SQL", "SALES_DAYS_WHERE_SQL",
+__all__ = ["FUNNEL_HOUR_KEY", "SALES_DAYS_PENDING_SQL", "SALES_DAYS_WHERE_SQL",
            "SALES_DAY_KEY", "SALES_DAY_MEASURES", "SALES_DAY_ROWS_SQL",
-           "read_models_check", "sales_day_check"]
+           "funnel_hour_check", "read_models_check", "sales_day_check"]

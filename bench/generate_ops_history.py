@@ -131,6 +131,8 @@ def main() -> None:
     parser.add_argument("--seed", type=float, default=0.13, help="setseed() value, -1 … 1")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--derived-only", action="store_true",
+                        help="keep the orders and step runs; rebuild only the step rollups and the read models")
     args = parser.parse_args()
     timer = Timer()
     print(f"generating into {args.database_url}: {args.orders:,} orders, ~{args.step_runs:,} step runs over "
@@ -141,6 +143,10 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("migrate", interactive=False, verbosity=0)
+    if args.derived_only:
+        print("  rows: " + ", ".join(f"{table} {n:,}" for table, n in derived_generate(timer=timer).items()))
+        print(f"done in {timer.total():.1f}s")
+        return
     ops_history_generate(orders=args.orders, step_runs=args.step_runs, days=args.days, workshops=args.workshops,
                          seed=args.seed, timer=timer)
     print(f"done in {timer.total():.1f}s")
@@ -207,8 +213,69 @@ def ops_history_generate(*, orders: int, step_runs: int, days: int = 30, worksho
         with timer.step("VACUUM ANALYZE"), connection.cursor() as cursor:
             for table in (*BIG_TABLES, *(("analytics_rollup",) if rollups else ())):
                 cursor.execute(f"VACUUM ANALYZE {table}")
+    if rollups:
+        counts.update(derived_generate(timer=timer, vacuum=vacuum))
     print("  rows: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
     return counts
+
+
+def derived_generate(*, timer: Timer, vacuum: bool = True) -> dict[str, int]:
+    """What the running system derives from the orders and step runs: the step_wait/step_run
+    rollups (as orders.workflow records each finished attempt) and the analytics read models
+    (SalesDay, FunnelHour: analytics.services.sales_days_rebuild)."""
+    from django.db import connection
+
+    from analytics.services import sales_days_rebuild
+
+    with connection.cursor() as cursor:
+        with timer.step("INSERT step rollups (step_wait, step_run) from the step runs"):
+            _step_rollups_insert(cursor)
+        if vacuum:
+            cursor.execute("VACUUM ANALYZE analytics_rollup")
+    with timer.step("analytics read models (sales_days_rebuild: SalesDay, FunnelHour)"):
+        sales_days_rebuild()
+    counts = {}
+    with connection.cursor() as cursor:
+        if vacuum:
+            cursor.execute("VACUUM ANALYZE analytics_salesday")
+            cursor.execute("VACUUM ANALYZE analytics_funnelhour")
+        for table in ("analytics_salesday", "analytics_funnelhour"):
+            cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - our names
+            counts[table] = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM analytics_rollup WHERE kind IN ('step_wait', 'step_run')")
+        counts["step rollups"] = cursor.fetchone()[0]
+    return counts
+
+
+def _step_rollups_insert(cursor) -> None:
+    """One rollup row per kind, bucket, labels and status, as the recording leaves them: each
+    finished attempt recorded at its end (minute rows for the last ROLLUP_MINUTE_HOURS hours,
+    hour rows before), step_wait (step,) when it has an enqueue time, step_run (step,
+    error_code); the histogram slot is the first bound ≥ the milliseconds (okto88.recording)."""
+    cursor.execute("DELETE FROM analytics_rollup WHERE kind IN ('step_wait', 'step_run')")
+    bounds = "ARRAY[" + ", ".join(f"{bound}::float8" for bound in BUCKET_BOUNDS_MS) + "]"
+    slots = len(BUCKET_BOUNDS_MS) + 1
+    histogram = "ARRAY[" + ", ".join(f"count(*) FILTER (WHERE slot = {i})" for i in range(slots)) + "]"
+    boundary = f"date_trunc('hour', now() - interval '{ROLLUP_MINUTE_HOURS} hours')"
+    for kind, labels, ms, where in (
+        ("step_wait", "ARRAY[step]", "greatest(0, date_part('epoch', started_at - enqueued_at) * 1000)",
+         "enqueued_at IS NOT NULL"),
+        ("step_run", "ARRAY[step, error_code]", "date_part('epoch', finished_at - started_at) * 1000", "true"),
+    ):
+        cursor.execute(f"""
+            INSERT INTO analytics_rollup (kind, bucket_seconds, bucket_start, labels, outcome, count, sum_ms, histogram)
+            SELECT '{kind}', seconds, bucket_start, labels, status, count(*), sum(ms), {histogram}
+            FROM (
+                SELECT CASE WHEN finished_at >= {boundary} THEN 60 ELSE 3600 END AS seconds,
+                       CASE WHEN finished_at >= {boundary} THEN date_trunc('minute', finished_at)
+                            ELSE date_trunc('hour', finished_at) END AS bucket_start,
+                       {labels}::text[] AS labels, status, ms,
+                       -- bisect_left: the number of bounds below ms
+                       width_bucket(ms, {bounds}) - (ms = ANY({bounds}))::int AS slot
+                FROM (SELECT *, {ms} AS ms FROM orders_steprun WHERE finished_at IS NOT NULL AND {where}) r
+            ) x
+            GROUP BY seconds, bucket_start, labels, status
+        """)  # noqa: S608 - built from constants
 
 
 def _reference_data(cursor, *, workshops: int) -> None:
@@ -247,7 +314,7 @@ def _orders_work_table(cursor, *, orders: int, days: int) -> None:
     cursor.execute(f"""
         CREATE TEMP TABLE bench_o AS
         WITH drawn AS (
-            SELECT g AS id,
+            SELECT g::bigint AS id,
                    -- busier in working hours: four in five between 08:00 and 18:00 WIB (01:00–11:00 UTC)
                    date_trunc('day', now() - random() * interval '{days} days')
                      + interval '1 second' * (CASE WHEN random() < 0.8

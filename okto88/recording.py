@@ -4,7 +4,7 @@ demand): the one place every measured thing goes, cheap enough for every request
 API (stable; issue 13):
 - record(kind, labels, seconds, outcome="ok"): one timed event.
   kinds: "request" (method, route) outcome "2xx".."5xx"; "partner" (partner, operation)
-  outcome ok|rejected|error|timeout|open; "step_wait" (step,) and "step_run" (step,) outcome
+  outcome ok|rejected|error|timeout|open; "step_wait" (step,) and "step_run" (step, error_code) outcome
   the step run's status.
 - count(kind, labels, n=1): one counted event with no duration (e.g. "demand").
 

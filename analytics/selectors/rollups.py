@@ -15,12 +15,15 @@ inside the period.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.periods import JAKARTA, Period
@@ -32,6 +35,19 @@ CHART_BUCKETS = (
     dt.timedelta(hours=3), dt.timedelta(hours=6), dt.timedelta(days=1),
 )
 MAX_CHART_POINTS = 300
+WORK_MEM = "32MB"
+# The hours of minute rows (the last ROLLUP_MINUTE_RETENTION_HOURS) are summed once per hour and
+# kept in the cache, so a period of days reads one entry per hour instead of up to sixty rows per
+# series and hour. An hour is cached once it ended SETTLED_AFTER ago (beat moves the complete
+# minutes every minute); an entry lives HOUR_CACHE_SECONDS, so a minute that arrived later
+# still shows within the hour. Compaction into hour rows keeps an hour's totals: entries stay right.
+HOUR = dt.timedelta(hours=1)
+SETTLED_AFTER = dt.timedelta(minutes=10)
+HOUR_CACHE_SECONDS = 3600
+HOUR_CACHE_MIN_HOURS = 3  # fewer settled hours in the period: the plain query
+# Summaries (not charts) of longer periods keep whole settled days (Asia/Jakarta) the same way.
+DAY = dt.timedelta(days=1)
+DAY_CACHE_MIN_DAYS = 2
 # Time buckets start on Jakarta midnights (Asia/Jakarta has no daylight saving time).
 _BUCKET_ORIGIN = dt.datetime(2000, 1, 1, tzinfo=JAKARTA)
 
@@ -149,9 +165,78 @@ def _query(*, kind: str, period: Period, group: tuple[int, ...], labels_filter: 
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A month of rows groups in memory with this work_mem (the default spills the sort of a
+        # chart's buckets to disk); JIT compiling the 18 sums costs more than it saves here.
+        cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)", [WORK_MEM])
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def _hour_floor(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _cached_span(period: Period, bucket: dt.timedelta | None,
+                 now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """The whole, settled hours of minute rows inside the period, as (first, end), or None. A
+    chart's buckets must be whole hours (they start on Jakarta midnights, so on whole hours)."""
+    if bucket is not None and (bucket < HOUR or bucket % HOUR):
+        return None
+    since = max(period.start, now - dt.timedelta(hours=settings.ROLLUP_MINUTE_RETENTION_HOURS))
+    first = _hour_floor(since) + (HOUR if _hour_floor(since) != since else dt.timedelta(0))
+    end = _hour_floor(min(period.end, now - SETTLED_AFTER))
+    return (first, end) if end - first >= HOUR_CACHE_MIN_HOURS * HOUR else None
+
+
+def _day_span(period: Period, before: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """The whole days (Asia/Jakarta) of the period that end by `before`, or None."""
+    days = (period.start - _BUCKET_ORIGIN) // DAY
+    first = _BUCKET_ORIGIN + days * DAY + (DAY if _BUCKET_ORIGIN + days * DAY != period.start else dt.timedelta(0))
+    end = _BUCKET_ORIGIN + ((min(period.end, before) - _BUCKET_ORIGIN) // DAY) * DAY
+    return (first, end) if end - first >= DAY_CACHE_MIN_DAYS * DAY else None
+
+
+def _outside(period: Period, *spans: tuple[dt.datetime, dt.datetime] | None) -> list[Period]:
+    """The parts of the period outside the spans (which do not overlap)."""
+    parts, start = [], period.start
+    for first, end in sorted(span for span in spans if span is not None):
+        if start < first:
+            parts.append((start, first))
+        start = max(start, end)
+    if start < period.end:
+        parts.append((start, period.end))
+    return [dataclasses.replace(period, start=first, end=end) for first, end in parts]
+
+
+def _hour_rows(kind: str, span: tuple[dt.datetime, dt.datetime], group: tuple[int, ...],
+               labels_filter: dict[int, str] | None, step: dt.timedelta = HOUR,
+               within: dt.timedelta | None = None) -> list[tuple]:
+    """Rows (start, *labels, outcome, count, sum_ms, *slots) of every hour (or day) of the span,
+    summed per step or, with `within` (a chart's bucket that divides the step), per bucket; from
+    the cache or, for the steps it lacks, summed in one query and cached."""
+    identity = repr((kind, group, sorted((labels_filter or {}).items()), int(step.total_seconds()),
+                     int(within.total_seconds()) if within else 0))
+    prefix = "analytics:rollup-hour:" + hashlib.sha256(identity.encode()).hexdigest()[:24]
+    keys, hour = {}, span[0]
+    while hour < span[1]:
+        keys[f"{prefix}:{int(hour.timestamp())}"] = hour
+        hour += step
+    found = cache.get_many(list(keys))
+    rows = [row for key in keys if key in found for row in found[key]]
+    missing = {hour: [] for key, hour in keys.items() if key not in found}
+    if missing:
+        first, last = min(missing), max(missing)
+        summed = Period(start=first, end=last + step, bucket=step, name="range", label="")
+        sql, params = _query(kind=kind, period=summed, group=group, labels_filter=labels_filter,
+                             bucket=within or step)
+        for row in _rows(sql, params):
+            owner = _BUCKET_ORIGIN + ((row[0] - _BUCKET_ORIGIN) // step) * step
+            if owner in missing:  # steps between that were cached already are taken from the cache
+                missing[owner].append(tuple(row))
+        cache.set_many({key: missing[hour] for key, hour in keys.items() if hour in missing}, HOUR_CACHE_SECONDS)
+        rows += [row for hour_rows in missing.values() for row in hour_rows]
+    return rows
 
 
 def _add(summary: RollupSummary, outcome: str, count, sum_ms, slots: Sequence) -> None:
@@ -171,10 +256,21 @@ def rollup_summary(kind: str, period: Period, group_by_label_index: int | Sequen
     labels_filter keeps only rows whose label at a position equals a value. Percentiles leave
     out the outcomes in latency_excluding (a breaker's fast failure is not a partner's latency)."""
     group = _group_indexes(group_by_label_index)
-    sql, params = _query(kind=kind, period=period, group=group, labels_filter=labels_filter, bucket=None)
+    now = timezone.now()
+    span = _cached_span(period, None, now)
+    # Before the cached hours (or the unsettled end), whole days of hour rows are cached per day.
+    days = _day_span(period, span[0] if span else now - SETTLED_AFTER)
+    found: list = []
+    for part in _outside(period, span, days):
+        sql, params = _query(kind=kind, period=part, group=group, labels_filter=labels_filter, bucket=None)
+        found += _rows(sql, params)
+    if span is not None:
+        found += [row[1:] for row in _hour_rows(kind, span, group, labels_filter)]
+    if days is not None:
+        found += [row[1:] for row in _hour_rows(kind, days, group, labels_filter, step=DAY)]
     summaries: dict[tuple[str, ...], RollupSummary] = {}
     width = len(group)
-    for row in _rows(sql, params):
+    for row in found:
         labels = tuple(row[:width])
         summary = summaries.get(labels)
         if summary is None:
@@ -216,14 +312,29 @@ def rollup_series(kind: str, period: Period, *, bucket: dt.timedelta | None = No
     point per bucket and group that has data."""
     bucket = bucket or chart_bucket(period)
     group = _group_indexes(group_by_label_index)
-    sql, params = _query(kind=kind, period=period, group=group, labels_filter=labels_filter, bucket=bucket)
+    now = timezone.now()
+    span = _cached_span(period, bucket, now)
+    # Whole days before that, when the buckets divide a day (they start on Jakarta midnights).
+    days = None
+    if span is not None or (bucket >= HOUR and not bucket % HOUR):
+        days = _day_span(period, span[0] if span else now - SETTLED_AFTER) if not DAY % bucket else None
+    found: list = []
+    for part in _outside(period, span, days):
+        sql, params = _query(kind=kind, period=part, group=group, labels_filter=labels_filter, bucket=bucket)
+        found += _rows(sql, params)
+    if days is not None:
+        found += _hour_rows(kind, days, group, labels_filter, step=DAY, within=bucket)
+    if span is not None:
+        # an hour lies inside one bucket: the bucket's start as date_bin computes it
+        found += [(_BUCKET_ORIGIN + ((row[0] - _BUCKET_ORIGIN) // bucket) * bucket, *row[1:])
+                  for row in _hour_rows(kind, span, group, labels_filter)]
     points: dict[tuple, RollupPoint] = {}
     if not group:
         for start in bucket_starts(period, bucket):
             empty = RollupSummary(labels=(), latency_excluding=tuple(latency_excluding))
             points[(start, ())] = RollupPoint(start, (), empty)
     width = len(group)
-    for row in _rows(sql, params):
+    for row in found:
         start, labels = row[0].astimezone(JAKARTA), tuple(row[1:1 + width])
         point = points.get((start, labels))
         if point is None:

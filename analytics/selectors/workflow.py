@@ -1,10 +1,16 @@
 """The workflow section of the operations view: where orders slow down or fail.
 
-Computed from the workflow's own records in PostgreSQL (StepRun rows and the orders'
-statuses and timeline), exact: percentiles are SQL `percentile_cont` over the step runs that
-started in the period, read from the covering index `step_run_started_cover`; the failures by
-error code from the partial index `step_run_errors`; the funnel from `order_created_status`
-plus the timeline of the few orders that did not go straight through.
+Up to 24 hours the step figures are computed from the workflow's own records in PostgreSQL,
+exact: percentiles are SQL `percentile_cont` over the step runs that started in the period,
+read from the covering index `step_run_started_cover`; the failures by error code from the
+partial index `step_run_errors`. Longer periods (up to millions of step runs) read them from
+the rollups of kinds step_wait (step,) and step_run (step, error_code) with the run's status as
+outcome: counts exact per attempt recorded when it finished, percentiles estimated from the
+hourly histograms.
+
+The funnel of up to an hour is computed from the orders (`order_created_status`) plus the
+timeline of the few that did not go straight through; of a longer period, its whole hours come
+from the FunnelHour read model (the same rule) and the part-hours at either end from the orders.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.figures import Column, Figure
 from analytics.periods import Period
+from analytics.selectors.rollups import rollup_summary
 from orders.models import Order, OrderStatus, StepRun, StepStatus
 from orders.services import STEPS
 from orders.timeline import order_event_text, order_event_title, order_step_title
@@ -58,13 +65,14 @@ _STEP_ERRORS_SQL = """
     LIMIT 100
 """
 
-# How far each order placed in the period got (0 placed, 1 paid, 2 stock committed, 3 shipments
-# booked, 4 shipped, 5 delivered), and why an order that stopped was lost. Open and completed
-# orders are read from their status alone; only paid, cancelled and failed ones (a few) need
-# their timeline: whether stock was committed, shipments booked, and for a failure the step
-# and error code of its failed attempt (or the status it failed from).
-_FUNNEL_SQL = """
-    SELECT CASE
+# The order funnel (analytics.models.FunnelHour): how far each order placed in the hour got (0
+# placed, 1 paid, 2 stock committed, 3 shipments booked, 4 shipped, 5 delivered), and why an
+# order that stopped was lost. Open and completed orders are read from their status alone; only
+# paid, cancelled and failed ones (a few) need their timeline: whether stock was committed,
+# shipments booked, and for a failure the step and error code of its failed attempt (or the
+# status it failed from). {where} selects the orders (over `o`, orders_order).
+FUNNEL_HOUR_ROWS_SQL = """
+    SELECT hour, CASE
              WHEN status IN ('pending_payment', 'expired') OR from_status = 'pending_payment' THEN 0
              WHEN status = 'in_fulfilment' THEN 3
              WHEN status = 'shipped' THEN 4
@@ -75,11 +83,12 @@ _FUNNEL_SQL = """
              WHEN from_status = 'shipped' THEN 4
              WHEN from_status = 'in_fulfilment' THEN 3
              ELSE 1 + committed::int + (committed AND booked)::int
-           END AS level,
-           status, COALESCE(failed[1], '') AS failed_step, COALESCE(failed[2], '') AS error_code, COUNT(*)
+           END::smallint AS level,
+           status::varchar AS status, COALESCE(failed[1], '')::varchar AS failed_step,
+           COALESCE(failed[2], '')::varchar AS error_code, COUNT(*)::bigint AS orders
     FROM (
         -- A CASE runs its subquery only for the rows that reach it: the few paid, cancelled, failed.
-        SELECT o.status,
+        SELECT date_trunc('hour', o.created_at, 'UTC') AS hour, o.status,
                CASE WHEN o.status IN ('cancelled', 'failed') THEN (
                    SELECT e.data->>'from' FROM orders_orderevent e
                    WHERE e.order_id = o.id AND e.kind = 'status.' || o.status ORDER BY e.id DESC LIMIT 1) END
@@ -94,13 +103,30 @@ _FUNNEL_SQL = """
                    LIMIT 1), FALSE) END AS booked,
                CASE WHEN o.status = 'failed' THEN (
                    SELECT ARRAY[r.step, r.error_code] FROM orders_steprun r
-                   WHERE r.order_id = o.id AND r.status = %(failed)s ORDER BY r.id DESC LIMIT 1) END AS failed
+                   WHERE r.order_id = o.id AND r.status = 'failed' ORDER BY r.id DESC LIMIT 1) END AS failed
         FROM orders_order o
-        WHERE o.created_at >= %(start)s AND o.created_at < %(end)s
+        WHERE {where}
         OFFSET 0  -- kept a subquery: each row's subqueries run once, not once per use above
     ) placed
-    GROUP BY 1, 2, 3, 4
+    GROUP BY 1, 2, 3, 4, 5
 """
+
+# The funnel of a short period is computed from the orders in it; of a longer one, the whole
+# hours come from the FunnelHour read model (the same rule, refreshed with SalesDay) and only
+# the part-hours at either end from the orders.
+_FUNNEL_SQL = ("SELECT level, status, failed_step, error_code, sum(orders) FROM ("  # noqa: S608 - fixed fragments
+               + FUNNEL_HOUR_ROWS_SQL.format(where="o.created_at >= %(start)s AND o.created_at < %(end)s")
+               + ") AS placed GROUP BY 1, 2, 3, 4")
+_FUNNEL_HOURS_SQL = """
+    SELECT level, status, failed_step, error_code, sum(orders) FROM analytics_funnelhour
+    WHERE hour >= %(start)s AND hour < %(end)s GROUP BY 1, 2, 3, 4
+"""
+# Longer periods read the step figures from the hourly rollups (kinds step_wait and step_run)
+# rather than from millions of step runs.
+EXACT_STEP_FIGURES_MAX = dt.timedelta(hours=24)
+# Longer periods read the funnel's whole hours from FunnelHour (a day is ~35,000 orders at the
+# benchmark's scale: ~200 ms from the orders, a few ms from the read model).
+ORDERS_FUNNEL_MAX = dt.timedelta(hours=1)
 
 FUNNEL_STAGES = (
     ("placed", _("Placed")),
@@ -136,18 +162,49 @@ def _period_params(period: Period) -> dict:
             "quantiles": list(QUANTILES), "steps": list(STEPS)}
 
 
-def step_times_figure(*, period: Period) -> Figure:
+def _long(period: Period) -> bool:
+    return period.end - period.start > EXACT_STEP_FIGURES_MAX
+
+
+def _step_rows_estimated(period: Period) -> list[dict]:
+    """Per step from the rollups: attempts are the finished ones (an attempt is recorded when
+    it ends), retries the attempts that ended "retrying" (each is followed by one)."""
+    runs = {summary.label: summary for summary in rollup_summary("step_run", period, group_by_label_index=0)}
+    waits = {summary.label: summary for summary in rollup_summary("step_wait", period, group_by_label_index=0)}
     rows = []
-    for step, attempts, retries, errors, failed, finished, wait, run in _rows(_STEP_TIMES_SQL,
-                                                                              _period_params(period)):
-        wait, run = wait or (None,) * 3, run or (None,) * 3
+    for step in STEPS:
+        run, wait = runs.get(step), waits.get(step)
+        if run is None or not run.count:
+            continue
+        retries = run.outcomes.get(StepStatus.RETRYING, 0)
+        failed = run.outcomes.get(StepStatus.FAILED, 0)
+        errors = retries + failed
+        wait_ms = [wait.percentile(q) if wait else None for q in QUANTILES]
+        run_ms = [run.percentile(q) for q in QUANTILES]
         rows.append({
-            "step": step, "step_title": order_step_title(step=step), "attempts": attempts, "retries": retries,
-            "errors": errors, "failed": failed, "error_rate": _percent(errors, finished),
-            "failure_rate": _percent(failed, finished),
-            "wait_p50": _ms(wait[0]), "wait_p95": _ms(wait[1]), "wait_p99": _ms(wait[2]),
-            "run_p50": _ms(run[0]), "run_p95": _ms(run[1]), "run_p99": _ms(run[2]),
+            "step": step, "step_title": order_step_title(step=step), "attempts": run.count, "retries": retries,
+            "errors": errors, "failed": failed, "error_rate": _percent(errors, run.count),
+            "failure_rate": _percent(failed, run.count),
+            "wait_p50": _ms(wait_ms[0]), "wait_p95": _ms(wait_ms[1]), "wait_p99": _ms(wait_ms[2]),
+            "run_p50": _ms(run_ms[0]), "run_p95": _ms(run_ms[1]), "run_p99": _ms(run_ms[2]),
         })
+    return rows
+
+
+def step_times_figure(*, period: Period) -> Figure:
+    if _long(period):
+        rows = _step_rows_estimated(period)
+        note = _("Attempts that finished in the period, counted from the hourly rollups; percentiles estimated "
+                 "from hourly histograms (exact for periods up to 24 hours). Queue wait: from the moment the task "
+                 "was due to its start; run time: start to end. Retries: attempts that ended with a retry scheduled. "
+                 "Error rate: attempts that ended in an error (retried or not); failure rate: attempts that failed "
+                 "for good.")
+    else:
+        rows = _step_rows_exact(period)
+        note = _("Attempts that started in the period. Queue wait: from the moment the task was due (sent, or its "
+                 "retry time) to its start; run time: start to end of finished attempts. A retry is an attempt "
+                 "after the first. Error rate: finished attempts that ended in an error (retried or not); failure "
+                 "rate: finished attempts that failed for good.")
     return Figure(
         key="step_times", title=_("Step timings"),
         columns=(
@@ -160,18 +217,41 @@ def step_times_figure(*, period: Period) -> Figure:
             Column("run_p50", _("Run time p50"), "ms"), Column("run_p95", _("Run time p95"), "ms"),
             Column("run_p99", _("Run time p99"), "ms"),
         ),
-        rows=rows, chart="hbar", x="step_title", series=("wait_p95", "run_p95"),
-        note=_("Attempts that started in the period. Queue wait: from the moment the task was due (sent, or its "
-               "retry time) to its start; run time: start to end of finished attempts. A retry is an attempt after "
-               "the first. Error rate: finished attempts that ended in an error (retried or not); failure rate: "
-               "finished attempts that failed for good."),
+        rows=rows, chart="hbar", x="step_title", series=("wait_p95", "run_p95"), note=note,
+        extra={"estimated": _long(period)},
     )
 
 
+def _step_rows_exact(period: Period) -> list[dict]:
+    rows = []
+    for step, attempts, retries, errors, failed, finished, wait, run in _rows(_STEP_TIMES_SQL,
+                                                                              _period_params(period)):
+        wait, run = wait or (None,) * 3, run or (None,) * 3
+        rows.append({
+            "step": step, "step_title": order_step_title(step=step), "attempts": attempts, "retries": retries,
+            "errors": errors, "failed": failed, "error_rate": _percent(errors, finished),
+            "failure_rate": _percent(failed, finished),
+            "wait_p50": _ms(wait[0]), "wait_p95": _ms(wait[1]), "wait_p99": _ms(wait[2]),
+            "run_p50": _ms(run[0]), "run_p95": _ms(run[1]), "run_p99": _ms(run[2]),
+        })
+    return rows
+
+
+def _step_errors_estimated(period: Period) -> list[tuple[str, str, int, int]]:
+    found = []
+    for summary in rollup_summary("step_run", period, group_by_label_index=(0, 1)):
+        attempts = sum(summary.outcomes.get(status, 0) for status in ERROR_STATUSES)
+        if attempts:
+            step, code = (*summary.labels, "")[:2]
+            found.append((step, code or "", attempts, summary.outcomes.get(StepStatus.FAILED, 0)))
+    return sorted(found, key=lambda row: (-row[2], row[0], row[1]))[:100]
+
+
 def step_errors_figure(*, period: Period) -> Figure:
+    found = _step_errors_estimated(period) if _long(period) else _rows(_STEP_ERRORS_SQL, _period_params(period))
     rows = [{"error": f"{step} · {code or '—'}", "step": step, "step_title": order_step_title(step=step),
              "error_code": code, "attempts": attempts, "failed": failed}
-            for step, code, attempts, failed in _rows(_STEP_ERRORS_SQL, _period_params(period))]
+            for step, code, attempts, failed in found]
     return Figure(
         key="step_errors", title=_("Failures by step and error code"),
         columns=(
@@ -180,8 +260,11 @@ def step_errors_figure(*, period: Period) -> Figure:
             Column("failed", _("Of which failed for good"), "int"),
         ),
         rows=rows, chart="hbar", x="error", series=("attempts",),
-        note=_("Attempts that started in the period and ended in an error; \"gave_up\" is the last attempt of a "
-               "step that kept failing."),
+        note=(_("Attempts that finished in the period with an error, counted from the hourly rollups; \"gave_up\" is "
+                "the last attempt of a step that kept failing.") if _long(period) else
+              _("Attempts that started in the period and ended in an error; \"gave_up\" is the last attempt of a "
+                "step that kept failing.")),
+        extra={"estimated": _long(period)},
     )
 
 
@@ -190,13 +273,31 @@ def _loss_reason(status: str) -> str:
                 OrderStatus.FAILED: _("Failed")}[status])
 
 
+def _hour_ceil(moment: dt.datetime) -> dt.datetime:
+    floor = moment.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == moment else floor + dt.timedelta(hours=1)
+
+
+def _funnel_counts(period: Period) -> list[tuple]:
+    """(level, status, failed step, error code, orders) of the orders placed in the period."""
+    if period.end - period.start <= ORDERS_FUNNEL_MAX:
+        return _rows(_FUNNEL_SQL, _period_params(period))
+    # Whole hours (UTC and Asia/Jakarta hours start together) from the read model.
+    first_hour, last_hour = _hour_ceil(period.start), period.end.replace(minute=0, second=0, microsecond=0)
+    found = _rows(_FUNNEL_HOURS_SQL, {"start": first_hour, "end": last_hour})
+    for start, end in ((period.start, first_hour), (last_hour, period.end)):
+        if start < end:
+            found += _rows(_FUNNEL_SQL, {"start": start, "end": end})
+    return found
+
+
 def funnel_figures(*, period: Period) -> list[Figure]:
     """The funnel of the orders placed in the period, and where the lost ones were lost."""
     reached = [0] * len(FUNNEL_STAGES)
     in_progress = [0] * len(FUNNEL_STAGES)
     lost = [0] * len(FUNNEL_STAGES)
     losses: dict[tuple[int, str, str, str], int] = {}
-    for level, status, failed_step, code, count in _rows(_FUNNEL_SQL, _period_params(period)):
+    for level, status, failed_step, code, count in _funnel_counts(period):
         count = int(count)
         for stage in range(level + 1):
             reached[stage] += count
@@ -223,7 +324,10 @@ def funnel_figures(*, period: Period) -> list[Figure]:
                      Column("orders", _("Orders that got there"), "int"), Column("share", _("Of placed"), "percent"),
                      Column("lost", _("Lost before it"), "int"), Column("in_progress", _("Still on the way"), "int")),
             rows=funnel_rows, chart="funnel", x="stage_title", series=("orders",),
-            note=_("Orders placed in the period, by the furthest stage each reached."),
+            note=(_("Orders placed in the period, by the furthest stage each reached; whole hours from the funnel "
+                    "figures per hour, refreshed every few minutes with the business figures.")
+                  if period.end - period.start > ORDERS_FUNNEL_MAX
+                  else _("Orders placed in the period, by the furthest stage each reached.")),
         ),
         Figure(
             key="funnel_losses", title=_("Where orders were lost"),

@@ -1,4 +1,5 @@
-"""Writes of the analytics app: the refresh of the business figures' read model (SalesDay).
+"""Writes of the analytics app: the refresh of the business figures' read model (SalesDay) and
+of the order funnel's (FunnelHour), day by day of placement together.
 
 The rule of its rows is analytics.read_models.SALES_DAY_ROWS_SQL; a day's rows are replaced as a
 whole (delete, then insert the recomputation) in one transaction, a few days per statement, so a
@@ -18,6 +19,7 @@ from django.utils import timezone
 from analytics.models import SalesRefresh
 from analytics.periods import JAKARTA
 from analytics.read_models import SALES_DAY_KEY, SALES_DAY_MEASURES, SALES_DAY_ROWS_SQL, SALES_DAYS_WHERE_SQL
+from analytics.selectors.workflow import FUNNEL_HOUR_ROWS_SQL
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,10 @@ _COLUMNS = ", ".join(SALES_DAY_KEY + SALES_DAY_MEASURES)
 # Fixed fragments only; every value is a parameter.
 _INSERT_SQL = (f"INSERT INTO analytics_salesday ({_COLUMNS}) SELECT {_COLUMNS} FROM ("  # noqa: S608
                + SALES_DAY_ROWS_SQL.format(where=SALES_DAYS_WHERE_SQL) + ") AS rows")
+_FUNNEL_INSERT_SQL = ("INSERT INTO analytics_funnelhour (hour, level, status, failed_step, error_code, orders) "
+                      + FUNNEL_HOUR_ROWS_SQL.format(where=SALES_DAYS_WHERE_SQL))
+_FUNNEL_DELETE_SQL = """DELETE FROM analytics_funnelhour WHERE hour >= %(start)s AND hour < %(end)s
+    AND (hour AT TIME ZONE 'Asia/Jakarta')::date = ANY (%(days)s::date[])"""
 
 _CHANGED_DAYS_SQL = """
 SELECT DISTINCT (o.created_at AT TIME ZONE 'Asia/Jakarta')::date AS day
@@ -59,6 +65,8 @@ def sales_days_refresh(*, days: Iterable[dt.date]) -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("DELETE FROM analytics_salesday WHERE day = ANY (%(days)s::date[])", params)
             cursor.execute(_INSERT_SQL, params)
+            cursor.execute(_FUNNEL_DELETE_SQL, params)
+            cursor.execute(_FUNNEL_INSERT_SQL, params)
     return len(ordered)
 
 
@@ -122,6 +130,7 @@ def sales_days_rebuild() -> int:
     SalesRefresh.objects.all().delete()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM analytics_salesday")
+        cursor.execute("DELETE FROM analytics_funnelhour")
     return sales_days_refresh_changed() or 0
 
 

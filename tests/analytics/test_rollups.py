@@ -178,3 +178,57 @@ def test_the_beat_task_flushes_samples_and_compacts():
     assert done["sampled"] >= 1 and done["compacted"] == 1
     assert Rollup.objects.filter(kind="system").exists()
     assert Rollup.objects.filter(kind="request", bucket_seconds=3600).count() == 1
+
+
+@pytest.mark.django_db
+def test_settled_hours_of_minute_rows_are_summed_once_and_kept_per_hour():
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    now = timezone.now()
+    hour = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=5)  # settled, in the minute rows
+    rollups_add(rows=[
+        row(start=hour + dt.timedelta(minutes=1), hist=histogram(s2=2, s4=1)),
+        row(start=hour + dt.timedelta(minutes=90), hist=histogram(s4=3)),
+        row(start=hour + dt.timedelta(hours=2), hist=histogram(s8=2)),
+        row(start=now - dt.timedelta(minutes=10), hist=histogram(s2=1)),  # not settled: read as rows
+        row(start=hour - dt.timedelta(days=3), hist=histogram(s4=4), seconds=3600),  # an hour row
+    ])
+    week = Period(start=now - dt.timedelta(days=7), end=now, bucket=dt.timedelta(days=1), name="7d", label="")
+
+    (first,) = rollup_summary("request", week, group_by_label_index=1)
+    # 3 + 3 + 2 + 1 + 4 = 13 requests: 3 in (2, 5] ms, 8 in (10, 25], 2 in (250, 500]; p50 rank 6.5:
+    # 10 + 15 × (6.5 − 3) / 8 = 16.5625
+    assert (first.labels, first.count) == (("parts/",), 13)
+    assert first.p50 == pytest.approx(16.5625)
+    _bucket, points = rollup_series("request", week, bucket=dt.timedelta(days=1))
+    assert sum(point.summary.count for point in points) == 13
+
+    # A minute that arrives for a cached hour shows once the hour's entry expires (HOUR_CACHE_SECONDS).
+    rollups_add(rows=[row(start=hour + dt.timedelta(minutes=2), hist=histogram(s2=1))])
+    assert rollup_summary("request", week)[0].count == 13
+    cache.clear()
+    assert rollup_summary("request", week)[0].count == 14
+    _bucket, points = rollup_series("request", week, bucket=dt.timedelta(days=1))
+    assert sum(point.summary.count for point in points) == 14
+
+
+@pytest.mark.django_db
+def test_whole_settled_days_of_hour_rows_are_summed_once_per_day_for_summaries():
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    now = timezone.now()
+    old = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(days=4)
+    rollups_add(rows=[row(start=old, hist=histogram(s4=4), seconds=3600),
+                      row(start=old - dt.timedelta(days=20), hist=histogram(s2=2), seconds=3600)])
+    month = Period(start=now - dt.timedelta(days=30), end=now, bucket=dt.timedelta(days=1), name="30d", label="")
+
+    assert rollup_summary("request", month)[0].count == 6
+    # an hour row written later into a cached day shows once the day's entry expires
+    rollups_add(rows=[row(start=old + dt.timedelta(hours=1), hist=histogram(s4=1), seconds=3600)])
+    assert rollup_summary("request", month)[0].count == 6
+    cache.clear()
+    assert rollup_summary("request", month)[0].count == 7
+    _bucket, points = rollup_series("request", month)
+    assert sum(point.summary.count for point in points) == 7

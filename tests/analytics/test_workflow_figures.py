@@ -15,8 +15,11 @@ from django.utils import timezone
 
 from analytics.periods import Period
 from analytics.selectors.workflow import (
+    funnel_figures,
     order_timeline_figures,
     stalled_orders_figure,
+    step_errors_figure,
+    step_times_figure,
     workflow_figures,
 )
 from orders.workflow import SHIPPED_STALL_AFTER, STALL_AFTER, orders_stalled_count
@@ -237,3 +240,108 @@ def test_the_stalled_orders_gauge_counts_at_scrape_and_a_locked_table_does_not_f
     assert response.status_code == 200 and "okto88_http_requests_total" in body
     assert "\nokto88_orders_stalled " not in body  # its HELP and TYPE lines, no sample
     assert "okto88_orders_stalled 2.0" in client.get("/metrics").content.decode()  # and back on the next one
+
+
+# Longer than 24 hours: step figures from the rollups, the funnel's whole hours from FunnelHour.
+NOW = dt.datetime(2026, 11, 9, 5, 30, tzinfo=dt.UTC)
+WEEK = Period(start=NOW - dt.timedelta(days=7), end=NOW, bucket=dt.timedelta(days=1), name="7d", label="")
+
+
+def test_long_period_step_timings_and_failures_by_code_come_from_the_rollups():
+    from analytics.services import RollupRow, rollups_add
+    from okto88.recording import SLOT_COUNT
+
+    def rollup(kind, labels, outcome, start, seconds=3600, **slots):
+        counts = [0] * SLOT_COUNT
+        for name, n in slots.items():
+            counts[int(name[1:])] = n
+        return RollupRow(kind=kind, bucket_seconds=seconds, bucket_start=start, labels=labels, outcome=outcome,
+                         count=sum(counts), sum_ms=float(sum(counts)), histogram=tuple(counts))
+
+    day = dt.timedelta(days=1)
+    cs, rs = "commit_stock", "request_shipments"
+    rollups_add(rows=[
+        # commit_stock: 10 succeeded, 4 in (2, 5] ms, 4 in (10, 25], 2 in (250, 500], over two hour rows
+        rollup("step_run", (cs, ""), "succeeded", NOW - 5 * day, s2=4, s4=2),
+        rollup("step_run", (cs, ""), "succeeded", NOW - 2 * day, s4=2, s8=2),
+        rollup("step_wait", (cs,), "succeeded", NOW - 2 * day, s0=2),
+        # request_shipments: 3 retrying (courier_unavailable) in (25, 50], 1 failed (gave_up) and a
+        # minute row of 4 succeeded, all in (50, 100]
+        rollup("step_run", (rs, "courier_unavailable"), "retrying", NOW - 3 * day, s5=3),
+        rollup("step_run", (rs, "gave_up"), "failed", NOW - 3 * day, s6=1),
+        rollup("step_run", (rs, ""), "succeeded", NOW - dt.timedelta(minutes=10), seconds=60, s6=4),
+        # before the period: not counted
+        rollup("step_run", (rs, "courier_unavailable"), "retrying", NOW - 8 * day, s5=50),
+    ])
+
+    times = {row["step"]: row for row in step_times_figure(period=WEEK).rows}
+    errors = step_errors_figure(period=WEEK)
+
+    assert step_times_figure(period=WEEK).extra["estimated"] is True
+    # commit_stock: 10 attempts, none with an error. Run p50: rank 5 of 10, 4 below 10 ms, the 1st of 4
+    # in (10, 25]: 10 + 15·1/4 = 13.75; p95: rank 9.5, 1.5 of 2 into (250, 500]: 250 + 250·1.5/2 = 437.5;
+    # p99: 250 + 250·1.9/2 = 487.5. Wait: 2 in [0, 1]: p50 rank 1 → 0.5, p95 rank 1.9 → 0.95, p99 → 0.99,
+    # shown to 0.1 ms: 0.5, 0.9 (0.95 is 0.9499… as a binary float), 1.0.
+    c = times[cs]
+    assert (c["attempts"], c["retries"], c["errors"], c["failed"], c["error_rate"]) == (10, 0, 0, 0, 0.0)
+    assert (c["run_p50"], c["run_p95"], c["run_p99"]) == (13.8, 437.5, 487.5)
+    assert (c["wait_p50"], c["wait_p95"], c["wait_p99"]) == (0.5, 0.9, 1.0)
+    # request_shipments: attempts 3 + 1 + 4 = 8; retries (ended "retrying") 3; errors 4; failed 1;
+    # error rate 4/8 = 50 %, failure rate 1/8 = 12.5 %. Run: 3 in (25, 50], 5 in (50, 100]: p50 rank 4 →
+    # 50 + 50·1/5 = 60; p95 rank 7.6 → 50 + 50·4.6/5 = 96; p99 rank 7.92 → 50 + 50·4.92/5 = 99.2. No wait rows.
+    r = times[rs]
+    assert (r["attempts"], r["retries"], r["errors"], r["failed"]) == (8, 3, 4, 1)
+    assert (r["error_rate"], r["failure_rate"]) == (50.0, 12.5)
+    assert (r["run_p50"], r["run_p95"], r["run_p99"]) == (60.0, 96.0, 99.2)
+    assert r["wait_p50"] is None
+    assert set(times) == {cs, rs}
+    assert [(row["step"], row["error_code"], row["attempts"], row["failed"]) for row in errors.rows] == [
+        (rs, "courier_unavailable", 3, 0), (rs, "gave_up", 1, 1)]
+    # 24 hours: still the exact path over step runs (there are none)
+    day_period = Period(start=NOW - day, end=NOW, bucket=dt.timedelta(hours=1), name="24h", label="")
+    assert step_times_figure(period=day_period).rows == [] and step_errors_figure(period=day_period).rows == []
+
+
+def test_long_period_funnel_adds_the_hourly_read_model_and_the_part_hours_at_either_end(member):
+    from analytics.read_models import funnel_hour_check
+    from analytics.services import sales_days_rebuild
+
+    def placed(status, at_time):
+        return order_row_make(workshop_member=member, status=status, created_at=at_time)
+
+    day = dt.timedelta(days=1)
+    # Whole hours of the period (read model):
+    placed("completed", NOW - 6 * day + dt.timedelta(hours=5))  # level 5
+    placed("shipped", NOW - 5 * day)  # level 4
+    placed("expired", NOW - 4 * day)  # level 0, lost before paid
+    failed = placed("failed", NOW - 3 * day)  # commit_stock failed: level 1, lost before stock committed
+    order_event_add(order=failed, kind="status.failed", step="commit_stock", data={"from": "paid"})
+    step_run_make(order=failed, step="commit_stock", status="failed", error_code="stock_conflict",
+                  started_at=NOW - 3 * day, run_ms=5)
+    cancelled = placed("cancelled", NOW - 2 * day)  # paid, stock committed, cancelled: level 2
+    order_event_add(order=cancelled, kind="status.paid", data={"from": "pending_payment"})
+    order_event_add(order=cancelled, kind="stock_committed", step="commit_stock")
+    order_event_add(order=cancelled, kind="status.cancelled", step="cancel", data={"from": "paid"})
+    # The part-hours at either end (05:30–06:00 seven days ago, 05:00–05:30 today), from the orders:
+    placed("in_fulfilment", WEEK.start + dt.timedelta(minutes=10))  # level 3
+    placed("pending_payment", NOW - dt.timedelta(minutes=10))  # level 0, on the way
+    # Outside the period:
+    placed("completed", WEEK.start - dt.timedelta(minutes=1))
+    placed("completed", NOW)
+    sales_days_rebuild()
+    check = funnel_hour_check()
+    assert (check.rows, check.missing, check.extra, check.differing) == (9, 0, 0, 0)
+
+    figures = funnel_figures(period=WEEK)
+
+    # placed 7; paid (≥ 1): completed, shipped, failed, cancelled, in_fulfilment = 5; stock committed (≥ 2):
+    # completed, shipped, cancelled, in_fulfilment = 4; booked (≥ 3): completed, shipped, in_fulfilment = 3;
+    # shipped 2; delivered 1. Lost before paid: expired; before stock committed: failed; before booked:
+    # cancelled. On the way: pending (before paid), in_fulfilment (before shipped), shipped (before delivered).
+    funnel = {row["stage"]: (row["orders"], row["lost"], row["in_progress"]) for row in figure(figures, "funnel").rows}
+    assert funnel == {"placed": (7, 0, 0), "paid": (5, 1, 1), "stock_committed": (4, 1, 0),
+                      "shipments_booked": (3, 1, 0), "shipped": (2, 0, 1), "delivered": (1, 0, 1)}
+    losses = sorted((row["stage"], row["reason"], row["step"], row["error_code"], row["orders"])
+                    for row in figure(figures, "funnel_losses").rows)
+    assert losses == [("paid", "expired", "", "", 1), ("shipments_booked", "cancelled", "", "", 1),
+                      ("stock_committed", "failed", "commit_stock", "stock_conflict", 1)]

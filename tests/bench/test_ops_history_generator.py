@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.db.models import Count, F
+from django.db.models import Count, F, Sum
 
+from analytics.models import FunnelHour, Rollup
 from bench.generate_ops_history import ops_history_generate
 from orders.models import Order, OrderLine, StepRun, StepStatus, SupplierOrder
 from tests.orders.factories import offer_in_stock
@@ -33,5 +34,11 @@ def test_a_tiny_ops_history_is_consistent():
     assert StepRun.objects.filter(order=failed, step="request_shipments", status=StepStatus.FAILED).count() == 1
     assert StepRun.objects.filter(status=StepStatus.RETRYING).exists()
     assert not StepRun.objects.filter(finished_at__lt=F("started_at")).exists()
+    # what the running system derives: a step_run rollup per finished attempt, the funnel of every order
+    finished = StepRun.objects.filter(finished_at__isnull=False)
+    assert Rollup.objects.filter(kind="step_run").aggregate(n=Sum("count"))["n"] == finished.count()
+    assert Rollup.objects.filter(kind="step_wait").aggregate(n=Sum("count"))["n"] == finished.filter(
+        enqueued_at__isnull=False).count()
+    assert FunnelHour.objects.aggregate(n=Sum("orders"))["n"] == 400
     assert_read_models_exact()
 

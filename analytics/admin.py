@@ -20,7 +20,7 @@ from analytics.figure_export import figure_csv_response, period_slug
 from analytics.models import SalesDay
 from analytics.periods import PRESETS, InvalidPeriod, period_parse
 from analytics.selectors.business import business_figures
-from suppliers.admin_scoping import admin_is_operator, admin_supplier, supplier_admin_site
+from suppliers.admin_scoping import admin_is_operator, admin_is_supplier_member, admin_supplier, supplier_admin_site
 from suppliers.models import Supplier
 
 # The periods a supplier chooses from (analytics.periods presets; a range by dates too).
@@ -35,10 +35,7 @@ class SupplierSalesFiguresAdmin(admin.ModelAdmin):
     """The supplier's figures page, in place of a list of SalesDay rows."""
 
     def _allowed(self, request) -> bool:
-        if admin_is_operator(request):
-            return True
-        allowed, supplier = admin_supplier(request)
-        return allowed and supplier is not None
+        return admin_is_operator(request) or admin_is_supplier_member(request)
 
     def has_module_permission(self, request) -> bool:
         return self._allowed(request)

@@ -63,6 +63,14 @@ def admin_is_operator(request) -> bool:
     return actor_is_operator(actor=request.user)
 
 
+def admin_is_supplier_member(request) -> bool:
+    """A member of a supplier the admin admits (not an operator, not a suspended supplier's)."""
+    if admin_is_operator(request):
+        return False
+    allowed, supplier = admin_supplier(request)
+    return allowed and supplier is not None
+
+
 def _supplier_id_of(obj: Any, path: str) -> int | None:
     """Follow `path` ("offer__supplier") from obj to the supplier's id without a query when possible."""
     if path == "pk":
@@ -166,10 +174,7 @@ class SupplierScopedAdminMixin:
         return supplier
 
     def _is_member(self, request) -> bool:
-        if admin_is_operator(request):
-            return False
-        allowed, supplier = admin_supplier(request)
-        return allowed and supplier is not None
+        return admin_is_supplier_member(request)
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

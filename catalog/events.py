@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from catalog.models import Part, PartStatus
-from okto88.events import EventTopic, closed_object, event_topics_register, id_list, nullable, prop
+from okto88.events import Audience, EventTopic, closed_object, event_topics_register, id_list, nullable, prop
 
 AGGREGATE_TYPE = "part"
 # What changed a part: a single change (admin, API, a service call) or the bulk import.
@@ -88,14 +88,19 @@ _REFERENCE = {
 }
 _PRODUCER = "catalog.services, catalog.imports"
 
+# Catalog changes: every partner that reads the catalog.
+CATALOG_AUDIENCE = Audience(scope="catalog:read")
+
 PART_CREATED = EventTopic(
-    name="part.created", version=1, aggregate_type=AGGREGATE_TYPE, producer=_PRODUCER,
+    name="part.created", version=1,
+    audience=CATALOG_AUDIENCE, aggregate_type=AGGREGATE_TYPE, producer=_PRODUCER,
     builder="catalog.events.part_created_payload",
     summary="A part was added to the catalog (one at a time or by the import).",
     payload={**_PART, **_ORIGIN},
 )
 PART_UPDATED = EventTopic(
-    name="part.updated", version=1, aggregate_type=AGGREGATE_TYPE, producer=_PRODUCER,
+    name="part.updated", version=1,
+    audience=CATALOG_AUDIENCE, aggregate_type=AGGREGATE_TYPE, producer=_PRODUCER,
     builder="catalog.events.part_updated_payload",
     summary="A part's fields or its cross references changed.",
     payload={
@@ -110,7 +115,8 @@ PART_UPDATED = EventTopic(
     },
 )
 PART_SUPERSEDED = EventTopic(
-    name="part.superseded", version=1, aggregate_type=AGGREGATE_TYPE, producer=_PRODUCER,
+    name="part.superseded", version=1,
+    audience=CATALOG_AUDIENCE, aggregate_type=AGGREGATE_TYPE, producer=_PRODUCER,
     builder="catalog.events.part_superseded_payload",
     summary="A part was replaced by another (its status is now `superseded`).",
     payload={
@@ -122,7 +128,8 @@ PART_SUPERSEDED = EventTopic(
     },
 )
 PART_FITMENT_CHANGED = EventTopic(
-    name="part.fitment_changed", version=1, aggregate_type=AGGREGATE_TYPE, producer=_PRODUCER,
+    name="part.fitment_changed", version=1,
+    audience=CATALOG_AUDIENCE, aggregate_type=AGGREGATE_TYPE, producer=_PRODUCER,
     builder="catalog.events.part_fitment_changed_payload",
     summary="The vehicles a part fits changed.",
     payload={

@@ -51,6 +51,25 @@ def closed_object(properties: dict[str, dict[str, Any]], description: str = "") 
 
 
 @dataclass(frozen=True)
+class Audience:
+    """Which partners may see a topic's events, by webhook or in the events feed (partners.selectors).
+
+    A partner's API client must hold `scope` on a live key. Then a topic with neither field is
+    seen by every such client (catalog changes); otherwise an event is seen by the client bound
+    to the supplier whose id is in the payload's `supplier_field`, or to the workshop whose id
+    is in its `workshop_field`. A topic without an audience is the platform's own (payments and
+    shipments, which the order events already tell partners about)."""
+
+    scope: str
+    supplier_field: str = ""
+    workshop_field: str = ""
+
+    @property
+    def everyone(self) -> bool:
+        return not (self.supplier_field or self.workshop_field)
+
+
+@dataclass(frozen=True)
 class EventTopic:
     """One topic of the contract. `payload` maps each top-level field to its schema (with a
     description); every field is present in every event of the topic."""
@@ -64,6 +83,7 @@ class EventTopic:
     consumers: tuple[str, ...] = ()  # the Celery tasks settings.OUTBOX_CONSUMERS hands it to
     batch_of: str = ""  # a batch topic: the topic whose payloads its items are
     notes: str = ""
+    audience: Audience | None = None  # None: the platform's own, never sent to partners
     builder: str = field(default="", compare=False)  # the payload builder, for the documentation
 
     @property

@@ -69,6 +69,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "1
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
+# The project's own apps, in the order they may depend on each other (pyproject's import
+# contracts); their URL confs are included in this order too (okto88/urls.py, okto88/api/urls.py).
+PROJECT_APPS = ["vehicles", "catalog", "suppliers", "workshops", "orders", "payments", "logistics", "partners",
+                "analytics"]
+
 INSTALLED_APPS = [
     "okto88.apps.PlatformConfig",
     "django.contrib.admin",
@@ -84,14 +89,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "import_export",
-    "vehicles",
-    "catalog",
-    "suppliers",
-    "workshops",
-    "orders",
-    "payments",
-    "logistics",
-    "analytics",
+    *PROJECT_APPS,
 ]
 
 MIDDLEWARE = [

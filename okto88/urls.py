@@ -26,7 +26,7 @@ urlpatterns = [
     path("api/v1/", include("okto88.api.urls")),
 ]
 
-for app_label in ("vehicles", "catalog", "suppliers", "workshops", "orders", "payments", "logistics", "analytics"):
+for app_label in settings.PROJECT_APPS:
     try:
         __import__(f"{app_label}.urls")
     except ModuleNotFoundError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from okto88.events import EventTopic, event_topics_register, prop
+from okto88.events import Audience, EventTopic, event_topics_register, prop
 from orders.models import Order, OrderStatus
 from payments.models import PaymentMethod
 
@@ -38,8 +38,12 @@ def _order(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 _PRODUCER = "orders.state.order_transition"
+# An order: the workshop that placed it (its ERP or fleet system).
+WORKSHOP_AUDIENCE = Audience(scope="orders:read", workshop_field="workshop")
+
 ORDER_PLACED = EventTopic(
-    name="order.placed", version=1, aggregate_type="order", producer="orders.services.order_place",
+    name="order.placed", version=1,
+    audience=WORKSHOP_AUDIENCE, aggregate_type="order", producer="orders.services.order_place",
     builder="orders.events.order_placed_payload",
     summary="A workshop placed an order (its lines' stock is reserved).",
     payload=_order(prop("string", "The order's status once placed: `pending_payment`, or `paid` for terms.",
@@ -56,7 +60,8 @@ _MEANINGS = {
 }
 ORDER_STATUS_TOPICS = tuple(
     EventTopic(
-        name=f"order.{status}", version=1, aggregate_type="order", producer=_PRODUCER,
+        name=f"order.{status}", version=1,
+    audience=WORKSHOP_AUDIENCE, aggregate_type="order", producer=_PRODUCER,
         builder="orders.events.order_status_changed_payload", summary=meaning,
         payload={
             **_order(prop("string", "The order's new status.", const=str(status))),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from okto88.events import EventTopic, event_topics_register, nullable, prop
+from okto88.events import Audience, EventTopic, event_topics_register, nullable, prop
 
 FEED_SOURCE = "feed"
 
@@ -39,6 +39,9 @@ def offer_price_changed_batch_payload(*, feed_import_id: int, supplier_id: int, 
 
 # --- The contract -------------------------------------------------------------------------
 
+# Offers and stock: the supplier they belong to (its ERP).
+SUPPLIER_AUDIENCE = Audience(scope="stock:write", supplier_field="supplier")
+
 STOCK_CHANGED = EventTopic(
     name="stock.changed", version=1, aggregate_type="stock",
     producer="suppliers.services", notes="A feed import's stock changes come as `stock.changed_batch` instead.",
@@ -54,7 +57,8 @@ STOCK_CHANGED = EventTopic(
     },
 )
 OFFER_PRICE_CHANGED = EventTopic(
-    name="offer.price_changed", version=1, aggregate_type="offer",
+    name="offer.price_changed", version=1,
+    audience=SUPPLIER_AUDIENCE, aggregate_type="offer",
     producer="suppliers.services",
     notes="A feed import's new and repriced offers come as `offer.price_changed_batch` instead.",
     builder="suppliers.events.offer_price_changed_payload",
@@ -77,14 +81,16 @@ _BATCH = {
     "batch": prop("integer", "The batch's number within this import and topic, from 1.", minimum=1),
 }
 STOCK_CHANGED_BATCH = EventTopic(
-    name="stock.changed_batch", version=1, aggregate_type="feed_import", batch_of="stock.changed",
+    name="stock.changed_batch", version=1,
+    audience=SUPPLIER_AUDIENCE, aggregate_type="feed_import", batch_of="stock.changed",
     producer="suppliers.feeds", builder="suppliers.events.stock_changed_batch_payload",
     summary="Stock rows a supplier feed import changed (units on hand), a batch at a time.", notes=_BATCH_NOTES,
     payload={**_BATCH, "stocks": prop("array", "The changed stock rows, each a `stock.changed` v1 payload, by id.",
                                       items=STOCK_CHANGED.item_schema(), minItems=1)},
 )
 OFFER_PRICE_CHANGED_BATCH = EventTopic(
-    name="offer.price_changed_batch", version=1, aggregate_type="feed_import", batch_of="offer.price_changed",
+    name="offer.price_changed_batch", version=1,
+    audience=SUPPLIER_AUDIENCE, aggregate_type="feed_import", batch_of="offer.price_changed",
     producer="suppliers.feeds", builder="suppliers.events.offer_price_changed_batch_payload",
     summary="Offers a supplier feed import created or repriced, a batch at a time.", notes=_BATCH_NOTES,
     payload={**_BATCH, "offers": prop("array", "The new or repriced offers, each an `offer.price_changed` v1 "

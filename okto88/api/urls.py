@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -10,7 +11,7 @@ urlpatterns = [
 ]
 
 # Each app adds its endpoints in its own api_urls module.
-for app_label in ("vehicles", "catalog", "suppliers", "workshops", "orders", "payments", "logistics", "analytics"):
+for app_label in settings.PROJECT_APPS:
     try:
         __import__(f"{app_label}.api_urls")
     except ModuleNotFoundError as exc:

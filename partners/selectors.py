@@ -1,0 +1,92 @@
+"""What a partner may see of the event stream: one rule for webhooks and the events feed.
+
+A partner is an API client. It sees a topic when one of its live keys holds the topic's
+audience scope (okto88.events.Audience) and, for a supplier's or a workshop's topic, when it is
+bound to that supplier or workshop; then it sees the events whose payload names its supplier or
+workshop. Operators' clients (bound to neither) see only the topics meant for everyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from okto88.events import EventTopic, event_topics
+from okto88.models import ApiClient, ApiKey
+from suppliers.models import SupplierApiClient
+from workshops.models import WorkshopApiClient
+
+
+@dataclass(frozen=True)
+class PartnerView:
+    """What one API client may see: its live keys' scopes and what it is bound to."""
+
+    client_id: int
+    scopes: frozenset[str]
+    supplier_id: int | None = None
+    workshop_id: int | None = None
+
+
+def partner_view(*, api_client: ApiClient) -> PartnerView:
+    now = timezone.now()
+    live = (ApiKey.objects.filter(client=api_client, revoked_at__isnull=True)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)))
+    scopes = frozenset(scope for key_scopes in live.values_list("scopes", flat=True) for scope in key_scopes)
+    if not api_client.is_active:
+        scopes = frozenset()
+    supplier_id = (SupplierApiClient.objects.filter(api_client=api_client)
+                   .values_list("supplier_id", flat=True).first())
+    workshop_id = (WorkshopApiClient.objects.filter(api_client=api_client)
+                   .values_list("workshop_id", flat=True).first())
+    return PartnerView(client_id=api_client.pk, scopes=scopes, supplier_id=supplier_id, workshop_id=workshop_id)
+
+
+def topic_visible(*, view: PartnerView, topic: EventTopic) -> bool:
+    """Whether `view` may see any event of `topic` (what it may subscribe to)."""
+    audience = topic.audience
+    if audience is None or audience.scope not in view.scopes:
+        return False
+    if audience.everyone:
+        return True
+    return bool((audience.supplier_field and view.supplier_id is not None)
+                or (audience.workshop_field and view.workshop_id is not None))
+
+
+def topics_visible(*, view: PartnerView) -> list[str]:
+    """The names of every topic `view` may see, sorted."""
+    return [name for name, topic in event_topics().items() if topic_visible(view=view, topic=topic)]
+
+
+def event_visible(*, view: PartnerView, topic: EventTopic, payload: dict) -> bool:
+    """Whether `view` may see this one event of `topic`."""
+    if not topic_visible(view=view, topic=topic):
+        return False
+    audience = topic.audience
+    if audience.everyone:
+        return True
+    if (audience.supplier_field and view.supplier_id is not None
+            and payload.get(audience.supplier_field) == view.supplier_id):
+        return True
+    return bool(audience.workshop_field and view.workshop_id is not None
+                and payload.get(audience.workshop_field) == view.workshop_id)
+
+
+def outbox_events_visible_q(*, view: PartnerView, topics: list[str] | None = None) -> Q:
+    """A filter on okto88.models.OutboxEvent for the events `view` may see (of `topics`, if
+    given): the same rule as event_visible, in SQL. Matches nothing when it may see nothing."""
+    wanted = set(topics) if topics is not None else None
+    condition = Q(pk__in=[])
+    for name, topic in event_topics().items():
+        if (wanted is not None and name not in wanted) or not topic_visible(view=view, topic=topic):
+            continue
+        audience = topic.audience
+        if audience.everyone:
+            condition |= Q(topic=name)
+            continue
+        if audience.supplier_field and view.supplier_id is not None:
+            condition |= Q(topic=name, **{f"payload__{audience.supplier_field}": view.supplier_id})
+        if audience.workshop_field and view.workshop_id is not None:
+            condition |= Q(topic=name, **{f"payload__{audience.workshop_field}": view.workshop_id})
+    return condition

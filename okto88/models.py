@@ -137,8 +137,8 @@ class ApiKey(models.Model):
 class OutboxEvent(models.Model):
     """An event written in the same transaction as the change it describes.
 
-    The relay (okto88.outbox) publishes unpublished rows in id order after commit, at least
-    once, and stamps `published_at`.
+    The relay (okto88.services.outbox_relay) publishes unpublished rows in id order after
+    commit, at least once, and stamps `published_at` and `position`.
     """
 
     topic = models.CharField(max_length=100)
@@ -152,6 +152,11 @@ class OutboxEvent(models.Model):
     request_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # The order of publication, from the sequence OUTBOX_POSITION_SEQUENCE, given by the relay
+    # (one at a time): a reader that has seen position p has seen every event before it, which
+    # ids cannot promise (a transaction that took a smaller id may commit later). The events
+    # feed's cursor. Null until published.
+    position = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
     publish_attempts = models.PositiveIntegerField(default=0)
 
     class Meta:

@@ -348,7 +348,30 @@ def _events_dispatch(events: list[OutboxEvent]) -> tuple[list[int], Exception | 
         except Exception as exc:
             return done, exc
         done.append(event.pk)
+    if done:
+        # Consumers of every event, a batch at a time (the partners' webhook fan-out): sent
+        # before the batch is stamped, so a failure here sends the whole batch again.
+        try:
+            for task_name in getattr(settings, "OUTBOX_BATCH_CONSUMERS", []):
+                app.send_task(task_name, kwargs={"event_ids": done})
+        except Exception as exc:
+            return [], exc
     return done, None
+
+
+OUTBOX_POSITION_SEQUENCE = "platform_outbox_position"
+
+
+def _outbox_events_stamp(ids: list[int]) -> None:
+    """Mark published, giving each event its position in id order (the relay holds its lock,
+    so positions grow in the order readers can see them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE platform_outboxevent AS o SET published_at = now(), position = p.position
+                FROM (SELECT id, nextval(%s) AS position
+                      FROM (SELECT unnest(%s::bigint[]) AS id ORDER BY 1) AS ordered) AS p
+                WHERE o.id = p.id""",
+            [OUTBOX_POSITION_SEQUENCE, sorted(ids)])
 
 
 def outbox_consumers_for(*, topic: str) -> list[str]:
@@ -385,7 +408,7 @@ def outbox_relay(*, batch_size: int = 200) -> int:
             if failure is not None:
                 OutboxEvent.objects.filter(pk=events[len(done)].pk).update(publish_attempts=F("publish_attempts") + 1)
             if done:
-                OutboxEvent.objects.filter(pk__in=done).update(published_at=timezone.now())
+                _outbox_events_stamp(done)
         published += len(done)
         if failure is not None:
             raise failure

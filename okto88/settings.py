@@ -366,6 +366,15 @@ OUTBOX_CONSUMERS: dict[str, list[str]] = {
     "shipment.delivered": ["orders.on_shipment_event"],
 }
 
+# Tasks that receive every published event, a batch of ids at a time (after the per-topic ones).
+OUTBOX_BATCH_CONSUMERS: list[str] = []
+
+# --- Partners: webhooks and the events feed (partners/) ------------------------------------
+# Outside development a webhook URL must be https and resolve to public addresses only
+# (partners/adapters/public_address.py), checked when saved and at each send.
+WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", PRODUCTION)
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not PRODUCTION)
+
 # --- Observability ----------------------------------------------------------------------
 # Recording of timed events (okto88/recording.py): off only to measure what it costs
 # (bench/recording_bench.py). Buffered per process, flushed to Redis every few seconds; the

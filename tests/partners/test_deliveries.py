@@ -16,6 +16,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from okto88 import services as platform_services
 from okto88.models import OutboxEvent
 from orders.models import Notification
+from orders.notifications import notification_text
 from partners.models import (
     AttemptOutcome,
     DeliveryStatus,
@@ -26,10 +27,16 @@ from partners.models import (
     WebhookSecret,
 )
 from partners.services import deliveries
+from tests.partners.deliveries_support import webhook_settings_apply
 from tests.partners.factories import supplier_endpoint, whsec_new
 from tests.suppliers.factories import SupplierFactory, SupplierMemberFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _webhook_settings(settings):
+    webhook_settings_apply(settings)
 
 PRICE = {"offer": 1, "part": 2, "sku": "S", "old_price": 10, "price": 12}
 
@@ -295,6 +302,7 @@ def test_an_endpoint_failing_for_five_days_is_disabled_and_its_owner_told(fake_r
     assert endpoint.disabled_reason == EndpointDisabledReason.FAILING
     notice = Notification.objects.get(recipient=member.user, kind="webhook_endpoint_disabled")
     assert notice.params["reason"] == "failing" and notice.params["days"] == 5
+    assert notification_text(notice, language="id")[0] == "Endpoint webhook dinonaktifkan"
     assert any("erp@supplier.example" in m.to for m in mail.outbox)
 
 

@@ -13,11 +13,29 @@ from standardwebhooks.webhooks import Webhook
 
 from partners.models import DeliveryStatus, EndpointDisabledReason, WebhookDelivery, WebhookEndpoint
 from suppliers.services import offer_update
-from tests.partners.conftest import wait_until
+from tests.celery_worker import CeleryWorkerProcess
+from tests.partners.deliveries_support import WEBHOOK_WORKER_ENV, wait_until, webhook_settings_apply
 from tests.partners.factories import supplier_endpoint
 from tests.suppliers.factories import OfferFactory, SupplierFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def webhook_worker_process(django_db_setup, tmp_path_factory):
+    # Four processes: a slow endpoint holds at most two (its cap), the others stay free.
+    worker = CeleryWorkerProcess(log_dir=tmp_path_factory.mktemp("webhook-worker"), concurrency=4,
+                                 extra_env=WEBHOOK_WORKER_ENV)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def webhook_worker(webhook_worker_process, fake_receiver, settings):
+    webhook_settings_apply(settings)
+    with webhook_worker_process.routed():
+        yield webhook_worker_process
 
 
 def name_new() -> str:

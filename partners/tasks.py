@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from partners.services import deliveries
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="partners.webhooks_fanout", ignore_result=True)
+# The relay sends a batch once: a database that is briefly away must not lose its deliveries.
+@shared_task(name="partners.webhooks_fanout", ignore_result=True, autoretry_for=(OperationalError, InterfaceError),
+             retry_backoff=2, retry_jitter=True, max_retries=8)
 def webhooks_fanout_task(event_ids: list[int] | None = None, **kwargs) -> int:
     """A batch of published outbox events (settings.OUTBOX_BATCH_CONSUMERS); repeating it creates nothing twice."""
     return deliveries.webhooks_fanout(event_ids=list(event_ids or []))

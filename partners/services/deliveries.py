@@ -4,7 +4,8 @@ The path of an event: the outbox relay hands every published batch of event ids 
 `webhooks_fanout` (settings.OUTBOX_BATCH_CONSUMERS), which writes one WebhookDelivery per
 (event, live endpoint that subscribes to its topic and may see it: partners.selectors) in one
 INSERT … ON CONFLICT DO NOTHING, and after commit enqueues each new delivery's first attempt.
-`webhook_deliver` makes one attempt: it claims the delivery under its row lock, signs the body
+`webhook_deliver` makes one attempt: it claims the delivery under its row lock (one the client
+may no longer see, since a key was revoked, is discarded unsent), signs the body
 (Standard Webhooks), re-checks the URL (SSRF) and POSTs to the checked address through
 okto88.partner_calls, then records the attempt and decides what follows (succeeded, retry at
 the schedule, failed, endpoint disabled).
@@ -196,6 +197,16 @@ def endpoints_live() -> list[LiveEndpoint]:
     return live
 
 
+def _endpoint_view(endpoint: WebhookEndpoint) -> PartnerView:
+    """The endpoint's client's view, from the fan-out's cache when it holds the endpoint."""
+    if settings.WEBHOOK_ENDPOINTS_CACHE_SECONDS <= 0:
+        return partner_view(api_client=endpoint.api_client)
+    for live in endpoints_live():
+        if live.id == endpoint.pk:
+            return live.view
+    return partner_view(api_client=endpoint.api_client)
+
+
 _INSERT_DELIVERIES = """
     INSERT INTO partners_webhookdelivery
         (endpoint_id, event_id, message_id, topic, status, attempts, next_attempt_at, last_error,
@@ -353,7 +364,7 @@ def _claim(*, delivery_id: int, attempt: int | None) -> tuple[WebhookDelivery | 
     then finds the count moved on). Returns the delivery, or None and why not."""
     with transaction.atomic():
         delivery = (WebhookDelivery.objects.select_for_update(of=("self",))
-                    .select_related("endpoint", "event").filter(pk=delivery_id).first())
+                    .select_related("endpoint__api_client", "event").filter(pk=delivery_id).first())
         if not _still_due(delivery, attempt):
             return None, "stale"
         endpoint = delivery.endpoint
@@ -369,6 +380,14 @@ def _claim(*, delivery_id: int, attempt: int | None) -> tuple[WebhookDelivery | 
             delivery.next_attempt_at = now
             delivery.save(update_fields=["next_attempt_at", "updated_at"])
             return None, "paused"
+        if delivery.event is not None and not _still_visible(delivery):
+            # The client lost the right to see it since the fan-out (a key revoked, a binding
+            # changed): it is never sent.
+            delivery.status = DeliveryStatus.DISCARDED
+            delivery.next_attempt_at = None
+            delivery.last_error = "no longer visible to the API client"
+            delivery.save(update_fields=["status", "next_attempt_at", "last_error", "updated_at"])
+            return None, "discarded"
         delivery.attempts += 1
         delivery.next_attempt_at = now + timedelta(seconds=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS
                                                    + settings.WEBHOOK_TOTAL_TIMEOUT_SECONDS) + _lease()
@@ -376,13 +395,21 @@ def _claim(*, delivery_id: int, attempt: int | None) -> tuple[WebhookDelivery | 
         return delivery, ""
 
 
+def _still_visible(delivery: WebhookDelivery) -> bool:
+    topic = event_topics().get(delivery.event.topic)
+    return topic is not None and event_visible(view=_endpoint_view(delivery.endpoint), topic=topic,
+                                               payload=delivery.event.payload)
+
+
 def _send(*, delivery: WebhookDelivery) -> AttemptResult:
     """Sign, check the URL and POST; never raises for what the receiver or the network did."""
     endpoint = delivery.endpoint
     now = timezone.now()
     body = delivery_body(delivery=delivery, event=delivery.event)
-    headers = delivery_headers(message_id=delivery.message_id, timestamp=now, body=body,
-                               secrets=endpoint_secrets_live(endpoint_id=endpoint.pk, now=now))
+    secrets = endpoint_secrets_live(endpoint_id=endpoint.pk, now=now)
+    if not secrets:  # never unsigned: the endpoint's owner rotates or adds a secret
+        return AttemptResult(outcome=AttemptOutcome.ERROR, error="the endpoint has no live signing secret")
+    headers = delivery_headers(message_id=delivery.message_id, timestamp=now, body=body, secrets=secrets)
     started = time.perf_counter()
     try:
         resolved = url_resolve(endpoint.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_URLS,
@@ -428,6 +455,9 @@ def _attempt(*, delivery_id: int, attempt: int | None) -> str:
     except CircuitOpen:
         _unclaim(delivery_id=delivery_id, attempts=delivery.attempts)
         return "circuit_open"
+    except Exception as exc:  # ours, not the receiver's: logged, and the attempt counts as failed
+        logger.exception("webhook attempt failed before an answer", extra={"delivery_id": delivery_id})
+        result = AttemptResult(outcome=AttemptOutcome.ERROR, error=f"internal error: {type(exc).__name__}")
     _record(delivery_id=delivery_id, attempts=delivery.attempts, started_at=started_at, result=result)
     _endpoint_after_attempt(endpoint_id=delivery.endpoint_id, result=result)
     return result.outcome

@@ -387,3 +387,28 @@ def test_the_per_endpoint_cap_defers_without_counting_an_attempt(fake_receiver, 
     assert deliveries.webhook_deliver(delivery_id=delivery.pk) == AttemptOutcome.OK
     # Its place was given back.
     assert deliveries.endpoint_slot_acquire(endpoint_id=endpoint.pk) is not None
+
+
+def test_a_delivery_the_client_may_no_longer_see_is_discarded_unsent(fake_receiver):
+    name = receiver_name()
+    endpoint, secret = supplier_endpoint(url=fake_receiver.endpoint_url(name))
+    fake_receiver.configure(name, secrets=[secret])
+    delivery = delivery_for(endpoint)
+    for key in endpoint.api_client.keys.all():
+        platform_services.api_key_revoke(api_key=key)
+
+    assert deliveries.webhook_deliver(delivery_id=delivery.pk) == "discarded"
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DISCARDED and delivery.attempts == 0
+    assert fake_receiver.received(name) == []
+
+
+def test_nothing_goes_out_unsigned(fake_receiver):
+    name = receiver_name()
+    endpoint, _ = supplier_endpoint(url=fake_receiver.endpoint_url(name))
+    delivery = delivery_for(endpoint)
+    WebhookSecret.objects.filter(endpoint=endpoint).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert deliveries.webhook_deliver(delivery_id=delivery.pk) == AttemptOutcome.ERROR
+    assert WebhookAttempt.objects.get(delivery=delivery).error == "the endpoint has no live signing secret"
+    assert fake_receiver.received(name) == []

@@ -308,6 +308,26 @@ def endpoint_slot_acquire(*, endpoint_id: int) -> str | None:
     return token if got else None
 
 
+def endpoint_wait_seconds(*, endpoint_id: int) -> float:
+    """How long a delivery that found its endpoint at its cap waits before trying again.
+
+    WEBHOOK_CAP_DEFER_SECONDS while few wait; with many waiting (a slow receiver and a feed's
+    thousands of changes) longer, so the waiters do not keep the workers busy asking: the
+    deliveries that found the cap full in the last window are counted, and the wait grows with
+    that count over the cap (with N waiting it settles near the window × √(N / cap))."""
+    window = settings.WEBHOOK_CAP_DEFER_SECONDS
+    cap = max(1, settings.WEBHOOK_ENDPOINT_CONCURRENCY)
+    key = f"okto88:webhook:waiting:{endpoint_id}:{int(time.time() // max(window, 0.001))}"
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, max(1, int(window * 2) + 1))
+        waiting = pipe.execute()[0]
+    except Exception:
+        waiting = 1
+    return window * max(1.0, waiting / cap) * random.uniform(1, 1.5)
+
+
 def endpoint_slot_release(*, endpoint_id: int, token: str) -> None:
     try:
         redis_client().zrem(_slots_key(endpoint_id), token)
@@ -340,9 +360,9 @@ def webhook_deliver(*, delivery_id: int, attempt: int | None = None) -> str:
         return "stale"
     token = endpoint_slot_acquire(endpoint_id=head.endpoint_id)
     if token is None:
-        # The endpoint has its share of attempts in flight: come back shortly, holding no worker.
+        # The endpoint has its share of attempts in flight: come back later, holding no worker.
         _defer(delivery_id=delivery_id, attempt=head.attempts,
-               seconds=settings.WEBHOOK_CAP_DEFER_SECONDS * random.uniform(1, 1.5))
+               seconds=endpoint_wait_seconds(endpoint_id=head.endpoint_id))
         return "deferred"
     try:
         return _attempt(delivery_id=delivery_id, attempt=attempt)

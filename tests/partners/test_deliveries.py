@@ -412,3 +412,14 @@ def test_nothing_goes_out_unsigned(fake_receiver):
     assert deliveries.webhook_deliver(delivery_id=delivery.pk) == AttemptOutcome.ERROR
     assert WebhookAttempt.objects.get(delivery=delivery).error == "the endpoint has no live signing secret"
     assert fake_receiver.received(name) == []
+
+
+def test_the_more_deliveries_wait_for_an_endpoint_the_longer_each_waits(settings):
+    settings.WEBHOOK_CAP_DEFER_SECONDS = 2
+    settings.WEBHOOK_ENDPOINT_CONCURRENCY = 2
+    endpoint_id = 10_000_000 + uuid.uuid4().int % 1_000_000  # no row needed: a Redis counter
+    first = deliveries.endpoint_wait_seconds(endpoint_id=endpoint_id)
+    for _ in range(200):
+        last = deliveries.endpoint_wait_seconds(endpoint_id=endpoint_id)
+    assert 2 <= first <= 3
+    assert last >= 2 * 200 / 2 * 0.99

@@ -31,7 +31,7 @@ import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 
@@ -168,6 +168,11 @@ def _json(data: dict, status: int = 200) -> Response:
     return Response(json.dumps(data), status=status, content_type="application/json")
 
 
+class _QuietRequestHandler(WSGIRequestHandler):
+    def log_request(self, code="-", size="-") -> None:
+        pass  # every webhook is in the log of what was received; a late one would write to a closed stream
+
+
 class FakeReceiverServer:
     """A running fake receiver (in a background thread) and the helpers tests drive it with."""
 
@@ -183,7 +188,8 @@ class FakeReceiverServer:
 
     def start(self) -> None:
         """Serve (again, on the same port after stop(): the state is kept)."""
-        self._server = make_server(self.host, self.port, self.app, threaded=True)
+        self._server = make_server(self.host, self.port, self.app, threaded=True,
+                                   request_handler=_QuietRequestHandler)
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"fake-receiver-{self.port}",
                                         daemon=True)

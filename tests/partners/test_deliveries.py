@@ -423,3 +423,18 @@ def test_the_more_deliveries_wait_for_an_endpoint_the_longer_each_waits(settings
         last = deliveries.endpoint_wait_seconds(endpoint_id=endpoint_id)
     assert 2 <= first <= 3
     assert last >= 2 * 200 / 2 * 0.99
+
+
+def test_a_slow_answer_times_out_within_the_total_timeout_and_is_retried(fake_receiver, settings):
+    settings.WEBHOOK_TOTAL_TIMEOUT_SECONDS = 1
+    name = receiver_name()
+    endpoint, secret = supplier_endpoint(url=fake_receiver.endpoint_url(name))
+    fake_receiver.configure(name, secrets=[secret], latency_ms=2500)
+    delivery = delivery_for(endpoint)
+
+    assert deliveries.webhook_deliver(delivery_id=delivery.pk) == AttemptOutcome.TIMEOUT
+
+    attempt = WebhookAttempt.objects.get(delivery=delivery)
+    assert attempt.status_code is None and 900 <= attempt.duration_ms < 2000
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING and "Timeout" in delivery.last_error

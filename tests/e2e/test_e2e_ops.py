@@ -103,6 +103,10 @@ KINDS_FIGURES = [
                      ("Notify", "notify", "wait", 3600, 3620, "failed"),
                      ("Notify", "notify", "run", 3620, 3700, "failed")]],
            extra={"marked_statuses": ["retrying", "failed", "running"]}),
+    # A period without sales: no tick of the rupiah axis may repeat another's text.
+    Figure(key="gmv_none", title="GMV by day, none yet", chart="line", x="day", series=("gmv",),
+           columns=(Column("day", "Day", "date"), Column("gmv", "GMV", "money")),
+           rows=[{"day": (T0 + dt.timedelta(days=i)).date(), "gmv": 0} for i in range(7)]),
     Figure(key="codes", title="Failures by code", columns=(Column("code", "Code", "text"), Column("n", "Count", "int")),
            rows=[{"code": "courier_unavailable", "n": 12}, {"code": "out_of_stock", "n": 3}]),
 ]
@@ -145,12 +149,16 @@ def test_every_chart_kind_is_drawn_and_fits_the_screen(new_page, chart_kinds_sit
     page = new_page(device)
     page.emulate_media(reduced_motion="reduce")
     page.goto(chart_kinds_site)
-    charts = charts_ready(page, expected=5)
+    charts = charts_ready(page, expected=6)
     assert [c["figure"] for c in charts] == ["figure-load", "figure-gmv", "figure-partners", "figure-funnel",
-                                             "figure-timeline"]
+                                             "figure-timeline", "figure-gmv_none"]
     for chart in charts:
         assert chart["width"] > 200 and chart["height"] > 100 and chart["painted"] > 2000, chart
     assert page.evaluate(NO_SIDEWAYS)
+    for figure in ("gmv", "gmv_none"):
+        ticks = page.evaluate(f"() => document.querySelector('#figure-{figure} .ops-chart').opsChart.scales.y.ticks"
+                              ".map(t => t.label)")
+        assert len(ticks) >= 2 and len(set(ticks)) == len(ticks), ticks
     tables = page.evaluate(TABLES)
     assert len(tables) == len(KINDS_FIGURES) and all(t["inside"] and t["rows"] for t in tables), tables
     assert page.locator("#figure-codes .ops-chart").count() == 0  # "none": a table only

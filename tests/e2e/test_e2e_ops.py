@@ -165,6 +165,53 @@ def test_every_chart_kind_is_drawn_and_fits_the_screen(new_page, chart_kinds_sit
     screenshot(page, f"ops-chart-kinds-{device}")
 
 
+# The stalled orders' shape (analytics.selectors.workflow.stalled_orders_figure): wider than a desktop's box.
+STALLED_FIGURE = Figure(
+    key="stalled", title="Stalled orders",
+    columns=(Column("number", "Order"), Column("status_title", "Status"), Column("status", "Status code"),
+             Column("since", "Waiting since", "datetime"), Column("deadline", "Deadline", "datetime"),
+             Column("overdue_minutes", "Overdue (minutes)", "number"),
+             Column("redrive_title", "A re-drive would"), Column("redrive", "Re-drive code"),
+             Column("timeline", "Timeline", "link")),
+    rows=[{"number": f"OK-2612-STALL{i}", "status_title": "Paid", "status": "paid", "since": T0, "deadline": T0,
+           "overdue_minutes": 12841.3, "redrive_title": "Restart from: Notify the workshop and suppliers",
+           "redrive": "notify", "timeline": f"/ops/orders/OK-2612-STALL{i}/"} for i in range(3)])
+
+
+@pytest.fixture(scope="module")
+def stalled_site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ops-stalled")
+    shutil.copytree(Path(django_settings.BASE_DIR) / "static", root / "static")
+    page = PAGE.replace("{% ops_figure figure %}", "{% ops_figure figure redrive=True %}")
+    with translation.override("en"):
+        html = Template(page).render(Context({"figures": [STALLED_FIGURE], "csrf_token": "x",
+                                              "request": RequestFactory().get("/ops/stalled/")}))
+    (root / "index.html").write_text(html, encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_the_re_drive_button_is_in_sight_beside_a_table_wider_than_the_screen(new_page, stalled_site, screenshot,
+                                                                             device):
+    page = new_page(device)
+    page.goto(stalled_site)
+    boxes = page.evaluate("""() => Array.from(document.querySelectorAll('form.ops-redrive button')).map(b => {
+        const wrap = b.closest('.ops-table-wrap').getBoundingClientRect(), box = b.getBoundingClientRect();
+        return {wide: b.closest('.ops-table-wrap').scrollWidth > b.closest('.ops-table-wrap').clientWidth,
+                inside: box.left >= wrap.left && box.right <= wrap.right + 0.5};
+    })""")
+    assert len(boxes) == 3 and all(box["inside"] for box in boxes), boxes
+    assert boxes[0]["wide"]  # the columns scroll; the button does not
+    assert page.evaluate(NO_SIDEWAYS)
+    page.locator("form.ops-redrive button").first.click(trial=True)  # visible, not covered
+    screenshot(page, f"ops-stalled-re-drive-{device}")
+
+
 # --- the live pages, after real orders -----------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -124,7 +124,8 @@ _SUPPLIER_ORDER_MEANINGS = {
     SupplierOrderStatus.CONFIRMED: "The supplier order's shipment is booked with the courier.",
     SupplierOrderStatus.SHIPPED: "The courier picked the supplier order's parcel up.",
     SupplierOrderStatus.DELIVERED: "The courier delivered the supplier order's parcel.",
-    SupplierOrderStatus.CANCELLED: "The supplier order was cancelled (its order failed; its stock is given back).",
+    SupplierOrderStatus.CANCELLED: "The supplier order will not ship: its order was cancelled, expired unpaid or "
+                                   "failed (its stock is given back).",
 }
 SUPPLIER_ORDER_STATUS_TOPICS = tuple(
     EventTopic(

@@ -166,3 +166,30 @@ def test_linking_a_booking_to_a_supplier_order_that_already_shipped_writes_no_ev
     assert (supplier_order.status, supplier_order.shipment_id) == (SO.SHIPPED, shipment.pk)
     assert [e.topic for e in supplier_order_events()] == ["supplier_order.created", "supplier_order.shipped"]
 
+
+
+def test_a_cancelled_order_cancels_its_supplier_orders_and_tells_each_supplier(buyer):
+    suppliers = fill_cart(buyer, 2)
+    order = place(buyer=buyer)
+
+    services.order_cancel(order=order, actor=buyer.user, reason="salah pesan")
+
+    assert set(SupplierOrder.objects.filter(order=order).values_list("status", flat=True)) == {SO.CANCELLED}
+    events = supplier_order_events(topic="supplier_order.cancelled")
+    assert sorted(e.payload["supplier"] for e in events) == sorted(s.pk for s in suppliers)
+    assert {e.payload["from"] for e in events} == {"pending"}
+    services.order_cancel(order=order, actor=buyer.user)  # a repeat tells nobody again
+    assert len(supplier_order_events(topic="supplier_order.cancelled")) == 2
+
+
+def test_an_order_that_expires_unpaid_cancels_its_supplier_orders(buyer):
+    fill_cart(buyer, 1)
+    order = place(buyer=buyer, payment_method="virtual_account")
+    order.refresh_from_db()
+
+    assert services.order_expire(order=order, now=order.expires_at + timedelta(seconds=1)) is not None
+
+    supplier_order = SupplierOrder.objects.get(order=order)
+    assert supplier_order.status == SO.CANCELLED
+    (event,) = supplier_order_events(topic="supplier_order.cancelled")
+    assert event.aggregate_id == str(supplier_order.pk) and event.payload["from"] == "pending"

@@ -17,7 +17,7 @@ supplier_order_transition or, for conditional bulk writes, supplier_orders_move:
     pending ─→ confirmed ─→ shipped ─→ delivered
        │  └──────────────→ shipped       (the courier's pickup can arrive before the booking is linked)
        │  └───────────────────────────→ delivered   (so can its delivery)
-       └→ cancelled (from pending, confirmed or shipped: the compensations)
+       └→ cancelled (from pending, confirmed or shipped: its order cancelled, expired or failed)
 
 delivered and cancelled are terminal; a courier callback that arrives late or twice would
 move a supplier order backwards or nowhere, which the table refuses. Every move writes an

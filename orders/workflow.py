@@ -9,9 +9,9 @@
       ├──(payment.expired / unpaid past expires_at)──▶ expired (reservation released)
       └──(workshop cancels before shipment)──────────▶ cancelled (reservation released, payment voided)
 
-A step that fails for good (or runs out of retries) runs the compensations — give the stock
-back, cancel booked shipments, void or refund the payment — and fails the order with a
-reason the workshop can read.
+A step that fails for good (or runs out of retries) runs the compensations — cancel booked
+shipments and the supplier orders, give the stock back, void or refund the payment — and fails
+the order with a reason the workshop can read.
 
 The chain is the engine, not the truth: Celery delivers at least once and may lose the next
 link of a chain. The truth is the order's status and its StepRun rows in PostgreSQL: a step

@@ -159,11 +159,12 @@ def supplier_order_transition(*, supplier_order: SupplierOrder, to: str) -> Supp
         )
     supplier_order.status = to
     supplier_order.save(update_fields=["status", "updated_at"])
-    facts = _with_event_facts(SupplierOrder.objects.filter(pk=supplier_order.pk)).get()
-    supplier_order.event_order_number = facts.event_order_number
-    supplier_order.event_workshop_id = facts.event_workshop_id
-    supplier_order.event_line_count = facts.event_line_count
-    outbox_events_write(events=[_moved_event(supplier_order, from_status=from_status)])
+    order_number, workshop_id, line_count = (
+        _with_event_facts(SupplierOrder.objects.filter(pk=supplier_order.pk))
+        .values_list("event_order_number", "event_workshop_id", "event_line_count").get())
+    outbox_events_write(events=[supplier_order_event(supplier_order=supplier_order, order_number=order_number,
+                                                     workshop_id=workshop_id, line_count=line_count,
+                                                     from_status=from_status)])
     return supplier_order
 
 

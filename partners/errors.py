@@ -14,3 +14,22 @@ class WebhookUrlNotAllowed(ApplicationError):
     code = "webhook_url_not_allowed"
     status = 400
     title = gettext_lazy("This webhook URL is not allowed.")
+
+
+class EventTopicNotVisible(ApplicationError):
+    """The events feed was asked for event types the caller's API client may not see: its live
+    keys lack the topic's scope, or it is bound to no supplier or workshop of the topic's
+    audience (okto88.events.Audience)."""
+
+    code = "event_topic_not_visible"
+    status = 403
+    title = gettext_lazy("Your API client may not see these event types.")
+
+
+class ApiKeyRequired(ApplicationError):
+    """The events feed answers partners' systems, which call with an API key: what a client
+    sees depends on its keys' scopes and its supplier or workshop binding."""
+
+    code = "api_key_required"
+    status = 403
+    title = gettext_lazy("This endpoint needs an API key.")

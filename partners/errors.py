@@ -25,11 +25,3 @@ class EventTopicNotVisible(ApplicationError):
     status = 403
     title = gettext_lazy("Your API client may not see these event types.")
 
-
-class ApiKeyRequired(ApplicationError):
-    """The events feed answers partners' systems, which call with an API key: what a client
-    sees depends on its keys' scopes and its supplier or workshop binding."""
-
-    code = "api_key_required"
-    status = 403
-    title = gettext_lazy("This endpoint needs an API key.")

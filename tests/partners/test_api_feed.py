@@ -268,11 +268,14 @@ def test_the_limit_defaults_to_100_and_counts_at_most_500(world):
     assert len(w1.feed(after=page["next_cursor"], limit=500)["data"]) == 100
 
 
-def test_a_key_is_needed_and_a_browser_session_is_refused(world):
+def test_a_key_is_needed_and_a_browser_session_is_not_one(world):
     assert_problem(APIClient().get(URL), 401, "not_authenticated")
+    events_written(world)
     browser = APIClient()
     browser.force_login(OperatorFactory())
-    assert_problem(browser.get(URL), 403, "api_key_required")
+    response = browser.get(URL)
+    assert_problem(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"].startswith("Api-Key")
 
 
 def test_a_revoked_key_no_longer_opens_what_only_it_covered(world):

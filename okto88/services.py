@@ -416,14 +416,15 @@ def outbox_relay(*, batch_size: int = 200) -> int:
             return published
 
 
-def outbox_events_prune(*, published_before: datetime, batch_size: int = 5000) -> int:
+def outbox_events_prune(*, published_before: datetime, batch_size: int = 1000) -> int:
     """Delete published events published before `published_before`, the oldest first, a batch
     per transaction; returns how many. Unpublished events are never deleted. Deleting through
     the ORM takes what references an event with it (partners' webhook deliveries cascade).
 
     Each batch is the `batch_size` lowest positions (the unique index's first entries), of
     which those old enough go: positions grow with the time of publishing, so a batch that
-    keeps any row means every later one is younger and pruning is done."""
+    keeps any row means every later one is younger and pruning is done. A batch of a thousand
+    events takes their deliveries (one per subscribed endpoint) in the same transaction."""
     deleted = 0
     while True:
         with transaction.atomic():

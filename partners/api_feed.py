@@ -21,12 +21,12 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from okto88.api.authentication import ApiKeyAuthentication
+from okto88.api.authentication import ApiClientPrincipal
 from okto88.api.pagination import InvalidCursor, page_size_param
 from okto88.asyncapi import asyncapi_document
 from okto88.events import event_topics
 from okto88.selectors import outbox_events_page
-from partners.errors import EventTopicNotVisible
+from partners.errors import EventTopicNotVisible, NoApiClient
 from partners.selectors import outbox_events_visible_q, partner_view, topic_visible
 
 FEED_LIMIT_DEFAULT = 100
@@ -96,9 +96,6 @@ _EVENT_FIELDS = {
 
 
 class EventFeedApi(APIView):
-    # Partners' systems only: what a client sees hangs on its keys and bindings, which a browser
-    # session has not (it gets the 401 that asks for a key).
-    authentication_classes = [ApiKeyAuthentication]
     problem_statuses = [404]
 
     @extend_schema(
@@ -128,7 +125,7 @@ class EventFeedApi(APIView):
                                                                "False: poll later with `next_cursor`"),
             }),
             403: OpenApiResponse(description="`event_topic_not_visible`: a `type` the client's keys or binding do "
-                                             "not cover"),
+                                             "not cover; `no_api_client`: a browser session, not an API key"),
             404: OpenApiResponse(description="`invalid_cursor`: an `after` okto88 did not issue"),
         },
         description="The events the caller's API client may see (the same as its webhooks would receive), in "
@@ -139,6 +136,9 @@ class EventFeedApi(APIView):
                     "not see, and an event published later always comes after it.",
     )
     def get(self, request):
+        if not isinstance(request.user, ApiClientPrincipal):
+            # What a client sees hangs on its keys and bindings, which a browser session has not.
+            raise NoApiClient("The events feed is read with an API client's key (Authorization: Api-Key <key>).")
         raw_cursor = request.query_params.get("after") or ""
         after = _feed_cursor_position(raw_cursor) if raw_cursor else 0
         topics = _requested_topics(request.query_params.get("type"))

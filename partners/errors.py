@@ -25,3 +25,12 @@ class EventTopicNotVisible(ApplicationError):
     status = 403
     title = gettext_lazy("Your API client may not see these event types.")
 
+
+
+class NoApiClient(ApplicationError):
+    """What a partner sees or manages belongs to an API client (its keys' scopes, its supplier or
+    workshop binding): a browser session, an operator's too, has none."""
+
+    code = "no_api_client"
+    status = 403
+    title = gettext_lazy("This is done with an API client's key.")

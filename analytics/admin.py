@@ -76,6 +76,10 @@ class SupplierSalesFiguresAdmin(admin.ModelAdmin):
         if not (params.get("period") or params.get("start") or params.get("end")):
             params["period"] = DEFAULT_SUPPLIER_PERIOD
         try:
+            if not (params.get("start") or params.get("end")) and params.get("period") not in SUPPLIER_PERIODS:
+                # The presets the page offers; an hour or a day of a supplier's figures by whole days is none.
+                raise InvalidPeriod(_("Unknown period; choose one of %(names)s.")
+                                    % {"names": ", ".join(SUPPLIER_PERIODS)})
             period = period_parse(params)
         except InvalidPeriod as exc:
             messages.error(request, str(exc))

@@ -8,6 +8,7 @@ message. `bucket` is the width of one point on a time chart.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,9 @@ MAX_RANGE_DAYS = 92
 # offset is local mean time (+07:07:12), which no ISO 8601 reader takes; after 9999 there is no date.
 EARLIEST_DAY = dt.date(2000, 1, 1)
 LATEST_DAY = dt.date(2099, 12, 31)
+# YYYY-MM-DD only: date.fromisoformat takes "20261201" and week dates ("2026-W49-1") as well,
+# which neither the message nor the API's schema (format: date) promises.
+_DAY_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 PRESETS: dict[str, tuple[dt.timedelta, dt.timedelta, str]] = {
     # name: (length, bucket, label)
@@ -53,8 +57,10 @@ def period_parse(params, *, now: dt.datetime | None = None) -> Period:
     start_text, end_text = params.get("start"), params.get("end")
     if start_text or end_text:
         try:
-            first = dt.date.fromisoformat(start_text or "")
-            last = dt.date.fromisoformat(end_text or "")
+            if not (_DAY_TEXT.fullmatch(start_text or "") and _DAY_TEXT.fullmatch(end_text or "")):
+                raise ValueError
+            first = dt.date.fromisoformat(start_text)
+            last = dt.date.fromisoformat(end_text)
         except ValueError:
             raise InvalidPeriod(_("Give both dates as YYYY-MM-DD.")) from None
         if not (EARLIEST_DAY <= first <= LATEST_DAY and EARLIEST_DAY <= last <= LATEST_DAY):

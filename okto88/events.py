@@ -22,8 +22,10 @@ from django.utils.module_loading import module_has_submodule
 from okto88.errors import InvalidEventPayload, UnknownEventTopic
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-# Every event also goes to the Redis stream settings.OUTBOX_STREAM, which partners read.
-PARTNER_CONSUMER = "partners (the Redis stream `OUTBOX_STREAM`)"
+# Every event also goes to the Redis stream settings.OUTBOX_STREAM (inside the platform); the
+# topics with an audience go to partners too, by webhook and in the events feed (partners/).
+STREAM_CONSUMER = "the Redis stream `OUTBOX_STREAM`"
+PARTNER_CONSUMER = "partners (webhooks and the events feed, within the audience)"
 
 
 # --- Building schemas ---------------------------------------------------------------------
@@ -192,6 +194,17 @@ def _type_text(schema: dict[str, Any]) -> str:
     return text
 
 
+def audience_text(audience: Audience | None) -> str:
+    """Who may see a topic's events, in words: the scope and the field that scopes them."""
+    if audience is None:
+        return "platform only"
+    text = f"`{audience.scope}`"
+    bound = [f"the supplier in `{audience.supplier_field}`" if audience.supplier_field else "",
+             f"the workshop in `{audience.workshop_field}`" if audience.workshop_field else ""]
+    bound = [b for b in bound if b]
+    return text + (", " + " or ".join(bound) if bound else ", every client")
+
+
 def _code_list(names: str) -> str:
     return ", ".join(f"`{name.strip()}`" for name in names.split(","))
 
@@ -207,10 +220,22 @@ def events_markdown(topics: Iterable[EventTopic] | None = None) -> str:
         "",
         "Every change partners may follow is written to the transactional outbox in the transaction of",
         "the change and published after commit, at least once and in order, to the Redis stream",
-        "`OUTBOX_STREAM` (partners) and to the Celery tasks that `OUTBOX_CONSUMERS` names. Each message",
+        "`OUTBOX_STREAM` and to the Celery tasks that `OUTBOX_CONSUMERS` names. Each message",
         "carries `id` (deduplicate on it), `topic`, `schema_version` (the payload's shape, below),",
         "`aggregate_type`, `aggregate_id`, `version` (the aggregate's own version where it has one,",
-        "else 1), `payload` (JSON), `created_at` and `request_id`.",
+        "else 1), `payload` (JSON), `created_at` and `request_id`. Publishing gives each event its",
+        "`position`: the order of publication, which the events feed pages by.",
+        "",
+        "Partners receive a topic's events by signed webhook (`/api/v1/webhooks/endpoints/`) or read",
+        "them from the events feed (`GET /api/v1/events/?after=<cursor>&type=<topic>,…`, 30 days kept),",
+        "both under one rule (`partners/selectors.py`): each topic's **audience** says which API",
+        "clients see it, the scope one of the client's live keys must hold and, for a supplier's or a",
+        "workshop's topic, the payload field that must name the supplier or workshop the client is",
+        "bound to (a supplier's ERP sees its own stock and offers, a workshop's system its own orders,",
+        "any client with `catalog:read` the catalog). \"Platform only\" topics (payments, shipments) never",
+        "leave the platform; the order events tell partners about them. The same contract is published",
+        "as an AsyncAPI 3.0 document at `/api/v1/events/asyncapi.json` (generated from this registry by",
+        "`okto88/asyncapi.py`; see [asyncapi.md](asyncapi.md)).",
         "",
         "Each topic is a contract: one payload builder in its app's `events.py` writes every event of",
         "the topic, whichever path emits it, and every field listed is present in every event (null",
@@ -222,18 +247,21 @@ def events_markdown(topics: Iterable[EventTopic] | None = None) -> str:
         "whose items are exactly the single-change payloads; partners following stock or prices",
         "read both the single topic and its batch topic.",
         "",
-        "| Topic | Version | Producer | Consumers |",
-        "|---|---|---|---|",
+        "| Topic | Version | Audience | Producer | Consumers |",
+        "|---|---|---|---|---|",
     ]
     for t in topics:
-        consumers = ", ".join(["partners", *(f"`{c}`" for c in t.consumers)])
-        lines.append(f"| `{t.name}` | {t.version} | {_code_list(t.producer)} | {consumers} |")
+        consumers = ", ".join([*(["partners"] if t.audience else []), *(f"`{c}`" for c in t.consumers)]) or "—"
+        lines.append(f"| `{t.name}` | {t.version} | {audience_text(t.audience)} | {_code_list(t.producer)} "
+                     f"| {consumers} |")
     for t in topics:
         lines += ["", f"## `{t.name}` (version {t.version})", "", t.summary, ""]
         built = f"; payload built by `{t.builder}`" if t.builder else ""
         lines.append(f"- Producer: {_code_list(t.producer)}{built}")
         lines.append(f"- Aggregate: `{t.aggregate_type}`")
-        lines.append(f"- Consumers: {PARTNER_CONSUMER}" + "".join(f", `{c}`" for c in t.consumers))
+        lines.append(f"- Audience: {audience_text(t.audience)}")
+        lines.append("- Consumers: " + ", ".join([*([PARTNER_CONSUMER] if t.audience else []), STREAM_CONSUMER,
+                                                  *(f"`{c}`" for c in t.consumers)]))
         if t.batch_of:
             lines.append(f"- Batch of: `{t.batch_of}` (each item is exactly a `{t.batch_of}` payload)")
         if t.notes:

@@ -414,3 +414,26 @@ def outbox_relay(*, batch_size: int = 200) -> int:
             raise failure
         if len(events) < batch_size:
             return published
+
+
+def outbox_events_prune(*, published_before: datetime, batch_size: int = 1000) -> int:
+    """Delete published events published before `published_before`, the oldest first, a batch
+    per transaction; returns how many. Unpublished events are never deleted. Deleting through
+    the ORM takes what references an event with it (partners' webhook deliveries cascade).
+
+    Each batch is the `batch_size` lowest positions (the unique index's first entries), of
+    which those old enough go: positions grow with the time of publishing, so a batch that
+    keeps any row means every later one is younger and pruning is done. A batch of a thousand
+    events takes their deliveries (one per subscribed endpoint) in the same transaction."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            oldest = (OutboxEvent.objects.filter(position__isnull=False).order_by("position")
+                      .values_list("pk", flat=True)[:batch_size])
+            ids = list(OutboxEvent.objects.filter(pk__in=list(oldest), published_at__lt=published_before)
+                       .values_list("pk", flat=True))
+            if ids:
+                OutboxEvent.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+        if len(ids) < batch_size:
+            return deleted

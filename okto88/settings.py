@@ -264,7 +264,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "B2B auto-parts marketplace for Indonesia. Partners authenticate with an API key "
         "(`Authorization: Api-Key <key>`); the browser with its session. Errors are RFC 9457 "
-        "`application/problem+json` with a stable `code`."
+        "`application/problem+json` with a stable `code`.\n\n"
+        "Events: partners receive the changes they may see by signed webhook (`/api/v1/webhooks/endpoints/`) "
+        "or read them from the events feed (`GET /api/v1/events/`, 30 days kept). The event contract, every "
+        "type with its version and payload schema, is the AsyncAPI 3.0 document "
+        "[/api/v1/events/asyncapi.json](/api/v1/events/asyncapi.json) (docs/asyncapi.md)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -301,6 +305,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
     # The safety net: events are normally relayed right after their transaction commits.
     "outbox-relay": {"task": "platform.outbox_relay", "schedule": 15.0},
+    # Published events past OUTBOX_RETENTION_DAYS (the events feed's window), in batches.
+    "outbox-prune": {"task": "platform.outbox_prune", "schedule": 86_400.0},
     "orders-expire-unpaid": {"task": "orders.expire_unpaid", "schedule": 60.0},
     "orders-reconcile": {"task": "orders.reconcile", "schedule": 60.0},
     # Closed orders still holding money whose retry was lost (orders.workflow.payment_returns_sweep).
@@ -314,6 +320,9 @@ CELERY_BEAT_SCHEDULE = {
     "partners-deliveries-due": {"task": "partners.deliveries_due", "schedule": 5.0},
 }
 OUTBOX_STREAM = env_str("OUTBOX_STREAM", "okto88:events")
+# Published outbox events are kept this long (the partners' events feed reaches this far
+# back), then deleted by the daily platform.outbox_prune, their webhook deliveries with them.
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 30)
 # --- Imports (supplier feeds, catalog imports): okto88/uploads.py -------------------------
 # Import tasks go to the queue "<CELERY_QUEUE>.imports" (okto88/celery.py), consumed by a
 # worker of their own, so the order workflow never waits behind a feed.

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.utils import timezone
 
 from okto88 import services
 
@@ -17,6 +19,16 @@ def outbox_relay_task(**kwargs) -> int:
     if published:
         logger.info("outbox events published", extra={"published": published})
     return published
+
+
+@shared_task(name="platform.outbox_prune", ignore_result=True)
+def outbox_prune_task(**kwargs) -> int:
+    """Published events older than OUTBOX_RETENTION_DAYS go: the events feed keeps that long."""
+    deleted = services.outbox_events_prune(
+        published_before=timezone.now() - timedelta(days=settings.OUTBOX_RETENTION_DAYS))
+    if deleted:
+        logger.info("old outbox events deleted", extra={"deleted": deleted})
+    return deleted
 
 
 @shared_task(

@@ -10,6 +10,15 @@ keys of clients bound to no workshop get 403 `no_workshop`. Either acts for that
 - GET/POST /api/v1/cart/lines/          (orders:read / orders:write) the cart
 
 Another workshop's order answers 404, exactly like a missing one.
+
+For a supplier's ERP, with the key of an API client bound to the supplier
+(suppliers.models.SupplierApiClient); any other caller gets 403 `no_supplier`:
+
+- GET /api/v1/suppliers/me/orders/           (orders:read) its supplier orders, newest first, cursor-paginated
+- GET /api/v1/suppliers/me/orders/{number}/  (orders:read) one of them
+
+Another supplier's supplier order answers 404, exactly like a missing one. The events
+`supplier_order.*` (docs/events.md) tell the ERP of each new supplier order and each change.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from okto88.api.pagination import CursorPagination
 from okto88.models import Scope
 from orders import selectors, services
 from orders.errors import IdempotencyKeyRequired
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderStatus, SupplierOrder, SupplierOrderStatus
 from orders.serializers import (
     CartLineInSerializer,
     CartLineOutSerializer,
@@ -31,7 +40,12 @@ from orders.serializers import (
     OrderDetailSerializer,
     OrderListItemSerializer,
     OrderPlaceInSerializer,
+    SupplierOrderFilterInSerializer,
+    SupplierOrderOutForSupplierSerializer,
 )
+from suppliers.errors import NoSupplier
+from suppliers.models import Supplier
+from suppliers.selectors import supplier_for_actor
 from workshops.selectors import address_get, workshop_for_actor
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -175,3 +189,72 @@ class CartLineListApi(APIView):
                                       quantity=body.validated_data["quantity"])
         line = next(cl for cl in selectors.cart_line_list(workshop=workshop) if cl.pk == line.pk)
         return Response(CartLineOutSerializer(line).data, status=status.HTTP_201_CREATED)
+
+
+# --- Supplier orders, for the supplier's ERP ----------------------------------------------------
+
+SUPPLIER_KEY_AUTH = ("A supplier's ERP calls with `Authorization: Api-Key <key>`, the key of an API client bound to "
+                     "one supplier, and sees that supplier's supplier orders only. Needs the scope orders:read. ")
+SUPPLIER_PROBLEM_403 = OpenApiResponse(description="`no_supplier` (the key's client is not bound to a supplier, e.g. "
+                                                   "a workshop's key) or `insufficient_scope` (the key lacks "
+                                                   "orders:read)")
+
+
+def _my_supplier(request) -> Supplier:
+    supplier = supplier_for_actor(actor=request.user)
+    if supplier is None:
+        raise NoSupplier("Operators are not a supplier; use a supplier's API key.")
+    return supplier
+
+
+class SupplierOrderCursorPagination(CursorPagination):
+    ordering = "-pk"
+    page_size = 25
+
+
+class SupplierOrderListApi(generics.ListAPIView):
+    required_scopes = [Scope.ORDERS_READ]
+    serializer_class = SupplierOrderOutForSupplierSerializer
+    pagination_class = SupplierOrderCursorPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return SupplierOrder.objects.none()
+        supplier = _my_supplier(self.request)
+        # A plain dict, not the QueryDict: DRF takes an empty form value for no value, the API says it is wrong.
+        filters = SupplierOrderFilterInSerializer(data=self.request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        return selectors.supplier_order_list(supplier=supplier, **filters.validated_data)
+
+    @extend_schema(
+        operation_id="suppliers_me_orders_list", tags=["suppliers"],
+        description=SUPPLIER_KEY_AUTH + "The supplier's supplier orders (its share of each workshop's order: lines, "
+                    "prices, ship-to, warehouse, courier, shipment), newest first. To stay in sync, follow the "
+                    "`supplier_order.*` events (webhooks or the events feed); `updated_after` catches up after an "
+                    "outage (ask from a little before the last `updated_at` you saw: a change committed late "
+                    "may carry an earlier time).",
+        parameters=[
+            OpenApiParameter("status", str, enum=SupplierOrderStatus.values),
+            OpenApiParameter("updated_after", {"type": "string", "format": "date-time"},
+                             description="Only supplier orders changed after this time (excluded)"),
+            OpenApiParameter("placed_after", {"type": "string", "format": "date-time"},
+                             description="Only orders placed at or after this time"),
+            OpenApiParameter("placed_before", {"type": "string", "format": "date-time"},
+                             description="Only orders placed before this time (excluded)"),
+        ],
+        responses={200: SupplierOrderOutForSupplierSerializer(many=True), 403: SUPPLIER_PROBLEM_403})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class SupplierOrderDetailApi(APIView):
+    required_scopes = [Scope.ORDERS_READ]
+
+    @extend_schema(operation_id="suppliers_me_orders_retrieve", tags=["suppliers"],
+                   description=SUPPLIER_KEY_AUTH + "One supplier order by its number; another supplier's answers "
+                               "404, like a missing one.",
+                   responses={200: SupplierOrderOutForSupplierSerializer, 403: SUPPLIER_PROBLEM_403,
+                              404: OpenApiResponse(description="`supplier_order_not_found`")})
+    def get(self, request, number: str):
+        supplier_order = selectors.supplier_order_get(supplier=_my_supplier(request), number=number)
+        return Response(SupplierOrderOutForSupplierSerializer(supplier_order).data)

@@ -26,6 +26,13 @@ class OrderNotFound(NotFound):
     title = gettext_lazy("No such order.")
 
 
+class SupplierOrderNotFound(NotFound):
+    """Also what another supplier's supplier order answers: its existence is not told."""
+
+    code = "supplier_order_not_found"
+    title = gettext_lazy("No such supplier order.")
+
+
 class OfferUnavailable(ApplicationError):
     code = "offer_unavailable"
     status = 404

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from logistics.models import Shipment
@@ -136,11 +137,18 @@ class SupplierOrder(models.Model):
     weight_g = models.PositiveIntegerField(_("weight (g)"))
     shipment = models.OneToOneField(Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                     verbose_name=_("shipment"))
+    # The database's default too: rows written in bulk by SQL (bench data) need no value.
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_default=Now())
 
     class Meta:
         verbose_name = _("supplier order")
         verbose_name_plural = _("supplier orders")
-        indexes = [models.Index(fields=["supplier", "status"], name="supplier_order_supplier_status")]
+        indexes = [
+            models.Index(fields=["supplier", "status"], name="supplier_order_supplier_status"),
+            # A supplier's ERP lists its supplier orders newest first, or those changed since it last looked.
+            models.Index(fields=["supplier", "-id"], name="supplier_order_recent"),
+            models.Index(fields=["supplier", "updated_at"], name="supplier_order_updated"),
+        ]
 
     def __str__(self) -> str:
         return self.number

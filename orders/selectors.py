@@ -1,19 +1,22 @@
 """Reads for carts and orders, scoped to the actor: a workshop member sees only their
 workshop's cart and orders; anybody else gets `no_workshop` (403) and another workshop's
-order looks exactly like a missing one (404)."""
+order looks exactly like a missing one (404). A supplier sees its own supplier orders only
+(another supplier's looks missing, 404)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from logistics.models import TrackingEvent
 from okto88.areas import courier_area
-from orders.errors import OrderNotFound
+from orders.errors import OrderNotFound, SupplierOrderNotFound
 from orders.models import Cart, CartLine, Notification, Order, OrderEvent, OrderLine, StepRun, SupplierOrder
-from suppliers.models import Stock
+from suppliers.models import Stock, Supplier
 from suppliers.selectors import offer_is_buyable, stock_available
 from workshops.models import Workshop
 from workshops.selectors import workshop_for_actor
@@ -108,6 +111,46 @@ def _actor_order(*, actor: Any, number: str, orders: QuerySet[Order]) -> Order:
     return order
 
 
+def _supplier_orders_shown(*, supplier: Supplier) -> QuerySet[SupplierOrder]:
+    """The supplier's supplier orders with all the API shows of each, in a fixed number of
+    queries whatever the page's length: the rows with their order, workshop, payment, warehouse
+    and shipment (one query), their lines (one), their shipments' applied tracking events (one)."""
+    return (SupplierOrder.objects.filter(supplier=supplier)
+            .select_related("order", "order__workshop", "order__payment_intent", "warehouse", "shipment",
+                            "shipment__carrier")
+            .prefetch_related(
+                Prefetch("lines", queryset=OrderLine.objects.order_by("pk")),
+                Prefetch("shipment__tracking", queryset=TrackingEvent.objects.filter(applied=True)
+                         .order_by("occurred_at", "pk")),
+            ))
+
+
+def supplier_order_list(*, supplier: Supplier, status: str | None = None, updated_after: dt.datetime | None = None,
+                        placed_after: dt.datetime | None = None,
+                        placed_before: dt.datetime | None = None) -> QuerySet[SupplierOrder]:
+    """The supplier's supplier orders, newest first: changed after `updated_after`, placed from
+    `placed_after` (included) to `placed_before` (excluded)."""
+    supplier_orders = _supplier_orders_shown(supplier=supplier)
+    if status:
+        supplier_orders = supplier_orders.filter(status=status)
+    if updated_after is not None:
+        supplier_orders = supplier_orders.filter(updated_at__gt=updated_after)
+    if placed_after is not None:
+        supplier_orders = supplier_orders.filter(order__created_at__gte=placed_after)
+    if placed_before is not None:
+        supplier_orders = supplier_orders.filter(order__created_at__lt=placed_before)
+    return supplier_orders.order_by("-pk")
+
+
+def supplier_order_get(*, supplier: Supplier, number: str) -> SupplierOrder:
+    """One of the supplier's supplier orders by number; another supplier's is SupplierOrderNotFound,
+    exactly like a missing one."""
+    supplier_order = _supplier_orders_shown(supplier=supplier).filter(number=number).first()
+    if supplier_order is None:
+        raise SupplierOrderNotFound(extra={"number": str(number)[:40]})
+    return supplier_order
+
+
 def order_step_runs(*, order: Order) -> list[StepRun]:
     """The workflow's step attempts of one order, oldest first (one query)."""
     return list(StepRun.objects.filter(order=order).order_by("started_at", "pk"))
@@ -134,5 +177,6 @@ def notification_list(*, actor: Any, limit: int = 50) -> list[Notification]:
 __all__ = [
     "StockRow", "cart_get", "cart_line_count", "cart_line_list", "notification_list",
     "notification_unread_count", "offer_available", "offer_is_buyable", "offer_stock_rows",
-    "order_for_update_by_number", "order_get", "order_list", "order_step_runs",
+    "order_for_update_by_number", "order_get", "order_list", "order_step_runs", "supplier_order_get",
+    "supplier_order_list",
 ]

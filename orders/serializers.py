@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from okto88.api.validators import NOT_BLANK_TEXT
 from okto88.bounds import BIGINT_MAX, INTEGER_MAX
+from orders.models import SupplierOrderStatus
 from payments.models import PaymentMethod
 
 
@@ -126,3 +130,102 @@ class CartLineOutSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
     price_seen = serializers.IntegerField()
     price = serializers.IntegerField(source="offer.price")
+
+
+# --- Supplier orders, for the supplier's ERP ----------------------------------------------------
+
+class SupplierOrderFilterInSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SupplierOrderStatus.choices, required=False)
+    updated_after = serializers.DateTimeField(required=False)
+    placed_after = serializers.DateTimeField(required=False)
+    placed_before = serializers.DateTimeField(required=False)
+
+
+class SupplierOrderLineOutSerializer(serializers.Serializer):
+    offer = serializers.IntegerField(source="offer_id", help_text="The id of the supplier's offer")
+    sku = serializers.CharField(help_text="The supplier's SKU when ordered")
+    part_number = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.IntegerField(help_text="Rupiah, before PPN, as ordered")
+    line_total = serializers.IntegerField()
+
+
+# What ShipToOutSerializer shows of the order's address snapshot (workshops.selectors.address_snapshot).
+SHIP_TO_SNAPSHOT_FIELDS = ("recipient_name", "phone", "street", "district", "city", "province", "postal_code",
+                           "region_code")
+
+
+class ShipToOutSerializer(serializers.Serializer):
+    """The delivery address as the order keeps it (a snapshot taken when it was placed)."""
+
+    workshop = serializers.CharField(help_text="The ordering workshop's name")
+    recipient_name = serializers.CharField()
+    phone = serializers.CharField()
+    street = serializers.CharField()
+    district = serializers.CharField()
+    city = serializers.CharField()
+    province = serializers.CharField()
+    postal_code = serializers.CharField()
+    region_code = serializers.CharField(help_text="The area's Kemendagri code (may be empty)")
+
+
+class WarehouseOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    city = serializers.CharField()
+    province = serializers.CharField()
+    postal_code = serializers.CharField()
+
+
+class TrackingEventOutSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    occurred_at = serializers.DateTimeField(allow_null=True)
+    location = serializers.CharField()
+
+
+class SupplierShipmentOutSerializer(serializers.Serializer):
+    carrier = serializers.CharField(source="carrier.code")
+    service_level = serializers.CharField()
+    waybill = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    tracking = TrackingEventOutSerializer(many=True, help_text="The courier's reports, oldest first")
+
+
+class SupplierOrderOutForSupplierSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    order_number = serializers.CharField(source="order.number")
+    status = serializers.CharField(help_text="pending, confirmed, shipped, delivered or cancelled")
+    placed_at = serializers.DateTimeField(source="order.created_at")
+    paid_at = serializers.SerializerMethodField(help_text="When the workshop's payment settled; null until then "
+                                                          "(pay-later terms count as paid when placed)")
+    updated_at = serializers.DateTimeField()
+    warehouse = WarehouseOutSerializer()
+    carrier_code = serializers.CharField()
+    service_level = serializers.CharField()
+    weight_g = serializers.IntegerField()
+    subtotal = serializers.IntegerField(help_text="Rupiah: the lines' total, before shipping and PPN")
+    shipping_cost = serializers.IntegerField(help_text="Rupiah, before PPN")
+    tax_rate_bp = serializers.IntegerField(
+        source="order.tax_rate_bp",
+        help_text="The PPN rate of the order, in basis points (1100 = 11 %). PPN is computed and rounded once "
+                  "per order, on all its supplier orders together; no PPN amount is kept per supplier order")
+    lines = SupplierOrderLineOutSerializer(many=True)
+    ship_to = serializers.SerializerMethodField()
+    shipments = serializers.SerializerMethodField(help_text="The booked shipment (none before it is booked)")
+
+    def get_paid_at(self, supplier_order) -> dt.datetime | None:
+        intent = supplier_order.order.payment_intent
+        return intent.settled_at if intent is not None else None
+
+    @extend_schema_field(ShipToOutSerializer)
+    def get_ship_to(self, supplier_order) -> dict:
+        snapshot = supplier_order.order.delivery_address or {}
+        return {"workshop": supplier_order.order.workshop.name,
+                **{name: str(snapshot.get(name) or "") for name in SHIP_TO_SNAPSHOT_FIELDS}}
+
+    @extend_schema_field(SupplierShipmentOutSerializer(many=True))
+    def get_shipments(self, supplier_order) -> list[dict]:
+        shipment = supplier_order.shipment
+        return [SupplierShipmentOutSerializer(shipment).data] if shipment is not None else []

@@ -17,10 +17,12 @@ supplier_order_transition or, for conditional bulk writes, supplier_orders_move:
     pending ─→ confirmed ─→ shipped ─→ delivered
        │  └──────────────→ shipped       (the courier's pickup can arrive before the booking is linked)
        │  └───────────────────────────→ delivered   (so can its delivery)
-       └→ cancelled (from pending, confirmed or shipped: the compensations)
+       └→ cancelled (from pending, confirmed or shipped: its order cancelled, expired or failed)
 
 delivered and cancelled are terminal; a courier callback that arrives late or twice would
-move a supplier order backwards or nowhere, which the table refuses.
+move a supplier order backwards or nowhere, which the table refuses. Every move writes an
+outbox event `supplier_order.<status>` in the same transaction, one per supplier order that
+actually moved (a supplier's ERP follows them).
 """
 
 from __future__ import annotations
@@ -28,15 +30,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Now
 
 from logistics.models import ShipmentStatus
 from okto88.errors import InvalidTransition
-from okto88.services import outbox_event_write
+from okto88.services import NewOutboxEvent, outbox_event_write, outbox_events_write
 from orders.errors import ShipmentAlreadyBooked
-from orders.events import order_status_changed_payload
+from orders.events import order_status_changed_payload, supplier_order_payload
 from orders.lock_objects import order_lock
-from orders.models import Order, OrderStatus, SupplierOrder, SupplierOrderStatus
+from orders.models import Order, OrderLine, OrderStatus, SupplierOrder, SupplierOrderStatus
 from orders.timeline import order_event_write
 
 S = OrderStatus
@@ -121,6 +124,30 @@ def supplier_order_transition_allowed(*, from_status: str, to_status: str) -> bo
     return to_status in SUPPLIER_ORDER_TRANSITIONS.get(from_status, frozenset())
 
 
+def supplier_order_event(*, supplier_order: SupplierOrder, order_number: str, workshop_id: int, line_count: int,
+                         from_status: str | None = None) -> NewOutboxEvent:
+    """The outbox event of a supplier order that was created (`from_status` None) or moved."""
+    topic = "supplier_order.created" if from_status is None else f"supplier_order.{supplier_order.status}"
+    return NewOutboxEvent(topic=topic, aggregate_type="supplier_order", aggregate_id=supplier_order.pk,
+                          payload=supplier_order_payload(supplier_order=supplier_order, order_number=order_number,
+                                                         workshop_id=workshop_id, line_count=line_count,
+                                                         from_status=from_status))
+
+
+def _with_event_facts(supplier_orders: QuerySet[SupplierOrder]) -> QuerySet[SupplierOrder]:
+    """What a supplier order's event carries from other rows, read in the same query."""
+    lines = (OrderLine.objects.filter(supplier_order=OuterRef("pk")).order_by().values("supplier_order")
+             .annotate(n=Count("pk")).values("n"))
+    return supplier_orders.annotate(event_order_number=F("order__number"), event_workshop_id=F("order__workshop_id"),
+                                    event_line_count=Coalesce(Subquery(lines, output_field=IntegerField()), 0))
+
+
+def _moved_event(supplier_order: SupplierOrder, *, from_status: str) -> NewOutboxEvent:
+    return supplier_order_event(supplier_order=supplier_order, order_number=supplier_order.event_order_number,
+                                workshop_id=supplier_order.event_workshop_id,
+                                line_count=supplier_order.event_line_count, from_status=from_status)
+
+
 def supplier_order_transition(*, supplier_order: SupplierOrder, to: str) -> SupplierOrder:
     """Move one supplier order, whose row the caller holds locked, to `to`; InvalidTransition if
     the table does not allow it (the caller writes the timeline: what moved it says why)."""
@@ -131,7 +158,13 @@ def supplier_order_transition(*, supplier_order: SupplierOrder, to: str) -> Supp
             extra={"supplier_order": supplier_order.number, "from": from_status, "to": str(to)},
         )
     supplier_order.status = to
-    supplier_order.save(update_fields=["status"])
+    supplier_order.save(update_fields=["status", "updated_at"])
+    order_number, workshop_id, line_count = (
+        _with_event_facts(SupplierOrder.objects.filter(pk=supplier_order.pk))
+        .values_list("event_order_number", "event_workshop_id", "event_line_count").get())
+    outbox_events_write(events=[supplier_order_event(supplier_order=supplier_order, order_number=order_number,
+                                                     workshop_id=workshop_id, line_count=line_count,
+                                                     from_status=from_status)])
     return supplier_order
 
 
@@ -139,14 +172,34 @@ def supplier_orders_move(*, supplier_orders: QuerySet[SupplierOrder], to: str, *
     """One UPDATE: each supplier order of the queryset that the table lets go to `to` moves
     there, the others keep their status; `changes` are written to every row. Returns the number
     of rows written. For writes that are conditional anyway (a booking linked once, the
-    compensations), where taking each row's lock would buy nothing."""
+    compensations), where the caller takes no row lock of its own.
+
+    The rows that will move are read first under their row locks (pk order, as every writer),
+    with what their events carry: a locked row cannot move meanwhile, and a row that was not
+    among them cannot come back to a status the table moves to `to` (it only goes forward), so
+    the UPDATE moves exactly those rows and each gets its one event."""
     sources = [status for status, tos in SUPPLIER_ORDER_TRANSITIONS.items() if to in tos]
-    return supplier_orders.update(status=Case(When(status__in=sources, then=Value(str(to))), default=F("status")),
-                                  **changes)
+    with transaction.atomic(savepoint=False):  # the caller's transaction if there is one, else its own
+        moving = list(_with_event_facts(supplier_orders.filter(status__in=sources))
+                      .select_for_update(of=("self",)).order_by("pk"))
+        moving_ids = [supplier_order.pk for supplier_order in moving]
+        moves = When(Q(pk__in=moving_ids, status__in=sources), then=Value(str(to)))
+        # A row whose status stays and that gets no `changes` is not changed: its updated_at stays.
+        updated_at = Now() if changes else Case(When(pk__in=moving_ids, then=Now()), default=F("updated_at"))
+        written = supplier_orders.update(status=Case(moves, default=F("status")), updated_at=updated_at, **changes)
+        events = []
+        for supplier_order in moving:
+            from_status, supplier_order.status = supplier_order.status, str(to)
+            for name, value in changes.items():
+                setattr(supplier_order, name, value)
+            events.append(_moved_event(supplier_order, from_status=from_status))
+        outbox_events_write(events=events)
+    return written
 
 
 __all__ = [
     "OPEN", "SUPPLIER_ORDER_TRANSITIONS", "TERMINAL", "TRANSITIONS",
-    "order_has_booked_shipment", "order_outbox_write", "order_transition", "supplier_order_transition",
+    "order_has_booked_shipment", "order_outbox_write", "order_transition", "supplier_order_event",
+    "supplier_order_transition",
     "supplier_order_transition_allowed", "supplier_orders_move", "transition_allowed",
 ]

@@ -9,9 +9,9 @@
       ├──(payment.expired / unpaid past expires_at)──▶ expired (reservation released)
       └──(workshop cancels before shipment)──────────▶ cancelled (reservation released, payment voided)
 
-A step that fails for good (or runs out of retries) runs the compensations — give the stock
-back, cancel booked shipments, void or refund the payment — and fails the order with a
-reason the workshop can read.
+A step that fails for good (or runs out of retries) runs the compensations — cancel booked
+shipments and the supplier orders, give the stock back, void or refund the payment — and fails
+the order with a reason the workshop can read.
 
 The chain is the engine, not the truth: Celery delivers at least once and may lose the next
 link of a chain. The truth is the order's status and its StepRun rows in PostgreSQL: a step
@@ -572,16 +572,16 @@ def workflow_compensate(*, order_id: int, step: str, reason: str) -> None:
     """Undo what the finished steps did, then fail the order with a readable reason.
 
     Booked shipments are cancelled at the courier (outside any transaction; idempotent by
-    reference), then orders.services.order_fail gives the stock back from the ledger (reserved
-    units released, committed units returned) and voids or refunds the payment after commit."""
+    reference), then orders.services.order_fail cancels the supplier orders, gives the stock back
+    from the ledger (reserved units released, committed units returned) in one transaction, and
+    voids or refunds the payment after commit."""
     order = Order.objects.get(pk=order_id)
     if order.status in {OrderStatus.FAILED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.COMPLETED}:
         return
     for supplier_order in SupplierOrder.objects.filter(order=order).select_related("shipment"):
         if supplier_order.shipment_id:
             shipment_cancel(shipment=supplier_order.shipment)
-    supplier_orders_move(supplier_orders=SupplierOrder.objects.filter(order=order), to=SupplierOrderStatus.CANCELLED)
-    order_fail(order=order, reason=_readable_reason(step), step=step)
+    order_fail(order=order, reason=_readable_reason(step), step=step)  # cancels the supplier orders with it
     logger.warning("order failed and compensated", extra={"order": order.number, "step": step, "error": reason})
 
 

@@ -14,3 +14,23 @@ class WebhookUrlNotAllowed(ApplicationError):
     code = "webhook_url_not_allowed"
     status = 400
     title = gettext_lazy("This webhook URL is not allowed.")
+
+
+class EventTopicNotVisible(ApplicationError):
+    """The events feed was asked for event types the caller's API client may not see: its live
+    keys lack the topic's scope, or it is bound to no supplier or workshop of the topic's
+    audience (okto88.events.Audience)."""
+
+    code = "event_topic_not_visible"
+    status = 403
+    title = gettext_lazy("Your API client may not see these event types.")
+
+
+
+class NoApiClient(ApplicationError):
+    """What a partner sees or manages belongs to an API client (its keys' scopes, its supplier or
+    workshop binding): a browser session, an operator's too, has none."""
+
+    code = "no_api_client"
+    status = 403
+    title = gettext_lazy("This is done with an API client's key.")

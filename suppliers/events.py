@@ -11,10 +11,10 @@ from okto88.events import Audience, EventTopic, event_topics_register, nullable,
 FEED_SOURCE = "feed"
 
 
-def stock_changed_payload(*, stock_id: int, offer_id: int, warehouse_id: int, on_hand: int,
+def stock_changed_payload(*, stock_id: int, offer_id: int, supplier_id: int, warehouse_id: int, on_hand: int,
                           reserved: int) -> dict[str, Any]:
-    return {"stock": stock_id, "offer": offer_id, "warehouse": warehouse_id, "on_hand": on_hand,
-            "reserved": reserved, "available": on_hand - reserved}
+    return {"stock": stock_id, "offer": offer_id, "supplier": supplier_id, "warehouse": warehouse_id,
+            "on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved}
 
 
 def offer_price_changed_payload(*, offer_id: int, supplier_id: int, part_id: int, sku: str, old_price: int | None,
@@ -43,13 +43,19 @@ def offer_price_changed_batch_payload(*, feed_import_id: int, supplier_id: int, 
 SUPPLIER_AUDIENCE = Audience(scope="stock:write", supplier_field="supplier")
 
 STOCK_CHANGED = EventTopic(
-    name="stock.changed", version=1, aggregate_type="stock",
-    producer="suppliers.services", notes="A feed import's stock changes come as `stock.changed_batch` instead.",
+    name="stock.changed", version=2,
+    audience=SUPPLIER_AUDIENCE, aggregate_type="stock",
+    producer="suppliers.services",
+    notes=("A feed import's stock changes come as `stock.changed_batch` instead.\n\n"
+           "Version 2 (from version 1): adds `supplier`, the id of the supplier whose offer the stock row "
+           "stocks, so that a supplier's webhook endpoint and events feed receive the stock changes of its "
+           "own offers (the topic's audience is scoped by it). Every other field is as in version 1."),
     builder="suppliers.events.stock_changed_payload",
     summary="A stock row's units on hand or reserved changed (an adjustment, a count, a reservation, its release).",
     payload={
         "stock": prop("integer", "The stock row's id (also the event's aggregate_id)."),
         "offer": prop("integer", "The offer it stocks."),
+        "supplier": prop("integer", "The supplier of the offer (and of the warehouse)."),
         "warehouse": prop("integer", "The warehouse it is in."),
         "on_hand": prop("integer", "Units on hand after the change.", minimum=0),
         "reserved": prop("integer", "Units reserved for orders after the change.", minimum=0),
@@ -81,11 +87,13 @@ _BATCH = {
     "batch": prop("integer", "The batch's number within this import and topic, from 1.", minimum=1),
 }
 STOCK_CHANGED_BATCH = EventTopic(
-    name="stock.changed_batch", version=1,
+    name="stock.changed_batch", version=2,
     audience=SUPPLIER_AUDIENCE, aggregate_type="feed_import", batch_of="stock.changed",
     producer="suppliers.feeds", builder="suppliers.events.stock_changed_batch_payload",
-    summary="Stock rows a supplier feed import changed (units on hand), a batch at a time.", notes=_BATCH_NOTES,
-    payload={**_BATCH, "stocks": prop("array", "The changed stock rows, each a `stock.changed` v1 payload, by id.",
+    summary="Stock rows a supplier feed import changed (units on hand), a batch at a time.",
+    notes=(_BATCH_NOTES + "\n\nVersion 2 (from version 1): each item is a `stock.changed` v2 payload (it names "
+           "its `supplier`, the same as the batch's); the batch's own fields are as in version 1."),
+    payload={**_BATCH, "stocks": prop("array", "The changed stock rows, each a `stock.changed` v2 payload, by id.",
                                       items=STOCK_CHANGED.item_schema(), minItems=1)},
 )
 OFFER_PRICE_CHANGED_BATCH = EventTopic(

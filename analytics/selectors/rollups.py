@@ -45,6 +45,10 @@ HOUR = dt.timedelta(hours=1)
 SETTLED_AFTER = dt.timedelta(minutes=10)
 HOUR_CACHE_SECONDS = 3600
 HOUR_CACHE_MIN_HOURS = 3  # fewer settled hours in the period: the plain query
+# Part of every cached sum's key: a writer of past minutes (the demo history, which records under a
+# shifted clock into hours already cached) moves it on (analytics.services.rollup_sums_forget), and
+# every sum is read afresh.
+SUMS_GENERATION_KEY = "analytics:rollup-sums:generation"
 # Summaries (not charts) of longer periods keep whole settled days (Asia/Jakarta) the same way.
 DAY = dt.timedelta(days=1)
 DAY_CACHE_MIN_DAYS = 2
@@ -216,7 +220,7 @@ def _hour_rows(kind: str, span: tuple[dt.datetime, dt.datetime], group: tuple[in
     summed per step or, with `within` (a chart's bucket that divides the step), per bucket; from
     the cache or, for the steps it lacks, summed in one query and cached."""
     identity = repr((kind, group, sorted((labels_filter or {}).items()), int(step.total_seconds()),
-                     int(within.total_seconds()) if within else 0))
+                     int(within.total_seconds()) if within else 0, cache.get(SUMS_GENERATION_KEY, 0)))
     prefix = "analytics:rollup-hour:" + hashlib.sha256(identity.encode()).hexdigest()[:24]
     keys, hour = {}, span[0]
     while hour < span[1]:

@@ -386,6 +386,11 @@ def workflow_figures(*, period: Period) -> list[Figure]:
             stalled_orders_figure()]
 
 
+# A timeline bar's phase and an attempt's status in the reader's language, beside their codes.
+PHASE_TITLES = {"wait": _("Queue wait"), "run": _("Run")}
+STEP_STATUS_TITLES = dict(StepStatus.choices)
+
+
 def _since_placed_ms(moment: dt.datetime | None, placed: dt.datetime) -> float | None:
     return None if moment is None else round((moment - placed).total_seconds() * 1000, 1)
 
@@ -403,14 +408,16 @@ def order_timeline_figures(*, order_number: str, now: dt.datetime | None = None)
         "step", "attempt", "status", "enqueued_at", "started_at", "finished_at", "error_code")[:500]
     for run in runs:
         common = {"lane": run["step"], "lane_title": order_step_title(step=run["step"]), "attempt": run["attempt"],
-                  "status": run["status"], "error_code": run["error_code"]}
+                  "status": run["status"], "status_title": STEP_STATUS_TITLES.get(run["status"], run["status"]),
+                  "error_code": run["error_code"]}
         if run["enqueued_at"] is not None:
             start, end = _since_placed_ms(run["enqueued_at"], placed), _since_placed_ms(run["started_at"], placed)
-            bars.append({**common, "kind": "wait", "start_ms": start, "end_ms": max(start, end),
-                         "duration_ms": round(max(0.0, end - start), 1)})
+            bars.append({**common, "kind": "wait", "kind_title": PHASE_TITLES["wait"], "start_ms": start,
+                         "end_ms": max(start, end), "duration_ms": round(max(0.0, end - start), 1)})
         start = _since_placed_ms(run["started_at"], placed)
         end = _since_placed_ms(run["finished_at"] or now, placed)
-        bars.append({**common, "kind": "run", "start_ms": start, "end_ms": end, "duration_ms": round(end - start, 1)})
+        bars.append({**common, "kind": "run", "kind_title": PHASE_TITLES["run"], "start_ms": start, "end_ms": end,
+                     "duration_ms": round(end - start, 1)})
     events = [{"created_at": event.created_at, "at_ms": _since_placed_ms(event.created_at, placed),
                "kind": event.kind, "title": order_event_title(kind=event.kind), "step": event.step,
                "text": order_event_text(event=event)}
@@ -420,9 +427,11 @@ def order_timeline_figures(*, order_number: str, now: dt.datetime | None = None)
             key="timeline", title=_("Step attempts of order %(number)s") % {"number": order.number},
             columns=(Column("lane_title", _("Step")), Column("lane", _("Step code")),
                      Column("attempt", _("Attempt"), "int"),
-                     Column("kind", _("Bar")), Column("start_ms", _("From (ms after placing)"), "ms"),
+                     Column("kind_title", _("Phase")), Column("kind", _("Phase code")),
+                     Column("start_ms", _("From (ms after placing)"), "ms"),
                      Column("end_ms", _("To (ms after placing)"), "ms"), Column("duration_ms", _("Duration"), "ms"),
-                     Column("status", _("Status")), Column("error_code", _("Error code"))),
+                     Column("status_title", _("Status")), Column("status", _("Status code")),
+                     Column("error_code", _("Error code"))),
             rows=bars, chart="timeline", x="lane_title",
             note=_("Each attempt of each step: the queue wait (due to started) and the run (started to finished; a "
                    "running attempt ends now), in milliseconds after the order was placed. Retries and failures "

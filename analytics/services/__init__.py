@@ -8,6 +8,7 @@ from analytics.services.rollups import (  # noqa: F401
     MAX_BATCHES_PER_RUN,
     PRUNE_BATCH_ROWS,
     RollupRow,
+    rollup_sums_forget,
     rollups_add,
     rollups_compact,
     rollups_flush,

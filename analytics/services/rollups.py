@@ -10,8 +10,10 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 
+from analytics.selectors.rollups import SUMS_GENERATION_KEY
 from okto88.metrics import celery_queue_depths, db_connections_in_use
 from okto88.recording import recorded_minutes_claim
 
@@ -170,6 +172,13 @@ def rollups_prune(*, now: dt.datetime | None = None) -> int:
         if batch < PRUNE_BATCH_ROWS:
             break
     return deleted
+
+
+def rollup_sums_forget() -> None:
+    """Makes every cached sum of settled hours and days stale (analytics.selectors.rollups), for a
+    writer of past minutes: the demo history records into hours a page may have summed already."""
+    cache.add(SUMS_GENERATION_KEY, 0, timeout=None)
+    cache.incr(SUMS_GENERATION_KEY)
 
 
 def rollups_maintain() -> dict[str, int]:

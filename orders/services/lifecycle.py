@@ -16,8 +16,8 @@ from django.utils.translation import gettext_noop
 from okto88.celery import task_send
 from orders.errors import OrderNotCancellable
 from orders.lock_objects import order_lock
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus
-from orders.state import TERMINAL, order_transition
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus, SupplierOrder, SupplierOrderStatus
+from orders.state import TERMINAL, order_transition, supplier_orders_move
 from orders.timeline import order_event_write
 from payments import services as payment_services
 from payments.errors import GatewayRejected, GatewayUnavailable
@@ -131,6 +131,13 @@ def _order_stock_restore(*, order: Order, actor: Any) -> None:
         supplier_services.stock_return(stock=stock_id, quantity=qty, reference=order.number, actor=actor)
 
 
+def _supplier_orders_cancel(*, order: Order) -> None:
+    """A closed order's supplier orders will not ship: they are cancelled with it (delivered
+    ones stay), and each supplier's ERP hears of it (`supplier_order.cancelled`). After the
+    order's lock, before the stock rows': the lock order of everything after placement."""
+    supplier_orders_move(supplier_orders=SupplierOrder.objects.filter(order=order), to=SupplierOrderStatus.CANCELLED)
+
+
 @transaction.atomic(durable=True)
 def _order_stop_atomic(*, order: Order, to: str, actor: Any, reason: str, step: str,
                        allowed_from: frozenset[str] | None) -> Order:
@@ -139,6 +146,7 @@ def _order_stop_atomic(*, order: Order, to: str, actor: Any, reason: str, step: 
         raise OrderNotCancellable(f"A {locked.status} order cannot be cancelled.",
                                   extra={"order": locked.number, "order_status": locked.status})
     order_transition(order=locked, to=to, actor=actor, step=step, reason=reason)
+    _supplier_orders_cancel(order=locked)
     _order_stock_restore(order=locked, actor=actor)
     order.status, order.failure_reason = locked.status, locked.failure_reason
     return order
@@ -226,6 +234,7 @@ def order_cancel(*, order: Order, actor: Any, reason: str = "") -> Order:
                                       extra={"order": locked.number, "order_status": locked.status})
         else:
             order_transition(order=locked, to=OrderStatus.CANCELLED, actor=actor, step="cancel", reason=reason)
+            _supplier_orders_cancel(order=locked)
             _order_stock_restore(order=locked, actor=actor)
             _payment_undo(order=locked, reason=reason)
     order.status, order.failure_reason = locked.status, locked.failure_reason
@@ -261,6 +270,7 @@ def order_expire(*, order: Order, now=None) -> Order | None:
             return None
         order_transition(order=locked, to=OrderStatus.EXPIRED, step="expire",
                          reason=gettext_noop("not paid in time"))
+        _supplier_orders_cancel(order=locked)
         _order_stock_restore(order=locked, actor=None)
     order.status, order.failure_reason = locked.status, locked.failure_reason
     return order

@@ -9,7 +9,8 @@ Placement (`order_place`) in three phases, and why:
    and availability, write the order, its supplier orders and price-snapshot lines, reserve
    stock through suppliers.services.stock_reserve (stock rows locked in pk order, conditional
    updates: never oversell; a lost race → `out_of_stock` and nothing is saved), write the
-   timeline and `order.placed` to the outbox, empty the cart. `terms` needs no gateway: its
+   timeline, `order.placed` and a `supplier_order.created` per supplier order to the outbox,
+   empty the cart. `terms` needs no gateway: its
    payment intent is created settled inside this transaction, the order becomes `paid`, and
    the fulfilment chain is enqueued when the transaction commits.
 3. Prepaid methods only, after commit: `order_payment_start` charges at the gateway (HTTP)
@@ -45,6 +46,7 @@ from django.utils.translation import gettext_noop
 
 from okto88.money import rupiah
 from okto88.selectors import actor_api_client, actor_person
+from okto88.services import NewOutboxEvent, outbox_events_write
 from orders.errors import (
     CartChanged,
     CreditLimitExceeded,
@@ -59,7 +61,7 @@ from orders.lock_objects import cart_lock
 from orders.models import CartLine, Order, OrderLine, OrderStatus, SupplierOrder
 from orders.services.checkout import PlanGroup, PlanLine, _apply_choices, _checkout_plan, _plan_totals
 from orders.services.lifecycle import order_payment_start, workflow_start
-from orders.state import OPEN, order_outbox_write, order_transition
+from orders.state import OPEN, order_transition, supplier_order_event
 from orders.timeline import order_event_write
 from payments import services as payment_services
 from payments.models import PaymentMethod, PaymentStatus
@@ -235,6 +237,8 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
     )
     order_lines: list[OrderLine] = []
     reserve: list[tuple[int, int]] = []
+    events = [NewOutboxEvent(topic="order.placed", aggregate_type="order", aggregate_id=order.pk,
+                             payload=order_placed_payload(order=order))]
     for index, group in enumerate(groups, start=1):
         supplier_order = SupplierOrder.objects.create(
             order=order, supplier_id=group.supplier_id, warehouse_id=group.warehouse_id,
@@ -242,6 +246,8 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
             carrier_code=group.choice.carrier_code, service_level=group.choice.service_level,
             weight_g=group.weight_g,
         )
+        events.append(supplier_order_event(supplier_order=supplier_order, order_number=order.number,
+                                           workshop_id=order.workshop_id, line_count=len(group.lines)))
         for line in group.lines:
             order_lines.append(OrderLine(
                 supplier_order=supplier_order, offer_id=line.offer_id, stock_id=line.stock_id, sku=line.sku,
@@ -259,7 +265,9 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
                       message=f"{len(groups)} supplier order(s), total {rupiah(order.grand_total)}",
                       data={"grand_total": order.grand_total, "supplier_orders": len(groups),
                             "accepted_changes": [c.change() for c in changed]})
-    order_outbox_write(order=order, topic="order.placed", payload=order_placed_payload(order=order))
+    # `order.placed` and each supplier order's `supplier_order.created` (its supplier's ERP
+    # follows them) in one INSERT.
+    outbox_events_write(events=events)
     if payment_method == PaymentMethod.TERMS:
         # No gateway: the intent is settled at once (payments writes `payment.settled`), in this
         # same transaction, so a terms order is never placed without its payment.

@@ -82,9 +82,10 @@
     return {
       position: position, beginAtZero: true, grid: { drawOnChartArea: grid },
       title: { display: Boolean(title), text: title },
-      // precision 0: counts get whole-number ticks only (else 0.5 shows as a second "1").
+      // precision 0: counts and whole rupiah get whole-number ticks only (else 0.5 shows as a second
+      // "1", and an all-zero GMV axis reads "Rp 0, Rp 0, Rp 0, Rp 1, Rp 1, Rp 1").
       ticks: { callback: function (value) { return numberText(value, kind, compact); }, maxTicksLimit: 6, maxRotation: 0,
-               autoSkipPadding: 10, precision: kind === "int" ? 0 : undefined }
+               autoSkipPadding: 10, precision: kind === "int" || kind === "money" ? 0 : undefined }
     };
   }
 

@@ -38,10 +38,12 @@ def _price_batch(*, feed_import: FeedImport, batch: int, rows: list[tuple]) -> d
 
 
 def _stock_batch(*, feed_import: FeedImport, batch: int, rows: list[tuple]) -> dict:
+    # A feed is one supplier's: merge.py matches and creates offers of the feed's supplier only.
+    supplier_id = feed_import.supplier_id
     return stock_changed_batch_payload(
-        feed_import_id=feed_import.pk, supplier_id=feed_import.supplier_id, batch=batch,
-        stocks=[stock_changed_payload(stock_id=stock_id, offer_id=offer_id, warehouse_id=warehouse_id,
-                                      on_hand=on_hand, reserved=reserved)
+        feed_import_id=feed_import.pk, supplier_id=supplier_id, batch=batch,
+        stocks=[stock_changed_payload(stock_id=stock_id, offer_id=offer_id, supplier_id=supplier_id,
+                                      warehouse_id=warehouse_id, on_hand=on_hand, reserved=reserved)
                 for stock_id, offer_id, warehouse_id, on_hand, reserved in rows])
 
 

@@ -60,7 +60,8 @@ def test_a_section_answers_its_period_and_figures_as_json():
 @pytest.mark.parametrize("query", ["period=2w", "start=2026-12-01", "start=2026-12-05&end=2026-12-01",
                                    "start=2026-01-01&end=2026-12-01", "start=yesterday&end=today",
                                    "start=0468-12-23&end=0468-12-24", "start=9999-12-31&end=9999-12-31",
-                                   "start=&end=", "period="])
+                                   "start=&end=", "period=", "start=20261201&end=20261202",
+                                   "start=2026-W49-1&end=2026-12-07", "start=2026-12-01T00:00&end=2026-12-02"])
 def test_a_bad_period_is_a_400_problem_invalid_period(query):
     key = issue_api_key(scopes=[Scope.OPS_READ]).raw_key
     assert_problem(api(key).get(f"/api/v1/ops/workflow/?{query}"), 400, "invalid_period")

@@ -12,6 +12,9 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from analytics.demo import KEY_PREFIX, order_history_load
+from analytics.models import SalesDay
+from analytics.periods import Period
+from analytics.selectors.rollups import rollup_summary
 from okto88.models import OutboxEvent
 from orders.models import Order, OrderEvent, OrderStatus, StepRun, StepStatus
 from tests.orders.factories import carriers_ensure, offer_in_stock
@@ -32,6 +35,9 @@ def catalogue():
 
 def test_a_small_history_spreads_over_days_and_statuses_with_retries_and_stays_exact(catalogue, capsys):
     started = timezone.now()
+    three_days = Period(start=started - timedelta(days=3), end=started, bucket=timedelta(hours=1), name="range",
+                        label="")
+    assert rollup_summary("partner", three_days) == []  # a page looked before the history: empty hours cached
 
     call_command("load_order_history", orders=30, days=3)
 
@@ -54,6 +60,11 @@ def test_a_small_history_spreads_over_days_and_statuses_with_retries_and_stays_e
     # What Celery would have done was done: no event of the history waits to be published.
     assert not OutboxEvent.objects.filter(published_at__isnull=True, topic__regex=r"^(payment|shipment)\.").exists()
     assert "order history loaded" in capsys.readouterr().out
+    # The pages show the history at once, not minutes later when beat has flushed the partner calls
+    # recorded in the past, the cached sums have expired and the business figures are refreshed.
+    calls = {summary.labels: summary.count for summary in rollup_summary("partner", three_days, (0, 1))}
+    assert calls[("gateway", "charge")] >= 3 and calls[("courier", "book")] >= 10, calls
+    assert sum(SalesDay.objects.filter(grain="day").values_list("orders", flat=True)) == history.count()
 
     call_command("check_read_models")  # raises CommandError when a read model differs
 

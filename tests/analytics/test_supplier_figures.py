@@ -104,6 +104,11 @@ def test_a_bad_period_is_a_message_and_the_default_period(data):
     assert page.status_code == 200
     assert "Isi kedua tanggal dengan format YYYY-MM-DD." in page.content.decode()
     assert page.context["period"].name == "30d"
+    # A preset the page does not offer (its choice would show 7 days over an hour's figures).
+    for name in ("1h", "24h", "2w"):
+        page = client.get(PAGE, {"period": name})
+        assert "Periode tidak dikenal; pilih salah satu dari 7d, 30d." in page.content.decode()
+        assert page.context["period"].name == "30d" and page.context["period_name"] == "30d"
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the language switch's choice
     page = client.get(PAGE, {"start": "2026-13-01", "end": "2026-01-01"})
     assert "Give both dates as YYYY-MM-DD." in page.content.decode()

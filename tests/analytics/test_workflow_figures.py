@@ -217,6 +217,11 @@ def test_one_orders_timeline_has_a_wait_and_a_run_bar_per_attempt(member):
         ("request_shipments", 2, "run", 3000.0, 5000.0, "running", ""),  # no enqueue time; runs until now
     ]
     assert timeline.chart == "timeline"
+    # Phase and status read in the reader's language beside their codes (Indonesian by default).
+    assert [(str(row["kind_title"]), str(row["status_title"])) for row in timeline.rows[2:4]] == [
+        ("Tunggu antrean", "Akan dicoba lagi"), ("Jalan", "Akan dicoba lagi")]
+    assert [str(column.label) for column in timeline.columns if column.key in ("kind_title", "kind")] == [
+        "Fase", "Kode fase"]
     assert [(row["kind"], row["at_ms"]) for row in events.rows] == [("stock_committed", 1000.0)]
     assert order_timeline_figures(order_number="OKT-NOPE") is None
 

@@ -103,6 +103,10 @@ KINDS_FIGURES = [
                      ("Notify", "notify", "wait", 3600, 3620, "failed"),
                      ("Notify", "notify", "run", 3620, 3700, "failed")]],
            extra={"marked_statuses": ["retrying", "failed", "running"]}),
+    # A period without sales: no tick of the rupiah axis may repeat another's text.
+    Figure(key="gmv_none", title="GMV by day, none yet", chart="line", x="day", series=("gmv",),
+           columns=(Column("day", "Day", "date"), Column("gmv", "GMV", "money")),
+           rows=[{"day": (T0 + dt.timedelta(days=i)).date(), "gmv": 0} for i in range(7)]),
     Figure(key="codes", title="Failures by code", columns=(Column("code", "Code", "text"), Column("n", "Count", "int")),
            rows=[{"code": "courier_unavailable", "n": 12}, {"code": "out_of_stock", "n": 3}]),
 ]
@@ -145,16 +149,67 @@ def test_every_chart_kind_is_drawn_and_fits_the_screen(new_page, chart_kinds_sit
     page = new_page(device)
     page.emulate_media(reduced_motion="reduce")
     page.goto(chart_kinds_site)
-    charts = charts_ready(page, expected=5)
+    charts = charts_ready(page, expected=6)
     assert [c["figure"] for c in charts] == ["figure-load", "figure-gmv", "figure-partners", "figure-funnel",
-                                             "figure-timeline"]
+                                             "figure-timeline", "figure-gmv_none"]
     for chart in charts:
         assert chart["width"] > 200 and chart["height"] > 100 and chart["painted"] > 2000, chart
     assert page.evaluate(NO_SIDEWAYS)
+    for figure in ("gmv", "gmv_none"):
+        ticks = page.evaluate(f"() => document.querySelector('#figure-{figure} .ops-chart').opsChart.scales.y.ticks"
+                              ".map(t => t.label)")
+        assert len(ticks) >= 2 and len(set(ticks)) == len(ticks), ticks
     tables = page.evaluate(TABLES)
     assert len(tables) == len(KINDS_FIGURES) and all(t["inside"] and t["rows"] for t in tables), tables
     assert page.locator("#figure-codes .ops-chart").count() == 0  # "none": a table only
     screenshot(page, f"ops-chart-kinds-{device}")
+
+
+# The stalled orders' shape (analytics.selectors.workflow.stalled_orders_figure): wider than a desktop's box.
+STALLED_FIGURE = Figure(
+    key="stalled", title="Stalled orders",
+    columns=(Column("number", "Order"), Column("status_title", "Status"), Column("status", "Status code"),
+             Column("since", "Waiting since", "datetime"), Column("deadline", "Deadline", "datetime"),
+             Column("overdue_minutes", "Overdue (minutes)", "number"),
+             Column("redrive_title", "A re-drive would"), Column("redrive", "Re-drive code"),
+             Column("timeline", "Timeline", "link")),
+    rows=[{"number": f"OK-2612-STALL{i}", "status_title": "Paid", "status": "paid", "since": T0, "deadline": T0,
+           "overdue_minutes": 12841.3, "redrive_title": "Restart from: Notify the workshop and suppliers",
+           "redrive": "notify", "timeline": f"/ops/orders/OK-2612-STALL{i}/"} for i in range(3)])
+
+
+@pytest.fixture(scope="module")
+def stalled_site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ops-stalled")
+    shutil.copytree(Path(django_settings.BASE_DIR) / "static", root / "static")
+    page = PAGE.replace("{% ops_figure figure %}", "{% ops_figure figure redrive=True %}")
+    with translation.override("en"):
+        html = Template(page).render(Context({"figures": [STALLED_FIGURE], "csrf_token": "x",
+                                              "request": RequestFactory().get("/ops/stalled/")}))
+    (root / "index.html").write_text(html, encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_the_re_drive_button_is_in_sight_beside_a_table_wider_than_the_screen(new_page, stalled_site, screenshot,
+                                                                             device):
+    page = new_page(device)
+    page.goto(stalled_site)
+    boxes = page.evaluate("""() => Array.from(document.querySelectorAll('form.ops-redrive button')).map(b => {
+        const wrap = b.closest('.ops-table-wrap').getBoundingClientRect(), box = b.getBoundingClientRect();
+        return {wide: b.closest('.ops-table-wrap').scrollWidth > b.closest('.ops-table-wrap').clientWidth,
+                inside: box.left >= wrap.left && box.right <= wrap.right + 0.5};
+    })""")
+    assert len(boxes) == 3 and all(box["inside"] for box in boxes), boxes
+    assert boxes[0]["wide"]  # the columns scroll; the button does not
+    assert page.evaluate(NO_SIDEWAYS)
+    page.locator("form.ops-redrive button").first.click(trial=True)  # visible, not covered
+    screenshot(page, f"ops-stalled-re-drive-{device}")
 
 
 # --- the live pages, after real orders -----------------------------------------------------------

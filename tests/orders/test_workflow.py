@@ -13,6 +13,7 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
+from okto88.models import OutboxEvent
 from orders import services, workflow
 from orders.models import Notification, Order, OrderStatus, StepRun, StepStatus
 from orders.tasks import expire_unpaid
@@ -117,6 +118,16 @@ def test_terms_order_goes_from_cart_to_delivered(worker, fake_courier):
     timeline = list(order.events.values_list("kind", flat=True))
     assert timeline.index("status.paid") < timeline.index("stock_committed") < timeline.index("status.completed")
     assert_ledger_consistent(stock)
+    # The supplier's ERP heard of each step, once (picked up and in transit both mean shipped).
+    assert supplier_order_moves(supplier_order) == [
+        ("supplier_order.created", None), ("supplier_order.confirmed", "pending"),
+        ("supplier_order.shipped", "confirmed"), ("supplier_order.delivered", "shipped")]
+
+
+def supplier_order_moves(supplier_order) -> list[tuple[str, str | None]]:
+    return [(topic, payload.get("from")) for topic, payload in
+            OutboxEvent.objects.filter(aggregate_type="supplier_order", aggregate_id=str(supplier_order.pk))
+            .order_by("pk").values_list("topic", "payload")]
 
 
 def test_virtual_account_order_starts_when_the_gateway_confirms(worker, fake_gateway):
@@ -155,6 +166,9 @@ def test_courier_down_retries_then_compensation_restores_stock_and_money(worker,
     assert_ledger_consistent(stock)
     order.payment_intent.refresh_from_db()
     assert order.payment_intent.status == PaymentStatus.VOIDED
+    # The compensation cancelled the supplier order, and told its supplier.
+    assert supplier_order_moves(order.supplier_orders.get()) == [
+        ("supplier_order.created", None), ("supplier_order.cancelled", "pending")]
 
 
 def test_a_worker_killed_mid_step_completes_the_order_once(worker, fake_courier):

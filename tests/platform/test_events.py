@@ -40,11 +40,11 @@ def test_a_batch_topics_items_are_exactly_the_single_topics_payloads():
 def test_payload_errors_name_what_is_wrong():
     from suppliers.events import stock_changed_payload
 
-    good = stock_changed_payload(stock_id=1, offer_id=2, warehouse_id=3, on_hand=5, reserved=2)
-    assert events.event_payload_errors(topic="stock.changed", payload=good, version=1) == []
+    good = stock_changed_payload(stock_id=1, offer_id=2, supplier_id=4, warehouse_id=3, on_hand=5, reserved=2)
+    assert events.event_payload_errors(topic="stock.changed", payload=good, version=2) == []
     assert good["available"] == 3
-    assert events.event_payload_errors(topic="stock.changed", payload=good, version=2) == [
-        "stock.changed is at version 1, the event says 2"]
+    assert events.event_payload_errors(topic="stock.changed", payload=good, version=1) == [
+        "stock.changed is at version 2, the event says 1"]
     assert events.event_payload_errors(topic="stock.changed", payload={**good, "extra": 1})
     (missing,) = events.event_payload_errors(topic="stock.changed", payload={k: v for k, v in good.items()
                                                                              if k != "stock"})

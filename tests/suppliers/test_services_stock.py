@@ -95,6 +95,9 @@ def test_moving_several_lines_writes_a_ledger_row_and_an_event_per_line_in_stock
     events = OutboxEvent.objects.filter(pk__gt=last_event, topic="stock.changed").order_by("pk")
     assert [(e.aggregate_id, e.payload["reserved"], e.payload["available"]) for e in events] == [
         (str(a.pk), 1, 4), (str(b.pk), 2, 1)]
+    # Each names the supplier of its offer (v2), the field its audience scopes by.
+    assert [e.payload["supplier"] for e in events] == [a.offer.supplier_id, b.offer.supplier_id]
+    assert a.offer.supplier_id != b.offer.supplier_id
 
 
 @pytest.mark.django_db
@@ -129,8 +132,9 @@ def test_changes_publish_stock_changed_and_no_op_publishes_nothing():
     services.stock_set_on_hand(stock=stock, on_hand=7, reference="count")
     event = OutboxEvent.objects.get(topic="stock.changed")
     assert event.aggregate_type == "stock" and event.aggregate_id == str(stock.pk)
-    assert event.payload == {"stock": stock.pk, "offer": stock.offer_id, "warehouse": stock.warehouse_id,
-                             "on_hand": 7, "reserved": 0, "available": 7}
+    assert event.schema_version == 2
+    assert event.payload == {"stock": stock.pk, "offer": stock.offer_id, "supplier": stock.offer.supplier_id,
+                             "warehouse": stock.warehouse_id, "on_hand": 7, "reserved": 0, "available": 7}
     services.stock_set_on_hand(stock=stock, on_hand=7)  # unchanged
     services.stock_adjust(stock=stock, delta=0)
     assert OutboxEvent.objects.filter(topic="stock.changed").count() == 1

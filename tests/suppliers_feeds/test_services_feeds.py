@@ -63,8 +63,8 @@ def test_good_feed_creates_offers_stock_ledger_and_events(world):
     assert [o["sku"] for o in price_event.payload["offers"]] == ["BR-1", "BR-2", "BR-3"]
     jkt_stock = Stock.objects.get(offer=offers["BR-1"], warehouse=world.jkt)
     assert stock_event.payload["stocks"][0] == {
-        "stock": jkt_stock.pk, "offer": offers["BR-1"].pk, "warehouse": world.jkt.pk, "on_hand": 12, "reserved": 0,
-        "available": 12}
+        "stock": jkt_stock.pk, "offer": offers["BR-1"].pk, "supplier": world.supplier.pk, "warehouse": world.jkt.pk,
+        "on_hand": 12, "reserved": 0, "available": 12}
     # BR-1 SBY1 = 0 is new but unchanged from nothing: no item.
     assert [(s["offer"], s["on_hand"]) for s in stock_event.payload["stocks"]] == [
         (offers["BR-1"].pk, 12), (offers["BR-2"].pk, 5), (offers["BR-3"].pk, 7)]

@@ -12,11 +12,11 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from partners.models import DeliveryStatus, EndpointDisabledReason, WebhookDelivery, WebhookEndpoint
-from suppliers.services import offer_update
+from suppliers.services import offer_update, stock_adjust
 from tests.celery_worker import CeleryWorkerProcess
 from tests.partners.deliveries_support import WEBHOOK_WORKER_ENV, wait_until, webhook_settings_apply
 from tests.partners.factories import supplier_endpoint
-from tests.suppliers.factories import OfferFactory, SupplierFactory
+from tests.suppliers.factories import OfferFactory, StockFactory, SupplierFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -73,6 +73,29 @@ def test_a_price_change_reaches_its_suppliers_endpoint_signed_and_no_other_suppl
                             "old_price": 100_000, "price": 120_000}
     assert received["webhook_id"] == WebhookDelivery.objects.get(endpoint=endpoint).message_id
     # The fan-out wrote every delivery of the event in one transaction: none is for the other supplier.
+    assert not WebhookDelivery.objects.filter(endpoint=other_endpoint).exists()
+    assert fake_receiver.received(other) == []
+
+
+def test_a_stock_change_reaches_its_suppliers_endpoint_signed_and_no_other_suppliers(webhook_worker, fake_receiver):
+    mine, other = name_new(), name_new()
+    supplier = SupplierFactory()
+    endpoint, secret = supplier_endpoint(url=fake_receiver.endpoint_url(mine), supplier=supplier,
+                                         event_types=["stock.changed"])
+    other_endpoint, _ = supplier_endpoint(url=fake_receiver.endpoint_url(other),
+                                          event_types=["stock.changed"])
+    fake_receiver.configure(mine, secrets=[secret])
+    stock = StockFactory(offer=OfferFactory(supplier=supplier), on_hand=5)
+
+    stock_adjust(stock=stock, delta=3)
+
+    wait_until(succeeded(endpoint, 1), worker=webhook_worker, what="the stock change delivered")
+    [received] = fake_receiver.received(mine)
+    body = Webhook(secret).verify(received["body"].encode(), {
+        "webhook-id": received["webhook_id"], "webhook-timestamp": received["timestamp"],
+        "webhook-signature": received["signature"]})
+    assert (body["type"], body["schema_version"]) == ("stock.changed", 2)
+    assert body["data"]["supplier"] == supplier.pk and body["data"]["on_hand"] == 8
     assert not WebhookDelivery.objects.filter(endpoint=other_endpoint).exists()
     assert fake_receiver.received(other) == []
 

@@ -100,12 +100,24 @@ def delivery_headers(*, message_id: str, timestamp: datetime, body: bytes, secre
             "webhook-signature": signatures}
 
 
+_secrets_cache: dict[int, tuple[float, list[tuple[str, datetime | None]]]] = {}
+
+
 def endpoint_secrets_live(*, endpoint_id: int, now: datetime | None = None) -> list[str]:
-    """The secrets that sign now: every one without an expiry or whose expiry is still ahead, newest first."""
+    """The secrets that sign now: every one without an expiry or whose expiry is still ahead,
+    newest first. The endpoint's secrets are kept in this process as long as the live endpoints
+    (WEBHOOK_ENDPOINTS_CACHE_SECONDS); their expiry is checked at each use."""
     now = now or timezone.now()
-    return list(WebhookSecret.objects.filter(endpoint_id=endpoint_id)
-                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-                .order_by("-created_at", "-id").values_list("secret", flat=True))
+    ttl = settings.WEBHOOK_ENDPOINTS_CACHE_SECONDS
+    cached = _secrets_cache.get(endpoint_id)
+    if ttl <= 0 or cached is None or cached[0] <= time.monotonic():
+        rows = list(WebhookSecret.objects.filter(endpoint_id=endpoint_id)
+                    .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                    .order_by("-created_at", "-id").values_list("secret", "expires_at"))
+        if len(_secrets_cache) > 10_000:
+            _secrets_cache.clear()
+        cached = _secrets_cache[endpoint_id] = (time.monotonic() + ttl, rows)
+    return [secret for secret, expires_at in cached[1] if expires_at is None or expires_at > now]
 
 
 # --- Scheduling -------------------------------------------------------------------------------
@@ -479,7 +491,8 @@ def _attempt(*, delivery_id: int, attempt: int | None) -> str:
         logger.exception("webhook attempt failed before an answer", extra={"delivery_id": delivery_id})
         result = AttemptResult(outcome=AttemptOutcome.ERROR, error=f"internal error: {type(exc).__name__}")
     _record(delivery_id=delivery_id, attempts=delivery.attempts, started_at=started_at, result=result)
-    _endpoint_after_attempt(endpoint_id=delivery.endpoint_id, result=result)
+    _endpoint_after_attempt(endpoint_id=delivery.endpoint_id, result=result,
+                            was_failing=delivery.endpoint.failing_since is not None)
     return result.outcome
 
 
@@ -530,10 +543,12 @@ def _record(*, delivery_id: int, attempts: int, started_at: datetime, result: At
                                  "updated_at"])
 
 
-def _endpoint_after_attempt(*, endpoint_id: int, result: AttemptResult) -> None:
+def _endpoint_after_attempt(*, endpoint_id: int, result: AttemptResult, was_failing: bool) -> None:
+    """`was_failing`: the endpoint's failing_since as the claim read it (a healthy endpoint's row
+    is not touched at every delivery; a concurrent failure's mark is cleared by the next success)."""
     if result.outcome == AttemptOutcome.OK:
-        # Conditional: a healthy endpoint's row is not written at every delivery.
-        WebhookEndpoint.objects.filter(pk=endpoint_id, failing_since__isnull=False).update(failing_since=None)
+        if was_failing:
+            WebhookEndpoint.objects.filter(pk=endpoint_id, failing_since__isnull=False).update(failing_since=None)
         return
     now = timezone.now()
     WebhookEndpoint.objects.filter(pk=endpoint_id, failing_since__isnull=True).update(failing_since=now)

@@ -374,6 +374,10 @@ OUTBOX_BATCH_CONSUMERS: list[str] = []
 # (partners/adapters/public_address.py), checked when saved and at each send.
 WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", PRODUCTION)
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not PRODUCTION)
+# Endpoint management (partners/services/endpoints.py): how many endpoints one API client may
+# have, and how long a rotated-out secret still signs (each message carries both signatures).
+WEBHOOK_ENDPOINTS_PER_CLIENT = env_int("WEBHOOK_ENDPOINTS_PER_CLIENT", 20)
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
 
 # --- Observability ----------------------------------------------------------------------
 # Recording of timed events (okto88/recording.py): off only to measure what it costs

@@ -97,6 +97,18 @@ def outbox_events_visible_q(*, view: PartnerView, topics: list[str] | None = Non
 
 # --- Endpoints and the delivery log (the API and admin read them here) ----------------------
 
+class EndpointState:
+    ACTIVE = "active"
+    PAUSED = "paused"  # by its owner (is_active false)
+    DISABLED = "disabled"  # by the platform: 410, days of failure, or an operator
+
+
+def webhook_endpoint_state(*, endpoint: WebhookEndpoint) -> str:
+    if endpoint.disabled_at is not None:
+        return EndpointState.DISABLED
+    return EndpointState.ACTIVE if endpoint.is_active else EndpointState.PAUSED
+
+
 def webhook_endpoint_list(*, api_client: ApiClient):
     """The client's endpoints, newest first."""
     return WebhookEndpoint.objects.filter(api_client=api_client).order_by("-pk")

@@ -7,23 +7,12 @@ from rest_framework import serializers
 
 from okto88.api.validators import NOT_BLANK_TEXT
 from partners.models import WebhookEndpoint
+from partners.selectors import webhook_endpoint_state
 from partners.services.endpoints import DESCRIPTION_MAX_LENGTH, URL_MAX_LENGTH
 
 EVENT_TYPE_MAX_LENGTH = 100
 EVENT_TYPES_MAX = 100
 OVERLAP_HOURS_MAX = 7 * 24
-
-
-class EndpointState:
-    ACTIVE = "active"
-    PAUSED = "paused"  # by its owner (is_active false)
-    DISABLED = "disabled"  # by the platform: 410, days of failure, or an operator
-
-
-def endpoint_state(endpoint: WebhookEndpoint) -> str:
-    if endpoint.disabled_at is not None:
-        return EndpointState.DISABLED
-    return EndpointState.ACTIVE if endpoint.is_active else EndpointState.PAUSED
 
 
 class EventTypesField(serializers.ListField):
@@ -68,7 +57,7 @@ class EndpointOutSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
     def get_state(self, endpoint: WebhookEndpoint) -> str:
-        return endpoint_state(endpoint)
+        return webhook_endpoint_state(endpoint=endpoint)
 
 
 class EndpointCreatedOutSerializer(EndpointOutSerializer):

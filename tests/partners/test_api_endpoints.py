@@ -347,3 +347,17 @@ def test_endpoints_of_one_client_do_not_mix_with_an_unbound_clients_list():
     create(partner)
     unbound = issue_api_key(client=ApiClientFactory(), scopes=[Scope.WEBHOOKS_MANAGE])
     assert api(unbound.raw_key).get(BASE).json()["results"] == []
+
+
+def test_the_schema_documents_the_secret_only_where_it_is_shown():
+    schema = APIClient().get("/api/v1/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    assert "secret" in components["EndpointCreatedOut"]["properties"]
+    assert "secret" in components["SecretRotateOut"]["properties"]
+    assert "secret" not in components["EndpointOut"]["properties"]
+    operations = {(path, method) for path, item in schema["paths"].items() if path.startswith("/api/v1/webhooks/")
+                  for method in item}
+    assert len(operations) == 12
+    for path, method in operations:
+        operation = schema["paths"][path][method]
+        assert operation["security"] and {"401", "403"} <= set(operation["responses"]), (path, method)

@@ -31,15 +31,25 @@ ENQUEUED_AT_HEADER = "okto88_enqueued_at"
 # is named after the default queue when the task is sent, so a test worker's queue (see
 # tests/celery_worker.py) gets its own imports queue too.
 IMPORT_TASKS = frozenset({"suppliers.feed_import_run"})
+# Partners' webhooks likewise (`-Q <queue>.webhooks`): the fan-out of published events, each
+# delivery attempt and the sweep of due ones. A slow or dead receiver holds webhook workers
+# only (and at most WEBHOOK_ENDPOINT_CONCURRENCY of them), never the order workflow's.
+WEBHOOK_TASKS = frozenset({"partners.webhooks_fanout", "partners.webhook_deliver", "partners.deliveries_due"})
 
 
 def imports_queue(default_queue: str | None = None) -> str:
     return f"{default_queue or app.conf.task_default_queue}.imports"
 
 
+def webhooks_queue(default_queue: str | None = None) -> str:
+    return f"{default_queue or app.conf.task_default_queue}.webhooks"
+
+
 def route_task(name, args, kwargs, options, task=None, **kw) -> dict | None:
     if name in IMPORT_TASKS:
         return {"queue": imports_queue()}
+    if name in WEBHOOK_TASKS:
+        return {"queue": webhooks_queue()}
     return None
 
 

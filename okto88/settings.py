@@ -309,6 +309,9 @@ CELERY_BEAT_SCHEDULE = {
     "analytics-rollups-flush": {"task": "analytics.rollups_flush", "schedule": 60.0},
     # The business figures' read model: days of orders changed since the last run (analytics.services).
     "analytics-sales-days-refresh": {"task": "analytics.sales_days_refresh", "schedule": 300.0},
+    # Webhook deliveries whose next attempt is due (long retry delays wait in the table, not in
+    # Celery), lost attempts, and endpoints failing for days (partners.services.deliveries).
+    "partners-deliveries-due": {"task": "partners.deliveries_due", "schedule": 5.0},
 }
 OUTBOX_STREAM = env_str("OUTBOX_STREAM", "okto88:events")
 # --- Imports (supplier feeds, catalog imports): okto88/uploads.py -------------------------
@@ -367,7 +370,7 @@ OUTBOX_CONSUMERS: dict[str, list[str]] = {
 }
 
 # Tasks that receive every published event, a batch of ids at a time (after the per-topic ones).
-OUTBOX_BATCH_CONSUMERS: list[str] = []
+OUTBOX_BATCH_CONSUMERS: list[str] = ["partners.webhooks_fanout"]
 
 # --- Partners: webhooks and the events feed (partners/) ------------------------------------
 # Outside development a webhook URL must be https and resolve to public addresses only
@@ -378,6 +381,36 @@ WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not PRODUCTI
 # have, and how long a rotated-out secret still signs (each message carries both signatures).
 WEBHOOK_ENDPOINTS_PER_CLIENT = env_int("WEBHOOK_ENDPOINTS_PER_CLIENT", 20)
 WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+# Deliveries (partners/services/deliveries.py, docs/webhooks.md). Each attempt: connect within
+# CONNECT seconds, the whole answer within TOTAL; of its body at most EXCERPT bytes are read and kept.
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = float(env_str("WEBHOOK_CONNECT_TIMEOUT_SECONDS", "3"))
+WEBHOOK_TOTAL_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TOTAL_TIMEOUT_SECONDS", "15"))
+WEBHOOK_RESPONSE_EXCERPT_BYTES = env_int("WEBHOOK_RESPONSE_EXCERPT_BYTES", 2048)
+# The delay before each attempt (the Standard Webhooks schedule: at once, 5 s, 5 min, 30 min,
+# 2 h, 5 h, 10 h, 14 h, 20 h, 24 h after the one before), each stretched or shrunk by up to
+# JITTER; a delivery whose last attempt failed is failed.
+WEBHOOK_RETRY_SCHEDULE_SECONDS = [float(v) for v in env_list(
+    "WEBHOOK_RETRY_SCHEDULE_SECONDS", ["0", "5", "300", "1800", "7200", "18000", "36000", "50400", "72000", "86400"])]
+WEBHOOK_RETRY_JITTER = float(env_str("WEBHOOK_RETRY_JITTER", "0.15"))
+# A receiver's Retry-After (on 429 and 503) is honoured up to this many seconds.
+WEBHOOK_RETRY_AFTER_MAX_SECONDS = env_int("WEBHOOK_RETRY_AFTER_MAX_SECONDS", 3600)
+# Delays up to this many seconds ride on a Celery countdown; longer ones wait in the table
+# (next_attempt_at) for the beat task partners.deliveries_due, which also re-queues an
+# attempt whose task was lost once it is LEASE seconds overdue.
+WEBHOOK_COUNTDOWN_MAX_SECONDS = float(env_str("WEBHOOK_COUNTDOWN_MAX_SECONDS", "10"))
+WEBHOOK_ENQUEUE_LEASE_SECONDS = env_int("WEBHOOK_ENQUEUE_LEASE_SECONDS", 60)
+WEBHOOK_DUE_BATCH = env_int("WEBHOOK_DUE_BATCH", 1000)
+# Attempts in flight per endpoint (all workers together); a delivery over the cap waits a few
+# seconds without taking a worker.
+WEBHOOK_ENDPOINT_CONCURRENCY = env_int("WEBHOOK_ENDPOINT_CONCURRENCY", 2)
+WEBHOOK_CAP_DEFER_SECONDS = float(env_str("WEBHOOK_CAP_DEFER_SECONDS", "2"))
+# An endpoint whose every attempt failed for this long is disabled and its owner told.
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5)
+# How long the fan-out keeps the live endpoints and their clients' views in process memory
+# (a new endpoint, a paused one or a revoked key shows within this).
+WEBHOOK_ENDPOINTS_CACHE_SECONDS = float(env_str("WEBHOOK_ENDPOINTS_CACHE_SECONDS", "5"))
+# The project's fake partner receiver (partners/fake_receiver.py) for development: `make run` starts it.
+WEBHOOK_FAKE_RECEIVER_URL = env_str("WEBHOOK_FAKE_RECEIVER_URL", "http://127.0.0.1:8403")
 
 # --- Observability ----------------------------------------------------------------------
 # Recording of timed events (okto88/recording.py): off only to measure what it costs

@@ -34,6 +34,17 @@ def _texts(kind: str, params: dict) -> tuple[str, str]:
             _("New order %(number)s") % params,
             _("Prepare supplier order %(number)s: %(lines)d line(s), Rp %(total)s. The courier is booked.") % params,
         )
+    if kind == "webhook_endpoint_disabled":
+        if params.get("reason") == "gone":
+            why = _("it answered 410 Gone")
+        else:
+            why = _("every delivery failed for %(days)d days") % {"days": int(params.get("days") or 0)}
+        return (
+            _("Webhook endpoint disabled"),
+            _("okto88 stopped sending webhooks of API client %(client)s to %(url)s because %(why)s. "
+              "Fix the receiver, enable the endpoint again and replay the failed deliveries.")
+            % {**params, "why": why},
+        )
     return (kind, "")
 
 
@@ -42,7 +53,7 @@ def notification_text(notification: Notification, *, language: str | None = None
         return _texts(notification.kind, notification.params)
 
 
-def _prepare(*, users: list[User], order: Order, kind: str, params: dict,
+def _prepare(*, users: list[User], order: Order | None, kind: str, params: dict,
              notifications: list[Notification], emails: list[EmailMessage]) -> None:
     for user in users:
         notifications.append(Notification(recipient=user, order=order, kind=kind, params=params))
@@ -72,6 +83,29 @@ def notify_order_confirmed(*, order: Order) -> None:
                  params={"number": supplier_order.number, "lines": supplier_order.line_count,
                          "total": rupiah_digits(supplier_order.subtotal)},
                  notifications=notifications, emails=emails)
+    Notification.objects.bulk_create(notifications)
+    if emails:
+        get_connection().send_messages(emails)
+
+
+def notify_webhook_endpoint_disabled(*, supplier_id: int | None, workshop_id: int | None,
+                                     contact_emails: list[str], params: dict) -> None:
+    """Tell a partner that okto88 stopped sending its webhooks (partners.services.deliveries):
+    in-app and by email to the members of the supplier or workshop its API client acts for, and
+    by email to the client's contact address. params: client, url, reason (gone|failing), days."""
+    users = list(User.objects.filter(is_active=True).filter(
+        **({"supplier_membership__supplier_id": supplier_id} if supplier_id is not None
+           else {"workshop_membership__workshop_id": workshop_id}))) if (supplier_id or workshop_id) else []
+    notifications: list[Notification] = []
+    emails: list[EmailMessage] = []
+    _prepare(users=users, order=None, kind="webhook_endpoint_disabled", params=params,
+             notifications=notifications, emails=emails)
+    known = {user.email.lower() for user in users if user.email}
+    with translation.override(settings.LANGUAGE_CODE):
+        title, body = _texts("webhook_endpoint_disabled", params)
+    for address in contact_emails:
+        if address and address.lower() not in known:
+            emails.append(EmailMessage(title, body, None, [address]))
     Notification.objects.bulk_create(notifications)
     if emails:
         get_connection().send_messages(emails)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from okto88.errors import ApplicationError, error_message
 from partners import services
-from partners.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
+from partners.models import EndpointDisabledReason, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
 from partners.selectors import EndpointState, webhook_endpoint_state
 
 STATE_LABELS = {
@@ -70,8 +70,11 @@ class WebhookEndpointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Disable the selected endpoints"))
     def disable_selected(self, request, queryset) -> None:
-        self._each(request, queryset, lambda endpoint: services.endpoint_disable(endpoint=endpoint),
-                   _("%(count)d endpoint(s) disabled."))
+        # The engine's disable: the endpoint's pending deliveries fail (replayable once enabled).
+        def disable(endpoint: WebhookEndpoint) -> None:
+            services.endpoint_disable(endpoint_id=endpoint.pk, reason=EndpointDisabledReason.OPERATOR)
+
+        self._each(request, queryset, disable, _("%(count)d endpoint(s) disabled."))
 
     @admin.action(description=_("Enable the selected endpoints (clears the failure record)"))
     def enable_selected(self, request, queryset) -> None:
@@ -119,7 +122,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         done = 0
         for delivery in queryset:
             try:
-                services.delivery_replay(delivery=delivery)
+                services.endpoint_delivery_replay(delivery=delivery)
             except ApplicationError as exc:
                 self.message_user(request, f"{delivery.message_id}: {error_message(exc, staff=True)}",
                                   messages.ERROR)

@@ -45,7 +45,6 @@ from partners.serializers import (
     TestSendInSerializer,
     TestSendOutSerializer,
 )
-from partners.services.endpoints import REPLAY_MAX
 
 TAGS = ["webhooks"]
 AUTH = ("Needs an API key with the scope webhooks:manage; the endpoints are its API client's. ")
@@ -187,14 +186,13 @@ class EndpointReplayFailedApi(WebhookApi):
     @extend_schema(operation_id="webhooks_endpoints_replay_failed", tags=TAGS, request=ReplayFailedInSerializer,
                    responses={202: ReplayFailedOutSerializer, 403: PROBLEM_403, 404: PROBLEM_404,
                               409: PROBLEM_409_NOT_LIVE},
-                   description=AUTH + f"Send again every failed delivery created since `since` (at most "
-                               f"{REPLAY_MAX:,} per request: repeat it while `replayed` is "
-                               f"that many), each with its own webhook-id.")
+                   description=AUTH + "Send again every failed delivery created since `since`, each with its "
+                               "own webhook-id and the retry schedule from its start; `replayed` says how many.")
     def post(self, request, endpoint_id: int):
         endpoint = _endpoint(request, endpoint_id)
         body = ReplayFailedInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        replayed = services.deliveries_replay_failed(endpoint=endpoint, since=body.validated_data["since"])
+        replayed = services.endpoint_deliveries_replay_failed(endpoint=endpoint, since=body.validated_data["since"])
         return Response({"replayed": replayed}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -240,9 +238,9 @@ class DeliveryReplayApi(WebhookApi):
                                                                "`webhook_delivery_not_found`"),
                               409: OpenApiResponse(description="`webhook_endpoint_not_live` or "
                                                                "`webhook_delivery_not_replayable` (discarded)")},
-                   description=AUTH + "Send the delivery again now, with the same webhook-id; its attempts so far "
-                               "stay in the log.")
+                   description=AUTH + "Send the delivery again now, with the same webhook-id and the retry "
+                               "schedule from its start; its attempts so far stay in the log.")
     def post(self, request, endpoint_id: int, delivery_id: int):
         delivery = selectors.webhook_delivery_get(endpoint=_endpoint(request, endpoint_id), delivery_id=delivery_id)
-        delivery = services.delivery_replay(delivery=delivery)
+        delivery = services.endpoint_delivery_replay(delivery=delivery)
         return Response(DeliveryOutSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

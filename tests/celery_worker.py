@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 
 from okto88.celery import app as celery_app
-from okto88.celery import imports_queue
+from okto88.celery import imports_queue, webhooks_queue
 
 
 def database_url(settings_dict: dict) -> str:
@@ -43,12 +43,12 @@ def partner_worker_env(*, live_server, fake_courier, fake_gateway) -> dict[str, 
 
 class CeleryWorkerProcess:
     def __init__(self, *, log_dir: Path, concurrency: int = 2, extra_env: dict[str, str] | None = None,
-                 queues: tuple[str, ...] = ("main", "imports"), queue: str | None = None):
+                 queues: tuple[str, ...] = ("main", "imports", "webhooks"), queue: str | None = None):
         self.extra_env = extra_env or {}
-        self.queues = queues  # which of the session queue and its imports queue this worker consumes
+        self.queues = queues  # which of the session queue and its imports and webhooks queues this worker consumes
         self.log_path = log_dir / "worker.log"
         self.queue = queue or f"okto88-test-{uuid.uuid4().hex[:8]}"
-        self.node = self.queue if queues == ("main", "imports") else f"{self.queue}-{'-'.join(queues)}"
+        self.node = self.queue if queues == ("main", "imports", "webhooks") else f"{self.queue}-{'-'.join(queues)}"
         self.outbox_stream = f"{self.queue}:events"
         self.concurrency = concurrency
         self.process: subprocess.Popen | None = None
@@ -76,7 +76,7 @@ class CeleryWorkerProcess:
         self.wait_ready()
 
     def queue_names(self) -> list[str]:
-        names = {"main": self.queue, "imports": imports_queue(self.queue)}
+        names = {"main": self.queue, "imports": imports_queue(self.queue), "webhooks": webhooks_queue(self.queue)}
         return [names[q] for q in self.queues]
 
     def wait_ready(self, timeout: float = 60) -> None:

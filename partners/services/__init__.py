@@ -1,16 +1,24 @@
 """Partners' services: webhook endpoints and their secrets (endpoints), and the deliveries of
 events to them (deliveries)."""
 
-# Endpoint management (endpoints).
-from partners.services.endpoints import (
-    DELIVER_TASK,
-    TEST_TOPIC,
-    EndpointWithSecret,
+# Deliveries (the delivery engine).
+from partners.services.deliveries import (  # noqa: F401
+    deliveries_due,
     deliveries_replay_failed,
     delivery_replay,
+    delivery_test_create,
+    endpoint_disable,
+    webhook_deliver,
+    webhooks_fanout,
+)
+
+# Endpoint management (endpoints): what the webhooks API and admin call.
+from partners.services.endpoints import (  # noqa: F401
+    EndpointWithSecret,
     endpoint_create,
     endpoint_delete,
-    endpoint_disable,
+    endpoint_deliveries_replay_failed,
+    endpoint_delivery_replay,
     endpoint_enable,
     endpoint_pause,
     endpoint_resume,
@@ -19,11 +27,3 @@ from partners.services.endpoints import (
     endpoint_update,
     webhook_secret_generate,
 )
-
-__all__ = [
-    # endpoints
-    "DELIVER_TASK", "TEST_TOPIC", "EndpointWithSecret", "deliveries_replay_failed", "delivery_replay",
-    "endpoint_create", "endpoint_delete", "endpoint_disable", "endpoint_enable", "endpoint_pause",
-    "endpoint_resume", "endpoint_secret_rotate", "endpoint_test_send", "endpoint_update",
-    "webhook_secret_generate",
-]

@@ -6,10 +6,12 @@ visibility rule), at a URL the SSRF guard admits (partners.adapters.public_addre
 signing secret is `whsec_` + base64 of random bytes (the Standard Webhooks format) and is
 returned once, by endpoint_create and endpoint_secret_rotate; nothing reads it back to a partner.
 
-Deliveries are sent by the delivery engine (partners.services.deliveries and the task
-`partners.webhook_deliver`); here a test message or a replay only writes or resets the row and
-enqueues that task by name after commit. A replay keeps the delivery's `webhook-id`
-(message_id), as Standard Webhooks asks, so a receiver that saw it once can tell.
+Deliveries are made, sent and replayed by the delivery engine (partners.services.deliveries);
+a test message and the replays here add the rules a partner's or an operator's request must
+keep: the endpoint is live, a discarded delivery stays discarded. A replay keeps the
+delivery's `webhook-id` (message_id), as Standard Webhooks asks, so a receiver that saw it
+once can tell. An operator's disable is the engine's endpoint_disable (its pending deliveries
+fail); the enable is here.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from okto88.celery import task_send
 from okto88.events import event_topics
 from okto88.lock_objects import api_client_lock
 from okto88.models import ApiClient
@@ -40,24 +41,17 @@ from partners.errors import (
 )
 from partners.models import (
     DeliveryStatus,
-    EndpointDisabledReason,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookSecret,
 )
 from partners.selectors import partner_view, topic_visible, webhook_secrets_live
+from partners.services.deliveries import deliveries_replay_failed, delivery_replay, delivery_test_create
 
-DELIVER_TASK = "partners.webhook_deliver"
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
 SECRET_BYTES = 24  # as Svix issues them; Standard Webhooks asks for 24 to 64
-TEST_TOPIC = "webhook.test"
 URL_MAX_LENGTH = WebhookEndpoint._meta.get_field("url").max_length
 DESCRIPTION_MAX_LENGTH = WebhookEndpoint._meta.get_field("description").max_length
-# Failed deliveries are reset this many at a time (one UPDATE each), so a replay of a long
-# outage neither holds one huge lock nor builds one huge list of task messages in memory.
-REPLAY_BATCH = 500
-# One request replays at most this many; the answer says how many, and the partner repeats it.
-REPLAY_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -69,10 +63,6 @@ class EndpointWithSecret:
 
 def webhook_secret_generate() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
-
-
-def message_id_generate() -> str:
-    return "msg_" + secrets.token_urlsafe(18)
 
 
 def _url_clean(url: str) -> str:
@@ -106,15 +96,6 @@ def _event_types_clean(*, api_client: ApiClient, event_types: Iterable[str]) -> 
 
 def _endpoint_lock(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     return WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-
-
-def _deliver_after_commit(delivery_ids: list[int]) -> None:
-    def send() -> None:
-        for delivery_id in delivery_ids:
-            task_send(DELIVER_TASK, kwargs={"delivery_id": delivery_id})
-
-    if delivery_ids:
-        transaction.on_commit(send)
 
 
 @transaction.atomic
@@ -170,18 +151,6 @@ def endpoint_resume(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
 
 
 @transaction.atomic
-def endpoint_disable(*, endpoint: WebhookEndpoint,
-                     reason: str = EndpointDisabledReason.OPERATOR) -> WebhookEndpoint:
-    """An operator stops an endpoint (the delivery engine disables on 410 and after days of failure)."""
-    endpoint = _endpoint_lock(endpoint=endpoint)
-    if endpoint.disabled_at is None:
-        endpoint.disabled_at = timezone.now()
-        endpoint.disabled_reason = reason
-        endpoint.save(update_fields=["disabled_at", "disabled_reason", "updated_at"])
-    return endpoint
-
-
-@transaction.atomic
 def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     """An operator lets an endpoint the platform disabled receive again, with a clean failure record."""
     endpoint = _endpoint_lock(endpoint=endpoint)
@@ -226,48 +195,34 @@ def _live_check(endpoint: WebhookEndpoint) -> None:
 
 @transaction.atomic
 def endpoint_test_send(*, endpoint: WebhookEndpoint, message: str = "") -> WebhookDelivery:
-    """A `webhook.test` message to the endpoint, delivered and logged like any event."""
+    """A `webhook.test` message to a live endpoint, delivered and logged like any event (the
+    engine's delivery_test_create; `message` replaces its text before the row is committed)."""
     endpoint = _endpoint_lock(endpoint=endpoint)
     _live_check(endpoint)
-    delivery = WebhookDelivery.objects.create(
-        endpoint=endpoint, event=None, topic=TEST_TOPIC, message_id=message_id_generate(),
-        test_payload={"endpoint": endpoint.pk, "message": message or "okto88 test message"},
-        status=DeliveryStatus.PENDING, next_attempt_at=timezone.now())
-    _deliver_after_commit([delivery.pk])
+    delivery = delivery_test_create(endpoint=endpoint)
+    if message:
+        delivery.test_payload = {**delivery.test_payload, "message": message}
+        delivery.save(update_fields=["test_payload", "updated_at"])
     return delivery
 
 
 @transaction.atomic
-def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    """Send a delivery again, with the same webhook-id: the row goes back to pending, due now;
-    its attempts so far stay in the log (the next one is numbered after them)."""
+def endpoint_delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """A partner's or an operator's replay of one delivery (the engine's delivery_replay: the same
+    webhook-id, the retry schedule from its start, the attempts so far kept in the log), refused
+    for an endpoint that is not live and for a discarded delivery."""
     delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
     _live_check(delivery.endpoint)
     if delivery.status == DeliveryStatus.DISCARDED:
         raise WebhookDeliveryNotReplayable("A discarded delivery is not for this endpoint any more.",
                                            extra={"delivery": delivery.pk})
-    delivery.status = DeliveryStatus.PENDING
-    delivery.next_attempt_at = timezone.now()
-    delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
-    _deliver_after_commit([delivery.pk])
-    return delivery
+    return delivery_replay(delivery=delivery)
 
 
-def deliveries_replay_failed(*, endpoint: WebhookEndpoint, since: datetime) -> int:
-    """Replay every failed delivery of `endpoint` created since `since` (at most REPLAY_MAX), in
-    batches of REPLAY_BATCH, each its own transaction; the number replayed."""
-    _live_check(endpoint)
-    replayed = 0
-    while replayed < REPLAY_MAX:
-        with transaction.atomic():
-            ids = list(WebhookDelivery.objects.select_for_update(skip_locked=True)
-                       .filter(endpoint=endpoint, status=DeliveryStatus.FAILED, created_at__gte=since)
-                       .order_by("pk").values_list("pk", flat=True)[:min(REPLAY_BATCH, REPLAY_MAX - replayed)])
-            if not ids:
-                break
-            now = timezone.now()
-            WebhookDelivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.PENDING, next_attempt_at=now,
-                                                              updated_at=now)
-            _deliver_after_commit(ids)
-        replayed += len(ids)
-    return replayed
+@transaction.atomic
+def endpoint_deliveries_replay_failed(*, endpoint: WebhookEndpoint, since: datetime) -> int:
+    """Replay every failed delivery of a live endpoint created since `since` (the engine's
+    deliveries_replay_failed: they become due now and its sweep sends them, a batch at a time);
+    the number replayed."""
+    _live_check(_endpoint_lock(endpoint=endpoint))
+    return deliveries_replay_failed(endpoint=endpoint, since=since)

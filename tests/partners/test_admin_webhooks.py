@@ -85,7 +85,7 @@ def test_a_test_message_from_admin_and_a_refusal_for_a_disabled_endpoint(operato
                              follow=True)
     assert [m.level_tag for m in response.context["messages"]] == ["success"]
     assert WebhookDelivery.objects.filter(endpoint=created.endpoint, topic="webhook.test").count() == 1
-    services.endpoint_disable(endpoint=created.endpoint)
+    services.endpoint_disable(endpoint_id=created.endpoint.pk, reason="operator")
     response = operator.post(ENDPOINTS, {"action": "send_test", "_selected_action": [created.endpoint.pk]},
                              follow=True)
     assert [m.level_tag for m in response.context["messages"]] == ["error"]

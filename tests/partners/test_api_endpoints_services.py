@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from okto88.models import Scope
 from partners import selectors, services
-from partners.errors import WebhookEndpointNotLive, WebhookEventTypesRequired
+from partners.errors import WebhookDeliveryNotReplayable, WebhookEndpointNotLive, WebhookEventTypesRequired
 from partners.models import DeliveryStatus, EndpointDisabledReason, WebhookDelivery, WebhookEndpoint, WebhookSecret
 from tests.platform.factories import issue_api_key
 from tests.suppliers.factories import SupplierApiClientFactory
@@ -70,7 +70,7 @@ def test_an_overlap_of_zero_ends_the_old_secret_now(endpoint):
 
 
 def test_an_operator_disables_and_enables_with_a_clean_failure_record(endpoint):
-    services.endpoint_disable(endpoint=endpoint)
+    services.endpoint_disable(endpoint_id=endpoint.pk, reason=EndpointDisabledReason.OPERATOR)
     endpoint.refresh_from_db()
     assert endpoint.disabled_at and endpoint.disabled_reason == EndpointDisabledReason.OPERATOR
     assert selectors.webhook_endpoint_state(endpoint=endpoint) == "disabled"
@@ -106,19 +106,17 @@ def test_an_update_that_empties_the_event_types_is_refused(endpoint):
     assert endpoint.event_types == ["offer.price_changed"]
 
 
-def test_replay_failed_works_in_bounded_batches(endpoint, monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setattr("partners.services.endpoints.REPLAY_BATCH", 3)
-    monkeypatch.setattr("partners.services.endpoints.REPLAY_MAX", 7)
-    sent = []
-    monkeypatch.setattr("partners.services.endpoints.task_send",
-                        lambda name, *, kwargs=None, countdown=None: sent.append(kwargs["delivery_id"]))
-    ids = [services.endpoint_test_send(endpoint=endpoint).pk for _ in range(8)]
-    WebhookDelivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.FAILED)
-    since = timezone.now() - timedelta(hours=1)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        assert services.deliveries_replay_failed(endpoint=endpoint, since=since) == 7
-    assert len(callbacks) == 3  # batches of 3, 3 and 1: one enqueue per batch's commit
-    assert sorted(sent) == ids[:7]
-    assert WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED).count() == 1
-    # The partner repeats the request for the rest.
-    assert services.deliveries_replay_failed(endpoint=endpoint, since=since) == 1
+def test_no_replay_for_an_endpoint_that_is_not_live_nor_of_a_discarded_delivery(endpoint):
+    delivery = services.endpoint_test_send(endpoint=endpoint, message="halo")
+    assert delivery.test_payload == {"endpoint": endpoint.pk, "message": "halo"}
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.DISCARDED)
+    with pytest.raises(WebhookDeliveryNotReplayable):
+        services.endpoint_delivery_replay(delivery=delivery)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED)
+    services.endpoint_pause(endpoint=endpoint)
+    with pytest.raises(WebhookEndpointNotLive):
+        services.endpoint_delivery_replay(delivery=delivery)
+    with pytest.raises(WebhookEndpointNotLive):
+        services.endpoint_deliveries_replay_failed(endpoint=endpoint, since=timezone.now() - timedelta(days=1))
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED

@@ -157,3 +157,57 @@ def test_large_writes_go_in_one_binary_insert_with_the_same_rows(monkeypatch, dj
         ("3", 4, 1, {"n": 3}, written[0].created_at), ("1", 2, 1, {"n": 1}, written[1].created_at),
         ("2", 3, 1, {"n": 2}, written[2].created_at)]
     assert all(not e._state.adding for e in written)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_published_events_get_positions_in_publication_order_which_ids_do_not_promise(stream):
+    """An event whose transaction took a smaller id but committed later is published later: its
+    position comes after, so a reader following positions (the events feed) cannot skip it."""
+    written, commit = threading.Event(), threading.Event()
+    box: list[int] = []
+
+    def slow_writer():
+        try:
+            with transaction.atomic():
+                box.append(services.outbox_event_write(topic="test.happened", aggregate_type="test",
+                                                       aggregate_id=1, payload={"n": 1}).pk)
+                written.set()
+                commit.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    written.wait(timeout=30)
+    fast = write_event(2).pk
+    assert services.outbox_relay() == 1  # only the committed one
+    commit.set()
+    thread.join()
+    assert services.outbox_relay() == 1
+    (slow,) = box
+    positions = dict(OutboxEvent.objects.values_list("pk", "position"))
+    assert slow < fast and positions[fast] < positions[slow]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batch_consumers_get_every_published_batch_and_a_failed_send_publishes_it_again(stream, settings,
+                                                                                       monkeypatch):
+    settings.OUTBOX_BATCH_CONSUMERS = ["test.batch_consumer"]
+    sent: list[tuple[str, dict]] = []
+    fail = {"now": True}
+
+    def send_task(name, kwargs=None, **options):
+        if fail["now"]:
+            raise ConnectionError("broker down")
+        sent.append((name, kwargs))
+
+    monkeypatch.setattr(services.app, "send_task", send_task)
+    written = [write_event(n).pk for n in range(3)]
+    with pytest.raises(ConnectionError):
+        services.outbox_relay(batch_size=10)
+    assert not OutboxEvent.objects.filter(published_at__isnull=False).exists()
+    fail["now"] = False
+    assert services.outbox_relay(batch_size=2) == 3
+    assert sent == [("test.batch_consumer", {"event_ids": written[:2]}),
+                    ("test.batch_consumer", {"event_ids": written[2:]})]
+    assert not OutboxEvent.objects.filter(position__isnull=True).exists()

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
-from okto88.celery import imports_queue
+from okto88.celery import imports_queue, webhooks_queue
 from okto88.demo import demo_load_all
 
 # The project's own fake partner servers (payment gateway, courier) on the ports the
@@ -29,6 +29,8 @@ FAKE_PARTNERS = [
     ("fake_gateway", "PAYMENT_GATEWAY_URL", []),
     # The demo courier moves booked parcels along by itself: picked up, in transit, delivered.
     ("fake_courier", "COURIER_URL", ["--auto-advance=20"]),
+    # Receives webhooks for endpoints pointed at it (partners/fake_receiver.py).
+    ("fake_receiver", "WEBHOOK_FAKE_RECEIVER_URL", []),
 ]
 
 
@@ -40,15 +42,18 @@ def web_server_argv(*, host: str, port: int) -> list[str]:
 
 
 def worker_processes(*, celery: list[str]) -> list[tuple[str, list[str]]]:
-    """The main worker (order workflow, mail, outbox) and the imports worker, on separate queues:
-    a feed import never makes an order wait. One import at a time; a pool process that grew
-    past IMPORT_WORKER_MAX_MEMORY_KB is replaced after its task."""
+    """The main worker (order workflow, mail, outbox), the imports worker and the webhooks worker,
+    on separate queues: a feed import or a slow partner never makes an order wait. One import at
+    a time; a pool process that grew past IMPORT_WORKER_MAX_MEMORY_KB is replaced after its task.
+    Webhook attempts wait on the network, so that worker runs more processes than the others."""
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     common = ["worker", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
     return [
         ("worker", [*celery, *common, "--concurrency=2", "-Q", queue, "-n", f"worker.{queue}@%h"]),
         ("imports", [*celery, *common, "--concurrency=1", "-Q", imports_queue(queue), "-n", f"imports.{queue}@%h",
                      f"--max-memory-per-child={settings.IMPORT_WORKER_MAX_MEMORY_KB}"]),
+        ("webhooks", [*celery, *common, "--concurrency=4", "-Q", webhooks_queue(queue), "-n",
+                      f"webhooks.{queue}@%h"]),
     ]
 
 

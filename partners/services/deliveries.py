@@ -1,0 +1,577 @@
+"""Deliveries of events to partners' webhook endpoints (docs/webhooks.md).
+
+The path of an event: the outbox relay hands every published batch of event ids to
+`webhooks_fanout` (settings.OUTBOX_BATCH_CONSUMERS), which writes one WebhookDelivery per
+(event, live endpoint that subscribes to its topic and may see it: partners.selectors) in one
+INSERT … ON CONFLICT DO NOTHING, and after commit enqueues each new delivery's first attempt.
+`webhook_deliver` makes one attempt: it claims the delivery under its row lock, signs the body
+(Standard Webhooks), re-checks the URL (SSRF) and POSTs to the checked address through
+okto88.partner_calls, then records the attempt and decides what follows (succeeded, retry at
+the schedule, failed, endpoint disabled).
+
+Scheduling: a delivery's task carries `attempt`, the number of attempts the delivery had when
+the task was sent; a task whose number no longer matches (a duplicate, or a copy re-queued by
+the sweep while the first waited) does nothing. Short delays ride on a Celery countdown; longer
+ones wait in the table (`next_attempt_at`) for `deliveries_due`, the beat task that enqueues
+what is due with SELECT … FOR UPDATE SKIP LOCKED. While a task is queued or running, the
+delivery's `next_attempt_at` is pushed WEBHOOK_ENQUEUE_LEASE_SECONDS past when it should run,
+so a lost task is re-queued by the sweep and a live one is not.
+
+Lock order: a transaction holding a delivery's row lock never writes its endpoint's row; the
+endpoint's changes (failing_since, disabling) are made after, in their own transactions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import requests
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Q
+from django.db.models.fields.json import KeyTransform
+from django.utils import timezone
+from redis.commands.core import Script
+from standardwebhooks.webhooks import Webhook
+
+from okto88.celery import task_send
+from okto88.circuit_breaker import CircuitOpen
+from okto88.events import event_topics
+from okto88.models import OutboxEvent
+from okto88.partner_calls import partner_call
+from okto88.redis_connection import redis_client
+from orders.notifications import notify_webhook_endpoint_disabled
+from partners.adapters.public_address import url_resolve
+from partners.adapters.webhook_http import webhook_post
+from partners.errors import WebhookUrlNotAllowed
+from partners.models import (
+    AttemptOutcome,
+    DeliveryStatus,
+    EndpointDisabledReason,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookSecret,
+)
+from partners.selectors import PartnerView, event_visible, partner_view
+
+logger = logging.getLogger(__name__)
+
+DELIVER_TASK = "partners.webhook_deliver"  # partners.tasks.webhook_deliver_task
+TEST_TOPIC = "webhook.test"
+
+
+# --- The message ------------------------------------------------------------------------------
+
+def message_id_new() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def delivery_body(*, delivery: WebhookDelivery, event: OutboxEvent | None) -> bytes:
+    """The JSON body (Standard Webhooks' payload structure: type, timestamp, data), the same
+    bytes at every attempt. `event_id` (the outbox event) and `schema_version` (of the topic's
+    payload, docs/events.md) let a receiver deduplicate across endpoints and know the shape;
+    a test message has neither."""
+    if event is None:
+        document = {"type": delivery.topic, "timestamp": _iso(delivery.created_at), "data": delivery.test_payload,
+                    "event_id": None, "schema_version": None}
+    else:
+        document = {"type": event.topic, "timestamp": _iso(event.created_at), "data": event.payload,
+                    "event_id": event.pk, "schema_version": event.schema_version}
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def delivery_headers(*, message_id: str, timestamp: datetime, body: bytes, secrets: list[str]) -> dict[str, str]:
+    """Standard Webhooks' headers: one `v1,` signature per secret (two during a rotation's overlap)."""
+    signatures = " ".join(Webhook(secret).sign(message_id, timestamp, body) for secret in secrets)
+    return {"webhook-id": message_id, "webhook-timestamp": str(int(timestamp.timestamp())),
+            "webhook-signature": signatures}
+
+
+def endpoint_secrets_live(*, endpoint_id: int, now: datetime | None = None) -> list[str]:
+    """The secrets that sign now: every one without an expiry or whose expiry is still ahead, newest first."""
+    now = now or timezone.now()
+    return list(WebhookSecret.objects.filter(endpoint_id=endpoint_id)
+                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                .order_by("-created_at", "-id").values_list("secret", flat=True))
+
+
+# --- Scheduling -------------------------------------------------------------------------------
+
+def _enqueue(delivery_id: int, attempt: int, countdown: float | None = None) -> None:
+    try:
+        task_send(DELIVER_TASK, kwargs={"delivery_id": delivery_id, "attempt": attempt},
+                  countdown=countdown if countdown and countdown > 0 else None)
+    except Exception:  # the broker is down: the sweep re-queues it once its lease is over
+        logger.warning("could not enqueue a webhook delivery", exc_info=True, extra={"delivery_id": delivery_id})
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.WEBHOOK_ENQUEUE_LEASE_SECONDS)
+
+
+def _schedule(delivery: WebhookDelivery, *, delay: float, now: datetime) -> None:
+    """Set when `delivery` (pending, saved by the caller) is tried next: a short delay on a Celery
+    countdown sent after commit, a long one left to the sweep (deliveries_due)."""
+    delay = max(0.0, delay)
+    if delay <= settings.WEBHOOK_COUNTDOWN_MAX_SECONDS:
+        delivery.next_attempt_at = now + timedelta(seconds=delay) + _lease()
+        delivery_id, attempt = delivery.pk, delivery.attempts
+        transaction.on_commit(lambda: _enqueue(delivery_id, attempt, countdown=delay))
+    else:
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+
+
+def retry_delay(*, attempts: int, retry_after: float | None = None) -> float | None:
+    """Seconds until the next attempt after `attempts` failed ones, with jitter; None when the
+    schedule is spent. A receiver's Retry-After (capped) is a floor."""
+    schedule = settings.WEBHOOK_RETRY_SCHEDULE_SECONDS
+    if attempts >= len(schedule):
+        return None
+    jitter = settings.WEBHOOK_RETRY_JITTER
+    delay = schedule[attempts] * random.uniform(1 - jitter, 1 + jitter)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, settings.WEBHOOK_RETRY_AFTER_MAX_SECONDS))
+    return delay
+
+
+def retry_after_seconds(value: str, *, now: datetime | None = None) -> float | None:
+    """A Retry-After header (delay-seconds or an HTTP date) in seconds from now, or None."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or timezone.now())).total_seconds())
+
+
+# --- Fan-out ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LiveEndpoint:
+    id: int
+    topics: frozenset[str]
+    view: PartnerView
+
+
+_live_cache: tuple[float, list[LiveEndpoint]] | None = None
+
+
+def endpoints_live() -> list[LiveEndpoint]:
+    """The live endpoints with their clients' views, kept in this process for
+    WEBHOOK_ENDPOINTS_CACHE_SECONDS (the insert checks liveness again in SQL)."""
+    global _live_cache
+    ttl = settings.WEBHOOK_ENDPOINTS_CACHE_SECONDS
+    if ttl > 0 and _live_cache is not None and _live_cache[0] > time.monotonic():
+        return _live_cache[1]
+    endpoints = list(WebhookEndpoint.objects.filter(is_active=True, disabled_at__isnull=True)
+                     .select_related("api_client").order_by("pk"))
+    views: dict[int, PartnerView] = {}
+    live = []
+    for endpoint in endpoints:
+        view = views.get(endpoint.api_client_id)
+        if view is None:
+            view = views[endpoint.api_client_id] = partner_view(api_client=endpoint.api_client)
+        live.append(LiveEndpoint(id=endpoint.pk, topics=frozenset(endpoint.event_types), view=view))
+    _live_cache = (time.monotonic() + ttl, live)
+    return live
+
+
+_INSERT_DELIVERIES = """
+    INSERT INTO partners_webhookdelivery
+        (endpoint_id, event_id, message_id, topic, status, attempts, next_attempt_at, last_error,
+         created_at, updated_at)
+    SELECT v.endpoint_id, v.event_id, v.message_id, v.topic, %s, 0, %s, '', %s, %s
+      FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) AS v(endpoint_id, event_id, message_id, topic)
+      JOIN partners_webhookendpoint AS e ON e.id = v.endpoint_id AND e.is_active AND e.disabled_at IS NULL
+    ON CONFLICT DO NOTHING
+    RETURNING id
+"""
+
+
+@transaction.atomic
+def webhooks_fanout(*, event_ids: list[int]) -> int:
+    """One delivery per (event, endpoint that subscribes to its topic and may see it), the first
+    attempts enqueued after commit. Safe to repeat: an existing (endpoint, event) is skipped.
+    Returns how many deliveries were created."""
+    live = endpoints_live()
+    if not live or not event_ids:
+        return 0
+    topics = event_topics()
+    by_topic: dict[str, list[LiveEndpoint]] = {}
+    for endpoint in live:
+        for name in endpoint.topics:
+            if name in topics and topics[name].audience is not None:
+                by_topic.setdefault(name, []).append(endpoint)
+    if not by_topic:
+        return 0
+    # Only the payload fields the visibility rule reads, never whole payloads (a feed's batch
+    # event holds a thousand items).
+    fields = sorted({field for name in by_topic for field in (topics[name].audience.supplier_field,
+                                                               topics[name].audience.workshop_field) if field})
+    annotations = {f"audience_{index}": KeyTransform(field, "payload") for index, field in enumerate(fields)}
+    events = (OutboxEvent.objects.filter(pk__in=event_ids, topic__in=list(by_topic))
+              .annotate(**annotations).values("id", "topic", *annotations))
+    endpoint_ids, ids, message_ids, topic_names = [], [], [], []
+    for event in events:
+        topic = topics[event["topic"]]
+        visible_fields = {field: event[f"audience_{index}"] for index, field in enumerate(fields)}
+        for endpoint in by_topic[event["topic"]]:
+            if event_visible(view=endpoint.view, topic=topic, payload=visible_fields):
+                endpoint_ids.append(endpoint.id)
+                ids.append(event["id"])
+                message_ids.append(message_id_new())
+                topic_names.append(event["topic"])
+    if not ids:
+        return 0
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_DELIVERIES, [DeliveryStatus.PENDING, now + _lease(), now, now,
+                                            endpoint_ids, ids, message_ids, topic_names])
+        created = [row[0] for row in cursor.fetchall()]
+    transaction.on_commit(lambda: [_enqueue(delivery_id, 0) for delivery_id in created])
+    return len(created)
+
+
+@transaction.atomic
+def delivery_test_create(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """A `webhook.test` message to `endpoint`, signed and retried like any delivery."""
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event=None, message_id=message_id_new(), topic=TEST_TOPIC,
+        test_payload={"endpoint": endpoint.pk, "message": "A test message from okto88."},
+        next_attempt_at=now + _lease())
+    transaction.on_commit(lambda: _enqueue(delivery.pk, 0))
+    return delivery
+
+
+# --- The per-endpoint cap ---------------------------------------------------------------------
+
+# A sorted set of the attempts in flight to one endpoint, scored by when each expires (so a
+# worker that died mid-attempt frees its place by itself). Redis' own clock: all workers agree.
+_SLOT_ACQUIRE = Script(None, b"""
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+""")
+
+
+def _slots_key(endpoint_id: int) -> str:
+    return f"okto88:webhook:slots:{endpoint_id}"
+
+
+def endpoint_slot_acquire(*, endpoint_id: int) -> str | None:
+    """A place among the endpoint's WEBHOOK_ENDPOINT_CONCURRENCY attempts in flight: its token,
+    or None when they are all taken. With Redis unreachable the attempt goes ahead."""
+    token = uuid.uuid4().hex
+    ttl_ms = int((settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS + settings.WEBHOOK_TOTAL_TIMEOUT_SECONDS + 15) * 1000)
+    try:
+        got = _SLOT_ACQUIRE(keys=[_slots_key(endpoint_id)],
+                            args=[settings.WEBHOOK_ENDPOINT_CONCURRENCY, ttl_ms, token], client=redis_client())
+    except Exception:
+        logger.warning("webhook concurrency slots unavailable", exc_info=True)
+        return token
+    return token if got else None
+
+
+def endpoint_slot_release(*, endpoint_id: int, token: str) -> None:
+    try:
+        redis_client().zrem(_slots_key(endpoint_id), token)
+    except Exception:  # it expires by itself
+        logger.warning("could not free a webhook concurrency slot", exc_info=True)
+
+
+# --- One attempt ------------------------------------------------------------------------------
+
+@dataclass
+class AttemptResult:
+    outcome: str
+    status_code: int | None = None
+    error: str = ""
+    excerpt: str = ""
+    retry_after: float | None = None
+    duration_ms: int = 0
+
+
+def _still_due(delivery: WebhookDelivery | None, attempt: int | None) -> bool:
+    return (delivery is not None and delivery.status == DeliveryStatus.PENDING
+            and (attempt is None or delivery.attempts == attempt))
+
+
+def webhook_deliver(*, delivery_id: int, attempt: int | None = None) -> str:
+    """Make one attempt of a delivery (see the module docstring); returns what happened:
+    stale, deferred, paused, endpoint_disabled, circuit_open, or the attempt's outcome."""
+    head = WebhookDelivery.objects.filter(pk=delivery_id).only("status", "attempts", "endpoint_id").first()
+    if not _still_due(head, attempt):
+        return "stale"
+    token = endpoint_slot_acquire(endpoint_id=head.endpoint_id)
+    if token is None:
+        # The endpoint has its share of attempts in flight: come back shortly, holding no worker.
+        _defer(delivery_id=delivery_id, attempt=head.attempts,
+               seconds=settings.WEBHOOK_CAP_DEFER_SECONDS * random.uniform(1, 1.5))
+        return "deferred"
+    try:
+        return _attempt(delivery_id=delivery_id, attempt=attempt)
+    finally:
+        endpoint_slot_release(endpoint_id=head.endpoint_id, token=token)
+
+
+@transaction.atomic
+def _defer(*, delivery_id: int, attempt: int, seconds: float) -> None:
+    delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+    if not _still_due(delivery, attempt):
+        return
+    _schedule(delivery, delay=seconds, now=timezone.now())
+    delivery.save(update_fields=["next_attempt_at", "updated_at"])
+
+
+def _claim(*, delivery_id: int, attempt: int | None) -> tuple[WebhookDelivery | None, str]:
+    """Count the attempt under the delivery's lock before sending (a second run of the same task
+    then finds the count moved on). Returns the delivery, or None and why not."""
+    with transaction.atomic():
+        delivery = (WebhookDelivery.objects.select_for_update(of=("self",))
+                    .select_related("endpoint", "event").filter(pk=delivery_id).first())
+        if not _still_due(delivery, attempt):
+            return None, "stale"
+        endpoint = delivery.endpoint
+        now = timezone.now()
+        if endpoint.disabled_at is not None:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.next_attempt_at = None
+            delivery.last_error = "endpoint disabled"
+            delivery.save(update_fields=["status", "next_attempt_at", "last_error", "updated_at"])
+            return None, "endpoint_disabled"
+        if not endpoint.is_active:
+            # Paused by its owner: kept pending; the sweep takes it up again once resumed.
+            delivery.next_attempt_at = now
+            delivery.save(update_fields=["next_attempt_at", "updated_at"])
+            return None, "paused"
+        delivery.attempts += 1
+        delivery.next_attempt_at = now + timedelta(seconds=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS
+                                                   + settings.WEBHOOK_TOTAL_TIMEOUT_SECONDS) + _lease()
+        delivery.save(update_fields=["attempts", "next_attempt_at", "updated_at"])
+        return delivery, ""
+
+
+def _send(*, delivery: WebhookDelivery) -> AttemptResult:
+    """Sign, check the URL and POST; never raises for what the receiver or the network did."""
+    endpoint = delivery.endpoint
+    now = timezone.now()
+    body = delivery_body(delivery=delivery, event=delivery.event)
+    headers = delivery_headers(message_id=delivery.message_id, timestamp=now, body=body,
+                               secrets=endpoint_secrets_live(endpoint_id=endpoint.pk, now=now))
+    started = time.perf_counter()
+    try:
+        resolved = url_resolve(endpoint.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_URLS,
+                               require_https=settings.WEBHOOK_REQUIRE_HTTPS)
+    except WebhookUrlNotAllowed as exc:
+        return AttemptResult(outcome=AttemptOutcome.BLOCKED, error=str(exc.message)[:300],
+                             duration_ms=int((time.perf_counter() - started) * 1000))
+    result = AttemptResult(outcome=AttemptOutcome.ERROR)
+    with partner_call(partner=f"webhook:{endpoint.pk}", operation="deliver") as call:
+        try:
+            response = webhook_post(url=endpoint.url, resolved=resolved, body=body, headers=headers,
+                                    connect_timeout=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
+                                    total_timeout=settings.WEBHOOK_TOTAL_TIMEOUT_SECONDS,
+                                    excerpt_bytes=settings.WEBHOOK_RESPONSE_EXCERPT_BYTES)
+        except requests.RequestException as exc:
+            call.error = exc
+            timed_out = isinstance(exc, requests.Timeout)
+            result = AttemptResult(outcome=AttemptOutcome.TIMEOUT if timed_out else AttemptOutcome.ERROR,
+                                   error=f"{type(exc).__name__}: {exc}"[:300])
+        else:
+            call.status = response.status
+            status = response.status
+            if 200 <= status < 300:
+                outcome = AttemptOutcome.OK
+            elif status == 429 or status >= 500 or status < 400:
+                outcome = AttemptOutcome.ERROR  # a redirect is not followed: tried again later
+            else:
+                outcome = AttemptOutcome.REJECTED
+            retry_after = retry_after_seconds(response.retry_after) if status in (429, 503) else None
+            excerpt = response.excerpt.decode("utf-8", "replace").replace("\x00", "")
+            result = AttemptResult(outcome=outcome, status_code=status, excerpt=excerpt, retry_after=retry_after)
+    result.duration_ms = int((time.perf_counter() - started) * 1000)
+    return result
+
+
+def _attempt(*, delivery_id: int, attempt: int | None) -> str:
+    delivery, why_not = _claim(delivery_id=delivery_id, attempt=attempt)
+    if delivery is None:
+        return why_not
+    started_at = timezone.now()
+    try:
+        result = _send(delivery=delivery)
+    except CircuitOpen:
+        _unclaim(delivery_id=delivery_id, attempts=delivery.attempts)
+        return "circuit_open"
+    _record(delivery_id=delivery_id, attempts=delivery.attempts, started_at=started_at, result=result)
+    _endpoint_after_attempt(endpoint_id=delivery.endpoint_id, result=result)
+    return result.outcome
+
+
+@transaction.atomic
+def _unclaim(*, delivery_id: int, attempts: int) -> None:
+    """The endpoint's breaker is open: nothing was sent, so the attempt does not count; try
+    again once the breaker lets a probe through."""
+    delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+    if not _still_due(delivery, attempts):
+        return
+    delivery.attempts -= 1
+    _schedule(delivery, delay=settings.PARTNER_BREAKER_COOL_DOWN_SECONDS * random.uniform(1, 1.2),
+              now=timezone.now())
+    delivery.save(update_fields=["attempts", "next_attempt_at", "updated_at"])
+
+
+@transaction.atomic
+def _record(*, delivery_id: int, attempts: int, started_at: datetime, result: AttemptResult) -> None:
+    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+    number = (WebhookAttempt.objects.filter(delivery_id=delivery_id).aggregate(last=Max("number"))["last"] or 0) + 1
+    excerpt_cap = settings.WEBHOOK_RESPONSE_EXCERPT_BYTES
+    WebhookAttempt.objects.create(delivery_id=delivery_id, number=number, started_at=started_at,
+                                  duration_ms=result.duration_ms, outcome=result.outcome,
+                                  status_code=result.status_code, error=result.error[:300],
+                                  response_excerpt=result.excerpt[:excerpt_cap])
+    if delivery.status != DeliveryStatus.PENDING or delivery.attempts != attempts:
+        return  # replayed or ended meanwhile: the attempt is logged, the new state stands
+    now = timezone.now()
+    delivery.last_status_code = result.status_code
+    delivery.last_error = result.error[:300]
+    if result.outcome == AttemptOutcome.OK:
+        delivery.status = DeliveryStatus.SUCCEEDED
+        delivery.succeeded_at = now
+        delivery.next_attempt_at = None
+        delivery.last_error = ""
+    elif result.outcome == AttemptOutcome.REJECTED:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+        delivery.last_error = delivery.last_error or f"HTTP {result.status_code}"
+    else:
+        delay = retry_delay(attempts=delivery.attempts, retry_after=result.retry_after)
+        if delay is None:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.next_attempt_at = None
+        else:
+            _schedule(delivery, delay=delay, now=now)
+    delivery.save(update_fields=["status", "succeeded_at", "next_attempt_at", "last_status_code", "last_error",
+                                 "updated_at"])
+
+
+def _endpoint_after_attempt(*, endpoint_id: int, result: AttemptResult) -> None:
+    if result.outcome == AttemptOutcome.OK:
+        # Conditional: a healthy endpoint's row is not written at every delivery.
+        WebhookEndpoint.objects.filter(pk=endpoint_id, failing_since__isnull=False).update(failing_since=None)
+        return
+    now = timezone.now()
+    WebhookEndpoint.objects.filter(pk=endpoint_id, failing_since__isnull=True).update(failing_since=now)
+    if result.status_code == 410:
+        endpoint_disable(endpoint_id=endpoint_id, reason=EndpointDisabledReason.GONE)
+    elif WebhookEndpoint.objects.filter(pk=endpoint_id, disabled_at__isnull=True,
+                                        failing_since__lte=now - _failing_for()).exists():
+        endpoint_disable(endpoint_id=endpoint_id, reason=EndpointDisabledReason.FAILING)
+
+
+def _failing_for() -> timedelta:
+    return timedelta(days=settings.WEBHOOK_DISABLE_AFTER_DAYS)
+
+
+# --- Disabling --------------------------------------------------------------------------------
+
+@transaction.atomic
+def endpoint_disable(*, endpoint_id: int, reason: str) -> bool:
+    """Stop sending to an endpoint: its pending deliveries fail (replay them once it is enabled
+    again) and its owner is told, in-app and by email. False if it was disabled already."""
+    now = timezone.now()
+    if not WebhookEndpoint.objects.filter(pk=endpoint_id, disabled_at__isnull=True).update(
+            disabled_at=now, disabled_reason=reason, updated_at=now):
+        return False
+    WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.FAILED, next_attempt_at=None, last_error=f"endpoint disabled ({reason})", updated_at=now)
+    endpoint = WebhookEndpoint.objects.select_related("api_client").get(pk=endpoint_id)
+    view = partner_view(api_client=endpoint.api_client)
+    if reason != EndpointDisabledReason.OPERATOR:
+        notify_webhook_endpoint_disabled(
+            supplier_id=view.supplier_id, workshop_id=view.workshop_id,
+            contact_emails=[endpoint.api_client.contact_email] if endpoint.api_client.contact_email else [],
+            params={"client": endpoint.api_client.name, "url": endpoint.url, "reason": reason,
+                    "days": settings.WEBHOOK_DISABLE_AFTER_DAYS})
+    logger.warning("webhook endpoint disabled", extra={"endpoint_id": endpoint_id, "reason": reason})
+    return True
+
+
+# --- The sweep --------------------------------------------------------------------------------
+
+_DUE = """
+    UPDATE partners_webhookdelivery AS d SET next_attempt_at = %s, updated_at = %s
+      FROM (SELECT d2.id FROM partners_webhookdelivery AS d2
+              JOIN partners_webhookendpoint AS e ON e.id = d2.endpoint_id AND e.is_active AND e.disabled_at IS NULL
+             WHERE d2.status = %s AND d2.next_attempt_at <= %s
+             ORDER BY d2.next_attempt_at LIMIT %s
+             FOR UPDATE OF d2 SKIP LOCKED) AS due
+     WHERE d.id = due.id
+    RETURNING d.id, d.attempts
+"""
+
+
+@transaction.atomic
+def deliveries_due(*, limit: int | None = None) -> int:
+    """Enqueue the deliveries whose next attempt is due (a bounded batch, oldest first; rows
+    another sweep holds are skipped), and disable endpoints failing for
+    WEBHOOK_DISABLE_AFTER_DAYS. Returns how many were enqueued."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_DUE, [now + _lease(), now, DeliveryStatus.PENDING, now,
+                              limit or settings.WEBHOOK_DUE_BATCH])
+        due = cursor.fetchall()
+    transaction.on_commit(lambda: [_enqueue(delivery_id, attempts) for delivery_id, attempts in due])
+    failing = list(WebhookEndpoint.objects.filter(disabled_at__isnull=True, failing_since__lte=now - _failing_for())
+                   .values_list("pk", flat=True)[:100])
+    for endpoint_id in failing:
+        endpoint_disable(endpoint_id=endpoint_id, reason=EndpointDisabledReason.FAILING)
+    return len(due)
+
+
+# --- Replays ----------------------------------------------------------------------------------
+
+@transaction.atomic
+def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again from the start of the schedule, with its own webhook-id (a receiver
+    that processed it already sees the same id). Its earlier attempts stay in the log."""
+    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    delivery.status = DeliveryStatus.PENDING
+    delivery.attempts = 0
+    delivery.succeeded_at = None
+    _schedule(delivery, delay=0, now=timezone.now())
+    delivery.save(update_fields=["status", "attempts", "succeeded_at", "next_attempt_at", "updated_at"])
+    return delivery
+
+
+@transaction.atomic
+def deliveries_replay_failed(*, endpoint: WebhookEndpoint, since: datetime) -> int:
+    """Replay every failed delivery of `endpoint` created since `since`; the sweep sends them."""
+    now = timezone.now()
+    failed = WebhookDelivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.FAILED, created_at__gte=since)
+    return failed.update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now)

@@ -26,7 +26,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from okto88 import recording
 from okto88.breaker_metrics import BreakerStateCollector
 from okto88.celery import app as celery_app
-from okto88.celery import imports_queue
+from okto88.celery import imports_queue, webhooks_queue
 from okto88.redis_connection import redis_client
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ KOMBU_PRIORITY_SEP = "\x06\x16"
 
 
 def celery_queue_names() -> list[str]:
-    return [celery_app.conf.task_default_queue, imports_queue()]
+    return [celery_app.conf.task_default_queue, imports_queue(), webhooks_queue()]
 
 
 @functools.cache

@@ -1,9 +1,10 @@
 """The project's fake partner servers over real HTTP, one of each per test session.
 
-Every test folder uses these two fixtures (tests/conftest.py imports them): the fake courier
-(logistics/fake_courier.py) and the fake payment gateway (payments/fake_gateway.py), each on
-a free port. They hold the credentials the settings name, so a Celery worker process started
-by a test (tests/celery_worker.py) talks to them with its default settings. A folder's own
+Every test folder uses these fixtures (tests/conftest.py imports them): the fake courier
+(logistics/fake_courier.py), the fake payment gateway (payments/fake_gateway.py) and the fake
+webhook receiver (partners/fake_receiver.py), each on a free port. They hold the credentials the
+settings name, so a Celery worker process started by a test (tests/celery_worker.py) talks to
+them with its default settings. A folder's own
 autouse fixture points its settings at them (URLs, notification targets, timeouts) and clears
 their faults (`set_faults()`) around each test; a test injects faults with `set_faults(...)`.
 """
@@ -14,6 +15,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from logistics.fake_courier import FakeCourierServer, start_fake_courier
+from partners.fake_receiver import FakeReceiverServer, start_fake_receiver
 from payments.fake_gateway import FakeGatewayServer, start_fake_gateway
 
 # What the fakes expect and sign with: the settings' own values, also a worker process's.
@@ -32,5 +34,13 @@ def fake_courier() -> FakeCourierServer:
 @pytest.fixture(scope="session")
 def fake_gateway() -> FakeGatewayServer:
     server = start_fake_gateway(port=0, server_key=PAYMENT_GATEWAY_SERVER_KEY)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_receiver() -> FakeReceiverServer:
+    """A partner's webhook receiver (partners/fake_receiver.py): endpoints at `endpoint_url(name)`."""
+    server = start_fake_receiver(port=0)
     yield server
     server.stop()

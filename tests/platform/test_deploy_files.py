@@ -211,3 +211,22 @@ def test_promtool_accepts_the_rules_and_the_config():
     config = subprocess.run([promtool, "check", "config", "--syntax-only",
                              str(DEPLOY / "prometheus" / "prometheus.yml")], capture_output=True, text=True)
     assert config.returncode == 0, config.stdout + config.stderr
+
+
+def test_webhooks_have_a_worker_of_their_own_in_compose_and_make_run():
+    """A slow partner holds webhook workers only: the main worker never consumes their queue."""
+    from okto88.celery import app, webhooks_queue
+    from okto88.management.commands.run_marketplace import worker_processes
+
+    services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    main, webhooks = services["worker"]["command"], services["webhooks-worker"]["command"]
+    assert main[main.index("-Q") + 1] == "okto88"
+    assert webhooks[webhooks.index("-Q") + 1] == webhooks_queue("okto88") == "okto88.webhooks"
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    argv = dict(worker_processes(celery=["celery", "-A", "okto88"]))["webhooks"]
+    assert argv[argv.index("-Q") + 1] == webhooks_queue(queue)
+    router = app.amqp.router
+    for name in ("partners.webhooks_fanout", "partners.webhook_deliver", "partners.deliveries_due"):
+        assert router.route({}, name)["queue"].name == webhooks_queue()
+    assert settings.OUTBOX_BATCH_CONSUMERS == ["partners.webhooks_fanout"]
+    assert settings.CELERY_BEAT_SCHEDULE["partners-deliveries-due"]["task"] == "partners.deliveries_due"

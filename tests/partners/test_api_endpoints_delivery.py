@@ -5,13 +5,12 @@ was shown, reads the attempt in its delivery log, rotates the secret and replays
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from rest_framework.test import APIClient
 
 from okto88.models import Scope
-from partners.fake_receiver import start_fake_receiver
+from tests.partners.deliveries_support import wait_until
 from tests.platform.factories import issue_api_key
 from tests.suppliers.factories import SupplierApiClientFactory
 
@@ -19,37 +18,22 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 BASE = "/api/v1/webhooks/endpoints/"
 
 
-@pytest.fixture
-def receiver():
-    server = start_fake_receiver(port=0)
-    yield server
-    server.stop()
-
-
-def wait_until(predicate, *, worker, what: str, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n{worker.log_text()[-4000:]}")
-
-
-def test_a_partner_tests_rotates_and_replays_through_the_api(celery_worker, receiver):
+def test_a_partner_tests_rotates_and_replays_through_the_api(celery_worker, fake_receiver):
+    receiver = fake_receiver
     issued = issue_api_key(scopes=[Scope.STOCK_WRITE, Scope.WEBHOOKS_MANAGE])
     SupplierApiClientFactory(api_client=issued.api_key.client)
     partner = APIClient()
     partner.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.raw_key}")
-    created = partner.post(BASE, {"url": receiver.endpoint_url("erp"), "event_types": ["offer.price_changed"]},
+    created = partner.post(BASE, {"url": receiver.endpoint_url("api-erp"), "event_types": ["offer.price_changed"]},
                            format="json").json()
     endpoint = f"{BASE}{created['id']}/"
     old_secret = created["secret"]
-    receiver.configure("erp", secrets=[old_secret])
+    receiver.configure("api-erp", secrets=[old_secret])
 
     # A test message arrives, verifiable with the secret shown at creation; the log shows the attempt.
     test = partner.post(f"{endpoint}test/", {"message": "halo dari okto88"}, format="json").json()
-    wait_until(lambda: len(receiver.received("erp")) == 1, worker=celery_worker, what="the test message")
-    (first,) = receiver.received("erp")
+    wait_until(lambda: len(receiver.received("api-erp")) == 1, worker=celery_worker, what="the test message")
+    (first,) = receiver.received("api-erp")
     assert first["webhook_id"] == test["message_id"] and first["verified_by"] == [0]
     assert json.loads(first["body"])["data"]["message"] == "halo dari okto88"
     detail_url = f"{endpoint}deliveries/{test['delivery']}/"
@@ -60,15 +44,15 @@ def test_a_partner_tests_rotates_and_replays_through_the_api(celery_worker, rece
 
     # Rotated with an overlap: the next message verifies with the old secret and with the new one.
     new_secret = partner.post(f"{endpoint}rotate-secret/", {"overlap_hours": 1}, format="json").json()["secret"]
-    receiver.configure("erp", secrets=[old_secret, new_secret])  # a new setup: its log starts empty
+    receiver.configure("api-erp", secrets=[old_secret, new_secret])  # a new setup: its log starts empty
     partner.post(f"{endpoint}test/", {}, format="json")
-    wait_until(lambda: len(receiver.received("erp")) == 1, worker=celery_worker, what="the second message")
-    assert sorted(receiver.received("erp")[0]["verified_by"]) == [0, 1]
+    wait_until(lambda: len(receiver.received("api-erp")) == 1, worker=celery_worker, what="the second message")
+    assert sorted(receiver.received("api-erp")[0]["verified_by"]) == [0, 1]
 
     # A replay sends the first delivery again with its webhook-id; its attempts are numbered on.
     assert partner.post(f"{detail_url}replay/").status_code == 202
-    wait_until(lambda: len(receiver.received("erp")) == 2, worker=celery_worker, what="the replay")
-    assert receiver.received("erp")[1]["webhook_id"] == test["message_id"]
+    wait_until(lambda: len(receiver.received("api-erp")) == 2, worker=celery_worker, what="the replay")
+    assert receiver.received("api-erp")[1]["webhook_id"] == test["message_id"]
     wait_until(lambda: len(partner.get(detail_url).json()["attempt_log"]) == 2, worker=celery_worker,
                what="the replay's attempt in the log")
     assert [a["number"] for a in partner.get(detail_url).json()["attempt_log"]] == [1, 2]

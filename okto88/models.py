@@ -77,6 +77,9 @@ class Scope(models.TextChoices):
     # The operations figures (/api/v1/ops/): operators' tools only, never a supplier's or a
     # workshop's key (orders.services.api_clients refuses them; the ops API checks again).
     OPS_READ = "ops:read", "ops:read"
+    # A partner's own webhook endpoints and their delivery log (/api/v1/webhooks/): what they
+    # receive is still only what the client's other scopes let it see (partners.selectors).
+    WEBHOOKS_MANAGE = "webhooks:manage", "webhooks:manage"
 
 
 class ApiClient(models.Model):

@@ -386,6 +386,10 @@ OUTBOX_BATCH_CONSUMERS: list[str] = ["partners.webhooks_fanout"]
 # (partners/adapters/public_address.py), checked when saved and at each send.
 WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", PRODUCTION)
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not PRODUCTION)
+# Endpoint management (partners/services/endpoints.py): how many endpoints one API client may
+# have, and how long a rotated-out secret still signs (each message carries both signatures).
+WEBHOOK_ENDPOINTS_PER_CLIENT = env_int("WEBHOOK_ENDPOINTS_PER_CLIENT", 20)
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
 # Deliveries (partners/services/deliveries.py, docs/webhooks.md). Each attempt: connect within
 # CONNECT seconds, the whole answer within TOTAL; of its body at most EXCERPT bytes are read and kept.
 WEBHOOK_CONNECT_TIMEOUT_SECONDS = float(env_str("WEBHOOK_CONNECT_TIMEOUT_SECONDS", "3"))

@@ -9,12 +9,15 @@ workshop. Operators' clients (bound to neither) see only the topics meant for ev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Q
 from django.utils import timezone
 
 from okto88.events import EventTopic, event_topics
 from okto88.models import ApiClient, ApiKey
+from partners.errors import WebhookDeliveryNotFound, WebhookEndpointNotFound
+from partners.models import WebhookDelivery, WebhookEndpoint, WebhookSecret
 from suppliers.models import SupplierApiClient
 from workshops.models import WorkshopApiClient
 
@@ -90,3 +93,54 @@ def outbox_events_visible_q(*, view: PartnerView, topics: list[str] | None = Non
         if audience.workshop_field and view.workshop_id is not None:
             condition |= Q(topic=name, **{f"payload__{audience.workshop_field}": view.workshop_id})
     return condition
+
+
+# --- Endpoints and the delivery log (the API and admin read them here) ----------------------
+
+class EndpointState:
+    ACTIVE = "active"
+    PAUSED = "paused"  # by its owner (is_active false)
+    DISABLED = "disabled"  # by the platform: 410, days of failure, or an operator
+
+
+def webhook_endpoint_state(*, endpoint: WebhookEndpoint) -> str:
+    if endpoint.disabled_at is not None:
+        return EndpointState.DISABLED
+    return EndpointState.ACTIVE if endpoint.is_active else EndpointState.PAUSED
+
+
+def webhook_endpoint_list(*, api_client: ApiClient):
+    """The client's endpoints, newest first."""
+    return WebhookEndpoint.objects.filter(api_client=api_client).order_by("-pk")
+
+
+def webhook_endpoint_get(*, api_client: ApiClient, endpoint_id: int) -> WebhookEndpoint:
+    """One of the client's endpoints; another client's answers exactly like a missing one."""
+    endpoint = WebhookEndpoint.objects.filter(api_client=api_client, pk=endpoint_id).first()
+    if endpoint is None:
+        raise WebhookEndpointNotFound(extra={"endpoint": endpoint_id})
+    return endpoint
+
+
+def webhook_secrets_live(*, endpoint: WebhookEndpoint, now: datetime | None = None):
+    """The endpoint's secrets that still sign, newest first: one, or two during a rotation's overlap."""
+    now = now or timezone.now()
+    return (WebhookSecret.objects.filter(endpoint=endpoint)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).order_by("-created_at", "-id"))
+
+
+def webhook_delivery_list(*, endpoint: WebhookEndpoint, status: str | None = None):
+    """The endpoint's delivery log, newest first, optionally of one status."""
+    deliveries = WebhookDelivery.objects.filter(endpoint=endpoint)
+    if status:
+        deliveries = deliveries.filter(status=status)
+    return deliveries.order_by("-pk")
+
+
+def webhook_delivery_get(*, endpoint: WebhookEndpoint, delivery_id: int) -> WebhookDelivery:
+    """One delivery of the endpoint with every attempt, in order."""
+    delivery = (WebhookDelivery.objects.filter(endpoint=endpoint, pk=delivery_id)
+                .prefetch_related("attempt_log").first())
+    if delivery is None:
+        raise WebhookDeliveryNotFound(extra={"delivery": delivery_id})
+    return delivery

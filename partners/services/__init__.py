@@ -11,3 +11,19 @@ from partners.services.deliveries import (  # noqa: F401
     webhook_deliver,
     webhooks_fanout,
 )
+
+# Endpoint management (endpoints): what the webhooks API and admin call.
+from partners.services.endpoints import (  # noqa: F401
+    EndpointWithSecret,
+    endpoint_create,
+    endpoint_delete,
+    endpoint_deliveries_replay_failed,
+    endpoint_delivery_replay,
+    endpoint_enable,
+    endpoint_pause,
+    endpoint_resume,
+    endpoint_secret_rotate,
+    endpoint_test_send,
+    endpoint_update,
+    webhook_secret_generate,
+)

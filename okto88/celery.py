@@ -34,7 +34,8 @@ IMPORT_TASKS = frozenset({"suppliers.feed_import_run"})
 # Partners' webhooks likewise (`-Q <queue>.webhooks`): the fan-out of published events, each
 # delivery attempt and the sweep of due ones. A slow or dead receiver holds webhook workers
 # only (and at most WEBHOOK_ENDPOINT_CONCURRENCY of them), never the order workflow's.
-WEBHOOK_TASKS = frozenset({"partners.webhooks_fanout", "partners.webhook_deliver", "partners.deliveries_due"})
+WEBHOOK_TASKS = frozenset({"partners.webhooks_fanout", "partners.webhook_deliver", "partners.webhook_deliver_batch",
+                           "partners.deliveries_due"})
 
 
 def imports_queue(default_queue: str | None = None) -> str:

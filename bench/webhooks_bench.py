@@ -54,7 +54,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.order_bench import (  # noqa: E402 - the path above first
+from bench.order_bench import (
     ROOT,
     Processes,
     database_recreate,
@@ -116,10 +116,10 @@ def receivers_configure(endpoints: list[dict], faulty: set[str], fault: str, slo
 # --- the receiver alone --------------------------------------------------------------------
 
 def _ceiling_client(url: str, secret: str, seconds: float, results) -> None:
+    from datetime import UTC, datetime
+
     import requests
     from standardwebhooks.webhooks import Webhook
-
-    from datetime import UTC, datetime
 
     session = requests.Session()
     webhook = Webhook(secret)
@@ -279,7 +279,8 @@ def run(*, label: str, endpoints: list[dict], faulty: set[str], fault: str, slow
 
 
 def report(result: dict) -> None:
-    say(f"    {result['label']}: {result['delivered']:,} of {result['expected']:,} delivered in {result['seconds']:.1f}s "
+    say(f"    {result['label']}: {result['delivered']:,} of {result['expected']:,} delivered "
+        f"in {result['seconds']:.1f}s "
         f"= {result['rate']:.0f} deliveries/s; commit → received p50 {result['p50']:.3f}s, p95 {result['p95']:.3f}s, "
         f"p99 {result['p99']:.3f}s, max {result['max']:.3f}s")
     say(f"      requests received {result['requests']:,} (to the faulty endpoints {result['faulty_requests']:,}), "

@@ -35,7 +35,7 @@ IMPORT_TASKS = frozenset({"suppliers.feed_import_run"})
 # delivery attempt and the sweep of due ones. A slow or dead receiver holds webhook workers
 # only (and at most WEBHOOK_ENDPOINT_CONCURRENCY of them), never the order workflow's.
 WEBHOOK_TASKS = frozenset({"partners.webhooks_fanout", "partners.webhook_deliver", "partners.webhook_deliver_batch",
-                           "partners.deliveries_due"})
+                           "partners.webhook_endpoint_drain", "partners.deliveries_due"})
 
 
 def imports_queue(default_queue: str | None = None) -> str:

@@ -36,6 +36,11 @@ def webhook_deliver_batch_task(endpoint_id: int, batch: list[list[int]] | None =
     return {str(delivery_id): outcome for delivery_id, outcome in outcomes.items()}
 
 
+@shared_task(name="partners.webhook_endpoint_drain", ignore_result=True)
+def webhook_endpoint_drain_task(endpoint_id: int, **kwargs) -> int:
+    return len(deliveries.webhook_endpoint_drain(endpoint_id=endpoint_id))
+
+
 @shared_task(name="partners.deliveries_due", ignore_result=True)
 def deliveries_due_task(**kwargs) -> int:
     return deliveries.deliveries_due()

@@ -67,6 +67,7 @@ logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "partners.webhook_deliver"  # partners.tasks.webhook_deliver_task
 DELIVER_BATCH_TASK = "partners.webhook_deliver_batch"  # partners.tasks.webhook_deliver_batch_task
+DRAIN_TASK = "partners.webhook_endpoint_drain"  # partners.tasks.webhook_endpoint_drain_task
 TEST_TOPIC = "webhook.test"
 
 
@@ -140,6 +141,38 @@ def _enqueue_by_endpoint(rows: list[tuple[int, int, int]]) -> None:
         by_endpoint.setdefault(endpoint_id, []).append((delivery_id, attempts))
     for endpoint_id, deliveries in by_endpoint.items():
         _enqueue_batch(endpoint_id, deliveries)
+
+
+# Coalescing, as the outbox relay does: a fan-out enqueues an endpoint's drain only if none is
+# queued yet (SET NX on this key); the drain clears the key before it claims, so deliveries
+# committed after its claim find the key clear and enqueue the next drain. The key expires, so
+# a drain task that is lost holds nothing back for long (and the sweep re-queues by the lease).
+DRAIN_QUEUED_SECONDS = 10
+
+
+def _drain_key(endpoint_id: int) -> str:
+    return f"okto88:webhook:drain:{endpoint_id}"
+
+
+def _drains_enqueue(endpoint_ids, countdown: float | None = None) -> None:
+    """Enqueue a drain of each endpoint unless one is queued and has not started yet."""
+    ids = sorted(set(endpoint_ids))
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for endpoint_id in ids:
+            pipe.set(_drain_key(endpoint_id), "1", nx=True, ex=DRAIN_QUEUED_SECONDS + int(countdown or 0))
+        fresh = pipe.execute()
+    except Exception:  # Redis down: enqueue (a repeated drain finds nothing left)
+        logger.warning("webhook drain flags unavailable", exc_info=True)
+        fresh = [True] * len(ids)
+    for endpoint_id, queue_it in zip(ids, fresh, strict=True):
+        if not queue_it:
+            continue
+        try:
+            task_send(DRAIN_TASK, kwargs={"endpoint_id": endpoint_id},
+                      countdown=countdown if countdown and countdown > 0 else None)
+        except Exception:  # the broker is down: the sweep re-queues them once their lease is over
+            logger.warning("could not enqueue a webhook drain", exc_info=True, extra={"endpoint_id": endpoint_id})
 
 
 def _lease() -> timedelta:
@@ -283,8 +316,8 @@ def webhooks_fanout(*, event_ids: list[int]) -> int:
         cursor.execute(_INSERT_DELIVERIES, [DeliveryStatus.PENDING, now + _lease(), now, now,
                                             endpoint_ids, ids, message_ids, topic_names])
         created = cursor.fetchall()
-    # One task per endpoint and batch, not one per delivery.
-    transaction.on_commit(lambda: _enqueue_by_endpoint(created))
+    # One drain per endpoint (if none is queued already), not one task per delivery.
+    transaction.on_commit(lambda: _drains_enqueue(endpoint_id for _, endpoint_id, _ in created))
     return len(created)
 
 
@@ -424,17 +457,28 @@ def webhook_deliver_batch(*, endpoint_id: int, deliveries: list[tuple[int, int |
         endpoint_slot_release(endpoint_id=endpoint_id, token=token)
 
 
-def _claim_batch(*, endpoint_id: int, wanted: dict[int, int | None],
+def _claim_batch(*, endpoint_id: int, wanted: dict[int, int | None] | None,
                  outcomes: dict[int, str]) -> tuple[WebhookEndpoint | None, list[WebhookDelivery]]:
     """Count the attempts under the deliveries' locks before sending (a second run of the same
-    task then finds the counts moved on). Fills `outcomes` for the deliveries not claimed."""
+    task then finds the counts moved on). Fills `outcomes` for the deliveries not claimed.
+    `wanted` None (a drain): the endpoint's pending deliveries due within the lease (queued by a
+    fan-out, or their wait over), oldest first, WEBHOOK_BATCH_SIZE at most, skipping rows
+    another worker holds."""
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_related("api_client").filter(pk=endpoint_id).first()
         if endpoint is None:
             return None, []  # deleted: its deliveries went with it
-        rows = list(WebhookDelivery.objects.select_for_update(of=("self",)).select_related("event")
-                    .filter(pk__in=wanted, endpoint_id=endpoint_id).order_by("pk"))
-        due = [delivery for delivery in rows if _still_due(delivery, wanted[delivery.pk])]
+        if wanted is None:
+            rows = list(WebhookDelivery.objects.select_for_update(of=("self",), skip_locked=True)
+                        .select_related("event")
+                        .filter(endpoint_id=endpoint_id, status=DeliveryStatus.PENDING,
+                                next_attempt_at__lte=timezone.now() + _lease())
+                        .order_by("next_attempt_at", "pk")[:max(1, settings.WEBHOOK_BATCH_SIZE)])
+            due = rows
+        else:
+            rows = list(WebhookDelivery.objects.select_for_update(of=("self",)).select_related("event")
+                        .filter(pk__in=wanted, endpoint_id=endpoint_id).order_by("pk"))
+            due = [delivery for delivery in rows if _still_due(delivery, wanted[delivery.pk])]
         if not due:
             return endpoint, []
         now = timezone.now()
@@ -550,8 +594,30 @@ def _stops_batch(result: AttemptResult) -> bool:
         result.outcome == AttemptOutcome.REJECTED and result.status_code != 410)
 
 
-def _attempt_batch(*, endpoint_id: int, wanted: dict[int, int | None]) -> dict[int, str]:
-    outcomes: dict[int, str] = dict.fromkeys(wanted, "stale")
+def webhook_endpoint_drain(*, endpoint_id: int) -> dict[int, str]:
+    """Send a batch of what is waiting for an endpoint (see _claim_batch), as
+    webhook_deliver_batch does; a full batch enqueues the next drain (behind the other
+    endpoints' work) rather than looping."""
+    try:
+        redis_client().delete(_drain_key(endpoint_id))  # before claiming: see _drains_enqueue
+    except Exception:
+        logger.warning("webhook drain flag unavailable", exc_info=True)
+    token = endpoint_slot_acquire(endpoint_id=endpoint_id)
+    if token is None:
+        # The endpoint has its share in flight: look again later; the rows stay leased meanwhile.
+        _drains_enqueue([endpoint_id], countdown=endpoint_wait_seconds(endpoint_id=endpoint_id))
+        return {}
+    try:
+        outcomes = _attempt_batch(endpoint_id=endpoint_id, wanted=None)
+    finally:
+        endpoint_slot_release(endpoint_id=endpoint_id, token=token)
+    if sum(1 for outcome in outcomes.values() if outcome != "paused") >= settings.WEBHOOK_BATCH_SIZE:
+        _drains_enqueue([endpoint_id])
+    return outcomes
+
+
+def _attempt_batch(*, endpoint_id: int, wanted: dict[int, int | None] | None) -> dict[int, str]:
+    outcomes: dict[int, str] = dict.fromkeys(wanted or (), "stale")
     endpoint, claimed = _claim_batch(endpoint_id=endpoint_id, wanted=wanted, outcomes=outcomes)
     if not claimed:
         return outcomes

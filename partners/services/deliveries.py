@@ -46,7 +46,7 @@ from okto88.celery import task_send
 from okto88.circuit_breaker import CircuitOpen
 from okto88.events import event_topics
 from okto88.models import OutboxEvent
-from okto88.partner_calls import partner_call
+from okto88.partner_calls import PartnerCallBatch, partner_call_batch
 from okto88.redis_connection import redis_client
 from orders.notifications import notify_webhook_endpoint_disabled
 from partners.adapters.public_address import ResolvedUrl, url_resolve
@@ -546,9 +546,10 @@ def _url_resolve(url: str) -> ResolvedUrl:
     return resolved
 
 
-def _send(*, delivery: WebhookDelivery, endpoint: WebhookEndpoint, secrets: list[str]) -> AttemptResult:
-    """Sign, check the URL and POST; never raises for what the receiver or the network did
-    (the endpoint's breaker raises CircuitOpen before sending)."""
+def _send(*, delivery: WebhookDelivery, endpoint: WebhookEndpoint, secrets: list[str],
+          calls: PartnerCallBatch) -> AttemptResult:
+    """Sign, check the URL and POST (recorded as one of the batch's partner calls); never raises
+    for what the receiver or the network did."""
     now = timezone.now()
     if not secrets:  # never unsigned: the endpoint's owner rotates or adds a secret
         return AttemptResult(outcome=AttemptOutcome.ERROR, error="the endpoint has no live signing secret")
@@ -561,7 +562,7 @@ def _send(*, delivery: WebhookDelivery, endpoint: WebhookEndpoint, secrets: list
         return AttemptResult(outcome=AttemptOutcome.BLOCKED, error=str(exc.message)[:300],
                              duration_ms=int((time.perf_counter() - started) * 1000))
     result = AttemptResult(outcome=AttemptOutcome.ERROR)
-    with partner_call(partner=f"webhook:{endpoint.pk}", operation="deliver") as call:
+    with calls.call() as call:
         try:
             response = webhook_post(url=endpoint.url, resolved=resolved, body=body, headers=headers,
                                     connect_timeout=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
@@ -616,30 +617,21 @@ def webhook_endpoint_drain(*, endpoint_id: int) -> dict[int, str]:
     return outcomes
 
 
-def _attempt_batch(*, endpoint_id: int, wanted: dict[int, int | None] | None) -> dict[int, str]:
-    outcomes: dict[int, str] = dict.fromkeys(wanted or (), "stale")
-    endpoint, claimed = _claim_batch(endpoint_id=endpoint_id, wanted=wanted, outcomes=outcomes)
-    if not claimed:
-        return outcomes
-    secrets = endpoint_secrets_live(endpoint_id=endpoint.pk)
+def _send_batch(*, claimed: list[WebhookDelivery], endpoint: WebhookEndpoint, secrets: list[str],
+                calls: PartnerCallBatch, outcomes: dict[int, str]
+                ) -> tuple[list[tuple[WebhookDelivery, datetime, AttemptResult]], list[WebhookDelivery], float]:
+    """Send `claimed` one after another until one fails for the endpoint's sake or the batch's
+    time is up. Returns (the attempts made, the deliveries not sent, when to try those)."""
     began = time.monotonic()
     done: list[tuple[WebhookDelivery, datetime, AttemptResult]] = []
-    rest: list[WebhookDelivery] = []
-    rest_delay = 0.0
     for index, delivery in enumerate(claimed):
         if index and time.monotonic() - began > settings.WEBHOOK_BATCH_SECONDS:
             rest = claimed[index:]  # a slow receiver: the rest waits behind the other endpoints' work
             outcomes.update(dict.fromkeys((d.pk for d in rest), "deferred"))
-            break
+            return done, rest, 0.0
         started_at = timezone.now()
         try:
-            result = _send(delivery=delivery, endpoint=endpoint, secrets=secrets)
-        except CircuitOpen:
-            # Nothing was sent: the attempts do not count; tried again once the breaker lets a probe through.
-            rest = claimed[index:]
-            rest_delay = settings.PARTNER_BREAKER_COOL_DOWN_SECONDS * random.uniform(1, 1.2)
-            outcomes.update(dict.fromkeys((d.pk for d in rest), "circuit_open"))
-            break
+            result = _send(delivery=delivery, endpoint=endpoint, secrets=secrets, calls=calls)
         except Exception as exc:  # ours, not the receiver's: logged, and the attempt counts as failed
             logger.exception("webhook attempt failed before an answer", extra={"delivery_id": delivery.pk})
             result = AttemptResult(outcome=AttemptOutcome.ERROR, error=f"internal error: {type(exc).__name__}")
@@ -649,8 +641,26 @@ def _attempt_batch(*, endpoint_id: int, wanted: dict[int, int | None] | None) ->
             rest = claimed[index + 1:]
             outcomes.update(dict.fromkeys((d.pk for d in rest), "deferred"))
             # They wait as long as the failed one (without its Retry-After's floor: that is its own).
-            rest_delay = retry_delay(attempts=delivery.attempts, retry_after=result.retry_after) or 0.0
-            break
+            return done, rest, retry_delay(attempts=delivery.attempts, retry_after=result.retry_after) or 0.0
+    return done, [], 0.0
+
+
+def _attempt_batch(*, endpoint_id: int, wanted: dict[int, int | None] | None) -> dict[int, str]:
+    outcomes: dict[int, str] = dict.fromkeys(wanted or (), "stale")
+    endpoint, claimed = _claim_batch(endpoint_id=endpoint_id, wanted=wanted, outcomes=outcomes)
+    if not claimed:
+        return outcomes
+    secrets = endpoint_secrets_live(endpoint_id=endpoint.pk)
+    try:
+        with partner_call_batch(partner=f"webhook:{endpoint.pk}", operation="deliver") as calls:
+            done, rest, rest_delay = _send_batch(claimed=claimed, endpoint=endpoint, secrets=secrets, calls=calls,
+                                                 outcomes=outcomes)
+    except CircuitOpen:
+        # The endpoint's breaker is open: nothing was sent, so the attempts do not count; tried
+        # again once the breaker lets a probe through.
+        done, rest = [], claimed
+        rest_delay = settings.PARTNER_BREAKER_COOL_DOWN_SECONDS * random.uniform(1, 1.2)
+        outcomes.update(dict.fromkeys((d.pk for d in rest), "circuit_open"))
     _record_batch(done)
     if rest:
         with transaction.atomic():

@@ -158,6 +158,55 @@ def receiver_ceiling(*, receiver: str, secret: str, clients: int, seconds: float
     return total / seconds
 
 
+# --- where the CPU goes ---------------------------------------------------------------------
+
+def cpu_seconds(processes: Processes) -> dict[str, float]:
+    """CPU seconds (user + system) so far of each child process with its own children (the
+    prefork pool), of this process, of PostgreSQL's and Redis' processes, and of the machine."""
+    import psutil
+
+    def tree(process: psutil.Process) -> float:
+        total = 0.0
+        for member in [process, *process.children(recursive=True)]:
+            try:
+                times = member.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    out = {}
+    for name, child, _log in processes.children:
+        try:
+            key = "receivers" if name.startswith("receiver") else name
+            out[key] = out.get(key, 0.0) + tree(psutil.Process(child.pid))
+        except psutil.NoSuchProcess:
+            pass
+    me = psutil.Process()
+    out["bench (writer)"] = me.cpu_times().user + me.cpu_times().system
+    for label, names in (("postgres", ("postgres",)), ("redis", ("redis-server",))):
+        total = 0.0
+        for proc in psutil.process_iter(["name", "cpu_times"]):
+            if proc.info["name"] in names and proc.info["cpu_times"] is not None:
+                total += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+        out[label] = total
+    machine = psutil.cpu_times()
+    out["machine"] = machine.user + machine.nice + machine.system + machine.irq + machine.softirq
+    return out
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], deliveries: int, seconds: float) -> None:
+    say(f"      CPU per delivery (ms), over {seconds:.1f}s of the run:")
+    used = {key: after[key] - before.get(key, 0.0) for key in after}
+    known = sum(value for key, value in used.items() if key != "machine")
+    for key, value in used.items():
+        if key != "machine":
+            say(f"        {key:<18}{value / max(deliveries, 1) * 1000:7.2f}   ({value:6.1f} s)")
+    say(f"        {'other':<18}{(used['machine'] - known) / max(deliveries, 1) * 1000:7.2f}")
+    say(f"        {'machine':<18}{used['machine'] / max(deliveries, 1) * 1000:7.2f}   ({used['machine']:6.1f} s of "
+        f"{seconds * (os.cpu_count() or 1):.0f} core-seconds)")
+
+
 # --- a run ---------------------------------------------------------------------------------
 
 def events_write(*, endpoints: list[dict], events: int, per_transaction: int, rate: float) -> dict[int, float]:
@@ -227,6 +276,7 @@ def run(*, label: str, endpoints: list[dict], faulty: set[str], fault: str, slow
     say(f"  {label}: writing {events:,} events at {rate:.0f}/s in transactions of {per_transaction} "
         f"({len(faulty)} endpoints {'failing (500)' if fault == '500' else f'slow ({slow_ms} ms)'} "
         f"{'' if faulty else '— none'}) ...")
+    cpu_before = cpu_seconds(processes)
     t = time.monotonic()
     committed = events_write(endpoints=endpoints, events=events, per_transaction=per_transaction, rate=rate)
     write_seconds = time.monotonic() - t
@@ -245,6 +295,8 @@ def run(*, label: str, endpoints: list[dict], faulty: set[str], fault: str, slow
             last_report = time.monotonic()
         processes.check_alive()
         time.sleep(0.5)
+    cpu_after = cpu_seconds(processes)
+    run_seconds = time.monotonic() - t
     got = received(endpoints)
     latencies, last_received, requests_total, duplicates = [], 0.0, 0, 0
     faulty_requests = 0
@@ -275,7 +327,8 @@ def run(*, label: str, endpoints: list[dict], faulty: set[str], fault: str, slow
             "p95": percentile(latencies, 95), "p99": percentile(latencies, 99), "max": max(latencies, default=0),
             "requests": requests_total, "faulty_requests": faulty_requests, "duplicates": duplicates,
             "unverified": unverified, "write_rate": events / write_seconds,
-            "delivery_rows": WebhookDelivery.objects.count() - delivery_rows_before}
+            "delivery_rows": WebhookDelivery.objects.count() - delivery_rows_before,
+            "cpu": (cpu_before, cpu_after, run_seconds)}
 
 
 def report(result: dict) -> None:
@@ -286,6 +339,8 @@ def report(result: dict) -> None:
     say(f"      requests received {result['requests']:,} (to the faulty endpoints {result['faulty_requests']:,}), "
         f"repeated webhook-ids {result['duplicates']}, unverified {result['unverified']}, "
         f"delivery rows {result['delivery_rows']:,}")
+    cpu_before, cpu_after, run_seconds = result["cpu"]
+    cpu_report(cpu_before, cpu_after, result["delivered"], run_seconds)
 
 
 # --- main ----------------------------------------------------------------------------------

@@ -65,6 +65,14 @@ def task_send(name: str, *, kwargs: dict | None = None, countdown: float | None 
     app.send_task(name, kwargs=kwargs or {}, countdown=countdown)
 
 
+def tasks_send(name: str, *, kwargs_list: list[dict], countdown: float | None = None) -> None:
+    """Enqueue `name` once per kwargs in `kwargs_list` over one broker connection (task_send
+    takes one from the pool per message)."""
+    with app.producer_or_acquire() as producer:
+        for kwargs in kwargs_list:
+            app.send_task(name, kwargs=kwargs, countdown=countdown, producer=producer)
+
+
 _task_request_id_tokens: dict[str, object] = {}
 
 

@@ -42,7 +42,7 @@ from django.utils import timezone
 from redis.commands.core import Script
 from standardwebhooks.webhooks import Webhook
 
-from okto88.celery import task_send
+from okto88.celery import task_send, tasks_send
 from okto88.circuit_breaker import CircuitOpen
 from okto88.events import event_topics
 from okto88.models import OutboxEvent
@@ -165,14 +165,13 @@ def _drains_enqueue(endpoint_ids, countdown: float | None = None) -> None:
     except Exception:  # Redis down: enqueue (a repeated drain finds nothing left)
         logger.warning("webhook drain flags unavailable", exc_info=True)
         fresh = [True] * len(ids)
-    for endpoint_id, queue_it in zip(ids, fresh, strict=True):
-        if not queue_it:
-            continue
-        try:
-            task_send(DRAIN_TASK, kwargs={"endpoint_id": endpoint_id},
-                      countdown=countdown if countdown and countdown > 0 else None)
-        except Exception:  # the broker is down: the sweep re-queues them once their lease is over
-            logger.warning("could not enqueue a webhook drain", exc_info=True, extra={"endpoint_id": endpoint_id})
+    kwargs_list = [{"endpoint_id": endpoint_id} for endpoint_id, queue_it in zip(ids, fresh, strict=True) if queue_it]
+    if not kwargs_list:
+        return
+    try:
+        tasks_send(DRAIN_TASK, kwargs_list=kwargs_list, countdown=countdown if countdown and countdown > 0 else None)
+    except Exception:  # the broker is down: the sweep re-queues them once their lease is over
+        logger.warning("could not enqueue webhook drains", exc_info=True)
 
 
 def _lease() -> timedelta:

@@ -1,7 +1,8 @@
 """The one place an outbound partner call is recorded and guarded by its breaker.
 
-Every adapter (payments/adapters/gateway.py, logistics/adapters/courier.py, later the partner
-webhook deliveries) makes its HTTP request inside `partner_call`:
+Every adapter (payments/adapters/gateway.py, logistics/adapters/courier.py) makes its HTTP
+request inside `partner_call` (the webhook deliveries, a batch of requests to one endpoint at a
+time, inside `partner_call_batch`, below):
 
     with partner_call(partner="courier", operation="book") as call:
         response = session.post(...)

@@ -70,6 +70,7 @@ from bench.order_bench import (
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/okto88_webhookbench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/7"
 QUEUE = "okto88-webhookbench"
+DATABASE_NAME = "okto88_webhookbench"
 RATE_TARGET = 500.0
 P95_TARGET_S = 2.0
 FAULTY_RATIO_TARGET = 1.20
@@ -162,7 +163,7 @@ def receiver_ceiling(*, receiver: str, secret: str, clients: int, seconds: float
 
 def cpu_seconds(processes: Processes) -> dict[str, float]:
     """CPU seconds (user + system) so far of each child process with its own children (the
-    prefork pool), of this process, of PostgreSQL's and Redis' processes, and of the machine."""
+    prefork pool), of this process, of PostgreSQL's backends, and of the machine."""
     import psutil
 
     def tree(process: psutil.Process) -> float:
@@ -184,12 +185,12 @@ def cpu_seconds(processes: Processes) -> dict[str, float]:
             pass
     me = psutil.Process()
     out["bench (writer)"] = me.cpu_times().user + me.cpu_times().system
-    for label, names in (("postgres", ("postgres",)), ("redis", ("redis-server",))):
-        total = 0.0
-        for proc in psutil.process_iter(["name", "cpu_times"]):
-            if proc.info["name"] in names and proc.info["cpu_times"] is not None:
-                total += proc.info["cpu_times"].user + proc.info["cpu_times"].system
-        out[label] = total
+    # Per process, so that processes that come and go (other work's) do not skew the sums:
+    # PostgreSQL's backends of the bench's database (WAL writer and checkpointer not counted).
+    for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.info["cpu_times"] is not None and (proc.info["name"] == "postgres" and DATABASE_NAME in cmdline):
+            out[f"pg:{proc.pid}"] = proc.info["cpu_times"].user + proc.info["cpu_times"].system
     machine = psutil.cpu_times()
     out["machine"] = machine.user + machine.nice + machine.system + machine.irq + machine.softirq
     return out
@@ -197,13 +198,15 @@ def cpu_seconds(processes: Processes) -> dict[str, float]:
 
 def cpu_report(before: dict[str, float], after: dict[str, float], deliveries: int, seconds: float) -> None:
     say(f"      CPU per delivery (ms), over {seconds:.1f}s of the run:")
-    used = {key: after[key] - before.get(key, 0.0) for key in after}
+    used = {key: after[key] - before.get(key, 0.0) for key in after if not key.startswith("pg:")}
+    used["postgres (bench db)"] = sum(after[key] - before.get(key, 0.0) for key in after if key.startswith("pg:"))
     known = sum(value for key, value in used.items() if key != "machine")
     for key, value in used.items():
         if key != "machine":
-            say(f"        {key:<18}{value / max(deliveries, 1) * 1000:7.2f}   ({value:6.1f} s)")
-    say(f"        {'other':<18}{(used['machine'] - known) / max(deliveries, 1) * 1000:7.2f}")
-    say(f"        {'machine':<18}{used['machine'] / max(deliveries, 1) * 1000:7.2f}   ({used['machine']:6.1f} s of "
+            say(f"        {key:<20}{value / max(deliveries, 1) * 1000:7.2f}   ({value:6.1f} s)")
+    say(f"        {'other':<20}{(used['machine'] - known) / max(deliveries, 1) * 1000:7.2f}   "
+        "(Redis, PostgreSQL's WAL writer and checkpointer, the kernel, other work on the machine)")
+    say(f"        {'machine':<20}{used['machine'] / max(deliveries, 1) * 1000:7.2f}   ({used['machine']:6.1f} s of "
         f"{seconds * (os.cpu_count() or 1):.0f} core-seconds)")
 
 
@@ -365,6 +368,8 @@ def main() -> int:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_WEBHOOK_REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--log-dir", default=str(Path(tempfile.gettempdir()) / "okto88-webhookbench"))
     args = parser.parse_args()
+    global DATABASE_NAME
+    DATABASE_NAME = args.database_url.rsplit("/", 1)[-1]
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     log_dir = Path(args.log_dir)

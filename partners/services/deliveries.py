@@ -3,20 +3,26 @@
 The path of an event: the outbox relay hands every published batch of event ids to
 `webhooks_fanout` (settings.OUTBOX_BATCH_CONSUMERS), which writes one WebhookDelivery per
 (event, live endpoint that subscribes to its topic and may see it: partners.selectors) in one
-INSERT … ON CONFLICT DO NOTHING, and after commit enqueues each new delivery's first attempt.
-`webhook_deliver` makes one attempt: it claims the delivery under its row lock (one the client
-may no longer see, since a key was revoked, is discarded unsent), signs the body
-(Standard Webhooks), re-checks the URL (SSRF) and POSTs to the checked address through
-okto88.partner_calls, then records the attempt and decides what follows (succeeded, retry at
-the schedule, failed, endpoint disabled).
+INSERT … ON CONFLICT DO NOTHING, and after commit enqueues one drain per endpoint that got
+deliveries (unless one is queued already: a Redis flag, as the outbox relay coalesces).
+Deliveries go in batches of one endpoint (`webhook_endpoint_drain`: what waits for it;
+`webhook_deliver_batch`: given deliveries; `webhook_deliver`: one): a batch holds one of the
+endpoint's places (the per-endpoint cap), claims its deliveries under their row locks (one a
+client may no longer see is discarded unsent), signs each (Standard Webhooks), re-checks the URL
+(SSRF; the resolution reused for a few seconds at most) and POSTs them one after another over
+one kept-alive connection to the checked address, each recorded through okto88.partner_calls,
+then records the attempts (the successes in bulk) and decides what follows (succeeded, retry at
+the schedule, failed, endpoint disabled). A batch stops at the first failure that is the
+endpoint's; the rest go back unsent.
 
-Scheduling: a delivery's task carries `attempt`, the number of attempts the delivery had when
+Scheduling: a delivery task carries `attempt`, the number of attempts the delivery had when
 the task was sent; a task whose number no longer matches (a duplicate, or a copy re-queued by
 the sweep while the first waited) does nothing. Short delays ride on a Celery countdown; longer
 ones wait in the table (`next_attempt_at`) for `deliveries_due`, the beat task that enqueues
 what is due with SELECT … FOR UPDATE SKIP LOCKED. While a task is queued or running, the
 delivery's `next_attempt_at` is pushed WEBHOOK_ENQUEUE_LEASE_SECONDS past when it should run,
-so a lost task is re-queued by the sweep and a live one is not.
+so a lost task is re-queued by the sweep and a live one is not; a drain takes what is due
+within that lease.
 
 Lock order: a transaction holding a delivery's row lock never writes its endpoint's row; the
 endpoint's changes (failing_since, disabling) are made after, in their own transactions.

@@ -36,7 +36,10 @@ def webhook_deliver_batch_task(endpoint_id: int, batch: list[list[int]] | None =
     return {str(delivery_id): outcome for delivery_id, outcome in outcomes.items()}
 
 
-@shared_task(name="partners.webhook_endpoint_drain", ignore_result=True)
+# A drain clears its endpoint's queued flag first: one that fails on a database briefly away is
+# retried rather than left to the sweep.
+@shared_task(name="partners.webhook_endpoint_drain", ignore_result=True,
+             autoretry_for=(OperationalError, InterfaceError), retry_backoff=1, retry_jitter=True, max_retries=5)
 def webhook_endpoint_drain_task(endpoint_id: int, **kwargs) -> int:
     return len(deliveries.webhook_endpoint_drain(endpoint_id=endpoint_id))
 

@@ -622,6 +622,13 @@ def webhook_endpoint_drain(*, endpoint_id: int) -> dict[int, str]:
     return outcomes
 
 
+def _database_connection_release() -> None:
+    """While a batch waits on a receiver it holds no database connection: a pooled one goes back
+    to the pool (a worker with a threads pool has more threads than connections)."""
+    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
+        connection.close()
+
+
 def _send_batch(*, claimed: list[WebhookDelivery], endpoint: WebhookEndpoint, secrets: list[str],
                 calls: PartnerCallBatch, outcomes: dict[int, str]
                 ) -> tuple[list[tuple[WebhookDelivery, datetime, AttemptResult]], list[WebhookDelivery], float]:
@@ -656,6 +663,7 @@ def _attempt_batch(*, endpoint_id: int, wanted: dict[int, int | None] | None) ->
     if not claimed:
         return outcomes
     secrets = endpoint_secrets_live(endpoint_id=endpoint.pk)
+    _database_connection_release()
     try:
         with partner_call_batch(partner=f"webhook:{endpoint.pk}", operation="deliver") as calls:
             done, rest, rest_delay = _send_batch(claimed=claimed, endpoint=endpoint, secrets=secrets, calls=calls,

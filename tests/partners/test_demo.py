@@ -15,9 +15,15 @@ from partners.services import deliveries
 from suppliers import demo as suppliers_demo
 from suppliers import services as supplier_services
 from suppliers.models import Offer, SupplierMember
+from tests.partners.deliveries_support import webhook_settings_apply
 from vehicles import demo as vehicles_demo
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _webhook_settings(settings):
+    webhook_settings_apply(settings)  # no endpoints cached from another test
 
 
 def test_the_demo_endpoint_is_made_once_and_receives_its_suppliers_price_changes(settings):

@@ -13,9 +13,15 @@ from okto88.asyncapi import webhook_body_schema
 from okto88.events import event_topic
 from partners.models import WebhookDelivery
 from partners.services import deliveries
+from tests.partners.deliveries_support import webhook_settings_apply
 from tests.partners.factories import supplier_endpoint
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _webhook_settings(settings):
+    webhook_settings_apply(settings)  # no endpoints cached from another test
 
 
 def test_a_delivered_body_validates_against_its_topics_message_and_a_test_message_does_not_pretend_to_be_one():

@@ -34,7 +34,8 @@ IMPORT_TASKS = frozenset({"suppliers.feed_import_run"})
 # Partners' webhooks likewise (`-Q <queue>.webhooks`): the fan-out of published events, each
 # delivery attempt and the sweep of due ones. A slow or dead receiver holds webhook workers
 # only (and at most WEBHOOK_ENDPOINT_CONCURRENCY of them), never the order workflow's.
-WEBHOOK_TASKS = frozenset({"partners.webhooks_fanout", "partners.webhook_deliver", "partners.deliveries_due"})
+WEBHOOK_TASKS = frozenset({"partners.webhooks_fanout", "partners.webhook_deliver", "partners.webhook_deliver_batch",
+                           "partners.webhook_endpoint_drain", "partners.deliveries_due"})
 
 
 def imports_queue(default_queue: str | None = None) -> str:
@@ -62,6 +63,14 @@ def task_send(name: str, *, kwargs: dict | None = None, countdown: float | None 
     the dependency runs one way. Call it after commit (transaction.on_commit), never for rows
     the worker cannot see yet."""
     app.send_task(name, kwargs=kwargs or {}, countdown=countdown)
+
+
+def tasks_send(name: str, *, kwargs_list: list[dict], countdown: float | None = None) -> None:
+    """Enqueue `name` once per kwargs in `kwargs_list` over one broker connection (task_send
+    takes one from the pool per message)."""
+    with app.producer_or_acquire() as producer:
+        for kwargs in kwargs_list:
+            app.send_task(name, kwargs=kwargs, countdown=countdown, producer=producer)
 
 
 _task_request_id_tokens: dict[str, object] = {}

@@ -1,7 +1,8 @@
 """The one place an outbound partner call is recorded and guarded by its breaker.
 
-Every adapter (payments/adapters/gateway.py, logistics/adapters/courier.py, later the partner
-webhook deliveries) makes its HTTP request inside `partner_call`:
+Every adapter (payments/adapters/gateway.py, logistics/adapters/courier.py) makes its HTTP
+request inside `partner_call` (the webhook deliveries, a batch of requests to one endpoint at a
+time, inside `partner_call_batch`, below):
 
     with partner_call(partner="courier", operation="book") as call:
         response = session.post(...)
@@ -84,3 +85,46 @@ def partner_call(*, partner: str, operation: str) -> Iterator[PartnerCall]:
         seconds = time.perf_counter() - started
         record("partner", (partner, operation), seconds, call.outcome or ERROR)
         breaker_report(permit, failed=(call.outcome or ERROR) in BREAKER_FAILURES)
+
+
+class PartnerCallBatch:
+    """The calls of one partner_call_batch; each `call()` is timed, classified and recorded as
+    partner_call does."""
+
+    def __init__(self, *, partner: str, operation: str):
+        self.partner, self.operation = partner, operation
+        self.last_outcome = ""
+
+    @contextmanager
+    def call(self) -> Iterator[PartnerCall]:
+        call = PartnerCall()
+        started = time.perf_counter()
+        try:
+            yield call
+        except BaseException as exc:
+            call.outcome = call_outcome(status=call.status, error=call.error or exc)
+            raise
+        else:
+            call.outcome = call_outcome(status=call.status, error=call.error)
+        finally:
+            self.last_outcome = call.outcome or ERROR
+            record("partner", (self.partner, self.operation), time.perf_counter() - started, self.last_outcome)
+
+
+@contextmanager
+def partner_call_batch(*, partner: str, operation: str) -> Iterator[PartnerCallBatch]:
+    """Several calls to one partner one after another (a batch of webhook deliveries over one
+    connection): each recorded as partner_call records it, but the breaker asked once before the
+    first (CircuitOpen raised as partner_call does) and told once after the last — the batch
+    counts as one call for it, failed if its last call failed (a batch stops at a failure)."""
+    try:
+        permit = breaker_permit(partner)
+    except CircuitOpen:
+        record("partner", (partner, operation), 0.0, OPEN)
+        raise
+    batch = PartnerCallBatch(partner=partner, operation=operation)
+    try:
+        yield batch
+    finally:
+        if batch.last_outcome:  # no call made: nothing to tell (a probe's token expires by itself)
+            breaker_report(permit, failed=batch.last_outcome in BREAKER_FAILURES)

@@ -413,6 +413,14 @@ WEBHOOK_DUE_BATCH = env_int("WEBHOOK_DUE_BATCH", 1000)
 # seconds without taking a worker.
 WEBHOOK_ENDPOINT_CONCURRENCY = env_int("WEBHOOK_ENDPOINT_CONCURRENCY", 2)
 WEBHOOK_CAP_DEFER_SECONDS = float(env_str("WEBHOOK_CAP_DEFER_SECONDS", "2"))
+# A delivery task sends up to this many deliveries of one endpoint over one kept-alive
+# connection, holding one of its places, and stops sending after BATCH_SECONDS (a slow
+# receiver: the rest is queued again behind the other endpoints' work).
+WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 100)
+WEBHOOK_BATCH_SECONDS = float(env_str("WEBHOOK_BATCH_SECONDS", "5"))
+# How long a worker reuses an endpoint's checked resolution (the SSRF guard) before checking
+# again; a refused one is never kept. A few seconds at most.
+WEBHOOK_RESOLVE_CACHE_SECONDS = float(env_str("WEBHOOK_RESOLVE_CACHE_SECONDS", "3"))
 # An endpoint whose every attempt failed for this long is disabled and its owner told.
 WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5)
 # How long the fan-out keeps the live endpoints and their clients' views in process memory

@@ -17,21 +17,29 @@ receiving endpoint with its own secrets, faults and log. Nothing here imports th
 - `GET /_received/<name>` — {"received": [...], "max_in_flight": n}; `POST /_reset` forgets everything.
 
 A receiver that is down (connection refused) is `FakeReceiverServer.stop()` then `.start()` on
-the same port.
+the same port; stop() also closes the connections kept alive.
+
+Served by http.server with HTTP/1.1 keep-alive (a thread per connection), not werkzeug's
+development server, which closes every connection after one answer: the senders keep their
+connections to an endpoint alive, as they would to a partner's real server.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
 
 import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 
@@ -168,9 +176,68 @@ def _json(data: dict, status: int = 200) -> Response:
     return Response(json.dumps(data), status=status, content_type="application/json")
 
 
-class _QuietRequestHandler(WSGIRequestHandler):
-    def log_request(self, code="-", size="-") -> None:
-        pass  # every webhook is in the log of what was received; a late one would write to a closed stream
+class _KeepAliveHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive in front of the WSGI app (bodies with a Content-Length only)."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 60  # an idle kept-alive connection is closed after this
+    app: FakeReceiverApp  # set per server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        self.server.open_connections.discard(self.connection)
+        super().finish()
+
+    def log_message(self, format, *args) -> None:
+        pass  # every webhook is in the log of what was received
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parts = urlsplit(self.path)
+        environ = {
+            "REQUEST_METHOD": self.command, "PATH_INFO": unquote(parts.path), "QUERY_STRING": parts.query,
+            "SCRIPT_NAME": "", "CONTENT_LENGTH": str(length), "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "SERVER_NAME": self.server.server_address[0], "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_PROTOCOL": self.request_version, "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http",
+            "wsgi.errors": io.StringIO(), "wsgi.version": (1, 0), "wsgi.multithread": True,
+            "wsgi.multiprocess": False, "wsgi.run_once": False, "REMOTE_ADDR": self.client_address[0],
+        }
+        for key, value in self.headers.items():
+            name = "HTTP_" + key.upper().replace("-", "_")
+            if name not in ("HTTP_CONTENT_LENGTH", "HTTP_CONTENT_TYPE"):
+                environ[name] = value
+        started: list = []
+
+        def start_response(status, headers, exc_info=None):
+            started[:] = [status, headers]
+
+        chunks = self.app(environ, start_response)
+        try:
+            payload = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        status, headers = started
+        self.send_response(int(status.split(" ", 1)[0]), status.split(" ", 1)[1] if " " in status else "")
+        for key, value in headers:
+            if key.lower() not in ("content-length", "connection"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _serve
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address, handler):
+        self.open_connections: set[socket.socket] = set()
+        super().__init__(address, handler)
 
 
 class FakeReceiverServer:
@@ -188,8 +255,8 @@ class FakeReceiverServer:
 
     def start(self) -> None:
         """Serve (again, on the same port after stop(): the state is kept)."""
-        self._server = make_server(self.host, self.port, self.app, threaded=True,
-                                   request_handler=_QuietRequestHandler)
+        handler = type("Handler", (_KeepAliveHandler,), {"app": self.app})
+        self._server = _Server((self.host, self.port), handler)
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"fake-receiver-{self.port}",
                                         daemon=True)
@@ -200,6 +267,9 @@ class FakeReceiverServer:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            for connection in list(self._server.open_connections):  # kept-alive ones too: down is down
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
             self._thread.join(timeout=5)
             self._server = None
 

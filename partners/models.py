@@ -107,6 +107,9 @@ class WebhookDelivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="webhook_delivery_due"),
+            # An endpoint's drain: its pending deliveries, oldest first.
+            models.Index(fields=["endpoint", "next_attempt_at"], condition=Q(status="pending"),
+                         name="webhook_delivery_endpoint_due"),
             models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_log"),
         ]
 

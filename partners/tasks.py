@@ -27,6 +27,23 @@ def webhook_deliver_task(delivery_id: int, attempt: int | None = None, **kwargs)
     return deliveries.webhook_deliver(delivery_id=delivery_id, attempt=attempt)
 
 
+@shared_task(name="partners.webhook_deliver_batch", ignore_result=True)
+def webhook_deliver_batch_task(endpoint_id: int, batch: list[list[int]] | None = None, **kwargs) -> dict:
+    """[delivery id, attempts when sent] pairs of one endpoint; each is re-checked under its lock
+    (a stale or repeated one is skipped)."""
+    pairs = [(delivery_id, attempt) for delivery_id, attempt in batch or []]
+    outcomes = deliveries.webhook_deliver_batch(endpoint_id=endpoint_id, deliveries=pairs)
+    return {str(delivery_id): outcome for delivery_id, outcome in outcomes.items()}
+
+
+# A drain clears its endpoint's queued flag first: one that fails on a database briefly away is
+# retried rather than left to the sweep.
+@shared_task(name="partners.webhook_endpoint_drain", ignore_result=True,
+             autoretry_for=(OperationalError, InterfaceError), retry_backoff=1, retry_jitter=True, max_retries=5)
+def webhook_endpoint_drain_task(endpoint_id: int, **kwargs) -> int:
+    return len(deliveries.webhook_endpoint_drain(endpoint_id=endpoint_id))
+
+
 @shared_task(name="partners.deliveries_due", ignore_result=True)
 def deliveries_due_task(**kwargs) -> int:
     return deliveries.deliveries_due()

@@ -3,20 +3,26 @@
 The path of an event: the outbox relay hands every published batch of event ids to
 `webhooks_fanout` (settings.OUTBOX_BATCH_CONSUMERS), which writes one WebhookDelivery per
 (event, live endpoint that subscribes to its topic and may see it: partners.selectors) in one
-INSERT … ON CONFLICT DO NOTHING, and after commit enqueues each new delivery's first attempt.
-`webhook_deliver` makes one attempt: it claims the delivery under its row lock (one the client
-may no longer see, since a key was revoked, is discarded unsent), signs the body
-(Standard Webhooks), re-checks the URL (SSRF) and POSTs to the checked address through
-okto88.partner_calls, then records the attempt and decides what follows (succeeded, retry at
-the schedule, failed, endpoint disabled).
+INSERT … ON CONFLICT DO NOTHING, and after commit enqueues one drain per endpoint that got
+deliveries (unless one is queued already: a Redis flag, as the outbox relay coalesces).
+Deliveries go in batches of one endpoint (`webhook_endpoint_drain`: what waits for it;
+`webhook_deliver_batch`: given deliveries; `webhook_deliver`: one): a batch holds one of the
+endpoint's places (the per-endpoint cap), claims its deliveries under their row locks (one a
+client may no longer see is discarded unsent), signs each (Standard Webhooks), re-checks the URL
+(SSRF; the resolution reused for a few seconds at most) and POSTs them one after another over
+one kept-alive connection to the checked address, each recorded through okto88.partner_calls,
+then records the attempts (the successes in bulk) and decides what follows (succeeded, retry at
+the schedule, failed, endpoint disabled). A batch stops at the first failure that is the
+endpoint's; the rest go back unsent.
 
-Scheduling: a delivery's task carries `attempt`, the number of attempts the delivery had when
+Scheduling: a delivery task carries `attempt`, the number of attempts the delivery had when
 the task was sent; a task whose number no longer matches (a duplicate, or a copy re-queued by
 the sweep while the first waited) does nothing. Short delays ride on a Celery countdown; longer
 ones wait in the table (`next_attempt_at`) for `deliveries_due`, the beat task that enqueues
 what is due with SELECT … FOR UPDATE SKIP LOCKED. While a task is queued or running, the
 delivery's `next_attempt_at` is pushed WEBHOOK_ENQUEUE_LEASE_SECONDS past when it should run,
-so a lost task is re-queued by the sweep and a live one is not.
+so a lost task is re-queued by the sweep and a live one is not; a drain takes what is due
+within that lease.
 
 Lock order: a transaction holding a delivery's row lock never writes its endpoint's row; the
 endpoint's changes (failing_since, disabling) are made after, in their own transactions.
@@ -36,20 +42,20 @@ from email.utils import parsedate_to_datetime
 import requests
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from redis.commands.core import Script
 from standardwebhooks.webhooks import Webhook
 
-from okto88.celery import task_send
+from okto88.celery import task_send, tasks_send
 from okto88.circuit_breaker import CircuitOpen
 from okto88.events import event_topics
 from okto88.models import OutboxEvent
-from okto88.partner_calls import partner_call
+from okto88.partner_calls import PartnerCallBatch, partner_call_batch
 from okto88.redis_connection import redis_client
 from orders.notifications import notify_webhook_endpoint_disabled
-from partners.adapters.public_address import url_resolve
+from partners.adapters.public_address import ResolvedUrl, url_resolve
 from partners.adapters.webhook_http import webhook_post
 from partners.errors import WebhookUrlNotAllowed
 from partners.models import (
@@ -66,6 +72,8 @@ from partners.selectors import PartnerView, event_visible, partner_view
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "partners.webhook_deliver"  # partners.tasks.webhook_deliver_task
+DELIVER_BATCH_TASK = "partners.webhook_deliver_batch"  # partners.tasks.webhook_deliver_batch_task
+DRAIN_TASK = "partners.webhook_endpoint_drain"  # partners.tasks.webhook_endpoint_drain_task
 TEST_TOPIC = "webhook.test"
 
 
@@ -100,24 +108,14 @@ def delivery_headers(*, message_id: str, timestamp: datetime, body: bytes, secre
             "webhook-signature": signatures}
 
 
-_secrets_cache: dict[int, tuple[float, list[tuple[str, datetime | None]]]] = {}
-
-
 def endpoint_secrets_live(*, endpoint_id: int, now: datetime | None = None) -> list[str]:
     """The secrets that sign now: every one without an expiry or whose expiry is still ahead,
-    newest first. The endpoint's secrets are kept in this process as long as the live endpoints
-    (WEBHOOK_ENDPOINTS_CACHE_SECONDS); their expiry is checked at each use."""
+    newest first. Read once per batch of deliveries (never kept across batches), so a rotated
+    secret signs the next batch."""
     now = now or timezone.now()
-    ttl = settings.WEBHOOK_ENDPOINTS_CACHE_SECONDS
-    cached = _secrets_cache.get(endpoint_id)
-    if ttl <= 0 or cached is None or cached[0] <= time.monotonic():
-        rows = list(WebhookSecret.objects.filter(endpoint_id=endpoint_id)
-                    .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-                    .order_by("-created_at", "-id").values_list("secret", "expires_at"))
-        if len(_secrets_cache) > 10_000:
-            _secrets_cache.clear()
-        cached = _secrets_cache[endpoint_id] = (time.monotonic() + ttl, rows)
-    return [secret for secret, expires_at in cached[1] if expires_at is None or expires_at > now]
+    return list(WebhookSecret.objects.filter(endpoint_id=endpoint_id)
+                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                .order_by("-created_at", "-id").values_list("secret", flat=True))
 
 
 # --- Scheduling -------------------------------------------------------------------------------
@@ -128,6 +126,58 @@ def _enqueue(delivery_id: int, attempt: int, countdown: float | None = None) -> 
                   countdown=countdown if countdown and countdown > 0 else None)
     except Exception:  # the broker is down: the sweep re-queues it once its lease is over
         logger.warning("could not enqueue a webhook delivery", exc_info=True, extra={"delivery_id": delivery_id})
+
+
+def _enqueue_batch(endpoint_id: int, deliveries: list[tuple[int, int]], countdown: float | None = None) -> None:
+    """One task per WEBHOOK_BATCH_SIZE of `deliveries` (id, attempts) of one endpoint."""
+    size = max(1, settings.WEBHOOK_BATCH_SIZE)
+    for start in range(0, len(deliveries), size):
+        chunk = [[int(delivery_id), int(attempt)] for delivery_id, attempt in deliveries[start:start + size]]
+        try:
+            task_send(DELIVER_BATCH_TASK, kwargs={"endpoint_id": endpoint_id, "batch": chunk},
+                      countdown=countdown if countdown and countdown > 0 else None)
+        except Exception:  # the broker is down: the sweep re-queues them once their lease is over
+            logger.warning("could not enqueue webhook deliveries", exc_info=True, extra={"endpoint_id": endpoint_id})
+
+
+def _enqueue_by_endpoint(rows: list[tuple[int, int, int]]) -> None:
+    """Enqueue (delivery id, endpoint id, attempts) rows in batches per endpoint."""
+    by_endpoint: dict[int, list[tuple[int, int]]] = {}
+    for delivery_id, endpoint_id, attempts in rows:
+        by_endpoint.setdefault(endpoint_id, []).append((delivery_id, attempts))
+    for endpoint_id, deliveries in by_endpoint.items():
+        _enqueue_batch(endpoint_id, deliveries)
+
+
+# Coalescing, as the outbox relay does: a fan-out enqueues an endpoint's drain only if none is
+# queued yet (SET NX on this key); the drain clears the key before it claims, so deliveries
+# committed after its claim find the key clear and enqueue the next drain. The key expires, so
+# a drain task that is lost holds nothing back for long (and the sweep re-queues by the lease).
+DRAIN_QUEUED_SECONDS = 10
+
+
+def _drain_key(endpoint_id: int) -> str:
+    return f"okto88:webhook:drain:{endpoint_id}"
+
+
+def _drains_enqueue(endpoint_ids, countdown: float | None = None) -> None:
+    """Enqueue a drain of each endpoint unless one is queued and has not started yet."""
+    ids = sorted(set(endpoint_ids))
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for endpoint_id in ids:
+            pipe.set(_drain_key(endpoint_id), "1", nx=True, ex=DRAIN_QUEUED_SECONDS + int(countdown or 0))
+        fresh = pipe.execute()
+    except Exception:  # Redis down: enqueue (a repeated drain finds nothing left)
+        logger.warning("webhook drain flags unavailable", exc_info=True)
+        fresh = [True] * len(ids)
+    kwargs_list = [{"endpoint_id": endpoint_id} for endpoint_id, queue_it in zip(ids, fresh, strict=True) if queue_it]
+    if not kwargs_list:
+        return
+    try:
+        tasks_send(DRAIN_TASK, kwargs_list=kwargs_list, countdown=countdown if countdown and countdown > 0 else None)
+    except Exception:  # the broker is down: the sweep re-queues them once their lease is over
+        logger.warning("could not enqueue webhook drains", exc_info=True)
 
 
 def _lease() -> timedelta:
@@ -227,7 +277,7 @@ _INSERT_DELIVERIES = """
       FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) AS v(endpoint_id, event_id, message_id, topic)
       JOIN partners_webhookendpoint AS e ON e.id = v.endpoint_id AND e.is_active AND e.disabled_at IS NULL
     ON CONFLICT DO NOTHING
-    RETURNING id
+    RETURNING id, endpoint_id, attempts
 """
 
 
@@ -270,8 +320,9 @@ def webhooks_fanout(*, event_ids: list[int]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_DELIVERIES, [DeliveryStatus.PENDING, now + _lease(), now, now,
                                             endpoint_ids, ids, message_ids, topic_names])
-        created = [row[0] for row in cursor.fetchall()]
-    transaction.on_commit(lambda: [_enqueue(delivery_id, 0) for delivery_id in created])
+        created = cursor.fetchall()
+    # One drain per endpoint (if none is queued already), not one task per delivery.
+    transaction.on_commit(lambda: _drains_enqueue(endpoint_id for _, endpoint_id, _ in created))
     return len(created)
 
 
@@ -347,7 +398,7 @@ def endpoint_slot_release(*, endpoint_id: int, token: str) -> None:
         logger.warning("could not free a webhook concurrency slot", exc_info=True)
 
 
-# --- One attempt ------------------------------------------------------------------------------
+# --- Attempts, a batch at a time --------------------------------------------------------------
 
 @dataclass
 class AttemptResult:
@@ -365,92 +416,158 @@ def _still_due(delivery: WebhookDelivery | None, attempt: int | None) -> bool:
 
 
 def webhook_deliver(*, delivery_id: int, attempt: int | None = None) -> str:
-    """Make one attempt of a delivery (see the module docstring); returns what happened:
-    stale, deferred, paused, endpoint_disabled, circuit_open, or the attempt's outcome."""
-    head = WebhookDelivery.objects.filter(pk=delivery_id).only("status", "attempts", "endpoint_id").first()
-    if not _still_due(head, attempt):
+    """Make one attempt of a delivery (a batch of one: see webhook_deliver_batch); returns what
+    happened: stale, deferred, paused, endpoint_disabled, discarded, circuit_open, or the
+    attempt's outcome."""
+    endpoint_id = WebhookDelivery.objects.filter(pk=delivery_id).values_list("endpoint_id", flat=True).first()
+    if endpoint_id is None:
         return "stale"
-    token = endpoint_slot_acquire(endpoint_id=head.endpoint_id)
+    return webhook_deliver_batch(endpoint_id=endpoint_id, deliveries=[(delivery_id, attempt)]).get(delivery_id,
+                                                                                                    "stale")
+
+
+def webhook_deliver_batch(*, endpoint_id: int, deliveries: list[tuple[int, int | None]]) -> dict[int, str]:
+    """Attempt a batch of one endpoint's deliveries, each (id, attempts it had when the task was
+    sent, or None: whatever it has), over one kept-alive connection. Returns what happened to
+    each (as webhook_deliver).
+
+    The batch holds one of the endpoint's WEBHOOK_ENDPOINT_CONCURRENCY places (its requests go
+    one after another); it is claimed with one locking SELECT and one UPDATE, the endpoint, its
+    client's view and its secrets read once, and the successes recorded with one INSERT of
+    attempts and one UPDATE. It stops at the first attempt that failed for the endpoint's sake
+    (5xx, 429, a timeout, no connection, a blocked address, 410): the deliveries after it are
+    put back unsent, no attempt counted, to be tried when the failed one is retried — a
+    receiver that is down costs one request per batch, not one per delivery. A 4xx other than
+    410 is about that delivery only: the batch goes on. It also stops after
+    WEBHOOK_BATCH_SECONDS of sending (a slow receiver): the rest goes back to the queue at once,
+    behind the other endpoints' work."""
+    wanted = {int(delivery_id): attempt for delivery_id, attempt in deliveries}
+    if not wanted:
+        return {}
+    token = endpoint_slot_acquire(endpoint_id=endpoint_id)
     if token is None:
         # The endpoint has its share of attempts in flight: come back later, holding no worker.
-        _defer(delivery_id=delivery_id, attempt=head.attempts,
-               seconds=endpoint_wait_seconds(endpoint_id=head.endpoint_id))
-        return "deferred"
+        seconds = endpoint_wait_seconds(endpoint_id=endpoint_id)
+        with transaction.atomic():
+            due = [(d.pk, d.attempts) for d in WebhookDelivery.objects.select_for_update()
+                   .filter(pk__in=wanted, endpoint_id=endpoint_id).order_by("pk").only("status", "attempts")
+                   if _still_due(d, wanted[d.pk])]
+            _put_back(endpoint_id=endpoint_id, rows=[(pk, attempts, 0) for pk, attempts in due], delay=seconds)
+        outcomes = dict.fromkeys(wanted, "stale")
+        outcomes.update(dict.fromkeys((pk for pk, _ in due), "deferred"))
+        return outcomes
     try:
-        return _attempt(delivery_id=delivery_id, attempt=attempt)
+        return _attempt_batch(endpoint_id=endpoint_id, wanted=wanted)
     finally:
-        endpoint_slot_release(endpoint_id=head.endpoint_id, token=token)
+        endpoint_slot_release(endpoint_id=endpoint_id, token=token)
 
 
-@transaction.atomic
-def _defer(*, delivery_id: int, attempt: int, seconds: float) -> None:
-    delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
-    if not _still_due(delivery, attempt):
-        return
-    _schedule(delivery, delay=seconds, now=timezone.now())
-    delivery.save(update_fields=["next_attempt_at", "updated_at"])
-
-
-def _claim(*, delivery_id: int, attempt: int | None) -> tuple[WebhookDelivery | None, str]:
-    """Count the attempt under the delivery's lock before sending (a second run of the same task
-    then finds the count moved on). Returns the delivery, or None and why not."""
+def _claim_batch(*, endpoint_id: int, wanted: dict[int, int | None] | None,
+                 outcomes: dict[int, str]) -> tuple[WebhookEndpoint | None, list[WebhookDelivery]]:
+    """Count the attempts under the deliveries' locks before sending (a second run of the same
+    task then finds the counts moved on). Fills `outcomes` for the deliveries not claimed.
+    `wanted` None (a drain): the endpoint's pending deliveries due within the lease (queued by a
+    fan-out, or their wait over), oldest first, WEBHOOK_BATCH_SIZE at most, skipping rows
+    another worker holds."""
     with transaction.atomic():
-        delivery = (WebhookDelivery.objects.select_for_update(of=("self",))
-                    .select_related("endpoint__api_client", "event").filter(pk=delivery_id).first())
-        if not _still_due(delivery, attempt):
-            return None, "stale"
-        endpoint = delivery.endpoint
+        endpoint = WebhookEndpoint.objects.select_related("api_client").filter(pk=endpoint_id).first()
+        if endpoint is None:
+            return None, []  # deleted: its deliveries went with it
+        if wanted is None:
+            rows = list(WebhookDelivery.objects.select_for_update(of=("self",), skip_locked=True)
+                        .select_related("event")
+                        .filter(endpoint_id=endpoint_id, status=DeliveryStatus.PENDING,
+                                next_attempt_at__lte=timezone.now() + _lease())
+                        .order_by("next_attempt_at", "pk")[:max(1, settings.WEBHOOK_BATCH_SIZE)])
+            due = rows
+        else:
+            rows = list(WebhookDelivery.objects.select_for_update(of=("self",)).select_related("event")
+                        .filter(pk__in=wanted, endpoint_id=endpoint_id).order_by("pk"))
+            due = [delivery for delivery in rows if _still_due(delivery, wanted[delivery.pk])]
+        if not due:
+            return endpoint, []
         now = timezone.now()
+        due_ids = [delivery.pk for delivery in due]
         if endpoint.disabled_at is not None:
-            delivery.status = DeliveryStatus.FAILED
-            delivery.next_attempt_at = None
-            delivery.last_error = "endpoint disabled"
-            delivery.save(update_fields=["status", "next_attempt_at", "last_error", "updated_at"])
-            return None, "endpoint_disabled"
+            WebhookDelivery.objects.filter(pk__in=due_ids).update(
+                status=DeliveryStatus.FAILED, next_attempt_at=None, last_error="endpoint disabled", updated_at=now)
+            outcomes.update(dict.fromkeys(due_ids, "endpoint_disabled"))
+            return endpoint, []
         if not endpoint.is_active:
-            # Paused by its owner: kept pending; the sweep takes it up again once resumed.
-            delivery.next_attempt_at = now
-            delivery.save(update_fields=["next_attempt_at", "updated_at"])
-            return None, "paused"
-        if delivery.event is not None and not _still_visible(delivery):
-            # The client lost the right to see it since the fan-out (a key revoked, a binding
-            # changed): it is never sent.
-            delivery.status = DeliveryStatus.DISCARDED
-            delivery.next_attempt_at = None
-            delivery.last_error = "no longer visible to the API client"
-            delivery.save(update_fields=["status", "next_attempt_at", "last_error", "updated_at"])
-            return None, "discarded"
-        delivery.attempts += 1
-        delivery.next_attempt_at = now + timedelta(seconds=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS
-                                                   + settings.WEBHOOK_TOTAL_TIMEOUT_SECONDS) + _lease()
-        delivery.save(update_fields=["attempts", "next_attempt_at", "updated_at"])
-        return delivery, ""
+            # Paused by its owner: kept pending; the sweep takes them up again once resumed.
+            WebhookDelivery.objects.filter(pk__in=due_ids).update(next_attempt_at=now, updated_at=now)
+            outcomes.update(dict.fromkeys(due_ids, "paused"))
+            return endpoint, []
+        view = _endpoint_view(endpoint)
+        topics = event_topics()
+        claimed, hidden = [], []
+        for delivery in due:
+            delivery.endpoint = endpoint
+            if delivery.event is not None and not _still_visible(delivery, view=view, topics=topics):
+                hidden.append(delivery.pk)
+            else:
+                claimed.append(delivery)
+        if hidden:
+            # The client lost the right to see them since the fan-out (a key revoked, a binding
+            # changed): they are never sent.
+            WebhookDelivery.objects.filter(pk__in=hidden).update(
+                status=DeliveryStatus.DISCARDED, next_attempt_at=None,
+                last_error="no longer visible to the API client", updated_at=now)
+            outcomes.update(dict.fromkeys(hidden, "discarded"))
+        if claimed:
+            # Long enough for every attempt of the batch to time out, then the lease.
+            held = (settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS + settings.WEBHOOK_TOTAL_TIMEOUT_SECONDS
+                    + settings.WEBHOOK_BATCH_SECONDS)
+            WebhookDelivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+                attempts=F("attempts") + 1, next_attempt_at=now + timedelta(seconds=held) + _lease(), updated_at=now)
+            for delivery in claimed:
+                delivery.attempts += 1
+        return endpoint, claimed
 
 
-def _still_visible(delivery: WebhookDelivery) -> bool:
-    topic = event_topics().get(delivery.event.topic)
-    return topic is not None and event_visible(view=_endpoint_view(delivery.endpoint), topic=topic,
-                                               payload=delivery.event.payload)
+def _still_visible(delivery: WebhookDelivery, *, view: PartnerView, topics: dict) -> bool:
+    topic = topics.get(delivery.event.topic)
+    return topic is not None and event_visible(view=view, topic=topic, payload=delivery.event.payload)
 
 
-def _send(*, delivery: WebhookDelivery) -> AttemptResult:
-    """Sign, check the URL and POST; never raises for what the receiver or the network did."""
-    endpoint = delivery.endpoint
+_resolved_cache: dict[tuple, tuple[float, ResolvedUrl]] = {}
+
+
+def _url_resolve(url: str) -> ResolvedUrl:
+    """The SSRF check (public_address.url_resolve) of `url`, kept in this process for
+    WEBHOOK_RESOLVE_CACHE_SECONDS at most (a few seconds: the deliveries of a batch, and the
+    batches right after it, go to the address checked a moment ago); a refusal is never kept."""
+    allow_private, require_https = settings.WEBHOOK_ALLOW_PRIVATE_URLS, settings.WEBHOOK_REQUIRE_HTTPS
+    ttl = settings.WEBHOOK_RESOLVE_CACHE_SECONDS
+    key = (url, allow_private, require_https)
+    cached = _resolved_cache.get(key)
+    if ttl > 0 and cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    resolved = url_resolve(url, allow_private=allow_private, require_https=require_https)
+    if ttl > 0:
+        if len(_resolved_cache) > 10_000:
+            _resolved_cache.clear()
+        _resolved_cache[key] = (time.monotonic() + ttl, resolved)
+    return resolved
+
+
+def _send(*, delivery: WebhookDelivery, endpoint: WebhookEndpoint, secrets: list[str],
+          calls: PartnerCallBatch) -> AttemptResult:
+    """Sign, check the URL and POST (recorded as one of the batch's partner calls); never raises
+    for what the receiver or the network did."""
     now = timezone.now()
-    body = delivery_body(delivery=delivery, event=delivery.event)
-    secrets = endpoint_secrets_live(endpoint_id=endpoint.pk, now=now)
     if not secrets:  # never unsigned: the endpoint's owner rotates or adds a secret
         return AttemptResult(outcome=AttemptOutcome.ERROR, error="the endpoint has no live signing secret")
+    body = delivery_body(delivery=delivery, event=delivery.event)
     headers = delivery_headers(message_id=delivery.message_id, timestamp=now, body=body, secrets=secrets)
     started = time.perf_counter()
     try:
-        resolved = url_resolve(endpoint.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_URLS,
-                               require_https=settings.WEBHOOK_REQUIRE_HTTPS)
+        resolved = _url_resolve(endpoint.url)
     except WebhookUrlNotAllowed as exc:
         return AttemptResult(outcome=AttemptOutcome.BLOCKED, error=str(exc.message)[:300],
                              duration_ms=int((time.perf_counter() - started) * 1000))
     result = AttemptResult(outcome=AttemptOutcome.ERROR)
-    with partner_call(partner=f"webhook:{endpoint.pk}", operation="deliver") as call:
+    with calls.call() as call:
         try:
             response = webhook_post(url=endpoint.url, resolved=resolved, body=body, headers=headers,
                                     connect_timeout=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
@@ -477,41 +594,177 @@ def _send(*, delivery: WebhookDelivery) -> AttemptResult:
     return result
 
 
-def _attempt(*, delivery_id: int, attempt: int | None) -> str:
-    delivery, why_not = _claim(delivery_id=delivery_id, attempt=attempt)
-    if delivery is None:
-        return why_not
-    started_at = timezone.now()
+def _stops_batch(result: AttemptResult) -> bool:
+    """A failure for the endpoint's sake, not the one delivery's: the rest would fail alike."""
+    return result.outcome != AttemptOutcome.OK and not (
+        result.outcome == AttemptOutcome.REJECTED and result.status_code != 410)
+
+
+def webhook_endpoint_drain(*, endpoint_id: int) -> dict[int, str]:
+    """Send a batch of what is waiting for an endpoint (see _claim_batch), as
+    webhook_deliver_batch does; a full batch enqueues the next drain (behind the other
+    endpoints' work) rather than looping."""
     try:
-        result = _send(delivery=delivery)
+        redis_client().delete(_drain_key(endpoint_id))  # before claiming: see _drains_enqueue
+    except Exception:
+        logger.warning("webhook drain flag unavailable", exc_info=True)
+    token = endpoint_slot_acquire(endpoint_id=endpoint_id)
+    if token is None:
+        # The endpoint has its share in flight: look again later; the rows stay leased meanwhile.
+        _drains_enqueue([endpoint_id], countdown=endpoint_wait_seconds(endpoint_id=endpoint_id))
+        return {}
+    try:
+        outcomes = _attempt_batch(endpoint_id=endpoint_id, wanted=None)
+    finally:
+        endpoint_slot_release(endpoint_id=endpoint_id, token=token)
+    if sum(1 for outcome in outcomes.values() if outcome != "paused") >= settings.WEBHOOK_BATCH_SIZE:
+        _drains_enqueue([endpoint_id])
+    return outcomes
+
+
+def _database_connection_release() -> None:
+    """While a batch waits on a receiver it holds no database connection: a pooled one goes back
+    to the pool (a worker with a threads pool has more threads than connections)."""
+    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
+        connection.close()
+
+
+def _send_batch(*, claimed: list[WebhookDelivery], endpoint: WebhookEndpoint, secrets: list[str],
+                calls: PartnerCallBatch, outcomes: dict[int, str]
+                ) -> tuple[list[tuple[WebhookDelivery, datetime, AttemptResult]], list[WebhookDelivery], float]:
+    """Send `claimed` one after another until one fails for the endpoint's sake or the batch's
+    time is up. Returns (the attempts made, the deliveries not sent, when to try those)."""
+    began = time.monotonic()
+    done: list[tuple[WebhookDelivery, datetime, AttemptResult]] = []
+    for index, delivery in enumerate(claimed):
+        if index and time.monotonic() - began > settings.WEBHOOK_BATCH_SECONDS:
+            rest = claimed[index:]  # a slow receiver: the rest waits behind the other endpoints' work
+            outcomes.update(dict.fromkeys((d.pk for d in rest), "deferred"))
+            return done, rest, 0.0
+        started_at = timezone.now()
+        try:
+            result = _send(delivery=delivery, endpoint=endpoint, secrets=secrets, calls=calls)
+        except Exception as exc:  # ours, not the receiver's: logged, and the attempt counts as failed
+            logger.exception("webhook attempt failed before an answer", extra={"delivery_id": delivery.pk})
+            result = AttemptResult(outcome=AttemptOutcome.ERROR, error=f"internal error: {type(exc).__name__}")
+        done.append((delivery, started_at, result))
+        outcomes[delivery.pk] = result.outcome
+        if _stops_batch(result):
+            rest = claimed[index + 1:]
+            outcomes.update(dict.fromkeys((d.pk for d in rest), "deferred"))
+            # They wait as long as the failed one (without its Retry-After's floor: that is its own).
+            return done, rest, retry_delay(attempts=delivery.attempts, retry_after=result.retry_after) or 0.0
+    return done, [], 0.0
+
+
+def _attempt_batch(*, endpoint_id: int, wanted: dict[int, int | None] | None) -> dict[int, str]:
+    outcomes: dict[int, str] = dict.fromkeys(wanted or (), "stale")
+    endpoint, claimed = _claim_batch(endpoint_id=endpoint_id, wanted=wanted, outcomes=outcomes)
+    if not claimed:
+        return outcomes
+    secrets = endpoint_secrets_live(endpoint_id=endpoint.pk)
+    _database_connection_release()
+    try:
+        with partner_call_batch(partner=f"webhook:{endpoint.pk}", operation="deliver") as calls:
+            done, rest, rest_delay = _send_batch(claimed=claimed, endpoint=endpoint, secrets=secrets, calls=calls,
+                                                 outcomes=outcomes)
     except CircuitOpen:
-        _unclaim(delivery_id=delivery_id, attempts=delivery.attempts)
-        return "circuit_open"
-    except Exception as exc:  # ours, not the receiver's: logged, and the attempt counts as failed
-        logger.exception("webhook attempt failed before an answer", extra={"delivery_id": delivery_id})
-        result = AttemptResult(outcome=AttemptOutcome.ERROR, error=f"internal error: {type(exc).__name__}")
-    _record(delivery_id=delivery_id, attempts=delivery.attempts, started_at=started_at, result=result)
-    _endpoint_after_attempt(endpoint_id=delivery.endpoint_id, result=result,
-                            was_failing=delivery.endpoint.failing_since is not None)
-    return result.outcome
+        # The endpoint's breaker is open: nothing was sent, so the attempts do not count; tried
+        # again once the breaker lets a probe through.
+        done, rest = [], claimed
+        rest_delay = settings.PARTNER_BREAKER_COOL_DOWN_SECONDS * random.uniform(1, 1.2)
+        outcomes.update(dict.fromkeys((d.pk for d in rest), "circuit_open"))
+    _record_batch(done)
+    if rest:
+        with transaction.atomic():
+            _put_back(endpoint_id=endpoint_id, rows=[(d.pk, d.attempts, 1) for d in rest], delay=rest_delay)
+    was_failing = endpoint.failing_since is not None
+    for _delivery, _started_at, result in done:
+        _endpoint_after_attempt(endpoint_id=endpoint_id, result=result, was_failing=was_failing)
+        was_failing = result.outcome != AttemptOutcome.OK
+    return outcomes
 
 
-@transaction.atomic
-def _unclaim(*, delivery_id: int, attempts: int) -> None:
-    """The endpoint's breaker is open: nothing was sent, so the attempt does not count; try
-    again once the breaker lets a probe through."""
-    delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
-    if not _still_due(delivery, attempts):
+_PUT_BACK = """
+    UPDATE partners_webhookdelivery AS d
+       SET attempts = d.attempts - v.undo, next_attempt_at = %s, updated_at = %s
+      FROM unnest(%s::bigint[], %s::int[], %s::int[]) AS v(id, attempts, undo)
+     WHERE d.id = v.id AND d.status = %s AND d.attempts = v.attempts
+    RETURNING d.id, d.attempts
+"""
+
+
+def _put_back(*, endpoint_id: int, rows: list[tuple[int, int, int]], delay: float) -> None:
+    """Deliveries (id, attempts now, attempts to take back) that were not sent: tried again in
+    `delay` seconds, as one batch (a Celery countdown after commit, or the sweep for a long
+    delay). Ones replayed or ended meanwhile are left alone. In the caller's transaction."""
+    if not rows:
         return
-    delivery.attempts -= 1
-    _schedule(delivery, delay=settings.PARTNER_BREAKER_COOL_DOWN_SECONDS * random.uniform(1, 1.2),
-              now=timezone.now())
-    delivery.save(update_fields=["attempts", "next_attempt_at", "updated_at"])
+    now = timezone.now()
+    delay = max(0.0, delay)
+    short = delay <= settings.WEBHOOK_COUNTDOWN_MAX_SECONDS
+    next_attempt_at = now + timedelta(seconds=delay) + (_lease() if short else timedelta(0))
+    ids, attempts, undo = (list(column) for column in zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(_PUT_BACK, [next_attempt_at, now, ids, attempts, undo, DeliveryStatus.PENDING])
+        back = cursor.fetchall()
+    if short and back:
+        transaction.on_commit(lambda: _enqueue_batch(endpoint_id, back, countdown=delay))
+
+
+_LOCK_DELIVERIES = "SELECT id FROM partners_webhookdelivery WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+
+_INSERT_ATTEMPTS = """
+    INSERT INTO partners_webhookattempt
+        (delivery_id, number, started_at, duration_ms, outcome, status_code, error, response_excerpt)
+    SELECT v.id, coalesce((SELECT max(a.number) FROM partners_webhookattempt AS a WHERE a.delivery_id = v.id), 0) + 1,
+           v.started_at, v.duration_ms, %s, v.status_code, '', v.excerpt
+      FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::int[], %s::text[])
+           AS v(id, started_at, duration_ms, status_code, excerpt)
+"""
+
+_SUCCEED = """
+    UPDATE partners_webhookdelivery AS d
+       SET status = %s, succeeded_at = %s, next_attempt_at = NULL, last_status_code = v.status_code,
+           last_error = '', updated_at = %s
+      FROM unnest(%s::bigint[], %s::int[], %s::int[]) AS v(id, attempts, status_code)
+     WHERE d.id = v.id AND d.status = %s AND d.attempts = v.attempts
+"""
+
+
+def _record_batch(done: list[tuple[WebhookDelivery, datetime, AttemptResult]]) -> None:
+    """Log every attempt and move each delivery on. The successes together (one INSERT, one
+    UPDATE), the rest one by one (_record: retry, give up). A delivery deleted meanwhile (its
+    endpoint deleted) is skipped quietly, its attempt with it."""
+    succeeded = [(d, started_at, r) for d, started_at, r in done if r.outcome == AttemptOutcome.OK]
+    for delivery, started_at, result in done:
+        if result.outcome != AttemptOutcome.OK:
+            _record(delivery_id=delivery.pk, attempts=delivery.attempts, started_at=started_at, result=result)
+    if not succeeded:
+        return
+    excerpt_cap = settings.WEBHOOK_RESPONSE_EXCERPT_BYTES
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_LOCK_DELIVERIES, [sorted(d.pk for d, _, _ in succeeded)])
+        present = {row[0] for row in cursor.fetchall()}
+        succeeded = [row for row in succeeded if row[0].pk in present]
+        if not succeeded:
+            return
+        cursor.execute(_INSERT_ATTEMPTS, [
+            AttemptOutcome.OK, [d.pk for d, _, _ in succeeded], [s for _, s, _ in succeeded],
+            [r.duration_ms for _, _, r in succeeded], [r.status_code for _, _, r in succeeded],
+            [r.excerpt[:excerpt_cap] for _, _, r in succeeded]])
+        # Replayed or ended meanwhile: the attempt is logged, the new state stands.
+        cursor.execute(_SUCCEED, [
+            DeliveryStatus.SUCCEEDED, now, now, [d.pk for d, _, _ in succeeded],
+            [d.attempts for d, _, _ in succeeded], [r.status_code for _, _, r in succeeded], DeliveryStatus.PENDING])
 
 
 @transaction.atomic
 def _record(*, delivery_id: int, attempts: int, started_at: datetime, result: AttemptResult) -> None:
-    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+    if delivery is None:
+        return  # its endpoint was deleted while the attempt was in flight: nothing left to record
     number = (WebhookAttempt.objects.filter(delivery_id=delivery_id).aggregate(last=Max("number"))["last"] or 0) + 1
     excerpt_cap = settings.WEBHOOK_RESPONSE_EXCERPT_BYTES
     WebhookAttempt.objects.create(delivery_id=delivery_id, number=number, started_at=started_at,
@@ -597,7 +850,7 @@ _DUE = """
              ORDER BY d2.next_attempt_at LIMIT %s
              FOR UPDATE OF d2 SKIP LOCKED) AS due
      WHERE d.id = due.id
-    RETURNING d.id, d.attempts
+    RETURNING d.id, d.endpoint_id, d.attempts
 """
 
 
@@ -611,7 +864,7 @@ def deliveries_due(*, limit: int | None = None) -> int:
         cursor.execute(_DUE, [now + _lease(), now, DeliveryStatus.PENDING, now,
                               limit or settings.WEBHOOK_DUE_BATCH])
         due = cursor.fetchall()
-    transaction.on_commit(lambda: [_enqueue(delivery_id, attempts) for delivery_id, attempts in due])
+    transaction.on_commit(lambda: _enqueue_by_endpoint(due))
     failing = list(WebhookEndpoint.objects.filter(disabled_at__isnull=True, failing_since__lte=now - _failing_for())
                    .values_list("pk", flat=True)[:100])
     for endpoint_id in failing:

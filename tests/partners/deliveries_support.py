@@ -30,7 +30,7 @@ def webhook_settings_apply(settings) -> None:
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
     settings.WEBHOOK_REQUIRE_HTTPS = False
     deliveries._live_cache = None
-    deliveries._secrets_cache.clear()
+    deliveries._resolved_cache.clear()
 
 
 def wait_until(predicate, *, timeout: float = 30, worker=None, what: str = "condition"):

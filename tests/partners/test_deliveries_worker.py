@@ -167,7 +167,10 @@ def test_a_slow_endpoint_holds_at_most_its_cap_and_does_not_delay_another_endpoi
     fast_offer = OfferFactory(supplier=fast_supplier)
 
     for offer in slow_offers:
+        # Apart, so each goes out in a batch of its own (a batch's requests go one after another):
+        # three batches in flight would be one over the cap.
         reprice(offer, 123_000)
+        time.sleep(0.3)
     wait_until(lambda: WebhookDelivery.objects.filter(endpoint=slow_endpoint, attempts__gte=1).count() >= 2,
                worker=webhook_worker, what="the slow endpoint's first attempts")
     committed = reprice(fast_offer, 77_000)

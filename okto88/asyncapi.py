@@ -3,9 +3,9 @@
 Served at /api/v1/events/asyncapi.json (partners/api_feed.py). A pure function of the topics:
 one channel per topic partners may receive (a topic with an audience; the platform's own never
 leave it), addressed by the topic's name, with one message per topic version whose payload is
-the topic's JSON Schema. Two ways reach a partner, both described here: okto88 sends each event
-to the partner's webhook endpoint (signed, Standard Webhooks), and the partner may read the
-same events from the events feed (GET /api/v1/events/).
+the webhook body: the topic's JSON Schema under `data`. Two ways reach a partner, both described
+here: okto88 sends each event to the partner's webhook endpoint (signed, Standard Webhooks), and
+the partner may read the same events from the events feed (GET /api/v1/events/).
 """
 
 from __future__ import annotations
@@ -44,9 +44,30 @@ def _message_key(topic: EventTopic) -> str:
     return f"{topic.name}.v{topic.version}"
 
 
+def webhook_body_schema(topic: EventTopic) -> dict[str, Any]:
+    """The body okto88 POSTs to a webhook endpoint for one event of `topic` (Standard Webhooks'
+    payload structure, built by partners.services.deliveries.delivery_body): the topic's payload
+    under `data`. The events feed carries the same payload as each item's `payload`."""
+    data = {key: value for key, value in topic.schema.items() if key != "$schema"}
+    return {
+        "type": "object",
+        "title": f"{topic.name} v{topic.version} webhook body",
+        "required": ["type", "timestamp", "data", "event_id", "schema_version"],
+        "additionalProperties": False,
+        "properties": {
+            "type": {"const": topic.name, "description": "The event type."},
+            "timestamp": {"type": "string", "format": "date-time",
+                          "description": "When the event happened (UTC, ISO 8601)."},
+            "data": data,
+            "event_id": {"type": "integer", "description": "The event's id, the same for every endpoint that "
+                                                           "receives it and in the events feed."},
+            "schema_version": {"const": topic.version, "description": "The version of `data`'s shape."},
+        },
+    }
+
+
 def _payload_schema(topic: EventTopic) -> dict[str, Any]:
-    schema = {key: value for key, value in topic.schema.items() if key != "$schema"}
-    return {"schemaFormat": PAYLOAD_SCHEMA_FORMAT, "schema": schema}
+    return {"schemaFormat": PAYLOAD_SCHEMA_FORMAT, "schema": webhook_body_schema(topic)}
 
 
 def _description(topic: EventTopic) -> str:
@@ -101,7 +122,8 @@ def asyncapi_document(*, topics: Iterable[EventTopic]) -> dict[str, Any]:
             "version": CONTRACT_VERSION,
             "description": (
                 "The events okto88 publishes to partners, one channel per event type (the channel's address is "
-                "the type). Each event's `payload` matches its message's schema; a change of shape is a new "
+                "the type). Each message is the body of a webhook request, whose `data` is the event's "
+                "payload (the events feed's item `payload`); a change of shape is a new "
                 "version of the type (the message's title and `x-okto88-schema-version`). An API client "
                 "receives a type's events if one of its live keys holds the type's audience scope and, for a "
                 "supplier's or a workshop's type, only the events whose payload names the supplier or "
@@ -148,8 +170,8 @@ def asyncapi_document(*, topics: Iterable[EventTopic]) -> dict[str, Any]:
                 "webhook": {
                     "headers": _WEBHOOK_HEADERS,
                     "description": "As a webhook: these HTTP headers sign the body. In the events feed the "
-                                   "payload comes in the item's `payload`, unsigned (the feed is read over the "
-                                   "authenticated API).",
+                                   "body's `data` comes as the item's `payload`, unsigned (the feed is read over "
+                                   "the authenticated API).",
                 },
             },
             "operationTraits": {

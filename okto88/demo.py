@@ -36,7 +36,7 @@ def demo_load() -> list[str]:
 # Dependency order: each app's demo data may refer to the ones before it.
 DEMO_MODULES = [
     "okto88.demo", "vehicles.demo", "catalog.demo", "suppliers.demo", "workshops.demo",
-    "payments.demo", "logistics.demo", "orders.demo",
+    "payments.demo", "logistics.demo", "orders.demo", "partners.demo",
 ]
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
+
 from orders.models import Cart, Order, SupplierOrder
 
 
@@ -22,6 +24,12 @@ def order_lock(*, order_id: int, **annotations: Any) -> Order:
 def supplier_order_lock(*, supplier_order_id: int) -> SupplierOrder:
     """Lock one supplier order row (FOR UPDATE) and return it fresh; after its order's lock."""
     return SupplierOrder.objects.select_for_update().get(pk=supplier_order_id)
+
+
+def supplier_orders_lock(*, supplier_orders: QuerySet[SupplierOrder]) -> list[SupplierOrder]:
+    """Lock the rows of `supplier_orders` (FOR UPDATE of the supplier order rows only, in pk
+    order, after their order's lock) and return them fresh, with the queryset's annotations."""
+    return list(supplier_orders.select_for_update(of=("self",)).order_by("pk"))
 
 
 def cart_lock(*, workshop_id: int) -> Cart:

@@ -38,7 +38,7 @@ from okto88.errors import InvalidTransition
 from okto88.services import NewOutboxEvent, outbox_event_write, outbox_events_write
 from orders.errors import ShipmentAlreadyBooked
 from orders.events import order_status_changed_payload, supplier_order_payload
-from orders.lock_objects import order_lock
+from orders.lock_objects import order_lock, supplier_orders_lock
 from orders.models import Order, OrderLine, OrderStatus, SupplierOrder, SupplierOrderStatus
 from orders.timeline import order_event_write
 
@@ -180,8 +180,7 @@ def supplier_orders_move(*, supplier_orders: QuerySet[SupplierOrder], to: str, *
     the UPDATE moves exactly those rows and each gets its one event."""
     sources = [status for status, tos in SUPPLIER_ORDER_TRANSITIONS.items() if to in tos]
     with transaction.atomic(savepoint=False):  # the caller's transaction if there is one, else its own
-        moving = list(_with_event_facts(supplier_orders.filter(status__in=sources))
-                      .select_for_update(of=("self",)).order_by("pk"))
+        moving = supplier_orders_lock(supplier_orders=_with_event_facts(supplier_orders.filter(status__in=sources)))
         moving_ids = [supplier_order.pk for supplier_order in moving]
         moves = When(Q(pk__in=moving_ids, status__in=sources), then=Value(str(to)))
         # A row whose status stays and that gets no `changes` is not changed: its updated_at stays.

@@ -34,9 +34,9 @@ class WebhookEndpoint(models.Model):
                                        choices=EndpointDisabledReason.choices)
     # Since when every attempt has failed (cleared by a success): past WEBHOOK_DISABLE_AFTER_DAYS
     # the endpoint is disabled and its owner told.
-    failing_since = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("webhook endpoint")
@@ -57,9 +57,9 @@ class WebhookSecret(models.Model):
     passes, each message carries both signatures. Kept as is: an HMAC needs the secret itself."""
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="secrets")
-    secret = models.CharField(max_length=100, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    secret = models.CharField(_("secret"), max_length=100, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("webhook secret")
@@ -85,16 +85,16 @@ class WebhookDelivery(models.Model):
     event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     message_id = models.CharField(_("message id"), max_length=64, unique=True)
     topic = models.CharField(_("event type"), max_length=100)
-    test_payload = models.JSONField(null=True, blank=True)
+    test_payload = models.JSONField(_("test message"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=DeliveryStatus.choices,
                               default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    succeeded_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(_("last status code"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    succeeded_at = models.DateTimeField(_("succeeded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("webhook delivery")
@@ -129,13 +129,13 @@ class WebhookAttempt(models.Model):
     """One HTTP request of a delivery, as the receiver answered it (its body cut to an excerpt)."""
 
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
-    number = models.PositiveSmallIntegerField()
-    started_at = models.DateTimeField()
-    duration_ms = models.PositiveIntegerField()
-    outcome = models.CharField(max_length=12, choices=AttemptOutcome.choices)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=300, blank=True)
-    response_excerpt = models.TextField(blank=True)
+    number = models.PositiveSmallIntegerField(_("number"))
+    started_at = models.DateTimeField(_("started at"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"))
+    outcome = models.CharField(_("outcome"), max_length=12, choices=AttemptOutcome.choices)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    response_excerpt = models.TextField(_("response excerpt"), blank=True)
 
     class Meta:
         verbose_name = _("webhook attempt")

@@ -93,7 +93,7 @@ def test_every_topic_partners_may_receive_is_a_channel_and_no_other(document):
         assert message["x-okto88-audience"]["scope"] == topic.audience.scope
 
 
-def test_every_message_payload_is_the_topics_json_schema(document):
+def test_every_message_is_the_webhook_body_with_the_topics_json_schema_as_its_data(document):
     registry = event_topics()
     for key, message in document["components"]["messages"].items():
         assert COMPONENT_KEY.match(key), key
@@ -104,14 +104,16 @@ def test_every_message_payload_is_the_topics_json_schema(document):
         Draft7Validator.check_schema(schema)
         assert schema_keywords(schema) <= SHARED_KEYWORDS, (key, schema_keywords(schema) - SHARED_KEYWORDS)
         topic = registry[message["name"]]
-        assert {**schema, "$schema": topic.schema["$schema"]} == topic.schema
+        assert schema["properties"]["type"] == {"const": topic.name, "description": "The event type."}
+        assert schema["properties"]["schema_version"]["const"] == topic.version
+        assert {**schema["properties"]["data"], "$schema": topic.schema["$schema"]} == topic.schema
 
 
 def test_a_real_payload_validates_against_its_message_and_a_wrong_one_does_not(document):
     from suppliers.events import stock_changed_payload
 
     (ref,) = document["channels"]["stock.changed"]["messages"].values()
-    schema = resolve(document, ref["$ref"])["payload"]["schema"]
+    schema = resolve(document, ref["$ref"])["payload"]["schema"]["properties"]["data"]
     good = stock_changed_payload(stock_id=1, offer_id=2, supplier_id=3, warehouse_id=4, on_hand=5, reserved=1)
     assert list(Draft7Validator(schema).iter_errors(good)) == []
     assert list(Draft7Validator(schema).iter_errors({k: v for k, v in good.items() if k != "supplier"}))

@@ -135,7 +135,7 @@ def test_a_probe_that_never_answers_frees_its_turn_after_its_ttl(partner, breake
     breaker_permit(partner)  # a probe whose process dies before reporting
     with pytest.raises(CircuitOpen) as refused:
         breaker_permit(partner)
-    assert refused.value.retry_after_seconds <= 0.3
+    assert refused.value.retry_after_seconds <= 0.3 + 1e-3  # the clock is read as a float: a microsecond over
 
     time.sleep(0.35)
     assert breaker_permit(partner).probe_token

@@ -225,6 +225,8 @@ def test_webhooks_have_a_worker_of_their_own_in_compose_and_make_run():
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     argv = dict(worker_processes(celery=["celery", "-A", "okto88"]))["webhooks"]
     assert argv[argv.index("-Q") + 1] == webhooks_queue(queue)
+    # Threads, more than slow endpoints × their cap can hold (bench/README.md, the webhooks benchmark).
+    assert "--pool=threads" in argv and "--pool=threads" in webhooks
     router = app.amqp.router
     for name in ("partners.webhooks_fanout", "partners.webhook_deliver", "partners.deliveries_due"):
         assert router.route({}, name)["queue"].name == webhooks_queue()

@@ -45,14 +45,16 @@ def worker_processes(*, celery: list[str]) -> list[tuple[str, list[str]]]:
     """The main worker (order workflow, mail, outbox), the imports worker and the webhooks worker,
     on separate queues: a feed import or a slow partner never makes an order wait. One import at
     a time; a pool process that grew past IMPORT_WORKER_MAX_MEMORY_KB is replaced after its task.
-    Webhook attempts wait on the network, so that worker runs more processes than the others."""
+    Webhook attempts wait on the network, so that worker runs threads: sixteen, so that slow
+    receivers (each holding at most WEBHOOK_ENDPOINT_CONCURRENCY of them) leave the rest to the
+    others; with four prefork processes, two slow endpoints held them all (bench/README.md)."""
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     common = ["worker", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
     return [
         ("worker", [*celery, *common, "--concurrency=2", "-Q", queue, "-n", f"worker.{queue}@%h"]),
         ("imports", [*celery, *common, "--concurrency=1", "-Q", imports_queue(queue), "-n", f"imports.{queue}@%h",
                      f"--max-memory-per-child={settings.IMPORT_WORKER_MAX_MEMORY_KB}"]),
-        ("webhooks", [*celery, *common, "--concurrency=4", "-Q", webhooks_queue(queue), "-n",
+        ("webhooks", [*celery, *common, "--pool=threads", "--concurrency=16", "-Q", webhooks_queue(queue), "-n",
                       f"webhooks.{queue}@%h"]),
     ]
 

@@ -359,8 +359,9 @@ def main() -> int:
     parser.add_argument("--per-transaction", type=int, default=20)
     parser.add_argument("--receivers", type=int, default=1, help="fake receiver processes")
     parser.add_argument("--ceiling-clients", type=int, default=2)
-    parser.add_argument("--webhook-concurrency", type=int, default=2, help="processes of the webhooks worker")
-    parser.add_argument("--webhook-pool", default="prefork", help="the webhooks worker's --pool")
+    parser.add_argument("--webhook-concurrency", type=int, default=16,
+                        help="the webhooks worker's processes or threads (make run and compose: 16 threads)")
+    parser.add_argument("--webhook-pool", default="threads", help="the webhooks worker's --pool")
     parser.add_argument("--batch-size", type=int, default=None, help="WEBHOOK_BATCH_SIZE (default: the setting)")
     parser.add_argument("--skip-faulty", action="store_true", help="the healthy run only")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for a run's deliveries")

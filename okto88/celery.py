@@ -31,10 +31,12 @@ ENQUEUED_AT_HEADER = "okto88_enqueued_at"
 # is named after the default queue when the task is sent, so a test worker's queue (see
 # tests/celery_worker.py) gets its own imports queue too.
 IMPORT_TASKS = frozenset({"suppliers.feed_import_run"})
-# Partners' webhooks likewise (`-Q <queue>.webhooks`): the fan-out of published events, each
-# delivery attempt and the sweep of due ones. A slow or dead receiver holds webhook workers
-# only (and at most WEBHOOK_ENDPOINT_CONCURRENCY of them), never the order workflow's.
-WEBHOOK_TASKS = frozenset({"partners.webhooks_fanout", "partners.webhook_deliver", "partners.webhook_deliver_batch",
+# Partners' webhooks likewise (`-Q <queue>.webhooks`): each delivery attempt and the sweep of
+# due ones. A slow or dead receiver holds webhook workers only (and at most
+# WEBHOOK_ENDPOINT_CONCURRENCY of them), never the order workflow's. The fan-out of published
+# events stays on the default queue with the relay that sends it: it only writes rows, and
+# behind the drains it waited seconds (bench/README.md, the webhooks benchmark).
+WEBHOOK_TASKS = frozenset({"partners.webhook_deliver", "partners.webhook_deliver_batch",
                            "partners.webhook_endpoint_drain", "partners.deliveries_due"})
 
 

@@ -228,7 +228,8 @@ def test_webhooks_have_a_worker_of_their_own_in_compose_and_make_run():
     # Threads, more than slow endpoints × their cap can hold (bench/README.md, the webhooks benchmark).
     assert "--pool=threads" in argv and "--pool=threads" in webhooks
     router = app.amqp.router
-    for name in ("partners.webhooks_fanout", "partners.webhook_deliver", "partners.deliveries_due"):
+    for name in ("partners.webhook_deliver", "partners.webhook_endpoint_drain", "partners.deliveries_due"):
         assert router.route({}, name)["queue"].name == webhooks_queue()
+    assert router.route({}, "partners.webhooks_fanout")["queue"].name == app.conf.task_default_queue
     assert settings.OUTBOX_BATCH_CONSUMERS == ["partners.webhooks_fanout"]
     assert settings.CELERY_BEAT_SCHEDULE["partners-deliveries-due"]["task"] == "partners.deliveries_due"

@@ -25,9 +25,8 @@ from okto88.api.authentication import ApiClientPrincipal
 from okto88.api.pagination import InvalidCursor, page_size_param
 from okto88.asyncapi import asyncapi_document
 from okto88.events import event_topics
-from okto88.selectors import outbox_events_page
-from partners.errors import EventTopicNotVisible, NoApiClient
-from partners.selectors import outbox_events_visible_q, partner_view, topic_visible
+from partners.errors import NoApiClient
+from partners.selectors import partner_events_page, partner_view
 
 FEED_LIMIT_DEFAULT = 100
 FEED_LIMIT_MAX = 500
@@ -143,18 +142,8 @@ class EventFeedApi(APIView):
         after = _feed_cursor_position(raw_cursor) if raw_cursor else 0
         topics = _requested_topics(request.query_params.get("type"))
         limit = page_size_param(request, name="limit", maximum=FEED_LIMIT_MAX) or FEED_LIMIT_DEFAULT
-        view = partner_view(api_client=request.user.api_client)
-        if topics is not None:
-            registry = event_topics()
-            hidden = [name for name in topics if not topic_visible(view=view, topic=registry[name])]
-            if hidden:
-                scopes = sorted({registry[name].audience.scope for name in hidden})
-                raise EventTopicNotVisible(
-                    f"This API client may not see {', '.join(hidden)}: its live keys need {', '.join(scopes)}, "
-                    "and a supplier's or a workshop's events need a client bound to one.",
-                    extra={"types": hidden})
-        page = outbox_events_page(condition=outbox_events_visible_q(view=view, topics=topics), after=after,
-                                  limit=limit)
+        page = partner_events_page(view=partner_view(api_client=request.user.api_client), topics=topics,
+                                   after=after, limit=limit)
         next_cursor = feed_cursor(page.last_position) if page.last_position or raw_cursor else None
         return Response({"data": [_event_item(event) for event in page.events], "next_cursor": next_cursor,
                          "has_more": page.has_more})

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from okto88.events import EventTopic, event_topics
 from okto88.models import ApiClient, ApiKey
-from partners.errors import WebhookDeliveryNotFound, WebhookEndpointNotFound
+from okto88.selectors import OutboxPage, outbox_events_page
+from partners.errors import EventTopicNotVisible, WebhookDeliveryNotFound, WebhookEndpointNotFound
 from partners.models import WebhookDelivery, WebhookEndpoint, WebhookSecret
 from suppliers.models import SupplierApiClient
 from workshops.models import WorkshopApiClient
@@ -60,6 +61,26 @@ def topic_visible(*, view: PartnerView, topic: EventTopic) -> bool:
 def topics_visible(*, view: PartnerView) -> list[str]:
     """The names of every topic `view` may see, sorted."""
     return [name for name, topic in event_topics().items() if topic_visible(view=view, topic=topic)]
+
+
+def topics_hidden(*, view: PartnerView, names: list[str]) -> list[str]:
+    """Of `names` (registered topics), those `view` may not see, in the given order."""
+    registry = event_topics()
+    return [name for name in names if not topic_visible(view=view, topic=registry[name])]
+
+
+def partner_events_page(*, view: PartnerView, topics: list[str] | None, after: int, limit: int) -> OutboxPage:
+    """The events feed: the published events `view` may see (of `topics`, if given) after position
+    `after`. Asking for a topic it may not see is an EventTopicNotVisible, not an empty page."""
+    hidden = topics_hidden(view=view, names=topics) if topics is not None else []
+    if hidden:
+        registry = event_topics()
+        scopes = sorted({registry[name].audience.scope for name in hidden if registry[name].audience})
+        raise EventTopicNotVisible(
+            f"This API client may not see {', '.join(hidden)}: its live keys need {', '.join(scopes)}, "
+            "and a supplier's or a workshop's events need a client bound to one.",
+            extra={"types": hidden})
+    return outbox_events_page(condition=outbox_events_visible_q(view=view, topics=topics), after=after, limit=limit)
 
 
 def event_visible(*, view: PartnerView, topic: EventTopic, payload: dict) -> bool:

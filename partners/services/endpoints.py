@@ -45,7 +45,7 @@ from partners.models import (
     WebhookEndpoint,
     WebhookSecret,
 )
-from partners.selectors import partner_view, topic_visible, webhook_secrets_live
+from partners.selectors import partner_view, topics_hidden, webhook_secrets_live
 from partners.services.deliveries import deliveries_replay_failed, delivery_replay, delivery_test_create
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
@@ -85,8 +85,7 @@ def _event_types_clean(*, api_client: ApiClient, event_types: Iterable[str]) -> 
     unknown = [name for name in wanted if name not in topics]
     if unknown:
         raise WebhookEventTypeUnknown(f"Unknown event types: {', '.join(unknown)}.", extra={"topics": unknown})
-    view = partner_view(api_client=api_client)
-    refused = [name for name in wanted if not topic_visible(view=view, topic=topics[name])]
+    refused = topics_hidden(view=partner_view(api_client=api_client), names=wanted)
     if refused:
         raise WebhookEventTypeNotVisible(
             f"This API client may not receive: {', '.join(refused)} (its keys lack the topic's scope, or it does "

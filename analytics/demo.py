@@ -56,6 +56,7 @@ from okto88.demo import demo_user
 from okto88.errors import ApplicationError
 from okto88.models import OutboxEvent
 from okto88.recording import recording_flush
+from okto88.request_id import request_id_var
 from orders import services as order_services
 from orders import workflow
 from orders.errors import PermanentStepError
@@ -175,10 +176,13 @@ class HistoryRun:
     # --- what Celery would have done ------------------------------------------------------
 
     def react(self) -> None:
-        """Apply the outbox events written since the last call, as the relay's consumers would
-        (orders.on_payment_event, orders.on_shipment_event), then mark them published."""
+        """Apply the outbox events the history wrote since the last call, as the relay's consumers
+        would (orders.on_payment_event, orders.on_shipment_event), then mark them published. Only
+        its own (request id HISTORY_REQUEST_ID): the site's live events, written meanwhile, are
+        the relay's, which gives them their position and sends them to partners."""
         while True:
-            events = list(OutboxEvent.objects.filter(pk__gt=self.outbox_cursor).order_by("pk")[:200])
+            events = list(OutboxEvent.objects.filter(pk__gt=self.outbox_cursor, request_id=HISTORY_REQUEST_ID)
+                          .order_by("pk")[:200])
             if not events:
                 return
             for event in events:
@@ -388,6 +392,10 @@ def _figures_catch_up() -> None:
     analytics_services.sales_days_refresh_changed()
 
 
+# The request id of every outbox event the history writes, so that it publishes its own only.
+HISTORY_REQUEST_ID = "demo-order-history"
+
+
 def order_history_load(*, orders: int = DEFAULT_ORDERS, days: int = DEFAULT_DAYS, seed: int = 13,
                        progress: Callable[[str], None] | None = None) -> HistoryResult:
     """Place and live `orders` orders over the last `days` days (see the module docstring).
@@ -404,6 +412,19 @@ def order_history_load(*, orders: int = DEFAULT_ORDERS, days: int = DEFAULT_DAYS
                 Order.objects.filter(idempotency_key__startswith=KEY_PREFIX).values_list("idempotency_key", flat=True)}
     result = HistoryResult()
     buyers = _buyers()
+    request_id = request_id_var.set(HISTORY_REQUEST_ID)
+    try:
+        _history_run(orders=orders, seed=seed, placement_times=placement_times, existing=existing, result=result,
+                     buyers=buyers, now=now, days=days, started=started, progress=progress)
+    finally:
+        request_id_var.reset(request_id)
+    result.statuses = dict(Order.objects.filter(idempotency_key__startswith=KEY_PREFIX).values("status")
+                           .annotate(n=Count("pk")).values_list("status", "n"))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _history_run(*, orders, seed, placement_times, existing, result, buyers, now, days, started, progress) -> None:
     with _history_partners() as (gateway, courier, discard_queue):
         run = HistoryRun(gateway=gateway, courier=courier, buyers=buyers, now=now,
                          slow_day=_slow_day(days=days, now=now), discard_queue=discard_queue)
@@ -426,7 +447,3 @@ def order_history_load(*, orders: int = DEFAULT_ORDERS, days: int = DEFAULT_DAYS
                         progress(f"order history: {done}/{orders} orders ({time.monotonic() - started:.0f} s)")
         finally:
             run.purge_discarded_tasks()
-    result.statuses = dict(Order.objects.filter(idempotency_key__startswith=KEY_PREFIX).values("status")
-                           .annotate(n=Count("pk")).values_list("status", "n"))
-    result.seconds = time.monotonic() - started
-    return result

@@ -81,3 +81,36 @@ def test_the_command_refuses_unbounded_input():
         call_command("load_order_history", orders=0)
     with pytest.raises(CommandError):
         call_command("load_order_history", orders=10, days=400)
+
+
+def test_the_history_publishes_its_own_events_only_and_leaves_the_sites_live_ones_to_the_relay(catalogue,
+                                                                                             monkeypatch):
+    from django.db import transaction
+
+    from analytics import demo
+    from okto88 import services as platform_services
+    from okto88.request_id import request_id_var
+
+    live_ids: list[int] = []
+    original_live = demo.HistoryRun.live
+
+    def live_then_a_site_event(self, **kwargs):
+        order = original_live(self, **kwargs)
+        if not live_ids:  # a request of the site commits an event while the history loads
+            token = request_id_var.set("a-site-request")
+            try:
+                with transaction.atomic():
+                    live_ids.append(platform_services.outbox_event_write(
+                        topic="offer.price_changed", aggregate_type="offer", aggregate_id=1,
+                        payload={"offer": 1, "supplier": 1, "part": 1, "sku": "S", "old_price": 1, "price": 2}).pk)
+            finally:
+                request_id_var.reset(token)
+        return order
+
+    monkeypatch.setattr(demo.HistoryRun, "live", live_then_a_site_event)
+    order_history_load(orders=4, days=1)
+
+    (live_id,) = live_ids
+    assert OutboxEvent.objects.get(pk=live_id).published_at is None  # the relay's, with its position
+    history = OutboxEvent.objects.filter(request_id=demo.HISTORY_REQUEST_ID)
+    assert history.exists() and not history.filter(published_at__isnull=True).exists()

@@ -81,6 +81,9 @@ class Order(models.Model):
     tax_rate_bp = models.PositiveIntegerField(_("PPN rate (basis points)"))
     tax_total = models.BigIntegerField(_("PPN (Rp)"))
     grand_total = models.BigIntegerField(_("total (Rp)"))
+    # What was given back for the parts the suppliers rejected or could not ship (gateway refund,
+    # or credit released on terms); orders.services.pricing.order_refund_due decides it.
+    refunded_total = models.BigIntegerField(_("refunded (Rp)"), default=0, db_default=0)
     failure_reason = models.CharField(_("reason"), max_length=300, blank=True)
     expires_at = models.DateTimeField(_("pay before"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -100,6 +103,8 @@ class Order(models.Model):
                 condition=Q(grand_total=F("subtotal") + F("shipping_total") + F("tax_total")),
                 name="order_grand_total_adds_up",
             ),
+            models.CheckConstraint(condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=F("grand_total")),
+                                   name="order_refunded_within_total"),
         ]
         indexes = [
             models.Index(fields=["workshop", "-created_at"], name="order_workshop_recent"),
@@ -113,11 +118,23 @@ class Order(models.Model):
 
 
 class SupplierOrderStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    CONFIRMED = "confirmed", _("Confirmed")
+    PENDING = "pending", _("Waiting for the supplier")
+    ACCEPTED = "accepted", _("Accepted")
+    READY_TO_SHIP = "ready_to_ship", _("Packed, courier being booked")
+    # The value stays "confirmed" (partners follow `supplier_order.confirmed`): the courier is booked.
+    CONFIRMED = "confirmed", _("Courier booked")
     SHIPPED = "shipped", _("Shipped")
     DELIVERED = "delivered", _("Delivered")
+    REJECTED = "rejected", _("Rejected by the supplier")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+class RejectionReason(models.TextChoices):
+    OUT_OF_STOCK = "out_of_stock", _("Out of stock")
+    DISCONTINUED = "discontinued", _("Discontinued")
+    PRICE_ERROR = "price_error", _("Price error")
+    NO_ANSWER = "no_answer", _("Not answered in time")
+    FULFILMENT_FAILED = "fulfilment_failed", _("Could not be fulfilled")
 
 
 class SupplierOrder(models.Model):
@@ -128,8 +145,16 @@ class SupplierOrder(models.Model):
                                  verbose_name=_("supplier"))
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
     number = models.CharField(_("number"), max_length=24, unique=True)
-    status = models.CharField(_("status"), max_length=12, choices=SupplierOrderStatus.choices,
+    status = models.CharField(_("status"), max_length=16, choices=SupplierOrderStatus.choices,
                               default=SupplierOrderStatus.PENDING)
+    # Set when the order is paid: the supplier answers (accepts or rejects) before it, counted in
+    # working hours (okto88.working_hours); past it the supplier order is rejected for it.
+    accept_by = models.DateTimeField(_("answer before"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    ready_at = models.DateTimeField(_("packed at"), null=True, blank=True)
+    parcel_count = models.PositiveSmallIntegerField(_("parcels"), default=1, db_default=1)
+    rejection_reason = models.CharField(_("rejection reason"), max_length=20, choices=RejectionReason.choices,
+                                        blank=True, default="", db_default="")
     subtotal = models.BigIntegerField(_("subtotal (Rp)"))
     shipping_cost = models.BigIntegerField(_("shipping (Rp)"))
     carrier_code = models.CharField(_("carrier"), max_length=20)
@@ -148,6 +173,12 @@ class SupplierOrder(models.Model):
             # A supplier's ERP lists its supplier orders newest first, or those changed since it last looked.
             models.Index(fields=["supplier", "-id"], name="supplier_order_recent"),
             models.Index(fields=["supplier", "updated_at"], name="supplier_order_updated"),
+            # The deadline sweep reads the pending ones whose time to answer is up.
+            models.Index(fields=["accept_by"], name="supplier_order_accept_by",
+                         condition=Q(status="pending", accept_by__isnull=False)),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(parcel_count__gte=1), name="supplier_order_parcels_gte_1"),
         ]
 
     def __str__(self) -> str:
@@ -166,6 +197,10 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"))
     unit_price = models.BigIntegerField()
     line_total = models.BigIntegerField()
+    # Of `quantity`, what the supplier rejected (refunded; its reservation released).
+    rejected_quantity = models.PositiveIntegerField(_("rejected quantity"), default=0, db_default=0)
+    rejection_reason = models.CharField(_("rejection reason"), max_length=20, choices=RejectionReason.choices,
+                                        blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("order line")
@@ -174,7 +209,13 @@ class OrderLine(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=1) & Q(unit_price__gt=0), name="order_line_positive"),
             models.CheckConstraint(condition=Q(line_total=F("unit_price") * F("quantity")),
                                    name="order_line_total_adds_up"),
+            models.CheckConstraint(condition=Q(rejected_quantity__lte=F("quantity")),
+                                   name="order_line_rejected_within_quantity"),
         ]
+
+    @property
+    def accepted_quantity(self) -> int:
+        return self.quantity - self.rejected_quantity
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku}"
@@ -215,6 +256,10 @@ class StepRun(models.Model):
     """One attempt of one workflow step: the raw material of orchestration analytics."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="step_runs")
+    # A step of one supplier order's own workflow (orders.workflow.SUPPLIER_ORDER_STEPS); null for
+    # the order's steps.
+    supplier_order = models.ForeignKey(SupplierOrder, on_delete=models.CASCADE, null=True, blank=True,
+                                       related_name="step_runs")
     step = models.CharField(max_length=40)
     attempt = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.RUNNING)
@@ -235,6 +280,8 @@ class StepRun(models.Model):
         verbose_name_plural = _("step runs")
         indexes = [
             models.Index(fields=["order", "step", "attempt"], name="step_run_order_step"),
+            models.Index(fields=["supplier_order", "step"], name="step_run_supplier_order",
+                         condition=Q(supplier_order__isnull=False)),
             models.Index(fields=["step", "status", "started_at"], name="step_run_step_status"),
             # The workflow figures (analytics.selectors.workflow) read a period of each step's
             # attempts from the index alone: percentiles of wait and run time need nothing else.

@@ -309,6 +309,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-prune": {"task": "platform.outbox_prune", "schedule": 86_400.0},
     "orders-expire-unpaid": {"task": "orders.expire_unpaid", "schedule": 60.0},
     "orders-reconcile": {"task": "orders.reconcile", "schedule": 60.0},
+    "orders-supplier-orders-reject-overdue": {"task": "orders.supplier_orders_reject_overdue", "schedule": 60.0},
+    "orders-refunds-sweep": {"task": "orders.refunds_sweep", "schedule": 300.0},
     # Closed orders still holding money whose retry was lost (orders.workflow.payment_returns_sweep).
     "orders-payment-returns-sweep": {"task": "orders.payment_returns_sweep", "schedule": 600.0},
     # Recorded minutes from Redis into analytics rollups, system gauges sampled, old rows compacted.

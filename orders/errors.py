@@ -126,3 +126,26 @@ class OrderNotRedrivable(Conflict):
 
     code = "order_not_redrivable"
     title = gettext_lazy("This order has no stalled step to re-drive.")
+
+
+class SupplierOrderNotAnswerable(Conflict):
+    """Accept or reject: only a pending supplier order of a paid order, once."""
+
+    code = "supplier_order_not_pending"
+    title = gettext_lazy("This supplier order is not waiting for an answer.")
+
+
+class SupplierOrderNotReady(Conflict):
+    """Ready to ship: only an accepted supplier order, once."""
+
+    code = "supplier_order_not_accepted"
+    title = gettext_lazy("Only an accepted supplier order can be marked ready to ship.")
+
+
+class InvalidSupplierOrderAnswer(ApplicationError):
+    """A line that is not the supplier order's, a quantity outside 0…ordered, a rejection
+    without a valid reason, a parcel count or weight out of range."""
+
+    code = "invalid_supplier_order_answer"
+    status = 400
+    title = gettext_lazy("The answer to this supplier order is not valid.")

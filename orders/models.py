@@ -213,12 +213,12 @@ class OrderLine(models.Model):
                                    name="order_line_rejected_within_quantity"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
     @property
     def accepted_quantity(self) -> int:
         return self.quantity - self.rejected_quantity
-
-    def __str__(self) -> str:
-        return f"{self.quantity} × {self.sku}"
 
 
 class OrderEvent(models.Model):

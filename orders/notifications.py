@@ -8,18 +8,21 @@ marking them read)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Count, F
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from okto88.models import User
 from okto88.money import rupiah_digits
-from orders.models import Notification, Order
+from orders.models import Notification, Order, SupplierOrder
 
 
 def _texts(kind: str, params: dict) -> tuple[str, str]:
@@ -27,13 +30,20 @@ def _texts(kind: str, params: dict) -> tuple[str, str]:
     if kind == "order_confirmed":
         return (
             _("Order %(number)s confirmed") % params,
-            _("Order %(number)s is paid and being prepared: %(lines)d line(s), total Rp %(total)s.") % params,
+            _("Order %(number)s is paid and sent to the suppliers: %(lines)d line(s), total Rp %(total)s.") % params,
         )
     if kind == "supplier_order_received":
         return (
             _("New order %(number)s") % params,
-            _("Prepare supplier order %(number)s: %(lines)d line(s), Rp %(total)s. The courier is booked.") % params,
+            _("Accept or reject supplier order %(number)s before %(accept_by)s: %(lines)d line(s), Rp %(total)s.")
+            % {**params, "accept_by": _deadline_text(params.get("accept_by"))},
         )
+    if kind in SUPPLIER_ORDER_NOTICES:
+        title, body = SUPPLIER_ORDER_NOTICES[kind]
+        text = _(body) % params
+        if params.get("refund"):
+            text += " " + _("Rp %(refund)s is refunded to you.") % params
+        return (_(title) % params, text)
     if kind == "webhook_endpoint_disabled":
         if params.get("reason") == "gone":
             why = _("it answered 410 Gone")
@@ -46,6 +56,36 @@ def _texts(kind: str, params: dict) -> tuple[str, str]:
             % {**params, "why": why},
         )
     return (kind, "")
+
+
+# What a workshop member is told of one supplier order's change (English, translated when read).
+SUPPLIER_ORDER_NOTICES = {
+    "supplier_order_accepted": (
+        gettext_noop("%(supplier)s accepted your parts"),
+        gettext_noop("Supplier order %(number)s of order %(order)s is accepted and being packed.")),
+    "supplier_order_partly_accepted": (
+        gettext_noop("%(supplier)s accepted part of your order"),
+        gettext_noop("Supplier order %(number)s of order %(order)s: some parts were rejected. "
+                     "Open the order to see which and order them elsewhere.")),
+    "supplier_order_rejected": (gettext_noop("%(supplier)s rejected your parts"),
+                                gettext_noop("Supplier order %(number)s of order %(order)s will not be supplied.")),
+    "supplier_order_failed": (gettext_noop("%(supplier)s could not ship your parts"),
+                              gettext_noop("Supplier order %(number)s of order %(order)s could not be fulfilled.")),
+    "supplier_order_booked": (gettext_noop("Your parts from %(supplier)s are packed"),
+                              gettext_noop("Supplier order %(number)s of order %(order)s is packed; the courier is "
+                                           "booked.")),
+    "supplier_order_shipped": (gettext_noop("Your parts from %(supplier)s are on their way"),
+                               gettext_noop("The courier picked up supplier order %(number)s of order %(order)s.")),
+    "supplier_order_delivered": (gettext_noop("Your parts from %(supplier)s were delivered"),
+                                 gettext_noop("Supplier order %(number)s of order %(order)s was delivered.")),
+}
+
+
+def _deadline_text(value: str | None) -> str:
+    if not value:
+        return "-"
+    moment = timezone.localtime(datetime.fromisoformat(value), ZoneInfo("Asia/Jakarta"))
+    return formats.date_format(moment, "DATETIME_FORMAT")
 
 
 def notification_text(notification: Notification, *, language: str | None = None) -> tuple[str, str]:
@@ -62,8 +102,9 @@ def _prepare(*, users: list[User], order: Order | None, kind: str, params: dict,
         emails.append(EmailMessage(title, body, None, [user.email]))
 
 
-def notify_order_confirmed(*, order: Order) -> None:
-    """Tell the workshop its order is confirmed and each supplier what to prepare. A fixed
+def notify_supplier_orders_opened(*, order: Order) -> None:
+    """Tell the workshop its order is paid and sent to the suppliers, and each supplier what to
+    answer and by when. A fixed
     number of queries whatever the number of supplier orders, and the emails leave as one
     batch (the project's email backend hands them to Celery after this transaction commits)."""
     supplier_orders = list(order.supplier_orders.annotate(line_count=Count("lines")).order_by("pk"))
@@ -81,8 +122,25 @@ def notify_order_confirmed(*, order: Order) -> None:
     for supplier_order in supplier_orders:
         _prepare(users=supplier_users[supplier_order.supplier_id], order=order, kind="supplier_order_received",
                  params={"number": supplier_order.number, "lines": supplier_order.line_count,
-                         "total": rupiah_digits(supplier_order.subtotal)},
+                         "total": rupiah_digits(supplier_order.subtotal),
+                         "accept_by": supplier_order.accept_by.isoformat() if supplier_order.accept_by else None},
                  notifications=notifications, emails=emails)
+    Notification.objects.bulk_create(notifications)
+    if emails:
+        get_connection().send_messages(emails)
+
+
+def notify_supplier_order_changed(*, supplier_order: SupplierOrder, kind: str, refund: int = 0) -> None:
+    """Tell the ordering workshop's members, in the app and by email, what one supplier order's
+    change means for them (kind: a key of SUPPLIER_ORDER_NOTICES)."""
+    order = supplier_order.order
+    users = list(User.objects.filter(workshop_membership__workshop_id=order.workshop_id, is_active=True))
+    notifications: list[Notification] = []
+    emails: list[EmailMessage] = []
+    _prepare(users=users, order=order, kind=kind,
+             params={"number": supplier_order.number, "order": order.number, "supplier": supplier_order.supplier.name,
+                     "refund": rupiah_digits(refund) if refund else ""},
+             notifications=notifications, emails=emails)
     Notification.objects.bulk_create(notifications)
     if emails:
         get_connection().send_messages(emails)

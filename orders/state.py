@@ -3,25 +3,29 @@ order along it. Anything not in the table raises InvalidTransition; every move w
 OrderEvent (the timeline) and an outbox event `order.<status>` in the same transaction.
 
     pending_payment ─→ paid ─→ in_fulfilment ─→ shipped ─→ completed
-          │              │            │             │
+          │              │            │  └──────────────────↗  (the rest rejected after a delivery)
           └→ cancelled   └→ cancelled └→ cancelled  └→ failed
           └→ expired     └→ failed    └→ failed
           └→ failed
 
-in_fulfilment → cancelled only while no shipment is booked (the courier holds the parcel after).
+in_fulfilment → cancelled only while no shipment is booked (the courier holds the parcel after);
+every supplier rejecting its part cancels it too (orders.services.fulfilment).
 completed, cancelled, expired and failed are terminal.
 
 A supplier order (one supplier's share) moves along a table of its own, through
 supplier_order_transition or, for conditional bulk writes, supplier_orders_move:
 
-    pending ─→ confirmed ─→ shipped ─→ delivered
-       │  └──────────────→ shipped       (the courier's pickup can arrive before the booking is linked)
-       │  └───────────────────────────→ delivered   (so can its delivery)
-       └→ cancelled (from pending, confirmed or shipped: its order cancelled, expired or failed)
+    pending ─→ accepted ─→ ready_to_ship ─→ confirmed ─→ shipped ─→ delivered
+       │                       │  └──────────────────→ shipped    (the courier's pickup, or its
+       │                       │  └──────────────────────────────→ delivered   delivery, can arrive
+       │                                                                       before the booking is linked)
+       └→ rejected (the supplier accepted nothing, or did not answer in time)
+       └→ cancelled (from any but delivered and rejected: its order cancelled, expired or failed,
+                     or its own workflow failed)
 
-delivered and cancelled are terminal; a courier callback that arrives late or twice would
-move a supplier order backwards or nowhere, which the table refuses. Every move writes an
-outbox event `supplier_order.<status>` in the same transaction, one per supplier order that
+(confirmed: the courier is booked.) delivered, rejected and cancelled are terminal; a courier
+callback that arrives late or twice would move a supplier order backwards or nowhere, which
+the table refuses. Every move writes an outbox event `supplier_order.<status>` in the same transaction, one per supplier order that
 actually moved (a supplier's ERP follows them).
 """
 
@@ -47,7 +51,7 @@ S = OrderStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED, S.EXPIRED, S.FAILED}),
     S.PAID: frozenset({S.IN_FULFILMENT, S.FAILED, S.CANCELLED}),
-    S.IN_FULFILMENT: frozenset({S.SHIPPED, S.FAILED, S.CANCELLED}),
+    S.IN_FULFILMENT: frozenset({S.SHIPPED, S.COMPLETED, S.FAILED, S.CANCELLED}),
     S.SHIPPED: frozenset({S.COMPLETED, S.FAILED}),
     S.COMPLETED: frozenset(),
     S.CANCELLED: frozenset(),
@@ -112,10 +116,13 @@ def order_transition(*, order: Order, to: str, actor: Any = None, step: str = ""
 SO = SupplierOrderStatus
 
 SUPPLIER_ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
-    SO.PENDING: frozenset({SO.CONFIRMED, SO.SHIPPED, SO.DELIVERED, SO.CANCELLED}),
+    SO.PENDING: frozenset({SO.ACCEPTED, SO.REJECTED, SO.CANCELLED}),
+    SO.ACCEPTED: frozenset({SO.READY_TO_SHIP, SO.CANCELLED}),
+    SO.READY_TO_SHIP: frozenset({SO.CONFIRMED, SO.SHIPPED, SO.DELIVERED, SO.CANCELLED}),
     SO.CONFIRMED: frozenset({SO.SHIPPED, SO.DELIVERED, SO.CANCELLED}),
     SO.SHIPPED: frozenset({SO.DELIVERED, SO.CANCELLED}),
     SO.DELIVERED: frozenset(),
+    SO.REJECTED: frozenset(),
     SO.CANCELLED: frozenset(),
 }
 

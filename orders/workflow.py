@@ -1,25 +1,28 @@
 """The order workflow, end to end, in one place.
 
     placed ──(payment.settled, or at once for terms)──▶ paid
-      │                                                  │  Celery chain, each step idempotent:
-      │                                                  ▼
-      │                 commit_stock → request_shipments → notify → mark_in_fulfilment
-      │                                                  │
-      │                 (shipment.picked_up/in_transit) ─▶ shipped ─(all delivered)─▶ completed
+      │                                                  │  the order's step: open_for_acceptance
+      │                                                  ▼  (answer deadlines set, suppliers told)
+      │                                            in_fulfilment
+      │      each supplier order on its own (orders.services.fulfilment, and the steps below):
+      │        answer ─▶ commit_stock        ready to ship ─▶ book_courier
+      │        (shipment.picked_up/in_transit) ─▶ shipped ─(delivered)─▶ delivered
+      │      the order follows: shipped when all still going are; completed when all ended
       ├──(payment.expired / unpaid past expires_at)──▶ expired (reservation released)
       └──(workshop cancels before shipment)──────────▶ cancelled (reservation released, payment voided)
 
-A step that fails for good (or runs out of retries) runs the compensations — cancel booked
-shipments and the supplier orders, give the stock back, void or refund the payment — and fails
-the order with a reason the workshop can read.
+A step of a supplier order that fails for good (or runs out of retries) cancels its booking,
+then that supplier order alone (supplier_order_fail: stock back, its share refunded); the
+others go on. The order's own step failing for good fails the whole order (compensations:
+supplier orders cancelled, stock back, payment voided or refunded).
 
 The chain is the engine, not the truth: Celery delivers at least once and may lose the next
 link of a chain. The truth is the order's status and its StepRun rows in PostgreSQL: a step
 counts as done when a `succeeded` StepRun exists for it, written in the same transaction as
 the step's effect (or after an effect that is itself idempotent on a key: the shipment's
 reference at the courier). A second delivery of a step finds it done and records `skipped`.
-The reconciler (Celery beat) re-drives paid / in-fulfilment orders whose chain went quiet,
-from their first unfinished step.
+The reconciler (Celery beat) re-drives paid orders whose chain went quiet, and accepted or
+ready-to-ship supplier orders whose step went quiet.
 """
 
 from __future__ import annotations
@@ -34,13 +37,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from logistics.errors import CourierCircuitOpen, CourierUnavailable
-from logistics.models import Shipment
 from logistics.services import shipment_cancel, shipment_request
 from okto88.areas import courier_area
 from okto88.recording import record
@@ -50,14 +52,13 @@ from orders.lock_objects import order_lock, supplier_order_lock
 from orders.models import (
     Order,
     OrderEvent,
-    OrderLine,
     OrderStatus,
     StepRun,
     StepStatus,
     SupplierOrder,
     SupplierOrderStatus,
 )
-from orders.notifications import notify_order_confirmed
+from orders.notifications import notify_supplier_order_changed
 from orders.services import (
     PAYMENT_OPEN,
     PAYMENT_RETURN_BACKOFF_MAX_SECONDS,
@@ -66,7 +67,12 @@ from orders.services import (
     order_close_unpaid,
     order_expire,
     order_fail,
+    order_follow_supplier_orders,
     order_payment_return,
+    supplier_order_fail,
+    supplier_order_step_start,
+    supplier_orders_open,
+    supplier_orders_reject_overdue,
     workflow_start,
 )
 from orders.state import (
@@ -75,9 +81,10 @@ from orders.state import (
     supplier_order_transition_allowed,
     supplier_orders_move,
 )
-from orders.timeline import NewOrderEvent, order_event_write, order_events_write
-from payments.errors import GatewayCircuitOpen, GatewayUnavailable
-from payments.models import PaymentMethod
+from orders.timeline import order_event_write
+from payments.errors import GatewayCircuitOpen, GatewayRejected, GatewayUnavailable
+from payments.models import PaymentMethod, Refund, RefundStatus
+from payments.services import payment_refund_send
 from suppliers.services import stock_commit_shipment
 
 logger = logging.getLogger(__name__)
@@ -157,8 +164,59 @@ REDRIVABLE = frozenset({OrderStatus.PAID, OrderStatus.IN_FULFILMENT})
 
 
 def first_unfinished_step(*, order: Order) -> str | None:
-    done = set(StepRun.objects.filter(order=order, status__in=DONE_STATUSES).values_list("step", flat=True))
+    done = set(StepRun.objects.filter(order=order, supplier_order__isnull=True, status__in=DONE_STATUSES)
+               .values_list("step", flat=True))
     return next((step for step in STEPS if step not in done), None)
+
+
+# A supplier order's step that should have run, by its status: answered, the stock is
+# committed; packed, the courier is booked.
+_SUPPLIER_ORDER_STEP_DUE = {
+    SupplierOrderStatus.ACCEPTED: ("commit_stock",),
+    SupplierOrderStatus.READY_TO_SHIP: ("commit_stock", "book_courier"),
+    SupplierOrderStatus.CONFIRMED: ("commit_stock",),
+}
+REDRIVE_ANSWER_DEADLINE = "answer_deadline"
+
+
+def supplier_orders_unfinished(*, order: Order, now: dt.datetime) -> list[tuple[SupplierOrder, str]]:
+    """The order's supplier orders with a step that should have run and has not (or, pending
+    past their answer deadline, a rejection the sweep should have made), with that step."""
+    due = []
+    for supplier_order in SupplierOrder.objects.filter(order=order).order_by("pk"):
+        if supplier_order.status == SupplierOrderStatus.PENDING:
+            if supplier_order.accept_by is not None and supplier_order.accept_by < now:
+                due.append((supplier_order, REDRIVE_ANSWER_DEADLINE))
+            continue
+        steps = _SUPPLIER_ORDER_STEP_DUE.get(supplier_order.status, ())
+        done = set(StepRun.objects.filter(supplier_order=supplier_order, status__in=DONE_STATUSES)
+                   .values_list("step", flat=True))
+        step = next((step for step in steps if step not in done), None)
+        if step is not None:
+            due.append((supplier_order, step))
+    return due
+
+
+def _supplier_orders_redrive(*, order: Order, now: dt.datetime, force: bool, actor) -> str | None:
+    """Re-drive the in-fulfilment order's supplier orders whose step went quiet (order locked)."""
+    redriven = None
+    for supplier_order, step in supplier_orders_unfinished(order=order, now=now):
+        if step == REDRIVE_ANSWER_DEADLINE:
+            transaction.on_commit(lambda so=supplier_order: supplier_orders_reject_overdue(
+                now=now, supplier_order_ids=[so.pk]))
+        else:
+            last = (StepRun.objects.filter(supplier_order=supplier_order)
+                    .annotate(at=Greatest("started_at", "finished_at")).order_by("-at")
+                    .values_list("at", flat=True).first())
+            last = max(filter(None, (last, supplier_order.updated_at)))
+            if not force and last > now - STALL_AFTER:
+                continue  # something ran recently: a retry is probably scheduled
+            supplier_order_step_start(supplier_order=supplier_order, step=step)
+        order_event_write(order=order, kind="workflow_redriven", step=step, actor=actor,
+                          message=gettext_noop("Fulfilment resumed after a pause."),
+                          data={"forced": force, "supplier_order": supplier_order.number})
+        redriven = redriven or step
+    return redriven
 
 
 def _last_step_activity(*, order: Order) -> dt.datetime | None:
@@ -200,6 +258,10 @@ def order_redrive(*, order: Order, now=None, force: bool = False, actor=None) ->
         if locked.status not in REDRIVABLE:
             return refuse(f"a {locked.status} order has no workflow step to re-drive")
         step = first_unfinished_step(order=locked)
+        if step is None and locked.status == OrderStatus.IN_FULFILMENT:
+            if not supplier_orders_unfinished(order=locked, now=now):
+                return refuse(f"every step of order {locked.number} has finished")
+            return _supplier_orders_redrive(order=locked, now=now, force=force, actor=actor)
         if step is None:
             return refuse(f"every step of order {locked.number} has finished")
         if not force:
@@ -213,12 +275,15 @@ def order_redrive(*, order: Order, now=None, force: bool = False, actor=None) ->
 
 
 def workflow_reconcile(*, now=None) -> list[str]:
-    """Celery beat: re-drive paid orders whose chain stopped without finishing or failing
-    (order_redrive decides, order by order). In-fulfilment orders are not looked at: the last
-    step moves an order there in the transaction that records it done, so none has a step left."""
+    """Celery beat: re-drive paid orders whose chain stopped without finishing or failing, and
+    in-fulfilment orders with an answered or packed supplier order that went quiet
+    (order_redrive decides, order by order)."""
     now = now or timezone.now()
     redriven = []
-    candidates = Order.objects.filter(status=OrderStatus.PAID, updated_at__lt=now - STALL_AFTER)
+    quiet = SupplierOrder.objects.filter(order_id=OuterRef("pk"), updated_at__lt=now - STALL_AFTER,
+                                         status__in=list(_SUPPLIER_ORDER_STEP_DUE))
+    candidates = Order.objects.filter(Q(status=OrderStatus.PAID, updated_at__lt=now - STALL_AFTER)
+                                      | Q(Exists(quiet), status=OrderStatus.IN_FULFILMENT))
     for order in candidates.iterator():
         if order_redrive(order=order, now=now) is not None:
             redriven.append(order.number)
@@ -232,7 +297,10 @@ def workflow_reconcile(*, now=None) -> list[str]:
 #                    closed it; a re-drive expires it.
 #   paid             with a step unfinished: the last step activity (or status change) +
 #                    STALL_AFTER; a re-drive restarts the chain from the first unfinished step.
-#                    (An in-fulfilment order has none: the last step moves it there.)
+#   in_fulfilment    with a supplier order answered (or packed) whose stock commitment (or
+#                    courier booking) has not run for STALL_AFTER: a re-drive starts that step;
+#                    or one still unanswered STALL_AFTER past its answer deadline: the re-drive
+#                    rejects it for its supplier (no_answer), as the sweep would have.
 #   shipped          shipped (its last status change) + SHIPPED_STALL_AFTER without delivery;
 #                    not re-drivable: no courier tracking lookup exists, ask the courier.
 # One SQL statement, so the operations page and the Prometheus gauge count the same orders.
@@ -250,7 +318,7 @@ _STALLED_SQL = """
         CROSS JOIN LATERAL (
             SELECT MAX(GREATEST(r.started_at, r.finished_at)) AS last_at,
                    COALESCE(ARRAY_AGG(r.step) FILTER (WHERE r.status = ANY(%(done)s)), '{}') AS done
-            FROM orders_steprun r WHERE r.order_id = o.id) runs
+            FROM orders_steprun r WHERE r.order_id = o.id AND r.supplier_order_id IS NULL) runs
         WHERE o.status = %(paid)s AND o.updated_at < %(quiet_since)s
     ), stalled AS (
         (SELECT id, number, status, since, since + %(stall)s AS deadline, next_step AS redrive
@@ -263,11 +331,35 @@ _STALLED_SQL = """
         (SELECT id, number, status, updated_at, updated_at + %(shipped_stall)s, %(none)s
          FROM orders_order WHERE status = %(shipped)s AND updated_at < %(shipped_since)s
          ORDER BY updated_at LIMIT %(limit)s)
+        UNION ALL
+        -- A supplier order answered or packed whose step has not run for STALL_AFTER.
+        (SELECT o.id, o.number, o.status, x.since, x.since + %(stall)s, x.redrive
+         FROM orders_supplierorder so JOIN orders_order o ON o.id = so.order_id
+         CROSS JOIN LATERAL (
+            SELECT GREATEST(so.updated_at, MAX(GREATEST(r.started_at, r.finished_at))) AS since,
+                   CASE WHEN NOT COALESCE(bool_or(r.step = 'commit_stock' AND r.status = ANY(%(done)s)), FALSE)
+                        THEN 'commit_stock'
+                        WHEN so.status = %(so_ready)s
+                             AND NOT COALESCE(bool_or(r.step = 'book_courier' AND r.status = ANY(%(done)s)), FALSE)
+                        THEN 'book_courier' END AS redrive
+            FROM orders_steprun r WHERE r.supplier_order_id = so.id) x
+         WHERE o.status = %(in_fulfilment)s AND so.status = ANY(%(so_stepping)s) AND so.updated_at < %(quiet_since)s
+           AND x.since < %(quiet_since)s AND x.redrive IS NOT NULL
+         ORDER BY x.since LIMIT %(limit)s)
+        UNION ALL
+        -- A supplier order still unanswered past its deadline: the sweep (every minute) rejects it.
+        (SELECT o.id, o.number, o.status, so.accept_by, so.accept_by + %(stall)s, %(answer_deadline)s
+         FROM orders_supplierorder so JOIN orders_order o ON o.id = so.order_id
+         WHERE so.status = %(so_pending)s AND so.accept_by < %(quiet_since)s
+         ORDER BY so.accept_by LIMIT %(limit)s)
+    ), stalled_orders AS (
+        -- An order with several stalled supplier orders is listed once, by its most overdue.
+        SELECT DISTINCT ON (id) id, number, status, since, deadline, redrive FROM stalled ORDER BY id, deadline
     )
 """
 # Fixed fragments only; every value is a parameter.
-_STALLED_LIST_SQL = _STALLED_SQL + "SELECT id, number, status, since, deadline, redrive FROM stalled ORDER BY deadline, id LIMIT %(limit)s"  # noqa: S608, E501
-_STALLED_COUNT_SQL = _STALLED_SQL + "SELECT LEAST(COUNT(*), %(limit)s) FROM stalled"  # noqa: S608
+_STALLED_LIST_SQL = _STALLED_SQL + "SELECT id, number, status, since, deadline, redrive FROM stalled_orders ORDER BY deadline, id LIMIT %(limit)s"  # noqa: S608, E501
+_STALLED_COUNT_SQL = _STALLED_SQL + "SELECT LEAST(COUNT(*), %(limit)s) FROM stalled_orders"  # noqa: S608
 
 # The gauge counts at most this many: a scrape stays cheap even when everything is stuck.
 STALLED_COUNT_CAP = 10_000
@@ -294,7 +386,10 @@ def _stalled_params(*, now: dt.datetime) -> dict:
     return {"steps": list(STEPS), "done": list(DONE_STATUSES), "paid": OrderStatus.PAID,
             "quiet_since": now - STALL_AFTER, "stall": STALL_AFTER, "expire": REDRIVE_EXPIRE,
             "pending": OrderStatus.PENDING_PAYMENT, "none": REDRIVE_NONE, "shipped": OrderStatus.SHIPPED,
-            "shipped_stall": SHIPPED_STALL_AFTER, "shipped_since": now - SHIPPED_STALL_AFTER}
+            "shipped_stall": SHIPPED_STALL_AFTER, "shipped_since": now - SHIPPED_STALL_AFTER,
+            "in_fulfilment": OrderStatus.IN_FULFILMENT, "so_ready": SupplierOrderStatus.READY_TO_SHIP,
+            "so_stepping": list(_SUPPLIER_ORDER_STEP_DUE), "so_pending": SupplierOrderStatus.PENDING,
+            "answer_deadline": REDRIVE_ANSWER_DEADLINE}
 
 
 def orders_stalled(*, now=None, limit: int = 200) -> list[StalledOrder]:
@@ -325,6 +420,7 @@ class StepContext:
     attempt: int
     task_id: str
     run: StepRun | None = None
+    supplier_order_id: int | None = None  # a step of one supplier order's workflow
 
 
 # --- commits that need not wait for the disk ----------------------------------------------
@@ -362,17 +458,19 @@ def _commits_without_wal_flush():
 
 
 _STEP_BEGIN_SQL = """
-    INSERT INTO orders_steprun (order_id, step, attempt, status, task_id, enqueued_at, started_at, error, error_code,
-                                trace_id)
-    SELECT %s, %s, COALESCE(MAX(attempt), 0) + 1, %s, %s, %s, %s, '', '', %s
-    FROM orders_steprun WHERE order_id = %s AND step = %s
+    INSERT INTO orders_steprun (order_id, supplier_order_id, step, attempt, status, task_id, enqueued_at, started_at,
+                                error, error_code, trace_id)
+    SELECT %s, %s, %s, COALESCE(MAX(attempt), 0) + 1, %s, %s, %s, %s, '', '', %s
+    FROM orders_steprun WHERE order_id = %s AND step = %s AND supplier_order_id IS NOT DISTINCT FROM %s
     RETURNING id, attempt"""
 
 
-def step_begin(*, order_id: int, step: str, task_id: str, enqueued_at: dt.datetime | None = None) -> StepContext:
+def step_begin(*, order_id: int, step: str, task_id: str, enqueued_at: dt.datetime | None = None,
+               supplier_order_id: int | None = None) -> StepContext:
     """Record a new attempt as `running` and number it, in one statement (the attempt is one
-    more than the step's earlier rows: no separate count on the hot path). `enqueued_at` is
-    when the task's message became due (okto88.celery.task_enqueued_at).
+    more than the step's earlier rows, of the order or of the supplier order: no separate count
+    on the hot path). `enqueued_at` is when the task's message became due
+    (okto88.celery.task_enqueued_at).
 
     Committed on its own, before the effect: an attempt a killed worker never finished stays
     visible as `running` with no end, which is what the analytics and the reconciler read.
@@ -381,16 +479,23 @@ def step_begin(*, order_id: int, step: str, task_id: str, enqueued_at: dt.dateti
     trace_id = current_trace_id()
     with transaction.atomic(), connection.cursor() as cursor:
         _commit_without_wal_flush()
-        cursor.execute(_STEP_BEGIN_SQL, [order_id, step, StepStatus.RUNNING, task_id, enqueued_at, started_at,
-                                         trace_id, order_id, step])
+        cursor.execute(_STEP_BEGIN_SQL, [order_id, supplier_order_id, step, StepStatus.RUNNING, task_id, enqueued_at,
+                                         started_at, trace_id, order_id, step, supplier_order_id])
         run_id, attempt = cursor.fetchone()
-    run = StepRun(pk=run_id, order_id=order_id, step=step, attempt=attempt, task_id=task_id, enqueued_at=enqueued_at,
-                  started_at=started_at, status=StepStatus.RUNNING, trace_id=trace_id)
-    return StepContext(order_id=order_id, step=step, attempt=attempt, task_id=task_id, run=run)
+    run = StepRun(pk=run_id, order_id=order_id, supplier_order_id=supplier_order_id, step=step, attempt=attempt,
+                  task_id=task_id, enqueued_at=enqueued_at, started_at=started_at, status=StepStatus.RUNNING,
+                  trace_id=trace_id)
+    return StepContext(order_id=order_id, step=step, attempt=attempt, task_id=task_id, run=run,
+                       supplier_order_id=supplier_order_id)
 
 
 def _step_done(*, step: str) -> Exists:
-    return Exists(StepRun.objects.filter(order_id=OuterRef("pk"), step=step, status=StepStatus.SUCCEEDED))
+    return Exists(StepRun.objects.filter(order_id=OuterRef("pk"), supplier_order__isnull=True, step=step,
+                                         status=StepStatus.SUCCEEDED))
+
+
+def _supplier_order_step_done(*, step: str) -> Exists:
+    return Exists(StepRun.objects.filter(supplier_order_id=OuterRef("pk"), step=step, status=StepStatus.SUCCEEDED))
 
 
 def step_finish(ctx: StepContext, *, status: str, error: str = "", error_code: str = "") -> None:
@@ -434,123 +539,129 @@ def _locked_order_and_done(ctx: StepContext) -> tuple[Order, bool]:
     return order, order.step_done
 
 
-# --- the steps ---------------------------------------------------------------------------
+def _locked_supplier_order_and_done(ctx: StepContext) -> tuple[Order, SupplierOrder, bool]:
+    """The order row, then the supplier order's, locked; and whether this step of the supplier
+    order already succeeded."""
+    order = order_lock(order_id=ctx.order_id)
+    supplier_order = (SupplierOrder.objects.select_for_update(of=("self",))
+                      .annotate(step_done=_supplier_order_step_done(step=ctx.step))
+                      .select_related("supplier").get(pk=ctx.supplier_order_id))
+    return order, supplier_order, supplier_order.step_done
 
-def _stock_lines(order: Order) -> list[tuple[int, int]]:
-    return list(OrderLine.objects.filter(supplier_order__order=order).values_list("stock_id", "quantity"))
 
+# --- the order's step ----------------------------------------------------------------------
 
-def step_commit_stock(ctx: StepContext) -> str:
-    """Reserved units leave the warehouses: on_hand and reserved both drop, once."""
+def step_open_for_acceptance(ctx: StepContext) -> str:
+    """The paid order goes to its suppliers: each supplier order gets its answer deadline and
+    its supplier is told; the workshop is told it is paid; the order is in fulfilment."""
     with transaction.atomic():
         order, done = _locked_order_and_done(ctx)
         if done or order.status != OrderStatus.PAID:
             return StepStatus.SKIPPED  # done, or cancelled or failed meanwhile: nothing left to do
-        # Ledger references start with the order number: cancel and compensation find the
-        # order's stock position from them.
-        stock_commit_shipment(lines=_stock_lines(order), reference=order.number)
-        order_event_write(order=order, kind="stock_committed", step=ctx.step,
-                          message=gettext_noop("Stock taken from the suppliers' warehouses."))
+        supplier_orders_open(order=order)
+        order_transition(order=order, to=OrderStatus.IN_FULFILMENT, step=ctx.step)
         step_finish(ctx, status=StepStatus.SUCCEEDED)
     return StepStatus.SUCCEEDED
 
 
-def step_request_shipments(ctx: StepContext) -> str:
-    """Book one shipment per supplier order. The courier call is outside any transaction and
-    idempotent on the supplier order's number, so a retry never books twice. The bookings are
-    linked to their supplier orders in the transaction that finishes the step (one commit for
-    all of them); if a booking fails, the ones already made are linked first, so compensation
-    finds and cancels them."""
-    order = Order.objects.annotate(step_done=_step_done(step=ctx.step)).get(pk=ctx.order_id)
-    if order.step_done or order.status != OrderStatus.PAID:
-        return StepStatus.SKIPPED
-    booked: list[tuple[SupplierOrder, Shipment]] = []
-    try:
-        with _commits_without_wal_flush():
-            _shipments_book(order=order, booked=booked)
-    except BaseException:
-        if booked:
-            with transaction.atomic():
-                _shipments_link(order=order, booked=booked, step=ctx.step)
-        raise
+# --- a supplier order's steps ---------------------------------------------------------------
+
+# A supplier order in one of these has been answered and not ended: its steps may run.
+_COMMITTABLE = frozenset({SupplierOrderStatus.ACCEPTED, SupplierOrderStatus.READY_TO_SHIP,
+                          SupplierOrderStatus.CONFIRMED, SupplierOrderStatus.SHIPPED,
+                          SupplierOrderStatus.DELIVERED})
+
+
+def step_commit_stock(ctx: StepContext) -> str:
+    """The accepted units leave the supplier's warehouse: on_hand and reserved both drop, once
+    (the rejected units' reservation was released with the answer)."""
     with transaction.atomic():
-        order, done = _locked_order_and_done(ctx)
-        _shipments_link(order=order, booked=booked, step=ctx.step)
+        order, supplier_order, done = _locked_supplier_order_and_done(ctx)
+        if done or supplier_order.status not in _COMMITTABLE:
+            return StepStatus.SKIPPED  # done, or cancelled meanwhile: nothing left to do
+        lines = [(stock_id, quantity - rejected) for stock_id, quantity, rejected
+                 in supplier_order.lines.values_list("stock_id", "quantity", "rejected_quantity")
+                 if quantity > rejected]
+        # The reference starts with the order's number: a cancel finds the order's stock position.
+        stock_commit_shipment(lines=lines, reference=supplier_order.number)
+        order_event_write(order=order, kind="stock_committed", step=ctx.step,
+                          message=gettext_noop("Stock taken from the supplier's warehouse."),
+                          data={"supplier_order": supplier_order.number, "supplier": supplier_order.supplier.name})
+        step_finish(ctx, status=StepStatus.SUCCEEDED)
+    return StepStatus.SUCCEEDED
+
+
+def step_book_courier(ctx: StepContext) -> str:
+    """Book the courier for a supplier order its supplier marked ready to ship. The courier call
+    is outside any transaction and idempotent on the supplier order's number, so a retry (or a
+    worker killed after the courier answered) never books twice; the booking is linked and the
+    step recorded in one transaction after it."""
+    supplier_order = (SupplierOrder.objects.select_related("warehouse", "order")
+                      .annotate(step_done=_supplier_order_step_done(step=ctx.step)).get(pk=ctx.supplier_order_id))
+    if supplier_order.step_done or supplier_order.status != SupplierOrderStatus.READY_TO_SHIP:
+        return StepStatus.SKIPPED
+    shipment = supplier_order.shipment
+    if shipment is None:
+        with _commits_without_wal_flush():
+            shipment = shipment_request(
+                reference=supplier_order.number, carrier_code=supplier_order.carrier_code,
+                service_level=supplier_order.service_level, origin=courier_area(place=supplier_order.warehouse),
+                destination=courier_area(place=supplier_order.order.delivery_address),
+                weight_g=supplier_order.weight_g)
+    with transaction.atomic():
+        order, locked, done = _locked_supplier_order_and_done(ctx)
+        if supplier_orders_move(supplier_orders=SupplierOrder.objects.filter(pk=locked.pk, shipment__isnull=True),
+                                to=SupplierOrderStatus.CONFIRMED, shipment=shipment):
+            order_event_write(order=order, kind="shipment_booked", step=ctx.step,
+                              message=gettext_noop("Shipment booked."),
+                              data={"supplier_order": locked.number, "supplier": locked.supplier.name,
+                                    "waybill": shipment.waybill})
+            locked.refresh_from_db()
+            notify_supplier_order_changed(supplier_order=locked, kind="supplier_order_booked")
         if done:
             return StepStatus.SKIPPED
         step_finish(ctx, status=StepStatus.SUCCEEDED)
     return StepStatus.SUCCEEDED
 
 
-def _shipments_book(*, order: Order, booked: list[tuple[SupplierOrder, Shipment]]) -> None:
-    for supplier_order in SupplierOrder.objects.filter(order=order).select_related("warehouse").order_by("pk"):
-        if supplier_order.shipment_id:
-            continue
-        warehouse = supplier_order.warehouse
-        booked.append((supplier_order, shipment_request(
-            reference=supplier_order.number,
-            carrier_code=supplier_order.carrier_code,
-            service_level=supplier_order.service_level,
-            origin=courier_area(place=warehouse),
-            destination=courier_area(place=order.delivery_address),
-            weight_g=supplier_order.weight_g,
-        )))
-
-
-def _shipments_link(*, order: Order, booked: list[tuple[SupplierOrder, Shipment]], step: str) -> None:
-    events = []
-    for supplier_order, shipment in booked:
-        # Linked once; a pending supplier order is confirmed (one whose pickup was reported
-        # before this link keeps its status: the table never moves it back).
-        if supplier_orders_move(supplier_orders=SupplierOrder.objects.filter(pk=supplier_order.pk,
-                                                                             shipment__isnull=True),
-                                to=SupplierOrderStatus.CONFIRMED, shipment=shipment):
-            events.append(NewOrderEvent(kind="shipment_booked", step=step, message=gettext_noop("Shipment booked."),
-                                        data={"supplier_order": supplier_order.number, "waybill": shipment.waybill}))
-    order_events_write(order=order, events=events)
-
-
-def step_notify(ctx: StepContext) -> str:
-    with transaction.atomic():
-        order, done = _locked_order_and_done(ctx)
-        if done or order.status != OrderStatus.PAID:
-            return StepStatus.SKIPPED
-        notify_order_confirmed(order=order)
-        step_finish(ctx, status=StepStatus.SUCCEEDED)
-    return StepStatus.SUCCEEDED
-
-
-def step_mark_in_fulfilment(ctx: StepContext) -> str:
-    with transaction.atomic():
-        order, done = _locked_order_and_done(ctx)
-        if done or order.status != OrderStatus.PAID:
-            return StepStatus.SKIPPED
-        order_transition(order=order, to=OrderStatus.IN_FULFILMENT, step=ctx.step)
-        step_finish(ctx, status=StepStatus.SUCCEEDED)
-    return StepStatus.SUCCEEDED
-
-
 STEP_FUNCTIONS = {
+    "open_for_acceptance": step_open_for_acceptance,
+}
+SUPPLIER_ORDER_STEP_FUNCTIONS = {
     "commit_stock": step_commit_stock,
-    "request_shipments": step_request_shipments,
-    "notify": step_notify,
-    "mark_in_fulfilment": step_mark_in_fulfilment,
+    "book_courier": step_book_courier,
 }
 
 
 def step_run(*, order_id: int, step: str, task_id: str, enqueued_at: dt.datetime | None = None) -> str:
-    """Run one attempt of a step and record it. Returns the StepRun status; raises
-    TransientStepError (retry) or PermanentStepError (compensated, chain stops)."""
+    """Run one attempt of the order's step and record it. Returns the StepRun status; raises
+    TransientStepError (retry) or PermanentStepError (compensated: the order fails)."""
     ctx = step_begin(order_id=order_id, step=step, task_id=task_id, enqueued_at=enqueued_at)
+    return _attempt(ctx, STEP_FUNCTIONS[step],
+                    compensate=lambda reason: workflow_compensate(order_id=order_id, step=step, reason=reason))
+
+
+def supplier_order_step_run(*, supplier_order_id: int, step: str, task_id: str,
+                            enqueued_at: dt.datetime | None = None) -> str:
+    """Run one attempt of a supplier order's step; a failure for good fails that supplier order
+    alone (supplier_order_compensate)."""
+    order_id = SupplierOrder.objects.values_list("order_id", flat=True).get(pk=supplier_order_id)
+    ctx = step_begin(order_id=order_id, step=step, task_id=task_id, enqueued_at=enqueued_at,
+                     supplier_order_id=supplier_order_id)
+    return _attempt(ctx, SUPPLIER_ORDER_STEP_FUNCTIONS[step], compensate=lambda reason: supplier_order_compensate(
+        supplier_order_id=supplier_order_id, step=step, reason=reason))
+
+
+def _attempt(ctx: StepContext, function, *, compensate) -> str:
     attempt = ctx.attempt
     try:
-        status = STEP_FUNCTIONS[step](ctx)
+        status = function(ctx)
     except transient_errors() as exc:
         if attempt >= MAX_ATTEMPTS:
             step_finish(ctx, status=StepStatus.FAILED, error=f"gave up after {attempt} attempts: {exc}",
                         error_code=GAVE_UP)
             _step_record(ctx)
-            workflow_compensate(order_id=order_id, step=step, reason=str(exc))
+            compensate(str(exc))
             raise PermanentStepError(str(exc)) from exc
         step_finish(ctx, status=StepStatus.RETRYING, error=str(exc), error_code=exception_code(exc))
         _step_record(ctx)
@@ -558,7 +669,7 @@ def step_run(*, order_id: int, step: str, task_id: str, enqueued_at: dt.datetime
     except Exception as exc:
         step_finish(ctx, status=StepStatus.FAILED, error=str(exc), error_code=exception_code(exc))
         _step_record(ctx)
-        workflow_compensate(order_id=order_id, step=step, reason=str(exc))
+        compensate(str(exc))
         raise PermanentStepError(str(exc)) from exc
     if status == StepStatus.SKIPPED:
         step_finish(ctx, status=StepStatus.SKIPPED)
@@ -585,13 +696,48 @@ def workflow_compensate(*, order_id: int, step: str, reason: str) -> None:
     logger.warning("order failed and compensated", extra={"order": order.number, "step": step, "error": reason})
 
 
+def supplier_order_compensate(*, supplier_order_id: int, step: str, reason: str) -> None:
+    """One supplier order's step failed for good: its booking is cancelled at the courier
+    (outside any transaction; idempotent), then it alone is cancelled, its stock given back and
+    its share refunded (orders.services.supplier_order_fail)."""
+    supplier_order = SupplierOrder.objects.select_related("shipment").get(pk=supplier_order_id)
+    if supplier_order.status in {SupplierOrderStatus.DELIVERED, SupplierOrderStatus.REJECTED,
+                                 SupplierOrderStatus.CANCELLED}:
+        return
+    if supplier_order.shipment_id:
+        shipment_cancel(shipment=supplier_order.shipment)
+    supplier_order_fail(supplier_order=supplier_order, reason=_readable_reason(step), step=step)
+    logger.warning("supplier order failed and compensated",
+                   extra={"supplier_order": supplier_order.number, "step": step, "error": reason})
+
+
 def _readable_reason(step: str) -> str:
     return {
-        "commit_stock": gettext_noop("The supplier could no longer supply the parts."),
-        "request_shipments": gettext_noop("No courier could take the shipment; the payment is returned."),
-        "notify": gettext_noop("The order could not be confirmed; the payment is returned."),
-        "mark_in_fulfilment": gettext_noop("The order could not be confirmed; the payment is returned."),
+        "open_for_acceptance": gettext_noop("The order could not be sent to the suppliers; the payment is returned."),
+        "commit_stock": gettext_noop("The supplier could no longer supply the parts; their share is refunded."),
+        "book_courier": gettext_noop("No courier could take the shipment; its share is refunded."),
     }.get(step, gettext_noop("The order could not be fulfilled; the payment is returned."))
+
+
+# --- partial refunds ---------------------------------------------------------------------
+
+REFUND_SWEEP_AFTER = timedelta(minutes=10)
+
+
+def refunds_send_due(*, now=None, limit: int = 100) -> list[int]:
+    """Celery beat: partial refunds recorded but still not sent after REFUND_SWEEP_AFTER (a lost
+    task, a gateway that kept failing) are sent again; idempotent at the gateway on their key."""
+    now = now or timezone.now()
+    sent = []
+    for refund_id in (Refund.objects.filter(status=RefundStatus.REQUESTED, created_at__lt=now - REFUND_SWEEP_AFTER)
+                      .order_by("created_at").values_list("pk", flat=True)[:limit]):
+        try:
+            payment_refund_send(refund_id=refund_id)
+        except (GatewayUnavailable, GatewayCircuitOpen, GatewayRejected) as exc:
+            logger.warning("refund not sent yet; next round", extra={"refund": refund_id, "code": exc.code})
+            continue
+        sent.append(refund_id)
+    return sent
 
 
 # --- reactions to payments and shipments -------------------------------------------------
@@ -635,8 +781,9 @@ def on_payment_event(*, topic: str, payload: dict) -> None:
 
 
 def on_shipment_event(*, topic: str, payload: dict) -> None:
-    """Picked up → the supplier order ships; all shipped → the order ships; all delivered →
-    the order completes. Events may arrive late or twice: each move only goes forward."""
+    """Picked up → the supplier order ships; delivered → it is delivered; the order follows
+    (orders.services.order_follow_supplier_orders). Events may arrive late or twice: each move
+    only goes forward."""
     supplier_order = SupplierOrder.objects.filter(number=payload.get("reference")).first()
     if supplier_order is None:
         return
@@ -654,13 +801,10 @@ def on_shipment_event(*, topic: str, payload: dict) -> None:
             return  # late or repeated: the table moves a supplier order forward only
         supplier_order_transition(supplier_order=supplier_order, to=target)
         order_event_write(order=order, kind=f"supplier_order_{target}", step="tracking",
-                          data={"supplier_order": supplier_order.number, "waybill": payload.get("waybill")})
-        statuses = set(SupplierOrder.objects.filter(order=order).values_list("status", flat=True))
-        if order.status == OrderStatus.IN_FULFILMENT and statuses <= {SupplierOrderStatus.SHIPPED,
-                                                                      SupplierOrderStatus.DELIVERED}:
-            order_transition(order=order, to=OrderStatus.SHIPPED, step="tracking")
-        if order.status == OrderStatus.SHIPPED and statuses == {SupplierOrderStatus.DELIVERED}:
-            order_transition(order=order, to=OrderStatus.COMPLETED, step="tracking")
+                          data={"supplier_order": supplier_order.number, "supplier": supplier_order.supplier.name,
+                                "waybill": payload.get("waybill")})
+        notify_supplier_order_changed(supplier_order=supplier_order, kind=f"supplier_order_{target}")
+        order_follow_supplier_orders(order=order)
 
 
 def orders_expire_unpaid(*, now=None) -> list[str]:

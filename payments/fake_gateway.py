@@ -11,7 +11,9 @@ The contract (what payments/adapters/gateway.py relies on):
                                  A known order id → 406 "duplicate order id".
     GET  /v2/{order_id}/status   200 (201 while pending) with the transaction; 404 unknown
     POST /v2/{order_id}/cancel   pending → cancel (200); already cancelled → 200; else 412
-    POST /v2/{order_id}/refund   settlement → refund (200); same refund_key → same answer; else 412
+    POST /v2/{order_id}/refund   settlement → refund (200), or partial_refund while less than the
+                                 whole amount is refunded (more refunds may follow up to it);
+                                 same refund_key → same answer; else 412
 
 Every change is notified asynchronously (one sender thread, in order) by POSTing JSON to
 the URL of the charge's `X-Override-Notification` header, signed with
@@ -56,7 +58,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 DEFAULT_SERVER_KEY = "SB-Mid-server-okto88-development"
 PAYMENT_TYPES = {"bank_transfer", "qris", "gopay"}
 BANKS = {"bca", "bni", "bri", "permata", "cimb", "mandiri"}
-STATUS_CODES = {"pending": "201", "settlement": "200", "capture": "200", "refund": "200",
+STATUS_CODES = {"pending": "201", "settlement": "200", "capture": "200", "refund": "200", "partial_refund": "200",
                 "deny": "202", "expire": "202", "cancel": "202"}
 SIMULATED = {"settlement", "expire", "deny", "cancel"}
 DELIVERY_ATTEMPTS = 3
@@ -307,17 +309,19 @@ class FakeGateway:
                 return self._json(404, {"status_code": "404", "status_message": "Transaction doesn't exist."})
             done = next((r for r in txn.refunds if refund_key and r["refund_key"] == refund_key), None)
             if done is None:
-                amount = body.get("amount", txn.gross_amount)
-                if txn.status != "settlement":
+                refunded = sum(r["refund_amount"] for r in txn.refunds)
+                amount = body.get("amount", txn.gross_amount - refunded)
+                if txn.status not in {"settlement", "partial_refund"}:
                     return self._json(412, {"status_code": "412", "transaction_status": txn.status,
                                             "status_message": "Transaction status cannot be refunded"})
-                if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= txn.gross_amount:
+                if (isinstance(amount, bool) or not isinstance(amount, int)
+                        or not 0 < amount <= txn.gross_amount - refunded):
                     return self._json(400, {"status_code": "400", "status_message": "Invalid refund amount"})
                 done = {"refund_key": refund_key or str(uuid.uuid4()), "refund_amount": amount,
                         "reason": str(body.get("reason", "")),
                         "refund_chargeback_id": len(txn.refunds) + 1}
                 txn.refunds.append(done)
-                self._move(txn, "refund")
+                self._move(txn, "refund" if refunded + amount == txn.gross_amount else "partial_refund")
             answer = self._describe(txn, status_message="Success, refund request is approved")
         answer.update(status_code="200", refund_key=done["refund_key"], refund_amount=gross_amount_text(
             done["refund_amount"]), refund_chargeback_id=done["refund_chargeback_id"])

@@ -49,6 +49,8 @@ __all__ = [
     "payment_intent_expire",
     "payment_intent_refresh",
     "payment_notification_receive",
+    "payment_refund_part",
+    "payment_refund_send",
     "signature_key_compute",
 ]
 
@@ -70,7 +72,8 @@ GATEWAY_STATUSES = {
     "cancel": PaymentStatus.CANCELLED,
     "deny": PaymentStatus.DENIED,
     "refund": PaymentStatus.REFUNDED,
-    "partial_refund": PaymentStatus.REFUNDED,
+    # Part of the money went back (a rejected supplier order's share): the rest is still held.
+    "partial_refund": PaymentStatus.SETTLED,
 }
 
 FORWARD = {
@@ -168,19 +171,61 @@ def payment_intent_create(
 
 # --- Ending ---------------------------------------------------------------------------
 
+def _refunded_or_owed(*, intent: PaymentIntent) -> int:
+    """What the intent's earlier refunds returned or are returning (requested and sent)."""
+    return sum(intent.refunds.exclude(status=RefundStatus.FAILED).values_list("amount", flat=True))
+
+
 def _refund(*, intent: PaymentIntent, reason: str) -> None:
-    """Refund a locked, settled prepaid intent in full through the gateway."""
-    # The key is the same on every attempt for this intent's n-th refund: a retry after a
-    # lost answer refunds once at the gateway.
-    number = intent.refunds.filter(status=RefundStatus.SUCCEEDED).count() + 1
-    refund_key = f"{intent.reference}-refund-{number}"[:64]
-    refund, _created = Refund.objects.get_or_create(
-        gateway_refund_key=refund_key, defaults={"intent": intent, "amount": intent.amount, "reason": reason[:200]},
-    )
+    """Refund what is left of a locked, settled prepaid intent through the gateway: its amount
+    less the parts refunded before (payment_refund_part)."""
+    # The key is the same on every attempt for this intent's final refund: a retry after a lost
+    # answer refunds once at the gateway.
+    refund_key = f"{intent.reference}-refund"[:64]
+    refund = Refund.objects.filter(gateway_refund_key=refund_key).first()
+    if refund is None:
+        remainder = intent.amount - _refunded_or_owed(intent=intent)
+        if remainder <= 0:
+            _intent_move(intent=intent, status=PaymentStatus.REFUNDED)
+            return
+        refund = Refund.objects.create(gateway_refund_key=refund_key, intent=intent, amount=remainder,
+                                       reason=reason[:200])
     gateway.gateway_refund(order_id=intent.reference, refund_key=refund_key, amount=refund.amount, reason=reason)
     refund.status = RefundStatus.SUCCEEDED
     refund.save(update_fields=["status", "updated_at"])
     _intent_move(intent=intent, status=PaymentStatus.REFUNDED)
+
+
+def payment_refund_part(*, intent: PaymentIntent, amount: int, refund_key: str, reason: str) -> Refund | None:
+    """Record that `amount` of a prepaid intent goes back (part of an order that will not ship),
+    in the caller's transaction; payment_refund_send sends it to the gateway after commit. The
+    same key twice records one refund. A terms intent holds no money: None (the order's credit
+    exposure shrinks by itself). A pending intent is cancelled whole when its order closes."""
+    if amount <= 0:
+        raise ValueError("a refund is a positive amount")
+    intent = payment_intent_lock(intent_id=intent.pk)
+    if intent.method == PaymentMethod.TERMS or intent.status != PaymentStatus.SETTLED:
+        return None
+    if _refunded_or_owed(intent=intent) + amount > intent.amount:
+        raise ValueError(f"refunds of {intent.reference} would exceed what was paid")
+    refund, _created = Refund.objects.get_or_create(
+        gateway_refund_key=refund_key[:64], defaults={"intent": intent, "amount": amount, "reason": reason[:200]})
+    return refund
+
+
+def payment_refund_send(*, refund_id: int) -> Refund:
+    """Send a requested refund to the gateway (HTTP; idempotent on its key, so a retry after a
+    lost answer refunds once). GatewayUnavailable and GatewayRejected propagate: the refund stays
+    requested and the caller retries (payments.tasks.refund_send, and its sweep)."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("intent").get(pk=refund_id)
+        if refund.status != RefundStatus.REQUESTED:
+            return refund
+        gateway.gateway_refund(order_id=refund.intent.reference, refund_key=refund.gateway_refund_key,
+                               amount=refund.amount, reason=refund.reason)
+        refund.status = RefundStatus.SUCCEEDED
+        refund.save(update_fields=["status", "updated_at"])
+        return refund
 
 
 def _gateway_cancel(*, intent: PaymentIntent) -> str | None:

@@ -69,8 +69,13 @@ def order_payment_start(*, order: Order, actor: Any = None) -> Order:
 # steps' order is here because placement starts the chain; what each step does, and how the
 # order moves on from there, is in orders/workflow.py.
 
-STEPS = ["commit_stock", "request_shipments", "notify", "mark_in_fulfilment"]
+# The order's own step, once paid: its supplier orders are opened for their suppliers' answers.
+STEPS = ["open_for_acceptance"]
 STEP_TASKS = {step: f"orders.step_{step}" for step in STEPS}
+# Each supplier order's own workflow: started by its supplier's answer (commit_stock) and by
+# its supplier marking it ready to ship (book_courier); pickup and delivery come from the courier.
+SUPPLIER_ORDER_STEPS = ["commit_stock", "book_courier"]
+SUPPLIER_ORDER_STEP_TASKS = {step: f"orders.supplier_order_step_{step}" for step in SUPPLIER_ORDER_STEPS}
 
 
 def workflow_signatures(*, order_id: int, from_step: str = STEPS[0]):
@@ -82,6 +87,21 @@ def workflow_start(*, order: Order, from_step: str = STEPS[0]) -> None:
     """Enqueue the chain after the current transaction commits (never for uncommitted rows)."""
     signatures = workflow_signatures(order_id=order.pk, from_step=from_step)
     transaction.on_commit(lambda: chain(*signatures).apply_async())
+
+
+def supplier_order_step_start(*, supplier_order: SupplierOrder, step: str) -> None:
+    """Enqueue one step of a supplier order's workflow after the current transaction commits."""
+    task, supplier_order_id = SUPPLIER_ORDER_STEP_TASKS[step], supplier_order.pk
+    transaction.on_commit(lambda: task_send(task, kwargs={"supplier_order_id": supplier_order_id}))
+
+
+REFUND_SEND_TASK = "orders.refund_send"
+
+
+def refund_send_schedule(*, refund_id: int, attempt: int = 1, countdown: float = 0.0) -> None:
+    """Send a recorded partial refund to the gateway after the current transaction commits."""
+    transaction.on_commit(lambda: task_send(REFUND_SEND_TASK, kwargs={"refund_id": refund_id, "attempt": attempt},
+                                            countdown=countdown))
 
 
 PAYMENT_RETURN_TASK = "orders.payment_return"
@@ -104,13 +124,19 @@ def payment_return_schedule(*, order_id: int, attempt: int) -> None:
 
 # --- Cancel, expire, fail ---------------------------------------------------------------------
 
-def _order_stock_position(*, order: Order) -> tuple[dict[int, int], dict[int, int]]:
+def _order_stock_position(*, order: Order, supplier_order: SupplierOrder | None = None,
+                          ) -> tuple[dict[int, int], dict[int, int]]:
     """From the ledger (the truth): per stock row, units still reserved for this order, and units
     that left on_hand for it (shipment) and have not come back (return). Ledger references of an
-    order start with its number (the order's own, or its supplier orders' OK-…-1)."""
+    order start with its number (the order's own, or its supplier orders' OK-…-1). With
+    `supplier_order`, that supplier order's stock rows only (no two supplier orders of an order
+    share a stock row: each is one supplier's warehouse)."""
     reserved: dict[int, int] = defaultdict(int)
     shipped: dict[int, int] = defaultdict(int)
-    stock_ids = sorted(set(OrderLine.objects.filter(supplier_order__order=order).values_list("stock_id", flat=True)))
+    lines = OrderLine.objects.filter(supplier_order__order=order)
+    if supplier_order is not None:
+        lines = lines.filter(supplier_order=supplier_order)
+    stock_ids = sorted(set(lines.values_list("stock_id", flat=True)))
     # stock_id first: the ledger's (stock, created_at) index, not a scan of the whole ledger.
     rows = (StockMovement.objects.filter(stock_id__in=stock_ids, reference__startswith=order.number)
             .values_list("stock_id", "reason", "on_hand_delta", "reserved_delta"))
@@ -121,14 +147,21 @@ def _order_stock_position(*, order: Order) -> tuple[dict[int, int], dict[int, in
     return ({k: v for k, v in reserved.items() if v > 0}, {k: v for k, v in shipped.items() if v > 0})
 
 
-def _order_stock_restore(*, order: Order, actor: Any) -> None:
-    """Give back whatever this order still holds: reserved units are released, units already
-    committed out of on_hand are returned. Idempotent: computed from the ledger."""
-    reserved, shipped = _order_stock_position(order=order)
+def _order_stock_restore(*, order: Order, actor: Any, supplier_order: SupplierOrder | None = None) -> None:
+    """Give back whatever this order (or one supplier order of it) still holds: reserved units
+    are released, units already committed out of on_hand are returned. Idempotent: computed
+    from the ledger."""
+    reserved, shipped = _order_stock_position(order=order, supplier_order=supplier_order)
+    reference = supplier_order.number if supplier_order is not None else order.number
     if reserved:
-        supplier_services.stock_release(lines=sorted(reserved.items()), reference=order.number, actor=actor)
+        supplier_services.stock_release(lines=sorted(reserved.items()), reference=reference, actor=actor)
     for stock_id, qty in sorted(shipped.items()):  # pk order, as every stock writer
-        supplier_services.stock_return(stock=stock_id, quantity=qty, reference=order.number, actor=actor)
+        supplier_services.stock_return(stock=stock_id, quantity=qty, reference=reference, actor=actor)
+
+
+def supplier_order_stock_restore(*, supplier_order: SupplierOrder, actor: Any = None) -> None:
+    """What one supplier order still holds goes back (a supplier order that failed)."""
+    _order_stock_restore(order=supplier_order.order, actor=actor, supplier_order=supplier_order)
 
 
 def _supplier_orders_cancel(*, order: Order) -> None:

@@ -26,3 +26,15 @@ def order_totals(*, subtotal: int, shipping: int, rate_bp: int | None = None) ->
     base = subtotal + shipping
     tax = (2 * base * rate + 10_000) // 20_000  # floor(x + ½) with x = base × rate / 10,000
     return OrderTotals(subtotal=subtotal, shipping=shipping, tax=tax, grand_total=base + tax, rate_bp=rate)
+
+
+def order_refund_due(*, grand_total: int, refunded_total: int, remaining_subtotal: int, remaining_shipping: int,
+                     rate_bp: int) -> int:
+    """What goes back to the workshop when parts of an order will not ship: what it paid and has
+    not had back, less what the parts still coming cost (goods, their shipping and PPN on both,
+    rounded as order_totals rounds). One rule for every partial refund, whatever its cause (a
+    rejected line, a rejected or failed supplier order): PPN is never rounded per share, so the
+    refunds of an order add up to its grand total to the rupiah when nothing ships, and a
+    refund can never be paid twice (what was given back is subtracted)."""
+    still_owed = order_totals(subtotal=remaining_subtotal, shipping=remaining_shipping, rate_bp=rate_bp).grand_total
+    return max(0, grand_total - refunded_total - still_owed)

@@ -369,6 +369,16 @@ WORKFLOW_BACKOFF_BASE_SECONDS = float(env_str("WORKFLOW_BACKOFF_BASE_SECONDS", "
 WORKFLOW_STALL_AFTER_SECONDS = env_int("WORKFLOW_STALL_AFTER_SECONDS", 300)
 # A shipped order not delivered after this many days counts as stalled (orders.workflow).
 WORKFLOW_SHIPPED_STALL_DAYS = env_int("WORKFLOW_SHIPPED_STALL_DAYS", 14)
+# Working hours and days, Asia/Jakarta, Indonesian public holidays off (okto88/working_hours.py):
+# opening and closing time (HH:MM), the working weekdays (Monday=0), and the working hours a
+# supplier has to accept or reject an order (two working days of 9 h).
+WORKING_HOURS_START = env_str("WORKING_HOURS_START", "08:00")
+WORKING_HOURS_END = env_str("WORKING_HOURS_END", "17:00")
+try:
+    WORKING_DAYS = [int(d) for d in env_list("WORKING_DAYS", ["0", "1", "2", "3", "4", "5"])]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"WORKING_DAYS must be weekday numbers, got {env_str('WORKING_DAYS')!r}") from exc
+SUPPLIER_ACCEPT_WORKING_HOURS = env_int("SUPPLIER_ACCEPT_WORKING_HOURS", 18)
 # Topic → Celery task names that consume it (the relay sends each event to them).
 OUTBOX_CONSUMERS: dict[str, list[str]] = {
     "payment.settled": ["orders.on_payment_event"],

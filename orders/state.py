@@ -25,8 +25,8 @@ supplier_order_transition or, for conditional bulk writes, supplier_orders_move:
 
 (confirmed: the courier is booked.) delivered, rejected and cancelled are terminal; a courier
 callback that arrives late or twice would move a supplier order backwards or nowhere, which
-the table refuses. Every move writes an outbox event `supplier_order.<status>` in the same transaction, one per supplier order that
-actually moved (a supplier's ERP follows them).
+the table refuses. Every move writes an outbox event `supplier_order.<status>` in the same
+transaction, one per supplier order that actually moved (a supplier's ERP follows them).
 """
 
 from __future__ import annotations

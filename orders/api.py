@@ -16,6 +16,9 @@ For a supplier's ERP, with the key of an API client bound to the supplier
 
 - GET /api/v1/suppliers/me/orders/           (orders:read) its supplier orders, newest first, cursor-paginated
 - GET /api/v1/suppliers/me/orders/{number}/  (orders:read) one of them
+- POST …/{number}/accept/                    (orders:write) accept it, all or some lines/units
+- POST …/{number}/reject/                    (orders:write) reject it whole, with a reason
+- POST …/{number}/ready-to-ship/             (orders:write) packed: the courier is booked
 
 Another supplier's supplier order answers 404, exactly like a missing one. The events
 `supplier_order.*` (docs/events.md) tell the ERP of each new supplier order and each change.
@@ -31,7 +34,7 @@ from rest_framework.views import APIView
 from okto88.api.pagination import CursorPagination
 from okto88.models import Scope
 from orders import selectors, services
-from orders.errors import IdempotencyKeyRequired
+from orders.errors import IdempotencyKeyRequired, InvalidSupplierOrderAnswer
 from orders.models import Order, OrderStatus, SupplierOrder, SupplierOrderStatus
 from orders.serializers import (
     CartLineInSerializer,
@@ -40,8 +43,11 @@ from orders.serializers import (
     OrderDetailSerializer,
     OrderListItemSerializer,
     OrderPlaceInSerializer,
+    SupplierOrderAcceptInSerializer,
     SupplierOrderFilterInSerializer,
     SupplierOrderOutForSupplierSerializer,
+    SupplierOrderReadyInSerializer,
+    SupplierOrderRejectInSerializer,
 )
 from suppliers.errors import NoSupplier
 from suppliers.models import Supplier
@@ -258,3 +264,82 @@ class SupplierOrderDetailApi(APIView):
     def get(self, request, number: str):
         supplier_order = selectors.supplier_order_get(supplier=_my_supplier(request), number=number)
         return Response(SupplierOrderOutForSupplierSerializer(supplier_order).data)
+
+
+_ANSWER_ERRORS = {
+    400: OpenApiResponse(description="`invalid_supplier_order_answer` (a line not of this supplier order, a quantity "
+                                     "out of range, a missing reason) or `validation_error`; nothing changed"),
+    403: SUPPLIER_PROBLEM_403,
+    404: OpenApiResponse(description="`supplier_order_not_found` (also another supplier's)"),
+}
+
+
+class SupplierOrderAcceptApi(APIView):
+    required_scopes = [Scope.ORDERS_WRITE]
+
+    @extend_schema(operation_id="suppliers_me_orders_accept", tags=["suppliers"],
+                   request=SupplierOrderAcceptInSerializer,
+                   description=SUPPLIER_KEY_AUTH + "Needs orders:write. Accept a pending supplier order before its "
+                               "`accept_by`: everything, or all but `rejected_lines` (each a line id, how many units "
+                               "and why). The rejected units are refunded to the workshop and their reservation "
+                               "released; rejecting every unit rejects the supplier order. Answers the supplier "
+                               "order as it now is.",
+                   responses={200: SupplierOrderOutForSupplierSerializer, **_ANSWER_ERRORS,
+                              409: OpenApiResponse(description="`supplier_order_not_pending`: answered already, "
+                                                               "its order not paid yet, or closed")})
+    def post(self, request, number: str):
+        body = SupplierOrderAcceptInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        supplier = _my_supplier(request)
+        supplier_order = selectors.supplier_order_get(supplier=supplier, number=number)
+        rejections = {}
+        for line in body.validated_data["rejected_lines"]:
+            if line["line"] in rejections:
+                raise InvalidSupplierOrderAnswer(f"Line {line['line']} is named twice.", extra={"line": line["line"]})
+            rejections[line["line"]] = services.LineRejection(quantity=line["quantity"], reason=line["reason"])
+        services.supplier_order_answer(supplier_order=supplier_order, rejections=rejections, actor=request.user)
+        return Response(SupplierOrderOutForSupplierSerializer(
+            selectors.supplier_order_get(supplier=supplier, number=number)).data)
+
+
+class SupplierOrderRejectApi(APIView):
+    required_scopes = [Scope.ORDERS_WRITE]
+
+    @extend_schema(operation_id="suppliers_me_orders_reject", tags=["suppliers"],
+                   request=SupplierOrderRejectInSerializer,
+                   description=SUPPLIER_KEY_AUTH + "Needs orders:write. Reject a pending supplier order whole, for "
+                               "one reason: its share is refunded to the workshop, its reservation released.",
+                   responses={200: SupplierOrderOutForSupplierSerializer, **_ANSWER_ERRORS,
+                              409: OpenApiResponse(description="`supplier_order_not_pending`")})
+    def post(self, request, number: str):
+        body = SupplierOrderRejectInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        supplier = _my_supplier(request)
+        supplier_order = selectors.supplier_order_get(supplier=supplier, number=number)
+        services.supplier_order_reject(supplier_order=supplier_order, reason=body.validated_data["reason"],
+                                       actor=request.user)
+        return Response(SupplierOrderOutForSupplierSerializer(
+            selectors.supplier_order_get(supplier=supplier, number=number)).data)
+
+
+class SupplierOrderReadyApi(APIView):
+    required_scopes = [Scope.ORDERS_WRITE]
+
+    @extend_schema(operation_id="suppliers_me_orders_ready_to_ship", tags=["suppliers"],
+                   request=SupplierOrderReadyInSerializer,
+                   description=SUPPLIER_KEY_AUTH + "Needs orders:write. The accepted supplier order is packed: "
+                               "the courier is booked now (`supplier_order.confirmed` follows with the waybill; the "
+                               "label can then be printed). Parcel count and weight may be corrected. Repeating it "
+                               "answers as the first time.",
+                   responses={200: SupplierOrderOutForSupplierSerializer, **_ANSWER_ERRORS,
+                              409: OpenApiResponse(description="`supplier_order_not_accepted`")})
+    def post(self, request, number: str):
+        body = SupplierOrderReadyInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        supplier = _my_supplier(request)
+        supplier_order = selectors.supplier_order_get(supplier=supplier, number=number)
+        services.supplier_order_mark_ready(supplier_order=supplier_order, actor=request.user,
+                                           parcel_count=body.validated_data.get("parcel_count"),
+                                           weight_g=body.validated_data.get("weight_g"))
+        return Response(SupplierOrderOutForSupplierSerializer(
+            selectors.supplier_order_get(supplier=supplier, number=number)).data)

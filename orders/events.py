@@ -121,11 +121,18 @@ SUPPLIER_ORDER_CREATED = EventTopic(
     payload=_supplier_order(prop("string", "Always `pending` when created.", const=str(SupplierOrderStatus.PENDING))),
 )
 _SUPPLIER_ORDER_MEANINGS = {
-    SupplierOrderStatus.CONFIRMED: "The supplier order's shipment is booked with the courier.",
+    SupplierOrderStatus.ACCEPTED: "The supplier accepted the supplier order, in full or in part (the rejected "
+                                  "lines are refunded to the workshop; `GET /api/v1/suppliers/me/orders/{number}/` "
+                                  "shows them); its stock is committed next.",
+    SupplierOrderStatus.READY_TO_SHIP: "The supplier packed the supplier order; the courier is being booked.",
+    SupplierOrderStatus.REJECTED: "The supplier accepted none of the supplier order, or did not answer before its "
+                                  "deadline; its share is refunded and its stock released.",
+    SupplierOrderStatus.CONFIRMED: "The supplier order's shipment is booked with the courier (its label can be "
+                                   "printed).",
     SupplierOrderStatus.SHIPPED: "The courier picked the supplier order's parcel up.",
     SupplierOrderStatus.DELIVERED: "The courier delivered the supplier order's parcel.",
     SupplierOrderStatus.CANCELLED: "The supplier order will not ship: its order was cancelled, expired unpaid or "
-                                   "failed (its stock is given back).",
+                                   "failed, or its own fulfilment failed (its stock is given back).",
 }
 SUPPLIER_ORDER_STATUS_TOPICS = tuple(
     EventTopic(

@@ -142,6 +142,7 @@ class SupplierOrderFilterInSerializer(serializers.Serializer):
 
 
 class SupplierOrderLineOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The line's id: name it to reject some or all of its units")
     offer = serializers.IntegerField(source="offer_id", help_text="The id of the supplier's offer")
     sku = serializers.CharField(help_text="The supplier's SKU when ordered")
     part_number = serializers.CharField()
@@ -149,6 +150,9 @@ class SupplierOrderLineOutSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
     unit_price = serializers.IntegerField(help_text="Rupiah, before PPN, as ordered")
     line_total = serializers.IntegerField()
+    rejected_quantity = serializers.IntegerField(help_text="Of `quantity`, the units the supplier rejected")
+    rejection_reason = serializers.CharField(help_text="Why (out_of_stock, discontinued, price_error, no_answer, "
+                                                       "fulfilment_failed); empty when nothing was rejected")
 
 
 # What ShipToOutSerializer shows of the order's address snapshot (workshops.selectors.address_snapshot).
@@ -196,7 +200,14 @@ class SupplierShipmentOutSerializer(serializers.Serializer):
 class SupplierOrderOutForSupplierSerializer(serializers.Serializer):
     number = serializers.CharField()
     order_number = serializers.CharField(source="order.number")
-    status = serializers.CharField(help_text="pending, confirmed, shipped, delivered or cancelled")
+    status = serializers.CharField(help_text="pending (waiting for the supplier's answer), accepted, ready_to_ship, "
+                                             "confirmed (the courier is booked), shipped, delivered, rejected or "
+                                             "cancelled")
+    accept_by = serializers.DateTimeField(allow_null=True, help_text="Answer (accept or reject) before this time, "
+                                          "or the supplier order is rejected for you; null until the order is paid")
+    decided_at = serializers.DateTimeField(allow_null=True, help_text="When it was answered")
+    parcel_count = serializers.IntegerField()
+    rejection_reason = serializers.CharField(help_text="Why it was rejected or cancelled as a whole, else empty")
     placed_at = serializers.DateTimeField(source="order.created_at")
     paid_at = serializers.SerializerMethodField(help_text="When the workshop's payment settled; null until then "
                                                           "(pay-later terms count as paid when placed)")
@@ -229,3 +240,27 @@ class SupplierOrderOutForSupplierSerializer(serializers.Serializer):
     def get_shipments(self, supplier_order) -> list[dict]:
         shipment = supplier_order.shipment
         return [SupplierShipmentOutSerializer(shipment).data] if shipment is not None else []
+
+
+class LineRejectionInSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="A line id of the supplier order")
+    quantity = serializers.IntegerField(min_value=0, help_text="How many of its units are rejected (0…ordered)")
+    reason = serializers.ChoiceField(choices=["out_of_stock", "discontinued", "price_error"])
+
+
+class SupplierOrderAcceptInSerializer(serializers.Serializer):
+    rejected_lines = LineRejectionInSerializer(
+        many=True, required=False, default=list,
+        help_text="Lines (or some of their units) you cannot supply; every other unit is accepted. Empty or "
+                  "absent: accept everything")
+
+
+class SupplierOrderRejectInSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=["out_of_stock", "discontinued", "price_error"])
+
+
+class SupplierOrderReadyInSerializer(serializers.Serializer):
+    parcel_count = serializers.IntegerField(min_value=1, max_value=50, required=False,
+                                            help_text="Parcels handed to the courier (default: as it is)")
+    weight_g = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False,
+                                        help_text="Total weight in grams (default: the ordered parts' weight)")

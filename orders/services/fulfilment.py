@@ -32,8 +32,8 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
-from okto88.working_hours import working_hours_add
 
+from okto88.working_hours import working_hours_add
 from orders.errors import InvalidSupplierOrderAnswer, SupplierOrderNotAnswerable, SupplierOrderNotReady
 from orders.lock_objects import order_lock, supplier_order_lock
 from orders.models import (

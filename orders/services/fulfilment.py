@@ -252,7 +252,8 @@ def supplier_order_fail(*, supplier_order: SupplierOrder, reason: str, step: str
         supplier_order_stock_restore(supplier_order=locked)
         refund = _order_refund_settle(order=order, reason=f"could not be fulfilled ({locked.number})")
         order_event_write(order=order, kind="supplier_order_failed", step=step, message=reason,
-                          data={"supplier_order": locked.number, "supplier": locked.supplier.legal_name, "refund": refund})
+                          data={"supplier_order": locked.number, "supplier": locked.supplier.legal_name,
+                                "refund": refund})
         notify_supplier_order_changed(supplier_order=locked, kind="supplier_order_failed", refund=refund)
         order_follow_supplier_orders(order=order)
 

@@ -135,7 +135,8 @@ def test_terms_order_goes_from_cart_to_delivered(worker, fake_courier):
     wait_until(lambda: order_status(order) == OrderStatus.COMPLETED, worker=worker, what="completed")
     timeline = list(order.events.values_list("kind", flat=True))
     assert (timeline.index("status.paid") < timeline.index("supplier_order_accepted")
-            < timeline.index("stock_committed") < timeline.index("shipment_booked") < timeline.index("status.completed"))
+            < timeline.index("stock_committed") < timeline.index("shipment_booked")
+            < timeline.index("status.completed"))
     assert_ledger_consistent(stock)
     assert set(Notification.objects.filter(recipient=buyer.user, order=order).values_list("kind", flat=True)) >= {
         "supplier_order_accepted", "supplier_order_booked", "supplier_order_shipped", "supplier_order_delivered"}

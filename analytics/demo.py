@@ -98,6 +98,10 @@ EXPIRE_SHARE, CANCEL_UNPAID_SHARE, GATEWAY_REFUSAL_SHARE = 0.08, 0.03, 0.01
 # Courier bookings: 500s that a retry gets past, and ones that never end (the order fails).
 BOOKING_RETRY_SHARE, BOOKING_FAILURE_SHARE = 0.10, 0.015
 CANCEL_IN_FULFILMENT_SHARE = 0.02
+# Suppliers' answers, per supplier order: a line partly rejected, all of it rejected, no answer
+# (rejected at its deadline); the rest accepted, after a wait of minutes to hours.
+REJECT_LINE_SHARE, REJECT_ALL_SHARE, NO_ANSWER_SHARE = 0.06, 0.03, 0.02
+REJECTION_REASONS = ("out_of_stock", "out_of_stock", "discontinued", "price_error")
 # The slow courier day: every call slowed, a share of bookings timing out (adapter timeout
 # below the fake's stall), a few more 500s.
 SLOW_DAY_LATENCY_MS = 350
@@ -247,38 +251,106 @@ class HistoryRun:
             server_key=self.gateway.server_key, transaction_id=intent.gateway_transaction_id or None))
         self.react()
 
+    def _step_until_done(self, run, *, attempts, traveller, rng: random.Random, busy: float) -> None:
+        """One step, attempt after attempt: a queue wait before each, the workflow's backoff
+        between retries. PermanentStepError (compensated) propagates."""
+        while True:
+            enqueued_at = timezone.now()
+            traveller.shift(timedelta(seconds=rng.lognormvariate(-1.0, 1.2) * busy))  # queue wait
+            try:
+                run(task_id=f"history-{uuid.uuid4()}", enqueued_at=enqueued_at)
+            except workflow.TransientStepError:
+                traveller.shift(timedelta(seconds=workflow.backoff_seconds(attempts())))
+                continue
+            return
+
     def run_steps(self, order: Order, *, traveller, rng: random.Random, booking_faults: dict) -> None:
-        """The chain, step after step, with a queue wait before each attempt and the workflow's
-        backoff between retries. The courier's faults for the booking are armed once, before its
+        """The order's step, then each supplier order's own: the supplier answers (accepts, or
+        rejects a line or all, or lets the deadline pass), its stock is committed, it packs and
+        the courier is booked. The courier's faults for a booking are armed once, before its
         first attempt (a fault counts down calls: 500s the retries then get past)."""
         busy = 3.0 if self._on_slow_day() else 1.0
-        for step in order_services.STEPS:
-            if step == "request_shipments":
-                self.courier_faults_set(booking_faults)
-            try:
-                while True:
-                    enqueued_at = timezone.now()
-                    traveller.shift(timedelta(seconds=rng.lognormvariate(-1.0, 1.2) * busy))  # queue wait
-                    try:
-                        workflow.step_run(order_id=order.pk, step=step, task_id=f"history-{uuid.uuid4()}",
-                                          enqueued_at=enqueued_at)
-                    except workflow.TransientStepError:
-                        traveller.shift(timedelta(seconds=workflow.backoff_seconds(self._attempts(order, step))))
-                        continue
-                    break
-            except PermanentStepError:
+        try:
+            for step in order_services.STEPS:
+                self._step_until_done(
+                    lambda step=step, **kw: workflow.step_run(order_id=order.pk, step=step, **kw),
+                    attempts=lambda step=step: self._attempts(order, step), traveller=traveller, rng=rng, busy=busy)
                 self.react()
-                return
-            finally:
-                if step == "request_shipments":
-                    # Disarmed: a fault the attempts did not use up must not hit the next order.
-                    self.courier_faults = None
-                    self.courier_faults_set(self._day_faults())
+        except PermanentStepError:
             self.react()
+            return
+        for supplier_order in order.supplier_orders.order_by("pk"):
+            self.supplier_order_run(supplier_order, traveller=traveller, rng=rng, busy=busy,
+                                    booking_faults=booking_faults)
+
+    def supplier_order_run(self, supplier_order, *, traveller, rng: random.Random, busy: float,
+                           booking_faults: dict) -> None:
+        supplier_order.refresh_from_db()
+        if supplier_order.status != "pending" or supplier_order.accept_by is None:
+            return
+        roll = rng.random()
+        if roll < NO_ANSWER_SHARE:
+            if supplier_order.accept_by + timedelta(minutes=1) < self.now:
+                traveller.move_to(supplier_order.accept_by + timedelta(seconds=rng.uniform(5, 60)))
+                order_services.supplier_orders_reject_overdue(supplier_order_ids=[supplier_order.pk])
+                self.react()
+            return
+        traveller.shift(timedelta(minutes=rng.lognormvariate(3.0, 1.0)))  # the supplier answers
+        lines = list(supplier_order.lines.values_list("pk", "quantity"))
+        reason = rng.choice(REJECTION_REASONS)
+        if roll < NO_ANSWER_SHARE + REJECT_ALL_SHARE:
+            rejections = {pk: order_services.LineRejection(quantity=quantity, reason=reason) for pk, quantity in lines}
+        elif roll < NO_ANSWER_SHARE + REJECT_ALL_SHARE + REJECT_LINE_SHARE:
+            pk, quantity = rng.choice(lines)
+            rejections = {pk: order_services.LineRejection(quantity=rng.randint(1, quantity), reason=reason)}
+        else:
+            rejections = {}
+        try:
+            order_services.supplier_order_answer(supplier_order=supplier_order, rejections=rejections,
+                                                 actor=self.supplier_actor(supplier_order))
+        except ApplicationError as exc:
+            logger.info("history supplier order %s not answered: %s", supplier_order.number, exc.code)
+            return
+        self.react()
+        supplier_order.refresh_from_db()
+        if supplier_order.status != "accepted":
+            return
+        try:
+            self._step_until_done(
+                lambda **kw: workflow.supplier_order_step_run(supplier_order_id=supplier_order.pk,
+                                                              step="commit_stock", **kw),
+                attempts=lambda: self._supplier_order_attempts(supplier_order, "commit_stock"),
+                traveller=traveller, rng=rng, busy=busy)
+            traveller.shift(timedelta(minutes=rng.uniform(20, 240)))  # packing
+            order_services.supplier_order_mark_ready(supplier_order=supplier_order,
+                                                     actor=self.supplier_actor(supplier_order))
+            self.courier_faults_set(booking_faults)
+            try:
+                self._step_until_done(
+                    lambda **kw: workflow.supplier_order_step_run(supplier_order_id=supplier_order.pk,
+                                                                  step="book_courier", **kw),
+                    attempts=lambda: self._supplier_order_attempts(supplier_order, "book_courier"),
+                    traveller=traveller, rng=rng, busy=busy)
+            finally:
+                # Disarmed: a fault the attempts did not use up must not hit the next booking.
+                self.courier_faults = None
+                self.courier_faults_set(self._day_faults())
+        except PermanentStepError:
+            pass
+        self.react()
+
+    @staticmethod
+    def supplier_actor(supplier_order):
+        member = supplier_order.supplier.members.select_related("user").first()
+        return member.user if member is not None else None
+
+    @staticmethod
+    def _supplier_order_attempts(supplier_order, step: str) -> int:
+        return StepRun.objects.filter(supplier_order=supplier_order, step=step).count()
 
     @staticmethod
     def _attempts(order: Order, step: str) -> int:
-        return StepRun.objects.filter(order=order, step=step).count()
+        return StepRun.objects.filter(order=order, supplier_order__isnull=True, step=step).count()
 
     def track(self, order: Order, *, traveller, rng: random.Random) -> None:
         """The courier's callbacks, hours and days apart, as long as they fall before now."""
@@ -348,7 +420,7 @@ class HistoryRun:
                     faults.update(timeouts)
                 self.run_steps(order, traveller=traveller, rng=rng, booking_faults=faults)
             order.refresh_from_db()
-            if order.status != OrderStatus.IN_FULFILMENT:
+            if order.status not in (OrderStatus.IN_FULFILMENT, OrderStatus.SHIPPED):
                 return order
             cancel_at = timezone.now() + timedelta(minutes=rng.uniform(5, 90))
             if rng.random() < CANCEL_IN_FULFILMENT_SHARE and cancel_at < self.now:

@@ -586,7 +586,7 @@ def step_commit_stock(ctx: StepContext) -> str:
         stock_commit_shipment(lines=lines, reference=supplier_order.number)
         order_event_write(order=order, kind="stock_committed", step=ctx.step,
                           message=gettext_noop("Stock taken from the supplier's warehouse."),
-                          data={"supplier_order": supplier_order.number, "supplier": supplier_order.supplier.name})
+                          data={"supplier_order": supplier_order.number, "supplier": supplier_order.supplier.legal_name})
         step_finish(ctx, status=StepStatus.SUCCEEDED)
     return StepStatus.SUCCEEDED
 
@@ -614,7 +614,7 @@ def step_book_courier(ctx: StepContext) -> str:
                                 to=SupplierOrderStatus.CONFIRMED, shipment=shipment):
             order_event_write(order=order, kind="shipment_booked", step=ctx.step,
                               message=gettext_noop("Shipment booked."),
-                              data={"supplier_order": locked.number, "supplier": locked.supplier.name,
+                              data={"supplier_order": locked.number, "supplier": locked.supplier.legal_name,
                                     "waybill": shipment.waybill})
             locked.refresh_from_db()
             notify_supplier_order_changed(supplier_order=locked, kind="supplier_order_booked")
@@ -801,7 +801,7 @@ def on_shipment_event(*, topic: str, payload: dict) -> None:
             return  # late or repeated: the table moves a supplier order forward only
         supplier_order_transition(supplier_order=supplier_order, to=target)
         order_event_write(order=order, kind=f"supplier_order_{target}", step="tracking",
-                          data={"supplier_order": supplier_order.number, "supplier": supplier_order.supplier.name,
+                          data={"supplier_order": supplier_order.number, "supplier": supplier_order.supplier.legal_name,
                                 "waybill": payload.get("waybill")})
         notify_supplier_order_changed(supplier_order=supplier_order, kind=f"supplier_order_{target}")
         order_follow_supplier_orders(order=order)

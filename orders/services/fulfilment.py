@@ -161,7 +161,7 @@ def supplier_order_answer(*, supplier_order: SupplierOrder, rejections: Mapping[
                 else "supplier_order_partly_accepted" if changed else "supplier_order_accepted")
         refund = _order_refund_settle(order=order, reason=f"rejected by the supplier ({locked.number})")
         order_event_write(order=order, kind=kind, actor=actor, step="answer", data={
-            "supplier_order": locked.number, "supplier": locked.supplier.name, "refund": refund,
+            "supplier_order": locked.number, "supplier": locked.supplier.legal_name, "refund": refund,
             "rejected": [{"sku": line.sku, "name": line.name, "quantity": line.rejected_quantity,
                           "reason": line.rejection_reason, "offer": line.offer_id} for line in changed]})
         notify_supplier_order_changed(supplier_order=locked, kind=kind, refund=refund)
@@ -227,7 +227,7 @@ def supplier_order_mark_ready(*, supplier_order: SupplierOrder, parcel_count: in
         locked.save(update_fields=["ready_at", "parcel_count", "weight_g"])
         supplier_order_transition(supplier_order=locked, to=SO.READY_TO_SHIP)
         order_event_write(order=order, kind="supplier_order_packed", actor=actor, step="ready_to_ship",
-                          data={"supplier_order": locked.number, "supplier": locked.supplier.name,
+                          data={"supplier_order": locked.number, "supplier": locked.supplier.legal_name,
                                 "parcels": locked.parcel_count, "weight_g": locked.weight_g})
         supplier_order_step_start(supplier_order=locked, step="book_courier")
     supplier_order.refresh_from_db()
@@ -252,7 +252,7 @@ def supplier_order_fail(*, supplier_order: SupplierOrder, reason: str, step: str
         supplier_order_stock_restore(supplier_order=locked)
         refund = _order_refund_settle(order=order, reason=f"could not be fulfilled ({locked.number})")
         order_event_write(order=order, kind="supplier_order_failed", step=step, message=reason,
-                          data={"supplier_order": locked.number, "supplier": locked.supplier.name, "refund": refund})
+                          data={"supplier_order": locked.number, "supplier": locked.supplier.legal_name, "refund": refund})
         notify_supplier_order_changed(supplier_order=locked, kind="supplier_order_failed", refund=refund)
         order_follow_supplier_orders(order=order)
 

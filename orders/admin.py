@@ -238,8 +238,7 @@ class SupplierOrderAnswerForm(forms.Form):
         self.lines = list(supplier_order.lines.order_by("pk"))
         for line in self.lines:
             self.fields[f"accept_{line.pk}"] = forms.IntegerField(
-                label=_("Accepted quantity"), initial=line.quantity, min_value=0, max_value=line.quantity,
-                error_messages={"invalid": _("Enter a whole number.")})
+                label=_("Accepted quantity"), initial=line.quantity, min_value=0, max_value=line.quantity)
             self.fields[f"reason_{line.pk}"] = forms.ChoiceField(
                 label=_("Reason for the rest"), required=False,
                 choices=[("", _("— not needed if all accepted —")), *SUPPLIER_REASON_CHOICES])

@@ -586,7 +586,8 @@ def step_commit_stock(ctx: StepContext) -> str:
         stock_commit_shipment(lines=lines, reference=supplier_order.number)
         order_event_write(order=order, kind="stock_committed", step=ctx.step,
                           message=gettext_noop("Stock taken from the supplier's warehouse."),
-                          data={"supplier_order": supplier_order.number, "supplier": supplier_order.supplier.legal_name})
+                          data={"supplier_order": supplier_order.number,
+                                "supplier": supplier_order.supplier.legal_name})
         step_finish(ctx, status=StepStatus.SUCCEEDED)
     return StepStatus.SUCCEEDED
 

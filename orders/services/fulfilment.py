@@ -32,8 +32,8 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
-from okto88.working_hours import working_hours_add
 
+from okto88.working_hours import working_hours_add
 from orders.errors import InvalidSupplierOrderAnswer, SupplierOrderNotAnswerable, SupplierOrderNotReady
 from orders.lock_objects import order_lock, supplier_order_lock
 from orders.models import (
@@ -252,7 +252,8 @@ def supplier_order_fail(*, supplier_order: SupplierOrder, reason: str, step: str
         supplier_order_stock_restore(supplier_order=locked)
         refund = _order_refund_settle(order=order, reason=f"could not be fulfilled ({locked.number})")
         order_event_write(order=order, kind="supplier_order_failed", step=step, message=reason,
-                          data={"supplier_order": locked.number, "supplier": locked.supplier.legal_name, "refund": refund})
+                          data={"supplier_order": locked.number, "supplier": locked.supplier.legal_name,
+                                "refund": refund})
         notify_supplier_order_changed(supplier_order=locked, kind="supplier_order_failed", refund=refund)
         order_follow_supplier_orders(order=order)
 

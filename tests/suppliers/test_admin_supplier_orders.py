@@ -78,12 +78,12 @@ def answer(client, supplier_order, data):
 
 
 def test_the_list_puts_pending_with_a_deadline_first_soonest_first_then_the_rest_newest_first(world):
-    a, buyer = world["a"], world["buyer"]
+    a, shop = world["a"], world["buyer"]
     later = world["mine"]  # 3 h 20 min left
-    older_done = order_of(buyer, a, quantities=(1,))  # pending, no deadline yet (not paid)
-    soon = waiting(order_of(buyer, a, quantities=(1,)), hours=1)
-    overdue = waiting(order_of(buyer, a, quantities=(1,)), hours=-2)
-    newest = order_of(buyer, a, quantities=(1,))
+    older_done = order_of(shop, a, quantities=(1,))  # pending, no deadline yet (not paid)
+    soon = waiting(order_of(shop, a, quantities=(1,)), hours=1)
+    overdue = waiting(order_of(shop, a, quantities=(1,)), hours=-2)
+    newest = order_of(shop, a, quantities=(1,))
     SupplierOrder.objects.filter(pk=newest.pk).update(status=SupplierOrderStatus.ACCEPTED,
                                                       accept_by=timezone.now() - timedelta(hours=5))
     response = client_of(world["a_member"]).get(f"{SITE}/")

@@ -206,6 +206,10 @@ def time_left_text(accept_by: dt.datetime | None, now: dt.datetime | None = None
     return gettext("%(minutes)d min left") % {"minutes": minutes}
 
 
+def _local(moment: dt.datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M") if moment else "—"
+
+
 class SupplierOrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = OrderLine
     extra = 0
@@ -289,7 +293,8 @@ class SupplierScopedSupplierOrderAdmin(SupplierScopedAdminMixin, ReadOnlyAdminMi
     member_can_change = False
     member_can_delete = False
     change_form_template = "admin/orders/supplier_order_work.html"
-    list_display = ["number", "placed_at", "status", "answer_deadline", "subtotal_display", "shipping_display",
+    # The deadline next to the number: on a phone the table scrolls sideways inside its box.
+    list_display = ["number", "answer_deadline", "status", "placed_at", "subtotal_display", "shipping_display",
                     "carrier_code", "service_level", "weight_g"]
     list_filter = ["status"]
     search_fields = ["number", "order__number"]
@@ -299,9 +304,9 @@ class SupplierScopedSupplierOrderAdmin(SupplierScopedAdminMixin, ReadOnlyAdminMi
         Case(When(_WAITING, then=F("accept_by"))).asc(nulls_last=True),
         "-pk",
     )
-    fields = ["number", "order_number", "placed_at", "status", "answer_deadline", "decided_at", "rejection_reason",
+    fields = ["number", "order_number", "placed_at", "status", "answer_deadline", "decided_display", "rejection_reason",
               "warehouse", "subtotal_display", "shipping_display", "carrier_code", "service_level", "weight_g",
-              "parcel_count", "ready_at", "delivery_city"]
+              "parcel_count", "ready_display", "delivery_city"]
     readonly_fields = fields
     inlines = [SupplierOrderLineInline]
     list_select_related = ["order", "warehouse"]
@@ -316,7 +321,15 @@ class SupplierScopedSupplierOrderAdmin(SupplierScopedAdminMixin, ReadOnlyAdminMi
 
     @admin.display(description=_("placed at"), ordering="order__created_at")
     def placed_at(self, obj) -> str:
-        return timezone.localtime(obj.order.created_at).strftime("%d.%m.%Y %H:%M")
+        return _local(obj.order.created_at)
+
+    @admin.display(description=_("answered at"))
+    def decided_display(self, obj) -> str:
+        return _local(obj.decided_at)
+
+    @admin.display(description=_("packed at"))
+    def ready_display(self, obj) -> str:
+        return _local(obj.ready_at)
 
     @admin.display(description=_("subtotal"), ordering="subtotal")
     def subtotal_display(self, obj) -> str:

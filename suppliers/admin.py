@@ -263,10 +263,21 @@ class OfferAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        return [*fields, "price_display", "stock_by_warehouse"] if obj is not None else fields
+        return [*fields, "current_price", "stock_by_warehouse"] if obj is not None else fields
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if "current_price" in fields and "price" in fields:  # next to the price it shows
+            fields.remove("current_price")
+            fields.insert(fields.index("price") + 1, "current_price")
+        return fields
 
     @admin.display(description=_("price"), ordering="price")
     def price_display(self, obj: Offer) -> str:
+        return rupiah(obj.price)
+
+    @admin.display(description=_("current price"))
+    def current_price(self, obj: Offer) -> str:
         return rupiah(obj.price)
 
     @admin.display(description=_("Stock"), ordering="stock_available_total")

@@ -11,17 +11,17 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, F, Q, Value, When
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from okto88.errors import ApplicationError, error_message
 from okto88.money import rupiah
 from okto88.selectors import ACTOR_NAME_RELATED, actor_name
-from orders import services
+from orders import documents, services
 from orders.models import (
     Order,
     OrderEvent,
@@ -124,12 +124,57 @@ class OrderAdmin(OrderTimelineLinkMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [SupplierOrderInline, OrderEventInline]
 
 
+class SupplierOrderDocumentsMixin:
+    """The supplier order's shipping label and packing slip (orders.documents) as PDFs under its
+    change page, `<id>/label.pdf` and `<id>/packing-slip.pdf`, linked from the list and the page
+    while the supplier order's status allows them. The object is read through get_object, so on
+    the supplier admin site another supplier's supplier order is a 404 like a missing one."""
+
+    DOCUMENTS = (
+        ("label", _("Shipping label"), documents.shipping_label_pdf, documents.label_available),
+        ("packing-slip", _("Packing slip"), documents.packing_slip_pdf, documents.packing_slip_available),
+    )
+
+    def _document_url_name(self, kind: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{kind.replace('-', '_')}"
+
+    def get_urls(self):
+        urls = [path(f"<path:object_id>/{kind}.pdf", self.admin_site.admin_view(self._document_view(kind, render)),
+                     name=self._document_url_name(kind))
+                for kind, _title, render, _available in self.DOCUMENTS]
+        return urls + super().get_urls()
+
+    def _document_view(self, kind: str, render):
+        def view(request, object_id):
+            supplier_order = self.get_object(request, object_id)
+            if supplier_order is None or not self.has_view_permission(request, supplier_order):
+                raise Http404(_("Not found."))
+            try:
+                content = render(supplier_order=supplier_order)
+            except ApplicationError as exc:
+                messages.error(request, error_message(exc))
+                return HttpResponseRedirect(reverse(f"{self.admin_site.name}:{self._document_url_name('change')}",
+                                                    args=[supplier_order.pk]))
+            return documents.pdf_response(content=content, kind=kind, number=supplier_order.number)
+        return view
+
+    @admin.display(description=_("documents"))
+    def documents_links(self, obj: SupplierOrder) -> str:
+        links = [(reverse(f"{self.admin_site.name}:{self._document_url_name(kind)}", args=[obj.pk]), title)
+                 for kind, title, _render, available in self.DOCUMENTS if available(supplier_order=obj)]
+        if not links:
+            return "–"
+        return format_html_join(" · ", '<a href="{}" target="_blank" rel="noopener">{}</a>', links)
+
+
 @admin.register(SupplierOrder)
-class SupplierOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["number", "supplier", "status", "subtotal", "shipping_cost", "carrier_code", "service_level"]
+class SupplierOrderAdmin(SupplierOrderDocumentsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["number", "supplier", "status", "subtotal", "shipping_cost", "carrier_code", "service_level",
+                    "documents_links"]
+    readonly_fields = ["documents_links"]
+    list_select_related = ["supplier", "shipment"]
     list_filter = ["status", "carrier_code"]
     search_fields = ["number", "order__number", "supplier__legal_name"]
-    list_select_related = ["supplier"]
     inlines = [OrderLineInline]
 
 
@@ -287,7 +332,8 @@ class SupplierOrderReadyForm(forms.Form):
 
 
 @admin.register(SupplierOrder, site=supplier_admin_site)
-class SupplierScopedSupplierOrderAdmin(SupplierScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SupplierScopedSupplierOrderAdmin(SupplierOrderDocumentsMixin, SupplierScopedAdminMixin, ReadOnlyAdminMixin,
+                                       admin.ModelAdmin):
     supplier_path = "supplier"
     member_can_add = False
     member_can_change = False
@@ -295,7 +341,7 @@ class SupplierScopedSupplierOrderAdmin(SupplierScopedAdminMixin, ReadOnlyAdminMi
     change_form_template = "admin/orders/supplier_order_work.html"
     # The deadline next to the number: on a phone the table scrolls sideways inside its box.
     list_display = ["number", "answer_deadline", "status", "placed_at", "subtotal_display", "shipping_display",
-                    "carrier_code", "service_level", "weight_g"]
+                    "carrier_code", "service_level", "weight_g", "documents_links"]
     list_filter = ["status"]
     search_fields = ["number", "order__number"]
     # Waiting for an answer first, the soonest deadline first; then the rest, newest first.
@@ -306,10 +352,10 @@ class SupplierScopedSupplierOrderAdmin(SupplierScopedAdminMixin, ReadOnlyAdminMi
     )
     fields = ["number", "order_number", "placed_at", "status", "answer_deadline", "decided_display", "rejection_reason",
               "warehouse", "subtotal_display", "shipping_display", "carrier_code", "service_level", "weight_g",
-              "parcel_count", "ready_display", "delivery_city"]
+              "parcel_count", "ready_display", "delivery_city", "documents_links"]
     readonly_fields = fields
     inlines = [SupplierOrderLineInline]
-    list_select_related = ["order", "warehouse"]
+    list_select_related = ["order", "warehouse", "shipment"]
 
     @admin.display(description=_("delivery city"))
     def delivery_city(self, obj) -> str:

@@ -7,6 +7,7 @@ keys of clients bound to no workshop get 403 `no_workshop`. Either acts for that
 - GET  /api/v1/orders/                  (orders:read)  the workshop's orders, cursor-paginated
 - GET  /api/v1/orders/{number}/         (orders:read)  lines, supplier orders, shipments, payment, timeline
 - POST /api/v1/orders/{number}/cancel/  (orders:write) cancel before any shipment is booked
+- GET  /api/v1/orders/{number}/invoices/{supplier_order_number}.pdf  (orders:read) a supplier's faktur
 - GET/POST /api/v1/cart/lines/          (orders:read / orders:write) the cart
 
 Another workshop's order answers 404, exactly like a missing one.
@@ -19,6 +20,8 @@ For a supplier's ERP, with the key of an API client bound to the supplier
 - POST …/{number}/accept/                    (orders:write) accept it, all or some lines/units
 - POST …/{number}/reject/                    (orders:write) reject it whole, with a reason
 - POST …/{number}/ready-to-ship/             (orders:write) packed: the courier is booked
+- GET /api/v1/suppliers/me/orders/{number}/label.pdf         (orders:read) its shipping label
+- GET /api/v1/suppliers/me/orders/{number}/packing-slip.pdf  (orders:read) its packing slip
 
 Another supplier's supplier order answers 404, exactly like a missing one. The events
 `supplier_order.*` (docs/events.md) tell the ERP of each new supplier order and each change.
@@ -26,14 +29,16 @@ Another supplier's supplier order answers 404, exactly like a missing one. The e
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from okto88.api.pagination import CursorPagination
+from okto88.api.problems import PROBLEM_CONTENT_TYPE
 from okto88.models import Scope
-from orders import selectors, services
+from orders import documents, selectors, services
 from orders.errors import IdempotencyKeyRequired, InvalidSupplierOrderAnswer
 from orders.models import Order, OrderStatus, SupplierOrder, SupplierOrderStatus
 from orders.serializers import (
@@ -167,6 +172,38 @@ class OrderCancelApi(APIView):
         order = selectors.order_for_update_by_number(actor=request.user, number=number)
         services.order_cancel(order=order, actor=request.user, reason=body.validated_data["reason"])
         return Response(OrderDetailSerializer(selectors.order_get(actor=request.user, number=number)).data)
+
+
+def _problem(description: str) -> OpenApiResponse:
+    """A documented error of a PDF endpoint: problem+json, whatever the success's media type."""
+    return OpenApiResponse({"$ref": "#/components/schemas/Problem"}, description=description)
+
+
+PDF_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The PDF, shown inline: `Content-Disposition: "
+                                                              "inline; filename=\"<kind>-<number>.pdf\"`")
+
+
+class OrderInvoicePdfApi(APIView):
+    required_scopes = [Scope.ORDERS_READ]
+
+    @extend_schema(operation_id="orders_invoice_pdf", tags=["orders"],
+                   responses={(200, "application/pdf"): PDF_RESPONSE,
+                              (403, PROBLEM_CONTENT_TYPE): _problem(PROBLEM_403.description),
+                              (404, PROBLEM_CONTENT_TYPE): _problem(
+                                  "`order_not_found` (another workshop's order too) or `supplier_order_not_found` "
+                                  "(not one of this order's supplier orders)"),
+                              (409, PROBLEM_CONTENT_TYPE): _problem(
+                                  "`invoice_not_available`: the supplier has not accepted yet, or rejected, or the "
+                                  "supplier order was cancelled")},
+                   description=KEY_AUTH + "Needs the scope orders:read. The faktur (tax invoice, in Indonesian) of "
+                               "one supplier order of the order: seller and buyer with their NPWP, the accepted "
+                               "quantities, DPP, PPN at the order's rate and the total. Available once the "
+                               "supplier has accepted.")
+    def get(self, request, number: str, supplier_order_number: str):
+        supplier_order = selectors.order_supplier_order_get(actor=request.user, order_number=number,
+                                                            number=supplier_order_number)
+        return documents.pdf_response(content=documents.tax_invoice_pdf(supplier_order=supplier_order),
+                                      kind="invoice", number=supplier_order.number)
 
 
 class CartLineListApi(APIView):
@@ -343,3 +380,37 @@ class SupplierOrderReadyApi(APIView):
                                            weight_g=body.validated_data.get("weight_g"))
         return Response(SupplierOrderOutForSupplierSerializer(
             selectors.supplier_order_get(supplier=supplier, number=number)).data)
+class SupplierOrderLabelPdfApi(APIView):
+    required_scopes = [Scope.ORDERS_READ]
+
+    @extend_schema(operation_id="suppliers_me_orders_label_pdf", tags=["suppliers"],
+                   responses={(200, "application/pdf"): PDF_RESPONSE,
+                              (403, PROBLEM_CONTENT_TYPE): _problem(SUPPLIER_PROBLEM_403.description),
+                              (404, PROBLEM_CONTENT_TYPE): _problem("`supplier_order_not_found`"),
+                              (409, PROBLEM_CONTENT_TYPE): _problem(
+                                  "`label_not_ready`: no courier booked yet (status before `confirmed`, or "
+                                  "rejected/cancelled)")},
+                   description=SUPPLIER_KEY_AUTH + "The shipping label: one 100 × 150 mm page per parcel with the "
+                               "courier, the waybill (Code128 and text), \"Paket 1/2\", sender and recipient. "
+                               "Available once the courier is booked (status confirmed, shipped or delivered).")
+    def get(self, request, number: str):
+        supplier_order = selectors.supplier_order_get(supplier=_my_supplier(request), number=number)
+        return documents.pdf_response(content=documents.shipping_label_pdf(supplier_order=supplier_order),
+                                      kind="label", number=supplier_order.number)
+
+
+class SupplierOrderPackingSlipPdfApi(APIView):
+    required_scopes = [Scope.ORDERS_READ]
+
+    @extend_schema(operation_id="suppliers_me_orders_packing_slip_pdf", tags=["suppliers"],
+                   responses={(200, "application/pdf"): PDF_RESPONSE,
+                              (403, PROBLEM_CONTENT_TYPE): _problem(SUPPLIER_PROBLEM_403.description),
+                              (404, PROBLEM_CONTENT_TYPE): _problem("`supplier_order_not_found`"),
+                              (409, PROBLEM_CONTENT_TYPE): _problem(
+                                  "`packing_slip_not_available`: not accepted yet, or rejected/cancelled")},
+                   description=SUPPLIER_KEY_AUTH + "The packing slip (A4): the accepted lines to pack, the rejected "
+                               "ones listed apart with their reasons, the parcel count. Available once accepted.")
+    def get(self, request, number: str):
+        supplier_order = selectors.supplier_order_get(supplier=_my_supplier(request), number=number)
+        return documents.pdf_response(content=documents.packing_slip_pdf(supplier_order=supplier_order),
+                                      kind="packing-slip", number=supplier_order.number)

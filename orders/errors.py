@@ -33,6 +33,29 @@ class SupplierOrderNotFound(NotFound):
     title = gettext_lazy("No such supplier order.")
 
 
+# A supplier order's documents (orders.documents): each exists from a point of its life on.
+
+class LabelNotReady(Conflict):
+    """The shipping label needs a booked courier (status confirmed, shipped or delivered)."""
+
+    code = "label_not_ready"
+    title = gettext_lazy("The shipping label is available once the courier is booked.")
+
+
+class PackingSlipNotAvailable(Conflict):
+    """Not before the supplier accepted, nor for a rejected or cancelled supplier order."""
+
+    code = "packing_slip_not_available"
+    title = gettext_lazy("The packing slip is available once the supplier has accepted the order.")
+
+
+class InvoiceNotAvailable(Conflict):
+    """Not before the supplier accepted, nor for a rejected or cancelled supplier order."""
+
+    code = "invoice_not_available"
+    title = gettext_lazy("The tax invoice is available once the supplier has accepted the order.")
+
+
 class OfferUnavailable(ApplicationError):
     code = "offer_unavailable"
     status = 404

@@ -151,6 +151,22 @@ def supplier_order_get(*, supplier: Supplier, number: str) -> SupplierOrder:
     return supplier_order
 
 
+def order_supplier_order_get(*, actor: Any, order_number: str, number: str) -> SupplierOrder:
+    """One supplier order of one of the actor's workshop's orders, with what its documents print
+    (order, workshop, supplier, warehouse, shipment, lines). Another workshop's order is
+    OrderNotFound, exactly like a missing one; a number that is not this order's is
+    SupplierOrderNotFound."""
+    order = _actor_order(actor=actor, number=order_number, orders=Order.objects.select_related("workshop"))
+    supplier_order = (SupplierOrder.objects.filter(order=order, number=number)
+                      .select_related("supplier", "warehouse", "shipment", "shipment__carrier")
+                      .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
+                      .first())
+    if supplier_order is None:
+        raise SupplierOrderNotFound(extra={"number": str(number)[:40]})
+    supplier_order.order = order
+    return supplier_order
+
+
 def order_step_runs(*, order: Order) -> list[StepRun]:
     """The workflow's step attempts of one order, oldest first (one query)."""
     return list(StepRun.objects.filter(order=order).order_by("started_at", "pk"))
@@ -177,6 +193,7 @@ def notification_list(*, actor: Any, limit: int = 50) -> list[Notification]:
 __all__ = [
     "StockRow", "cart_get", "cart_line_count", "cart_line_list", "notification_list",
     "notification_unread_count", "offer_available", "offer_is_buyable", "offer_stock_rows",
-    "order_for_update_by_number", "order_get", "order_list", "order_step_runs", "supplier_order_get",
+    "order_for_update_by_number", "order_get", "order_list", "order_step_runs", "order_supplier_order_get",
+    "supplier_order_get",
     "supplier_order_list",
 ]

@@ -15,6 +15,8 @@ urlpatterns = [
     path("bengkel/orders/<str:number>/", views.order_detail, name="detail"),
     path("bengkel/orders/<str:number>/payment/", views.order_payment, name="payment"),
     path("bengkel/orders/<str:number>/cancel/", views.order_cancel, name="cancel"),
+    path("bengkel/orders/<str:number>/invoices/<str:supplier_order_number>.pdf", views.order_invoice_pdf,
+         name="invoice_pdf"),
     path("bengkel/badges/", views.header_badges, name="header_badges"),
     path("bengkel/notifications/", views.notifications, name="notifications"),
     path("bengkel/notifications/<int:notification_id>/read/", views.notification_read, name="notification_read"),

@@ -29,7 +29,7 @@ from catalog import selectors as catalog_selectors
 from catalog.part_attributes import part_attributes_display
 from logistics.errors import CourierUnavailable
 from okto88.errors import ApplicationError, InvalidQuantity, error_message
-from orders import selectors, services
+from orders import documents, selectors, services
 from orders.errors import (
     CartChanged,
     CartEmpty,
@@ -44,6 +44,7 @@ from orders.errors import (
     QuantityNotPackMultiple,
     ShippingChoiceInvalid,
     ShippingChoiceRequired,
+    SupplierOrderNotFound,
 )
 from orders.models import OrderStatus
 from orders.notifications import notification_mark_all_read, notification_mark_read, notification_text
@@ -344,7 +345,26 @@ def order_detail(request, number: str):
         "timeline": _timeline(order, selectors.order_step_runs(order=order)),
         "can_cancel": order.status in services.CANCELLABLE,
         "poll_seconds": POLL_SECONDS,
+        "invoice_statuses": documents.INVOICE_STATUSES,
     })
+
+
+@require_GET
+@workshop_member_required
+def order_invoice_pdf(request, number: str, supplier_order_number: str):
+    """A supplier's faktur for its share of the order (orders.documents); before the supplier has
+    accepted, back to the order with a message."""
+    try:
+        supplier_order = selectors.order_supplier_order_get(actor=request.user, order_number=number,
+                                                            number=supplier_order_number)
+    except (OrderNotFound, SupplierOrderNotFound) as exc:
+        raise Http404 from exc
+    try:
+        content = documents.tax_invoice_pdf(supplier_order=supplier_order)
+    except ApplicationError as exc:
+        messages.error(request, error_message(exc, wording=ERROR_WORDING))
+        return redirect("orders:detail", number=supplier_order.order.number)
+    return documents.pdf_response(content=content, kind="invoice", number=supplier_order.number)
 
 
 @require_GET

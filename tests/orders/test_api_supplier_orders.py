@@ -72,8 +72,9 @@ def test_a_supplier_key_lists_only_its_own_supplier_orders_with_everything_an_er
     assert item["status"] == "pending"
     assert item["paid_at"] is not None  # terms: paid when placed
     assert item["placed_at"] and item["updated_at"]
-    assert item["lines"] == [{"offer": line.offer_id, "sku": line.sku, "part_number": line.part_number,
-                              "name": line.name, "quantity": 2, "unit_price": 150_000, "line_total": 300_000}]
+    assert item["lines"] == [{"id": line.pk, "offer": line.offer_id, "sku": line.sku, "part_number": line.part_number,
+                              "name": line.name, "quantity": 2, "unit_price": 150_000, "line_total": 300_000,
+                              "rejected_quantity": 0, "rejection_reason": ""}]
     assert (item["subtotal"], item["shipping_cost"]) == (300_000, mine.shipping_cost)
     assert item["tax_rate_bp"] == both.tax_rate_bp
     assert item["warehouse"]["id"] == mine.warehouse_id and item["warehouse"]["code"] == mine.warehouse.code
@@ -160,6 +161,7 @@ def test_the_booked_shipment_and_its_tracking_are_shown(a_and_b):
     shipment = Shipment.objects.create(reference=mine.number, carrier=Carrier.objects.get(code="jne"),
                                        service_level="REG", origin={}, destination={}, weight_g=500,
                                        waybill="JNE123", status="picked_up")
+    SupplierOrder.objects.filter(pk=mine.pk).update(status=SupplierOrderStatus.READY_TO_SHIP)
     supplier_orders_move(supplier_orders=SupplierOrder.objects.filter(pk=mine.pk), to=SupplierOrderStatus.CONFIRMED,
                          shipment=shipment)
     at = timezone.now()
@@ -178,6 +180,7 @@ def test_the_booked_shipment_and_its_tracking_are_shown(a_and_b):
 def booked(supplier_order: SupplierOrder, waybill: str) -> None:
     shipment = Shipment.objects.create(reference=supplier_order.number, carrier=Carrier.objects.get(code="jne"),
                                        service_level="REG", origin={}, destination={}, weight_g=500, waybill=waybill)
+    SupplierOrder.objects.filter(pk=supplier_order.pk).update(status=SupplierOrderStatus.READY_TO_SHIP)
     supplier_orders_move(supplier_orders=SupplierOrder.objects.filter(pk=supplier_order.pk),
                          to=SupplierOrderStatus.CONFIRMED, shipment=shipment)
     TrackingEvent.objects.create(shipment=shipment, event_id=uuid.uuid4().hex, status="picked_up", applied=True,

@@ -103,10 +103,10 @@ def test_a_transition_writes_its_event_with_the_status_it_left(buyer):
     supplier_order = SupplierOrder.objects.get(order=order)
     before = supplier_order.updated_at
 
-    supplier_order_transition(supplier_order=supplier_order, to=SO.SHIPPED)
+    supplier_order_transition(supplier_order=supplier_order, to=SO.ACCEPTED)
 
-    (event,) = supplier_order_events(topic="supplier_order.shipped")
-    assert event.payload["from"] == "pending" and event.payload["status"] == "shipped"
+    (event,) = supplier_order_events(topic="supplier_order.accepted")
+    assert event.payload["from"] == "pending" and event.payload["status"] == "accepted"
     assert event.payload["order_number"] == order.number and event.payload["line_count"] == 1
     supplier_order.refresh_from_db()
     assert supplier_order.updated_at > before
@@ -153,6 +153,7 @@ def test_linking_a_booking_to_a_supplier_order_that_already_shipped_writes_no_ev
     status stays (the table never moves it back), and no event claims it was confirmed."""
     fill_cart(buyer, 1)
     supplier_order = SupplierOrder.objects.get(order=place(buyer=buyer))
+    SupplierOrder.objects.filter(pk=supplier_order.pk).update(status=SO.READY_TO_SHIP)
     workflow.on_shipment_event(topic="shipment.picked_up", payload={"reference": supplier_order.number})
     shipment = Shipment.objects.create(reference=supplier_order.number, carrier=Carrier.objects.get(code="jne"),
                                        service_level="REG", origin={}, destination={}, weight_g=500, waybill="W-1")

@@ -213,5 +213,5 @@ def test_a_terms_order_enqueues_its_chain_when_placement_commits_and_the_settlem
         celery_app.conf.task_default_queue = default_queue
         redis_client().delete(queue)
     # The chain's first link (the others ride along in its message).
-    assert after_placement.count("orders.step_commit_stock") == 1, after_placement
-    assert after_event.count("orders.step_commit_stock") == 1, after_event
+    assert after_placement.count("orders.step_open_for_acceptance") == 1, after_placement
+    assert after_event.count("orders.step_open_for_acceptance") == 1, after_event

@@ -24,22 +24,27 @@ def supplier_order_of(buyer) -> SupplierOrder:
 
 
 def test_the_table():
-    assert SUPPLIER_ORDER_TRANSITIONS[SO.PENDING] == {SO.CONFIRMED, SO.SHIPPED, SO.DELIVERED, SO.CANCELLED}
+    assert SUPPLIER_ORDER_TRANSITIONS[SO.PENDING] == {SO.ACCEPTED, SO.REJECTED, SO.CANCELLED}
+    assert SUPPLIER_ORDER_TRANSITIONS[SO.ACCEPTED] == {SO.READY_TO_SHIP, SO.CANCELLED}
+    assert SUPPLIER_ORDER_TRANSITIONS[SO.READY_TO_SHIP] == {SO.CONFIRMED, SO.SHIPPED, SO.DELIVERED, SO.CANCELLED}
     assert SUPPLIER_ORDER_TRANSITIONS[SO.SHIPPED] == {SO.DELIVERED, SO.CANCELLED}
-    assert SUPPLIER_ORDER_TRANSITIONS[SO.DELIVERED] == SUPPLIER_ORDER_TRANSITIONS[SO.CANCELLED] == frozenset()
+    assert (SUPPLIER_ORDER_TRANSITIONS[SO.DELIVERED] == SUPPLIER_ORDER_TRANSITIONS[SO.CANCELLED]
+            == SUPPLIER_ORDER_TRANSITIONS[SO.REJECTED] == frozenset())
 
 
 @pytest.mark.django_db
 def test_an_allowed_transition_moves_the_supplier_order(buyer):
     supplier_order = supplier_order_of(buyer)
-    supplier_order_transition(supplier_order=supplier_order, to=SO.CONFIRMED)
+    supplier_order_transition(supplier_order=supplier_order, to=SO.ACCEPTED)
     supplier_order.refresh_from_db()
-    assert supplier_order.status == SO.CONFIRMED
+    assert supplier_order.status == SO.ACCEPTED
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("start", "to"), [(SO.DELIVERED, SO.SHIPPED), (SO.CANCELLED, SO.CONFIRMED),
-                                           (SO.SHIPPED, SO.CONFIRMED), (SO.PENDING, SO.PENDING)])
+                                           (SO.SHIPPED, SO.CONFIRMED), (SO.PENDING, SO.PENDING),
+                                           (SO.PENDING, SO.SHIPPED), (SO.ACCEPTED, SO.CONFIRMED),
+                                           (SO.REJECTED, SO.ACCEPTED)])
 def test_a_transition_not_in_the_table_is_refused_and_changes_nothing(buyer, start, to):
     supplier_order = supplier_order_of(buyer)
     SupplierOrder.objects.filter(pk=supplier_order.pk).update(status=start)
@@ -68,6 +73,7 @@ def test_a_bulk_move_moves_only_what_the_table_allows(buyer):
 @pytest.mark.django_db
 def test_a_late_courier_callback_never_moves_a_supplier_order_back(buyer):
     supplier_order = supplier_order_of(buyer)
+    SupplierOrder.objects.filter(pk=supplier_order.pk).update(status=SO.READY_TO_SHIP)
     for topic in ("shipment.delivered", "shipment.picked_up", "shipment.delivered"):
         workflow.on_shipment_event(topic=topic, payload={"reference": supplier_order.number, "waybill": "W1"})
     supplier_order.refresh_from_db()

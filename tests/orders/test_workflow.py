@@ -15,9 +15,11 @@ from django.utils import timezone
 
 from okto88.models import OutboxEvent
 from orders import services, workflow
-from orders.models import Notification, Order, OrderStatus, StepRun, StepStatus
+from orders.errors import SupplierOrderNotAnswerable
+from orders.models import Notification, Order, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
+from orders.services.pricing import order_totals
 from orders.tasks import expire_unpaid
-from payments.models import PaymentStatus
+from payments.models import PaymentStatus, Refund, RefundStatus
 from suppliers.models import Stock, StockMovement
 from tests.celery_worker import CeleryWorkerProcess, partner_worker_env
 from tests.orders.factories import buyer_make, carriers_ensure, offer_in_stock, place
@@ -94,6 +96,18 @@ def redrive_lost_chain(order: Order) -> None:
     assert workflow.workflow_reconcile(now=later) == [order.number]
 
 
+def answered_and_packed(order: Order, *, worker) -> SupplierOrder:
+    """The order's one supplier accepts everything and, once its stock is committed, packs."""
+    wait_until(lambda: order_status(order) == OrderStatus.IN_FULFILMENT, worker=worker, what="in fulfilment")
+    supplier_order = order.supplier_orders.get()
+    services.supplier_order_accept(supplier_order=supplier_order)
+    wait_until(lambda: StepRun.objects.filter(supplier_order=supplier_order, step="commit_stock",
+                                              status=StepStatus.SUCCEEDED).exists(), worker=worker,
+               what="stock committed")
+    services.supplier_order_mark_ready(supplier_order=supplier_order, parcel_count=2)
+    return supplier_order
+
+
 def test_terms_order_goes_from_cart_to_delivered(worker, fake_courier):
     buyer = buyer_make()
     offer, stock = offer_in_stock(on_hand=10)
@@ -102,25 +116,34 @@ def test_terms_order_goes_from_cart_to_delivered(worker, fake_courier):
     order = place(buyer=buyer, payment_method="terms")
 
     wait_until(lambda: order_status(order) == OrderStatus.IN_FULFILMENT, worker=worker, what="in fulfilment")
-    runs = steps_by_status(order)
-    assert [runs[step][-1] for step in ("commit_stock", "request_shipments", "notify", "mark_in_fulfilment")] == [
-        StepStatus.SUCCEEDED] * 4
+    supplier_order = order.supplier_orders.get()
+    assert supplier_order.status == SupplierOrderStatus.PENDING and supplier_order.accept_by > timezone.now()
+    assert fake_courier.bookings(supplier_order.number) == 0, "no courier before the supplier packs"
+    assert Notification.objects.filter(recipient=buyer.user, order=order, kind="order_confirmed").count() == 1
+
+    answered_and_packed(order, worker=worker)
+    wait_until(lambda: order.supplier_orders.get().status == SupplierOrderStatus.CONFIRMED, worker=worker,
+               what="courier booked")
     stock.refresh_from_db()
     assert (stock.on_hand, stock.reserved) == (8, 0)
     supplier_order = order.supplier_orders.select_related("shipment").get()
-    assert supplier_order.shipment.waybill
+    assert supplier_order.shipment.waybill and supplier_order.parcel_count == 2
     assert fake_courier.bookings(supplier_order.number) == 1
-    assert Notification.objects.filter(recipient=buyer.user, order=order, kind="order_confirmed").count() == 1
 
     for status in ("picked_up", "in_transit", "delivered"):
         fake_courier.advance(supplier_order.shipment.waybill, status)
     wait_until(lambda: order_status(order) == OrderStatus.COMPLETED, worker=worker, what="completed")
     timeline = list(order.events.values_list("kind", flat=True))
-    assert timeline.index("status.paid") < timeline.index("stock_committed") < timeline.index("status.completed")
+    assert (timeline.index("status.paid") < timeline.index("supplier_order_accepted")
+            < timeline.index("stock_committed") < timeline.index("shipment_booked")
+            < timeline.index("status.completed"))
     assert_ledger_consistent(stock)
+    assert set(Notification.objects.filter(recipient=buyer.user, order=order).values_list("kind", flat=True)) >= {
+        "supplier_order_accepted", "supplier_order_booked", "supplier_order_shipped", "supplier_order_delivered"}
     # The supplier's ERP heard of each step, once (picked up and in transit both mean shipped).
     assert supplier_order_moves(supplier_order) == [
-        ("supplier_order.created", None), ("supplier_order.confirmed", "pending"),
+        ("supplier_order.created", None), ("supplier_order.accepted", "pending"),
+        ("supplier_order.ready_to_ship", "accepted"), ("supplier_order.confirmed", "ready_to_ship"),
         ("supplier_order.shipped", "confirmed"), ("supplier_order.delivered", "shipped")]
 
 
@@ -144,58 +167,144 @@ def test_virtual_account_order_starts_when_the_gateway_confirms(worker, fake_gat
     order.payment_intent.refresh_from_db()
     assert order.payment_intent.status == PaymentStatus.SETTLED
     stock.refresh_from_db()
-    assert (stock.on_hand, stock.reserved) == (4, 0)
+    assert (stock.on_hand, stock.reserved) == (5, 1), "reserved until its supplier accepts"
+
+
+def test_one_supplier_ships_while_another_rejects_a_line_refunded_to_the_rupiah(worker, fake_courier, fake_gateway):
+    buyer = buyer_make()
+    first_offer, first_stock = offer_in_stock(on_hand=10, price=123_457)
+    kept_offer, kept_stock = offer_in_stock(on_hand=10, price=99_999)
+    rejected_offer, rejected_stock = offer_in_stock(on_hand=10, price=45_679, supplier=kept_offer.supplier,
+                                                    warehouse=kept_stock.warehouse)
+    for offer, quantity in ((first_offer, 1), (kept_offer, 2), (rejected_offer, 3)):
+        services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=quantity)
+    order = place(buyer=buyer, payment_method="virtual_account")
+    fake_gateway.simulate(order.number, "settlement")
+    wait_until(lambda: order_status(order) == OrderStatus.IN_FULFILMENT, worker=worker, what="in fulfilment")
+    first = order.supplier_orders.get(supplier=first_offer.supplier)
+    second = order.supplier_orders.get(supplier=kept_offer.supplier)
+    rejected_line = second.lines.get(offer=rejected_offer)
+
+    services.supplier_order_answer(supplier_order=second, rejections={
+        rejected_line.pk: services.LineRejection(quantity=3, reason="out_of_stock")})
+
+    # The refund is the rejected line's share: its goods and the PPN they carried, to the rupiah
+    # (what was paid, less what the rest costs with its PPN rounded once).
+    order.refresh_from_db()
+    rest = order_totals(subtotal=order.subtotal - 3 * 45_679, shipping=order.shipping_total,
+                        rate_bp=order.tax_rate_bp)
+    share = order.grand_total - rest.grand_total
+    assert order.refunded_total == share
+    wait_until(lambda: fake_gateway.state()["transactions"][order.number]["refunds"], worker=worker,
+               what="the refund at the gateway")
+    (refund,) = fake_gateway.state()["transactions"][order.number]["refunds"]
+    assert refund["refund_amount"] == share
+    rejected_stock.refresh_from_db()
+    assert (rejected_stock.on_hand, rejected_stock.reserved) == (10, 0), "the rejected units' reservation is back"
+
+    for supplier_order in (first, second):
+        if supplier_order == first:
+            services.supplier_order_accept(supplier_order=supplier_order)
+        wait_until(lambda so=supplier_order: StepRun.objects.filter(supplier_order=so, step="commit_stock",
+                                                                    status=StepStatus.SUCCEEDED).exists(),
+                   worker=worker, what="stock committed")
+        services.supplier_order_mark_ready(supplier_order=supplier_order)
+    for supplier_order in (first, second):
+        wait_until(lambda so=supplier_order: SupplierOrder.objects.get(pk=so.pk).shipment_id, worker=worker,
+                   what="booked")
+        waybill = SupplierOrder.objects.select_related("shipment").get(pk=supplier_order.pk).shipment.waybill
+        for status in ("picked_up", "delivered"):
+            fake_courier.advance(waybill, status)
+    wait_until(lambda: order_status(order) == OrderStatus.COMPLETED, worker=worker, what="completed")
+    kept_stock.refresh_from_db()
+    first_stock.refresh_from_db()
+    assert (kept_stock.on_hand, kept_stock.reserved) == (8, 0)
+    assert (first_stock.on_hand, first_stock.reserved) == (9, 0)
+    for stock in (first_stock, kept_stock, rejected_stock):
+        assert_ledger_consistent(stock)
+    order.payment_intent.refresh_from_db()
+    assert order.payment_intent.status == PaymentStatus.SETTLED, "the rest of the money stays paid"
+    assert Refund.objects.get(intent=order.payment_intent).status == RefundStatus.SUCCEEDED
+
+
+def test_an_unanswered_supplier_order_is_rejected_at_its_deadline_and_everything_comes_back(worker, fake_gateway):
+    buyer = buyer_make()
+    offer, stock = offer_in_stock(on_hand=5)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=2)
+    order = place(buyer=buyer, payment_method="virtual_account")
+    fake_gateway.simulate(order.number, "settlement")
+    wait_until(lambda: order_status(order) == OrderStatus.IN_FULFILMENT, worker=worker, what="in fulfilment")
+    supplier_order = order.supplier_orders.get()
+    assert services.supplier_orders_reject_overdue(now=supplier_order.accept_by - timedelta(seconds=1)) == []
+
+    assert services.supplier_orders_reject_overdue(now=supplier_order.accept_by + timedelta(seconds=1)) == [
+        supplier_order.number]
+
+    supplier_order.refresh_from_db()
+    assert supplier_order.status == SupplierOrderStatus.REJECTED and supplier_order.rejection_reason == "no_answer"
+    assert order_status(order) == OrderStatus.CANCELLED
+    stock.refresh_from_db()
+    assert (stock.on_hand, stock.reserved) == (5, 0)
+    order.refresh_from_db()
+    assert order.refunded_total == order.grand_total
+    wait_until(lambda: sum(r["refund_amount"] for r in fake_gateway.state()["transactions"][order.number]["refunds"])
+               == order.grand_total, worker=worker, what="everything refunded at the gateway")
+    wait_until(lambda: order.payment_intent.refunds.filter(status=RefundStatus.SUCCEEDED).exists(), worker=worker,
+               what="the refund recorded")
+    with pytest.raises(SupplierOrderNotAnswerable):
+        services.supplier_order_accept(supplier_order=supplier_order)
 
 
 def test_courier_down_retries_then_compensation_restores_stock_and_money(worker, fake_courier):
     buyer = buyer_make()
     offer, stock = offer_in_stock(on_hand=10)
     services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=3)
-    with worker.paused():  # placing needs the courier's quotes; the chain it starts is lost
-        order = place(buyer=buyer, payment_method="terms")
+    order = place(buyer=buyer, payment_method="terms")
     fake_courier.set_faults(fail_next=1000)
 
-    redrive_lost_chain(order)
+    supplier_order = answered_and_packed(order, worker=worker)
 
-    wait_until(lambda: order_status(order) == OrderStatus.FAILED, worker=worker, what="failed")
-    assert steps_by_status(order)["request_shipments"] == [StepStatus.RETRYING, StepStatus.RETRYING,
-                                                           StepStatus.FAILED]
-    assert order.failure_reason  # a reason the workshop can read
+    wait_until(lambda: order_status(order) == OrderStatus.CANCELLED, worker=worker, what="cancelled")
+    runs = list(StepRun.objects.filter(supplier_order=supplier_order, step="book_courier").order_by("pk")
+                .values_list("status", flat=True))
+    assert runs == [StepStatus.RETRYING, StepStatus.RETRYING, StepStatus.FAILED]
+    supplier_order.refresh_from_db()
+    assert supplier_order.status == SupplierOrderStatus.CANCELLED
+    assert supplier_order.rejection_reason == "fulfilment_failed"
     stock.refresh_from_db()
-    assert (stock.on_hand, stock.reserved) == (10, 0)
+    assert (stock.on_hand, stock.reserved) == (10, 0), "the committed units came back"
     assert_ledger_consistent(stock)
+    order.refresh_from_db()
     order.payment_intent.refresh_from_db()
-    assert order.payment_intent.status == PaymentStatus.VOIDED
-    # The compensation cancelled the supplier order, and told its supplier.
-    assert supplier_order_moves(order.supplier_orders.get()) == [
-        ("supplier_order.created", None), ("supplier_order.cancelled", "pending")]
+    assert order.refunded_total == order.grand_total, "the terms credit is released"
+    wait_until(lambda: order.payment_intent.__class__.objects.get(pk=order.payment_intent_id).status
+               == PaymentStatus.VOIDED, worker=worker, what="voided")
+    assert supplier_order_moves(supplier_order)[-1] == ("supplier_order.cancelled", "ready_to_ship")
 
 
-def test_a_worker_killed_mid_step_completes_the_order_once(worker, fake_courier):
+def test_a_worker_killed_while_booking_the_courier_books_once(worker, fake_courier):
     buyer = buyer_make()
     offer, stock = offer_in_stock(on_hand=10)
     services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=4)
-    with worker.paused():
-        order = place(buyer=buyer, payment_method="terms")
+    order = place(buyer=buyer, payment_method="terms")
     fake_courier.set_faults(latency_ms=2500)  # the booking step is slow: kill the worker inside it
-    redrive_lost_chain(order)
-    wait_until(lambda: StepRun.objects.filter(order=order, step="request_shipments",
+    supplier_order = answered_and_packed(order, worker=worker)
+    wait_until(lambda: StepRun.objects.filter(supplier_order=supplier_order, step="book_courier",
                                               status=StepStatus.RUNNING).exists(),
                worker=worker, what="the booking step running")
     for pid in worker.pool_pids():
         os.kill(pid, signal.SIGKILL)
 
-    wait_until(lambda: order_status(order) == OrderStatus.IN_FULFILMENT, timeout=90, worker=worker,
-               what="in fulfilment after the kill")
-    supplier_order = order.supplier_orders.get()
+    wait_until(lambda: SupplierOrder.objects.get(pk=supplier_order.pk).status == SupplierOrderStatus.CONFIRMED,
+               timeout=90, worker=worker, what="booked after the kill")
     assert fake_courier.bookings(supplier_order.number) == 1
     stock.refresh_from_db()
     assert (stock.on_hand, stock.reserved) == (6, 0), "stock deducted once"
     assert_ledger_consistent(stock)
-    runs = steps_by_status(order)
-    assert runs["commit_stock"].count(StepStatus.SUCCEEDED) == 1
-    assert runs["request_shipments"].count(StepStatus.SUCCEEDED) == 1
-    assert StepStatus.RUNNING in runs["request_shipments"], "the killed attempt stays on record"
+    runs = list(StepRun.objects.filter(supplier_order=supplier_order, step="book_courier")
+                .values_list("status", flat=True))
+    assert runs.count(StepStatus.SUCCEEDED) == 1
+    assert StepStatus.RUNNING in runs, "the killed attempt stays on record"
 
 
 def test_an_unpaid_order_expires_and_its_stock_returns(worker):

@@ -11,10 +11,10 @@ from logistics.adapters.courier import courier_client
 from logistics.errors import CourierCircuitOpen, CourierUnavailable
 from okto88.circuit_breaker import CLOSED, OPEN, breaker_states
 from orders import services, workflow
-from orders.models import OrderStatus, StepRun, StepStatus
+from orders.models import OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
 from tests.celery_worker import CeleryWorkerProcess, partner_worker_env
 from tests.orders.factories import buyer_make, carriers_ensure, offer_in_stock, place
-from tests.orders.test_workflow import order_status, redrive_lost_chain, steps_by_status, wait_until
+from tests.orders.test_workflow import order_status, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -76,8 +76,13 @@ def test_a_step_refused_by_the_open_breaker_waits_for_it_and_completes(worker, f
     buyer = buyer_make()
     offer, stock = offer_in_stock(on_hand=10)
     services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=2)
-    with worker.paused():  # placing needs the courier's quotes; the chain it starts is lost
-        order = place(buyer=buyer, payment_method="terms")
+    order = place(buyer=buyer, payment_method="terms")
+    wait_until(lambda: order_status(order) == OrderStatus.IN_FULFILMENT, worker=worker, what="in fulfilment")
+    supplier_order = order.supplier_orders.get()
+    services.supplier_order_accept(supplier_order=supplier_order)
+    wait_until(lambda: StepRun.objects.filter(supplier_order=supplier_order, step="commit_stock",
+                                              status=StepStatus.SUCCEEDED).exists(), worker=worker,
+               what="stock committed")
     # The courier fails call after call (here, asking for rates) until its breaker opens.
     fake_courier.set_faults(fail_next=100)
     courier_fails_until_its_breaker_opens()
@@ -85,23 +90,25 @@ def test_a_step_refused_by_the_open_breaker_waits_for_it_and_completes(worker, f
     assert breaker["state"] == OPEN
     failures_left = fake_courier.state()["faults"]["fail_next"]
 
-    redrive_lost_chain(order)
+    services.supplier_order_mark_ready(supplier_order=supplier_order)
 
-    wait_until(lambda: StepRun.objects.filter(order=order, step="request_shipments",
+    wait_until(lambda: StepRun.objects.filter(supplier_order=supplier_order, step="book_courier",
                                               status=StepStatus.RETRYING).exists(),
                worker=worker, what="the booking to be refused")
-    refused = StepRun.objects.get(order=order, step="request_shipments", status=StepStatus.RETRYING)
+    refused = StepRun.objects.get(supplier_order=supplier_order, step="book_courier", status=StepStatus.RETRYING)
     assert fake_courier.state()["faults"]["fail_next"] == failures_left  # the refusal sent nothing
-    assert order_status(order) == OrderStatus.PAID  # waiting, not failed or compensated
+    supplier_order.refresh_from_db()
+    assert supplier_order.status == SupplierOrderStatus.READY_TO_SHIP  # waiting, not failed or compensated
     assert refused.finished_at < breaker["until"]
 
     fake_courier.set_faults()  # the courier recovers
 
-    wait_until(lambda: order_status(order) == OrderStatus.IN_FULFILMENT, worker=worker, what="in fulfilment")
-    assert steps_by_status(order)["request_shipments"] == [StepStatus.RETRYING, StepStatus.SUCCEEDED]
-    booked = StepRun.objects.get(order=order, step="request_shipments", status=StepStatus.SUCCEEDED)
+    wait_until(lambda: SupplierOrder.objects.get(pk=supplier_order.pk).status == SupplierOrderStatus.CONFIRMED,
+               worker=worker, what="booked")
+    assert list(StepRun.objects.filter(supplier_order=supplier_order, step="book_courier").order_by("attempt")
+                .values_list("status", flat=True)) == [StepStatus.RETRYING, StepStatus.SUCCEEDED]
+    booked = StepRun.objects.get(supplier_order=supplier_order, step="book_courier", status=StepStatus.SUCCEEDED)
     assert booked.started_at >= breaker["until"]  # retried after the cool-down, not at once
-    supplier_order = order.supplier_orders.get()
     assert fake_courier.bookings(supplier_order.number) == 1
     assert courier_breaker()["state"] == CLOSED  # the booking was the probe that closed it
     stock.refresh_from_db()

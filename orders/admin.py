@@ -340,8 +340,9 @@ class SupplierScopedSupplierOrderAdmin(SupplierOrderDocumentsMixin, SupplierScop
     member_can_delete = False
     change_form_template = "admin/orders/supplier_order_work.html"
     # The deadline next to the number: on a phone the table scrolls sideways inside its box.
+    # Carrier, service and weight are on the page; the list keeps what a supplier sorts its day by.
     list_display = ["number", "answer_deadline", "status", "placed_at", "subtotal_display", "shipping_display",
-                    "carrier_code", "service_level", "weight_g", "documents_links"]
+                    "documents_links"]
     list_filter = ["status"]
     search_fields = ["number", "order__number"]
     # Waiting for an answer first, the soonest deadline first; then the rest, newest first.

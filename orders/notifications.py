@@ -139,8 +139,7 @@ def notify_supplier_order_changed(*, supplier_order: SupplierOrder, kind: str, r
     emails: list[EmailMessage] = []
     _prepare(users=users, order=order, kind=kind,
              params={"number": supplier_order.number, "order": order.number,
-                     "supplier": supplier_order.supplier.legal_name,
-                     "refund": rupiah_digits(refund) if refund else ""},
+                     "supplier": supplier_order.supplier.legal_name, "refund": rupiah_digits(refund) if refund else ""},
              notifications=notifications, emails=emails)
     Notification.objects.bulk_create(notifications)
     if emails:

@@ -13,8 +13,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, IntegerField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
+from django.utils.formats import number_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export import fields as ie_fields
 from import_export import resources
@@ -23,6 +26,7 @@ from import_export.admin import ExportMixin
 from catalog.models import Part
 from okto88.areas import area_resolve
 from okto88.errors import ApplicationError, error_message
+from okto88.money import rupiah, rupiah_digits
 from okto88.selectors import ACTOR_NAME_RELATED, actor_name
 from suppliers import offer_limits, services
 from suppliers.admin_scoping import (
@@ -227,11 +231,22 @@ class PriceChangeForm(forms.Form):
     )
 
 
+# The preview lists at most this many offers (the change applies to every selected one).
+PRICE_PREVIEW_ROWS = 500
+
+
+def _stock_available_total():
+    """Available units (on hand − reserved) of an offer over its warehouses, for the list."""
+    stocks = (Stock.objects.filter(offer=OuterRef("pk")).order_by().values("offer")
+              .annotate(total=Sum(F("on_hand") - F("reserved"))).values("total"))
+    return Coalesce(Subquery(stocks, output_field=IntegerField()), 0)
+
+
 class OfferAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
     supplier_path = "supplier"
     form = OfferForm
     resource_classes = [OfferResource]
-    list_display = ["sku", "part", "price", "lead_time_days", "is_active", "updated_at"]
+    list_display = ["sku", "part", "price_display", "stock_available", "lead_time_days", "is_active", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["sku", "^part__number", "=part__number_key"]
     autocomplete_fields = ["part"]
@@ -242,6 +257,52 @@ class OfferAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
     def get_list_display(self, request):
         fields = list(super().get_list_display(request))
         return ["supplier", *fields] if admin_is_operator(request) else fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(stock_available_total=_stock_available_total())
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "current_price", "stock_by_warehouse"] if obj is not None else fields
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if "current_price" in fields and "price" in fields:  # next to the price it shows
+            fields.remove("current_price")
+            fields.insert(fields.index("price") + 1, "current_price")
+        return fields
+
+    @admin.display(description=_("price"), ordering="price")
+    def price_display(self, obj: Offer) -> str:
+        return rupiah(obj.price)
+
+    @admin.display(description=_("current price"))
+    def current_price(self, obj: Offer) -> str:
+        return rupiah(obj.price)
+
+    @admin.display(description=_("Stock"), ordering="stock_available_total")
+    def stock_available(self, obj: Offer) -> str:
+        total = getattr(obj, "stock_available_total", None)
+        if total is None:
+            total = sum(stock.available for stock in obj.stocks.all())
+        return f"{total:,}".replace(",", ".")
+
+    @admin.display(description=_("stock per warehouse"))
+    def stock_by_warehouse(self, obj: Offer) -> str:
+        stocks = list(obj.stocks.select_related("warehouse").order_by("warehouse__code"))
+        if not stocks:
+            return _("No stock in any warehouse yet.")
+        number = rupiah_digits
+        rows = format_html_join("", "<tr><td>{} · {}</td><td>{}</td><td>{}</td><td><strong>{}</strong></td></tr>",
+                                ((s.warehouse.code, s.warehouse.name, number(s.on_hand), number(s.reserved),
+                                  number(s.available)) for s in stocks))
+        total = ("", _("total"), number(sum(s.on_hand for s in stocks)), number(sum(s.reserved for s in stocks)),
+                 number(sum(s.available for s in stocks)))
+        return format_html(
+            '<div class="offer-stock" style="overflow-x:auto;max-width:100%">'
+            '<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody>'
+            '<tfoot><tr><th>{}{}</th><th>{}</th><th>{}</th><th>{}</th></tr></tfoot></table></div>',
+            _("warehouse"), _("on hand"), _("reserved"), _("available"), rows, *total)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -282,9 +343,14 @@ class OfferAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Change prices of selected offers by a percentage"))
     def change_prices(self, request, queryset):
+        """Three steps on one URL: the percentage, then a preview of every selected offer's old
+        and new price (nothing changed yet), then apply through offer_bulk_change_price."""
         offer_ids = list(queryset.values_list("pk", flat=True))
-        form = PriceChangeForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
+        step = "apply" if "apply" in request.POST else "preview" if "preview" in request.POST else "ask"
+        form = (PriceChangeForm(request.POST) if step != "ask"
+                else PriceChangeForm(initial={"percent": request.POST.get("percent")}) if "back" in request.POST
+                else PriceChangeForm())
+        if step == "apply" and form.is_valid():
             try:
                 count = services.offer_bulk_change_price(
                     supplier=self.scoped_supplier(request), offer_ids=offer_ids, percent=form.cleaned_data["percent"])
@@ -298,12 +364,26 @@ class OfferAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
             "title": _("Change prices by a percentage"),
             "opts": self.model._meta,
             "form": form,
-            "offers": queryset.select_related("part")[:100],
             "count": len(offer_ids),
             "selected": offer_ids,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
             "action": "change_prices",
         }
+        offers = queryset.select_related("part", "part__brand").order_by("sku", "pk")
+        if step in {"preview", "apply"} and form.is_valid():
+            percent = form.cleaned_data["percent"]
+            rows = []
+            for offer in offers[:PRICE_PREVIEW_ROWS]:
+                new = services.price_change_by_percent(price=offer.price, percent=percent)
+                change = (new - offer.price) * 100 / offer.price
+                sign = "+" if new > offer.price else ""
+                rows.append({"offer": offer, "old": rupiah(offer.price), "new": rupiah(new),
+                             "change": f"{sign}{number_format(change, 1)} %", "same": new == offer.price})
+            context.update(title=_("Check the new prices"), preview=rows, percent=percent,
+                           percent_text=f"{'+' if percent > 0 else ''}{number_format(percent)} %",
+                           more=max(len(offer_ids) - PRICE_PREVIEW_ROWS, 0))
+        else:
+            context["offers"] = [(offer, rupiah(offer.price)) for offer in offers[:100]]
         return TemplateResponse(request, "admin/suppliers/offer_change_price.html", context)
 
 

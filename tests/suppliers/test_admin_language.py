@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 SITE = "/supplier-admin"
 # Words that are the same in both languages.
-SAME_IN_BOTH = {"SKU", "Status", "Part", "Parts", "NPWP", "ID", "Subtotal (Rp)"}
+SAME_IN_BOTH = {"SKU", "Status", "Part", "Parts", "NPWP", "ID", "Subtotal (Rp)", "Subtotal"}
 
 
 def _labels(model_admin, names) -> list[tuple[str, str, str]]:

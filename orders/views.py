@@ -3,6 +3,12 @@ checkout, the orders and an order's page. Every view acts for the member's own w
 (workshops.selectors.workshop_for_actor): anybody else gets 403, and another workshop's order
 is a 404, exactly like a missing one.
 
+After payment the order page follows the order by itself (order_live, polled by htmx while the
+order can still change): each supplier's part of it, the refund and the timeline. A line the
+supplier rejected is ordered again from another supplier in one tap, a whole order again in
+one (re-order); both put parts in the cart through services.cart_line_add, choosing offers by
+the part page's own ranking (suppliers.selectors.part_offers).
+
 Domain errors become messages in the member's language through okto88.errors.error_message: the
 error's own translated title, or its detail when that is a translatable text written for people;
 ERROR_WORDING only holds the errors (by class) whose browser wording differs. Plain English

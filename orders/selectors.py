@@ -10,14 +10,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from logistics.models import TrackingEvent
 from okto88.areas import courier_area
 from orders.errors import OrderNotFound, SupplierOrderNotFound
 from orders.models import Cart, CartLine, Notification, Order, OrderEvent, OrderLine, StepRun, SupplierOrder
 from suppliers.models import Stock, Supplier
-from suppliers.selectors import offer_is_buyable, stock_available
+from suppliers.selectors import PartOffer, offer_is_buyable, part_offers, stock_available
 from workshops.models import Workshop
 from workshops.selectors import workshop_for_actor
 
@@ -68,12 +68,24 @@ def offer_available(*, offer_ids: list[int]) -> dict[int, int]:
             for offer_id, rows in offer_stock_rows(offer_ids=offer_ids).items()}
 
 
-def order_list(*, actor: Any, status: str | None = None) -> QuerySet[Order]:
-    """The actor's workshop's orders, newest first."""
+def order_list(*, actor: Any, status: str | None = None, q: str | None = None,
+               placed_from: dt.datetime | None = None, placed_before: dt.datetime | None = None) -> QuerySet[Order]:
+    """The actor's workshop's orders, newest first: in `status`; whose number, or a line's part
+    number, name or SKU, contains `q`; placed from `placed_from` (included) to `placed_before`
+    (excluded). A search by line is an EXISTS, so an order with several matching lines is listed once."""
     workshop = workshop_for_actor(actor=actor)
     qs = Order.objects.filter(workshop=workshop)
     if status:
         qs = qs.filter(status=status)
+    q = (q or "").strip()
+    if q:
+        lines = OrderLine.objects.filter(supplier_order__order=OuterRef("pk")).filter(
+            Q(part_number__icontains=q) | Q(name__icontains=q) | Q(sku__icontains=q))
+        qs = qs.filter(Q(number__icontains=q) | Exists(lines))
+    if placed_from is not None:
+        qs = qs.filter(created_at__gte=placed_from)
+    if placed_before is not None:
+        qs = qs.filter(created_at__lt=placed_before)
     return qs.order_by("-pk")
 
 
@@ -168,8 +180,49 @@ def order_supplier_order_get(*, actor: Any, order_number: str, number: str) -> S
 
 
 def order_step_runs(*, order: Order) -> list[StepRun]:
-    """The workflow's step attempts of one order, oldest first (one query)."""
-    return list(StepRun.objects.filter(order=order).order_by("started_at", "pk"))
+    """The workflow's step attempts of one order, oldest first, with the supplier order (and its
+    supplier) each ran for (one query)."""
+    return list(StepRun.objects.filter(order=order).select_related("supplier_order__supplier")
+                .order_by("started_at", "pk"))
+
+
+def order_line_get(*, actor: Any, number: str, line_id: int) -> OrderLine:
+    """One line of one of the actor's workshop's orders, with its offer; a line of another
+    workshop's order, or of another order, is OrderNotFound, exactly like a missing one."""
+    line = (OrderLine.objects.select_related("offer", "supplier_order", "supplier_order__supplier")
+            .filter(pk=line_id, supplier_order__order__number=number,
+                    supplier_order__order__workshop=workshop_for_actor(actor=actor)).first())
+    if line is None:
+        raise OrderNotFound(extra={"number": str(number)[:40]})
+    return line
+
+
+def order_lines(*, order: Order) -> list[OrderLine]:
+    """Every line of an order with its offer, in the order they were placed (one query)."""
+    return list(OrderLine.objects.filter(supplier_order__order=order).select_related("offer")
+                .order_by("supplier_order_id", "pk"))
+
+
+def offer_quantity_fit(*, offer: PartOffer, quantity: int) -> int:
+    """The smallest quantity of at least `quantity` that the offer sells: its minimum, in whole packs."""
+    quantity = max(quantity, offer.min_order_qty, 1)
+    pack = max(offer.pack_size, 1)
+    return -(-quantity // pack) * pack
+
+
+def part_offers_instead(*, part_id: int, quantity: int, exclude_supplier_id: int | None = None,
+                        exclude_offer_id: int | None = None) -> list[tuple[PartOffer, int]]:
+    """The part's other offers that can sell `quantity` now, best first, each with the quantity
+    to put in the cart (rounded up to its minimum and packs): the part page's own ranking
+    (suppliers.selectors.part_offers), less the excluded supplier or offer and those short of stock."""
+    candidates = []
+    for offer in part_offers(part_id=part_id):
+        if offer.supplier_id == exclude_supplier_id or offer.offer_id == exclude_offer_id:
+            continue
+        fitted = offer_quantity_fit(offer=offer, quantity=quantity)
+        if 0 < fitted <= offer.available:
+            candidates.append((offer, fitted))
+    return candidates
 
 
 def cart_line_count(*, workshop: Workshop) -> int:
@@ -191,9 +244,24 @@ def notification_list(*, actor: Any, limit: int = 50) -> list[Notification]:
 
 
 __all__ = [
-    "StockRow", "cart_get", "cart_line_count", "cart_line_list", "notification_list",
-    "notification_unread_count", "offer_available", "offer_is_buyable", "offer_stock_rows",
-    "order_for_update_by_number", "order_get", "order_list", "order_step_runs", "order_supplier_order_get",
+    "StockRow",
+    "cart_get",
+    "cart_line_count",
+    "cart_line_list",
+    "notification_list",
+    "notification_unread_count",
+    "offer_available",
+    "offer_is_buyable",
+    "offer_quantity_fit",
+    "offer_stock_rows",
+    "order_for_update_by_number",
+    "order_get",
+    "order_line_get",
+    "order_lines",
+    "order_list",
+    "order_step_runs",
+    "order_supplier_order_get",
+    "part_offers_instead",
     "supplier_order_get",
     "supplier_order_list",
 ]

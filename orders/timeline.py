@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from okto88.money import rupiah
 from okto88.selectors import actor_api_client, actor_person
-from orders.models import Order, OrderEvent, OrderStatus
+from orders.models import Order, OrderEvent, OrderStatus, RejectionReason
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,18 @@ EVENT_TITLES = {
     "supplier_order_delivered": gettext_lazy("A supplier's parts were delivered"),
     "payment.return_failed": gettext_lazy("Refund not done yet: retrying"),
     "payment.returned": gettext_lazy("Payment returned"),
+    "supplier_order_accepted": gettext_lazy("Supplier accepted"),
+    "supplier_order_partly_accepted": gettext_lazy("Supplier accepted part of the order"),
+    "supplier_order_rejected": gettext_lazy("Supplier rejected"),
+    "supplier_order_packed": gettext_lazy("Packed, ready to ship"),
+    "supplier_order_failed": gettext_lazy("Could not be fulfilled"),
+    "refund.requested": gettext_lazy("Refund requested"),
 }
+
+# Events about one supplier order carry its number (data["supplier_order"]) and, written by the
+# services, its supplier's name (data["supplier"]).
+_WAYBILL_KINDS = frozenset({"shipment_booked", "supplier_order_shipped", "supplier_order_delivered"})
+_REJECTION_KINDS = frozenset({"supplier_order_rejected", "supplier_order_partly_accepted"})
 
 # The workflow's steps (orders.services.STEPS) as a workshop reads them on the timeline.
 STEP_TITLES = {
@@ -67,26 +78,70 @@ STEP_TITLES = {
     "request_shipments": gettext_lazy("Book the courier"),
     "notify": gettext_lazy("Notify the workshop and suppliers"),
     "mark_in_fulfilment": gettext_lazy("Start preparing the order"),
+    "open_for_acceptance": gettext_lazy("Ask the suppliers to confirm"),
+    "book_courier": gettext_lazy("Book the courier"),
 }
+# What a workshop reads for a step without a title of its own: never the step's internal name.
+STEP_TITLE_OTHER = gettext_lazy("Processing")
 
 
-def order_event_title(*, kind: str) -> str:
+# What a workshop reads for an event without a title of its own: never the event's internal kind.
+EVENT_TITLE_OTHER = gettext_lazy("Order updated")
+
+
+def order_event_title(*, kind: str, default: str | None = None) -> str:
+    """The event's title; an untitled kind is itself, or `default` where people must not read
+    internal names (the workshop's timeline)."""
     if kind in EVENT_TITLES:
         return str(EVENT_TITLES[kind])
     if kind.startswith("status."):
         status = kind.removeprefix("status.")
-        label = dict(OrderStatus.choices).get(status, status)
-        return _("Status: %(status)s") % {"status": label}
-    return kind
+        label = dict(OrderStatus.choices).get(status)
+        if label is not None or default is None:
+            return _("Status: %(status)s") % {"status": label or status}
+    return kind if default is None else str(default)
+
+
+def _rejected_text(data: dict) -> str:
+    reasons = dict(RejectionReason.choices)
+    parts = [_("%(quantity)s × %(name)s (%(reason)s)") % {
+        "quantity": item.get("quantity", 0), "name": item.get("name") or item.get("sku", ""),
+        "reason": reasons.get(item.get("reason", ""), item.get("reason", ""))}
+        for item in data.get("rejected") or [] if isinstance(item, dict)]
+    text = _("Not supplied: %(lines)s") % {"lines": "; ".join(parts)} if parts else ""
+    if data.get("refund"):
+        refund = _("refund %(amount)s") % {"amount": rupiah(data["refund"])}
+        text = f"{text} · {refund}" if text else refund
+    return text
 
 
 def order_event_text(*, event: OrderEvent) -> str:
-    if event.kind == "placed" and "supplier_orders" in event.data:
-        count = event.data["supplier_orders"]
+    data = event.data or {}
+    if event.kind == "placed" and "supplier_orders" in data:
+        count = data["supplier_orders"]
         return ngettext("%(count)s supplier order, total %(total)s", "%(count)s supplier orders, total %(total)s",
-                        count) % {"count": count, "total": rupiah(event.data.get("grand_total", 0))}
+                        count) % {"count": count, "total": rupiah(data.get("grand_total", 0))}
+    if event.kind in _REJECTION_KINDS:
+        return _rejected_text(data)
+    if event.kind == "refund.requested" and data.get("amount"):
+        return rupiah(data["amount"])
+    if event.kind in _WAYBILL_KINDS and data.get("waybill"):
+        return _("waybill %(waybill)s") % {"waybill": data["waybill"]}
+    if event.kind == "supplier_order_packed" and data.get("parcels"):
+        return ngettext("%(count)s parcel", "%(count)s parcels", data["parcels"]) % {"count": data["parcels"]}
     return _(event.message) if event.message else ""
 
 
-def order_step_title(*, step: str) -> str:
-    return str(STEP_TITLES.get(step, step))
+def order_event_supplier(*, event: OrderEvent, names: dict[str, str] | None = None) -> str:
+    """The supplier an event is about ("" when it is about the whole order): the name the event
+    carries, else the name of the supplier of its supplier order in `names` (number → name)."""
+    data = event.data or {}
+    return str(data.get("supplier") or (names or {}).get(data.get("supplier_order") or "", ""))
+
+
+def order_step_title(*, step: str, default: str | None = None) -> str:
+    """The step's title; an untitled step is its name, or `default` where people must not read
+    internal names (the workshop's timeline)."""
+    if step in STEP_TITLES:
+        return str(STEP_TITLES[step])
+    return step if default is None else str(default)

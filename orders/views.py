@@ -3,6 +3,12 @@ checkout, the orders and an order's page. Every view acts for the member's own w
 (workshops.selectors.workshop_for_actor): anybody else gets 403, and another workshop's order
 is a 404, exactly like a missing one.
 
+After payment the order page follows the order by itself (order_live, polled by htmx while the
+order can still change): each supplier's part of it, the refund and the timeline. A line the
+supplier rejected is ordered again from another supplier in one tap, a whole order again in
+one (re-order); both put parts in the cart through services.cart_line_add, choosing offers by
+the part page's own ranking (suppliers.selectors.part_offers).
+
 Domain errors become messages in the member's language through okto88.errors.error_message: the
 error's own translated title, or its detail when that is a translatable text written for people;
 ERROR_WORDING only holds the errors (by class) whose browser wording differs. Plain English
@@ -11,18 +17,23 @@ details of the services are for logs.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import re
 import secrets
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog import selectors as catalog_selectors
@@ -48,7 +59,14 @@ from orders.errors import (
 )
 from orders.models import OrderStatus
 from orders.notifications import notification_mark_all_read, notification_mark_read, notification_text
-from orders.timeline import order_event_text, order_event_title, order_step_title
+from orders.timeline import (
+    EVENT_TITLE_OTHER,
+    STEP_TITLE_OTHER,
+    order_event_supplier,
+    order_event_text,
+    order_event_title,
+    order_step_title,
+)
 from payments.errors import GatewayRejected, GatewayUnavailable
 from payments.models import PaymentMethod
 from suppliers.selectors import part_offers
@@ -58,6 +76,12 @@ from workshops.selectors import address_default, address_get, address_list, work
 PAGE_SIZE = 20
 FITMENT_SHOWN = 50
 POLL_SECONDS = 5
+# The order page follows the order by itself while it can still change after payment (before it,
+# the payment panel polls and reloads the page once paid); terminal orders are left alone.
+LIVE_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.IN_FULFILMENT, OrderStatus.SHIPPED})
+JAKARTA = ZoneInfo("Asia/Jakarta")
+# A form's CSRF token is masked afresh on every render: left out of the page's fingerprint.
+_CSRF_VALUE = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
 
 # How the browser words some errors for a buyer; every other error shows its own title or detail.
 ERROR_WORDING = {
@@ -305,16 +329,46 @@ def checkout(request):
 
 # --- Orders ----------------------------------------------------------------------------------
 
+def _jakarta_day(value: str, *, field: str, request) -> dt.date | None:
+    """A YYYY-MM-DD date from the list's filter; a bad one is a message and no filter."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        messages.error(request, _("“%(value)s” is not a date (%(field)s): use YYYY-MM-DD.") % {
+            "value": value[:20], "field": field})
+        return None
+
+
+def _jakarta_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=JAKARTA)
+
+
 @require_GET
 @workshop_member_required
 def order_list(request):
+    """Orders, filtered by status, by a search on the number or a line's part (number, name,
+    SKU), and by the day placed (from and to included, days in Asia/Jakarta)."""
     status = request.GET.get("status") or ""
     if status not in OrderStatus.values:
         status = ""
-    page = Paginator(selectors.order_list(actor=request.user, status=status or None), PAGE_SIZE).get_page(
-        request.GET.get("page"))
+    q = (request.GET.get("q") or "").strip()[:100]
+    day_from = _jakarta_day(request.GET.get("from"), field=_("Placed from"), request=request)
+    day_to = _jakarta_day(request.GET.get("to"), field=_("Placed until"), request=request)
+    if day_from and day_to and day_from > day_to:
+        messages.error(request, _("The start date is after the end date: the dates are not applied."))
+        day_from = day_to = None
+    orders = selectors.order_list(
+        actor=request.user, status=status or None, q=q or None,
+        placed_from=_jakarta_midnight(day_from) if day_from else None,
+        placed_before=_jakarta_midnight(day_to + dt.timedelta(days=1)) if day_to else None)
+    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "orders/order_list.html", {
-        "page": page, "status": status, "statuses": OrderStatus.choices,
+        "page": page, "status": status, "statuses": OrderStatus.choices, "q": q,
+        "date_from": day_from.isoformat() if day_from else "", "date_to": day_to.isoformat() if day_to else "",
+        "filtered": bool(status or q or day_from or day_to),
     })
 
 
@@ -326,27 +380,56 @@ def _order_or_404(request, number: str, *, read=selectors.order_get):
 
 
 def _timeline(order, step_runs) -> list[dict]:
-    """Events and workflow step attempts, merged by time."""
-    items = [{"at": e.created_at, "kind": "event", "title": order_event_title(kind=e.kind),
-              "text": order_event_text(event=e),
-              "step": e.step} for e in order.events.all()]
-    items += [{"at": r.started_at, "kind": "step", "title": order_step_title(step=r.step), "status": r.status,
-               "status_label": r.get_status_display(), "attempt": r.attempt, "text": r.error[:200]}
+    """Events and workflow step attempts, merged by time, as a workshop reads them: human titles
+    only (never a step's or an event's internal name), each saying which supplier it is about."""
+    names = {so.number: so.supplier.legal_name for so in order.supplier_orders.all()}
+    items = [{"at": e.created_at, "kind": "event", "title": order_event_title(kind=e.kind, default=EVENT_TITLE_OTHER),
+              "text": order_event_text(event=e), "supplier": order_event_supplier(event=e, names=names)}
+             for e in order.events.all()]
+    items += [{"at": r.started_at, "kind": "step", "title": order_step_title(step=r.step, default=STEP_TITLE_OTHER),
+               "status": r.status, "status_label": r.get_status_display(), "attempt": r.attempt,
+               "supplier": r.supplier_order.supplier.legal_name if r.supplier_order else ""}
               for r in step_runs]
     return sorted(items, key=lambda item: item["at"])
+
+
+def _order_live(request, order) -> tuple[str, str]:
+    """The part of the order page that follows the order (status, refund, supplier orders,
+    timeline, actions), and its fingerprint: the same fingerprint means nothing changed."""
+    live = order.status in LIVE_STATUSES
+    body = render_to_string("orders/_order_live_body.html", {
+        "order": order, "intent": order.payment_intent,
+        "timeline": _timeline(order, selectors.order_step_runs(order=order)),
+        "can_cancel": order.status in services.CANCELLABLE, "poll_seconds": POLL_SECONDS, "live": live,
+        "invoice_statuses": documents.INVOICE_STATUSES,
+    }, request=request)
+    version = hashlib.sha256(_CSRF_VALUE.sub("", body).encode()).hexdigest()[:20]
+    html = render_to_string("orders/_order_live.html", {
+        "order": order, "body": body, "version": version, "live": live, "poll_seconds": POLL_SECONDS,
+    }, request=request)
+    return html, version
 
 
 @require_GET
 @workshop_member_required
 def order_detail(request, number: str):
     order = _order_or_404(request, number)
-    return render(request, "orders/order_detail.html", {
-        "order": order, "intent": order.payment_intent,
-        "timeline": _timeline(order, selectors.order_step_runs(order=order)),
-        "can_cancel": order.status in services.CANCELLABLE,
-        "poll_seconds": POLL_SECONDS,
-        "invoice_statuses": documents.INVOICE_STATUSES,
-    })
+    live_html, _version = _order_live(request, order)
+    return render(request, "orders/order_detail.html", {"order": order, "live_html": live_html})
+
+
+@require_GET
+@workshop_member_required
+def order_live(request, number: str):
+    """The following part of the order page, polled by htmx every few seconds while the order
+    can still change: 204 (htmx keeps the page as it is) when nothing changed since version `v`,
+    so a button the member is on keeps its focus; once the order has ended the part comes back
+    without its poll, and the polling stops."""
+    order = _order_or_404(request, number)
+    html, version = _order_live(request, order)
+    if request.GET.get("v") == version:
+        return HttpResponse(status=204)
+    return HttpResponse(html)
 
 
 @require_GET
@@ -391,3 +474,74 @@ def order_cancel(request, number: str):
     else:
         messages.success(request, _("Order %(number)s cancelled.") % {"number": order.number})
     return redirect("orders:detail", number=order.number)
+
+
+# --- Ordering again ------------------------------------------------------------------------------
+
+def _cart_add_first(request, candidates) -> tuple | None:
+    """Put the first of the ranked (offer, quantity) candidates that the cart takes in the cart:
+    another workshop may have bought the stock since it was read, then the next one is tried."""
+    for offer, quantity in candidates:
+        try:
+            services.cart_line_add(workshop=request.workshop, offer_id=offer.offer_id, quantity=quantity)
+        except ApplicationError:
+            continue
+        return offer, quantity
+    return None
+
+
+@require_POST
+@workshop_member_required
+def order_line_order_again(request, number: str, line_id: int):
+    """A line the supplier rejected (some or all of it), ordered again in one tap: what was
+    rejected goes in the cart from the best offer of the same part by another supplier that has
+    it in stock (the part page's ranking)."""
+    try:
+        line = selectors.order_line_get(actor=request.user, number=number, line_id=line_id)
+    except OrderNotFound as exc:
+        raise Http404 from exc
+    if not line.rejected_quantity:
+        messages.error(request, _("The supplier did not reject this line: nothing to order again."))
+        return redirect("orders:detail", number=number)
+    added = _cart_add_first(request, selectors.part_offers_instead(
+        part_id=line.offer.part_id, quantity=line.rejected_quantity,
+        exclude_supplier_id=line.supplier_order.supplier_id))
+    if added is None:
+        messages.warning(request, _("No other supplier has %(name)s in stock right now.") % {"name": line.name})
+    else:
+        offer, quantity = added
+        messages.success(request, _("Added to the cart: %(quantity)s × %(name)s from %(supplier)s.") % {
+            "quantity": quantity, "name": line.name, "supplier": offer.supplier_name})
+    return redirect("orders:detail", number=number)
+
+
+@require_POST
+@workshop_member_required
+def order_reorder(request, number: str):
+    """Every line of an order back in the cart: from the same offer while it still sells that
+    quantity, else from the best offer of the same part that has it in stock; what cannot be
+    added is named in a message. Then the cart."""
+    order = _order_or_404(request, number, read=selectors.order_for_update_by_number)
+    added, elsewhere, missing = 0, [], []
+    for line in selectors.order_lines(order=order):
+        try:
+            services.cart_line_add(workshop=request.workshop, offer_id=line.offer_id, quantity=line.quantity)
+        except ApplicationError:
+            other = _cart_add_first(request, selectors.part_offers_instead(
+                part_id=line.offer.part_id, quantity=line.quantity, exclude_offer_id=line.offer_id))
+            if other is None:
+                missing.append(line.name)
+                continue
+            elsewhere.append(_("%(name)s from %(supplier)s") % {"name": line.name, "supplier": other[0].supplier_name})
+        added += 1
+    if added:
+        messages.success(request, ngettext("%(count)s line of order %(number)s is in the cart.",
+                                           "%(count)s lines of order %(number)s are in the cart.", added)
+                         % {"count": added, "number": order.number})
+    if elsewhere:
+        messages.info(request, _("No longer sold as before, so from another offer: %(lines)s.")
+                      % {"lines": "; ".join(elsewhere)})
+    if missing:
+        messages.warning(request, _("Not in stock anywhere right now, not added: %(lines)s.")
+                         % {"lines": "; ".join(missing)})
+    return redirect("orders:cart")

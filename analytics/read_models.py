@@ -4,15 +4,17 @@ scratch (`manage.py check_read_models`), and every other app's read-model checks
 
 The rule (docs/business-figures.md says it for readers):
 - an order's day is the date it was placed, in Asia/Jakarta;
-- a line's goods value is its line total plus its PPN at the order's rate, rounded half up to
-  whole rupiah per line (the order's own PPN is rounded once, on goods and shipping);
-- GMV counts the lines of orders that are paid and not closed without delivery (status paid,
-  in_fulfilment, shipped or completed) whose supplier order is not cancelled: an order
+- a line's goods value is its accepted units' total (ordered less what its supplier rejected)
+  plus its PPN at the order's rate, rounded half up to whole rupiah per line (the order's own
+  PPN is rounded once, on goods and shipping);
+- GMV counts the accepted units of lines of orders that are paid and not closed without
+  delivery (status paid, in_fulfilment, shipped or completed) whose supplier order is not
+  cancelled or rejected: an order
   cancelled or failed after payment leaves GMV (its money went back), expired and unpaid
   orders never enter it;
-- fill rate's lines ordered are the lines of orders that were paid (a `status.paid` event on
-  the timeline), whatever happened next; a line is shipped when its supplier order is shipped
-  or delivered.
+- fill rate's units ordered are those of orders that were paid (a `status.paid` event on
+  the timeline), whatever happened next; a line's accepted units are shipped when its supplier
+  order is shipped or delivered (rejected units never are).
 """
 
 from __future__ import annotations
@@ -32,11 +34,11 @@ _MEASURES_SQL = """
     count(DISTINCT supplier_order_id) AS supplier_orders,
     count(DISTINCT order_id) FILTER (WHERE in_gmv) AS gmv_orders,
     coalesce(sum(goods) FILTER (WHERE in_gmv), 0)::bigint AS gmv,
-    coalesce(sum(quantity) FILTER (WHERE in_gmv), 0)::bigint AS gmv_qty,
+    coalesce(sum(accepted) FILTER (WHERE in_gmv), 0)::bigint AS gmv_qty,
     count(*) FILTER (WHERE paid) AS lines_ordered,
     count(*) FILTER (WHERE paid AND shipped) AS lines_shipped,
     coalesce(sum(quantity) FILTER (WHERE paid), 0)::bigint AS qty_ordered,
-    coalesce(sum(quantity) FILTER (WHERE paid AND shipped), 0)::bigint AS qty_shipped,
+    coalesce(sum(accepted) FILTER (WHERE paid AND shipped), 0)::bigint AS qty_shipped,
     count(DISTINCT order_id) FILTER (WHERE status = 'cancelled') AS cancelled,
     count(DISTINCT order_id) FILTER (WHERE status = 'failed') AS failed,
     count(DISTINCT order_id) FILTER (WHERE status = 'expired') AS expired"""
@@ -50,14 +52,16 @@ WITH facts AS MATERIALIZED (
            CASE WHEN o.status IN {LOST_ORDER_STATUSES} THEN o.failure_reason ELSE '' END AS reason,
            paid.paid, so.id AS supplier_order_id, so.supplier_id, so.status AS supplier_status,
            part.category_id, l.offer_id, l.quantity::bigint AS quantity,
-           l.line_total + (2 * l.line_total * o.tax_rate_bp + 10000) / 20000 AS goods,
-           (o.status IN {GMV_ORDER_STATUSES} AND so.status <> 'cancelled') AS in_gmv,
+           (l.quantity - l.rejected_quantity)::bigint AS accepted,
+           accepted_total.total + (2 * accepted_total.total * o.tax_rate_bp + 10000) / 20000 AS goods,
+           (o.status IN {GMV_ORDER_STATUSES} AND so.status NOT IN ('cancelled', 'rejected')) AS in_gmv,
            so.status IN {SHIPPED_SUPPLIER_ORDER_STATUSES} AS shipped
     FROM orders_order o
     CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM orders_orderevent e
                                        WHERE e.order_id = o.id AND e.kind = 'status.paid') AS paid) paid
     JOIN orders_supplierorder so ON so.order_id = o.id
     JOIN orders_orderline l ON l.supplier_order_id = so.id
+    CROSS JOIN LATERAL (SELECT l.line_total - l.rejected_quantity * l.unit_price AS total) accepted_total
     JOIN suppliers_offer offer ON offer.id = l.offer_id
     JOIN catalog_part part ON part.id = offer.part_id
     WHERE {{where}}

@@ -26,6 +26,13 @@ def supplier_order_lock(*, supplier_order_id: int) -> SupplierOrder:
     return SupplierOrder.objects.select_for_update().get(pk=supplier_order_id)
 
 
+def supplier_order_lock_with(*, supplier_order_id: int, **annotations: Any) -> SupplierOrder:
+    """Lock one supplier order row (after its order's lock) and return it fresh with its supplier,
+    with `annotations` read in the same query (whether a step of it already succeeded)."""
+    return (SupplierOrder.objects.select_for_update(of=("self",)).annotate(**annotations)
+            .select_related("supplier").get(pk=supplier_order_id))
+
+
 def supplier_orders_lock(*, supplier_orders: QuerySet[SupplierOrder]) -> list[SupplierOrder]:
     """Lock the rows of `supplier_orders` (FOR UPDATE of the supplier order rows only, in pk
     order, after their order's lock) and return them fresh, with the queryset's annotations."""

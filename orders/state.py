@@ -127,6 +127,14 @@ SUPPLIER_ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+def order_touch(*, order_ids: list[int]) -> None:
+    """The orders changed (their supplier orders, their fulfilment timeline) without a status
+    move: their updated_at is now, so the read models refreshed by it (analytics.services.sales:
+    business figures, funnel) look at them again. The caller holds the orders' row locks."""
+    if order_ids:
+        Order.objects.filter(pk__in=order_ids).update(updated_at=Now())
+
+
 def supplier_order_transition_allowed(*, from_status: str, to_status: str) -> bool:
     return to_status in SUPPLIER_ORDER_TRANSITIONS.get(from_status, frozenset())
 
@@ -166,6 +174,7 @@ def supplier_order_transition(*, supplier_order: SupplierOrder, to: str) -> Supp
         )
     supplier_order.status = to
     supplier_order.save(update_fields=["status", "updated_at"])
+    order_touch(order_ids=[supplier_order.order_id])
     order_number, workshop_id, line_count = (
         _with_event_facts(SupplierOrder.objects.filter(pk=supplier_order.pk))
         .values_list("event_order_number", "event_workshop_id", "event_line_count").get())
@@ -193,6 +202,7 @@ def supplier_orders_move(*, supplier_orders: QuerySet[SupplierOrder], to: str, *
         # A row whose status stays and that gets no `changes` is not changed: its updated_at stays.
         updated_at = Now() if changes else Case(When(pk__in=moving_ids, then=Now()), default=F("updated_at"))
         written = supplier_orders.update(status=Case(moves, default=F("status")), updated_at=updated_at, **changes)
+        order_touch(order_ids=sorted({supplier_order.order_id for supplier_order in moving}))
         events = []
         for supplier_order in moving:
             from_status, supplier_order.status = supplier_order.status, str(to)
@@ -205,7 +215,7 @@ def supplier_orders_move(*, supplier_orders: QuerySet[SupplierOrder], to: str, *
 
 __all__ = [
     "OPEN", "SUPPLIER_ORDER_TRANSITIONS", "TERMINAL", "TRANSITIONS",
-    "order_has_booked_shipment", "order_outbox_write", "order_transition", "supplier_order_event",
+    "order_has_booked_shipment", "order_outbox_write", "order_touch", "order_transition", "supplier_order_event",
     "supplier_order_transition",
     "supplier_order_transition_allowed", "supplier_orders_move", "transition_allowed",
 ]

@@ -48,7 +48,7 @@ from okto88.areas import courier_area
 from okto88.recording import record
 from okto88.tracing import current_trace_id
 from orders.errors import OrderNotRedrivable, PermanentStepError
-from orders.lock_objects import order_lock, supplier_order_lock
+from orders.lock_objects import order_lock, supplier_order_lock, supplier_order_lock_with
 from orders.models import (
     Order,
     OrderEvent,
@@ -76,6 +76,7 @@ from orders.services import (
     workflow_start,
 )
 from orders.state import (
+    order_touch,
     order_transition,
     supplier_order_transition,
     supplier_order_transition_allowed,
@@ -543,9 +544,8 @@ def _locked_supplier_order_and_done(ctx: StepContext) -> tuple[Order, SupplierOr
     """The order row, then the supplier order's, locked; and whether this step of the supplier
     order already succeeded."""
     order = order_lock(order_id=ctx.order_id)
-    supplier_order = (SupplierOrder.objects.select_for_update(of=("self",))
-                      .annotate(step_done=_supplier_order_step_done(step=ctx.step))
-                      .select_related("supplier").get(pk=ctx.supplier_order_id))
+    supplier_order = supplier_order_lock_with(supplier_order_id=ctx.supplier_order_id,
+                                              step_done=_supplier_order_step_done(step=ctx.step))
     return order, supplier_order, supplier_order.step_done
 
 
@@ -584,6 +584,7 @@ def step_commit_stock(ctx: StepContext) -> str:
                  if quantity > rejected]
         # The reference starts with the order's number: a cancel finds the order's stock position.
         stock_commit_shipment(lines=lines, reference=supplier_order.number)
+        order_touch(order_ids=[order.pk])  # the funnel counts it committed now
         order_event_write(order=order, kind="stock_committed", step=ctx.step,
                           message=gettext_noop("Stock taken from the supplier's warehouse."),
                           data={"supplier_order": supplier_order.number,

@@ -40,7 +40,12 @@ from payments.errors import (
     PaymentReferenceConflict,
 )
 from payments.events import payment_status_changed_payload
-from payments.lock_objects import payment_intent_lock, payment_intent_lock_by_reference, payment_intent_lock_or_create
+from payments.lock_objects import (
+    payment_intent_lock,
+    payment_intent_lock_by_reference,
+    payment_intent_lock_or_create,
+    refund_lock,
+)
 from payments.models import PaymentEvent, PaymentIntent, PaymentMethod, PaymentStatus, Refund, RefundStatus
 
 __all__ = [
@@ -218,7 +223,7 @@ def payment_refund_send(*, refund_id: int) -> Refund:
     lost answer refunds once). GatewayUnavailable and GatewayRejected propagate: the refund stays
     requested and the caller retries (payments.tasks.refund_send, and its sweep)."""
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().select_related("intent").get(pk=refund_id)
+        refund = refund_lock(refund_id=refund_id)
         if refund.status != RefundStatus.REQUESTED:
             return refund
         gateway.gateway_refund(order_id=refund.intent.reference, refund_key=refund.gateway_refund_key,

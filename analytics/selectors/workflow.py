@@ -26,7 +26,7 @@ from analytics.figures import Column, Figure
 from analytics.periods import Period
 from analytics.selectors.rollups import rollup_summary
 from orders.models import Order, OrderStatus, StepRun, StepStatus
-from orders.services import STEPS
+from orders.services import WORKFLOW_STEPS
 from orders.timeline import order_event_text, order_event_title, order_step_title
 from orders.workflow import REDRIVE_EXPIRE, REDRIVE_NONE, orders_stalled
 
@@ -67,21 +67,21 @@ _STEP_ERRORS_SQL = """
 
 # The order funnel (analytics.models.FunnelHour): how far each order placed in the hour got (0
 # placed, 1 paid, 2 stock committed, 3 shipments booked, 4 shipped, 5 delivered), and why an
-# order that stopped was lost. Open and completed orders are read from their status alone; only
-# paid, cancelled and failed ones (a few) need their timeline: whether stock was committed,
+# order that stopped was lost. Shipped and completed orders are read from their status alone;
+# paid, in-fulfilment, cancelled and failed ones need their timeline (since issue 15 an order is
+# in fulfilment while its suppliers answer and pack: committed and booked per supplier order,
+# the furthest one counts): whether stock was committed,
 # shipments booked, and for a failure the step and error code of its failed attempt (or the
 # status it failed from). {where} selects the orders (over `o`, orders_order).
 FUNNEL_HOUR_ROWS_SQL = """
     SELECT hour, CASE
              WHEN status IN ('pending_payment', 'expired') OR from_status = 'pending_payment' THEN 0
-             WHEN status = 'in_fulfilment' THEN 3
              WHEN status = 'shipped' THEN 4
              WHEN status = 'completed' THEN 5
-             WHEN failed[1] = 'commit_stock' THEN 1
+             WHEN failed[1] IN ('commit_stock', 'open_for_acceptance') THEN 1
              WHEN failed[1] = 'request_shipments' THEN 2
              WHEN failed[1] IN ('notify', 'mark_in_fulfilment') THEN 3
              WHEN from_status = 'shipped' THEN 4
-             WHEN from_status = 'in_fulfilment' THEN 3
              ELSE 1 + committed::int + (committed AND booked)::int
            END::smallint AS level,
            status::varchar AS status, COALESCE(failed[1], '')::varchar AS failed_step,
@@ -95,10 +95,10 @@ FUNNEL_HOUR_ROWS_SQL = """
                    AS from_status,
                -- LIMIT 1 rather than EXISTS, which the planner may turn into a hash of every
                -- such event: a probe per row is cheaper for the few rows that get here.
-               CASE WHEN o.status IN ('paid', 'cancelled', 'failed') THEN COALESCE((
+               CASE WHEN o.status IN ('paid', 'in_fulfilment', 'cancelled', 'failed') THEN COALESCE((
                    SELECT TRUE FROM orders_orderevent e WHERE e.order_id = o.id AND e.kind = 'stock_committed'
                    LIMIT 1), FALSE) END AS committed,
-               CASE WHEN o.status IN ('paid', 'cancelled', 'failed') THEN COALESCE((
+               CASE WHEN o.status IN ('paid', 'in_fulfilment', 'cancelled', 'failed') THEN COALESCE((
                    SELECT TRUE FROM orders_orderevent e WHERE e.order_id = o.id AND e.kind = 'shipment_booked'
                    LIMIT 1), FALSE) END AS booked,
                CASE WHEN o.status = 'failed' THEN (
@@ -159,7 +159,7 @@ def _rows(sql: str, params: dict) -> list[tuple]:
 
 def _period_params(period: Period) -> dict:
     return {"start": period.start, "end": period.end, "errors": list(ERROR_STATUSES), "failed": StepStatus.FAILED,
-            "quantiles": list(QUANTILES), "steps": list(STEPS)}
+            "quantiles": list(QUANTILES), "steps": list(WORKFLOW_STEPS)}
 
 
 def _long(period: Period) -> bool:
@@ -172,7 +172,7 @@ def _step_rows_estimated(period: Period) -> list[dict]:
     runs = {summary.label: summary for summary in rollup_summary("step_run", period, group_by_label_index=0)}
     waits = {summary.label: summary for summary in rollup_summary("step_wait", period, group_by_label_index=0)}
     rows = []
-    for step in STEPS:
+    for step in WORKFLOW_STEPS:
         run, wait = runs.get(step), waits.get(step)
         if run is None or not run.count:
             continue

@@ -76,6 +76,8 @@ STEP_TASKS = {step: f"orders.step_{step}" for step in STEPS}
 # its supplier marking it ready to ship (book_courier); pickup and delivery come from the courier.
 SUPPLIER_ORDER_STEPS = ["commit_stock", "book_courier"]
 SUPPLIER_ORDER_STEP_TASKS = {step: f"orders.supplier_order_step_{step}" for step in SUPPLIER_ORDER_STEPS}
+# Every step a StepRun may name, in the order an order meets them (the operations view lists them so).
+WORKFLOW_STEPS = [*STEPS, *SUPPLIER_ORDER_STEPS]
 
 
 def workflow_signatures(*, order_id: int, from_step: str = STEPS[0]):

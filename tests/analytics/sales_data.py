@@ -3,9 +3,9 @@
 Supplier A sells part PA (Rp 100.000, category CA), supplier B part PB (Rp 50.000, category CB).
 PPN is 11 %, on each line rounded half up. Buyer 1 delivers to Jawa Barat, buyer 2 to DKI Jakarta.
 
-    o1 (buyer 1, terms)  2 × PA + 3 × PB   paid; A's supplier order shipped, B's not
+    o1 (buyer 1, terms)  2 × PA + 3 × PB   in fulfilment; A's supplier order accepted and shipped, B's not
     o2 (buyer 1, terms)  1 × PA            paid, then cancelled by the workshop
-    o3 (buyer 1, terms)  1 × PB            paid, then failed (commit_stock compensated)
+    o3 (buyer 1, terms)  1 × PB            paid, then failed (its open_for_acceptance step compensated)
     o4 (buyer 1, VA)     1 × PA            never paid, expired
     o5 (buyer 2, terms)  2 × PB            paid
 """
@@ -42,7 +42,13 @@ def order_with(buyer: Buyer, lines: list[tuple[Offer, int]], *, payment_method: 
 
 
 def supplier_order_ship(order: Order, supplier: Supplier) -> None:
+    """The order's step opens it, the supplier accepts and packs, the courier picks it up (the
+    booking itself is left out: no courier here)."""
+    if not order.step_runs.filter(step="open_for_acceptance").exists():
+        workflow.step_run(order_id=order.pk, step="open_for_acceptance", task_id="sales-data")
     supplier_order = SupplierOrder.objects.get(order=order, supplier=supplier)
+    services.supplier_order_accept(supplier_order=supplier_order)
+    services.supplier_order_mark_ready(supplier_order=supplier_order)
     workflow.on_shipment_event(topic="shipment.picked_up", payload={"reference": supplier_order.number})
 
 
@@ -64,7 +70,7 @@ def sales_data_make() -> SalesData:
     }
     supplier_order_ship(orders["o1"], pa.supplier)
     services.order_cancel(order=orders["o2"], actor=buyer1.user)
-    workflow.workflow_compensate(order_id=orders["o3"].pk, step="commit_stock", reason="stock gone")
+    workflow.workflow_compensate(order_id=orders["o3"].pk, step="open_for_acceptance", reason="suppliers unreachable")
     services.order_expire(order=orders["o4"], now=timezone.now() + dt.timedelta(days=1))
     for order in orders.values():
         order.refresh_from_db()

@@ -36,7 +36,7 @@ def today() -> dt.date:
 
 def test_the_set_of_orders_is_as_described(data):
     statuses = {name: order.status for name, order in data.orders.items()}
-    assert statuses == {"o1": "paid", "o2": "cancelled", "o3": "failed", "o4": "expired", "o5": "paid"}
+    assert statuses == {"o1": "in_fulfilment", "o2": "cancelled", "o3": "failed", "o4": "expired", "o5": "paid"}
 
 
 def test_gmv_orders_and_average_order_value_equal_the_hand_count(data):
@@ -89,7 +89,7 @@ def test_lost_orders_by_reason_in_the_readers_language(data):
     with translation.override("en"):
         rows = {(row["status"], row["reason"]): row["orders"] for row in figures_by_key()["lost_orders"].rows}
     assert rows == {("Cancelled", "cancelled by the workshop"): 1,
-                    ("Failed", "The supplier could no longer supply the parts."): 1,
+                    ("Failed", "The order could not be sent to the suppliers; the payment is returned."): 1,
                     ("Expired", "not paid in time"): 1}
     with translation.override("id"):
         rows = figures_by_key()["lost_orders"].rows

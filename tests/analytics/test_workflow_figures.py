@@ -65,7 +65,7 @@ def test_step_percentiles_retries_and_failure_rates_equal_the_hand_computed_ones
     #   runs (the 7 finished) 50, 60, 70, 80, 90, 100, 5000: p50 = v3 = 80;
     #     p95 at 5.7 = 100 + 0.7·4900 = 3530; p99 at 5.94 = 100 + 0.94·4900 = 4706
     a, b, c, d, e = (order_row_make(workshop_member=member) for _ in range(5))
-    rs = "request_shipments"
+    rs = "book_courier"
     step_run_make(order=a, step=rs, attempt=1, status="retrying", error_code="courier_unavailable",
                   started_at=at(10), wait_ms=0, run_ms=50)
     step_run_make(order=a, step=rs, attempt=2, started_at=at(11), wait_ms=5, run_ms=60)
@@ -87,13 +87,13 @@ def test_step_percentiles_retries_and_failure_rates_equal_the_hand_computed_ones
     figures = workflow_figures(period=HOUR)
 
     rows = {row["step"]: row for row in figure(figures, "step_times").rows}
-    assert list(rows) == ["commit_stock", "request_shipments"]  # in the workflow's order
+    assert list(rows) == ["commit_stock", "book_courier"]  # in the workflow's order
     commit = rows["commit_stock"]
     assert (commit["attempts"], commit["retries"], commit["errors"], commit["failed"]) == (5, 0, 0, 0)
     assert (commit["error_rate"], commit["failure_rate"]) == (0.0, 0.0)
     assert (commit["wait_p50"], commit["wait_p95"], commit["wait_p99"]) == pytest.approx((30, 48, 49.6), abs=0.05)
     assert (commit["run_p50"], commit["run_p95"], commit["run_p99"]) == pytest.approx((300, 880, 976), abs=0.05)
-    ship = rows["request_shipments"]
+    ship = rows["book_courier"]
     assert (ship["attempts"], ship["retries"], ship["errors"], ship["failed"]) == (8, 3, 5, 2)
     assert (ship["error_rate"], ship["failure_rate"]) == (71.43, 28.57)
     assert (ship["wait_p50"], ship["wait_p95"], ship["wait_p99"]) == pytest.approx((17.5, 660.5, 932.1), abs=0.05)
@@ -112,7 +112,9 @@ def test_order_funnel_counts_and_losses_equal_the_hand_computed_ones(member):
 
     placed("completed")  # 1: delivered (level 5)
     placed("shipped")  # 2: shipped (4)
-    placed("in_fulfilment")  # 3: shipments booked (3)
+    o3 = placed("in_fulfilment")  # 3: its supplier's stock committed and courier booked (3)
+    order_event_add(order=o3, kind="stock_committed", step="commit_stock")
+    order_event_add(order=o3, kind="shipment_booked", step="book_courier")
     placed("pending_payment")  # 4: placed, still waiting for payment (0)
     placed("expired")  # 5: lost before paid: expired
     o6 = placed("cancelled")  # 6: cancelled before paying: lost before paid
@@ -162,20 +164,19 @@ def test_stalled_orders_are_those_past_their_state_deadline(member):
     unpaid = order_row_make(workshop_member=member, status="pending_payment", created_at=quiet,
                             expires_at=now - STALL_AFTER - dt.timedelta(minutes=1))
     quiet_paid = order_row_make(workshop_member=member, status="paid", created_at=quiet)
-    step_run_make(order=quiet_paid, step="commit_stock", started_at=quiet, run_ms=10)
+    step_run_make(order=quiet_paid, step="open_for_acceptance", status="retrying", started_at=quiet, run_ms=10)
     lost_parcel = order_row_make(workshop_member=member, status="shipped", created_at=now - dt.timedelta(days=16),
                                  updated_at=now - SHIPPED_STALL_AFTER - dt.timedelta(days=1))
     # Not stalled: a paid order whose retry ran a minute ago, an unpaid one in its window, one
     # just past it (the sweep's turn), an in-fulfilment one with every step done (waits for the
     # courier), one shipped yesterday, a failed one.
     busy = order_row_make(workshop_member=member, status="paid", created_at=quiet)
-    step_run_make(order=busy, step="commit_stock", status="retrying", started_at=now - dt.timedelta(minutes=1),
+    step_run_make(order=busy, step="open_for_acceptance", status="retrying", started_at=now - dt.timedelta(minutes=1),
                   run_ms=10)
     order_row_make(workshop_member=member, status="pending_payment", expires_at=now + dt.timedelta(minutes=30))
     order_row_make(workshop_member=member, status="pending_payment", expires_at=now - dt.timedelta(seconds=30))
     done = order_row_make(workshop_member=member, status="in_fulfilment", created_at=quiet)
-    for step in ("commit_stock", "request_shipments", "notify", "mark_in_fulfilment"):
-        step_run_make(order=done, step=step, started_at=quiet, run_ms=10)
+    step_run_make(order=done, step="open_for_acceptance", started_at=quiet, run_ms=10)
     order_row_make(workshop_member=member, status="shipped", updated_at=now - dt.timedelta(days=1))
     order_row_make(workshop_member=member, status="failed", created_at=quiet)
 
@@ -184,7 +185,7 @@ def test_stalled_orders_are_those_past_their_state_deadline(member):
     by_number = {row["number"]: row for row in stalled.rows}
     assert set(by_number) == {unpaid.number, quiet_paid.number, lost_parcel.number}
     assert by_number[unpaid.number]["redrive"] == "expire"
-    assert by_number[quiet_paid.number]["redrive"] == "request_shipments"  # its first unfinished step
+    assert by_number[quiet_paid.number]["redrive"] == "open_for_acceptance"  # its first unfinished step
     assert by_number[lost_parcel.number]["redrive"] == ""  # nothing to re-drive: ask the courier
     # deadline = payment window + stall time, 1 minute ago; the lost parcel's, 1 day ago
     assert by_number[unpaid.number]["overdue_minutes"] == pytest.approx(1.0, abs=0.05)
@@ -264,7 +265,7 @@ def test_long_period_step_timings_and_failures_by_code_come_from_the_rollups():
                          count=sum(counts), sum_ms=float(sum(counts)), histogram=tuple(counts))
 
     day = dt.timedelta(days=1)
-    cs, rs = "commit_stock", "request_shipments"
+    cs, rs = "commit_stock", "book_courier"
     rollups_add(rows=[
         # commit_stock: 10 succeeded, 4 in (2, 5] ms, 4 in (10, 25], 2 in (250, 500], over two hour rows
         rollup("step_run", (cs, ""), "succeeded", NOW - 5 * day, s2=4, s4=2),
@@ -328,7 +329,9 @@ def test_long_period_funnel_adds_the_hourly_read_model_and_the_part_hours_at_eit
     order_event_add(order=cancelled, kind="stock_committed", step="commit_stock")
     order_event_add(order=cancelled, kind="status.cancelled", step="cancel", data={"from": "paid"})
     # The part-hours at either end (05:30–06:00 seven days ago, 05:00–05:30 today), from the orders:
-    placed("in_fulfilment", WEEK.start + dt.timedelta(minutes=10))  # level 3
+    booked = placed("in_fulfilment", WEEK.start + dt.timedelta(minutes=10))  # level 3: committed and booked
+    order_event_add(order=booked, kind="stock_committed", step="commit_stock")
+    order_event_add(order=booked, kind="shipment_booked", step="book_courier")
     placed("pending_payment", NOW - dt.timedelta(minutes=10))  # level 0, on the way
     # Outside the period:
     placed("completed", WEEK.start - dt.timedelta(minutes=1))

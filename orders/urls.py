@@ -19,6 +19,7 @@ urlpatterns = [
     path("bengkel/orders/<str:number>/lines/<int:line_id>/order-again/", views.order_line_order_again,
          name="line_order_again"),
     path("bengkel/orders/<str:number>/cancel/", views.order_cancel, name="cancel"),
+    path("bengkel/orders/<str:number>/tracking/<str:supplier_order_number>/", views.order_tracking, name="tracking"),
     path("bengkel/orders/<str:number>/invoices/<str:supplier_order_number>.pdf", views.order_invoice_pdf,
          name="invoice_pdf"),
     path("bengkel/badges/", views.header_badges, name="header_badges"),

@@ -39,6 +39,8 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog import selectors as catalog_selectors
 from catalog.part_attributes import part_attributes_display
 from logistics.errors import CourierUnavailable
+from logistics.models import ShipmentStatus
+from logistics.selectors import tracking_for_shipment
 from okto88.errors import ApplicationError, InvalidQuantity, error_message
 from orders import documents, selectors, services
 from orders.errors import (
@@ -59,6 +61,7 @@ from orders.errors import (
 )
 from orders.models import OrderStatus
 from orders.notifications import notification_mark_all_read, notification_mark_read, notification_text
+from orders.state import order_has_booked_shipment
 from orders.timeline import (
     EVENT_TITLE_OTHER,
     STEP_TITLE_OTHER,
@@ -400,7 +403,8 @@ def _order_live(request, order) -> tuple[str, str]:
     body = render_to_string("orders/_order_live_body.html", {
         "order": order, "intent": order.payment_intent,
         "timeline": _timeline(order, selectors.order_step_runs(order=order)),
-        "can_cancel": order.status in services.CANCELLABLE, "poll_seconds": POLL_SECONDS, "live": live,
+        "can_cancel": order.status in services.CANCELLABLE and not order_has_booked_shipment(order=order),
+        "poll_seconds": POLL_SECONDS, "live": live,
         "invoice_statuses": documents.INVOICE_STATUSES,
     }, request=request)
     version = hashlib.sha256(_CSRF_VALUE.sub("", body).encode()).hexdigest()[:20]
@@ -430,6 +434,27 @@ def order_live(request, number: str):
     if request.GET.get("v") == version:
         return HttpResponse(status=204)
     return HttpResponse(html)
+
+
+TRACKING_LABELS = dict(ShipmentStatus.choices)
+
+
+@require_GET
+@workshop_member_required
+def order_tracking(request, number: str, supplier_order_number: str):
+    """Where a supplier order's parcel is: the courier's verified reports, oldest first."""
+    try:
+        supplier_order = selectors.order_supplier_order_get(actor=request.user, order_number=number,
+                                                            number=supplier_order_number)
+    except (OrderNotFound, SupplierOrderNotFound) as exc:
+        raise Http404 from exc
+    shipment = supplier_order.shipment
+    return render(request, "orders/tracking.html", {
+        "order": supplier_order.order, "supplier_order": supplier_order, "shipment": shipment,
+        "events": [{"at": event.occurred_at or event.received_at, "location": event.location,
+                    "label": TRACKING_LABELS.get(event.status, event.status)}
+                   for event in (tracking_for_shipment(shipment=shipment) if shipment is not None else [])],
+    })
 
 
 @require_GET

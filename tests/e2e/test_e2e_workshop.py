@@ -57,6 +57,14 @@ def shop(settings, live_server, fake_courier, fake_gateway, workflow_worker):
         yield shop_make()
 
 
+def wait_until(predicate, *, worker, what: str, timeout: float = 45) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}\n{worker.log_text()[-3000:]}")
+        time.sleep(0.2)
+
+
 def pick_by_vin(page, variant) -> None:
     page.get_by_label("VIN").fill(AVANZA_VIN)
     page.get_by_label("VIN").press("Enter")
@@ -193,35 +201,47 @@ def test_from_vin_and_selector_to_a_paid_shipped_order_that_another_workshop_can
     assert not re.search("Menunggu pembayaran|Waiting for payment", status.inner_text())
     assert not page.get_by_test_id("va-number").count()
 
-    # --- Booked with the courier; then picked up → shipped -----------------------------
-    reload_until(page, lambda: page.locator("[data-testid=waybill]").count() == 2,
-                 what="two waybills", worker=workflow_worker)
-    timeline = page.locator(".timeline").inner_text()
-    for step in ("Ambil part dari stok|Take the parts from stock", "Pesan kurir|Book the courier",
-                 "Mulai menyiapkan pesanan|Start preparing the order"):
-        assert re.search(step, timeline), f"step {step} not on the timeline"
-    assert_fits(page)
-    screenshot(page, f"workshop-order-paid-{device}")
-
+    # --- Sent to the suppliers; each answers, packs, ships: the page follows without a reload ---
+    page.get_by_test_id("accept-by").first.wait_for(timeout=45_000)
+    assert page.get_by_test_id("accept-by").count() == 2
     order = Order.objects.get(number=number)
-    waybills = list(SupplierOrder.objects.filter(order=order).values_list("shipment__waybill", flat=True))
-    for waybill in waybills:
-        assert page.locator("[data-testid=waybill]", has_text=waybill).count() == 1
-        fake_courier.advance(waybill, "picked_up")
-    reload_until(page, lambda: re.search("Dikirim|Shipped", status.inner_text()) is not None,
-                 what="status shipped", worker=workflow_worker)
+    first, second = SupplierOrder.objects.filter(order=order).order_by("pk")
+    services.supplier_order_reject(supplier_order=second, reason="out_of_stock")
+    page.get_by_test_id("rejected-line").first.wait_for(timeout=20_000)
+    page.get_by_test_id("refunded").wait_for()
+    assert second.supplier.legal_name in page.locator(".timeline").inner_text()
+    services.supplier_order_accept(supplier_order=first)
+    page.get_by_test_id("supplier-order-status").filter(has_text=re.compile("Diterima|Accepted")).wait_for(
+        timeout=20_000)
+    wait_until(lambda: first.step_runs.filter(step="commit_stock", status="succeeded").exists(),
+               worker=workflow_worker, what="stock committed")
+    services.supplier_order_mark_ready(supplier_order=first)
+    page.get_by_test_id("waybill").wait_for(timeout=45_000)
+    assert page.get_by_test_id("waybill").count() == 1
+    timeline = page.locator(".timeline").inner_text()
+    assert first.supplier.legal_name in timeline
+    assert not re.search("commit_stock|book_courier|open_for_acceptance", timeline), "no internal step names"
+    assert_fits(page)
+    screenshot(page, f"workshop-order-answered-{device}")
+
+    waybill = SupplierOrder.objects.select_related("shipment").get(pk=first.pk).shipment.waybill
+    assert page.get_by_test_id("waybill").inner_text() == waybill
+    fake_courier.advance(waybill, "picked_up")
+    status.filter(has_text=re.compile("Dikirim|Shipped")).wait_for(timeout=45_000)
     order.refresh_from_db()
-    assert order.status == OrderStatus.SHIPPED
+    assert order.status == OrderStatus.SHIPPED  # the rest was rejected: what is still going has shipped
     assert_fits(page)
     screenshot(page, f"workshop-order-shipped-{device}")
 
-    # --- The confirmation notice in the header, read ------------------------------------
+    # --- The notices in the header, read ---------------------------------------------------
     badge = page.get_by_test_id("notification-badge")
-    badge.locator(".badge", has_text="1").wait_for()
+    page.reload()
+    unread = int(badge.locator(".badge").inner_text())
+    assert unread >= 4  # paid, rejected, accepted, packed (and shipped, once its event is applied)
     badge.click()
     page.wait_for_url(re.compile(r"/bengkel/notifications/"))
-    assert page.get_by_test_id("notification").count() == 1
-    assert number in page.get_by_test_id("notification").inner_text()
+    assert page.get_by_test_id("notification").count() == unread
+    assert number in page.locator("main").inner_text()
     screenshot(page, f"workshop-notifications-{device}")
     page.get_by_test_id("mark-all-read").click()
     badge.locator(".badge", has_text="0").wait_for()

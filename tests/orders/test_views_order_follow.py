@@ -272,3 +272,33 @@ def test_bad_dates_are_a_message_and_pages_keep_the_search(member_client, shop):
     assert "Tanggal awal setelah tanggal akhir: filter tanggal tidak dipakai." in messages_of(swapped)
     second = member_client.get(reverse("orders:list"), {"q": "OKT-", "page": 2})
     assert len(second.context["page"].object_list) == 3
+
+
+def test_the_tracking_link_shows_the_couriers_reports_and_only_to_the_orders_workshop(member_client, client, shop):
+    from logistics.models import TrackingEvent
+
+    order = order_two_suppliers(shop)
+    sinar, _other = sinar_and_other(order)
+    shipment = Shipment.objects.create(reference=sinar.number, carrier=Carrier.objects.get(code="jne"),
+                                       service_level="REG", origin={}, destination={}, weight_g=500,
+                                       waybill="JNE777", status="picked_up")
+    SupplierOrder.objects.filter(pk=sinar.pk).update(status=SO.CONFIRMED, shipment=shipment)
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.IN_FULFILMENT)
+    TrackingEvent.objects.create(shipment=shipment, event_id="e1", waybill="JNE777", status="picked_up",
+                                 occurred_at=timezone.now(), location="Gudang Jakarta", signature_valid=True,
+                                 applied=True, raw_body="{}")
+    TrackingEvent.objects.create(shipment=shipment, event_id="e2", waybill="JNE777", status="delivered",
+                                 occurred_at=timezone.now(), location="forged", raw_body="{}")
+    url = reverse("orders:tracking", args=[order.number, sinar.number])
+
+    page = member_client.get(reverse("orders:detail", args=[order.number])).content.decode()
+    assert url in page  # the order page links to it
+    tracking = member_client.get(url)
+
+    assert tracking.status_code == 200
+    text = tracking.content.decode()
+    assert "JNE777" in text and "Gudang Jakarta" in text
+    assert "forged" not in text  # an unverified report is not shown
+    stranger = buyer_make()
+    client.force_login(stranger.user)
+    assert client.get(url).status_code == 404

@@ -32,13 +32,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from okto88.management.commands.run_marketplace import web_server_argv
 from okto88.models import Scope
+from okto88.redis_connection import redis_client
 from okto88.request_id import RequestIdLogFilter
 from okto88.tracing import current_trace_id, tracing_setup
 from orders import services
-from orders.models import Order, StepRun
+from orders.models import Order, StepRun, SupplierOrder
 from tests.celery_worker import CeleryWorkerProcess, database_url
 from tests.orders.factories import buyer_make, carriers_ensure, cheapest_shipping, offer_in_stock
 from tests.platform.factories import ApiClientFactory, issue_api_key
+from tests.suppliers.factories import SupplierApiClientFactory
 from workshops.services import workshop_api_client_bind
 
 REQUESTS_SCOPE = "opentelemetry.instrumentation.requests"
@@ -194,6 +196,13 @@ def traced_server(django_db_setup, collector, traced_worker, fake_courier, fake_
             server.kill()
 
 
+def wait_until_true(predicate, *, timeout: float = 45) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
 def test_without_an_endpoint_nothing_is_configured(monkeypatch):
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
 
@@ -222,6 +231,10 @@ def test_an_order_request_its_partner_calls_and_its_tasks_share_one_trace(settin
     services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=1)
     shipping = [{"supplier": supplier, "carrier_code": carrier, "service_level": level}
                 for supplier, (carrier, level) in cheapest_shipping(buyer=buyer).items()]
+    # Forget the quotes the choice above cached: the request must ask the courier itself.
+    stale = list(redis_client().scan_iter(match="*courier-rates:*", count=1000))
+    assert stale
+    redis_client().delete(*stale)
     api_client = ApiClientFactory()
     workshop_api_client_bind(workshop_id=buyer.workshop.pk, api_client=api_client)
     key = issue_api_key(client=api_client, scopes=[Scope.ORDERS_READ, Scope.ORDERS_WRITE]).raw_key
@@ -241,12 +254,28 @@ def test_an_order_request_its_partner_calls_and_its_tasks_share_one_trace(settin
                                   what="the courier quote inside the request")
     assert any(fake_courier.url in str(s.attributes.get("url.full") or s.attributes.get("http.url"))
                for s in outbound)
-    # The chain the placement started on commit ran in the worker, in the same trace, and its
-    # booking at the courier is in it too.
+    # The chain the placement started on commit ran in the worker, in the same trace.
     collector.wait_for(lambda s: s.scope == CELERY_SCOPE and s.service == "okto88-worker" and s.trace_id == trace_id
-                       and "request_shipments" in s.name, timeout=45, what="the workflow task in the worker")
+                       and "open_for_acceptance" in s.name, timeout=45, what="the workflow task in the worker")
+    # The supplier's ERP accepts and marks it packed: the booking at the courier, made by the
+    # worker, is in the trace of that request.
+    supplier_order = SupplierOrder.objects.get(order__number=number)
+    wait_until_true(lambda: SupplierOrder.objects.filter(pk=supplier_order.pk, accept_by__isnull=False).exists())
+    erp = ApiClientFactory()
+    SupplierApiClientFactory(api_client=erp, supplier=offer.supplier)
+    erp_key = issue_api_key(client=erp, scopes=[Scope.ORDERS_READ, Scope.ORDERS_WRITE]).raw_key
+    for path in ("accept/", "ready-to-ship/"):
+        answer = requests.post(f"{url}/api/v1/suppliers/me/orders/{supplier_order.number}/{path}", json={},
+                               timeout=30, headers={"Authorization": f"Api-Key {erp_key}"})
+        assert answer.status_code == 200, answer.text
+    ready_span = collector.wait_for(
+        lambda s: s.scope == DJANGO_SCOPE and s.service == "okto88-web" and s.name.startswith("POST")
+        and "ready-to-ship" in s.name, what="the ready-to-ship request")[0]
+    collector.wait_for(lambda s: s.scope == CELERY_SCOPE and s.service == "okto88-worker"
+                       and s.trace_id == ready_span.trace_id and "book_courier" in s.name, timeout=45,
+                       what="the booking task in the worker")
     collector.wait_for(lambda s: s.scope == REQUESTS_SCOPE and s.service == "okto88-worker"
-                       and s.trace_id == trace_id, what="the courier booking from the worker")
+                       and s.trace_id == ready_span.trace_id, what="the courier booking from the worker")
     assert all(path.startswith("/v1/traces application/x-protobuf") for path in collector.paths)
 
     # Every log line of the request carries its trace id, and so do the worker's lines for its tasks.

@@ -150,6 +150,7 @@ class SupplierOrder(models.Model):
     # Set when the order is paid: the supplier answers (accepts or rejects) before it, counted in
     # working hours (okto88.working_hours); past it the supplier order is rejected for it.
     accept_by = models.DateTimeField(_("answer before"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("sent to the supplier at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     ready_at = models.DateTimeField(_("packed at"), null=True, blank=True)
     parcel_count = models.PositiveSmallIntegerField(_("parcels"), default=1, db_default=1)
@@ -176,6 +177,9 @@ class SupplierOrder(models.Model):
             # The deadline sweep reads the pending ones whose time to answer is up.
             models.Index(fields=["accept_by"], name="supplier_order_accept_by",
                          condition=Q(status="pending", accept_by__isnull=False)),
+            # The suppliers' answers of a period (analytics.selectors.workflow.supplier_answers_figure).
+            models.Index(fields=["decided_at"], name="supplier_order_decided",
+                         condition=Q(decided_at__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(parcel_count__gte=1), name="supplier_order_parcels_gte_1"),

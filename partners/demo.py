@@ -19,7 +19,8 @@ from suppliers.services import supplier_api_client_bind
 DEMO_CLIENT = "ERP demo supplier"
 DEMO_RECEIVER_NAME = "demo-erp"
 DEMO_EVENT_TYPES = ["offer.price_changed", "offer.price_changed_batch", "stock.changed", "stock.changed_batch",
-                    "supplier_order.created", "supplier_order.confirmed", "supplier_order.shipped",
+                    "supplier_order.created", "supplier_order.accepted", "supplier_order.rejected",
+                    "supplier_order.ready_to_ship", "supplier_order.confirmed", "supplier_order.shipped",
                     "supplier_order.delivered", "supplier_order.cancelled"]
 
 

@@ -25,10 +25,10 @@ from django.utils.translation import gettext_lazy as _
 from analytics.figures import Column, Figure
 from analytics.periods import Period
 from analytics.selectors.rollups import rollup_summary
-from orders.models import Order, OrderStatus, StepRun, StepStatus
+from orders.models import Order, OrderStatus, RejectionReason, StepRun, StepStatus, SupplierOrderStatus
 from orders.services import WORKFLOW_STEPS
 from orders.timeline import order_event_text, order_event_title, order_step_title
-from orders.workflow import REDRIVE_EXPIRE, REDRIVE_NONE, orders_stalled
+from orders.workflow import REDRIVE_ANSWER_DEADLINE, REDRIVE_EXPIRE, REDRIVE_NONE, orders_stalled
 
 ERROR_STATUSES = (StepStatus.RETRYING, StepStatus.FAILED)
 QUANTILES = (0.5, 0.95, 0.99)
@@ -354,6 +354,8 @@ def _redrive_title(redrive: str) -> str:
         return str(_("Expire it (the payment window is over)"))
     if redrive == REDRIVE_NONE:
         return str(_("Not re-drivable: no courier tracking lookup exists; ask the courier"))
+    if redrive == REDRIVE_ANSWER_DEADLINE:
+        return str(_("Reject the unanswered supplier order (its deadline is over)"))
     return str(_("Restart from: %(step)s") % {"step": order_step_title(step=redrive)})
 
 
@@ -381,9 +383,67 @@ def stalled_orders_figure(*, now: dt.datetime | None = None, limit: int = 200) -
     )
 
 
+# How each supplier answers its supplier orders (orders.services.fulfilment): those answered in
+# the period (decided_at, index supplier_order_decided), the time from being sent to the supplier
+# to its answer (no-answer rejections left out: the deadline answered them), and what it rejected.
+_SUPPLIER_ANSWERS_SQL = """
+    SELECT s.id, s.legal_name, COUNT(*) AS answered,
+           COUNT(*) FILTER (WHERE so.status = %(rejected)s AND so.rejection_reason <> %(no_answer)s) AS rejected,
+           COUNT(*) FILTER (WHERE so.rejection_reason = %(no_answer)s) AS unanswered,
+           COUNT(*) FILTER (WHERE so.status <> %(rejected)s AND units.rejected > 0) AS partly,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM so.decided_at - so.opened_at))
+               FILTER (WHERE so.rejection_reason <> %(no_answer)s) AS p50_s,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM so.decided_at - so.opened_at))
+               FILTER (WHERE so.rejection_reason <> %(no_answer)s) AS p95_s,
+           SUM(units.ordered) AS ordered_units, SUM(units.rejected) AS rejected_units
+    FROM orders_supplierorder so
+    JOIN suppliers_supplier s ON s.id = so.supplier_id
+    CROSS JOIN LATERAL (SELECT SUM(l.quantity) AS ordered, SUM(l.rejected_quantity) AS rejected
+                        FROM orders_orderline l WHERE l.supplier_order_id = so.id) units
+    WHERE so.decided_at >= %(start)s AND so.decided_at < %(end)s AND so.opened_at IS NOT NULL
+    GROUP BY s.id, s.legal_name
+    ORDER BY answered DESC, s.legal_name
+    LIMIT %(limit)s
+"""
+
+
+def _hours(seconds) -> float | None:
+    return None if seconds is None else round(float(seconds) / 3600, 2)
+
+
+def supplier_answers_figure(*, period: Period, limit: int = 50) -> Figure:
+    rows = []
+    for (supplier_id, name, answered, rejected, unanswered, partly, p50_s, p95_s, ordered_units,
+         rejected_units) in _rows(_SUPPLIER_ANSWERS_SQL, {**_period_params(period), "limit": limit,
+                                                          "rejected": SupplierOrderStatus.REJECTED,
+                                                          "no_answer": RejectionReason.NO_ANSWER}):
+        rows.append({"supplier": name, "supplier_id": supplier_id, "answered": answered, "rejected": rejected,
+                     "unanswered": unanswered, "partly": partly,
+                     "rejection_rate": _percent(rejected + unanswered + partly, answered),
+                     "unit_rejection_rate": _percent(int(rejected_units or 0), int(ordered_units or 0)),
+                     "answer_p50_h": _hours(p50_s), "answer_p95_h": _hours(p95_s)})
+    return Figure(
+        key="supplier_answers", title=_("Suppliers' answers"),
+        columns=(Column("supplier", _("Supplier")), Column("supplier_id", _("Supplier id"), "int"),
+                 Column("answered", _("Supplier orders answered"), "int"),
+                 Column("partly", _("Accepted in part"), "int"), Column("rejected", _("Rejected"), "int"),
+                 Column("unanswered", _("Not answered in time"), "int"),
+                 Column("rejection_rate", _("Rejection rate (supplier orders)"), "percent"),
+                 Column("unit_rejection_rate", _("Rejection rate (units)"), "percent"),
+                 Column("answer_p50_h", _("Time to answer p50 (hours)"), "number"),
+                 Column("answer_p95_h", _("Time to answer p95 (hours)"), "number")),
+        rows=rows, chart="hbar", x="supplier", series=("answer_p50_h", "answer_p95_h"),
+        note=_("Supplier orders answered in the period, by supplier (the 50 with the most answers). Time to "
+               "answer: from the moment the paid order was sent to the supplier to its acceptance or rejection, "
+               "in clock hours (not answered in time left out). Rejection rate: supplier orders rejected whole, "
+               "in part or for want of an answer, of those answered; of units, the units rejected of those "
+               "ordered."),
+    )
+
+
 def workflow_figures(*, period: Period) -> list[Figure]:
     return [step_times_figure(period=period), step_errors_figure(period=period), *funnel_figures(period=period),
-            stalled_orders_figure()]
+            supplier_answers_figure(period=period), stalled_orders_figure()]
 
 
 # A timeline bar's phase and an attempt's status in the reader's language, beside their codes.

@@ -81,9 +81,9 @@ def supplier_order_accept_by(*, paid_at: dt.datetime) -> dt.datetime:
 def supplier_orders_open(*, order: Order, now: dt.datetime | None = None) -> int:
     """The paid order's supplier orders wait for their suppliers from now on (order locked by
     the caller): each gets its answer deadline, and its supplier is told. Returns how many."""
-    accept_by = supplier_order_accept_by(paid_at=now or timezone.now())
+    now = now or timezone.now()
     opened = SupplierOrder.objects.filter(order=order, status=SO.PENDING, accept_by__isnull=True).update(
-        accept_by=accept_by, updated_at=timezone.now())
+        accept_by=supplier_order_accept_by(paid_at=now), opened_at=now, updated_at=timezone.now())
     notify_supplier_orders_opened(order=order)
     return opened
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -113,10 +113,11 @@ def _existing_order(*, workshop: Workshop, key: str, request_hash: str) -> Order
 
 
 def _credit_exposure(*, workshop: Workshop) -> int:
-    """What the workshop owes on pay-later orders that are still open. Completed orders leave the
+    """What the workshop owes on pay-later orders that are still open: their totals less what was
+    released for parts their suppliers rejected (Order.refunded_total). Completed orders leave the
     exposure (invoicing and collection are outside okto88 for now)."""
     return Order.objects.filter(workshop=workshop, payment_method=PaymentMethod.TERMS, status__in=OPEN).aggregate(
-        total=Sum("grand_total"))["total"] or 0
+        total=Sum(F("grand_total") - F("refunded_total")))["total"] or 0
 
 
 def _order_create(**fields: Any) -> Order:

@@ -161,6 +161,28 @@ def test_credit_limit_counts_open_terms_orders(buyer):
     assert place(buyer=buyer, payment_method="qris").status == OrderStatus.PENDING_PAYMENT
 
 
+def test_credit_released_for_rejected_parts_can_be_used_again(buyer):
+    from orders import workflow
+
+    buyer.workshop.credit_limit = 300_000
+    buyer.workshop.save()
+    fill_cart(buyer, (2, {"price": 100_000}))
+    first = place(buyer=buyer)
+    workflow.step_run(order_id=first.pk, step="open_for_acceptance", task_id="test")
+    fill_cart(buyer, (1, {"price": 100_000}))
+    with pytest.raises(CreditLimitExceeded):
+        place(buyer=buyer)
+    supplier_order = first.supplier_orders.get()
+    services.supplier_order_answer(supplier_order=supplier_order, rejections={
+        supplier_order.lines.get().pk: services.LineRejection(quantity=1, reason="out_of_stock")})
+    first.refresh_from_db()
+    assert first.status == OrderStatus.IN_FULFILMENT and 0 < first.refunded_total < first.grand_total
+
+    second = place(buyer=buyer)
+
+    assert second.status == OrderStatus.PAID
+
+
 def test_shipping_choice_must_be_one_of_the_quotes_for_every_supplier(buyer):
     (offer,) = fill_cart(buyer, (1, {}))
     with pytest.raises(ShippingChoiceRequired):

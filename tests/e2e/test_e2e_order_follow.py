@@ -50,7 +50,7 @@ def test_the_order_page_shows_the_suppliers_answer_without_a_reload(new_page, de
     row = page.get_by_test_id("supplier-order")
     assert "PT Sinar Jaya Parts" in row.inner_text()
     assert row.get_by_test_id("supplier-order-status").inner_text() == "Menunggu pemasok"
-    assert "menunggu konfirmasi penjual sampai 8 Des 2026, 10:00 WIB" in row.inner_text()
+    assert "menunggu konfirmasi pemasok sampai 8 Des 2026, 10:00 WIB" in row.inner_text()
     assert page.evaluate(NO_SIDEWAYS), "the order page scrolls sideways"
     screenshot(page, f"order-follow-pending-{device}")
     page.evaluate("window.__notReloaded = true")

@@ -106,8 +106,8 @@ def test_the_order_page_shows_each_supplier_its_rejected_lines_and_refund_and_no
     assert "Pemasok menerima sebagian pesanan" in html  # the event's title, in Indonesian
     assert "Tidak dipenuhi: 2 × " in html and "(Stok habis)" in html and "dana kembali Rp 370.000" in html
     assert "2 tidak dipenuhi: Stok habis" in html  # the rejected line, with quantity and reason
-    assert "Pesan lagi dari penjual lain" in html
-    assert "menunggu konfirmasi penjual sampai 8 Des 2026, 10:00 WIB" in html
+    assert "Pesan lagi dari pemasok lain" in html
+    assert "menunggu konfirmasi pemasok sampai 8 Des 2026, 10:00 WIB" in html
     assert "Dikembalikan Rp 410.700" in html
     assert "Ditolak pemasok" not in html  # accepted in part, not rejected
     timeline = html[html.index('data-testid="timeline"'):]

@@ -282,6 +282,7 @@ class HistoryRun:
         for supplier_order in order.supplier_orders.order_by("pk"):
             self.supplier_order_run(supplier_order, traveller=traveller, rng=rng, busy=busy,
                                     booking_faults=booking_faults)
+            booking_faults = self._day_faults()  # the courier's trouble hits one booking of the order
 
     def supplier_order_run(self, supplier_order, *, traveller, rng: random.Random, busy: float,
                            booking_faults: dict) -> None:

@@ -250,7 +250,7 @@ class LineRejectionInSerializer(serializers.Serializer):
 
 class SupplierOrderAcceptInSerializer(serializers.Serializer):
     rejected_lines = LineRejectionInSerializer(
-        many=True, required=False, default=list,
+        many=True, required=False, default=list, max_length=500,
         help_text="Lines (or some of their units) you cannot supply; every other unit is accepted. Empty or "
                   "absent: accept everything")
 

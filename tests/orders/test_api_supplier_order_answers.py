@@ -114,6 +114,18 @@ def test_a_bad_answer_is_a_400_and_changes_nothing(shared, body):
     assert (mine.status, line.rejected_quantity) == (SupplierOrderStatus.PENDING, 0)
 
 
+def test_the_list_of_rejected_lines_is_bounded_before_it_is_read(shared):
+    a, _b, order = shared
+    mine = SupplierOrder.objects.get(order=order, supplier=a)
+    body = {"rejected_lines": [{"line": index, "quantity": 0, "reason": "out_of_stock"} for index in range(501)]}
+
+    answer = supplier_key(a, WRITE).post(f"{URL}{mine.number}/accept/", body, format="json")
+
+    problem = assert_problem(answer, 400, "validation_error")
+    assert [(error["field"], error["code"]) for error in problem["errors"]] == [
+        ("rejected_lines.non_field_errors", "max_length")]
+
+
 def test_an_order_not_yet_paid_cannot_be_answered(buyer):
     a = SupplierFactory()
     order = order_from(buyer, a)  # terms: paid, but its step has not opened it yet

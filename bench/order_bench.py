@@ -20,14 +20,20 @@ What it does, in one run (about 3-4 minutes on 2 cores):
    PAYMENT_GATEWAY_URL pointing at the fakes, DEBUG off, and `-I bench.noop_tasks`.
 4. Workflow: --orders `terms` orders placed by --place-clients client processes (each its own
    connection) with the workers running; a terms order is paid when placed and order_place
-   enqueues its chain when it commits (orders.on_payment_event, reached through the outbox
-   relay, starts the chains of prepaid orders). Measured from the first
-   placement's start to the last order's `mark_in_fulfilment` finishing (StepRun); each
-   step's p50/p95 from StepRun (finished_at − started_at, succeeded rows); the gap between one
-   step's end and the next step's start (broker and worker overhead); the outbox relay's
-   delay for `payment.settled` (published_at − created_at).
+   enqueues its step when it commits (orders.on_payment_event, reached through the outbox
+   relay, starts those of prepaid orders). The suppliers' system is part of the bench
+   (`erp_run`, a process of its own): it accepts every supplier order as soon as it waits for an answer and marks it
+   ready to ship as soon as its stock is committed, through the same services as the supplier
+   admin and the API. Measured from the first placement's start to the last supplier order's
+   `book_courier` finishing (StepRun); each step's p50/p95 from StepRun (finished_at −
+   started_at, succeeded rows); the gap between one step's end and the next step's start
+   (broker and worker overhead, and the supplier's answer between the steps); the outbox
+   relay's delay for `payment.settled` (published_at − created_at).
 5. Floor: the same number of four-task chains of no-op tasks (bench/noop_tasks.py), same
-   workers, same queue, enqueued from the bench process; time to the last chain's end.
+   workers, same queue, enqueued from the bench process; time to the last chain's end. Since
+   issue 15 an order runs 1 + 2 tasks per supplier order (about 4 at this bench's 1–2
+   suppliers per order) and two supplier answers in between: the floor is a rough one until
+   issue 17 replaces it with the replayed statements of the same work.
 6. order_place latency: --clients (16) client processes, each its own connection and its own
    workshops/carts, --placements in total, the workers still running (they take the new
    orders' chains, as in production). Each call's wall time, including its first phase's
@@ -61,7 +67,7 @@ QUEUE = "okto88-orderbench"
 RATIO_TARGET = 0.40
 PLACE_P95_TARGET_MS = 100.0
 SOLO = 50  # placements by a single client: order_place's own time, for comparison
-STEPS = ["commit_stock", "request_shipments", "notify", "mark_in_fulfilment"]
+STEPS = ["open_for_acceptance", "commit_stock", "book_courier"]
 SHIPPING = ("jne", "REG")  # the fake courier quotes every carrier for every lane
 FAKE_AREA = {"province": "Jawa Barat", "city": "Kota Bekasi", "district": "Bekasi Selatan", "postal_code": "17148",
              "region_code": "32.75.04"}
@@ -322,19 +328,55 @@ def order_status_counts() -> dict[str, int]:
     return dict(Order.objects.values_list("status").annotate(n=Count("pk")))
 
 
+def erp_run(stop) -> None:
+    """The suppliers' system: accept what waits for an answer, mark ready what is committed, in
+    batches, until `stop` is set (a process of its own, forked with no connection open)."""
+    from django.db import connection
+
+    from orders import services
+    from orders.models import StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
+
+    try:
+        while not stop.is_set():
+            pending = list(SupplierOrder.objects.filter(status=SupplierOrderStatus.PENDING,
+                                                        accept_by__isnull=False).order_by("pk")[:200])
+            committed = list(SupplierOrder.objects.filter(
+                status=SupplierOrderStatus.ACCEPTED,
+                pk__in=StepRun.objects.filter(step="commit_stock", status=StepStatus.SUCCEEDED)
+                .values("supplier_order_id")).order_by("pk")[:200])
+            for supplier_order in pending:
+                services.supplier_order_accept(supplier_order=supplier_order)
+            for supplier_order in committed:
+                services.supplier_order_mark_ready(supplier_order=supplier_order)
+            if not pending and not committed:
+                time.sleep(0.05)
+    finally:
+        connection.close()
+
+
+def supplier_orders_booked() -> tuple[int, int]:
+    from orders.models import SupplierOrder, SupplierOrderStatus
+
+    return (SupplierOrder.objects.filter(status=SupplierOrderStatus.CONFIRMED).count(),
+            SupplierOrder.objects.count())
+
+
 def wait_workflow(*, expected: int, processes: Processes, timeout: float) -> dict[str, int]:
-    """Until every order has left placed/pending/paid (in_fulfilment, or failed)."""
+    """Until every order has left placed/pending/paid (in_fulfilment, or failed) and every
+    supplier order is booked with the courier."""
     deadline = time.monotonic() + timeout
     last_report = time.monotonic()
     while True:
         counts = order_status_counts()
         moving = sum(n for status, n in counts.items() if status in {"placed", "pending_payment", "paid"})
-        if sum(counts.values()) >= expected and moving == 0:
+        booked, supplier_orders = supplier_orders_booked()
+        if sum(counts.values()) >= expected and moving == 0 and booked == supplier_orders:
             return counts
         if time.monotonic() > deadline:
-            raise RuntimeError(f"workflow not finished after {timeout:.0f}s: {counts}")
+            raise RuntimeError(f"workflow not finished after {timeout:.0f}s: {counts}, "
+                               f"{booked} of {supplier_orders} supplier orders booked")
         if time.monotonic() - last_report > 15:
-            say(f"    … {counts}")
+            say(f"    … {counts}, {booked} of {supplier_orders} supplier orders booked")
             last_report = time.monotonic()
         processes.check_alive()
         time.sleep(0.25)
@@ -355,7 +397,7 @@ def step_stats() -> dict:
         # From the order's commit-ish time to the first step's start: the queue ahead of it.
         cursor.execute("""
             WITH first AS (SELECT order_id, min(started_at) AS s FROM orders_steprun
-                           WHERE step = 'commit_stock' GROUP BY order_id)
+                           WHERE step = 'open_for_acceptance' GROUP BY order_id)
             SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.s - o.created_at)),
                    percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM f.s - o.created_at))
             FROM first f JOIN orders_order o ON o.id = f.order_id""")
@@ -378,7 +420,7 @@ def step_stats() -> dict:
         cursor.execute("SELECT count(*) FROM platform_outboxevent")
         events = cursor.fetchone()[0]
         cursor.execute("""SELECT extract(epoch FROM max(finished_at)) FROM orders_steprun
-                          WHERE step = 'mark_in_fulfilment' AND status = 'succeeded'""")
+                          WHERE step = 'book_courier' AND status = 'succeeded'""")
         last_done = cursor.fetchone()[0]
     return {"durations": durations, "other": other, "start_delay": start_delay, "gap": gap, "relay": relay,
             "events": events, "last_done": float(last_done) if last_done is not None else None}
@@ -462,7 +504,10 @@ def main() -> int:
 
     t = time.monotonic()
     database_recreate(args.database_url)
-    django_setup(env)
+    # The bench process forks its clients and the suppliers' system: no connection pool in it, so
+    # none of them inherits a pooled connection the others use (the workers keep the pool).
+    pool_size = os.environ.get("DATABASE_POOL_SIZE")
+    django_setup({**env, "DATABASE_POOL_SIZE": "0"})
     from django.core.management import call_command
 
     from okto88.redis_connection import redis_client
@@ -480,6 +525,9 @@ def main() -> int:
     solo_ids = workshop_ids[args.orders + args.placements:]
 
     child_env = {**os.environ, **env}
+    child_env.pop("DATABASE_POOL_SIZE")
+    if pool_size is not None:
+        child_env["DATABASE_POOL_SIZE"] = pool_size
     processes = Processes(log_dir)
     with ExitStack() as stack:
         stack.callback(processes.stop_all)
@@ -510,9 +558,21 @@ def main() -> int:
         # 1. the workflow
         say(f"  workflow: placing {args.orders:,} terms orders with {args.place_clients} clients, workers running ...")
         t = time.monotonic()
+        from django.db import connections
+
+        connections.close_all()  # the ERP process opens its own
+        fork = multiprocessing.get_context("fork")
+        erp_stop = fork.Event()
+        erp = fork.Process(target=erp_run, args=(erp_stop,), name="erp", daemon=True)
+        erp.start()
+        stack.callback(erp_stop.set)
         placed = place_concurrently(workshop_ids=workflow_ids, supplier_ids=supplier_ids, clients=args.place_clients)
         placed_summary = latency_summary(placed)
         counts = wait_workflow(expected=placed_summary["ok"], processes=processes, timeout=args.timeout)
+        erp_stop.set()
+        erp.join(timeout=30)
+        if erp.is_alive():
+            erp.kill()
         stats = step_stats()
         workflow_seconds = (stats["last_done"] or time.time()) - placed_summary["first"]
         in_fulfilment = counts.get("in_fulfilment", 0)
@@ -539,7 +599,7 @@ def main() -> int:
     ratio = workflow_rate / floor_rate
     say("")
     say(f"workflow: {in_fulfilment:,} of {args.orders:,} orders in_fulfilment in {workflow_seconds:.1f}s "
-        f"(first placement → last mark_in_fulfilment) = {workflow_rate:.1f} orders/s")
+        f"(first placement → last supplier order booked) = {workflow_rate:.1f} orders/s")
     say(f"  placement alone: {placed_summary['rate']:.1f} orders/s with {args.place_clients} clients "
         f"(p50 {placed_summary['p50']:.1f} ms, p95 {placed_summary['p95']:.1f} ms)")
     say(f"  outbox events written: {stats['events']:,}; StepRun rows not succeeded: {stats['other'] or 'none'}")
@@ -549,9 +609,9 @@ def main() -> int:
         n, p50, p95 = stats["durations"].get(step, (0, None, None))
         say(f"  {step:<22}{n:>7}{ms(p50):>9}{ms(p95):>9}")
     say(f"  {'start (event→step 1)':<22}{'':>7}{ms(stats['start_delay'][0]):>9}{ms(stats['start_delay'][1]):>9}"
-        "   order created → commit_stock starts (the queue ahead of it)")
+        "   order created → open_for_acceptance starts (the queue ahead of it)")
     say(f"  {'between steps':<22}{'':>7}{ms(stats['gap'][0]):>9}{ms(stats['gap'][1]):>9}"
-        "   a step's end → the next step's start (broker + worker)")
+        "   a step's end → the next step's start (broker + worker + the supplier's answer)")
     say(f"  {'outbox relay delay':<22}{stats['relay'][0]:>7}{ms(stats['relay'][1]):>9}{ms(stats['relay'][2]):>9}"
         "   payment.settled: created_at → published_at")
     say("")

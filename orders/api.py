@@ -39,7 +39,7 @@ from okto88.api.pagination import CursorPagination
 from okto88.api.problems import PROBLEM_CONTENT_TYPE
 from okto88.models import Scope
 from orders import documents, selectors, services
-from orders.errors import IdempotencyKeyRequired, InvalidSupplierOrderAnswer
+from orders.errors import IdempotencyKeyRequired
 from orders.models import Order, OrderStatus, SupplierOrder, SupplierOrderStatus
 from orders.serializers import (
     CartLineInSerializer,
@@ -303,6 +303,15 @@ class SupplierOrderDetailApi(APIView):
         return Response(SupplierOrderOutForSupplierSerializer(supplier_order).data)
 
 
+def _my_supplier_order_act(request, number: str, act) -> Response:
+    """Run `act` (a service) on one of the caller's supplier orders (another supplier's is a
+    404) and answer with the supplier order as it now is."""
+    supplier = _my_supplier(request)
+    act(selectors.supplier_order_get(supplier=supplier, number=number))
+    return Response(SupplierOrderOutForSupplierSerializer(
+        selectors.supplier_order_get(supplier=supplier, number=number)).data)
+
+
 _ANSWER_ERRORS = {
     400: OpenApiResponse(description="`invalid_supplier_order_answer` (a line not of this supplier order, a quantity "
                                      "out of range, a missing reason) or `validation_error`; nothing changed"),
@@ -327,16 +336,10 @@ class SupplierOrderAcceptApi(APIView):
     def post(self, request, number: str):
         body = SupplierOrderAcceptInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        supplier = _my_supplier(request)
-        supplier_order = selectors.supplier_order_get(supplier=supplier, number=number)
-        rejections = {}
-        for line in body.validated_data["rejected_lines"]:
-            if line["line"] in rejections:
-                raise InvalidSupplierOrderAnswer(f"Line {line['line']} is named twice.", extra={"line": line["line"]})
-            rejections[line["line"]] = services.LineRejection(quantity=line["quantity"], reason=line["reason"])
-        services.supplier_order_answer(supplier_order=supplier_order, rejections=rejections, actor=request.user)
-        return Response(SupplierOrderOutForSupplierSerializer(
-            selectors.supplier_order_get(supplier=supplier, number=number)).data)
+        rejections = {line["line"]: services.LineRejection(quantity=line["quantity"], reason=line["reason"])
+                      for line in body.validated_data["rejected_lines"]}
+        return _my_supplier_order_act(request, number, lambda supplier_order: services.supplier_order_answer(
+            supplier_order=supplier_order, rejections=rejections, actor=request.user))
 
 
 class SupplierOrderRejectApi(APIView):
@@ -351,12 +354,8 @@ class SupplierOrderRejectApi(APIView):
     def post(self, request, number: str):
         body = SupplierOrderRejectInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        supplier = _my_supplier(request)
-        supplier_order = selectors.supplier_order_get(supplier=supplier, number=number)
-        services.supplier_order_reject(supplier_order=supplier_order, reason=body.validated_data["reason"],
-                                       actor=request.user)
-        return Response(SupplierOrderOutForSupplierSerializer(
-            selectors.supplier_order_get(supplier=supplier, number=number)).data)
+        return _my_supplier_order_act(request, number, lambda supplier_order: services.supplier_order_reject(
+            supplier_order=supplier_order, reason=body.validated_data["reason"], actor=request.user))
 
 
 class SupplierOrderReadyApi(APIView):
@@ -373,13 +372,11 @@ class SupplierOrderReadyApi(APIView):
     def post(self, request, number: str):
         body = SupplierOrderReadyInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        supplier = _my_supplier(request)
-        supplier_order = selectors.supplier_order_get(supplier=supplier, number=number)
-        services.supplier_order_mark_ready(supplier_order=supplier_order, actor=request.user,
-                                           parcel_count=body.validated_data.get("parcel_count"),
-                                           weight_g=body.validated_data.get("weight_g"))
-        return Response(SupplierOrderOutForSupplierSerializer(
-            selectors.supplier_order_get(supplier=supplier, number=number)).data)
+        return _my_supplier_order_act(request, number, lambda supplier_order: services.supplier_order_mark_ready(
+            supplier_order=supplier_order, actor=request.user, parcel_count=body.validated_data.get("parcel_count"),
+            weight_g=body.validated_data.get("weight_g")))
+
+
 class SupplierOrderLabelPdfApi(APIView):
     required_scopes = [Scope.ORDERS_READ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -251,8 +252,14 @@ class LineRejectionInSerializer(serializers.Serializer):
 class SupplierOrderAcceptInSerializer(serializers.Serializer):
     rejected_lines = LineRejectionInSerializer(
         many=True, required=False, default=list, max_length=500,
-        help_text="Lines (or some of their units) you cannot supply; every other unit is accepted. Empty or "
-                  "absent: accept everything")
+        help_text="Lines (or some of their units) you cannot supply, each line once; every other unit is "
+                  "accepted. Empty or absent: accept everything")
+
+    def validate_rejected_lines(self, value: list[dict]) -> list[dict]:
+        twice = sorted(line for line, times in Counter(item["line"] for item in value).items() if times > 1)
+        if twice:
+            raise serializers.ValidationError(f"Lines {twice} are named more than once.")
+        return value
 
 
 class SupplierOrderRejectInSerializer(serializers.Serializer):

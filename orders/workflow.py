@@ -206,10 +206,7 @@ def _supplier_orders_redrive(*, order: Order, now: dt.datetime, force: bool, act
             transaction.on_commit(lambda so=supplier_order: supplier_orders_reject_overdue(
                 now=now, supplier_order_ids=[so.pk]))
         else:
-            last = (StepRun.objects.filter(supplier_order=supplier_order)
-                    .annotate(at=Greatest("started_at", "finished_at")).order_by("-at")
-                    .values_list("at", flat=True).first())
-            last = max(filter(None, (last, supplier_order.updated_at)))
+            last = _last_step_activity(order=order, supplier_order=supplier_order)
             if not force and last > now - STALL_AFTER:
                 continue  # something ran recently: a retry is probably scheduled
             supplier_order_step_start(supplier_order=supplier_order, step=step)
@@ -220,10 +217,14 @@ def _supplier_orders_redrive(*, order: Order, now: dt.datetime, force: bool, act
     return redriven
 
 
-def _last_step_activity(*, order: Order) -> dt.datetime | None:
-    last = (StepRun.objects.filter(order=order).annotate(at=Greatest("started_at", "finished_at"))
-            .order_by("-at").values_list("at", flat=True).first())
-    return max(filter(None, (last, order.updated_at)), default=None)
+def _last_step_activity(*, order: Order, supplier_order: SupplierOrder | None = None) -> dt.datetime | None:
+    """When the order (or one supplier order of it) last moved: its last step attempt's start or
+    end, or its own last change."""
+    runs = StepRun.objects.filter(supplier_order=supplier_order) if supplier_order else StepRun.objects.filter(
+        order=order)
+    last = runs.annotate(at=Greatest("started_at", "finished_at")).order_by("-at").values_list("at", flat=True).first()
+    changed = supplier_order.updated_at if supplier_order else order.updated_at
+    return max(filter(None, (last, changed)), default=None)
 
 
 def order_redrive(*, order: Order, now=None, force: bool = False, actor=None) -> str | None:

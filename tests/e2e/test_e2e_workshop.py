@@ -90,16 +90,6 @@ def add_offer(page, index: int, expected_badge: str) -> None:
     page.get_by_test_id("cart-badge").locator(".badge", has_text=expected_badge).wait_for()
 
 
-def reload_until(page, predicate, *, what: str, worker, timeout: float = 60) -> None:
-    """The member reloading the order page until the news is there."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(1)
-        page.reload()
-    raise AssertionError(f"the order page never showed {what}\n{worker.log_text()[-3000:]}")
-
 
 def assert_fits(page) -> None:
     assert page.evaluate(NO_SIDEWAYS), f"{page.url} scrolls sideways"

@@ -14,7 +14,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from okto88.models import OutboxEvent
-from orders import services, workflow
+from orders import services
 from orders.errors import SupplierOrderNotAnswerable
 from orders.models import Notification, Order, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
 from orders.services.pricing import order_totals
@@ -81,19 +81,6 @@ def assert_ledger_consistent(stock: Stock) -> None:
     assert last is None or (last.on_hand_after, last.reserved_after) == (stock.on_hand, stock.reserved)
 
 
-def steps_by_status(order: Order) -> dict[str, list[str]]:
-    runs: dict[str, list[str]] = {}
-    for step, status in StepRun.objects.filter(order=order).order_by("started_at", "pk").values_list("step",
-                                                                                                       "status"):
-        runs.setdefault(step, []).append(status)
-    return runs
-
-
-def redrive_lost_chain(order: Order) -> None:
-    """The chain placement enqueued went to a queue nobody reads, as a lost message would: the
-    reconciler (Celery beat) re-drives the order once it has sat past its deadline."""
-    later = timezone.now() + workflow.STALL_AFTER + timedelta(seconds=1)
-    assert workflow.workflow_reconcile(now=later) == [order.number]
 
 
 def answered_and_packed(order: Order, *, worker) -> SupplierOrder:

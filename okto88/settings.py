@@ -9,6 +9,7 @@ profile starts embedded PostgreSQL and Redis (okto88/embedded.py).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -89,6 +90,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "import_export",
+    "axes",
     *PROJECT_APPS,
 ]
 
@@ -107,6 +109,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last (django-axes): turns a login refused for a lockout into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "okto88.urls"
@@ -182,6 +186,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The lockout backend first: a locked account or address is refused before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -230,6 +239,37 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 DEFAULT_EXCEPTION_REPORTER_FILTER = "okto88.error_reports.CredentialMaskingFilter"
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Logins: lockout and password-reset bounds (okto88/login_lockout.py, docs/security.md) --
+# An account (the e-mail typed, from any address) locks after ACCOUNT_FAILURES failed logins,
+# an address after ADDRESS_FAILURES (over any accounts), each counted while its failures come
+# less than COOLOFF_SECONDS apart; a lock lasts COOLOFF_SECONDS from the failure that set it.
+# Counters live in Redis (no row per attempt); attempts refused during a lock are not counted.
+LOGIN_LOCKOUT_ACCOUNT_FAILURES = env_int("LOGIN_LOCKOUT_ACCOUNT_FAILURES", 5)
+LOGIN_LOCKOUT_ADDRESS_FAILURES = env_int("LOGIN_LOCKOUT_ADDRESS_FAILURES", 20)
+LOGIN_LOCKOUT_COOLOFF_SECONDS = env_int("LOGIN_LOCKOUT_COOLOFF_SECONDS", 15 * 60)
+if min(LOGIN_LOCKOUT_ACCOUNT_FAILURES, LOGIN_LOCKOUT_ADDRESS_FAILURES, LOGIN_LOCKOUT_COOLOFF_SECONDS) < 1:
+    raise ImproperlyConfigured("LOGIN_LOCKOUT_ACCOUNT_FAILURES, LOGIN_LOCKOUT_ADDRESS_FAILURES and "
+                               "LOGIN_LOCKOUT_COOLOFF_SECONDS must be 1 or more")
+AXES_ENABLED = env_bool("LOGIN_LOCKOUT_ENABLED", True)
+AXES_HANDLER = "okto88.login_lockout.LoginLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each one locks on its own (not the pair)
+AXES_FAILURE_LIMIT = LOGIN_LOCKOUT_ACCOUNT_FAILURES  # the address's own limit is the handler's
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_COOLOFF_SECONDS)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The login forms (site, admin, supplier admin) and authenticate() all call it "username".
+AXES_USERNAME_FORM_FIELD = "username"
+# The API's trusted-proxy rule (API_NUM_PROXIES): X-Forwarded-For only behind known proxies.
+AXES_CLIENT_IP_CALLABLE = "okto88.api.rate_windows.client_address"
+AXES_LOCKOUT_CALLABLE = "okto88.views.login_locked_out"
+AXES_ENABLE_ADMIN = False  # the handler keeps no AccessAttempt rows for admin to show
+AXES_VERBOSE = False
+# Password reset (okto88/views.py): requests per e-mail address and per client address, and
+# reset links that fail to check per client address, in fixed windows of WINDOW_MINUTES.
+PASSWORD_RESET_WINDOW_MINUTES = env_int("PASSWORD_RESET_WINDOW_MINUTES", 60)
+PASSWORD_RESET_REQUESTS_PER_EMAIL = env_int("PASSWORD_RESET_REQUESTS_PER_EMAIL", 3)
+PASSWORD_RESET_REQUESTS_PER_ADDRESS = env_int("PASSWORD_RESET_REQUESTS_PER_ADDRESS", 10)
+PASSWORD_RESET_LINK_FAILURES_PER_ADDRESS = env_int("PASSWORD_RESET_LINK_FAILURES_PER_ADDRESS", 10)
 
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 
+from okto88 import login_lockout
 from okto88.api.problems import is_api_request, problem_response
 from okto88.request_guard import too_large_response
 
@@ -55,3 +59,44 @@ def csrf_failure(request, reason=""):
     return render(request, "errors/403.html", {"reason": reason}, status=403)
 
 
+
+
+def too_many_attempts(request, *, wait_seconds: float):
+    """429 for a locked login or a password reset past its bound: how long to wait, nothing more
+    (not which bound, nor whether the account exists)."""
+    response = render(request, "registration/too_many_attempts.html",
+                      {"wait_minutes": login_lockout.wait_minutes(wait_seconds),
+                       "login_url": request.path if request.path.endswith("/login/") else reverse("login")},
+                      status=429)
+    response["Retry-After"] = str(int(wait_seconds) or 1)
+    return response
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """AXES_LOCKOUT_CALLABLE: the answer to a login refused for a lockout, on every login form."""
+    return too_many_attempts(request, wait_seconds=login_lockout.lockout_wait_seconds(request))
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request, bounded per e-mail address and per client address: past a bound
+    the 429 page and no mail, known address or not."""
+
+    def form_valid(self, form):
+        wait = login_lockout.password_reset_request_wait(request=self.request, email=form.cleaned_data["email"])
+        if wait:
+            return too_many_attempts(self.request, wait_seconds=wait)
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's reset link, with the links that fail to check bounded per client address."""
+
+    def dispatch(self, *args, **kwargs):
+        wait = login_lockout.password_reset_link_wait(self.request)
+        if wait:
+            return too_many_attempts(self.request, wait_seconds=wait)
+        response = super().dispatch(*args, **kwargs)
+        # A good token redirects to the set-password form; the "no longer valid" page is a failure.
+        if not self.validlink and not isinstance(response, HttpResponseRedirect):
+            login_lockout.password_reset_link_failure_count(self.request)
+        return response

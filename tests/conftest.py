@@ -102,8 +102,8 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Throttle counters, cached pages and partner breakers must not leak from one test into another."""
-    keys = [key for pattern in (f"{cache.key_prefix}:*", "throttle:*", "okto88:breaker*")
+    """Throttle counters, login lockouts, cached pages and partner breakers must not leak from one test into another."""
+    keys = [key for pattern in (f"{cache.key_prefix}:*", "throttle:*", "okto88:breaker*", "lockout:*")
             for key in redis_client().scan_iter(match=pattern, count=1000)]
     if keys:
         redis_client().delete(*keys)

@@ -162,10 +162,7 @@ class LoginLockoutHandler(AbstractAxesHandler, AxesBaseHandler):
     def user_logged_in(self, sender, request, user, **kwargs) -> None:
         # The account's own failures end with a login; the address's stay (a stuffer holding one
         # good account must not clear its address by logging in with it).
-        try:
-            redis_client().delete(_account_counter(user.get_username()).key)
-        except redis.RedisError:
-            logger.warning("login lockout unavailable; account failures not cleared", exc_info=True)
+        account_failures_clear(username=user.get_username())
 
     def user_logged_out(self, sender, request, user, **kwargs) -> None:
         return None
@@ -183,6 +180,15 @@ class LoginLockoutHandler(AbstractAxesHandler, AxesBaseHandler):
             if username is not None:
                 keys.append(_account_counter(username).key)
         return int(client.delete(*keys)) if keys else 0
+
+
+def account_failures_clear(*, username: str) -> None:
+    """Forget an account's failed logins (and so its lock): after a login, or a password reset
+    that proved the mailbox."""
+    try:
+        redis_client().delete(_account_counter(username).key)
+    except redis.RedisError:
+        logger.warning("login lockout unavailable; account failures not cleared", exc_info=True)
 
 
 def lockout_wait_seconds(request) -> int:

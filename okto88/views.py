@@ -100,3 +100,9 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         if not self.validlink and not isinstance(response, HttpResponseRedirect):
             login_lockout.password_reset_link_failure_count(self.request)
         return response
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # Whoever set the new password holds the mailbox: the account's lock ends with it.
+        login_lockout.account_failures_clear(username=self.user.get_username())
+        return response

@@ -283,3 +283,16 @@ def test_reset_links_that_fail_are_bounded_per_address_and_a_good_link_still_wor
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password("Kopling-Baru-2026")
+
+
+def test_a_password_reset_lifts_the_accounts_lock():
+    user = UserFactory()
+    for n in range(5):
+        _login(_client(f"10.1.4.{n}"), user.email, "wrong")
+    owner = _client("10.1.4.9")
+    assert _login(owner, user.email, PASSWORD).status_code == 429
+    _reset(owner, user.email)
+    link = re.search(r"https?://[^/]+(/accounts/reset/\S+)", mail.outbox[0].body).group(1)
+    form_url = owner.get(link)["Location"]
+    owner.post(form_url, {"new_password1": "Kopling-Baru-2026", "new_password2": "Kopling-Baru-2026"})
+    assert _login(owner, user.email, "Kopling-Baru-2026").status_code == 302

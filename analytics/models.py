@@ -20,6 +20,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Rollup(models.Model):
@@ -164,7 +165,7 @@ class SecurityAlertAction(models.TextChoices):
 
 
 class SecurityAlertStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("security alert status", "Open")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     MUTED = "muted", _("Muted")
 

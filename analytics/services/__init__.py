@@ -1,4 +1,5 @@
-"""Writes of the analytics app: rollups of recorded events (rollups), the business figures' read model (sales)."""
+"""Writes of the analytics app: rollups of recorded events (rollups), the business figures' read model (sales),
+security alerts (security_alerts)."""
 
 from __future__ import annotations
 
@@ -22,4 +23,11 @@ from analytics.services.sales import (  # noqa: F401
     sales_days_rebuild,
     sales_days_refresh,
     sales_days_refresh_changed,
+)
+from analytics.services.security_alerts import (  # noqa: F401
+    MUTE_MAX_HOURS,
+    MUTE_MIN_HOURS,
+    security_alert_acknowledge,
+    security_alert_mute,
+    security_alert_raise,
 )

@@ -77,12 +77,12 @@ def guard_refresh() -> None:
 
 
 def _until(field: str, now: float) -> float | None:
+    global _snapshot_at
     if not _snapshot_at:
         try:
             guard_refresh()
         except Exception:  # Redis away: nothing is enforced rather than every request failing
             logger.warning("client guard state unavailable", exc_info=True)
-            global _snapshot_at
             _snapshot_at = now  # asked once; the flusher tries again
     if not _snapshot:
         return None

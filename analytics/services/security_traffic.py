@@ -16,6 +16,7 @@ goes to analytics.services.security_alerts.security_alert_raise, which deduplica
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import statistics
 import time
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analytics.models import ClientBaseline, ClientTrafficHour
+from analytics.models import ClientBaseline, ClientTrafficHour, SecurityAlertAction
 from analytics.services.security_alerts import security_alert_raise
 from okto88 import client_guard
 from okto88.client_traffic import (
@@ -89,8 +90,6 @@ def client_traffic_hours_add(*, minutes: list[tuple[int, dict[str, IdentMinute]]
     """Adds minutes of traffic (minute since the epoch → ident → counts) to their hourly rows
     (created if new): two writers of one hour add up; distinct ids keep the larger figure.
     Returns the rows written."""
-    import json
-
     hours: dict[tuple[str, dt.datetime], HourTotals] = {}
     for minute, idents in minutes:
         for ident, traffic in idents.items():
@@ -269,7 +268,7 @@ def _findings(minute: int, ident: str, traffic: IdentMinute, baseline: Baseline)
     probed = {endpoint: n for endpoint, n in denied.items() if n >= settings.SECURITY_ENUMERATION_DISTINCT_IDS}
     if probed:
         endpoint = max(probed, key=probed.get)
-        add(ENUMERATION, endpoint=endpoint, distinct_denied_ids=probed[endpoint], endpoints=probed,
+        add(ENUMERATION, endpoint=endpoint, distinct_denied_ids=probed[endpoint], endpoints_probed=len(probed),
             sample_ids=traffic_denied_ids_sample(minute=minute, ident=ident, endpoint=endpoint))
     fast = traffic.count("fast_flows")
     if fast >= settings.SECURITY_FAST_FLOW_PER_MINUTE:
@@ -277,22 +276,21 @@ def _findings(minute: int, ident: str, traffic: IdentMinute, baseline: Baseline)
     return found
 
 
-def _enforce(finding: Finding, *, now: float) -> str:
-    """Act on a finding in enforce mode; the action as the alert records it."""
-    until_iso = None
+def _enforce(finding: Finding, *, now: float) -> tuple[str, dict]:
+    """Act on a finding in enforce mode; the action (SecurityAlertAction) and its figures."""
     if finding.detector == ENUMERATION and finding.ident.startswith("client:") and finding.api_key_ids:
-        until = client_guard.api_keys_suspend(api_key_ids=sorted(finding.api_key_ids),
-                                              seconds=settings.SECURITY_KEY_SUSPEND_SECONDS, now=now)
-        until_iso = dt.datetime.fromtimestamp(until, tz=dt.UTC).isoformat(timespec="seconds")
-        action = f"api_key_suspended: keys {', '.join(map(str, sorted(finding.api_key_ids)))} until {until_iso}"
+        key_ids = sorted(finding.api_key_ids)
+        until = client_guard.api_keys_suspend(api_key_ids=key_ids, seconds=settings.SECURITY_KEY_SUSPEND_SECONDS,
+                                              now=now)
+        action, figures = SecurityAlertAction.KEY_SUSPENDED, {"suspended_key_ids": key_ids}
     else:
         until = client_guard.client_throttle_tighten(ident=finding.ident,
                                                      seconds=settings.SECURITY_THROTTLE_COOL_OFF_SECONDS, now=now)
-        until_iso = dt.datetime.fromtimestamp(until, tz=dt.UTC).isoformat(timespec="seconds")
-        action = f"client_throttled: {settings.SECURITY_TIGHTENED_RATE} until {until_iso}"
+        action, figures = SecurityAlertAction.THROTTLE_TIGHTENED, {"tightened_rate": settings.SECURITY_TIGHTENED_RATE}
+    figures["action_until"] = dt.datetime.fromtimestamp(until, tz=dt.UTC).isoformat(timespec="seconds")
     logger.warning("security enforcement", extra={"detector": finding.detector, "ident": finding.ident,
-                                                  "action": action})
-    return action
+                                                  "action": str(action), **figures})
+    return action, figures
 
 
 def security_traffic_detect(*, now: float | None = None) -> list[Finding]:
@@ -313,9 +311,9 @@ def security_traffic_detect(*, now: float | None = None) -> list[Finding]:
                 findings[(finding.detector, ident)] = finding  # the later minute's wins
     for finding in findings.values():
         mode = detector_mode(finding.detector)
-        action = _enforce(finding, now=now) if mode == ENFORCE else ""
+        action, figures = _enforce(finding, now=now) if mode == ENFORCE else ("", {})
         logger.warning("security detector fired", extra={"detector": finding.detector, "ident": finding.ident,
                                                          "mode": mode})
-        security_alert_raise(detector=finding.detector, ident=finding.ident, mode=mode, details=finding.details,
-                             action_taken=action)
+        security_alert_raise(detector=finding.detector, ident=finding.ident, mode=mode,
+                             details={**finding.details, **figures}, action_taken=action)
     return list(findings.values())

@@ -195,8 +195,7 @@ def client_baselines_refresh(*, now: float | None = None) -> int:
     pipe = redis_client().pipeline(transaction=True)
     pipe.delete(key)
     for ident, b in baselines.items():
-        if not b.floor:
-            pipe.hset(key, ident, f"{b.median}|{b.mad}|{b.samples}")
+        pipe.hset(key, ident, f"{b.median}|{b.mad}|{b.samples}|{int(b.floor)}")
     pipe.hset(key, BASELINE_COMPUTED_FIELD, computed_at.isoformat())
     pipe.expire(key, 2 * 3600)
     pipe.execute()
@@ -217,8 +216,8 @@ def client_baselines(*, idents: list[str], now: float | None = None) -> dict[str
         if value is None:
             baselines[ident] = floor_baseline()
             continue
-        median, mad, samples = value.decode().split("|")
-        baselines[ident] = Baseline(median=float(median), mad=float(mad), samples=int(samples), floor=False)
+        median, mad, samples, floor = value.decode().split("|")
+        baselines[ident] = Baseline(median=float(median), mad=float(mad), samples=int(samples), floor=floor == "1")
     return baselines
 
 

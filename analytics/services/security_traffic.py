@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import statistics
 import time
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import ClientBaseline, ClientTrafficHour, SecurityAlertAction
+from analytics.selectors.security_traffic import Baseline, baseline_of, floor_baseline, hour_of_week, modified_z
 from analytics.services.security_alerts import security_alert_raise
 from okto88 import client_guard
 from okto88.client_traffic import (
@@ -43,8 +43,6 @@ from okto88.redis_connection import redis_client
 logger = logging.getLogger(__name__)
 
 BASELINE_WEEKS = 4
-# A constant rate has a MAD of 0; the z-score divides by at least this.
-MIN_MAD = 1.0
 BASELINE_CACHE_KEY = "okto88:traffic:baseline:{hour}"
 BASELINE_COMPUTED_FIELD = "#computed"
 PRUNE_BATCH_ROWS = 5000
@@ -135,37 +133,6 @@ def client_traffic_prune(*, now: float | None = None) -> int:
 
 
 # --- baselines -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Baseline:
-    median: float
-    mad: float
-    samples: int
-    floor: bool  # a new client's: too few samples, the settings' floor stands in
-
-
-def hour_of_week(moment: dt.datetime) -> int:
-    moment = moment.astimezone(dt.UTC)
-    return moment.weekday() * 24 + moment.hour
-
-
-def median_and_mad(values: list[float]) -> tuple[float, float]:
-    """The median and the median absolute deviation (unscaled) of `values`."""
-    median = statistics.median(values)
-    return float(median), float(statistics.median(abs(value - median) for value in values))
-
-
-def floor_baseline(samples: int = 0) -> Baseline:
-    return Baseline(median=settings.SECURITY_BASELINE_FLOOR_MEDIAN, mad=settings.SECURITY_BASELINE_FLOOR_MAD,
-                    samples=samples, floor=True)
-
-
-def baseline_of(*, samples: list[int]) -> Baseline:
-    if len(samples) < settings.SECURITY_BASELINE_MIN_SAMPLES:
-        return floor_baseline(len(samples))
-    median, mad = median_and_mad(samples)
-    return Baseline(median=median, mad=mad, samples=len(samples), floor=False)
-
-
 def _hour_start(now: float) -> dt.datetime:
     return dt.datetime.fromtimestamp((int(now) // 3600) * 3600, tz=dt.UTC)
 
@@ -219,10 +186,6 @@ def client_baselines(*, idents: list[str], now: float | None = None) -> dict[str
         median, mad, samples, floor = value.decode().split("|")
         baselines[ident] = Baseline(median=float(median), mad=float(mad), samples=int(samples), floor=floor == "1")
     return baselines
-
-
-def modified_z(*, value: float, baseline: Baseline) -> float:
-    return 0.6745 * (value - baseline.median) / max(baseline.mad, MIN_MAD)
 
 
 # --- detectors -------------------------------------------------------------------------------

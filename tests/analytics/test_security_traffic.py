@@ -14,6 +14,7 @@ import requests
 from django.urls import reverse
 
 from analytics.models import ClientBaseline, ClientTrafficHour, SecurityAlert
+from analytics.selectors.security_traffic import client_traffic_figure, median_and_mad
 from analytics.services import (
     client_baselines,
     client_baselines_refresh,
@@ -21,7 +22,7 @@ from analytics.services import (
     client_traffic_rollup,
     security_traffic_detect,
 )
-from analytics.services.security_traffic import median_and_mad
+from okto88.client_guard import client_throttle_tighten
 from okto88.client_traffic import (
     COUNTERS,
     KEY_PREFIX,
@@ -294,3 +295,24 @@ def test_a_20x_spike_from_one_key_is_a_volume_alert_and_a_steady_rate_is_not(liv
     assert volume.details["new_client_floor"] is False
     assert not [f for f in findings if f.ident == f"client:{steady.api_key.client_id}"]
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.django_db
+def test_the_security_page_lists_the_busiest_callers_against_their_baseline():
+    hour = this_hour()
+    caller, quiet = issue_api_key(), issue_api_key()
+    ident = f"client:{caller.api_key.client_id}"
+    for week in range(1, 5):
+        history_add(ident, hour=hour - dt.timedelta(weeks=week), minute_requests=[4, 5, 6] * 20)
+    client_baselines_refresh()
+    history_add(ident, hour=hour, minute_requests=[5] * 59 + [100])
+    history_add(f"client:{quiet.api_key.client_id}", hour=hour, minute_requests=[1] * 60)
+    client_throttle_tighten(ident=ident, seconds=60)
+
+    rows = client_traffic_figure().rows
+    assert [row["ident"] for row in rows] == [ident, f"client:{quiet.api_key.client_id}"]
+    top = rows[0]
+    assert top["who"] == caller.api_key.client.name and top["requests"] == 5 * 59 + 100
+    assert top["peak_per_minute"] == 100 and (top["baseline_median"], top["baseline_mad"]) == (5.0, 1.0)
+    assert top["peak_z"] == round(0.6745 * 95, 1) and top["enforced"] == "throttle_tightened"
+    assert rows[1]["new_client"] is True and rows[1]["enforced"] == ""

@@ -273,9 +273,13 @@ def security_traffic_detect(*, now: float | None = None) -> list[Finding]:
                 findings[(finding.detector, ident)] = finding  # the later minute's wins
     for finding in findings.values():
         mode = detector_mode(finding.detector)
-        action, figures = _enforce(finding, now=now) if mode == ENFORCE else ("", {})
         logger.warning("security detector fired", extra={"detector": finding.detector, "ident": finding.ident,
                                                          "mode": mode})
-        security_alert_raise(detector=finding.detector, ident=finding.ident, mode=mode,
-                             details={**finding.details, **figures}, action_taken=action)
+        try:
+            action, figures = _enforce(finding, now=now) if mode == ENFORCE else ("", {})
+            security_alert_raise(detector=finding.detector, ident=finding.ident, mode=mode,
+                                 details={**finding.details, **figures}, action_taken=action)
+        except Exception:  # one finding that cannot be acted on or recorded does not hide the others
+            logger.exception("security finding not handled", extra={"detector": finding.detector,
+                                                                    "ident": finding.ident})
     return list(findings.values())

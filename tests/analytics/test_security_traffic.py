@@ -233,6 +233,7 @@ def live_get(base: str, path: str, raw_key: str) -> requests.Response:
     return requests.get(f"{base}{path}", headers={"Authorization": f"Api-Key {raw_key}"}, timeout=10)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("mode", ["enforce", "log"])
 def test_a_key_enumerating_other_workshops_orders_is_alerted_and_in_enforce_mode_stopped(
         live_server, settings, mode):
@@ -268,6 +269,7 @@ def test_a_key_enumerating_other_workshops_orders_is_alerted_and_in_enforce_mode
     assert time.monotonic() - started < 60
 
 
+@pytest.mark.integration
 def test_a_20x_spike_from_one_key_is_a_volume_alert_and_a_steady_rate_is_not(live_server, settings):
     settings.SECURITY_VOLUME_FLOOR_PER_MINUTE = 50
     modes(settings, volume="log")
@@ -316,3 +318,26 @@ def test_the_security_page_lists_the_busiest_callers_against_their_baseline():
     assert top["peak_per_minute"] == 100 and (top["baseline_median"], top["baseline_mad"]) == (5.0, 1.0)
     assert top["peak_z"] == round(0.6745 * 95, 1) and top["enforced"] == "throttle_tightened"
     assert rows[1]["new_client"] is True and rows[1]["enforced"] == ""
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_runs_the_detectors_as_beat_sends_them(celery_worker, settings):
+    from okto88.celery import task_send
+
+    traffic_keys_delete()
+    for index in range(25):
+        traffic_count(ident="ip:203.0.113.70", status=404, endpoint=ORDER, object_id=f"OK-2612-{index:06d}")
+    traffic_flush()
+    task_send("analytics.security_traffic_detect")  # beat's schedule entry, by name
+    deadline = time.monotonic() + 30
+    while not SecurityAlert.objects.filter(detector="enumeration", ident="ip:203.0.113.70").exists():
+        assert time.monotonic() < deadline, celery_worker.log_text()[-3000:]
+        time.sleep(0.2)
+    assert settings.CELERY_BEAT_SCHEDULE["analytics-security-traffic-detect"]["task"] == \
+        "analytics.security_traffic_detect"
+    # The worker tightened the address's throttle: this process sees it with its next flush.
+    traffic_flush()
+    from okto88.client_guard import ident_tightened_until
+
+    assert ident_tightened_until("ip:203.0.113.70") is not None

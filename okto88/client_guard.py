@@ -76,9 +76,14 @@ def guard_refresh() -> None:
     guard_snapshot_replace(redis_client().hgetall(GUARD_KEY))
 
 
+# A snapshot older than this is read again on the calling path (once per period): the flusher
+# refreshes it every second while it runs, but a process that counts nothing (counting off) has none.
+STALE_AFTER_SECONDS = 5.0
+
+
 def _until(field: str, now: float) -> float | None:
     global _snapshot_at
-    if not _snapshot_at:
+    if now - _snapshot_at > STALE_AFTER_SECONDS:
         try:
             guard_refresh()
         except Exception:  # Redis away: nothing is enforced rather than every request failing
@@ -91,8 +96,8 @@ def _until(field: str, now: float) -> float | None:
 
 
 def guard_active() -> bool:
-    """Whether anything is enforced at all (the common case: nothing, and no check is needed)."""
-    return bool(_snapshot) or not _snapshot_at
+    """Whether anything may be enforced (the common case: nothing, and no check is needed)."""
+    return bool(_snapshot) or time.time() - _snapshot_at > STALE_AFTER_SECONDS
 
 
 def ident_tightened_until(ident: str, *, now: float | None = None) -> float | None:

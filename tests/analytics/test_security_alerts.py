@@ -3,15 +3,19 @@ one event and one mail per new alert, acknowledgement and mute, and two processe
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.db import connection, connections, transaction
+from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from analytics.models import SecurityAlert, SecurityAlertAction, SecurityAlertStatus
 from analytics.selectors.security import security_alerts_open_count
@@ -23,8 +27,10 @@ from analytics.services.security_alerts import (
     security_alert_raise,
 )
 from okto88.events import event_payload_errors, event_topic
-from okto88.models import OutboxEvent
-from tests.platform.factories import OperatorFactory, UserFactory
+from okto88.models import OutboxEvent, Scope
+from tests.platform.factories import OperatorFactory, UserFactory, issue_api_key
+from tests.suppliers.factories import SupplierApiClientFactory, SupplierMemberFactory
+from tests.workshops.factories import WorkshopMemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -291,3 +297,175 @@ def test_many_threads_raising_at_once_open_one_alert():
     assert len({alert.pk for alert in results}) == 1
     alert = SecurityAlert.objects.get()
     assert alert.occurrences == threads and len(alert_events()) == 1
+
+
+# --- the operators' page (/ops/security/) -----------------------------------------------------
+
+def operator_browser(user=None) -> Client:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user or OperatorFactory())
+    browser.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    browser.get("/ops/security/")  # sets the CSRF cookie
+    return browser
+
+
+def csrf(browser: Client) -> dict:
+    return {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value}
+
+
+def test_the_page_lists_open_alerts_first_with_their_figures():
+    old_open = raise_volume(ident="client:1")
+    acknowledged = raise_volume(ident="client:2", details={"distinct_ids": 321})
+    security_alert_acknowledge(alert=acknowledged, user=OperatorFactory())
+    raise_volume(ident="client:3")
+    html = operator_browser().get("/ops/security/").content.decode()
+    positions = [html.index(f'id="alert-{pk}"') for pk in (old_open.pk, acknowledged.pk)]
+    assert positions[0] < positions[1]  # open before acknowledged, though acknowledged was seen later
+    assert html.index("client:3") < html.index("client:1")  # among open ones, the latest first
+    assert "Request volume" in html and "distinct_ids" in html and "321" in html
+    assert 'class="badge ops-badge"' in html and ">2<" in html  # two open alerts in the navigation
+
+
+def test_the_page_shows_times_in_jakarta():
+    with time_machine.travel(dt.datetime(2026, 12, 7, 1, 30, tzinfo=dt.UTC), tick=False):
+        raise_volume()
+    html = operator_browser().get("/ops/security/").content.decode()
+    assert "8:30" in html or "08:30" in html
+
+
+def test_the_page_filters_by_status_and_detector_and_says_when_a_filter_is_unknown():
+    raise_volume(ident="client:1")
+    raise_volume(ident="client:2", detector="enumeration")
+    browser = operator_browser()
+    html = browser.get("/ops/security/?detector=enumeration").content.decode()
+    assert "client:2" in html and "client:1" not in html
+    assert "client:1" not in browser.get("/ops/security/?status=acknowledged").content.decode()
+    response = browser.get("/ops/security/?status=closed")
+    assert response.status_code == 400 and b"Unknown filter value" in response.content
+    assert b"client:1" in response.content  # every alert, the bad filter dropped
+
+
+def test_the_page_shows_50_alerts_a_page():
+    for n in range(51):
+        raise_volume(ident=f"client:{n}")
+    browser = operator_browser()
+    first = browser.get("/ops/security/").content.decode()
+    second = browser.get("/ops/security/?page=2").content.decode()
+    assert first.count('class="security-alert ') == 50 and second.count('class="security-alert ') == 1
+    assert "Page 1 of 2" in first
+    assert browser.get("/ops/security/?page=999").status_code == 200  # the last page
+
+
+def test_acknowledge_and_mute_from_the_page_need_csrf_and_keep_the_filter():
+    operator = OperatorFactory()
+    browser = operator_browser(operator)
+    alert = raise_volume()
+    path = f"/ops/security/{alert.pk}/acknowledge/"
+    assert browser.post(path).status_code == 403  # no CSRF token
+    response = browser.post(path, {**csrf(browser), "status": "open", "detector": "volume", "page": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == "/ops/security/?status=open&detector=volume&page=1"
+    alert.refresh_from_db()
+    assert alert.status == SecurityAlertStatus.ACKNOWLEDGED and alert.acknowledged_by == operator
+    assert "is acknowledged" in browser.get(response["Location"]).content.decode()
+
+    second = raise_volume()
+    response = browser.post(f"/ops/security/{second.pk}/mute/", {**csrf(browser), "hours": "168",
+                                                                 "status": "<script>"})
+    assert response.status_code == 302 and response["Location"] == "/ops/security/"
+    second.refresh_from_db()
+    assert second.status == SecurityAlertStatus.MUTED
+    assert second.muted_until - second.acknowledged_at == timedelta(days=7)
+    assert raise_volume() is None
+
+
+@pytest.mark.parametrize("hours", ["", "12", "720", "abc", "99999999999"])
+def test_the_page_mutes_only_for_the_lengths_it_offers(hours):
+    browser = operator_browser()
+    alert = raise_volume()
+    response = browser.post(f"/ops/security/{alert.pk}/mute/", {**csrf(browser), "hours": hours}, follow=True)
+    assert b"Choose how long to mute" in response.content
+    alert.refresh_from_db()
+    assert alert.status == SecurityAlertStatus.OPEN
+
+
+def test_an_unknown_alert_is_404_and_get_is_refused():
+    browser = operator_browser()
+    assert browser.post("/ops/security/999999/acknowledge/", csrf(browser)).status_code == 404
+    assert browser.get(f"/ops/security/{raise_volume().pk}/mute/").status_code == 405
+
+
+@pytest.mark.parametrize("member", ["workshop", "supplier", "plain"])
+def test_non_operators_cannot_see_or_answer_alerts(member):
+    user = {"workshop": lambda: WorkshopMemberFactory().user, "supplier": lambda: SupplierMemberFactory().user,
+            "plain": UserFactory}[member]()
+    alert = raise_volume()
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    assert browser.get("/ops/security/").status_code == 403
+    browser.get("/")
+    token = {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value} if "csrftoken" in browser.cookies else {}
+    assert browser.post(f"/ops/security/{alert.pk}/acknowledge/", token).status_code == 403
+    assert browser.post(f"/ops/security/{alert.pk}/mute/", {**token, "hours": "24"}).status_code == 403
+    alert.refresh_from_db()
+    assert alert.status == SecurityAlertStatus.OPEN
+
+
+def test_anonymous_is_sent_to_login():
+    response = Client().get("/ops/security/")
+    assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def test_the_page_speaks_indonesian_by_default():
+    raise_volume()
+    browser = Client()
+    browser.force_login(OperatorFactory())
+    html = browser.get("/ops/security/").content.decode()
+    assert "Peringatan keamanan" in html and "Volume permintaan" in html
+
+
+def test_the_admin_lists_alerts_read_only():
+    alert = raise_volume()
+    browser = Client()
+    browser.force_login(OperatorFactory())
+    assert browser.get("/admin/analytics/securityalert/").status_code == 200
+    assert browser.get(f"/admin/analytics/securityalert/{alert.pk}/change/").status_code == 200
+    assert browser.get("/admin/analytics/securityalert/add/").status_code == 403
+
+
+# --- the API (/api/v1/ops/security/alerts/) ---------------------------------------------------
+
+def api(raw_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
+    return client
+
+
+def test_the_api_pages_alerts_newest_first_with_filters():
+    alerts = [raise_volume(ident=f"client:{n}") for n in range(3)]
+    raise_volume(ident="user:9", detector="login_lockout")
+    key = issue_api_key(scopes=[Scope.OPS_READ]).raw_key
+    body = api(key).get("/api/v1/ops/security/alerts/?page_size=2&detector=volume").json()
+    assert [row["id"] for row in body["results"]] == [alerts[2].pk, alerts[1].pk]
+    assert body["results"][0]["details"] == FIGURES and body["results"][0]["status"] == "open"
+    rest = api(key).get(body["next"]).json()
+    assert [row["id"] for row in rest["results"]] == [alerts[0].pk] and rest["next"] is None
+    only = api(key).get("/api/v1/ops/security/alerts/?detector=login_lockout").json()["results"]
+    assert [row["ident"] for row in only] == ["user:9"]
+    assert api(key).get("/api/v1/ops/security/alerts/?status=muted").json()["results"] == []
+
+
+@pytest.mark.parametrize("query", ["status=closed", "detector=x", "page_size=0", "cursor=bogus"])
+def test_the_api_answers_bad_input_as_problem_json(query):
+    key = issue_api_key(scopes=[Scope.OPS_READ]).raw_key
+    response = api(key).get(f"/api/v1/ops/security/alerts/?{query}")
+    assert response.status_code in (400, 404)
+    assert response["Content-Type"].startswith("application/problem+json")
+
+
+def test_the_api_refuses_keys_without_ops_read_and_keys_acting_for_a_supplier():
+    response = api(issue_api_key(scopes=[Scope.CATALOG_READ]).raw_key).get("/api/v1/ops/security/alerts/")
+    assert response.status_code == 403 and response.json()["code"] == "insufficient_scope"
+    supplier_key = issue_api_key(scopes=list(Scope.values))
+    SupplierApiClientFactory(api_client=supplier_key.api_key.client)
+    assert api(supplier_key.raw_key).get("/api/v1/ops/security/alerts/").status_code == 403

@@ -14,7 +14,7 @@ from django.db.models import Max, Sum
 from django.utils.translation import gettext_lazy as _
 
 from analytics.figures import Column, Figure
-from analytics.models import ClientBaseline, ClientTrafficHour
+from analytics.models import ClientBaseline, ClientTrafficHour, SecurityAlertAction
 from okto88 import client_guard
 from okto88.models import ApiClient, ApiKey, User
 
@@ -81,11 +81,11 @@ def _enforced(idents: list[str], *, now: float) -> dict[str, str]:
     for field in entries:
         action, _, target = field.partition("|")
         if action == client_guard.TIGHTEN:
-            enforced[target] = "throttle_tightened"
+            enforced[target] = SecurityAlertAction.THROTTLE_TIGHTENED.label
     key_ids = [int(target[4:]) for field in entries
                for action, _, target in [field.partition("|")] if action == client_guard.SUSPEND]
     for client_id in ApiKey.objects.filter(pk__in=key_ids).values_list("client_id", flat=True):
-        enforced[f"client:{client_id}"] = "key_suspended"
+        enforced[f"client:{client_id}"] = SecurityAlertAction.KEY_SUSPENDED.label
     return {ident: enforced[ident] for ident in idents if ident in enforced}
 
 

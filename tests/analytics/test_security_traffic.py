@@ -13,7 +13,7 @@ import pytest
 import requests
 from django.urls import reverse
 
-from analytics.models import ClientBaseline, ClientTrafficHour, SecurityAlert
+from analytics.models import ClientBaseline, ClientTrafficHour, SecurityAlert, SecurityAlertAction
 from analytics.selectors.security_traffic import client_traffic_figure, median_and_mad
 from analytics.services import (
     client_baselines,
@@ -36,7 +36,7 @@ from okto88.redis_connection import redis_client
 from orders import services as order_services
 from tests.orders.factories import buyer_make, carriers_ensure, offer_in_stock, place
 from tests.orders.ui_data import shop_make
-from tests.platform.factories import ApiClientFactory, issue_api_key
+from tests.platform.factories import ApiClientFactory, OperatorFactory, issue_api_key
 from workshops.services import workshop_api_client_bind
 
 ORDER = "api/v1/orders/<str:number>/"
@@ -300,7 +300,7 @@ def test_a_20x_spike_from_one_key_is_a_volume_alert_and_a_steady_rate_is_not(liv
 
 
 @pytest.mark.django_db
-def test_the_security_page_lists_the_busiest_callers_against_their_baseline():
+def test_the_security_page_lists_the_busiest_callers_against_their_baseline(client):
     hour = this_hour()
     caller, quiet = issue_api_key(), issue_api_key()
     ident = f"client:{caller.api_key.client_id}"
@@ -316,8 +316,15 @@ def test_the_security_page_lists_the_busiest_callers_against_their_baseline():
     top = rows[0]
     assert top["who"] == caller.api_key.client.name and top["requests"] == 5 * 59 + 100
     assert top["peak_per_minute"] == 100 and (top["baseline_median"], top["baseline_mad"]) == (5.0, 1.0)
-    assert top["peak_z"] == round(0.6745 * 95, 1) and top["enforced"] == "throttle_tightened"
+    assert top["peak_z"] == round(0.6745 * 95, 1) and top["enforced"] == SecurityAlertAction.THROTTLE_TIGHTENED.label
     assert rows[1]["new_client"] is True and rows[1]["enforced"] == ""
+
+    operator = OperatorFactory()
+    client.force_login(operator)
+    page = client.get("/ops/security/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="figure-client_traffic"' in html and caller.api_key.client.name in html and ident in html
 
 
 @pytest.mark.integration

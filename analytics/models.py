@@ -218,3 +218,56 @@ class SecurityAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.detector} {self.ident} ({self.status})"
+
+
+class ClientTrafficHour(models.Model):
+    """One caller's traffic in one hour (security monitoring, analytics.services.security_traffic):
+    the per-minute counts of okto88.client_traffic rolled up. `ident` is "client:<ApiClient pk>",
+    "user:<pk>" or "ip:<address>". `minute_requests` holds the 60 minutes' request counts (the
+    baselines' samples); `distinct_ids`/`denied_ids` the most distinct object ids asked (answered
+    403/404) on each endpoint in one minute of the hour. Kept SECURITY_TRAFFIC_RETENTION_DAYS."""
+
+    ident = models.CharField(max_length=100)
+    hour = models.DateTimeField()  # the start of the hour, UTC
+    requests = models.BigIntegerField(default=0)
+    s2xx = models.BigIntegerField(default=0)
+    s4xx = models.BigIntegerField(default=0)
+    auth_failures = models.BigIntegerField(default=0)  # 401 and 403
+    not_found = models.BigIntegerField(default=0)
+    throttled = models.BigIntegerField(default=0)  # 429
+    s5xx = models.BigIntegerField(default=0)
+    fast_flows = models.BigIntegerField(default=0)
+    minute_requests = ArrayField(models.IntegerField(), size=60)
+    distinct_ids = models.JSONField(default=dict)  # endpoint → most distinct ids in a minute
+    denied_ids = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("client traffic per hour")
+        verbose_name_plural = _("client traffic per hour")
+        constraints = [models.UniqueConstraint(fields=["ident", "hour"], name="client_traffic_hour_unique")]
+        indexes = [models.Index(fields=["hour"], name="client_traffic_hour_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.ident} {self.hour:%Y-%m-%d %H:00}: {self.requests}"
+
+
+class ClientBaseline(models.Model):
+    """A caller's normal per-minute request count in one hour of the week (0 = Monday 00:00 UTC):
+    the median and the median absolute deviation of the minute counts of that hour over the last
+    four weeks (analytics.services.security_traffic.client_baselines_refresh). `samples` is the
+    number of minute values; under SECURITY_BASELINE_MIN_SAMPLES the detectors use the floor."""
+
+    ident = models.CharField(max_length=100)
+    hour_of_week = models.PositiveSmallIntegerField()
+    median = models.FloatField()
+    mad = models.FloatField()
+    samples = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("client baseline")
+        verbose_name_plural = _("client baselines")
+        constraints = [models.UniqueConstraint(fields=["ident", "hour_of_week"], name="client_baseline_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.ident} h{self.hour_of_week}: {self.median} ± {self.mad}"

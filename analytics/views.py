@@ -29,6 +29,7 @@ from analytics.periods import DEFAULT_PRESET, JAKARTA, PRESETS, InvalidPeriod, p
 from analytics.selectors.dashboard import dashboard_headlines
 from analytics.selectors.redrive import order_for_redrive
 from analytics.selectors.security import security_alert_get, security_alerts_list
+from analytics.selectors.security_traffic import client_traffic_figure
 from analytics.selectors.workflow import order_timeline_figures, stalled_orders_figure
 from analytics.services.security_alerts import security_alert_acknowledge as service_security_alert_acknowledge
 from analytics.services.security_alerts import security_alert_mute as service_security_alert_mute
@@ -186,6 +187,7 @@ def security_alerts(request):
         "sections": SECTIONS, "page": page, "filters": filters, "error": error,
         "statuses": SecurityAlertStatus.choices, "detectors": SecurityDetector.choices,
         "mute_choices": list(SECURITY_MUTE_CHOICES.items()),
+        "traffic_figure": client_traffic_figure(), "no_traffic": _("No client traffic this hour yet."),
     }, status=400 if error else 200)
 
 

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
 from analytics.figure_export import figure_csv_response, period_slug
-from analytics.models import SalesDay
+from analytics.models import SalesDay, SecurityAlert
 from analytics.periods import PRESETS, InvalidPeriod, period_parse
 from analytics.selectors.business import business_figures
 from suppliers.admin_scoping import admin_is_operator, admin_is_supplier_member, admin_supplier, supplier_admin_site
@@ -105,3 +105,27 @@ class SupplierSalesFiguresAdmin(admin.ModelAdmin):
             **(extra_context or {}),
         }
         return TemplateResponse(request, "analytics/supplier_figures.html", context)
+
+
+@admin.register(SecurityAlert)
+class SecurityAlertAdmin(admin.ModelAdmin):
+    """Read-only: alerts are written by the detectors and answered on /ops/security/
+    (analytics.services.security_alerts), never edited by hand."""
+
+    list_display = ["id", "detector", "ident", "mode", "action_taken", "status", "first_seen_at", "last_seen_at",
+                    "occurrences"]
+    list_filter = ["status", "detector", "mode", "action_taken"]
+    search_fields = ["ident"]
+    readonly_fields = ["detector", "ident", "mode", "action_taken", "status", "first_seen_at", "last_seen_at",
+                       "occurrences", "details", "acknowledged_by", "acknowledged_at", "muted_until"]
+    ordering = ["-last_seen_at"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

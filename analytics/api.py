@@ -3,6 +3,7 @@
 - GET /api/v1/ops/{section}/?period=1h|24h|7d|30d or ?start=&end=  (load also takes ?route=)
 - GET /api/v1/ops/stalled/?offset=&page_size=                      stalled orders, oldest first
 - GET /api/v1/ops/orders/{number}/timeline/                         one order's step attempts
+- GET /api/v1/ops/security/alerts/?status=&detector=&cursor=        security alerts, newest first
 
 Each figure is the same JSON the /ops/ pages chart (analytics.figure_export.figure_json). Keys of
 clients acting for a supplier or a workshop are refused even with the scope: the figures cover
@@ -14,12 +15,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions, generics, permissions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics.errors import InvalidOpsParameter, InvalidOpsPeriod, OpsNotForPartners
 from analytics.figure_export import figure_json
+from analytics.models import SecurityAlert, SecurityAlertStatus, SecurityDetector
 from analytics.pages import (
     PARAM_MAX_LENGTH,
     SECTIONS,
@@ -29,10 +31,16 @@ from analytics.pages import (
     section_params,
 )
 from analytics.periods import MAX_RANGE_DAYS, PRESETS, InvalidPeriod, period_parse
+from analytics.selectors.security import security_alerts_list
 from analytics.selectors.workflow import order_timeline_figures, stalled_orders_figure
-from analytics.serializers import SectionOutSerializer, StalledOutSerializer, TimelineOutSerializer
+from analytics.serializers import (
+    SectionOutSerializer,
+    SecurityAlertOutSerializer,
+    StalledOutSerializer,
+    TimelineOutSerializer,
+)
 from okto88.api.authentication import ApiClientPrincipal
-from okto88.api.pagination import page_size_param
+from okto88.api.pagination import CursorPagination, page_size_param
 from okto88.models import Scope
 from orders.errors import OrderNotFound
 from orders.services import api_client_acts_for_partner
@@ -160,3 +168,39 @@ class OpsOrderTimelineApi(OpsApi):
         if figures is None:
             raise OrderNotFound(extra={"number": str(number)[:40]})
         return Response({"order_number": number, "figures": [figure_json(figure) for figure in figures]})
+
+
+class SecurityAlertPagination(CursorPagination):
+    ordering = "-pk"  # newest first: the id grows with first_seen_at
+    page_size = 50
+
+
+SECURITY_FILTER_PARAMETERS = [
+    OpenApiParameter("status", str, enum=list(SecurityAlertStatus.values), description="Only alerts in this status"),
+    OpenApiParameter("detector", str, enum=list(SecurityDetector.values), description="Only this detector's alerts"),
+]
+
+
+class OpsSecurityAlertListApi(OpsApi, generics.ListAPIView):
+    serializer_class = SecurityAlertOutSerializer
+    pagination_class = SecurityAlertPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return SecurityAlert.objects.none()
+        chosen = {}
+        for name, choices in (("status", SecurityAlertStatus), ("detector", SecurityDetector)):
+            value = self.request.query_params.get(name)
+            if value is not None and value not in choices.values:
+                raise exceptions.ValidationError({name: [exceptions.ErrorDetail(
+                    f"One of {', '.join(choices.values)}.", code="invalid_choice")]})
+            chosen[name] = value or ""
+        # The cursor pages by id alone; the selector's open-first order is the page's, not the API's.
+        return security_alerts_list(**chosen).order_by("-pk")
+
+    @extend_schema(operation_id="ops_security_alerts_list", tags=["ops"], parameters=SECURITY_FILTER_PARAMETERS,
+                   responses={200: SecurityAlertOutSerializer(many=True), 403: PROBLEM_403},
+                   description=AUTH + "Needs the scope ops:read. The security alerts the detectors raised, newest "
+                               "first, a page at a time (`next`/`previous` links); `?status=open` for the open ones.")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -15,9 +15,12 @@ lives in exactly one row, so a period's figures add minute and hour rows without
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Rollup(models.Model):
@@ -139,3 +142,132 @@ class FunnelHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H:00} level {self.level} {self.status}: {self.orders}"
+
+
+class SecurityDetector(models.TextChoices):
+    VOLUME = "volume", _("Request volume")
+    ERROR_RATIO = "error_ratio", _("Error ratio")
+    AUTH_FAILURE = "auth_failure", _("Authentication failures")
+    ENUMERATION = "enumeration", _("Object-id enumeration")
+    FAST_FLOW = "fast_flow", _("Inhumanly fast flow")
+    LOGIN_LOCKOUT = "login_lockout", _("Login lockout")
+
+
+class SecurityAlertMode(models.TextChoices):
+    LOG = "log", _("Log only")
+    ENFORCE = "enforce", _("Enforce")
+
+
+class SecurityAlertAction(models.TextChoices):
+    NONE = "", _("None")
+    THROTTLE_TIGHTENED = "throttle_tightened", _("Throttle tightened")
+    KEY_SUSPENDED = "key_suspended", _("Key suspended")
+
+
+class SecurityAlertStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("security alert status", "Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    MUTED = "muted", _("Muted")
+
+
+class SecurityAlert(models.Model):
+    """One abnormal behaviour of one client, user or address (ident "client:<id>", "user:<id>",
+    "ip:<addr>") seen by one detector. Written only by analytics.services.security_alerts.
+
+    At most one alert per (detector, ident) is open (a partial unique constraint): a detection
+    while one is open counts another occurrence on it. Acknowledging closes it, so the next
+    detection opens a new alert; muting closes it and swallows detections until muted_until.
+    `details` holds the figures that triggered it (counts, baseline, z-score, route), never a
+    secret."""
+
+    detector = models.CharField(_("detector"), max_length=20, choices=SecurityDetector.choices)
+    ident = models.CharField(_("who"), max_length=120)
+    mode = models.CharField(_("mode"), max_length=8, choices=SecurityAlertMode.choices)
+    action_taken = models.CharField(_("action taken"), max_length=20, choices=SecurityAlertAction.choices,
+                                    blank=True, default="")
+    status = models.CharField(_("status"), max_length=12, choices=SecurityAlertStatus.choices,
+                              default=SecurityAlertStatus.OPEN)
+    first_seen_at = models.DateTimeField(_("first seen"))
+    last_seen_at = models.DateTimeField(_("last seen"))
+    occurrences = models.PositiveIntegerField(_("occurrences"), default=1)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                        related_name="+", verbose_name=_("acknowledged by"))
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    muted_until = models.DateTimeField(_("muted until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("security alert")
+        verbose_name_plural = _("security alerts")
+        constraints = [
+            models.UniqueConstraint(fields=["detector", "ident"], condition=Q(status="open"),
+                                    name="security_alert_one_open"),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in SecurityAlertStatus]),
+                                   name="security_alert_known_status"),
+            models.CheckConstraint(condition=Q(occurrences__gte=1), name="security_alert_occurrences_positive"),
+            models.CheckConstraint(condition=~Q(status="muted") | Q(muted_until__isnull=False),
+                                   name="security_alert_muted_has_end"),
+        ]
+        indexes = [
+            # The operators' page: open first, then the most recent.
+            models.Index(fields=["status", "-last_seen_at"], name="security_alert_status_seen"),
+            models.Index(fields=["-last_seen_at"], name="security_alert_seen"),
+            # A detection looks for a live mute of its (detector, ident).
+            models.Index(fields=["detector", "ident", "status"], name="security_alert_key_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.detector} {self.ident} ({self.status})"
+
+
+class ClientTrafficHour(models.Model):
+    """One caller's traffic in one hour (security monitoring, analytics.services.security_traffic):
+    the per-minute counts of okto88.client_traffic rolled up. `ident` is "client:<ApiClient pk>",
+    "user:<pk>" or "ip:<address>". `minute_requests` holds the 60 minutes' request counts (the
+    baselines' samples); `distinct_ids`/`denied_ids` the most distinct object ids asked (answered
+    403/404) on each endpoint in one minute of the hour. Kept SECURITY_TRAFFIC_RETENTION_DAYS."""
+
+    ident = models.CharField(max_length=100)
+    hour = models.DateTimeField()  # the start of the hour, UTC
+    requests = models.BigIntegerField(default=0)
+    s2xx = models.BigIntegerField(default=0)
+    s4xx = models.BigIntegerField(default=0)
+    auth_failures = models.BigIntegerField(default=0)  # 401 and 403
+    not_found = models.BigIntegerField(default=0)
+    throttled = models.BigIntegerField(default=0)  # 429
+    s5xx = models.BigIntegerField(default=0)
+    fast_flows = models.BigIntegerField(default=0)
+    minute_requests = ArrayField(models.IntegerField(), size=60)
+    distinct_ids = models.JSONField(default=dict)  # endpoint → most distinct ids in a minute
+    denied_ids = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("client traffic per hour")
+        verbose_name_plural = _("client traffic per hour")
+        constraints = [models.UniqueConstraint(fields=["ident", "hour"], name="client_traffic_hour_unique")]
+        indexes = [models.Index(fields=["hour"], name="client_traffic_hour_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.ident} {self.hour:%Y-%m-%d %H:00}: {self.requests}"
+
+
+class ClientBaseline(models.Model):
+    """A caller's normal per-minute request count in one hour of the week (0 = Monday 00:00 UTC):
+    the median and the median absolute deviation of the minute counts of that hour over the last
+    four weeks (analytics.services.security_traffic.client_baselines_refresh). `samples` is the
+    number of minute values; under SECURITY_BASELINE_MIN_SAMPLES the detectors use the floor."""
+
+    ident = models.CharField(max_length=100)
+    hour_of_week = models.PositiveSmallIntegerField()
+    median = models.FloatField()
+    mad = models.FloatField()
+    samples = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("client baseline")
+        verbose_name_plural = _("client baselines")
+        constraints = [models.UniqueConstraint(fields=["ident", "hour_of_week"], name="client_baseline_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.ident} h{self.hour_of_week}: {self.median} ± {self.mad}"

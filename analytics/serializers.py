@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from analytics.figures import CHART_KINDS, COLUMN_KINDS
+from analytics.models import SecurityAlert
 
 
 class ColumnSerializer(serializers.Serializer):
@@ -52,3 +53,17 @@ class StalledOutSerializer(serializers.Serializer):
 class TimelineOutSerializer(serializers.Serializer):
     order_number = serializers.CharField()
     figures = FigureSerializer(many=True)
+
+
+class SecurityAlertOutSerializer(serializers.ModelSerializer):
+    """One security alert; times in UTC (ISO 8601), `details` the figures that triggered it."""
+
+    acknowledged_by = serializers.EmailField(source="acknowledged_by.email", allow_null=True, default=None,
+                                             help_text="The operator who acknowledged or muted it")
+    details = serializers.DictField(child=serializers.JSONField(allow_null=True))
+
+    class Meta:
+        model = SecurityAlert
+        fields = ["id", "detector", "ident", "mode", "action_taken", "status", "first_seen_at", "last_seen_at",
+                  "occurrences", "details", "acknowledged_by", "acknowledged_at", "muted_until"]
+        read_only_fields = fields

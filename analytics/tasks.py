@@ -21,3 +21,20 @@ def rollups_flush_task(**kwargs) -> dict[str, int]:
 @shared_task(name="analytics.sales_days_refresh", ignore_result=True)
 def sales_days_refresh_task(**kwargs) -> int | None:
     return services.sales_days_refresh_changed()
+
+
+@shared_task(name="analytics.security_traffic_detect", ignore_result=True)
+def security_traffic_detect_task(**kwargs) -> int:
+    return len(services.security_traffic_detect())
+
+
+@shared_task(name="analytics.client_traffic_rollup", ignore_result=True)
+def client_traffic_rollup_task(**kwargs) -> dict[str, int]:
+    done = services.client_traffic_rollup()
+    logger.info("client traffic rolled up", extra=done)
+    return done
+
+
+@shared_task(name="analytics.client_baselines_refresh", ignore_result=True)
+def client_baselines_refresh_task(**kwargs) -> int:
+    return services.client_baselines_refresh()

@@ -119,6 +119,27 @@ class RevokedApiKey(InvalidApiKey):
     title = gettext_lazy("The API key has been revoked or has expired.")
 
 
+class ApiKeySuspended(ApplicationError):
+    """Security monitoring suspended this key for a cool-off (okto88.client_guard): it probed for
+    objects that are not its own."""
+
+    code = "api_key_suspended"
+    status = 403
+    title = gettext_lazy("This API key is suspended for a while because of unusual traffic.")
+
+
+class ClientThrottled(ApplicationError):
+    """Security monitoring tightened this client's throttle for a cool-off (okto88.client_guard)."""
+
+    code = "client_throttled"
+    status = 429
+    title = gettext_lazy("Too many requests: this client's rate is reduced for a while because of unusual traffic.")
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None):
+        super().__init__(message, extra={"retry_after": retry_after} if retry_after else None)
+        self.retry_after = retry_after
+
+
 class ApiClientActsElsewhere(Conflict):
     """An API client acts for one supplier or one workshop (suppliers' and workshops' errors say
     which); binding it to another is refused rather than moving it silently."""

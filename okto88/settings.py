@@ -105,6 +105,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Per-client traffic (security monitoring): counts each request for its caller, refuses a
+    # caller whose throttle a detector tightened. After authentication: it needs the user.
+    "okto88.client_watch.ClientTrafficMiddleware",
     "okto88.request_guard.RequestGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -357,6 +360,12 @@ CELERY_BEAT_SCHEDULE = {
     "analytics-rollups-flush": {"task": "analytics.rollups_flush", "schedule": 60.0},
     # The business figures' read model: days of orders changed since the last run (analytics.services).
     "analytics-sales-days-refresh": {"task": "analytics.sales_days_refresh", "schedule": 300.0},
+    # Security monitoring (analytics.services.security_traffic): the detectors over the current and
+    # the previous minute's per-client counts; complete minutes into hourly rows; baselines.
+    "analytics-security-traffic-detect": {"task": "analytics.security_traffic_detect",
+                                          "schedule": env_int("SECURITY_DETECT_EVERY_SECONDS", 10)},
+    "analytics-client-traffic-rollup": {"task": "analytics.client_traffic_rollup", "schedule": 60.0},
+    "analytics-client-baselines-refresh": {"task": "analytics.client_baselines_refresh", "schedule": 600.0},
     # Webhook deliveries whose next attempt is due (long retry delays wait in the table, not in
     # Celery), lost attempts, and endpoints failing for days (partners.services.deliveries).
     "partners-deliveries-due": {"task": "partners.deliveries_due", "schedule": 5.0},
@@ -496,6 +505,56 @@ RECORDING_MAX_BUFFER_ENTRIES = env_int("RECORDING_MAX_BUFFER_ENTRIES", 20_000)
 # hour rows are deleted after ROLLUP_HOUR_RETENTION_DAYS.
 ROLLUP_MINUTE_RETENTION_HOURS = env_int("ROLLUP_MINUTE_RETENTION_HOURS", 48)
 ROLLUP_HOUR_RETENTION_DAYS = env_int("ROLLUP_HOUR_RETENTION_DAYS", 35)
+# --- Security monitoring: per-client traffic, baselines, detectors (docs/security.md) ----------
+# Counting (okto88/client_traffic.py): on/off (off only to measure its cost, bench/traffic_bench.py),
+# how often each process moves its counts to Redis, how long a minute waits there for the rollup
+# and the id sets for the detectors, and the bounds (idents per minute, id sets per ident and
+# minute, ids per set, entries in a process's buffer).
+SECURITY_TRAFFIC_ENABLED = env_bool("SECURITY_TRAFFIC_ENABLED", True)
+SECURITY_TRAFFIC_FLUSH_SECONDS = float(env_str("SECURITY_TRAFFIC_FLUSH_SECONDS", "1"))
+SECURITY_TRAFFIC_MINUTE_TTL_SECONDS = env_int("SECURITY_TRAFFIC_MINUTE_TTL_SECONDS", 3 * 3600)
+SECURITY_TRAFFIC_IDS_TTL_SECONDS = env_int("SECURITY_TRAFFIC_IDS_TTL_SECONDS", 180)
+SECURITY_TRAFFIC_MAX_IDENTS = env_int("SECURITY_TRAFFIC_MAX_IDENTS", 2000)
+SECURITY_TRAFFIC_MAX_ENDPOINTS = env_int("SECURITY_TRAFFIC_MAX_ENDPOINTS", 20)
+SECURITY_TRAFFIC_MAX_IDS = env_int("SECURITY_TRAFFIC_MAX_IDS", 200)
+SECURITY_TRAFFIC_MAX_BUFFER_ENTRIES = env_int("SECURITY_TRAFFIC_MAX_BUFFER_ENTRIES", 20_000)
+# Hourly rows (analytics.ClientTrafficHour) are kept this long; baselines read the last 4 weeks.
+SECURITY_TRAFFIC_RETENTION_DAYS = env_int("SECURITY_TRAFFIC_RETENTION_DAYS", 35)
+# A client with fewer per-minute samples than this in its hour of the week is new: its baseline
+# is the floor (median, MAD) instead.
+SECURITY_BASELINE_MIN_SAMPLES = env_int("SECURITY_BASELINE_MIN_SAMPLES", 120)
+SECURITY_BASELINE_FLOOR_MEDIAN = float(env_str("SECURITY_BASELINE_FLOOR_MEDIAN", "10"))
+SECURITY_BASELINE_FLOOR_MAD = float(env_str("SECURITY_BASELINE_FLOOR_MAD", "5"))
+# The detectors: volume (modified z-score above the threshold and at least the floor per minute),
+# error ratio ((4xx + 5xx) / requests above the ratio, from the minimum requests a minute),
+# authentication failures (401/403 a minute), enumeration (distinct object ids answered 403/404
+# on one endpoint in a minute), fast flows (cart to placed order faster than SECONDS, COUNT a minute).
+SECURITY_VOLUME_Z_THRESHOLD = float(env_str("SECURITY_VOLUME_Z_THRESHOLD", "3.5"))
+SECURITY_VOLUME_FLOOR_PER_MINUTE = env_int("SECURITY_VOLUME_FLOOR_PER_MINUTE", 60)
+SECURITY_ERROR_RATIO_THRESHOLD = float(env_str("SECURITY_ERROR_RATIO_THRESHOLD", "0.5"))
+SECURITY_ERROR_RATIO_MIN_REQUESTS = env_int("SECURITY_ERROR_RATIO_MIN_REQUESTS", 30)
+SECURITY_AUTH_FAILURE_PER_MINUTE = env_int("SECURITY_AUTH_FAILURE_PER_MINUTE", 20)
+SECURITY_ENUMERATION_DISTINCT_IDS = env_int("SECURITY_ENUMERATION_DISTINCT_IDS", 20)
+SECURITY_FAST_FLOW_SECONDS = float(env_str("SECURITY_FAST_FLOW_SECONDS", "1.0"))
+SECURITY_FAST_FLOW_PER_MINUTE = env_int("SECURITY_FAST_FLOW_PER_MINUTE", 1)
+# Each detector's mode: log (alert only) or enforce (alert and act); unnamed detectors keep the default.
+SECURITY_DETECTORS = ("volume", "error_ratio", "auth_failure", "enumeration", "fast_flow")
+SECURITY_DETECTOR_MODES = {
+    "volume": "log", "error_ratio": "log", "auth_failure": "enforce", "enumeration": "enforce", "fast_flow": "log",
+}
+for _pair in env_list("SECURITY_DETECTOR_MODES", []):
+    _name, _, _mode = _pair.partition("=")
+    if _name.strip() not in SECURITY_DETECTORS or _mode.strip() not in ("log", "enforce"):
+        raise ImproperlyConfigured(
+            f"SECURITY_DETECTOR_MODES: {_pair!r} is not <detector>=log|enforce with a detector of "
+            f"{', '.join(SECURITY_DETECTORS)}")
+    SECURITY_DETECTOR_MODES[_name.strip()] = _mode.strip()
+# Enforcement: a tightened throttle (this rate) or a suspended key lasts this long; the guard holds
+# at most this many live actions.
+SECURITY_TIGHTENED_RATE = env_str("SECURITY_TIGHTENED_RATE", "30/min")
+SECURITY_THROTTLE_COOL_OFF_SECONDS = env_int("SECURITY_THROTTLE_COOL_OFF_SECONDS", 900)
+SECURITY_KEY_SUSPEND_SECONDS = env_int("SECURITY_KEY_SUSPEND_SECONDS", 3600)
+SECURITY_GUARD_MAX_ENTRIES = env_int("SECURITY_GUARD_MAX_ENTRIES", 10_000)
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("LOG_FORMAT", "json")
 LOGGING = {

@@ -41,6 +41,7 @@ from catalog.part_attributes import part_attributes_display
 from logistics.errors import CourierUnavailable
 from logistics.models import ShipmentStatus
 from logistics.selectors import tracking_for_shipment
+from okto88.client_traffic import flow_cart_changed, flow_order_placed
 from okto88.errors import ApplicationError, InvalidQuantity, error_message
 from orders import documents, selectors, services
 from orders.errors import (
@@ -219,6 +220,7 @@ def cart_add(request):
     except ApplicationError as exc:
         ok, text = False, error_message(exc, wording=ERROR_WORDING)
     else:
+        flow_cart_changed(request)
         ok, text = True, _("Added to the cart: %(quantity)s × %(sku)s.") % {"quantity": quantity,
                                                                           "sku": line.offer.sku}
     if request.htmx:
@@ -279,6 +281,7 @@ def cart(request):
             messages.error(request, error_message(exc, wording=ERROR_WORDING))
     if context["preview"] is not None:
         context["has_repriced"] = any(line.price_changed for line in context["preview"].changed_lines)
+    flow_cart_changed(request)  # a checkout sooner after this than a person could is a fast flow
     return render(request, "orders/cart.html", context)
 
 
@@ -293,6 +296,7 @@ def cart_update(request):
     except ApplicationError as exc:
         messages.error(request, error_message(exc, wording=ERROR_WORDING))
     else:
+        flow_cart_changed(request)
         messages.success(request, _("Quantity updated."))
     return redirect("orders:cart")
 
@@ -305,6 +309,7 @@ def cart_remove(request):
     except ApplicationError as exc:
         messages.error(request, error_message(exc, wording=ERROR_WORDING))
     else:
+        flow_cart_changed(request)
         messages.success(request, _("Removed from the cart."))
     return redirect("orders:cart")
 
@@ -326,6 +331,7 @@ def checkout(request):
     except ApplicationError as exc:
         messages.error(request, error_message(exc, wording=ERROR_WORDING))
         return redirect("orders:cart")
+    flow_order_placed(request)  # counted for security monitoring's fast-flow detector
     messages.success(request, _("Order %(number)s placed.") % {"number": order.number})
     return redirect("orders:detail", number=order.number)
 

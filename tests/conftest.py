@@ -8,6 +8,7 @@ import os
 import pytest
 from django.core.cache import cache
 
+from okto88.client_guard import GUARD_KEY, guard_snapshot_replace
 from okto88.redis_connection import redis_client
 from tests.celery_worker import CeleryWorkerProcess
 from tests.fakes import fake_courier, fake_gateway, fake_receiver  # noqa: F401 (the fake partner servers, for every folder)
@@ -102,12 +103,17 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Throttle counters, login lockouts, cached pages and partner breakers must not leak from one test into another."""
-    keys = [key for pattern in (f"{cache.key_prefix}:*", "throttle:*", "okto88:breaker*", "lockout:*")
+    """Throttle counters, login lockouts, cached pages, partner breakers and security enforcement (the client
+    guard, and this process's snapshot of it) must not leak from one test into another."""
+    keys = [key for pattern in (f"{cache.key_prefix}:*", "throttle:*", "okto88:breaker*", "lockout:*", GUARD_KEY)
             for key in redis_client().scan_iter(match=pattern, count=1000)]
     if keys:
         redis_client().delete(*keys)
+    guard_snapshot_replace({})
     yield
+    if redis_client().exists(GUARD_KEY):
+        redis_client().delete(GUARD_KEY)
+        guard_snapshot_replace({})
 
 
 @pytest.fixture(scope="session")

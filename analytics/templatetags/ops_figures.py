@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from analytics.figure_export import figure_json
 from analytics.figures import Figure
 from analytics.periods import JAKARTA
+from analytics.selectors.security import security_alerts_open_count
 from okto88.money import rupiah
 
 register = template.Library()
@@ -116,3 +117,9 @@ def ops_figure(context, figure: Figure, redrive: bool = False, csv: bool = True,
         "csv_url": csv_url,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag
+def security_open_alerts() -> int:
+    """The number of open security alerts, for the operations navigation's badge."""
+    return security_alerts_open_count()

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from okto88 import services
+from okto88 import client_guard, services
 from okto88.api.rate_windows import auth_failure_count, auth_failures_refuse, client_rate_window
-from okto88.errors import InvalidApiKey
+from okto88.errors import ApiKeySuspended, InvalidApiKey
 from okto88.models import ApiClient, ApiKey
 
 API_KEY_KEYWORD = "Api-Key"
@@ -66,6 +66,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc
         api_key: ApiKey = authenticated.api_key
         _client_of_key[digest] = (api_key.client_id, api_key.client.rate_limit)
+        # Per-client traffic counts this request for the key's client (okto88.client_watch).
+        request._request.traffic_api_key = (api_key.client_id, api_key.pk)
+        if client_guard.guard_active() and client_guard.api_key_suspended_until(api_key.pk) is not None:
+            request._request.traffic_refused = True
+            raise ApiKeySuspended()
         if window is not None and authenticated.counted is not None:
             request.rate_counted = (window.key, authenticated.counted)
         return ApiClientPrincipal(api_client=api_key.client, scopes=frozenset(api_key.scopes)), api_key

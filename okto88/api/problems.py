@@ -121,7 +121,11 @@ def problem_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         body = problem_body(status_code=exc.status, code=exc.code, detail=exc.message, instance=instance,
                             title=str(exc.title), **exc.extra)
-        return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
+        response = Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            response["Retry-After"] = str(retry_after)
+        return response
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
@@ -112,3 +113,13 @@ def auth_failure_count(request) -> None:
         return
     if count > window.num_requests:
         raise exceptions.Throttled(wait=max(1.0, window.ends_at - now))
+
+
+def tightened_window_wait(*, ident: str, now: float) -> float | None:
+    """Count a request of `ident`, whose throttle security monitoring tightened (okto88.client_guard),
+    in a window of SECURITY_TIGHTENED_RATE; the seconds to wait when it is used up, else None."""
+    num_requests, duration = SimpleRateThrottle.parse_rate(None, settings.SECURITY_TIGHTENED_RATE)
+    window = rate_window(ident=f"tightened:{ident}", num_requests=num_requests, duration=duration, now=now)
+    if window_count(key=window.key, ttl=window.ttl) <= window.num_requests:
+        return None
+    return max(1.0, window.ends_at - now)

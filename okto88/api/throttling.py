@@ -7,12 +7,15 @@ which costs O(requests in the window) per request and grows with every call of a
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from okto88 import client_guard
 from okto88.api.authentication import ApiClientPrincipal
-from okto88.api.rate_windows import SCOPE, client_rate_window, rate_window, window_count
+from okto88.api.rate_windows import SCOPE, client_rate_window, rate_window, tightened_window_wait, window_count
+from okto88.errors import ClientThrottled
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,7 @@ class ClientRateThrottle(SimpleRateThrottle):
         now = time.time()
         if isinstance(request.user, ApiClientPrincipal):
             client = request.user.api_client
+            self._tightened_check(request, ident=f"client:{client.pk}", now=now)
             window = client_rate_window(client_pk=client.pk, rate_limit=client.rate_limit, now=now)
             if window is None:
                 return True
@@ -48,6 +52,21 @@ class ClientRateThrottle(SimpleRateThrottle):
                 logger.warning("throttle unavailable; request allowed", exc_info=True)
                 return True
         return count <= window.num_requests
+
+    @staticmethod
+    def _tightened_check(request, *, ident: str, now: float) -> None:
+        """Security monitoring tightened this client's throttle (okto88.client_guard): past
+        SECURITY_TIGHTENED_RATE it gets 429 client_throttled until its window ends."""
+        if not client_guard.guard_active() or client_guard.ident_tightened_until(ident, now=now) is None:
+            return
+        try:
+            wait = tightened_window_wait(ident=ident, now=now)
+        except Exception:  # Redis down must not take the API down with it
+            logger.warning("tightened throttle unavailable; request allowed", exc_info=True)
+            return
+        if wait is not None:
+            request._request.traffic_refused = True
+            raise ClientThrottled(retry_after=math.ceil(wait))
 
     def wait(self) -> float:
         return max(1.0, self.window_ends_at - self.now)

@@ -19,7 +19,8 @@ from workshops.services import workshop_api_client_bind
 
 pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"
-OPS_PATHS = [*[f"/api/v1/ops/{section.slug}/" for section in SECTIONS], "/api/v1/ops/stalled/"]
+OPS_PATHS = [*[f"/api/v1/ops/{section.slug}/" for section in SECTIONS], "/api/v1/ops/stalled/",
+             "/api/v1/ops/security/alerts/"]
 
 
 def api(raw_key: str | None = None) -> APIClient:

@@ -29,7 +29,7 @@ from tests.workshops.factories import WorkshopMemberFactory
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/ops/", *[f"/ops/{section.slug}/" for section in SECTIONS], "/ops/stalled/",
+PAGES = ["/ops/", *[f"/ops/{section.slug}/" for section in SECTIONS], "/ops/stalled/", "/ops/security/",
          "/ops/load/?route=orders:detail", "/ops/workflow/?period=1h", "/ops/business/?start=2026-11-01&end=2026-11-30"]
 
 

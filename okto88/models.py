@@ -235,7 +235,8 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.target_type}:{self.target_id} by {self.actor_label}"
+        # Without the actor: the supplier admin shows entries to suppliers, who are not told operators' names.
+        return f"{self.action} {self.target_type}:{self.target_id}".strip(" :")
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

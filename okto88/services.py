@@ -24,6 +24,7 @@ from okto88.audit import AuditAction, api_client_organisation, audit_record
 from okto88.celery import app, task_send
 from okto88.errors import ApiKeyNotRotatable, InvalidApiKey, InvalidField, RevokedApiKey, UnknownScope
 from okto88.events import event_topic
+from okto88.lock_objects import api_key_lock
 from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope
 from okto88.redis_connection import redis_client
 from okto88.request_context import current_client_address
@@ -97,7 +98,7 @@ def api_key_rotate(*, api_key: ApiKey, overlap_hours: int, actor: Any = None) ->
             0 <= overlap_hours <= API_KEY_ROTATION_OVERLAP_MAX_HOURS):
         raise InvalidField(f"The overlap is a whole number of hours from 0 to {API_KEY_ROTATION_OVERLAP_MAX_HOURS}.",
                            extra={"field": "overlap_hours"})
-    locked = ApiKey.objects.select_for_update().select_related("client").get(pk=api_key.pk)
+    locked = api_key_lock(api_key_id=api_key.pk)
     now = timezone.now()
     if locked.revoked_at is not None or (locked.expires_at is not None and locked.expires_at <= now):
         raise ApiKeyNotRotatable(extra={"api_key": locked.prefix})

@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import transaction
-from django.db.models import F, IntegerField, OuterRef, Subquery, Sum
+from django.db.models import Exists, F, IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.utils.formats import number_format
@@ -581,9 +581,13 @@ class SupplierAuditEntryAdmin(SupplierScopedAdminMixin, admin.ModelAdmin):
         allowed, supplier = admin_supplier(request)
         return allowed and supplier is not None and obj.supplier_id == supplier.pk
 
+    def get_queryset(self, request):
+        # Whether the actor is one of the entry's supplier's members, in the list's one query.
+        members = SupplierMember.objects.filter(user_id=OuterRef("actor_user_id"), supplier_id=OuterRef("supplier_id"))
+        return super().get_queryset(request).annotate(actor_is_member=Exists(members))
+
     def _own_member(self, obj: AuditEntry) -> bool:
-        return (obj.actor_kind == AuditActorKind.USER and obj.supplier_id is not None
-                and SupplierMember.objects.filter(user_id=obj.actor_user_id, supplier_id=obj.supplier_id).exists())
+        return obj.actor_kind == AuditActorKind.USER and getattr(obj, "actor_is_member", False)
 
     @admin.display(description=_("actor"))
     def actor_display(self, obj: AuditEntry) -> str:

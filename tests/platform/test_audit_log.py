@@ -19,6 +19,8 @@ from rest_framework.test import APIClient
 from okto88 import services as platform_services
 from okto88.audit import AUDIT_CHANGES_MAX_BYTES, audit_changes_clean, audit_record
 from okto88.models import AuditActorKind, AuditEntry, AuditEntryChanged, Scope
+from partners import services as partner_services
+from partners.models import EndpointDisabledReason
 from payments import services as payment_services
 from payments.errors import GatewayUnavailable
 from payments.models import PaymentIntent, PaymentMethod, PaymentStatus
@@ -155,6 +157,24 @@ def test_an_operators_secret_rotation_in_admin_is_the_operators():
                                    {"action": "rotate_secret", "_selected_action": [created["id"]]})
     entry = only_entry("webhook_secret.rotated")
     assert entry.actor_user_id == operator.pk and entry.actor_kind == AuditActorKind.USER
+
+
+def test_an_operators_disable_and_enable_are_the_operators_and_the_engines_disable_is_the_systems():
+    issued = issue_api_key(scopes=[Scope.STOCK_WRITE, Scope.WEBHOOKS_MANAGE])
+    SupplierApiClientFactory(api_client=issued.api_key.client)
+    endpoint_id = api(issued.raw_key).post(ENDPOINTS, {"url": HOOK, "event_types": ["offer.price_changed"]},
+                                           format="json").json()["id"]
+    operator = OperatorFactory()
+    browser = operator_client(operator)
+    for action in ("disable_selected", "enable_selected"):
+        browser.post("/admin/partners/webhookendpoint/", {"action": action, "_selected_action": [endpoint_id]})
+    disabled, enabled = entries("webhook_endpoint.changed")
+    assert disabled.changes["after"] == {"disabled": True, "reason": "operator"}
+    assert enabled.changes["after"] == {"disabled": False}
+    assert disabled.actor_user_id == enabled.actor_user_id == operator.pk
+    partner_services.endpoint_disable(endpoint_id=endpoint_id, reason=EndpointDisabledReason.GONE)
+    engine = entries("webhook_endpoint.changed")[-1]
+    assert (engine.actor_kind, engine.actor_label) == (AuditActorKind.SYSTEM, "webhook delivery engine")
 
 
 # --- Credit limits ---------------------------------------------------------------------------------

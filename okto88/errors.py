@@ -140,6 +140,11 @@ class ClientThrottled(ApplicationError):
         self.retry_after = retry_after
 
 
+class ApiKeyNotRotatable(Conflict):
+    code = "api_key_not_rotatable"
+    title = gettext_lazy("A revoked or expired API key cannot be rotated; issue a new one.")
+
+
 class ApiClientActsElsewhere(Conflict):
     """An API client acts for one supplier or one workshop (suppliers' and workshops' errors say
     which); binding it to another is refused rather than moving it silently."""

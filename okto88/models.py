@@ -119,6 +119,8 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The address of the request that last wrote last_used_at (same resolution).
+    last_used_ip = models.GenericIPAddressField(_("last used from"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("API key")
@@ -171,3 +173,75 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.topic} {self.aggregate_type}:{self.aggregate_id}"
+
+
+class AuditActorKind(models.TextChoices):
+    USER = "user", _("Person")
+    API_CLIENT = "api_client", _("API client")
+    SYSTEM = "system", _("System")
+
+
+class AuditEntryChanged(Exception):
+    """An audit entry was to be changed or deleted: the log is append-only."""
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    # The database refuses too (the trigger of migration 0006); these fail first, with a clear error.
+    def update(self, **kwargs):
+        raise AuditEntryChanged("Audit entries cannot be changed.")
+
+    def delete(self):
+        raise AuditEntryChanged("Audit entries cannot be deleted.")
+
+    # bulk_update goes through update(); _raw_delete is what the deletion collector uses.
+    def _raw_delete(self, using):
+        raise AuditEntryChanged("Audit entries cannot be deleted.")
+
+
+class AuditEntry(models.Model):
+    """One sensitive change, written by okto88.audit.audit_record in the transaction of the change.
+
+    Append-only, enforced by the database: a trigger refuses every UPDATE and DELETE, whoever
+    runs it. So there are no foreign keys (a cascade or SET NULL would be an UPDATE or DELETE
+    the trigger refuses): the actor, the target and the supplier/workshop are ids and labels as
+    they were at the time. `changes` holds before/after of non-secret fields only."""
+
+    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor_kind = models.CharField(_("actor kind"), max_length=12, choices=AuditActorKind.choices)
+    actor_user_id = models.BigIntegerField(_("user id"), null=True, blank=True)
+    actor_api_client_id = models.BigIntegerField(_("API client id"), null=True, blank=True)
+    actor_label = models.CharField(_("actor"), max_length=200)
+    action = models.CharField(_("action"), max_length=64)
+    target_type = models.CharField(_("target type"), max_length=60, blank=True)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True)
+    target_label = models.CharField(_("target"), max_length=200, blank=True)
+    supplier_id = models.BigIntegerField(_("supplier id"), null=True, blank=True)
+    workshop_id = models.BigIntegerField(_("workshop id"), null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    request_id = models.CharField(_("request id"), max_length=128, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["supplier_id", "-created_at"], name="audit_supplier_time",
+                         condition=Q(supplier_id__isnull=False)),
+            models.Index(fields=["action", "-created_at"], name="audit_action_time"),
+            models.Index(fields=["target_type", "target_id"], name="audit_target"),
+        ]
+
+    def __str__(self) -> str:
+        # Without the actor: the supplier admin shows entries to suppliers, who are not told operators' names.
+        return f"{self.action} {self.target_type}:{self.target_id}".strip(" :")
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditEntryChanged("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditEntryChanged("Audit entries cannot be deleted.")

@@ -10,7 +10,8 @@ import pickle
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 from django.conf import settings
@@ -19,11 +20,14 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from okto88.audit import AuditAction, api_client_organisation, audit_record
 from okto88.celery import app, task_send
-from okto88.errors import InvalidApiKey, InvalidField, RevokedApiKey, UnknownScope
+from okto88.errors import ApiKeyNotRotatable, InvalidApiKey, InvalidField, RevokedApiKey, UnknownScope
 from okto88.events import event_topic
+from okto88.lock_objects import api_key_lock
 from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope
 from okto88.redis_connection import redis_client
+from okto88.request_context import current_client_address
 from okto88.request_id import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -41,9 +45,13 @@ def _digest(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def api_key_issue(
-    *, client: ApiClient, name: str, scopes: list[str], expires_at: datetime | None = None
-) -> IssuedApiKey:
+def _api_key_audit(*, action: str, api_key: ApiKey, actor: Any, changes: dict) -> None:
+    supplier_id, workshop_id = api_client_organisation(api_client=api_key.client)
+    audit_record(action=action, actor=actor, target=api_key, supplier_id=supplier_id, workshop_id=workshop_id,
+                 changes={"client": api_key.client.name, "name": api_key.name, "prefix": api_key.prefix, **changes})
+
+
+def _api_key_create(*, client: ApiClient, name: str, scopes: list[str], expires_at: datetime | None) -> IssuedApiKey:
     unknown = sorted(set(scopes) - set(Scope.values))
     if unknown:
         raise UnknownScope(f"Unknown scopes: {', '.join(unknown)}", extra={"scopes": unknown})
@@ -58,6 +66,58 @@ def api_key_issue(
         expires_at=expires_at,
     )
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
+
+
+@transaction.atomic
+def api_key_issue(
+    *, client: ApiClient, name: str, scopes: list[str], expires_at: datetime | None = None, actor: Any = None
+) -> IssuedApiKey:
+    issued = _api_key_create(client=client, name=name, scopes=scopes, expires_at=expires_at)
+    _api_key_audit(action=AuditAction.API_KEY_ISSUED, api_key=issued.api_key, actor=actor,
+                   changes={"scopes": issued.api_key.scopes, "expires_at": expires_at})
+    return issued
+
+
+# How long a rotated key keeps working next to its successor, at most (30 days).
+API_KEY_ROTATION_OVERLAP_MAX_HOURS = 720
+
+
+@dataclass(frozen=True)
+class RotatedApiKey:
+    issued: IssuedApiKey  # the successor, with its raw key (shown once)
+    previous: ApiKey  # the rotated key, now expiring at previous.expires_at
+
+
+@transaction.atomic
+def api_key_rotate(*, api_key: ApiKey, overlap_hours: int, actor: Any = None) -> RotatedApiKey:
+    """A successor with the same client, name, scopes and expiry; the old key keeps working for
+    `overlap_hours` (0 to API_KEY_ROTATION_OVERLAP_MAX_HOURS) so the partner can switch without
+    a gap, then expires. An earlier expiry of the old key is never pushed back. A revoked or
+    expired key cannot be rotated: issue a new one."""
+    if isinstance(overlap_hours, bool) or not isinstance(overlap_hours, int) or not (
+            0 <= overlap_hours <= API_KEY_ROTATION_OVERLAP_MAX_HOURS):
+        raise InvalidField(f"The overlap is a whole number of hours from 0 to {API_KEY_ROTATION_OVERLAP_MAX_HOURS}.",
+                           extra={"field": "overlap_hours"})
+    locked = api_key_lock(api_key_id=api_key.pk)
+    now = timezone.now()
+    if locked.revoked_at is not None or (locked.expires_at is not None and locked.expires_at <= now):
+        raise ApiKeyNotRotatable(extra={"api_key": locked.prefix})
+    issued = _api_key_create(client=locked.client, name=locked.name, scopes=list(locked.scopes),
+                             expires_at=locked.expires_at)
+    previous_expiry = locked.expires_at
+    ends = now + timedelta(hours=overlap_hours)
+    if locked.expires_at is None or locked.expires_at > ends:
+        locked.expires_at = ends
+        locked.save(update_fields=["expires_at"])
+    _api_key_audit(action=AuditAction.API_KEY_ROTATED, api_key=locked, actor=actor,
+                   changes={"successor": issued.api_key.prefix, "overlap_hours": overlap_hours,
+                            "expires_at": {"before": previous_expiry, "after": locked.expires_at}})
+    # The cached entry of the old key holds its old expiry: forget it.
+    digest = locked.digest
+    _api_key_cache_forget(digest)
+    transaction.on_commit(lambda: _api_key_cache_forget(digest))
+    api_key.expires_at = locked.expires_at
+    return RotatedApiKey(issued=issued, previous=locked)
 
 
 def api_client_ensure(*, name: str) -> ApiClient:
@@ -98,10 +158,13 @@ def _api_key_cache_forget(digest: str) -> None:
         logger.warning("API key cache unavailable", exc_info=True)
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: Any = None) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        _api_key_audit(action=AuditAction.API_KEY_REVOKED, api_key=api_key, actor=actor,
+                       changes={"revoked_at": api_key.revoked_at})
     # Forgotten now and again after the commit: in between, a concurrent request could
     # still cache the key from the row as it was before the commit.
     digest = api_key.digest
@@ -162,9 +225,12 @@ def api_key_digest(raw_key: str) -> str:
     return _digest(raw_key)
 
 
-def api_key_authenticate(*, raw_key: str, counter: RateCounter | None = None) -> Authenticated:
+def api_key_authenticate(*, raw_key: str, counter: RateCounter | None = None,
+                         address: str | None = None) -> Authenticated:
     """The live key for `raw_key`, or raise InvalidApiKey / RevokedApiKey. A `counter` is
-    incremented whatever the outcome (an attempt counts), in the cache lookup's round trip."""
+    incremented whatever the outcome (an attempt counts), in the cache lookup's round trip.
+    `address` (default: the address of the request being served) is recorded as the key's
+    last_used_ip, with last_used_at."""
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         raise InvalidApiKey()
@@ -185,8 +251,9 @@ def api_key_authenticate(*, raw_key: str, counter: RateCounter | None = None) ->
     # Touch at most once a minute: a hot key must not write a row on every request.
     touch = api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
     if touch:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        api_key.last_used_at = now
+        address = address or current_client_address()
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now, last_used_ip=address)
+        api_key.last_used_at, api_key.last_used_ip = now, address
     if touch or not cached:
         _api_key_remember(api_key)
     return Authenticated(api_key=api_key, counted=counted)

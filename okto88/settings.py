@@ -96,6 +96,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "okto88.request_id.RequestIdMiddleware",
+    # The request being served, for the audit log's actor and address (okto88.audit).
+    "okto88.request_context.RequestContextMiddleware",
     # Right after the request id: a request that gets no database connection is a 503.
     "okto88.unavailable.DatabaseUnavailableMiddleware",
     "okto88.metrics.RequestMetricsMiddleware",
@@ -451,6 +453,9 @@ WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not PRODUCTI
 # have, and how long a rotated-out secret still signs (each message carries both signatures).
 WEBHOOK_ENDPOINTS_PER_CLIENT = env_int("WEBHOOK_ENDPOINTS_PER_CLIENT", 20)
 WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+# How long an API key rotated in admin keeps working beside its successor (0 to 720 hours;
+# okto88.services.api_key_rotate refuses more).
+API_KEY_ROTATION_OVERLAP_HOURS = env_int("API_KEY_ROTATION_OVERLAP_HOURS", 24)
 # Deliveries (partners/services/deliveries.py, docs/webhooks.md). Each attempt: connect within
 # CONNECT seconds, the whole answer within TOTAL; of its body at most EXCERPT bytes are read and kept.
 WEBHOOK_CONNECT_TIMEOUT_SECONDS = float(env_str("WEBHOOK_CONNECT_TIMEOUT_SECONDS", "3"))

@@ -78,7 +78,7 @@ class WebhookEndpointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Enable the selected endpoints (clears the failure record)"))
     def enable_selected(self, request, queryset) -> None:
-        self._each(request, queryset, lambda endpoint: services.endpoint_enable(endpoint=endpoint),
+        self._each(request, queryset, lambda endpoint: services.endpoint_enable(endpoint=endpoint, actor=request.user),
                    _("%(count)d endpoint(s) enabled."))
 
     @admin.action(description=_("Send a test message"))
@@ -89,7 +89,7 @@ class WebhookEndpointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Rotate the signing secret"))
     def rotate_secret(self, request, queryset) -> None:
         for endpoint in queryset:
-            rotated = services.endpoint_secret_rotate(endpoint=endpoint)
+            rotated = services.endpoint_secret_rotate(endpoint=endpoint, actor=request.user)
             messages.warning(request, _("New secret of %(endpoint)s, shown only now: %(secret)s (the old one "
                                         "signs until %(expires)s)") % {
                 "endpoint": endpoint, "secret": rotated.secret,

@@ -118,7 +118,7 @@ class EndpointListCreateApi(generics.ListAPIView, WebhookApi):
         api_client = _api_client(request)
         body = EndpointCreateInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        created = services.endpoint_create(api_client=api_client, **body.validated_data)
+        created = services.endpoint_create(api_client=api_client, actor=request.user, **body.validated_data)
         data = {**EndpointOutSerializer(created.endpoint).data, "secret": created.secret}
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -140,7 +140,7 @@ class EndpointDetailApi(WebhookApi):
         endpoint = _endpoint(request, endpoint_id)
         body = EndpointUpdateInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        endpoint = services.endpoint_update(endpoint=endpoint, **body.validated_data)
+        endpoint = services.endpoint_update(endpoint=endpoint, actor=request.user, **body.validated_data)
         return Response(EndpointOutSerializer(endpoint).data)
 
     @extend_schema(operation_id="webhooks_endpoints_destroy", tags=TAGS,
@@ -148,7 +148,7 @@ class EndpointDetailApi(WebhookApi):
                    description=AUTH + "Delete the endpoint with its secrets and its delivery log; deliveries "
                                "still pending are not sent.")
     def delete(self, request, endpoint_id: int):
-        services.endpoint_delete(endpoint=_endpoint(request, endpoint_id))
+        services.endpoint_delete(endpoint=_endpoint(request, endpoint_id), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -163,7 +163,7 @@ class EndpointSecretRotateApi(WebhookApi):
         body = SecretRotateInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         hours = body.validated_data.get("overlap_hours")
-        rotated = services.endpoint_secret_rotate(endpoint=endpoint,
+        rotated = services.endpoint_secret_rotate(endpoint=endpoint, actor=request.user,
                                                   overlap=None if hours is None else timedelta(hours=hours))
         return Response(SecretRotateOutSerializer(rotated).data)
 

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from okto88.audit import AuditAction, audit_record
 from okto88.services import outbox_event_write
 from payments.adapters import gateway
 from payments.errors import (
@@ -181,6 +182,14 @@ def _refunded_or_owed(*, intent: PaymentIntent) -> int:
     return sum(intent.refunds.exclude(status=RefundStatus.FAILED).values_list("amount", flat=True))
 
 
+def _refund_audit(*, refund: Refund, intent: PaymentIntent) -> None:
+    """One entry per refund, when it is recorded (in the transaction that records it); the actor
+    is whoever's request made it (an operator's or a workshop's cancel), else the workflow."""
+    audit_record(action=AuditAction.REFUND_ISSUED, target=("payments.refund", refund.pk),
+                 changes={"payment": intent.reference, "method": intent.method, "amount": refund.amount,
+                          "reason": refund.reason})
+
+
 def _refund(*, intent: PaymentIntent, reason: str) -> None:
     """Refund what is left of a locked, settled prepaid intent through the gateway: its amount
     less the parts refunded before (payment_refund_part)."""
@@ -195,6 +204,7 @@ def _refund(*, intent: PaymentIntent, reason: str) -> None:
             return
         refund = Refund.objects.create(gateway_refund_key=refund_key, intent=intent, amount=remainder,
                                        reason=reason[:200])
+        _refund_audit(refund=refund, intent=intent)
     gateway.gateway_refund(order_id=intent.reference, refund_key=refund_key, amount=refund.amount, reason=reason)
     refund.status = RefundStatus.SUCCEEDED
     refund.save(update_fields=["status", "updated_at"])
@@ -213,8 +223,10 @@ def payment_refund_part(*, intent: PaymentIntent, amount: int, refund_key: str, 
         return None
     if _refunded_or_owed(intent=intent) + amount > intent.amount:
         raise ValueError(f"refunds of {intent.reference} would exceed what was paid")
-    refund, _created = Refund.objects.get_or_create(
+    refund, created = Refund.objects.get_or_create(
         gateway_refund_key=refund_key[:64], defaults={"intent": intent, "amount": amount, "reason": reason[:200]})
+    if created:
+        _refund_audit(refund=refund, intent=intent)
     return refund
 
 

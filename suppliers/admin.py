@@ -8,12 +8,14 @@ never edited as a row here, only "set on hand to" / "adjust by", which write the
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import transaction
-from django.db.models import F, IntegerField, OuterRef, Subquery, Sum
+from django.db.models import Exists, F, IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.utils.formats import number_format
@@ -26,6 +28,7 @@ from import_export.admin import ExportMixin
 from catalog.models import Part
 from okto88.areas import area_resolve
 from okto88.errors import ApplicationError, error_message
+from okto88.models import AuditActorKind, AuditEntry
 from okto88.money import rupiah, rupiah_digits
 from okto88.selectors import ACTOR_NAME_RELATED, actor_name
 from suppliers import offer_limits, services
@@ -33,6 +36,7 @@ from suppliers.admin_scoping import (
     SupplierScopedAdminMixin,
     SupplierWarehouseListFilter,
     admin_is_operator,
+    admin_supplier,
     supplier_admin_site,
 )
 from suppliers.errors import DuplicateSku, InvalidPrice, SupplierMismatch
@@ -353,7 +357,8 @@ class OfferAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
         if step == "apply" and form.is_valid():
             try:
                 count = services.offer_bulk_change_price(
-                    supplier=self.scoped_supplier(request), offer_ids=offer_ids, percent=form.cleaned_data["percent"])
+                    supplier=self.scoped_supplier(request), offer_ids=offer_ids, percent=form.cleaned_data["percent"],
+                    actor=request.user)
             except ApplicationError as exc:
                 self.message_user(request, error_message(exc, staff=True), messages.ERROR)
                 return None
@@ -552,6 +557,64 @@ class PartLookupAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+
+class SupplierAuditEntryAdmin(SupplierScopedAdminMixin, admin.ModelAdmin):
+    """The supplier's own audit entries (those recorded with its supplier id), read-only. A person
+    is shown by e-mail only when they are one of the supplier's members; anyone else as an operator."""
+
+    supplier_path = "supplier_id"
+    member_can_add = False
+    member_can_change = False
+    list_display = ["created_at", "action", "actor_display", "target_type", "target_id", "ip_display"]
+    fields = ["created_at", "action", "actor_display", "target_type", "target_id", "target_label", "ip_display",
+              "request_id", "changes_display"]
+    readonly_fields = fields
+    list_filter = ["action", "created_at"]
+    date_hierarchy = "created_at"
+    search_fields = ["target_id", "target_label", "request_id"]
+    show_full_result_count = False
+    list_per_page = 50
+
+    def owns(self, request, obj) -> bool:
+        if obj is None or admin_is_operator(request):
+            return True
+        allowed, supplier = admin_supplier(request)
+        return allowed and supplier is not None and obj.supplier_id == supplier.pk
+
+    def get_queryset(self, request):
+        # Whether the actor is one of the entry's supplier's members, in the list's one query.
+        members = SupplierMember.objects.filter(user_id=OuterRef("actor_user_id"), supplier_id=OuterRef("supplier_id"))
+        return super().get_queryset(request).annotate(actor_is_member=Exists(members))
+
+    def _own_member(self, obj: AuditEntry) -> bool:
+        return obj.actor_kind == AuditActorKind.USER and getattr(obj, "actor_is_member", False)
+
+    @admin.display(description=_("actor"))
+    def actor_display(self, obj: AuditEntry) -> str:
+        if obj.actor_kind == AuditActorKind.USER and not self._own_member(obj):
+            return str(_("okto88 operator"))
+        return obj.actor_label
+
+    @admin.display(description=_("address"))
+    def ip_display(self, obj: AuditEntry) -> str:
+        shown = obj.actor_kind != AuditActorKind.USER or self._own_member(obj)
+        return (obj.ip_address or "-") if shown else "-"
+
+    @admin.display(description=_("changes"))
+    def changes_display(self, obj: AuditEntry) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.changes, indent=2, ensure_ascii=False, sort_keys=True))
+
+    def has_add_permission(self, request, *args) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+supplier_admin_site.register(AuditEntry, SupplierAuditEntryAdmin)
 
 for _site in (admin.site, supplier_admin_site):
     _site.register(Warehouse, WarehouseAdmin)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from okto88.errors import ApplicationError, error_message
+from workshops import services
 from workshops.models import Address, CustomerVehicle, Workshop, WorkshopApiClient, WorkshopMember
 
 
@@ -42,6 +44,19 @@ class WorkshopAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "npwp"]
     inlines = [WorkshopMemberInline, AddressInline, WorkshopApiClientInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        """The credit limit goes through workshop_credit_limit_set (row lock, audit entry); the
+        rest of the form is saved as usual, in the same transaction (the admin's)."""
+        credit_limit = obj.credit_limit
+        if "credit_limit" in form.changed_data:
+            obj.credit_limit = form.initial.get("credit_limit", 0) if change else 0
+        super().save_model(request, obj, form, change)
+        if obj.credit_limit != credit_limit:
+            try:
+                services.workshop_credit_limit_set(workshop=obj, credit_limit=credit_limit, actor=request.user)
+            except ApplicationError as exc:  # the form's own bounds come first; this is the service's word
+                self.message_user(request, error_message(exc, staff=True), level="error")
 
 
 @admin.register(WorkshopApiClient)

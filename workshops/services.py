@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from okto88.areas import area_resolve
+from okto88.audit import AuditAction, audit_record
 from okto88.errors import InvalidField
 from okto88.models import ApiClient
 from vehicles.vin import vin_validate
@@ -18,8 +19,11 @@ from workshops.models import Address, CustomerVehicle, Workshop, WorkshopApiClie
 
 __all__ = [
     "address_create", "address_set_default",
-    "customer_vehicle_save", "plate_normalise", "workshop_api_client_bind",
+    "customer_vehicle_save", "plate_normalise", "workshop_api_client_bind", "workshop_credit_limit_set",
 ]
+
+# The column is a bigint; past this no workshop's credit is meant (Rp 1 quadrillion).
+CREDIT_LIMIT_MAX = 10**15
 
 
 def _required(value: Any, *, field_name: str, max_length: int) -> str:
@@ -117,3 +121,21 @@ def workshop_api_client_bind(*, workshop_id: Any, api_client: ApiClient) -> Work
             f"API client {api_client.name} already acts for workshop {binding.workshop_id}.",
             extra={"workshop": binding.workshop_id})
     return binding
+
+
+@transaction.atomic
+def workshop_credit_limit_set(*, workshop: Workshop, credit_limit: Any, actor: Any = None) -> Workshop:
+    """Set how much a workshop may owe on terms (whole rupiah, 0 to CREDIT_LIMIT_MAX), under the
+    workshop's row lock (which placements take first); an audit entry records before and after."""
+    if isinstance(credit_limit, bool) or not isinstance(credit_limit, int) or not 0 <= credit_limit <= CREDIT_LIMIT_MAX:
+        raise InvalidField(f"The credit limit is a whole number of rupiah from 0 to {CREDIT_LIMIT_MAX}.",
+                           extra={"field": "credit_limit"})
+    locked = workshop_lock(workshop_id=workshop.pk)
+    before = locked.credit_limit
+    if before != credit_limit:
+        locked.credit_limit = credit_limit
+        locked.save(update_fields=["credit_limit", "updated_at"])
+        audit_record(action=AuditAction.CREDIT_LIMIT_CHANGED, actor=actor, target=locked, workshop_id=locked.pk,
+                     changes={"credit_limit": {"before": before, "after": credit_limit}})
+    workshop.credit_limit = credit_limit
+    return workshop

@@ -48,6 +48,7 @@ from django.utils import timezone
 from redis.commands.core import Script
 from standardwebhooks.webhooks import Webhook
 
+from okto88.audit import AuditAction, audit_record
 from okto88.celery import task_send, tasks_send
 from okto88.circuit_breaker import CircuitOpen
 from okto88.events import event_topics
@@ -830,6 +831,13 @@ def endpoint_disable(*, endpoint_id: int, reason: str) -> bool:
         status=DeliveryStatus.FAILED, next_attempt_at=None, last_error=f"endpoint disabled ({reason})", updated_at=now)
     endpoint = WebhookEndpoint.objects.select_related("api_client").get(pk=endpoint_id)
     view = partner_view(api_client=endpoint.api_client)
+    # An operator's disable is theirs (the request's user); the platform's is the system's.
+    audit_record(action=AuditAction.WEBHOOK_ENDPOINT_CHANGED,
+                 actor=None if reason == EndpointDisabledReason.OPERATOR else "webhook delivery engine",
+                 target=("partners.webhookendpoint", endpoint.pk, str(endpoint)), supplier_id=view.supplier_id,
+                 workshop_id=view.workshop_id,
+                 changes={"client": endpoint.api_client.name, "before": {"disabled": False},
+                          "after": {"disabled": True, "reason": reason}})
     if reason != EndpointDisabledReason.OPERATOR:
         notify_webhook_endpoint_disabled(
             supplier_id=view.supplier_id, workshop_id=view.workshop_id,

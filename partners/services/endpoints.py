@@ -21,11 +21,14 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from okto88.audit import AuditAction, api_client_organisation, audit_record
 from okto88.events import event_topics
 from okto88.lock_objects import api_client_lock
 from okto88.models import ApiClient
@@ -97,9 +100,27 @@ def _endpoint_lock(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     return WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
 
 
+def _url_for_audit(url: str) -> str:
+    """The URL without its query and fragment, which may carry a receiver's token."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
+def _endpoint_fields(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {"url": _url_for_audit(endpoint.url), "event_types": list(endpoint.event_types),
+            "description": endpoint.description, "is_active": endpoint.is_active}
+
+
+def _endpoint_audit(*, action: str, endpoint: WebhookEndpoint, actor: Any, changes: dict) -> None:
+    supplier_id, workshop_id = api_client_organisation(api_client=endpoint.api_client)
+    audit_record(action=action, actor=actor, target=("partners.webhookendpoint", endpoint.pk, str(endpoint)),
+                 supplier_id=supplier_id, workshop_id=workshop_id,
+                 changes={"client": endpoint.api_client.name, **changes})
+
+
 @transaction.atomic
 def endpoint_create(*, api_client: ApiClient, url: str, event_types: Iterable[str],
-                    description: str = "") -> EndpointWithSecret:
+                    description: str = "", actor: Any = None) -> EndpointWithSecret:
     """A new endpoint with its first secret (returned once)."""
     url = _url_clean(url)
     event_types = _event_types_clean(api_client=api_client, event_types=event_types)
@@ -112,14 +133,18 @@ def endpoint_create(*, api_client: ApiClient, url: str, event_types: Iterable[st
     endpoint = WebhookEndpoint.objects.create(api_client=client, url=url, event_types=event_types,
                                               description=(description or "").strip()[:DESCRIPTION_MAX_LENGTH])
     secret = WebhookSecret.objects.create(endpoint=endpoint, secret=webhook_secret_generate())
+    _endpoint_audit(action=AuditAction.WEBHOOK_ENDPOINT_CREATED, endpoint=endpoint, actor=actor,
+                    changes={"after": _endpoint_fields(endpoint)})
     return EndpointWithSecret(endpoint=endpoint, secret=secret.secret)
 
 
 @transaction.atomic
 def endpoint_update(*, endpoint: WebhookEndpoint, url: str | None = None, event_types: Iterable[str] | None = None,
-                    description: str | None = None, is_active: bool | None = None) -> WebhookEndpoint:
+                    description: str | None = None, is_active: bool | None = None,
+                    actor: Any = None) -> WebhookEndpoint:
     """Change what is given (None: unchanged). `is_active` pauses or resumes (endpoint_pause)."""
     endpoint = _endpoint_lock(endpoint=endpoint)
+    before = _endpoint_fields(endpoint)
     if url is not None:
         endpoint.url = _url_clean(url)
     if event_types is not None:
@@ -129,30 +154,42 @@ def endpoint_update(*, endpoint: WebhookEndpoint, url: str | None = None, event_
     if is_active is not None:
         endpoint.is_active = is_active
     endpoint.save()
+    after = _endpoint_fields(endpoint)
+    changed = sorted(name for name in after if after[name] != before[name])
+    if changed:
+        _endpoint_audit(action=AuditAction.WEBHOOK_ENDPOINT_CHANGED, endpoint=endpoint, actor=actor,
+                        changes={"before": {n: before[n] for n in changed}, "after": {n: after[n] for n in changed}})
     return endpoint
 
 
 @transaction.atomic
-def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Any = None) -> None:
     """Delete the endpoint with its secrets and its whole delivery log (cascade): pending
     deliveries are gone with it, and a task already queued for one finds no row and does nothing."""
-    _endpoint_lock(endpoint=endpoint).delete()
+    locked = _endpoint_lock(endpoint=endpoint)
+    _endpoint_audit(action=AuditAction.WEBHOOK_ENDPOINT_DELETED, endpoint=locked, actor=actor,
+                    changes={"before": _endpoint_fields(locked)})
+    locked.delete()
 
 
 @transaction.atomic
-def endpoint_pause(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    return endpoint_update(endpoint=endpoint, is_active=False)
+def endpoint_pause(*, endpoint: WebhookEndpoint, actor: Any = None) -> WebhookEndpoint:
+    return endpoint_update(endpoint=endpoint, is_active=False, actor=actor)
 
 
 @transaction.atomic
-def endpoint_resume(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    return endpoint_update(endpoint=endpoint, is_active=True)
+def endpoint_resume(*, endpoint: WebhookEndpoint, actor: Any = None) -> WebhookEndpoint:
+    return endpoint_update(endpoint=endpoint, is_active=True, actor=actor)
 
 
 @transaction.atomic
-def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+def endpoint_enable(*, endpoint: WebhookEndpoint, actor: Any = None) -> WebhookEndpoint:
     """An operator lets an endpoint the platform disabled receive again, with a clean failure record."""
     endpoint = _endpoint_lock(endpoint=endpoint)
+    if endpoint.disabled_at is not None:
+        _endpoint_audit(action=AuditAction.WEBHOOK_ENDPOINT_CHANGED, endpoint=endpoint, actor=actor,
+                        changes={"before": {"disabled": True, "reason": endpoint.disabled_reason},
+                                 "after": {"disabled": False}})
     endpoint.disabled_at = None
     endpoint.disabled_reason = ""
     endpoint.failing_since = None
@@ -161,7 +198,8 @@ def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
 
 
 @transaction.atomic
-def endpoint_secret_rotate(*, endpoint: WebhookEndpoint, overlap: timedelta | None = None) -> EndpointWithSecret:
+def endpoint_secret_rotate(*, endpoint: WebhookEndpoint, overlap: timedelta | None = None,
+                           actor: Any = None) -> EndpointWithSecret:
     """A new secret (returned once). The newest old one keeps signing for `overlap`
     (WEBHOOK_SECRET_OVERLAP_HOURS by default); any older one stops now, so at most two are live
     and a second rotation inside an overlap ends the oldest. Expired secrets are deleted."""
@@ -183,6 +221,9 @@ def endpoint_secret_rotate(*, endpoint: WebhookEndpoint, overlap: timedelta | No
     WebhookSecret.objects.filter(endpoint=endpoint, expires_at__lte=now).exclude(
         pk__in=[s.pk for s in live]).delete()
     secret = WebhookSecret.objects.create(endpoint=endpoint, secret=webhook_secret_generate())
+    _endpoint_audit(action=AuditAction.WEBHOOK_SECRET_ROTATED, endpoint=endpoint, actor=actor,
+                    changes={"overlap_hours": round(overlap.total_seconds() / 3600, 2),
+                             "previous_secret_expires_at": previous_expires_at})
     return EndpointWithSecret(endpoint=endpoint, secret=secret.secret, previous_secret_expires_at=previous_expires_at)
 
 

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Part
+from okto88.audit import AuditAction, audit_record
 from okto88.errors import InvalidField
 from okto88.services import outbox_event_write
 from suppliers import offer_limits
@@ -163,9 +164,10 @@ def price_change_by_percent(*, price: int, percent: Decimal | int | str) -> int:
 
 @transaction.atomic(durable=True)
 def offer_bulk_change_price(*, supplier: Supplier | None, offer_ids: Iterable[int],
-                            percent: Decimal | int | str) -> int:
+                            percent: Decimal | int | str, actor: Any = None) -> int:
     """Change the prices of the supplier's offers among `offer_ids` by `percent`; one
-    `offer.price_changed` event per offer whose price really changed. Returns that count."""
+    `offer.price_changed` event per offer whose price really changed, and one audit entry per
+    supplier whose prices changed. Returns that count."""
     pct = _percent(percent)
     ids = list(_offers_scoped(supplier=supplier, offer_ids=offer_ids).values_list("pk", flat=True))
     offers = offer_lock(offer_ids=ids)
@@ -182,5 +184,22 @@ def offer_bulk_change_price(*, supplier: Supplier | None, offer_ids: Iterable[in
         Offer.objects.bulk_update([offer for offer, _ in changed], ["price", "updated_at"], batch_size=1000)
     for offer, old_price in changed:
         _price_event(offer=offer, old_price=old_price)
+    _bulk_price_audit(changed=changed, percent=pct, actor=actor)
     part_best_offer_refresh(offer_ids=[offer.pk for offer, _ in changed])
     return len(changed)
+
+
+# Offers an audit entry of a bulk price change lists one by one (id, old and new price); the count covers all.
+AUDIT_PRICE_ROWS = 100
+
+
+def _bulk_price_audit(*, changed: list[tuple[Offer, int]], percent: Decimal, actor: Any) -> None:
+    by_supplier: dict[int, list[tuple[Offer, int]]] = {}
+    for offer, old_price in changed:
+        by_supplier.setdefault(offer.supplier_id, []).append((offer, old_price))
+    for supplier_id, rows in sorted(by_supplier.items()):
+        listed = [[offer.pk, old_price, offer.price] for offer, old_price in rows[:AUDIT_PRICE_ROWS]]
+        audit_record(action=AuditAction.OFFER_PRICES_BULK_CHANGED, actor=actor,
+                     target=("suppliers.supplier", supplier_id), supplier_id=supplier_id,
+                     changes={"percent": str(percent), "count": len(rows), "offers": listed,
+                              "offers_columns": ["id", "before", "after"]})

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from okto88.audit import AuditAction, audit_record
 from okto88.errors import InvalidField, InvalidQuantity
 from okto88.models import User
 from okto88.selectors import actor_person
@@ -142,6 +143,18 @@ def stock_ensure(*, offer: Offer, warehouse: Warehouse) -> Stock:
 ADJUST_REASONS = {MovementReason.ADJUSTMENT, MovementReason.RETURN, MovementReason.IMPORT}
 
 
+def _stock_adjust_audit(*, stock: Stock, before: int, reason: str, actor: Any, reference: str) -> None:
+    """A manual adjustment (a person counting or correcting stock) is audited; returns and
+    imports are recorded in the ledger only (they follow an order or a feed)."""
+    if reason != MovementReason.ADJUSTMENT or stock.on_hand == before:
+        return
+    supplier_id = Offer.objects.filter(pk=stock.offer_id).values_list("supplier_id", flat=True).first()
+    audit_record(action=AuditAction.STOCK_ADJUSTED, actor=actor, target=("suppliers.stock", stock.pk),
+                 supplier_id=supplier_id,
+                 changes={"offer": stock.offer_id, "warehouse": stock.warehouse_id, "note": reference,
+                          "on_hand": {"before": before, "after": stock.on_hand}})
+
+
 def _adjust_reason_check(reason: str) -> None:
     if reason not in ADJUST_REASONS:
         raise InvalidField(f"Reason must be one of {', '.join(sorted(ADJUST_REASONS))}.", extra={"field": "reason"})
@@ -162,8 +175,10 @@ def stock_adjust(*, stock: Stock | int, delta: int, reason: str = MovementReason
             f"On hand would be {locked.on_hand + delta}, below the {locked.reserved} reserved.",
             extra={"stock": locked.pk, "on_hand": locked.on_hand, "reserved": locked.reserved},
         )
+    before = locked.on_hand
     _stock_apply(changes=[_StockChange(stock=locked, on_hand_delta=delta, reserved_delta=0)], reason=reason,
                  actor=actor, reference=reference)
+    _stock_adjust_audit(stock=locked, before=before, reason=reason, actor=actor, reference=reference)
     return locked
 
 
@@ -183,8 +198,10 @@ def stock_set_on_hand(*, stock: Stock | int, on_hand: int, actor: Any = None, re
             extra={"stock": locked.pk, "on_hand": locked.on_hand, "reserved": locked.reserved},
         )
     delta = on_hand - locked.on_hand
+    before = locked.on_hand
     _stock_apply(changes=[_StockChange(stock=locked, on_hand_delta=delta, reserved_delta=0)], reason=reason,
                  actor=actor, reference=reference)
+    _stock_adjust_audit(stock=locked, before=before, reason=reason, actor=actor, reference=reference)
     return locked
 
 

@@ -58,7 +58,7 @@ class Command(BaseCommand):
                     scopes = [scope for scope in scopes if scope not in services.OPERATOR_ONLY_SCOPES]
                 services.api_client_scopes_check(api_client=client, scopes=scopes)
                 issued = api_key_issue(client=client, name=options["name"] or "issued by api_key_issue",
-                                       scopes=scopes)
+                                       scopes=scopes, actor="manage.py api_key_issue")
         except ApplicationError as exc:
             raise CommandError(f"{exc.message} [{exc.code}]") from exc
         self.stdout.write(issued.raw_key)

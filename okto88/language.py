@@ -16,3 +16,11 @@ class LanguageMiddleware(LocaleMiddleware):
             code = settings.LANGUAGE_CODE
         translation.activate(code)
         request.LANGUAGE_CODE = code
+
+    def process_response(self, request, response):
+        response = super().process_response(request, response)
+        # The language was activated for this thread: put the default back, so work the thread
+        # does next outside a request (a server thread's next job, a test) is not in the
+        # previous visitor's language.
+        translation.activate(settings.LANGUAGE_CODE)
+        return response

@@ -12,3 +12,9 @@ class AnalyticsConfig(AppConfig):
         from analytics.metrics import metrics_register
 
         metrics_register()
+
+        from axes.signals import user_locked_out
+
+        from analytics.tasks import login_lockout_alert
+
+        user_locked_out.connect(login_lockout_alert, dispatch_uid="analytics.login_lockout_alert")

@@ -38,3 +38,16 @@ def client_traffic_rollup_task(**kwargs) -> dict[str, int]:
 @shared_task(name="analytics.client_baselines_refresh", ignore_result=True)
 def client_baselines_refresh_task(**kwargs) -> int:
     return services.client_baselines_refresh()
+
+
+def login_lockout_alert(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
+    """django-axes' user_locked_out (sent once, by the failure that sets a lock; analytics.apps
+    connects it): an alert for the address. The lock itself is the enforcement."""
+    if not ip_address:
+        return
+    try:
+        services.security_alert_raise(
+            detector="login_lockout", ident=f"ip:{ip_address}", mode="enforce",
+            details={"account": (username or "")[:120], "path": (getattr(request, "path", "") or "")[:120]})
+    except Exception:  # the login answer (the 429 page) must not fail because an alert could not be written
+        logger.warning("login lockout alert not recorded", exc_info=True)

@@ -30,6 +30,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from analytics.events import security_alert_payload
+from analytics.lock_objects import security_alert_lock, security_alert_muted_lock, security_alert_open_lock
 from analytics.models import (
     SecurityAlert,
     SecurityAlertAction,
@@ -151,12 +152,10 @@ def security_alert_raise(*, detector: str, ident: str, mode: str, details: dict,
 
 def _raise_once(*, detector: str, ident: str, mode: str, details: dict, action_taken: str) -> SecurityAlert | None:
     now = timezone.now()
-    same = SecurityAlert.objects.filter(detector=detector, ident=ident)
-    open_alert = same.filter(status=SecurityAlertStatus.OPEN).select_for_update().first()
+    open_alert = security_alert_open_lock(detector=detector, ident=ident)
     if open_alert is not None:
         return _count_again(open_alert, now=now, details=details, action_taken=action_taken)
-    muted = (same.filter(status=SecurityAlertStatus.MUTED, muted_until__gt=now)
-             .order_by("-muted_until").select_for_update().first())
+    muted = security_alert_muted_lock(detector=detector, ident=ident, now=now)
     if muted is not None:
         _count_again(muted, now=now, details=details, action_taken=action_taken)
         return None
@@ -219,7 +218,7 @@ def security_alert_mail_operators(*, alert_id: int) -> int:
 def security_alert_acknowledge(*, alert: SecurityAlert, user: User) -> SecurityAlert:
     """The operator has seen the alert: it closes (a mute ends with it), and the next detection
     opens a new alert. Acknowledging an acknowledged alert changes nothing."""
-    locked = SecurityAlert.objects.select_for_update().get(pk=alert.pk)
+    locked = security_alert_lock(alert_id=alert.pk)
     if locked.status != SecurityAlertStatus.ACKNOWLEDGED:
         locked.status = SecurityAlertStatus.ACKNOWLEDGED
         locked.acknowledged_by = user
@@ -236,7 +235,7 @@ def security_alert_mute(*, alert: SecurityAlert, user: User, hours: int) -> Secu
     is recorded as the one who acknowledged it. Raises ValueError for hours out of bounds."""
     if isinstance(hours, bool) or not isinstance(hours, int) or not MUTE_MIN_HOURS <= hours <= MUTE_MAX_HOURS:
         raise ValueError(f"a mute lasts {MUTE_MIN_HOURS} to {MUTE_MAX_HOURS} hours, not {hours!r}")
-    locked = SecurityAlert.objects.select_for_update().get(pk=alert.pk)
+    locked = security_alert_lock(alert_id=alert.pk)
     now = timezone.now()
     locked.status = SecurityAlertStatus.MUTED
     locked.muted_until = now + timedelta(hours=hours)

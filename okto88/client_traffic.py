@@ -204,8 +204,12 @@ def _counter_index(status: int) -> tuple[int, ...]:
 
 
 def traffic_count(*, ident: str, status: int, endpoint: str | None = None, object_id: str | None = None,
-                  api_key_id: int | None = None, ids_counted: bool = True, now: float | None = None) -> None:
-    """Count one answered request of `ident`. Never raises: counting must not fail a request."""
+                  api_key_id: int | None = None, ids_counted: bool = True, refused: bool = False,
+                  now: float | None = None) -> None:
+    """Count one answered request of `ident`. Never raises: counting must not fail a request.
+    `refused`: the guard itself answered (a suspended key, a tightened throttle): a request, and
+    a 429 if it was one, but not an error or an authentication failure, or a caller already
+    stopped would go on raising error-ratio and authentication-failure alerts by retrying."""
     if not settings.SECURITY_TRAFFIC_ENABLED:
         return
     global _dropped
@@ -219,7 +223,8 @@ def traffic_count(*, ident: str, status: int, endpoint: str | None = None, objec
             counts = _counts[(minute, ident)] = [0] * len(COUNTERS)
         counts[REQUESTS] += 1
         for index in _counter_index(status):
-            counts[index] += 1
+            if not refused or index == THROTTLED:
+                counts[index] += 1
         if api_key_id is not None:
             keys = _keys.setdefault((minute, ident), set())
             if len(keys) < MAX_KEYS_PER_IDENT:

@@ -98,5 +98,6 @@ class ClientTrafficMiddleware:
         if match is not None and match.kwargs:
             endpoint = match.route or "unmatched"
             object_id = "/".join(str(value) for value in match.kwargs.values())
+        refused = refused or getattr(request, REFUSED_ATTRIBUTE, False)
         traffic_count(ident=ident, status=response.status_code, endpoint=endpoint, object_id=object_id,
-                      api_key_id=api_key_id, ids_counted=not (refused or getattr(request, REFUSED_ATTRIBUTE, False)))
+                      api_key_id=api_key_id, ids_counted=not refused, refused=refused)

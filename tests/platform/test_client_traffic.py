@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from okto88 import client_traffic
+from okto88 import client_guard, client_traffic
 from okto88.client_traffic import (
     ALL,
     DENIED,
@@ -172,3 +172,17 @@ def test_requests_are_served_while_redis_is_away(client, tmp_path, settings):
     finally:
         client_factory.cache_clear()
         guard_snapshot_replace({})
+
+
+def test_a_suspended_keys_refused_requests_count_as_requests_not_as_errors():
+    issued = issue_api_key()
+    caller = key_caller(issued.raw_key)
+    assert caller.get("/api/v1/me/").status_code == 200
+    client_guard.api_keys_suspend(api_key_ids=[issued.api_key.pk], seconds=60)
+    for number in ("OK-2612-BBBBB1", "OK-2612-BBBBB2", "OK-2612-BBBBB3"):
+        response = caller.get(f"/api/v1/orders/{number}/")
+        assert response.status_code == 403 and response.json()["code"] == "api_key_suspended"
+    entry = this_minute()[f"client:{issued.api_key.client_id}"][0]
+    assert entry.count("requests") == 4 and entry.count("s2xx") == 1
+    assert entry.count("s4xx") == 0 and entry.count("auth_failures") == 0
+    assert (DENIED, ORDER) not in entry.distinct_ids

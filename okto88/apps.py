@@ -11,7 +11,7 @@ class PlatformConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the app registry is ready (Django's rule for ready()), not when it loads.
-        from okto88 import metrics
+        from okto88 import checks, metrics  # noqa: F401 (checks: registered on import)
         from okto88.request_id import install_log_record_factory
 
         install_log_record_factory()

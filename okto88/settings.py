@@ -265,7 +265,7 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "okto88.error_reports.CredentialMaskingFilte
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy on every response (django-csp): scripts, styles, images and fonts
-# from our own origin only, no inline script or style (a <script>/<style> element may carry
+# from our own origin only, no inline script or style (a script or style element may carry
 # nonce="{{ request.csp_nonce }}" where it cannot be a static file; a style="" attribute or an
 # on…= handler never works), no plugins, no framing, forms post only to us. docs/security.md.
 CONTENT_SECURITY_POLICY = {

@@ -21,7 +21,7 @@ from okto88.errors import error_message
 from suppliers import feeds
 from suppliers.admin_scoping import SupplierScopedAdminMixin, admin_is_operator, supplier_admin_site
 from suppliers.errors import FeedUploadInvalid
-from suppliers.models import FeedImport, FeedStatus
+from suppliers.models import FeedImport
 
 FIRST_ERRORS = 50
 

@@ -158,7 +158,8 @@ def test_prometheus_scrapes_the_webs_metrics_and_loads_the_rules():
     services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
     assert services["web"]["environment"]["METRICS_TOKEN"] == services["prometheus"]["environment"]["METRICS_TOKEN"]
     start = " ".join(services["prometheus"]["entrypoint"])
-    assert '> /tmp/metrics_token' in start and "exec /bin/prometheus --config.file=/etc/prometheus/prometheus.yml" in start
+    assert "> /tmp/metrics_token" in start
+    assert "exec /bin/prometheus --config.file=/etc/prometheus/prometheus.yml" in start
 
 
 def test_the_alert_rules_cover_the_four_conditions_with_exported_metrics_only():

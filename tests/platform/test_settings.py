@@ -189,7 +189,8 @@ def test_postgresql_tls_options_come_from_the_url_or_the_environment():
     assert from_url["db"] == {"sslmode": "verify-full", "sslrootcert": "/etc/okto88/db-ca.pem"}
 
     from_env = tls_settings({
-        "DATABASE_URL": "postgres://app:pw@db.example:5432/shop?sslmode=prefer", "REDIS_URL": PRODUCTION_ENV["REDIS_URL"],
+        "DATABASE_URL": "postgres://app:pw@db.example:5432/shop?sslmode=prefer",
+        "REDIS_URL": PRODUCTION_ENV["REDIS_URL"],
         "DATABASE_SSLMODE": "require", "DATABASE_SSLCERT": "/c.pem", "DATABASE_SSLKEY": "/k.pem"})
     assert from_env["db"] == {"sslmode": "require", "sslcert": "/c.pem", "sslkey": "/k.pem"}  # the variable wins
 
@@ -234,7 +235,8 @@ def test_rediss_urls_get_certificate_checks_for_the_cache_and_the_broker():
 def test_a_rediss_broker_url_is_accepted_by_celery_and_redis_py():
     """Celery's app carries the broker's TLS options; redis-py builds TLS connections from the URL."""
     result = run_python(
-        "import django; django.setup(); from okto88.celery import app; from okto88.redis_connection import redis_client; "
+        "import django; django.setup(); from okto88.celery import app; "
+        "from okto88.redis_connection import redis_client; "
         "print(int(app.conf.broker_use_ssl['ssl_cert_reqs']), "
         "redis_client().connection_pool.connection_class.__name__)",
         {"DATABASE_URL": PRODUCTION_ENV["DATABASE_URL"], "REDIS_URL": "rediss://cache.example:6380/0"})

@@ -30,6 +30,7 @@ from okto88.api.rate_windows import client_address
 from okto88.breaker_metrics import BreakerStateCollector
 from okto88.celery import app as celery_app
 from okto88.celery import imports_queue, webhooks_queue
+from okto88.log_redaction import loggable_path
 from okto88.redis_connection import redis_client
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class RequestMetricsMiddleware:
             recording.record("request", (method, route), elapsed, f"{response.status_code // 100}xx")
         access_logger.info(
             "request finished",
-            extra={"method": request.method, "path": request.path, "status": response.status_code,
+            extra={"method": request.method, "path": loggable_path(request), "status": response.status_code,
                    "duration_ms": round(elapsed * 1000, 1)},
         )
         return response

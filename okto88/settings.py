@@ -528,7 +528,11 @@ LOG_FORMAT = env_str("LOG_FORMAT", "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "okto88.request_id.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "okto88.request_id.RequestIdLogFilter"},
+        # No query string (where a partner may have put a key) nor reset token in a line: okto88/log_redaction.py.
+        "redact_request": {"()": "okto88.log_redaction.RequestRedactingLogFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -542,7 +546,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_request"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

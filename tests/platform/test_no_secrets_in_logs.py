@@ -123,9 +123,9 @@ def test_no_secret_reaches_a_log_line(log_lines, settings, fake_receiver, fake_g
     (received,) = fake_receiver.received(name)
     for n, signature in enumerate(received["signature"].split()):
         secrets[f"webhook signature {n}"] = signature.split(",", 1)[1]
-    rotated = created.post(f"/api/v1/webhooks/endpoints/{endpoint.pk}/rotate-secret/")
-    if rotated.status_code == 200:
-        secrets["rotated webhook secret"] = rotated.json()["secret"]
+    rotated = created.post(f"/api/v1/webhooks/endpoints/{endpoint.pk}/rotate-secret/", {}, format="json")
+    assert rotated.status_code == 200, rotated.content
+    secrets["rotated webhook secret"] = rotated.json()["secret"]
 
     # --- The payment gateway: our server key on the way out, its signed notification on the way in
     settings.PAYMENT_GATEWAY_URL = fake_gateway.url

@@ -117,6 +117,13 @@ def test_a_supplier_member_meets_no_refusal_in_the_supplier_admin(new_page, live
     assert walker.page.eval_on_selector(".price-change .price-table", "e => getComputedStyle(e).overflowX") == "auto"
     walker.collect("price change")
     walker.visit(reverse("supplier_admin:analytics_salesday_changelist"), ready=".ops-chart canvas")
+    # The export page: "Select all" still unticks every field without its inline onchange.
+    walker.visit("/supplier-admin/suppliers/offer/export/", ready="input.select-toggle")
+    ticked = "document.querySelectorAll('.selectable-field-export-row input[type=checkbox]:checked').length"
+    assert walker.page.evaluate(ticked) > 0
+    walker.page.uncheck("input.select-toggle")
+    assert walker.page.evaluate(ticked) == 0
+    walker.collect("export")
     assert walker.violations == []
 
 

@@ -13,7 +13,7 @@ class PlatformConfig(AppConfig):
         # Imported once the app registry is ready (Django's rule for ready()), not when it loads.
         from django.contrib.auth.signals import user_logged_in
 
-        from okto88 import metrics
+        from okto88 import checks, metrics  # noqa: F401 (checks: registered on import)
         from okto88.audit import audit_login_record
         from okto88.request_id import install_log_record_factory
 

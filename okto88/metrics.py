@@ -11,6 +11,8 @@ hashes, read at scrape too; queue depth and connections in use are read live at 
 from __future__ import annotations
 
 import functools
+import hmac
+import ipaddress
 import logging
 import os
 import time
@@ -19,14 +21,16 @@ import redis
 from celery import signals
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseForbidden
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from okto88 import recording
+from okto88.api.rate_windows import client_address
 from okto88.breaker_metrics import BreakerStateCollector
 from okto88.celery import app as celery_app
 from okto88.celery import imports_queue, webhooks_queue
+from okto88.log_redaction import loggable_path
 from okto88.redis_connection import redis_client
 
 logger = logging.getLogger(__name__)
@@ -72,7 +76,7 @@ class RequestMetricsMiddleware:
             recording.record("request", (method, route), elapsed, f"{response.status_code // 100}xx")
         access_logger.info(
             "request finished",
-            extra={"method": request.method, "path": request.path, "status": response.status_code,
+            extra={"method": request.method, "path": loggable_path(request), "status": response.status_code,
                    "duration_ms": round(elapsed * 1000, 1)},
         )
         return response
@@ -165,7 +169,8 @@ def _broker_client() -> redis.Redis:
         path, _, query = url[len("redis+socket://"):].partition("?")
         db = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("virtual_host", "0")
         url = f"unix://{path}?db={db}"
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1)
+    ssl_options = settings.REDIS_SSL_OPTIONS if url.startswith("rediss://") else {}
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1, **ssl_options)
 
 
 def celery_queue_depths() -> dict[str, int]:
@@ -242,7 +247,32 @@ def register_task_metrics_collector() -> None:
         _collector_registered = True
 
 
+@functools.cache
+def _allowed_networks(networks: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(network) for network in networks)
+
+
+def metrics_access_allowed(request) -> bool:
+    """The scrape token, or a client address inside METRICS_ALLOWED_NETWORKS. A request that
+    shows a wrong token is refused wherever it comes from."""
+    authorization = request.META.get("HTTP_AUTHORIZATION", "")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        return bool(settings.METRICS_TOKEN) and scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode(), settings.METRICS_TOKEN.encode())
+    try:
+        address = ipaddress.ip_address(client_address(request))
+    except ValueError:  # no address, or a forwarded value that is not one
+        return False
+    if getattr(address, "ipv4_mapped", None):
+        address = address.ipv4_mapped
+    return any(address in network for network in _allowed_networks(tuple(settings.METRICS_ALLOWED_NETWORKS)))
+
+
 def metrics_view(request):
+    if not metrics_access_allowed(request):
+        # No figures, not even which metrics exist: business volumes are not for everyone.
+        return HttpResponseForbidden("forbidden\n", content_type="text/plain; charset=utf-8")
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess  # multiprocess mode only (gunicorn's workers)
 

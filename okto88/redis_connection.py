@@ -10,4 +10,6 @@ from django.conf import settings
 
 @cache
 def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
+    # REDIS_SSL_OPTIONS: a rediss:// URL's certificate checks (settings), empty otherwise.
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2,
+                                **settings.REDIS_SSL_OPTIONS)

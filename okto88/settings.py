@@ -8,11 +8,14 @@ profile starts embedded PostgreSQL and Redis (okto88/embedded.py).
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import ssl
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -88,6 +91,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI from our own static files (the CSP allows no CDN)
+    "csp",
     "django_htmx",
     "import_export",
     "axes",
@@ -98,10 +103,11 @@ MIDDLEWARE = [
     "okto88.request_id.RequestIdMiddleware",
     # The request being served, for the audit log's actor and address (okto88.audit).
     "okto88.request_context.RequestContextMiddleware",
-    # Right after the request id: a request that gets no database connection is a 503.
+    # Before anything that reads the database: a request that gets no connection is a 503.
     "okto88.unavailable.DatabaseUnavailableMiddleware",
     "okto88.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "okto88.language.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -134,6 +140,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "okto88.navigation.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -151,6 +158,18 @@ _database = dj_database_url.parse(
 _socket_host = _database.get("OPTIONS", {}).pop("host", None)
 if _socket_host and not _database.get("HOST"):
     _database["HOST"] = _socket_host
+# TLS to PostgreSQL: libpq's sslmode and certificate files, from DATABASE_URL's query string
+# (`?sslmode=verify-full&sslrootcert=…`, which dj-database-url passes on as OPTIONS) or from
+# these variables, which win. Unset, libpq's default applies ("prefer": TLS when the server
+# offers it, no certificate check); libpq ignores them on a unix socket (the embedded server).
+DATABASE_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+for _option in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
+    _value = env_str(f"DATABASE_{_option.upper()}")
+    if _value:
+        _database.setdefault("OPTIONS", {})[_option] = _value
+if _database.get("OPTIONS", {}).get("sslmode", "prefer") not in DATABASE_SSLMODES:
+    raise ImproperlyConfigured(f"DATABASE_SSLMODE must be one of {', '.join(DATABASE_SSLMODES)}, "
+                               f"got {_database['OPTIONS']['sslmode']!r}")
 # Every process the project starts (each gunicorn worker, each Celery worker child, beat)
 # keeps its own psycopg pool of at most DATABASE_POOL_SIZE connections, so what the site can
 # open is bounded by its process counts (the arithmetic is in README, "Connections"), however
@@ -175,11 +194,26 @@ DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "platform.User"
 
+# TLS to Redis: a `rediss://` REDIS_URL. The server's certificate is checked against
+# REDIS_SSL_CA_CERTS (a PEM file; unset: the system's CAs) as REDIS_SSL_CERT_REQS says:
+# required (default, with the host name), optional or none. The same options go to every
+# client: the cache, the platform's own client (okto88/redis_connection.py), Celery's broker.
+REDIS_SSL_CERT_REQS_CHOICES = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
+_redis_cert_reqs = env_str("REDIS_SSL_CERT_REQS", "required")
+if _redis_cert_reqs not in REDIS_SSL_CERT_REQS_CHOICES:
+    raise ImproperlyConfigured(f"REDIS_SSL_CERT_REQS must be required, optional or none, got {_redis_cert_reqs!r}")
+REDIS_SSL_OPTIONS: dict = {}
+if REDIS_URL.startswith("rediss://"):
+    REDIS_SSL_OPTIONS = {"ssl_cert_reqs": REDIS_SSL_CERT_REQS_CHOICES[_redis_cert_reqs]}
+    if env_str("REDIS_SSL_CA_CERTS"):
+        REDIS_SSL_OPTIONS["ssl_ca_certs"] = env_str("REDIS_SSL_CA_CERTS")
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cache"),
+        "OPTIONS": dict(REDIS_SSL_OPTIONS),
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -244,6 +278,24 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 DEFAULT_EXCEPTION_REPORTER_FILTER = "okto88.error_reports.CredentialMaskingFilter"
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp): scripts, styles, images and fonts
+# from our own origin only, no inline script or style (a script or style element may carry
+# nonce="{{ request.csp_nonce }}" where it cannot be a static file; a style="" attribute or an
+# on…= handler never works), no plugins, no framing, forms post only to us. docs/security.md.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Logins: lockout and password-reset bounds (okto88/login_lockout.py, docs/security.md) --
 # An account (the e-mail typed, from any address) locks after ACCOUNT_FAILURES failed logins,
@@ -316,6 +368,9 @@ SPECTACULAR_SETTINGS = {
         "[/api/v1/events/asyncapi.json](/api/v1/events/asyncapi.json) (docs/asyncapi.md)."
     ),
     "VERSION": "1.0.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -337,6 +392,8 @@ SPECTACULAR_SETTINGS = {
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 CELERY_RESULT_BACKEND = None
+# kombu refuses a rediss:// broker without its TLS options; no result backend is used.
+CELERY_BROKER_USE_SSL = dict(REDIS_SSL_OPTIONS) or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -560,12 +617,26 @@ SECURITY_TIGHTENED_RATE = env_str("SECURITY_TIGHTENED_RATE", "30/min")
 SECURITY_THROTTLE_COOL_OFF_SECONDS = env_int("SECURITY_THROTTLE_COOL_OFF_SECONDS", 900)
 SECURITY_KEY_SUSPEND_SECONDS = env_int("SECURITY_KEY_SUSPEND_SECONDS", 3600)
 SECURITY_GUARD_MAX_ENTRIES = env_int("SECURITY_GUARD_MAX_ENTRIES", 10_000)
+# /metrics answers a request with `Authorization: Bearer <METRICS_TOKEN>` (when set), or from a
+# client address (okto88.api.rate_windows.client_address: API_NUM_PROXIES decides whether a
+# forwarded address is believed) inside METRICS_ALLOWED_NETWORKS; anyone else gets 403.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_network!r} is not a network (CIDR)") from exc
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("LOG_FORMAT", "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "okto88.request_id.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "okto88.request_id.RequestIdLogFilter"},
+        # No query string (where a partner may have put a key) nor reset token in a line: okto88/log_redaction.py.
+        "redact_request": {"()": "okto88.log_redaction.RequestRedactingLogFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -579,7 +650,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_request"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

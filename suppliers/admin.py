@@ -303,7 +303,7 @@ class OfferAdmin(SupplierScopedAdminMixin, ExportMixin, admin.ModelAdmin):
         total = ("", _("total"), number(sum(s.on_hand for s in stocks)), number(sum(s.reserved for s in stocks)),
                  number(sum(s.available for s in stocks)))
         return format_html(
-            '<div class="offer-stock" style="overflow-x:auto;max-width:100%">'
+            '<div class="offer-stock">'
             '<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody>'
             '<tfoot><tr><th>{}{}</th><th>{}</th><th>{}</th><th>{}</th></tr></tfoot></table></div>',
             _("warehouse"), _("on hand"), _("reserved"), _("available"), rows, *total)

@@ -15,6 +15,16 @@
     var toggle = document.querySelector(".nav-toggle__button");
     if (toggle) { toggle.setAttribute("aria-expanded", event.target.checked ? "true" : "false"); }
   });
+  // <select data-autosubmit>: a new choice submits its form (the CSP allows no onchange="…").
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-autosubmit]") && event.target.form) {
+      event.target.form.requestSubmit();
+    }
+  });
+  // On a phone the parts' results come first: filters nobody has used yet start folded.
+  if (window.matchMedia("(max-width: 47.99rem)").matches) {
+    document.querySelectorAll("details.facet:not(.is-selected)").forEach(function (d) { d.open = false; });
+  }
   // <button data-copy="text" data-copied="Copied">: copy the text and say so to screen readers too.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");

@@ -152,6 +152,14 @@ def test_prometheus_scrapes_the_webs_metrics_and_loads_the_rules():
     assert config["rule_files"] == ["alerts.yml"]
     (job,) = config["scrape_configs"]
     assert job["metrics_path"] == "/metrics" and job["static_configs"][0]["targets"] == ["web:8000"]
+    # /metrics refuses a scrape without the token (okto88.metrics): compose gives Prometheus the web's
+    # METRICS_TOKEN and writes it to the file the scrape reads before Prometheus starts.
+    assert job["authorization"] == {"type": "Bearer", "credentials_file": "/tmp/metrics_token"}
+    services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    assert services["web"]["environment"]["METRICS_TOKEN"] == services["prometheus"]["environment"]["METRICS_TOKEN"]
+    start = " ".join(services["prometheus"]["entrypoint"])
+    assert "> /tmp/metrics_token" in start
+    assert "exec /bin/prometheus --config.file=/etc/prometheus/prometheus.yml" in start
 
 
 def test_the_alert_rules_cover_the_four_conditions_with_exported_metrics_only():

@@ -16,6 +16,9 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://cache.internal:6379/0",
     "ALLOWED_HOSTS": "okto88.id,www.okto88.id",
     "CSRF_TRUSTED_ORIGINS": "https://okto88.id,https://www.okto88.id",
+    "SITE_URL": "https://okto88.id",
+    "PAYMENT_GATEWAY_URL": "https://api.gateway.example",
+    "COURIER_URL": "https://api.courier.example",
 }
 
 PRINT_SETTINGS = (
@@ -29,8 +32,11 @@ PRINT_SETTINGS = (
 
 def run_python(code: str, env: dict, *args: str) -> subprocess.CompletedProcess:
     dropped = {"DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE",
-               "DATABASE_POOL_SIZE", "DATABASE_POOL_TIMEOUT_SECONDS"}
-    base = {k: v for k, v in os.environ.items() if k not in dropped}
+               "DATABASE_POOL_SIZE", "DATABASE_POOL_TIMEOUT_SECONDS", "SITE_URL", "PAYMENT_GATEWAY_URL",
+               "COURIER_URL", "PAYMENT_NOTIFICATION_URL", "COURIER_NOTIFICATION_URL", "WEBHOOK_REQUIRE_HTTPS",
+               "WEBHOOK_ALLOW_PRIVATE_URLS", "METRICS_TOKEN", "METRICS_ALLOWED_NETWORKS"}
+    base = {k: v for k, v in os.environ.items()
+            if k not in dropped and not k.startswith(("DATABASE_SSL", "REDIS_SSL"))}
     return subprocess.run(
         [sys.executable, *(["-c", code] if code else []), *args],
         env={**base, "DJANGO_SETTINGS_MODULE": "okto88.settings", **env},
@@ -123,3 +129,124 @@ def test_a_negative_pool_size_is_refused_with_its_name():
     result = run_python(POOL_SETTINGS, {**service_urls, "DATABASE_POOL_SIZE": "-1"})
     assert result.returncode != 0
     assert "DATABASE_POOL_SIZE must be 0" in result.stderr
+
+
+# --- Transport and exposure (docs/security.md) ---------------------------------------------
+
+def check_deploy(env: dict) -> subprocess.CompletedProcess:
+    return run_python("", env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+
+
+def test_production_check_deploy_fails_on_a_plain_http_partner_url():
+    result = check_deploy({**PRODUCTION_ENV, "COURIER_URL": "http://api.courier.example"})
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "okto88.E001" in output and "COURIER_URL is 'http://api.courier.example'" in output
+    assert "PAYMENT_GATEWAY_URL" not in output  # only the plain-http one is named
+
+    callback = check_deploy({**PRODUCTION_ENV, "PAYMENT_NOTIFICATION_URL": "http://okto88.id/api/v1/payments/x/"})
+    assert callback.returncode != 0 and "PAYMENT_NOTIFICATION_URL" in callback.stdout + callback.stderr
+
+
+def test_production_check_deploy_fails_when_the_webhook_guards_are_switched_off():
+    result = check_deploy({**PRODUCTION_ENV, "WEBHOOK_REQUIRE_HTTPS": "false", "WEBHOOK_ALLOW_PRIVATE_URLS": "true"})
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "okto88.W002" in output and "okto88.W003" in output
+
+
+def test_production_check_deploy_fails_on_a_short_metrics_token():
+    result = check_deploy({**PRODUCTION_ENV, "METRICS_TOKEN": "short"})
+    assert result.returncode != 0 and "okto88.W004" in result.stdout + result.stderr
+    assert check_deploy({**PRODUCTION_ENV, "METRICS_TOKEN": "k" * 40}).returncode == 0
+
+
+def test_development_keeps_its_plain_http_fake_partners_without_a_complaint():
+    result = run_python("", {}, "manage.py", "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+TLS_SETTINGS = (
+    "import json, ssl, django; django.setup(); from django.conf import settings as s; "
+    "o = s.DATABASES['default'].get('OPTIONS', {}); "
+    "print(json.dumps({'db': {k: v for k, v in o.items() if k.startswith('ssl')}, "
+    "'cache': {k: int(v) if k == 'ssl_cert_reqs' else v for k, v in s.CACHES['default']['OPTIONS'].items()}, "
+    "'broker_ssl': s.CELERY_BROKER_USE_SSL and {k: int(v) if k == 'ssl_cert_reqs' else v "
+    "for k, v in s.CELERY_BROKER_USE_SSL.items()}, 'broker': s.CELERY_BROKER_URL}))"
+)
+
+
+def tls_settings(env: dict) -> dict:
+    result = run_python(TLS_SETTINGS, env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_postgresql_tls_options_come_from_the_url_or_the_environment():
+    from_url = tls_settings({"DATABASE_URL": "postgres://app:pw@db.example:5432/shop?sslmode=verify-full"
+                                             "&sslrootcert=/etc/okto88/db-ca.pem",
+                             "REDIS_URL": PRODUCTION_ENV["REDIS_URL"]})
+    assert from_url["db"] == {"sslmode": "verify-full", "sslrootcert": "/etc/okto88/db-ca.pem"}
+
+    from_env = tls_settings({
+        "DATABASE_URL": "postgres://app:pw@db.example:5432/shop?sslmode=prefer",
+        "REDIS_URL": PRODUCTION_ENV["REDIS_URL"],
+        "DATABASE_SSLMODE": "require", "DATABASE_SSLCERT": "/c.pem", "DATABASE_SSLKEY": "/k.pem"})
+    assert from_env["db"] == {"sslmode": "require", "sslcert": "/c.pem", "sslkey": "/k.pem"}  # the variable wins
+
+    plain = tls_settings({k: PRODUCTION_ENV[k] for k in ("DATABASE_URL", "REDIS_URL")})
+    assert plain["db"] == {}  # libpq's own default (prefer)
+
+
+def test_a_misspelt_sslmode_is_refused_with_its_name():
+    result = run_python(TLS_SETTINGS, {"DATABASE_URL": PRODUCTION_ENV["DATABASE_URL"],
+                                       "REDIS_URL": PRODUCTION_ENV["REDIS_URL"], "DATABASE_SSLMODE": "verify_full"})
+    assert result.returncode != 0 and "DATABASE_SSLMODE must be one of" in result.stderr
+
+
+def test_the_embedded_postgresql_ignores_a_required_sslmode():
+    """libpq does not use TLS on a unix socket: `sslmode=require` in the environment still connects."""
+    result = run_python(
+        "import django; django.setup(); from django.db import connection; "
+        "print(connection.settings_dict['OPTIONS']['sslmode'], connection.cursor().connection.info.host)",
+        {"DATABASE_SSLMODE": "require"})
+    assert result.returncode == 0, result.stderr
+    sslmode, host = result.stdout.split()[-2:]
+    assert sslmode == "require" and host.startswith("/")
+
+
+def test_rediss_urls_get_certificate_checks_for_the_cache_and_the_broker():
+    import ssl
+
+    loaded = tls_settings({"DATABASE_URL": PRODUCTION_ENV["DATABASE_URL"], "REDIS_URL": "rediss://cache.example:6380/0",
+                           "REDIS_SSL_CA_CERTS": "/etc/okto88/redis-ca.pem"})
+    expected = {"ssl_cert_reqs": int(ssl.CERT_REQUIRED), "ssl_ca_certs": "/etc/okto88/redis-ca.pem"}
+    assert loaded["cache"] == expected and loaded["broker_ssl"] == expected
+    assert loaded["broker"] == "rediss://cache.example:6380/0"
+
+    relaxed = tls_settings({"DATABASE_URL": PRODUCTION_ENV["DATABASE_URL"], "REDIS_URL": "rediss://cache.example/0",
+                            "REDIS_SSL_CERT_REQS": "none"})
+    assert relaxed["cache"] == {"ssl_cert_reqs": int(ssl.CERT_NONE)}
+
+    plain = tls_settings({k: PRODUCTION_ENV[k] for k in ("DATABASE_URL", "REDIS_URL")})
+    assert plain["cache"] == {} and plain["broker_ssl"] is None  # redis:// takes no TLS options
+
+
+def test_a_rediss_broker_url_is_accepted_by_celery_and_redis_py():
+    """Celery's app carries the broker's TLS options; redis-py builds TLS connections from the URL."""
+    result = run_python(
+        "import django; django.setup(); from okto88.celery import app; "
+        "from okto88.redis_connection import redis_client; "
+        "print(int(app.conf.broker_use_ssl['ssl_cert_reqs']), "
+        "redis_client().connection_pool.connection_class.__name__)",
+        {"DATABASE_URL": PRODUCTION_ENV["DATABASE_URL"], "REDIS_URL": "rediss://cache.example:6380/0"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["2", "SSLConnection"]  # 2: ssl.CERT_REQUIRED
+
+
+def test_bad_tls_and_metrics_values_are_refused_with_their_names():
+    service_urls = {k: PRODUCTION_ENV[k] for k in ("DATABASE_URL", "REDIS_URL")}
+    reqs = run_python(TLS_SETTINGS, {**service_urls, "REDIS_SSL_CERT_REQS": "maybe"})
+    assert reqs.returncode != 0 and "REDIS_SSL_CERT_REQS must be" in reqs.stderr
+    networks = run_python(TLS_SETTINGS, {**service_urls, "METRICS_ALLOWED_NETWORKS": "10.0.0.0/8,intranet"})
+    assert networks.returncode != 0 and "METRICS_ALLOWED_NETWORKS: 'intranet'" in networks.stderr

@@ -103,7 +103,8 @@ def test_a_supplier_member_meets_no_refusal_in_the_supplier_admin(new_page, live
                  f"/supplier-admin/suppliers/offer/{offer.pk}/change/",
                  "/supplier-admin/orders/supplierorder/",
                  f"/supplier-admin/orders/supplierorder/{supplier_order.pk}/change/",
-                 "/supplier-admin/suppliers/feedimport/", "/supplier-admin/suppliers/feedimport/add/"):
+                 "/supplier-admin/suppliers/feedimport/", "/supplier-admin/suppliers/feedimport/add/",
+                 "/supplier-admin/platform/auditentry/"):
         walker.visit(path)
     # The bulk price change (an admin action with its own page and its own stylesheet).
     walker.visit("/supplier-admin/suppliers/offer/")
@@ -139,7 +140,9 @@ def test_an_operator_meets_no_refusal_in_admin_ops_and_the_api_docs(new_page, li
     for path in ("/admin/", "/admin/platform/user/", "/admin/platform/user/add/",
                  f"/admin/platform/user/{operator.pk}/change/", "/admin/suppliers/offer/",
                  f"/admin/suppliers/offer/{offer.pk}/change/", "/admin/orders/order/",
-                 "/ops/", "/ops/stalled/", f"/ops/orders/{order.number}/", "/admin-tools/catalog/import/"):
+                 "/ops/", "/ops/stalled/", f"/ops/orders/{order.number}/", "/admin-tools/catalog/import/",
+                 "/admin/platform/auditentry/", "/admin/platform/apikey/", "/admin/analytics/securityalert/",
+                 "/ops/security/"):
         walker.visit(path)
     for section in SECTIONS:
         walker.visit(f"/ops/{section.slug}/", ready=".ops-figure")
@@ -152,4 +155,16 @@ def test_a_visitor_meets_no_refusal(new_page, live_server, marketplace):
     walker = Walker(new_page("phone"), live_server)
     for path in ("/", "/accounts/login/", "/accounts/password_reset/", "/no-such-page/", "/admin/login/"):
         walker.visit(path)
+    # The lockout page (django-axes' 429), reached by wrong passwords.
+    statuses = []
+    for _ in range(5):
+        walker.visit("/accounts/login/")
+        walker.page.fill("input[name=username]", "nobody@bengkel.test")
+        walker.page.fill("input[name=password]", "wrong")
+        with walker.page.expect_response(lambda response: response.request.method == "POST") as posted:
+            walker.page.press("input[name=password]", "Enter")
+        statuses.append(posted.value.status)
+        walker.page.wait_for_load_state("networkidle")
+    assert statuses[-1] == 429 and walker.page.locator("p.message--error[role=alert]").count() == 1
+    walker.collect("lockout page")
     assert walker.violations == []

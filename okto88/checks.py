@@ -1,8 +1,10 @@
 """System checks of the production profile's exposure (docs/security.md, "Transport and exposure").
 
-`manage.py check --deploy` runs them (the deploy tag), so a production environment that talks
-to a partner over plain http, or that switched the webhook guards off, fails the check before
-it is served.
+`manage.py check --deploy` runs them (the deploy tag), so a production environment that switched
+the webhook guards off fails the check before it is served. The partner URLs' check is not
+deploy-only: every management command that checks (migrate among them, which the compose stack
+runs before anything else starts) refuses a production environment that would talk to a partner
+over plain http.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ PARTNER_URL_SETTINGS = ("PAYMENT_GATEWAY_URL", "COURIER_URL", "PAYMENT_NOTIFICAT
 METRICS_TOKEN_MIN_LENGTH = 32
 
 
-@register(Tags.security, deploy=True)
+@register(Tags.security)
 def partner_urls_use_https(app_configs=None, **kwargs) -> list:
     if not settings.PRODUCTION:
         return []

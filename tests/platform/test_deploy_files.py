@@ -44,7 +44,8 @@ def test_compose_file_parses_with_the_compose_cli():
         pytest.skip("no docker compose CLI on this machine (.ci/run installs one)")
     result = subprocess.run(
         [*cli, "-f", str(COMPOSE_FILE), "config", "--quiet"],
-        env={**os.environ, "SECRET_KEY": "compose-config-check"}, capture_output=True, text=True,
+        env={**os.environ, "SECRET_KEY": "compose-config-check", "PAYMENT_GATEWAY_URL": "https://gateway.example",
+             "COURIER_URL": "https://courier.example"}, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr
 

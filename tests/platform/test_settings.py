@@ -148,6 +148,15 @@ def test_production_check_deploy_fails_on_a_plain_http_partner_url():
     assert callback.returncode != 0 and "PAYMENT_NOTIFICATION_URL" in callback.stdout + callback.stderr
 
 
+def test_production_refuses_a_plain_http_partner_url_without_deploy_too():
+    # The compose stack runs migrate before anything else starts: it stops there.
+    for command in (("check",), ("migrate", "--check")):
+        result = run_python("", {**PRODUCTION_ENV, "PAYMENT_GATEWAY_URL": "http://gateway.example"},
+                            "manage.py", *command)
+        assert result.returncode != 0, command
+        assert "okto88.E001" in result.stdout + result.stderr, command
+
+
 def test_production_check_deploy_fails_when_the_webhook_guards_are_switched_off():
     result = check_deploy({**PRODUCTION_ENV, "WEBHOOK_REQUIRE_HTTPS": "false", "WEBHOOK_ALLOW_PRIVATE_URLS": "true"})
     assert result.returncode != 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -258,7 +259,9 @@ class SupplierOrderAcceptInSerializer(serializers.Serializer):
     def validate_rejected_lines(self, value: list[dict]) -> list[dict]:
         twice = sorted(line for line, times in Counter(item["line"] for item in value).items() if times > 1)
         if twice:
-            raise serializers.ValidationError(f"Lines {twice} are named more than once.")
+            raise serializers.ValidationError(
+                _("Lines %(lines)s are named more than once.") % {"lines": ", ".join(map(str, twice))},
+                code="duplicate_line")
         return value
 
 

@@ -151,3 +151,16 @@ def test_ready_to_ship_needs_an_accepted_supplier_order_and_valid_parcels(shared
         "ready_to_ship", 3, 2500)
     again = key.post(f"{URL}{mine.number}/ready-to-ship/", {"parcel_count": 9}, format="json")
     assert again.status_code == 200 and again.json()["parcel_count"] == 3, "a repeat answers as the first time"
+
+
+def test_a_line_named_twice_is_refused_with_its_own_code_in_indonesian(shared):
+    a, _b, order = shared
+    mine = SupplierOrder.objects.get(order=order, supplier=a)
+    line = mine.lines.get()
+    twice = [{"line": line.pk, "quantity": 1, "reason": "out_of_stock"}] * 2
+
+    answer = supplier_key(a, WRITE).post(f"{URL}{mine.number}/accept/", {"rejected_lines": twice}, format="json")
+
+    problem = assert_problem(answer, 400, "validation_error")
+    assert [(error["field"], error["code"]) for error in problem["errors"]] == [("rejected_lines", "duplicate_line")]
+    assert problem["errors"][0]["detail"] == f"Baris {line.pk} disebut lebih dari sekali."

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from okto88.redis_connection import redis_client
@@ -62,6 +64,12 @@ def test_a_real_worker_reports_its_task_outcomes(client, celery_worker):
     celery_worker.wait_for_log(
         lambda r: "platform.outbox_relay" in r.get("message", "") and "succeeded" in r["message"]
     )
-    after = float(redis_client().hget("okto88:metrics:tasks", "platform.outbox_relay|success") or 0)
+    # The worker logs "succeeded" before its task_postrun signal counts the outcome: wait for it.
+    deadline = time.monotonic() + 10
+    while True:
+        after = float(redis_client().hget("okto88:metrics:tasks", "platform.outbox_relay|success") or 0)
+        if after >= before + 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert after >= before + 1
     assert 'task="platform.outbox_relay"' in client.get("/metrics").content.decode()

@@ -144,11 +144,18 @@ def audit_record(*, action: str, actor: Any = None, request: Any = None, target:
 
 def audit_login_record(sender, request, user, **kwargs) -> None:
     """user_logged_in receiver: a login to /admin/ or /supplier-admin/ (known by the URL
-    namespace of the login view); logins elsewhere (the workshops' page) are not recorded."""
+    namespace of the login view), and a login of an operator or a supplier's member on the site's
+    own page, whose session opens the same admin (the README sends operators through it). A
+    workshop member's login on the site is not recorded."""
     match = getattr(request, "resolver_match", None) if request is not None else None
     action = LOGIN_ACTIONS.get(getattr(match, "namespace", None) or "")
     if action is None:
-        return
+        if user.is_staff:
+            action = AuditAction.LOGIN_ADMIN
+        elif _user_supplier_id(user) is not None:
+            action = AuditAction.LOGIN_SUPPLIER_ADMIN
+        else:
+            return
     supplier_id = _user_supplier_id(user) if action == AuditAction.LOGIN_SUPPLIER_ADMIN else None
     with transaction.atomic():
         audit_record(action=action, actor=user, request=request, target=user, supplier_id=supplier_id)

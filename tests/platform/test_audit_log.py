@@ -304,7 +304,7 @@ def test_a_refund_the_gateway_refuses_is_rolled_back_with_its_entry(fake_gateway
 
 # --- Logins -----------------------------------------------------------------------------------------
 
-def test_logins_to_both_admin_sites_are_recorded_and_the_workshops_page_is_not():
+def test_logins_that_open_an_admin_are_recorded_and_a_workshop_members_is_not():
     operator = OperatorFactory()
     member = SupplierMemberFactory().user
     Client(REMOTE_ADDR="198.51.100.20").post("/admin/login/", {"username": operator.email, "password": PASSWORD})
@@ -316,6 +316,10 @@ def test_logins_to_both_admin_sites_are_recorded_and_the_workshops_page_is_not()
     Client().post("/accounts/login/", {"username": UserFactory().email, "password": PASSWORD})
     Client().post("/admin/login/", {"username": operator.email, "password": "wrong"})
     assert len(entries()) == 2
+    # An operator on the site's own login page: the session opens /admin/ all the same.
+    Client(REMOTE_ADDR="198.51.100.21").post("/accounts/login/", {"username": operator.email, "password": PASSWORD})
+    assert [(e.action, e.ip_address) for e in entries() if e.ip_address == "198.51.100.21"] == [
+        ("login.admin", "198.51.100.21")]
     for entry in entries():
         assert_no_secret(entry)
 

@@ -148,7 +148,9 @@ def audit_login_record(sender, request, user, **kwargs) -> None:
     own page, whose session opens the same admin (the README sends operators through it). A
     workshop member's login on the site is not recorded."""
     match = getattr(request, "resolver_match", None) if request is not None else None
-    action = LOGIN_ACTIONS.get(getattr(match, "namespace", None) or "")
+    if match is None:
+        return  # no request being served (a test client's force_login, a shell)
+    action = LOGIN_ACTIONS.get(match.namespace or "")
     if action is None:
         if user.is_staff:
             action = AuditAction.LOGIN_ADMIN

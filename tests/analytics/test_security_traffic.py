@@ -25,15 +25,14 @@ from analytics.services import (
 from okto88.client_guard import client_throttle_tighten
 from okto88.client_traffic import (
     COUNTERS,
-    KEY_PREFIX,
     IdentMinute,
     traffic_count,
     traffic_flush,
     traffic_minutes_read,
 )
 from okto88.models import Scope
-from okto88.redis_connection import redis_client
 from orders import services as order_services
+from tests.client_traffic import traffic_clean, traffic_keys_delete  # noqa: F401 (traffic_clean: autouse)
 from tests.orders.factories import buyer_make, carriers_ensure, offer_in_stock, place
 from tests.orders.ui_data import shop_make
 from tests.platform.factories import ApiClientFactory, OperatorFactory, issue_api_key
@@ -41,21 +40,6 @@ from workshops.services import workshop_api_client_bind
 
 ORDER = "api/v1/orders/<str:number>/"
 PROBLEM = "application/problem+json"
-
-
-def traffic_keys_delete() -> None:
-    keys = list(redis_client().scan_iter(match=f"{KEY_PREFIX}*", count=1000))
-    if keys:
-        redis_client().delete(*keys)
-
-
-@pytest.fixture(autouse=True)
-def traffic_clean():
-    traffic_flush()
-    traffic_keys_delete()
-    yield
-    traffic_flush()
-    traffic_keys_delete()
 
 
 def modes(settings, **changes) -> None:

@@ -15,7 +15,6 @@ from okto88.client_traffic import (
     ALL,
     DENIED,
     IDS_KEY,
-    KEY_PREFIX,
     MINUTE_KEY,
     OVERFLOW,
     traffic_count,
@@ -23,25 +22,11 @@ from okto88.client_traffic import (
     traffic_minutes_read,
 )
 from okto88.redis_connection import redis_client
+from tests.client_traffic import traffic_clean, traffic_keys_delete  # noqa: F401 (traffic_clean: autouse)
 from tests.platform.factories import UserFactory, issue_api_key
 
 pytestmark = pytest.mark.django_db
 ORDER = "api/v1/orders/<str:number>/"
-
-
-def traffic_keys_delete() -> None:
-    keys = list(redis_client().scan_iter(match=f"{KEY_PREFIX}*", count=1000))
-    if keys:
-        redis_client().delete(*keys)
-
-
-@pytest.fixture(autouse=True)
-def traffic_clean():
-    traffic_flush()
-    traffic_keys_delete()
-    yield
-    traffic_flush()
-    traffic_keys_delete()
 
 
 def this_minute() -> dict:

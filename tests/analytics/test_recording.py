@@ -179,8 +179,11 @@ def test_a_forked_child_starts_with_an_empty_buffer_and_flushes_its_own():
         record("step_run", ("notify",), 0.01, "succeeded")
         return recording_flush() == 1 and recording._flusher is not None and recording._flusher.is_alive()
 
-    in_a_forked_child(child)
-    assert sum(s.count for s in minute_series("step_run")) == 1
+    # The parent's flusher thread must not flush its event meanwhile (it would on a slow machine):
+    # it waits on the flush lock, which the child does not inherit (new locks after a fork).
+    with recording._flush_lock:
+        in_a_forked_child(child)
+        assert sum(s.count for s in minute_series("step_run")) == 1
     recording_flush()
     assert sum(s.count for s in minute_series("step_run")) == 2
 

@@ -296,7 +296,10 @@ class HistoryRun:
                 order_services.supplier_orders_reject_overdue(supplier_order_ids=[supplier_order.pk])
                 self.react()
             return
-        traveller.shift(timedelta(minutes=rng.lognormvariate(3.0, 1.0)))  # the supplier answers
+        answer_after = timedelta(minutes=rng.lognormvariate(3.0, 1.0))
+        if not self._in_the_past(answer_after):
+            return  # the supplier has not answered yet: the order is still waiting now
+        traveller.shift(answer_after)  # the supplier answers
         lines = list(supplier_order.lines.values_list("pk", "quantity"))
         reason = rng.choice(REJECTION_REASONS)
         if roll < NO_ANSWER_SHARE + REJECT_ALL_SHARE:
@@ -322,7 +325,10 @@ class HistoryRun:
                                                               step="commit_stock", **kw),
                 attempts=lambda: self._supplier_order_attempts(supplier_order, "commit_stock"),
                 traveller=traveller, rng=rng, busy=busy)
-            traveller.shift(timedelta(minutes=rng.uniform(20, 240)))  # packing
+            packing = timedelta(minutes=rng.uniform(20, 240))
+            if not self._in_the_past(packing):
+                return  # still being packed now
+            traveller.shift(packing)
             order_services.supplier_order_mark_ready(supplier_order=supplier_order,
                                                      actor=self.supplier_actor(supplier_order))
             self.courier_faults_set(booking_faults)
@@ -339,6 +345,11 @@ class HistoryRun:
         except PermanentStepError:
             pass
         self.react()
+
+    def _in_the_past(self, wait: timedelta, *, margin: timedelta = timedelta(minutes=10)) -> bool:
+        """Whether what happens after `wait` from the travelled clock is still in the history's past
+        (the retries and queue waits after it stay within the margin): nothing is lived beyond now."""
+        return timezone.now() + wait + margin < self.now
 
     @staticmethod
     def supplier_actor(supplier_order):

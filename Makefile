@@ -14,9 +14,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) messages
 
-# Translation catalogues are compiled in the build (Babel: no GNU gettext needed).
-messages: $(STAMP)
+# Translation catalogues are compiled in the build (Babel: no GNU gettext needed), again only
+# when a catalogue changed (a suite already running keeps reading the compiled files).
+MESSAGES_STAMP := locale/.compiled-stamp
+messages: $(MESSAGES_STAMP)
+$(MESSAGES_STAMP): $(STAMP) $(wildcard locale/*/LC_MESSAGES/*.po)
 	$(VENV)/bin/pybabel compile --domain=django --directory=locale --statistics 2>&1 | tail -n 1
+	touch $@
 
 # The site, and beside it the demo order history (analytics/demo.py: a few thousand orders over
 # 30 days, through the services). The history waits until the site answers (migrated, demo data

@@ -38,6 +38,8 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
         if cursor.fetchone()[0] else
         "LEFT JOIN (SELECT NULL::bigint AS id, NULL::int AS on_hand) s ON false"
     )
+    # Only the cells that look like a change (a new stock row, or another on hand than stored):
+    # a re-sent file's unchanged cells (most of them) are not written anywhere.
     cursor.execute(
         f"""
         CREATE TEMP TABLE feed_stock AS
@@ -45,6 +47,7 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
                s.on_hand AS seen_on_hand
         FROM feed_cell c JOIN feed_ok k USING (row_no) JOIN feed_column col USING (col)
         {stored_stock}
+        WHERE s.id IS NULL OR s.on_hand <> c.value::int
         """  # noqa: S608
     )
     _analyze(cursor, "feed_ok", "feed_stock")
@@ -52,10 +55,7 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
     # write then visit only those rows (index lookups), not the supplier's whole catalogue.
     cursor.execute("DROP TABLE IF EXISTS pg_temp.feed_offer_diff, pg_temp.feed_stock_diff")
     cursor.execute("CREATE TEMP TABLE feed_offer_diff AS SELECT * FROM feed_ok WHERE differs")
-    cursor.execute(
-        "CREATE TEMP TABLE feed_stock_diff AS SELECT * FROM feed_stock "
-        "WHERE stock_id IS NOT NULL AND qty <> seen_on_hand"
-    )
+    cursor.execute("CREATE TEMP TABLE feed_stock_diff AS SELECT * FROM feed_stock WHERE stock_id IS NOT NULL")
     _analyze(cursor, "feed_offer_diff", "feed_stock_diff")
     phases.mark("merge: pair rows with stored offers/stock")
     # Lock what looks changed, offers before stock, each in pk order (suppliers.lock_objects'

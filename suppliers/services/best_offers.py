@@ -14,7 +14,8 @@ from suppliers.read_models import PART_BEST_OFFER_COLUMNS, PART_BEST_OFFER_ROWS_
 
 # The rows come from suppliers.read_models.PART_BEST_OFFER_ROWS_SQL, the read model's one rule
 # (which its check uses too): for a refresh, over the offers of the given parts; a part left
-# without visible offers keeps its row, emptied.
+# without visible offers keeps its row, emptied. A row that already holds its fresh values is not
+# written again (a feed refreshes ~200,000 parts, most of them unchanged when it re-sends a file).
 _BEST_OFFER_UPDATE_SQL = f"""
 UPDATE suppliers_partbestoffer b
 SET offer_id = fresh.offer_id, supplier_id = fresh.supplier_id, price = fresh.price,
@@ -24,6 +25,10 @@ FROM unnest(%(parts)s::bigint[]) AS t(part_id)
 LEFT JOIN ({PART_BEST_OFFER_ROWS_SQL.format(where="AND o.part_id = ANY(%(parts)s)")}) AS fresh
     ON fresh.part_id = t.part_id
 WHERE b.part_id = t.part_id
+  AND (b.offer_id, b.supplier_id, b.price, b.lead_time_days, b.available, b.total_available, b.supplier_count)
+      IS DISTINCT FROM (fresh.offer_id, fresh.supplier_id, fresh.price, fresh.lead_time_days,
+                        coalesce(fresh.available, 0), coalesce(fresh.total_available, 0),
+                        coalesce(fresh.supplier_count, 0))
 """  # noqa: S608 - fixed fragments only; every value is a parameter
 _BEST_OFFER_INSERT_SQL = (f"INSERT INTO suppliers_partbestoffer ({', '.join(PART_BEST_OFFER_COLUMNS)})\n"
                           + PART_BEST_OFFER_ROWS_SQL.format(where=""))

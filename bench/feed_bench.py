@@ -12,14 +12,16 @@ number, 10% empty stock cells) and a daily update of it (same SKUs, 10% new pric
 stock) to a temp folder, with beside each the rows an import of it must apply, already resolved
 (sku, part id, price, lead time, stock per warehouse) for the floors. Then in one run:
 
-1. floor of the cold import, on the floors' supplier: the offers, stock and ledger rows of the feed, written by plain
-   set-based SQL from a staging table (COPY of the resolved rows, not timed) into the real
-   tables with their indexes and constraints, in one transaction, committed (the deferred
-   foreign-key checks run at the commit and are timed);
+1. floor of the cold import, on the floors' supplier: the offers, stock and ledger rows of the
+   feed, written by plain set-based SQL from a staging table (COPY of the resolved rows, not
+   timed) into the real tables with their indexes and constraints, in one transaction, committed
+   (the deferred foreign-key checks run at the commit and are timed); the floors' supplier is
+   emptied again afterwards, so the imports run against the same tables as without it;
 2. import #1 (cold: every offer, stock row and ledger row is new, every event is written);
 3. import #2 of the same file: must change nothing and emit no event;
-4. floor of the daily update: only the changed offers, the changed or new stock rows and their
-   ledger rows (which rows those are is worked out before the clock starts);
+4. floor of the daily update, from the cold rows written again (not timed): only the changed
+   offers, the changed or new stock rows and their ledger rows (which rows those are is worked
+   out before the clock starts), then the floors' supplier is emptied again;
 5. import #3 of the daily update;
 6. the read-model check (analytics.read_models.read_models_check, what `manage.py
    check_read_models` runs): every read model must be exact.
@@ -27,7 +29,8 @@ stock) to a temp folder, with beside each the rows an import of it must apply, a
 Each import runs `suppliers.feeds.feed_import_run` in a fresh child process, which reports its
 wall time, its peak RSS (resource.getrusage ru_maxrss) and its time per phase (as
 suppliers.feeds logs it; `--statements N` adds the N slowest SQL statements). A CHECKPOINT
-before each floor and import keeps one's WAL from being written out during the next. Prints a
+before each floor and import keeps the previous step's dirty pages from being written out during
+it. Prints a
 line per target ending in PASS or FAIL and exits non-zero on a FAIL.
 """
 

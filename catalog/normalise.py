@@ -14,9 +14,17 @@ _NOT_KEY_CHARACTERS = re.compile(r"[^A-Z0-9]")
 # A part number, and its key, has at most this many characters (catalog.models' columns); the
 # importers refuse a longer one as a row error instead of failing the insert.
 PART_NUMBER_MAX_LENGTH = 60
-# part_number_normalise in SQL, for set-based paths (the supplier feed's validation); `{}` is the
-# text expression. tests/catalog/test_normalise.py holds the two forms equal.
-PART_NUMBER_KEY_SQL = "regexp_replace(upper({}), '[^A-Z0-9]+', '', 'g')"
+# part_number_normalise in SQL, for set-based paths (the supplier feed's validation); `{0}` is the
+# text expression. tests/catalog/test_normalise.py holds the two forms equal. Most numbers hold
+# only letters, digits and the usual separators (space, dash, dot, slash): for them translate()
+# and btrim() give the key without the regular expression, which cost a million-row feed seconds.
+_KEY_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_SEPARATORS = " -./"
+PART_NUMBER_KEY_SQL = (
+    f"(CASE WHEN btrim(translate(upper({{0}}), '{_SEPARATORS}', ''), '{_KEY_CHARACTERS}') = ''"
+    f" THEN translate(upper({{0}}), '{_SEPARATORS}', '')"
+    f" ELSE regexp_replace(upper({{0}}), '[^A-Z0-9]+', '', 'g') END)"
+)
 _WORD = re.compile(r"[0-9a-z]+")
 
 

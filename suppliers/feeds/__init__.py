@@ -41,7 +41,8 @@ How it runs (feed_import_run, from the Celery task suppliers.feed_import_run):
 3. One durable transaction merges the good rows: new offers are inserted, changed ones
    updated; stock rows whose on_hand differs are locked (pk order, as suppliers.lock_objects
    does) and set, with one ledger row (reason `import`, reference `feed:<id>`) per real
-   delta; the parts' best offers are refreshed; batched
+   delta; the parts' best offers are brought up to date from the changed offers as they were
+   and are (suppliers.services.best_offers.part_best_offer_apply); batched
    `offer.price_changed_batch` (new offer or new price) and `stock.changed_batch` (stock rows
    whose on_hand changed) outbox events, EVENT_BATCH items each, are written for real changes only.
    The import's status and counts are set in the same transaction, so a crash leaves either

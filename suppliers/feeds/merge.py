@@ -7,8 +7,9 @@ from django.utils.translation import gettext as _
 
 from suppliers.feeds.events import _write_events
 from suppliers.feeds.session import _analyze, _Phases
+from suppliers.lock_objects import part_best_offer_lock
 from suppliers.models import FeedImport
-from suppliers.services import part_best_offer_refresh
+from suppliers.services.best_offers import part_best_offer_apply, part_best_offer_offers_keep
 
 
 def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int]:
@@ -16,7 +17,7 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
     reference = f"feed:{feed_import.pk}"
     actor_id = feed_import.created_by_id
     cursor.execute("DROP TABLE IF EXISTS pg_temp.feed_ok, pg_temp.feed_stock, pg_temp.feed_new_offer, "
-                   "pg_temp.feed_offer_changed, pg_temp.feed_stock_changed")
+                   "pg_temp.feed_offer_changed, pg_temp.feed_stock_changed, pg_temp.feed_touched")
     # Good rows with the stored offer of the same SKU, if any, and whether it looks changed
     # (values as of this statement; the writes below re-check under their row locks).
     cursor.execute(
@@ -38,6 +39,8 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
         if cursor.fetchone()[0] else
         "LEFT JOIN (SELECT NULL::bigint AS id, NULL::int AS on_hand) s ON false"
     )
+    # Only the cells that look like a change (a new stock row, or another on hand than stored):
+    # a re-sent file's unchanged cells (most of them) are not written anywhere.
     cursor.execute(
         f"""
         CREATE TEMP TABLE feed_stock AS
@@ -45,6 +48,7 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
                s.on_hand AS seen_on_hand
         FROM feed_cell c JOIN feed_ok k USING (row_no) JOIN feed_column col USING (col)
         {stored_stock}
+        WHERE s.id IS NULL OR s.on_hand <> c.value::int
         """  # noqa: S608
     )
     _analyze(cursor, "feed_ok", "feed_stock")
@@ -52,22 +56,20 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
     # write then visit only those rows (index lookups), not the supplier's whole catalogue.
     cursor.execute("DROP TABLE IF EXISTS pg_temp.feed_offer_diff, pg_temp.feed_stock_diff")
     cursor.execute("CREATE TEMP TABLE feed_offer_diff AS SELECT * FROM feed_ok WHERE differs")
-    cursor.execute(
-        "CREATE TEMP TABLE feed_stock_diff AS SELECT * FROM feed_stock "
-        "WHERE stock_id IS NOT NULL AND qty <> seen_on_hand"
-    )
+    cursor.execute("CREATE TEMP TABLE feed_stock_diff AS SELECT * FROM feed_stock WHERE stock_id IS NOT NULL")
     _analyze(cursor, "feed_offer_diff", "feed_stock_diff")
     phases.mark("merge: pair rows with stored offers/stock")
     # Lock what looks changed, offers before stock, each in pk order (suppliers.lock_objects'
     # rule), so an order reserving the same stock waits instead of deadlocking. Values are
-    # read again after the lock by the statements below. The offers that only get a new stock
-    # row are locked too: they must not go away before the commit.
+    # read again after the lock by the statements below. The offers whose stock changes are
+    # locked too: they must not go away, nor move to another part, before the commit (their
+    # parts' best offers are brought up to date from what they were and are).
     cursor.execute(
         """
         WITH locked AS (
             SELECT o.id FROM suppliers_offer o
             WHERE o.id IN (SELECT offer_id FROM feed_offer_diff
-                           UNION SELECT offer_id FROM feed_stock WHERE stock_id IS NULL AND offer_id IS NOT NULL)
+                           UNION SELECT offer_id FROM feed_stock WHERE offer_id IS NOT NULL)
             ORDER BY o.id FOR UPDATE OF o
         ) SELECT count(*) FROM locked
         """
@@ -102,6 +104,23 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
         for table in ("feed_ok", "feed_stock", "feed_offer_diff", "feed_stock_diff"):
             cursor.execute(f"DELETE FROM {table} t USING feed_refused e WHERE e.row_no = t.row_no")  # noqa: S608
         cursor.execute("DROP TABLE feed_refused")
+
+    # The best offers of the parts these offers are on, and will be on, lock last; then what the
+    # changed offers look like before the writes (part_best_offer_apply's "before").
+    cursor.execute(
+        "CREATE TEMP TABLE feed_touched AS SELECT offer_id FROM feed_offer_diff "
+        "UNION SELECT offer_id FROM feed_stock WHERE offer_id IS NOT NULL"
+    )
+    cursor.execute(
+        """
+        SELECT o.part_id FROM suppliers_offer o WHERE o.id IN (SELECT offer_id FROM feed_touched)
+        UNION SELECT part_id FROM feed_offer_diff
+        UNION SELECT part_id FROM feed_ok WHERE offer_id IS NULL
+        """
+    )
+    part_best_offer_lock(part_ids=[row[0] for row in cursor.fetchall()])
+    part_best_offer_offers_keep(table="feed_best_before", offers_sql="SELECT offer_id FROM feed_touched")
+    phases.mark("merge: lock best offers, offers before")
 
     # New offers.
     cursor.execute("CREATE TEMP TABLE feed_new_offer (offer_id bigint, sku text)")
@@ -183,16 +202,12 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
     )
     stock_changed = cursor.rowcount
     phases.mark("merge: ledger")
-    # The parts whose best offer may have moved: new, repriced or re-pointed offers (both parts)
-    # and offers whose stock changed.
-    cursor.execute(
-        """
-        SELECT part_id FROM feed_offer_changed
-        UNION SELECT previous_part_id FROM feed_offer_changed WHERE previous_part_id IS NOT NULL
-        UNION SELECT o.part_id FROM suppliers_offer o WHERE o.id IN (SELECT offer_id FROM feed_stock_changed)
-        """
-    )
-    part_best_offer_refresh(part_ids=[row[0] for row in cursor.fetchall()])
+    # The best offers of the parts of new, repriced or re-pointed offers (both parts) and of
+    # offers whose stock changed, from those offers as they were and are.
+    part_best_offer_offers_keep(
+        table="feed_best_after",
+        offers_sql="SELECT offer_id FROM feed_touched UNION ALL SELECT offer_id FROM feed_new_offer")
+    part_best_offer_apply(before="feed_best_before", after="feed_best_after")
     phases.mark("merge: best offers")
     events = _write_events(feed_import=feed_import)
     phases.mark("merge: outbox events")

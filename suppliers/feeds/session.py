@@ -11,7 +11,8 @@ logger = logging.getLogger(__package__)
 
 _TEMP_TABLES = ("feed_stage", "feed_column", "feed_brand", "feed_row", "feed_cell", "feed_error",
                 "feed_ok", "feed_stock", "feed_new_offer", "feed_offer_changed", "feed_stock_changed",
-                "feed_offer_diff", "feed_stock_diff", "feed_refused")
+                "feed_offer_diff", "feed_stock_diff", "feed_refused", "feed_touched", "feed_best_before",
+                "feed_best_after")
 
 
 TEMP_BUFFERS = "256MB"
@@ -86,7 +87,8 @@ def _stock_column_count(cursor) -> int:
 def _blank_condition(cursor) -> str:
     values = ["c_sku", "c_brand", "c_part_number", "c_price", "c_lead_time_days"]
     values += [f"w{i}" for i in range(_stock_column_count(cursor))]
-    return "coalesce(" + " || ".join(f"btrim(coalesce({v}, ''))" for v in values) + ", '') = ''"
+    # Every cell empty or spaces; a row with a SKU (nearly all) is told apart by the first test.
+    return "(" + " AND ".join(f"btrim(coalesce({v}, '')) = ''" for v in values) + ")"
 
 
 def _analyze(cursor, *tables: str) -> None:

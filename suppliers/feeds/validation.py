@@ -56,15 +56,23 @@ def _validate(cursor, *, supplier_id: int) -> None:
             -- in feed_row, and used as the hash key against catalog_part (brand_id, number_key).
             SELECT s.*, {number_key} AS number_key,
                    lower(s.brand) AS brand_key,
-                   -- The price without "Rp"/"Rp." in front and ",00"/",-" behind (PRICE_RULE).
-                   regexp_replace(regexp_replace(s.price_text, '^(-?)[\\s\\u00a0]*rp\\.?[\\s\\u00a0]*', '\\1', 'i'),
-                                  ',(0{{1,2}}|-)$', '') AS price_bare
+                   -- The price without "Rp"/"Rp." in front and ",00"/",-" behind (PRICE_RULE);
+                   -- plain digits (nearly every row) have neither, and skip the expressions.
+                   CASE WHEN btrim(s.price_text, '0123456789') = '' THEN s.price_text
+                        ELSE regexp_replace(regexp_replace(s.price_text, '^(-?)[\\s\\u00a0]*rp\\.?[\\s\\u00a0]*',
+                                                           '\\1', 'i'),
+                                            ',(0{{1,2}}|-)$', '') END AS price_bare
             FROM s
         )
         SELECT n.*,
-               CASE WHEN n.price_bare ~ '{_PRICE_PATTERN}'
+               -- 1 to PRICE_MAX_DIGITS digits is _PRICE_PATTERN's first form, told without it.
+               CASE WHEN btrim(n.price_bare, '0123456789') = ''
+                         AND length(n.price_bare) BETWEEN 1 AND {PRICE_MAX_DIGITS} THEN n.price_bare::bigint
+                    WHEN n.price_bare ~ '{_PRICE_PATTERN}'
                     THEN replace(n.price_bare, '.', '')::bigint END AS price,
-               CASE WHEN n.lead_text ~ '^[0-9]{{1,3}}$' THEN n.lead_text::int END AS lead_time,
+               -- '^[0-9]{{1,3}}$' without the regular expression.
+               CASE WHEN btrim(n.lead_text, '0123456789') = '' AND length(n.lead_text) BETWEEN 1 AND 3
+                    THEN n.lead_text::int END AS lead_time,
                p.id AS part_id, NULL::bigint AS xref_parts
         FROM n
         LEFT JOIN feed_brand b ON b.brand_key = n.brand_key
@@ -179,7 +187,9 @@ def _validate(cursor, *, supplier_id: int) -> None:
                     WHEN c.value !~ '^[0-9]+$' THEN %s
                     ELSE %s END
         FROM feed_cell c JOIN feed_column k USING (col)
-        WHERE k.warehouse_id IS NULL OR c.value !~ '^[0-9]{1,10}$' OR c.value::bigint > %s
+        -- Not 1 to 10 digits ('^[0-9]{1,10}$', without the regular expression), or too large.
+        WHERE k.warehouse_id IS NULL OR btrim(c.value, '0123456789') <> '' OR length(c.value) > 10
+           OR c.value::bigint > %s
         """,
         [m["warehouse"], m["stock_negative"], m["stock_nan"], m["stock_large"], STOCK_MAX],
     )

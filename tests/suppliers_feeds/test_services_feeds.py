@@ -351,3 +351,38 @@ def test_partial_and_failed_are_not_shown_as_succeeded_in_indonesian(world):
     with translation.override("id"):
         assert partial.get_status_display() == "Sebagian diterapkan"
         assert FeedStatus.FAILED.label == "Gagal"
+
+
+def test_best_offers_follow_offers_that_get_worse_move_to_another_part_or_leave_it(world):
+    # The merge brings the best offers up to date from the changed offers before and after (not
+    # from every offer of the part): each step is checked against the rule from scratch.
+    from suppliers.models import PartBestOffer
+    from tests.read_models import assert_read_models_exact
+
+    rival = OfferFactory(part=world.pad, price=300_000)
+    StockFactory(offer=rival, on_hand=5)
+
+    def best(part):
+        row = PartBestOffer.objects.get(part=part)
+        return row.offer_id, row.price, row.available, row.total_available, row.supplier_count
+
+    def feed(*rows):
+        done = run_feed(world.supplier, csv_upload("\n".join([HEADER, *rows]) + "\n"))
+        assert done.status == FeedStatus.SUCCEEDED, done.error
+        assert_read_models_exact()
+
+    feed("BR-1,Toyota,04465-0K240,250000,2,4,0", "BR-2,Toyota,04465-0K240,400000,2,1,",
+         "BR-3,Toyota,43512-0K090,100000,2,0,0", "BR-4,Toyota,90919-01253,50000,1,,")
+    offer = dict(Offer.objects.filter(supplier=world.supplier).values_list("sku", "pk"))
+    assert best(world.pad) == (offer["BR-1"], 250_000, 4, 10, 2)
+    assert best(world.disc) == (offer["BR-3"], 100_000, 0, 0, 1)
+    # BR-1 gets dearer than the rival; BR-2 moves to the disc, in stock; BR-3 gets stock.
+    feed("BR-1,Toyota,04465-0K240,350000,2,4,0", "BR-2,Toyota,43512-0K090,90000,2,2,",
+         "BR-3,Toyota,43512-0K090,100000,2,7,0", "BR-4,Toyota,90919-01253,50000,1,,")
+    assert best(world.pad) == (rival.pk, 300_000, 5, 9, 2)
+    assert best(world.disc) == (offer["BR-2"], 90_000, 2, 9, 1)
+    # BR-1 leaves the pad for the plug: the pad keeps the rival alone; BR-3 runs out.
+    feed("BR-1,Toyota,90919-01253,350000,2,4,0", "BR-3,Toyota,43512-0K090,100000,2,0,0")
+    assert best(world.pad) == (rival.pk, 300_000, 5, 5, 1)
+    assert best(world.plug) == (offer["BR-1"], 350_000, 4, 4, 1)
+    assert best(world.disc) == (offer["BR-2"], 90_000, 2, 2, 1)

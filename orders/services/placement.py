@@ -279,15 +279,9 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
             reserve.append((line.stock_id, line.quantity))
     OrderLine.objects.bulk_create(order_lines)
 
-    # Every outbox event of the placement (stock, order, supplier orders, payment) in one INSERT,
+    # Every outbox event of the placement (order, supplier orders, payment, stock) in one INSERT,
     # in the order they are written here.
     with outbox_events_batched():
-        try:
-            supplier_services.stock_reserve(lines=reserve, reference=order.number, actor=actor)
-        except InsufficientStock as exc:
-            # Another order took the last units between the plan and the lock: nothing is saved.
-            raise OutOfStock(extra={"stock": exc.extra.get("stock")}) from exc
-
         order_event_write(order=order, kind="placed", actor=actor,
                           message=f"{len(groups)} supplier order(s), total {rupiah(order.grand_total)}",
                           data={"grand_total": order.grand_total, "supplier_orders": len(groups),
@@ -315,4 +309,11 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
                 workflow_start(order=order)
             else:
                 order.save(update_fields=["payment_intent", "updated_at"])
+        # Last, so that the stock rows (and their parts' best offers) stay locked for as short a
+        # time as possible: placements of the same parts queue on them until this one commits.
+        try:
+            supplier_services.stock_reserve(lines=reserve, reference=order.number, actor=actor)
+        except InsufficientStock as exc:
+            # Another order took the last units between the plan and the lock: nothing is saved.
+            raise OutOfStock(extra={"stock": exc.extra.get("stock")}) from exc
     return order

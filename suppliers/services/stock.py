@@ -238,7 +238,9 @@ def _line_quantities(lines: Iterable[StockLine]) -> dict[int, int]:
 
 # Lock, check, write and ledger in one statement, for lines that name their stock rows:
 # `locked` takes the rows' locks in pk order (as stock_lock does) and reads them as they are
-# after the lock; the UPDATE writes every row or none (`short` names the rows that would break
+# after the lock, in the mode an UPDATE takes (NO KEY UPDATE: it does not wait for the key-share
+# locks that new order lines referring to the row hold until their transaction commits); the
+# UPDATE writes every row or none (`short` names the rows that would break
 # 0 ≤ reserved ≤ on_hand, read before the first row is written, so all locks are taken first);
 # each written row gets its ledger row. Returns every locked row, before and after.
 _STOCK_MOVE_SQL = """
@@ -247,7 +249,7 @@ WITH v AS (
         AS v(id, on_hand_delta, reserved_delta)
 ), locked AS MATERIALIZED (
     SELECT s.id, s.offer_id, s.warehouse_id, s.on_hand, s.reserved FROM suppliers_stock s
-    WHERE s.id = ANY(%(ids)s::bigint[]) ORDER BY s.id FOR UPDATE
+    WHERE s.id = ANY(%(ids)s::bigint[]) ORDER BY s.id FOR NO KEY UPDATE
 ), short AS (
     SELECT l.id FROM locked l JOIN v ON v.id = l.id
     WHERE l.reserved + v.reserved_delta < 0 OR l.on_hand + v.on_hand_delta < l.reserved + v.reserved_delta

@@ -4,17 +4,24 @@ Placement (`order_place`) in three phases, and why:
 
 1. Outside any transaction: read the cart, choose one warehouse per supplier and ask the
    courier for rates (HTTP). No row lock is held while a partner answers.
-2. One durable transaction: lock the workshop row (serialises one workshop's placements, so
-   the idempotency check and the credit-limit sum cannot race), lock the cart, re-check prices
-   and availability, write the order, its supplier orders and price-snapshot lines, reserve
-   stock through suppliers.services.stock_reserve (stock rows locked in pk order, conditional
-   updates: never oversell; a lost race → `out_of_stock` and nothing is saved), write the
-   timeline, `order.placed` and a `supplier_order.created` per supplier order to the outbox,
-   empty the cart. `terms` needs no gateway: its
-   payment intent is created settled inside this transaction, the order becomes `paid`, and
-   the fulfilment chain is enqueued when the transaction commits.
+2. One durable transaction: lock the workshop row and its cart (serialises one workshop's
+   placements, so the credit-limit sum cannot race), re-read the cart while emptying it and
+   re-check prices and availability, write the order, its supplier orders and price-snapshot
+   lines and the timeline; `terms` needs no gateway: its payment intent is created settled
+   inside this transaction, the order becomes `paid`, and the fulfilment chain is enqueued when
+   the transaction commits. Last, reserve stock through suppliers.services.stock_reserve (stock
+   rows locked in pk order, one all-or-nothing conditional update: never oversell; a lost race
+   → `out_of_stock` and nothing is saved), so that the rows every buyer of a part needs are
+   held for the shortest time. `order.placed`, a `supplier_order.created` per supplier order,
+   the payment's and the stock's events go to the outbox in one INSERT.
 3. Prepaid methods only, after commit: `order_payment_start` charges at the gateway (HTTP)
    and attaches the intent in a short second transaction.
+
+A repeated Idempotency-Key costs nothing on the usual path: the key's order is looked for only
+when a request cannot be placed (an emptied or changed cart, any refusal) or when the order's
+unique constraint on (workshop, key) refuses the INSERT (a concurrent identical request that
+committed first); then the key's order is returned, or IdempotencyConflict if the request
+differs. tests/orders/test_place_statements.py keeps a typical placement at ≤ 20 statements.
 
 Why the gateway is called after commit rather than inside the transaction: a charge inside
 would hold the stock row locks of every line for the gateway's round trip (up to

@@ -156,8 +156,8 @@ def _plan_lines(*, workshop: Workshop, take: bool) -> tuple[list[PlanLine], dict
         stock_rows[offer_id] = [
             selectors.StockRow(stock_id=stock_id, offer_id=offer_id, warehouse_id=warehouse_id,
                                available=max(on_hand - reserved, 0),  # suppliers.selectors.stock_available
-                               warehouse_area={"province": province, "city": city, "district": district,
-                                               "postal_code": postal_code},
+                               warehouse_area=courier_area(place={"province": province, "city": city,
+                                                                  "district": district, "postal_code": postal_code}),
                                warehouse_province=province)
             for stock_id, warehouse_id, on_hand, reserved, province, city, district, postal_code in stocks]
         supplier_names[supplier_id] = legal_name

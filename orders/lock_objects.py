@@ -12,6 +12,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from orders.models import Cart, Order, SupplierOrder
+from workshops.lock_objects import workshop_lock
+from workshops.models import Workshop
 
 
 def order_lock(*, order_id: int, **annotations: Any) -> Order:
@@ -37,6 +39,16 @@ def supplier_orders_lock(*, supplier_orders: QuerySet[SupplierOrder]) -> list[Su
     """Lock the rows of `supplier_orders` (FOR UPDATE of the supplier order rows only, in pk
     order, after their order's lock) and return them fresh, with the queryset's annotations."""
     return list(supplier_orders.select_for_update(of=("self",)).order_by("pk"))
+
+
+def workshop_cart_lock(*, workshop_id: int) -> tuple[Workshop, Cart]:
+    """The workshop row and then its cart (the placement's lock order), locked in one statement
+    and returned fresh; the cart is created first if missing."""
+    workshop = (Workshop.objects.select_for_update(of=("self", "cart")).select_related("cart")
+                .filter(pk=workshop_id, cart__isnull=False).first())
+    if workshop is None:
+        return workshop_lock(workshop_id=workshop_id), cart_lock(workshop_id=workshop_id)
+    return workshop, workshop.cart
 
 
 def cart_lock(*, workshop_id: int) -> Cart:

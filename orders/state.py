@@ -88,6 +88,24 @@ def order_transition(*, order: Order, to: str, actor: Any = None, step: str = ""
     order that another transaction already moved (e.g. expired while the workshop cancels).
     """
     locked = order_lock(order_id=order.pk)
+    _order_move(locked=locked, to=to, actor=actor, step=step, reason=reason)
+    # Hand the caller the fresh row's values.
+    order.status, order.failure_reason, order.updated_at = locked.status, locked.failure_reason, locked.updated_at
+    return order
+
+
+def order_transition_created(*, order: Order, to: str, actor: Any = None, step: str = "", reason: str = "",
+                             also: tuple[str, ...] = ()) -> Order:
+    """order_transition for an order the caller's transaction created: no other transaction can
+    see it, so there is no lock to take and nothing to re-read; the fields in `also` are written
+    in the same UPDATE (order_place: the payment intent with the move to paid)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("order_transition_created must run in the transaction that created the order")
+    _order_move(locked=order, to=to, actor=actor, step=step, reason=reason, also=also)
+    return order
+
+
+def _order_move(*, locked: Order, to: str, actor: Any, step: str, reason: str, also: tuple[str, ...] = ()) -> None:
     from_status = locked.status
     if not transition_allowed(from_status=from_status, to_status=to):
         raise InvalidTransition(
@@ -97,7 +115,7 @@ def order_transition(*, order: Order, to: str, actor: Any = None, step: str = ""
     if from_status == S.IN_FULFILMENT and to == S.CANCELLED and order_has_booked_shipment(order=locked):
         raise ShipmentAlreadyBooked(extra={"order": locked.number})
     locked.status = to
-    update_fields = ["status", "updated_at"]
+    update_fields = ["status", "updated_at", *also]
     if reason and to in (S.FAILED, S.CANCELLED, S.EXPIRED):
         locked.failure_reason = reason[:300]
         update_fields.append("failure_reason")
@@ -106,9 +124,6 @@ def order_transition(*, order: Order, to: str, actor: Any = None, step: str = ""
                       data={"from": from_status, "to": str(to)})
     order_outbox_write(order=locked, topic=f"order.{to}",
                        payload=order_status_changed_payload(order=locked, from_status=from_status, reason=reason))
-    # Hand the caller the fresh row's values.
-    order.status, order.failure_reason, order.updated_at = locked.status, locked.failure_reason, locked.updated_at
-    return order
 
 
 # --- supplier orders ---------------------------------------------------------------------

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from okto88.audit import AuditAction, audit_record
+from okto88.errors import ApplicationError
 from okto88.services import outbox_event_write
 from payments.adapters import gateway
 from payments.errors import (
@@ -42,6 +43,7 @@ from payments.errors import (
 )
 from payments.events import payment_status_changed_payload
 from payments.lock_objects import (
+    payment_intent_delete_new,
     payment_intent_lock,
     payment_intent_lock_by_reference,
     payment_intent_lock_or_create,
@@ -116,11 +118,16 @@ def _intent_move(*, intent: PaymentIntent, status: str, gateway_transaction_id: 
         intent.gateway_transaction_id = gateway_transaction_id[:64]
         fields.append("gateway_transaction_id")
     intent.save(update_fields=fields)
+    _intent_event(intent=intent)
+    return True
+
+
+def _intent_event(*, intent: PaymentIntent) -> None:
+    """`payment.<status>` for the intent as it is now."""
     outbox_event_write(
-        topic=f"payment.{status}", aggregate_type="payment", aggregate_id=intent.pk,
+        topic=f"payment.{intent.status}", aggregate_type="payment", aggregate_id=intent.pk,
         payload=payment_status_changed_payload(intent=intent),
     )
-    return True
 
 
 # --- Creating -------------------------------------------------------------------------
@@ -139,40 +146,62 @@ def payment_intent_create(
     # bool is an int subclass: True would otherwise charge Rp 1.
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValueError("amount must be a positive number of rupiah")
-    with transaction.atomic():
+    # No savepoint (two statements on every placement): a refusal (another payment under this
+    # reference, a charge the gateway refused or could not take, whose new row is deleted) is
+    # raised once the block has ended cleanly, so a caller's transaction goes on as it did when
+    # a savepoint was rolled back. Any other error ends it.
+    with transaction.atomic(savepoint=False):
+        intent, failure = _intent_create(reference=reference, amount=amount, method=method, customer=customer,
+                                         expires_at=expires_at)
+    if failure is not None:
+        raise failure
+    return intent
+
+
+def _intent_create(*, reference: str, amount: int, method: str, customer: dict,
+                   expires_at: datetime | None) -> tuple[PaymentIntent, ApplicationError | None]:
+    if method == PaymentMethod.TERMS:
+        # Settled at once: created settled (no gateway), with the event _intent_move writes.
         intent, created = payment_intent_lock_or_create(
-            reference=reference,
-            defaults={"amount": amount, "method": method, "expires_at": expires_at,
-                      "status": PaymentStatus.PENDING},
+            reference=reference, amount=amount, method=method, status=PaymentStatus.SETTLED,
+            expires_at=expires_at, settled_at=timezone.now())
+        if created:
+            _intent_event(intent=intent)
+    else:
+        intent, created = payment_intent_lock_or_create(
+            reference=reference, amount=amount, method=method, status=PaymentStatus.PENDING,
+            expires_at=expires_at)
+    if not created and (intent.amount != amount or intent.method != method):
+        return intent, PaymentReferenceConflict(
+            f"Payment {reference} already exists for Rp {intent.amount} by {intent.method}.",
+            extra={"reference": reference},
         )
-        if not created and (intent.amount != amount or intent.method != method):
-            raise PaymentReferenceConflict(
-                f"Payment {reference} already exists for Rp {intent.amount} by {intent.method}.",
-                extra={"reference": reference},
-            )
-        if method == PaymentMethod.TERMS:
-            if created:
-                _intent_move(intent=intent, status=PaymentStatus.SETTLED)
-            return intent
-        if intent.status != PaymentStatus.PENDING or intent.gateway_transaction_id:
-            return intent  # charged before
+    if method == PaymentMethod.TERMS:
+        return intent, None
+    if intent.status != PaymentStatus.PENDING or intent.gateway_transaction_id:
+        return intent, None  # charged before
+    try:
         charge = gateway.gateway_charge(
             order_id=reference, gross_amount=amount, payment_type=PAYMENT_TYPES[method],
             customer=customer, expires_at=expires_at,
         )
-        intent.gateway_transaction_id = charge.transaction_id[:64]
-        intent.bank = charge.bank[:20]
-        intent.va_number = charge.va_number[:40]
-        intent.qr_string = charge.qr_string
-        intent.payment_url = charge.payment_url[:200]
-        intent.save(update_fields=["gateway_transaction_id", "bank", "va_number", "qr_string", "payment_url",
-                                   "updated_at"])
-        # A retried charge may find the payment already decided (paid while our first answer
-        # was lost); take that over now rather than wait for the notification.
-        status = GATEWAY_STATUSES.get(charge.transaction_status)
-        if status and status != PaymentStatus.PENDING:
-            _intent_move(intent=intent, status=status)
-        return intent
+    except ApplicationError as exc:  # GatewayUnavailable, GatewayRejected: no payment is left behind
+        if created:
+            payment_intent_delete_new(intent_id=intent.pk)
+        return intent, exc
+    intent.gateway_transaction_id = charge.transaction_id[:64]
+    intent.bank = charge.bank[:20]
+    intent.va_number = charge.va_number[:40]
+    intent.qr_string = charge.qr_string
+    intent.payment_url = charge.payment_url[:200]
+    intent.save(update_fields=["gateway_transaction_id", "bank", "va_number", "qr_string", "payment_url",
+                               "updated_at"])
+    # A retried charge may find the payment already decided (paid while our first answer
+    # was lost); take that over now rather than wait for the notification.
+    status = GATEWAY_STATUSES.get(charge.transaction_status)
+    if status and status != PaymentStatus.PENDING:
+        _intent_move(intent=intent, status=status)
+    return intent, None
 
 
 # --- Ending ---------------------------------------------------------------------------

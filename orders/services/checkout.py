@@ -3,10 +3,13 @@ warehouse per supplier, shipping quotes and the chosen quote, the totals; and th
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db import connection
 
 from logistics import services as logistics_services
 from okto88.areas import courier_area
@@ -14,6 +17,7 @@ from okto88.errors import ApplicationError
 from orders import selectors
 from orders.errors import CartEmpty, ShippingChoiceInvalid, ShippingChoiceRequired
 from orders.services.pricing import OrderTotals, order_totals
+from suppliers.models import SupplierStatus
 from workshops.errors import AddressNotFound
 from workshops.models import Address, Workshop
 from workshops.selectors import address_snapshot
@@ -32,6 +36,7 @@ class PlanLine:
     available: int
     weight_g: int
     buyable: bool
+    supplier_id: int = 0
     stock_id: int | None = None
 
     @property
@@ -113,23 +118,67 @@ def _choose_warehouse(*, lines: list[PlanLine], rows: dict[int, list[selectors.S
     return warehouse_id, any_row.warehouse_area, {offer_id: row.stock_id for offer_id, row in by_offer.items()}
 
 
-def _checkout_plan(*, workshop: Workshop, address: Address, quote: bool = True) -> list[PlanGroup]:
-    cart_lines = selectors.cart_line_list(workshop=workshop)
-    if not cart_lines:
+# The checkout plan's one read: the cart's lines with their offer, supplier and part, and each
+# offer's stock rows in active warehouses (pk order) with the warehouse's area. With `take` the
+# lines are deleted as they are read (order_place, under the cart's lock: the transaction that
+# places the cart empties it, and gives the lines back if it fails).
+_PLAN_LINES = {
+    False: """SELECT l.id, l.offer_id, l.quantity, l.price_seen FROM orders_cartline l
+              JOIN orders_cart c ON c.id = l.cart_id WHERE c.workshop_id = %(workshop)s""",
+    True: """DELETE FROM orders_cartline l USING orders_cart c
+             WHERE c.id = l.cart_id AND c.workshop_id = %(workshop)s
+             RETURNING l.id, l.offer_id, l.quantity, l.price_seen""",
+}
+_PLAN_SQL = """
+WITH cl AS ({lines})
+SELECT cl.id, cl.offer_id, cl.quantity, cl.price_seen, o.supplier_id, o.sku, o.price, o.is_active, sup.legal_name,
+       sup.status, p.number, p.name_id, p.weight_g,
+       (SELECT coalesce(json_agg(json_build_array(s.id, s.warehouse_id, s.on_hand, s.reserved, w.province, w.city,
+                                                  w.district, w.postal_code) ORDER BY s.id), '[]')
+        FROM suppliers_stock s JOIN suppliers_warehouse w ON w.id = s.warehouse_id
+        WHERE s.offer_id = o.id AND w.is_active)
+FROM cl JOIN suppliers_offer o ON o.id = cl.offer_id JOIN suppliers_supplier sup ON sup.id = o.supplier_id
+     JOIN catalog_part p ON p.id = o.part_id
+ORDER BY cl.id
+"""
+
+
+def _plan_lines(*, workshop: Workshop, take: bool) -> tuple[list[PlanLine], dict[int, str],
+                                                            dict[int, list[selectors.StockRow]]]:
+    """The cart's lines as PlanLines (oldest first), supplier names, and each offer's stock rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PLAN_SQL.format(lines=_PLAN_LINES[take]), {"workshop": workshop.pk})
+        rows = cursor.fetchall()
+    lines, supplier_names, stock_rows = [], {}, {}
+    for (line_id, offer_id, quantity, price_seen, supplier_id, sku, price, is_active, legal_name, supplier_status,
+         part_number, part_name, weight_g, stocks) in rows:
+        stocks = json.loads(stocks) if isinstance(stocks, str) else stocks
+        stock_rows[offer_id] = [
+            selectors.StockRow(stock_id=stock_id, offer_id=offer_id, warehouse_id=warehouse_id,
+                               available=max(on_hand - reserved, 0),  # suppliers.selectors.stock_available
+                               warehouse_area=courier_area(place={"province": province, "city": city,
+                                                                  "district": district, "postal_code": postal_code}),
+                               warehouse_province=province)
+            for stock_id, warehouse_id, on_hand, reserved, province, city, district, postal_code in stocks]
+        supplier_names[supplier_id] = legal_name
+        lines.append(PlanLine(
+            line_id=line_id, offer_id=offer_id, sku=sku, part_number=part_number, name=part_name,
+            quantity=quantity, price_seen=price_seen, price=price,
+            available=sum(r.available for r in stock_rows[offer_id]), weight_g=weight_g,
+            buyable=is_active and supplier_status == SupplierStatus.ACTIVE,  # suppliers.selectors.offer_is_buyable
+            supplier_id=supplier_id))
+    return lines, supplier_names, stock_rows
+
+
+def _checkout_plan(*, workshop: Workshop, address: Address, quote: bool = True, take: bool = False) -> list[PlanGroup]:
+    plan_lines, supplier_names, rows = _plan_lines(workshop=workshop, take=take)
+    if not plan_lines:
         raise CartEmpty()
-    offer_ids = [line.offer_id for line in cart_lines]
-    rows = selectors.offer_stock_rows(offer_ids=offer_ids)
     groups: dict[int, PlanGroup] = {}
-    for cl in cart_lines:
-        offer = cl.offer
-        group = groups.setdefault(offer.supplier_id, PlanGroup(
-            supplier_id=offer.supplier_id, supplier_name=offer.supplier.legal_name, lines=[]))
-        group.lines.append(PlanLine(
-            line_id=cl.pk, offer_id=offer.pk, sku=offer.sku, part_number=offer.part.number,
-            name=offer.part.name_id, quantity=cl.quantity, price_seen=cl.price_seen, price=offer.price,
-            available=sum(r.available for r in rows.get(offer.pk, [])), weight_g=offer.part.weight_g,
-            buyable=selectors.offer_is_buyable(offer=offer),
-        ))
+    for line in plan_lines:
+        group = groups.setdefault(line.supplier_id, PlanGroup(
+            supplier_id=line.supplier_id, supplier_name=supplier_names[line.supplier_id], lines=[]))
+        group.lines.append(line)
     served = []
     for group in groups.values():
         chosen = _choose_warehouse(lines=group.lines, rows=rows, destination_province=address.province)

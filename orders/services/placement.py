@@ -4,17 +4,24 @@ Placement (`order_place`) in three phases, and why:
 
 1. Outside any transaction: read the cart, choose one warehouse per supplier and ask the
    courier for rates (HTTP). No row lock is held while a partner answers.
-2. One durable transaction: lock the workshop row (serialises one workshop's placements, so
-   the idempotency check and the credit-limit sum cannot race), lock the cart, re-check prices
-   and availability, write the order, its supplier orders and price-snapshot lines, reserve
-   stock through suppliers.services.stock_reserve (stock rows locked in pk order, conditional
-   updates: never oversell; a lost race → `out_of_stock` and nothing is saved), write the
-   timeline, `order.placed` and a `supplier_order.created` per supplier order to the outbox,
-   empty the cart. `terms` needs no gateway: its
-   payment intent is created settled inside this transaction, the order becomes `paid`, and
-   the fulfilment chain is enqueued when the transaction commits.
+2. One durable transaction: lock the workshop row and its cart (serialises one workshop's
+   placements, so the credit-limit sum cannot race), re-read the cart while emptying it and
+   re-check prices and availability, write the order, its supplier orders and price-snapshot
+   lines and the timeline; `terms` needs no gateway: its payment intent is created settled
+   inside this transaction, the order becomes `paid`, and the fulfilment chain is enqueued when
+   the transaction commits. Last, reserve stock through suppliers.services.stock_reserve (stock
+   rows locked in pk order, one all-or-nothing conditional update: never oversell; a lost race
+   → `out_of_stock` and nothing is saved), so that the rows every buyer of a part needs are
+   held for the shortest time. `order.placed`, a `supplier_order.created` per supplier order,
+   the payment's and the stock's events go to the outbox in one INSERT.
 3. Prepaid methods only, after commit: `order_payment_start` charges at the gateway (HTTP)
    and attaches the intent in a short second transaction.
+
+A repeated Idempotency-Key costs nothing on the usual path: the key's order is looked for only
+when a request cannot be placed (an emptied or changed cart, any refusal) or when the order's
+unique constraint on (workshop, key) refuses the INSERT (a concurrent identical request that
+committed first); then the key's order is returned, or IdempotencyConflict if the request
+differs. tests/orders/test_place_statements.py keeps a typical placement at ≤ 20 statements.
 
 Why the gateway is called after commit rather than inside the transaction: a charge inside
 would hold the stock row locks of every line for the gateway's round trip (up to
@@ -44,9 +51,10 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from okto88.errors import ApplicationError
 from okto88.money import rupiah
 from okto88.selectors import actor_api_client, actor_person
-from okto88.services import NewOutboxEvent, outbox_events_write
+from okto88.services import NewOutboxEvent, outbox_events_batched, outbox_events_write
 from orders.errors import (
     CartChanged,
     CreditLimitExceeded,
@@ -57,18 +65,17 @@ from orders.errors import (
     OutOfStock,
 )
 from orders.events import order_placed_payload
-from orders.lock_objects import cart_lock
-from orders.models import CartLine, Order, OrderLine, OrderStatus, SupplierOrder
+from orders.lock_objects import workshop_cart_lock
+from orders.models import Order, OrderLine, OrderStatus, SupplierOrder
 from orders.services.checkout import PlanGroup, PlanLine, _apply_choices, _checkout_plan, _plan_totals
 from orders.services.lifecycle import order_payment_start, workflow_start
-from orders.state import OPEN, order_transition, supplier_order_event
+from orders.state import OPEN, order_transition_created, supplier_order_event
 from orders.timeline import order_event_write
 from payments import services as payment_services
 from payments.models import PaymentMethod, PaymentStatus
 from suppliers import services as supplier_services
 from suppliers.errors import InsufficientStock
 from workshops.errors import AddressNotFound
-from workshops.lock_objects import workshop_lock
 from workshops.models import Address, Workshop
 from workshops.selectors import address_snapshot
 
@@ -120,15 +127,25 @@ def _credit_exposure(*, workshop: Workshop) -> int:
         total=Sum(F("grand_total") - F("refunded_total")))["total"] or 0
 
 
+class _NumberTaken(Exception):
+    """The random order number was taken: the placement is tried again with another."""
+
+
 def _order_create(**fields: Any) -> Order:
-    for _attempt in range(8):
-        try:
-            with transaction.atomic():  # a savepoint: a colliding number must not abort the placement
-                return Order.objects.create(number=order_number_generate(), **fields)
-        except IntegrityError as exc:
-            if "order_idempotency_key_unique" in str(exc):
-                raise
-    raise RuntimeError("could not find a free order number")  # 8 collisions in 10⁹: something is wrong
+    # No savepoint around the INSERT (two statements on every placement for a collision that
+    # comes once in 10⁹): a taken number ends the transaction, and order_place runs it again.
+    try:
+        return Order.objects.create(number=order_number_generate(), **fields)
+    except IntegrityError as exc:
+        if _constraint(exc) == "order_idempotency_key_unique":
+            raise
+        if "number" in (_constraint(exc) or ""):  # the number's unique constraint
+            raise _NumberTaken() from exc
+        raise
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
 
 
 def _customer(*, workshop: Workshop, actor: Any, address: Address) -> dict[str, str]:
@@ -146,9 +163,27 @@ def order_place(*, workshop: Workshop, actor: Any, address: Address, payment_met
     choices = {int(s): (str(c), str(lv)) for s, (c, lv) in (shipping_choices or {}).items()}
     request_hash = _request_hash(address=address, payment_method=payment_method, shipping_choices=choices,
                                  accept_changes=accept_changes)
-    existing = _existing_order(workshop=workshop, key=key, request_hash=request_hash)
-    if existing is not None:
+    # The key's earlier order is looked for only when this request cannot be placed: a refused
+    # request (an emptied cart, a changed one, any other error) or the key's unique constraint.
+    # A new key, the usual case, costs no look-up; a repeated one finds its order as before.
+    try:
+        order = _order_place_new(workshop=workshop, actor=actor, address=address, payment_method=payment_method,
+                                 choices=choices, key=key, request_hash=request_hash, accept_changes=accept_changes)
+    except (ApplicationError, IntegrityError) as exc:
+        if isinstance(exc, IntegrityError) and _constraint(exc) != "order_idempotency_key_unique":
+            raise
+        existing = _existing_order(workshop=workshop, key=key, request_hash=request_hash)
+        if existing is None:
+            raise
         return _order_replay(order=existing, actor=actor)
+    if payment_method in PREPAID_METHODS:
+        order_payment_start(order=order, actor=actor)  # phase 3: after commit
+    return order
+
+
+def _order_place_new(*, workshop: Workshop, actor: Any, address: Address, payment_method: str,
+                     choices: Mapping[int, tuple[str, str]], key: str, request_hash: str,
+                     accept_changes: bool) -> Order:
     if payment_method not in PaymentMethod.values:
         raise InvalidPaymentMethod(extra={"field": "payment_method", "value": str(payment_method)[:40]})
     if address.workshop_id != workshop.pk:
@@ -157,14 +192,14 @@ def order_place(*, workshop: Workshop, actor: Any, address: Address, payment_met
     groups = _checkout_plan(workshop=workshop, address=address)  # phase 1: reads and courier HTTP
     _refuse_changes(groups=groups, accept_changes=accept_changes)  # fail fast, before any lock
     _apply_choices(groups=groups, choices=choices, strict=True)
-    order, replay = _order_place_atomic(workshop=workshop, actor=actor, address=address, groups=groups,
-                                        payment_method=payment_method, key=key, request_hash=request_hash,
-                                        accept_changes=accept_changes)
-    if replay:
-        return _order_replay(order=order, actor=actor)
-    if payment_method in PREPAID_METHODS:
-        order_payment_start(order=order, actor=actor)  # phase 3: after commit
-    return order
+    for _attempt in range(8):
+        try:
+            return _order_place_atomic(workshop=workshop, actor=actor, address=address, groups=groups,
+                                       payment_method=payment_method, key=key, request_hash=request_hash,
+                                       accept_changes=accept_changes)
+        except _NumberTaken:
+            continue
+    raise RuntimeError("could not find a free order number")  # 8 collisions in 10⁹: something is wrong
 
 
 def _refuse_changes(*, groups: list[PlanGroup], accept_changes: bool) -> list[PlanLine]:
@@ -198,16 +233,14 @@ def _order_replay(*, order: Order, actor: Any) -> Order:
 
 @transaction.atomic(durable=True)
 def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, groups: list[PlanGroup],
-                        payment_method: str, key: str, request_hash: str,
-                        accept_changes: bool) -> tuple[Order, bool]:
-    locked_workshop = workshop_lock(workshop_id=workshop.pk)  # lock order: workshop → cart → stock (pk)
-    existing = _existing_order(workshop=workshop, key=key, request_hash=request_hash)
-    if existing is not None:  # a concurrent identical request committed first
-        return existing, True
-    cart = cart_lock(workshop_id=workshop.pk)
+                        payment_method: str, key: str, request_hash: str, accept_changes: bool) -> Order:
+    # Lock order: workshop → cart (one statement) → stock (pk). A concurrent identical request
+    # that committed first is found by the key's unique constraint (order_place then returns it).
+    locked_workshop, _cart = workshop_cart_lock(workshop_id=workshop.pk)
 
-    # Re-read under the cart lock: the plan was made without locks.
-    fresh = {g.supplier_id: g for g in _checkout_plan(workshop=workshop, address=address, quote=False)}
+    # Re-read under the cart lock (the plan was made without locks), taking the lines out of the
+    # cart: if anything below fails, the transaction gives them back.
+    fresh = {g.supplier_id: g for g in _checkout_plan(workshop=workshop, address=address, quote=False, take=True)}
     planned = {(line.line_id, line.offer_id, line.quantity) for g in groups for line in g.lines}
     current = {(line.line_id, line.offer_id, line.quantity) for g in fresh.values() for line in g.lines}
     if planned != current:
@@ -236,19 +269,15 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
         expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES)
         if payment_method in PREPAID_METHODS else None,
     )
+    supplier_orders = SupplierOrder.objects.bulk_create([
+        SupplierOrder(order=order, supplier_id=group.supplier_id, warehouse_id=group.warehouse_id,
+                      number=f"{order.number}-{index}", subtotal=group.subtotal, shipping_cost=group.shipping_cost,
+                      carrier_code=group.choice.carrier_code, service_level=group.choice.service_level,
+                      weight_g=group.weight_g)
+        for index, group in enumerate(groups, start=1)])
     order_lines: list[OrderLine] = []
     reserve: list[tuple[int, int]] = []
-    events = [NewOutboxEvent(topic="order.placed", aggregate_type="order", aggregate_id=order.pk,
-                             payload=order_placed_payload(order=order))]
-    for index, group in enumerate(groups, start=1):
-        supplier_order = SupplierOrder.objects.create(
-            order=order, supplier_id=group.supplier_id, warehouse_id=group.warehouse_id,
-            number=f"{order.number}-{index}", subtotal=group.subtotal, shipping_cost=group.shipping_cost,
-            carrier_code=group.choice.carrier_code, service_level=group.choice.service_level,
-            weight_g=group.weight_g,
-        )
-        events.append(supplier_order_event(supplier_order=supplier_order, order_number=order.number,
-                                           workshop_id=order.workshop_id, line_count=len(group.lines)))
+    for supplier_order, group in zip(supplier_orders, groups, strict=True):
         for line in group.lines:
             order_lines.append(OrderLine(
                 supplier_order=supplier_order, offer_id=line.offer_id, stock_id=line.stock_id, sku=line.sku,
@@ -256,32 +285,42 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
                 unit_price=line.price, line_total=line.line_total))
             reserve.append((line.stock_id, line.quantity))
     OrderLine.objects.bulk_create(order_lines)
-    try:
-        supplier_services.stock_reserve(lines=reserve, reference=order.number, actor=actor)
-    except InsufficientStock as exc:
-        # Another order took the last units between the plan and the lock: nothing is saved.
-        raise OutOfStock(extra={"stock": exc.extra.get("stock")}) from exc
 
-    order_event_write(order=order, kind="placed", actor=actor,
-                      message=f"{len(groups)} supplier order(s), total {rupiah(order.grand_total)}",
-                      data={"grand_total": order.grand_total, "supplier_orders": len(groups),
-                            "accepted_changes": [c.change() for c in changed]})
-    # `order.placed` and each supplier order's `supplier_order.created` (its supplier's ERP
-    # follows them) in one INSERT.
-    outbox_events_write(events=events)
-    if payment_method == PaymentMethod.TERMS:
-        # No gateway: the intent is settled at once (payments writes `payment.settled`), in this
-        # same transaction, so a terms order is never placed without its payment.
-        intent = payment_services.payment_intent_create(
-            reference=order.number, amount=order.grand_total, method=payment_method,
-            customer=_customer(workshop=workshop, actor=actor, address=address), expires_at=None)
-        order.payment_intent = intent
-        order.save(update_fields=["payment_intent", "updated_at"])
-        if intent.status == PaymentStatus.SETTLED:
-            order_transition(order=order, to=OrderStatus.PAID, actor=actor, step="order_place",
-                             reason=gettext_noop("pay later (terms)"))
-            # Paid at once: fulfilment starts when this transaction commits, not after the
-            # outbox relay has carried `payment.settled` to the workflow (a queue's length later).
-            workflow_start(order=order)
-    CartLine.objects.filter(cart=cart).delete()
-    return order, False
+    # Every outbox event of the placement (order, supplier orders, payment, stock) in one INSERT,
+    # in the order they are written here.
+    with outbox_events_batched():
+        order_event_write(order=order, kind="placed", actor=actor,
+                          message=f"{len(groups)} supplier order(s), total {rupiah(order.grand_total)}",
+                          data={"grand_total": order.grand_total, "supplier_orders": len(groups),
+                                "accepted_changes": [c.change() for c in changed]})
+        # `order.placed` and each supplier order's `supplier_order.created` (its supplier's ERP
+        # follows them).
+        outbox_events_write(events=[
+            NewOutboxEvent(topic="order.placed", aggregate_type="order", aggregate_id=order.pk,
+                           payload=order_placed_payload(order=order)),
+            *(supplier_order_event(supplier_order=supplier_order, order_number=order.number,
+                                   workshop_id=order.workshop_id, line_count=len(group.lines))
+              for supplier_order, group in zip(supplier_orders, groups, strict=True))])
+        if payment_method == PaymentMethod.TERMS:
+            # No gateway: the intent is settled at once (payments writes `payment.settled`), in this
+            # same transaction, so a terms order is never placed without its payment.
+            intent = payment_services.payment_intent_create(
+                reference=order.number, amount=order.grand_total, method=payment_method,
+                customer=_customer(workshop=workshop, actor=actor, address=address), expires_at=None)
+            order.payment_intent = intent
+            if intent.status == PaymentStatus.SETTLED:
+                order_transition_created(order=order, to=OrderStatus.PAID, actor=actor, step="order_place",
+                                         reason=gettext_noop("pay later (terms)"), also=("payment_intent",))
+                # Paid at once: fulfilment starts when this transaction commits, not after the
+                # outbox relay has carried `payment.settled` to the workflow (a queue's length later).
+                workflow_start(order=order)
+            else:
+                order.save(update_fields=["payment_intent", "updated_at"])
+        # Last, so that the stock rows (and their parts' best offers) stay locked for as short a
+        # time as possible: placements of the same parts queue on them until this one commits.
+        try:
+            supplier_services.stock_reserve(lines=reserve, reference=order.number, actor=actor)
+        except InsufficientStock as exc:
+            # Another order took the last units between the plan and the lock: nothing is saved.
+            raise OutOfStock(extra={"stock": exc.extra.get("stock")}) from exc
+    return order

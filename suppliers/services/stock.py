@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from okto88.audit import AuditAction, audit_record
-from okto88.errors import InvalidField, InvalidQuantity
+from okto88.errors import ApplicationError, InvalidField, InvalidQuantity
 from okto88.models import User
 from okto88.selectors import actor_person
 from okto88.services import NewOutboxEvent, outbox_events_write
@@ -109,11 +110,7 @@ def _stock_apply(*, changes: Sequence[_StockChange], reason: str, actor: Any, re
             stock=stock, reason=reason, on_hand_delta=change.on_hand_delta, reserved_delta=change.reserved_delta,
             on_hand_after=stock.on_hand, reserved_after=stock.reserved, actor=person, reference=reference))
     StockMovement.objects.bulk_create(movements)
-    outbox_events_write(events=[
-        NewOutboxEvent(topic="stock.changed", aggregate_type="stock", aggregate_id=c.stock.pk,
-                       payload=_stock_payload(c.stock, supplier_id=written[c.stock.pk]))
-        for c in changes])
-    part_best_offer_refresh(offer_ids={c.stock.offer_id for c in changes})
+    _stock_written(stocks=[c.stock for c in changes], suppliers=written)
     return [c.stock for c in changes]
 
 
@@ -239,20 +236,101 @@ def _line_quantities(lines: Iterable[StockLine]) -> dict[int, int]:
     return by_id
 
 
+# Lock, check, write and ledger in one statement, for lines that name their stock rows:
+# `locked` takes the rows' locks in pk order (as stock_lock does) and reads them as they are
+# after the lock, in the mode an UPDATE takes (NO KEY UPDATE: it does not wait for the key-share
+# locks that new order lines referring to the row hold until their transaction commits); the
+# UPDATE writes every row or none (`short` names the rows that would break
+# 0 ≤ reserved ≤ on_hand, read before the first row is written, so all locks are taken first);
+# each written row gets its ledger row. Returns every locked row, before and after.
+_STOCK_MOVE_SQL = """
+WITH v AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(on_hand)s::integer[], %(reserved)s::integer[])
+        AS v(id, on_hand_delta, reserved_delta)
+), locked AS MATERIALIZED (
+    SELECT s.id, s.offer_id, s.warehouse_id, s.on_hand, s.reserved FROM suppliers_stock s
+    WHERE s.id = ANY(%(ids)s::bigint[]) ORDER BY s.id FOR NO KEY UPDATE
+), short AS (
+    SELECT l.id FROM locked l JOIN v ON v.id = l.id
+    WHERE l.reserved + v.reserved_delta < 0 OR l.on_hand + v.on_hand_delta < l.reserved + v.reserved_delta
+), written AS (
+    UPDATE suppliers_stock AS s
+    SET on_hand = s.on_hand + v.on_hand_delta, reserved = s.reserved + v.reserved_delta, updated_at = now()
+    FROM v, suppliers_offer AS o
+    WHERE s.id = v.id AND o.id = s.offer_id AND NOT EXISTS (SELECT FROM short)
+      AND s.reserved + v.reserved_delta >= 0 AND s.on_hand + v.on_hand_delta >= s.reserved + v.reserved_delta
+    RETURNING s.id, s.on_hand, s.reserved, s.updated_at, o.supplier_id
+), ledger AS (
+    INSERT INTO suppliers_stockmovement
+        (stock_id, reason, on_hand_delta, reserved_delta, on_hand_after, reserved_after, reference, actor_id,
+         created_at)
+    SELECT w.id, %(reason)s, v.on_hand_delta, v.reserved_delta, w.on_hand, w.reserved, %(reference)s, %(actor)s,
+           %(now)s
+    FROM written w JOIN v ON v.id = w.id
+)
+SELECT l.id, l.offer_id, l.warehouse_id, l.on_hand, l.reserved, w.on_hand, w.reserved, w.updated_at, w.supplier_id
+FROM locked l LEFT JOIN written w ON w.id = l.id
+ORDER BY l.id
+"""
+
+
 def _stock_move_lines(*, lines: Iterable[StockLine], on_hand_sign: int, reserved_sign: int, reason: str,
                       actor: Any, reference: str) -> list[Stock]:
-    quantities = _line_quantities(lines)
-    locked = stock_lock(stock_ids=quantities)  # pk order: no deadlock with any other locker
-    missing = sorted(set(quantities) - set(locked))
+    """Reserve, release or ship lines with one statement (_STOCK_MOVE_SQL), then their events and
+    best offers as _stock_apply writes them. All or nothing: InsufficientStock (the first short
+    row in pk order, as read under its lock) or UnknownStock, with nothing written.
+
+    No savepoint: the statement writes every line or none, so a refusal leaves nothing to undo;
+    it is raised after the transaction block has ended cleanly, so a caller's transaction goes on
+    as it did when a savepoint was rolled back."""
+    quantities = sorted(_line_quantities(lines).items())  # refuses bad lines before the transaction
+    with transaction.atomic(savepoint=False):
+        moved = _stock_move(quantities=quantities, on_hand_sign=on_hand_sign, reserved_sign=reserved_sign,
+                            reason=reason, actor=actor, reference=reference)
+    if isinstance(moved, ApplicationError):
+        raise moved
+    return moved
+
+
+def _stock_move(*, quantities: list[tuple[int, int]], on_hand_sign: int, reserved_sign: int, reason: str,
+                actor: Any, reference: str) -> list[Stock] | ApplicationError:
+    person, reference = actor_person(actor=actor), _actor_reference(actor, reference)
+    with connection.cursor() as cursor:
+        cursor.execute(_STOCK_MOVE_SQL, {
+            "ids": [stock_id for stock_id, _ in quantities],
+            "on_hand": [on_hand_sign * qty for _, qty in quantities],
+            "reserved": [reserved_sign * qty for _, qty in quantities],
+            "reason": reason, "reference": reference, "actor": person.pk if person else None,
+            "now": timezone.now()})
+        rows = cursor.fetchall()
+    missing = sorted({stock_id for stock_id, _ in quantities} - {row[0] for row in rows})
     if missing:
-        raise UnknownStock(extra={"stocks": missing})
-    return _stock_apply(changes=[
-        _StockChange(stock=locked[stock_id], on_hand_delta=on_hand_sign * qty, reserved_delta=reserved_sign * qty)
-        for stock_id, qty in sorted(quantities.items())
-    ], reason=reason, actor=actor, reference=reference)
+        return UnknownStock(extra={"stocks": missing})
+    unwritten = [row for row in rows if row[5] is None]
+    if unwritten:  # nothing was written: the statement writes every row or none
+        stock_id, offer_id, warehouse_id, on_hand, reserved = unwritten[0][:5]
+        return _insufficient(Stock(pk=stock_id, offer_id=offer_id, warehouse_id=warehouse_id, on_hand=on_hand,
+                                  reserved=reserved))
+    written = []
+    for stock_id, offer_id, warehouse_id, _, _, on_hand, reserved, updated_at, _ in rows:
+        stock = Stock(pk=stock_id, offer_id=offer_id, warehouse_id=warehouse_id, on_hand=on_hand, reserved=reserved,
+                      updated_at=updated_at)
+        stock._state.adding, stock._state.db = False, connection.alias
+        written.append(stock)
+    _stock_written(stocks=written, suppliers={row[0]: row[8] for row in rows})
+    return written
 
 
-@transaction.atomic
+def _stock_written(*, stocks: Sequence[Stock], suppliers: Mapping[int, int]) -> None:
+    """After stock rows were written: their `stock.changed` events (one INSERT) and the best
+    offers of their parts."""
+    outbox_events_write(events=[
+        NewOutboxEvent(topic="stock.changed", aggregate_type="stock", aggregate_id=stock.pk,
+                       payload=_stock_payload(stock, supplier_id=suppliers[stock.pk]))
+        for stock in stocks])
+    part_best_offer_refresh(offer_ids={stock.offer_id for stock in stocks})
+
+
 def stock_reserve(*, lines: Iterable[StockLine], reference: str = "", actor: Any = None) -> list[Stock]:
     """Reserve every line or none: each row is locked (pk order) and updated only WHERE
     on_hand − reserved ≥ qty, so concurrent reservations never oversell."""
@@ -260,14 +338,12 @@ def stock_reserve(*, lines: Iterable[StockLine], reference: str = "", actor: Any
                              actor=actor, reference=reference)
 
 
-@transaction.atomic
 def stock_release(*, lines: Iterable[StockLine], reference: str = "", actor: Any = None) -> list[Stock]:
     """Give reserved units back (order cancelled or expired). All or nothing."""
     return _stock_move_lines(lines=lines, on_hand_sign=0, reserved_sign=-1, reason=MovementReason.RELEASE,
                              actor=actor, reference=reference)
 
 
-@transaction.atomic
 def stock_commit_shipment(*, lines: Iterable[StockLine], reference: str = "", actor: Any = None) -> list[Stock]:
     """Reserved units leave the warehouse: on_hand −= qty and reserved −= qty. All or nothing."""
     return _stock_move_lines(lines=lines, on_hand_sign=-1, reserved_sign=-1, reason=MovementReason.SHIPMENT,

@@ -1,0 +1,54 @@
+"""order_place's SQL statements for a typical order: two suppliers, three lines (issue 17: ≤ 20).
+
+Counted in a transactional test, so that the statements are those production sends: BEGIN and
+COMMIT of each transaction, every SAVEPOINT, the prepaid charge's own transaction after commit."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orders import services
+from orders.models import OrderStatus
+from suppliers.models import Stock, StockMovement
+from tests.orders.factories import buyer_make, carriers_ensure, cheapest_shipping, offer_in_stock
+
+MAX_STATEMENTS = 20
+
+
+def typical_cart():
+    """Two lines from one supplier's warehouse, one from another supplier."""
+    buyer = buyer_make()
+    first, first_stock = offer_in_stock(price=100_000)
+    second, _ = offer_in_stock(price=50_000, warehouse=first_stock.warehouse)
+    third, _ = offer_in_stock(price=70_000)
+    for offer, quantity in ((first, 2), (second, 1), (third, 3)):
+        services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=quantity)
+    return buyer, [first, second, third]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("method", "status"), [("terms", OrderStatus.PAID),
+                                                ("virtual_account", OrderStatus.PENDING_PAYMENT)])
+def test_a_typical_placement_issues_at_most_20_statements(method, status):
+    carriers_ensure()
+    buyer, offers = typical_cart()
+    shipping = cheapest_shipping(buyer=buyer)
+
+    with CaptureQueriesContext(connection) as queries:
+        order = services.order_place(workshop=buyer.workshop, actor=buyer.user, address=buyer.address,
+                                     payment_method=method, shipping_choices=shipping,
+                                     idempotency_key=uuid.uuid4().hex)
+
+    statements = [q["sql"] for q in queries.captured_queries]
+    listing = "\n".join(f"{n:3d} {sql[:160]}" for n, sql in enumerate(statements, start=1))
+    assert len(statements) <= MAX_STATEMENTS, f"{len(statements)} statements:\n{listing}"
+    # the placement did its work: split, reserved with the ledger, charged or paid
+    order.refresh_from_db()
+    assert order.status == status and order.payment_intent_id is not None
+    assert order.supplier_orders.count() == 2
+    assert sorted(Stock.objects.filter(offer__in=offers).values_list("reserved", flat=True)) == [1, 2, 3]
+    assert StockMovement.objects.filter(reference=order.number, reason="reservation").count() == 3

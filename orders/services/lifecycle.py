@@ -42,26 +42,28 @@ def order_payment_start(*, order: Order, actor: Any = None) -> Order:
         return order
     address = order.delivery_address
     try:
-        # One transaction for the intent (charged at the gateway while its new row is held) and
-        # its attachment to the order; the order row is written, not locked first: the UPDATE
-        # takes its lock and attaches only if no intent is attached yet.
-        with transaction.atomic(durable=True):
-            intent = payment_services.payment_intent_create(
-                reference=order.number, amount=order.grand_total, method=order.payment_method,
-                customer={"name": order.workshop.name, "email": getattr(actor, "email", "") or "",
-                          "phone": address.get("phone", "")},
-                expires_at=order.expires_at)
-            now = timezone.now()
-            if Order.objects.filter(pk=order.pk, payment_intent__isnull=True).update(
-                    payment_intent=intent, updated_at=now):
-                order_event_write(order=order, kind="payment.requested", actor=actor, step="payment_start",
-                                  data={"method": intent.method, "intent": intent.pk})
-                order.updated_at = now
+        # The intent commits on its own before the order is touched (decision 0001): a cancel
+        # that locks the order meanwhile finds it by its reference and cancels it at the gateway,
+        # and no transaction holds the intent while waiting for the order (the order → payment
+        # intent lock order of every other path).
+        intent = payment_services.payment_intent_create(
+            reference=order.number, amount=order.grand_total, method=order.payment_method,
+            customer={"name": order.workshop.name, "email": getattr(actor, "email", "") or "",
+                      "phone": address.get("phone", "")},
+            expires_at=order.expires_at)
     except GatewayRejected as exc:
         logger.warning("payment refused for order %s: %s", order.number, exc.message)
         _order_stop(order=order, to=OrderStatus.FAILED, actor=actor,
                     reason=gettext_noop("payment refused by the gateway"), step="payment_start")
         raise
+    # The UPDATE takes the order's row lock and attaches only if no intent is attached yet.
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        if Order.objects.filter(pk=order.pk, payment_intent__isnull=True).update(payment_intent=intent,
+                                                                                 updated_at=now):
+            order_event_write(order=order, kind="payment.requested", actor=actor, step="payment_start",
+                              data={"method": intent.method, "intent": intent.pk})
+            order.updated_at = now
     order.payment_intent = intent
     return order
 

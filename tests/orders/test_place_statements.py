@@ -17,6 +17,10 @@ from suppliers.models import Stock, StockMovement
 from tests.orders.factories import buyer_make, carriers_ensure, cheapest_shipping, offer_in_stock
 
 MAX_STATEMENTS = 20
+# A prepaid order's charge is a transaction of its own, committed before the intent is attached
+# to the order in another (decision 0001: a cancel meanwhile always finds the intent to cancel it
+# at the gateway): two BEGIN/COMMIT pairs more than one transaction would send.
+MAX_STATEMENTS_PREPAID = 22
 
 
 def typical_cart():
@@ -31,9 +35,10 @@ def typical_cart():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("method", "status"), [("terms", OrderStatus.PAID),
-                                                ("virtual_account", OrderStatus.PENDING_PAYMENT)])
-def test_a_typical_placement_issues_at_most_20_statements(method, status):
+@pytest.mark.parametrize(("method", "status", "most"), [("terms", OrderStatus.PAID, MAX_STATEMENTS),
+                                                        ("virtual_account", OrderStatus.PENDING_PAYMENT,
+                                                         MAX_STATEMENTS_PREPAID)])
+def test_a_typical_placement_issues_at_most_20_statements(method, status, most):
     carriers_ensure()
     buyer, offers = typical_cart()
     shipping = cheapest_shipping(buyer=buyer)
@@ -45,7 +50,7 @@ def test_a_typical_placement_issues_at_most_20_statements(method, status):
 
     statements = [q["sql"] for q in queries.captured_queries]
     listing = "\n".join(f"{n:3d} {sql[:160]}" for n, sql in enumerate(statements, start=1))
-    assert len(statements) <= MAX_STATEMENTS, f"{len(statements)} statements:\n{listing}"
+    assert len(statements) <= most, f"{len(statements)} statements:\n{listing}"
     # the placement did its work: split, reserved with the ledger, charged or paid
     order.refresh_from_db()
     assert order.status == status and order.payment_intent_id is not None

@@ -13,32 +13,37 @@ What it does, in one run (about 3-4 minutes on 2 cores):
    stock_adjust: the ledger explains every unit); one workshop per order (bulk insert:
    workshop, member, default address in Kota Bekasi, cart with 1-3 lines of 1-3 units, lines
    from one or two suppliers).
-3. Starts the fake courier and the fake gateway (`manage.py fake_courier` / `fake_gateway`,
+3. Spreads every sequence 10,000,000 ids apart (see 6), then copies the database
+   (CREATE DATABASE … TEMPLATE, nothing connected): the state the workflow starts from.
+4. Starts the fake courier and the fake gateway (`manage.py fake_courier` / `fake_gateway`,
    each its own process on a free port) and two worker processes
    (`celery -A okto88 worker --concurrency=1`, i.e. two independent workers as two replicas
    would be, each a pool of one) on a queue of the bench's own, with COURIER_URL /
-   PAYMENT_GATEWAY_URL pointing at the fakes, DEBUG off, and `-I bench.noop_tasks`.
-4. Workflow: --orders `terms` orders placed by --place-clients client processes (each its own
+   PAYMENT_GATEWAY_URL pointing at the fakes, DEBUG off, and `-I bench.statement_capture`.
+5. Workflow: --orders `terms` orders placed by --place-clients client processes (each its own
    connection) with the workers running; a terms order is paid when placed and order_place
-   enqueues its step when it commits (orders.on_payment_event, reached through the outbox
-   relay, starts those of prepaid orders). The suppliers' system is part of the bench
-   (`erp_run`, a process of its own): it accepts every supplier order as soon as it waits for an answer and marks it
-   ready to ship as soon as its stock is committed, through the same services as the supplier
-   admin and the API. Measured from the first placement's start to the last supplier order's
-   `book_courier` finishing (StepRun); each step's p50/p95 from StepRun (finished_at −
-   started_at, succeeded rows); the gap between one step's end and the next step's start
-   (broker and worker overhead, and the supplier's answer between the steps); the outbox
-   relay's delay for `payment.settled` (published_at − created_at).
-5. Floor: the same number of four-task chains of no-op tasks (bench/noop_tasks.py), same
-   workers, same queue, enqueued from the bench process; time to the last chain's end. Since
-   issue 15 an order runs 1 + 2 tasks per supplier order (about 4 at this bench's 1–2
-   suppliers per order) and two supplier answers in between: the floor is a rough one until
-   issue 17 replaces it with the replayed statements of the same work.
-6. order_place latency: --clients (16) client processes, each its own connection and its own
-   workshops/carts, --placements in total, the workers still running (they take the new
-   orders' chains, as in production). Each call's wall time, including its first phase's
-   courier rate request over HTTP (the fake answers in about a millisecond; that round trip
-   is part of order_place's real cost and is kept).
+   enqueues its step when it commits. The suppliers' system is part of the bench (`erp_run`,
+   a process of its own): it accepts every supplier order as soon as it waits for an answer
+   and marks it ready to ship as soon as its stock is committed, through the same services as
+   the supplier admin and the API. Measured from the first placement's start to the last
+   supplier order's `book_courier` finishing (StepRun). Every statement every process issues
+   for it is recorded (bench/statement_capture.py: an execute wrapper plus the connection's
+   commit/rollback, per unit of work: an order_place call, a task, a supplier's answer), with
+   the unit's run time and CPU time. The recording costs a few tens of µs a statement, printed
+   with the results; it is in the measured run, i.e. against the workflow, not the floor.
+6. Floor (bench/statement_replay.py), after the workers have stopped: the recorded statements
+   of the workflow's window replayed with psycopg into the copy of step 3, over --workers
+   connections, each order's units in their recorded order (placement, its tasks and answers),
+   a unit of no one order (an outbox relay batch) on its own; client-side bound as Django
+   binds, BEGIN/COMMIT where Django's transactions were. Ids the replay's INSERTs return
+   replace the recorded ones in later parameters (the spread sequences make an id unambiguous).
+   Floor = orders / replay wall time; per unit kind, the replay time of its statements.
+7. order_place: --solo (200) calls by one client (server time: the call's wall time in the
+   client, its statements counted in-process by an execute wrapper), then --clients (16)
+   client processes, each its own connection and its own workshops/carts, --placements in
+   total, the workers still running (they take the new orders' steps, as in production).
+   Each call's wall time includes its first phase's courier rate request over HTTP (the fake
+   answers in about a millisecond; that round trip is part of order_place's real cost).
 
 Prints a table with the targets and PASS/FAIL (non-zero exit status on a FAIL) and the load
 average at the start and the end. Workers and fake servers are stopped at the end, on errors too.
@@ -584,7 +589,7 @@ def latency_summary(timings: list[tuple[float, float, str, int]]) -> dict:
 
 
 def ms(seconds) -> str:
-    return "-" if seconds is None else f"{float(seconds) * 1000:7.1f}"
+    return "-" if seconds is None or seconds != seconds else f"{float(seconds) * 1000:7.1f}"
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -598,7 +603,7 @@ def main() -> int:
     parser.add_argument("--solo", type=int, default=SOLO, help="order_place calls by one client")
     parser.add_argument("--workers", type=int, default=2, help="celery worker processes (and replay connections)")
     parser.add_argument("--concurrency", type=int, default=1, help="--concurrency of each worker")
-    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for a phase")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for a phase")
     parser.add_argument("--seed", type=int, default=88)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_ORDER_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_ORDER_REDIS_URL", DEFAULT_REDIS_URL))
@@ -743,9 +748,11 @@ def main() -> int:
     floor_rate = len(placed_orders) / floor["seconds"]
     ratio = workflow_rate / floor_rate
     task_seconds: dict[str, list[float]] = {}
+    task_cpu: dict[str, list[float]] = {}
     for group in groups:
         if placed_summary["first"] <= group["start"] <= workflow_end:
             task_seconds.setdefault(group["kind"], []).append(group["end"] - group["start"])
+            task_cpu.setdefault(group["kind"], []).append(group["cpu"])
     replay_seconds: dict[str, list[float]] = {}
     per_order: dict[int, float] = {}
     for kind, order_id, seconds, _n in floor["timings"]:
@@ -769,15 +776,16 @@ def main() -> int:
         f"connections = {floor_rate:.1f} orders/s; one order's statements p50 "
         f"{percentile(list(per_order.values()), 50) * 1000:.1f} ms")
     say("")
-    say("where an order's time goes (p50 / p95 ms; run = the unit's own time in its process, "
-        "replay = its statements replayed):")
-    say(f"  {'unit':<40}{'runs':>7}{'run p50':>9}{'p95':>9}{'stmts':>7}{'replay p50':>12}{'p95':>9}")
+    say("where an order's time goes (p50 / p95 ms; run = the unit's own time in its process, cpu = the CPU "
+        "its process used meanwhile, replay = its statements replayed):")
+    say(f"  {'unit':<40}{'runs':>7}{'run p50':>9}{'p95':>9}{'cpu p50':>9}{'stmts':>7}{'replay p50':>12}{'p95':>9}")
     kinds = ["order_place", *STEP_TASKS.values(), "erp.accept", "erp.mark_ready"]
     kinds += sorted(k for k in task_seconds if k not in kinds)
     for kind in kinds:
         runs = task_seconds.get(kind, [])
         rep = replay_seconds.get(kind, [])
         say(f"  {kind:<40}{len(runs):>7}{ms(percentile(runs, 50)):>9}{ms(percentile(runs, 95)):>9}"
+            f"{ms(percentile(task_cpu.get(kind, []), 50)):>9}"
             f"{percentile(statements_per_kind.get(kind, []), 50):>7}{ms(percentile(rep, 50)):>12}"
             f"{ms(percentile(rep, 95)):>9}")
     for step in STEPS:

@@ -12,8 +12,10 @@ creates. Transactions are recorded as Django drives them: BEGIN when the first s
 with autocommit off (psycopg starts the transaction there), COMMIT/ROLLBACK when it ends.
 
 Each group records its start and end (time.time()): for a task that is the task's run time in
-the worker, queue wait excluded. The bookkeeping's own time is summed per process and written
-with the groups, so the bench can print the capture's overhead."""
+the worker, queue wait excluded; and the CPU time its thread used meanwhile (time.thread_time()),
+which tells the process's own work from its waits (the database, a partner, a core to run on).
+The bookkeeping's own time is summed per process and written with the groups, so the bench can
+print the capture's overhead."""
 
 from __future__ import annotations
 
@@ -96,7 +98,7 @@ class Recorder:
 
     def begin(self, kind: str, **labels) -> dict:
         self.group = {"kind": kind, "labels": labels, "process": self.process, "start": time.time(),
-                      "statements": []}
+                      "cpu_start": time.thread_time(), "statements": []}
         return self.group
 
     def end(self, **labels) -> None:
@@ -104,7 +106,7 @@ class Recorder:
         if group is None:
             return
         t0 = time.perf_counter()
-        group["end"] = time.time()
+        group["end"], group["cpu"] = time.time(), time.thread_time() - group.pop("cpu_start")
         group["labels"].update(labels)
         pickle.dump(group, self.file, protocol=pickle.HIGHEST_PROTOCOL)
         self.file.flush()

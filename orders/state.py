@@ -88,26 +88,34 @@ def order_transition(*, order: Order, to: str, actor: Any = None, step: str = ""
     order that another transaction already moved (e.g. expired while the workshop cancels).
     """
     locked = order_lock(order_id=order.pk)
-    from_status = locked.status
+    order_transition_locked(order=locked, to=to, actor=actor, step=step, reason=reason)
+    # Hand the caller the fresh row's values.
+    order.status, order.failure_reason, order.updated_at = locked.status, locked.failure_reason, locked.updated_at
+    return order
+
+
+def order_transition_locked(*, order: Order, to: str, actor: Any = None, step: str = "", reason: str = "") -> Order:
+    """order_transition for a caller whose transaction already holds `order`'s row lock and read
+    it under that lock (a workflow step): no second lock, no savepoint; an InvalidTransition
+    rolls the caller's transaction back."""
+    from_status = order.status
     if not transition_allowed(from_status=from_status, to_status=to):
         raise InvalidTransition(
             f"An order cannot go from {from_status} to {to}.",
-            extra={"order": locked.number, "from": from_status, "to": str(to)},
+            extra={"order": order.number, "from": from_status, "to": str(to)},
         )
-    if from_status == S.IN_FULFILMENT and to == S.CANCELLED and order_has_booked_shipment(order=locked):
-        raise ShipmentAlreadyBooked(extra={"order": locked.number})
-    locked.status = to
+    if from_status == S.IN_FULFILMENT and to == S.CANCELLED and order_has_booked_shipment(order=order):
+        raise ShipmentAlreadyBooked(extra={"order": order.number})
+    order.status = to
     update_fields = ["status", "updated_at"]
     if reason and to in (S.FAILED, S.CANCELLED, S.EXPIRED):
-        locked.failure_reason = reason[:300]
+        order.failure_reason = reason[:300]
         update_fields.append("failure_reason")
-    locked.save(update_fields=update_fields)
-    order_event_write(order=locked, kind=f"status.{to}", message=reason, actor=actor, step=step,
+    order.save(update_fields=update_fields)
+    order_event_write(order=order, kind=f"status.{to}", message=reason, actor=actor, step=step,
                       data={"from": from_status, "to": str(to)})
-    order_outbox_write(order=locked, topic=f"order.{to}",
-                       payload=order_status_changed_payload(order=locked, from_status=from_status, reason=reason))
-    # Hand the caller the fresh row's values.
-    order.status, order.failure_reason, order.updated_at = locked.status, locked.failure_reason, locked.updated_at
+    order_outbox_write(order=order, topic=f"order.{to}",
+                       payload=order_status_changed_payload(order=order, from_status=from_status, reason=reason))
     return order
 
 
@@ -215,7 +223,8 @@ def supplier_orders_move(*, supplier_orders: QuerySet[SupplierOrder], to: str, *
 
 __all__ = [
     "OPEN", "SUPPLIER_ORDER_TRANSITIONS", "TERMINAL", "TRANSITIONS",
-    "order_has_booked_shipment", "order_outbox_write", "order_touch", "order_transition", "supplier_order_event",
+    "order_has_booked_shipment", "order_outbox_write", "order_touch", "order_transition", "order_transition_locked",
+    "supplier_order_event",
     "supplier_order_transition",
     "supplier_order_transition_allowed", "supplier_orders_move", "transition_allowed",
 ]

@@ -28,7 +28,8 @@ def _restore(value, ids: dict[int, int]):
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return ids.get(value, value)
+        # Keep psycopg's typed ints (Int4, Int8: an int subclass) typed: arrays must not mix.
+        return type(value)(ids[value]) if value in ids else value
     if isinstance(value, tuple) and len(value) == 2 and value[0] == "__jsonb__":
         from psycopg.types.json import Jsonb
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/order_bench.py            # --orders 2000 --placements 800 --clients 16
 
-What it does, in one run (about 3-4 minutes on 2 cores):
+What it does, in one run (about 8-12 minutes on 2 cores at the defaults):
 
 1. Recreates its own database (DROP … WITH (FORCE), CREATE, migrate: default
    postgres://postgres@127.0.0.1:5432/okto88_orderbench) and flushes its Redis database

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/order_bench.py            # --orders 2000 --placements 800 --clients 16
 
-What it does, in one run (about 3-4 minutes on 2 cores):
+What it does, in one run (about 8-12 minutes on 2 cores at the defaults):
 
 1. Recreates its own database (DROP … WITH (FORCE), CREATE, migrate: default
    postgres://postgres@127.0.0.1:5432/okto88_orderbench) and flushes its Redis database
@@ -13,32 +13,37 @@ What it does, in one run (about 3-4 minutes on 2 cores):
    stock_adjust: the ledger explains every unit); one workshop per order (bulk insert:
    workshop, member, default address in Kota Bekasi, cart with 1-3 lines of 1-3 units, lines
    from one or two suppliers).
-3. Starts the fake courier and the fake gateway (`manage.py fake_courier` / `fake_gateway`,
+3. Spreads every sequence 10,000,000 ids apart (see 6), then copies the database
+   (CREATE DATABASE … TEMPLATE, nothing connected): the state the workflow starts from.
+4. Starts the fake courier and the fake gateway (`manage.py fake_courier` / `fake_gateway`,
    each its own process on a free port) and two worker processes
    (`celery -A okto88 worker --concurrency=1`, i.e. two independent workers as two replicas
    would be, each a pool of one) on a queue of the bench's own, with COURIER_URL /
-   PAYMENT_GATEWAY_URL pointing at the fakes, DEBUG off, and `-I bench.noop_tasks`.
-4. Workflow: --orders `terms` orders placed by --place-clients client processes (each its own
+   PAYMENT_GATEWAY_URL pointing at the fakes, DEBUG off, and `-I bench.statement_capture`.
+5. Workflow: --orders `terms` orders placed by --place-clients client processes (each its own
    connection) with the workers running; a terms order is paid when placed and order_place
-   enqueues its step when it commits (orders.on_payment_event, reached through the outbox
-   relay, starts those of prepaid orders). The suppliers' system is part of the bench
-   (`erp_run`, a process of its own): it accepts every supplier order as soon as it waits for an answer and marks it
-   ready to ship as soon as its stock is committed, through the same services as the supplier
-   admin and the API. Measured from the first placement's start to the last supplier order's
-   `book_courier` finishing (StepRun); each step's p50/p95 from StepRun (finished_at −
-   started_at, succeeded rows); the gap between one step's end and the next step's start
-   (broker and worker overhead, and the supplier's answer between the steps); the outbox
-   relay's delay for `payment.settled` (published_at − created_at).
-5. Floor: the same number of four-task chains of no-op tasks (bench/noop_tasks.py), same
-   workers, same queue, enqueued from the bench process; time to the last chain's end. Since
-   issue 15 an order runs 1 + 2 tasks per supplier order (about 4 at this bench's 1–2
-   suppliers per order) and two supplier answers in between: the floor is a rough one until
-   issue 17 replaces it with the replayed statements of the same work.
-6. order_place latency: --clients (16) client processes, each its own connection and its own
-   workshops/carts, --placements in total, the workers still running (they take the new
-   orders' chains, as in production). Each call's wall time, including its first phase's
-   courier rate request over HTTP (the fake answers in about a millisecond; that round trip
-   is part of order_place's real cost and is kept).
+   enqueues its step when it commits. The suppliers' system is part of the bench (`erp_run`,
+   a process of its own): it accepts every supplier order as soon as it waits for an answer
+   and marks it ready to ship as soon as its stock is committed, through the same services as
+   the supplier admin and the API. Measured from the first placement's start to the last
+   supplier order's `book_courier` finishing (StepRun). Every statement every process issues
+   for it is recorded (bench/statement_capture.py: an execute wrapper plus the connection's
+   commit/rollback, per unit of work: an order_place call, a task, a supplier's answer), with
+   the unit's run time and CPU time. The recording costs a few tens of µs a statement, printed
+   with the results; it is in the measured run, i.e. against the workflow, not the floor.
+6. Floor (bench/statement_replay.py), after the workers have stopped: the recorded statements
+   of the workflow's window replayed with psycopg into the copy of step 3, over --workers
+   connections, each order's units in their recorded order (placement, its tasks and answers),
+   a unit of no one order (an outbox relay batch) on its own; client-side bound as Django
+   binds, BEGIN/COMMIT where Django's transactions were. Ids the replay's INSERTs return
+   replace the recorded ones in later parameters (the spread sequences make an id unambiguous).
+   Floor = orders / replay wall time; per unit kind, the replay time of its statements.
+7. order_place: --solo (200) calls by one client (server time: the call's wall time in the
+   client, its statements counted in-process by an execute wrapper), then --clients (16)
+   client processes, each its own connection and its own workshops/carts, --placements in
+   total, the workers still running (they take the new orders' steps, as in production).
+   Each call's wall time includes its first phase's courier rate request over HTTP (the fake
+   answers in about a millisecond; that round trip is part of order_place's real cost).
 
 Prints a table with the targets and PASS/FAIL (non-zero exit status on a FAIL) and the load
 average at the start and the end. Workers and fake servers are stopped at the end, on errors too.
@@ -49,7 +54,9 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import pickle
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -64,10 +71,16 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/okto88_orderbench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
 QUEUE = "okto88-orderbench"
-RATIO_TARGET = 0.40
-PLACE_P95_TARGET_MS = 100.0
-SOLO = 50  # placements by a single client: order_place's own time, for comparison
+RATIO_TARGET = 0.40  # end-to-end orders/s ÷ the replayed statements' orders/s
+STEP_RATIO_TARGET = 2.0  # a step's p50 run time ÷ its statements' p50 replay time
+PLACE_P50_TARGET_MS = 20.0
+PLACE_STATEMENTS_TARGET = 20
+SCALE_TARGET = 1.6  # placements/s with --clients ÷ with one client
+SOLO = 200  # placements by a single client: order_place's own time
 STEPS = ["open_for_acceptance", "commit_stock", "book_courier"]
+STEP_TASKS = {"open_for_acceptance": "orders.step_open_for_acceptance",
+              "commit_stock": "orders.supplier_order_step_commit_stock",
+              "book_courier": "orders.supplier_order_step_book_courier"}
 SHIPPING = ("jne", "REG")  # the fake courier quotes every carrier for every lane
 FAKE_AREA = {"province": "Jawa Barat", "city": "Kota Bekasi", "district": "Bekasi Selatan", "postal_code": "17148",
              "region_code": "32.75.04"}
@@ -254,10 +267,23 @@ def wait_workers(names: list[str], processes: Processes, timeout: float = 60) ->
 
 # --- placing orders (client processes) ---------------------------------------------------
 
-def _client(workshop_ids: list[int], supplier_ids: list[int], start, results) -> None:
-    """One client: its own connection, its own workshops; one order_place per workshop."""
+class StatementCounter:
+    """An execute wrapper that counts the statements Django sends (as assertNumQueries does)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def _client(workshop_ids: list[int], supplier_ids: list[int], start, results, capture: bool) -> None:
+    """One client: its own connection, its own workshops; one order_place per workshop. Counts
+    each call's statements in-process; with `capture`, records them (bench/statement_capture.py)."""
     from django.db import connections
 
+    from bench import statement_capture
     from okto88.errors import ApplicationError
     from orders import services
     from workshops.models import Address, Workshop, WorkshopMember
@@ -268,45 +294,53 @@ def _client(workshop_ids: list[int], supplier_ids: list[int], start, results) ->
         users = {m.workshop_id: m.user for m in
                  WorkshopMember.objects.filter(workshop_id__in=workshop_ids).select_related("user")}
         choices = {sid: SHIPPING for sid in supplier_ids}
+        counter = StatementCounter()
+        connections["default"].execute_wrappers.append(counter)
+        if capture:
+            statement_capture.install("placement")
         start.wait()
         timings = []
         for wid in workshop_ids:
-            began, t0 = time.time(), time.perf_counter()
-            error = ""
-            try:
-                services.order_place(workshop=workshops[wid], actor=users[wid], address=addresses[wid],
-                                     payment_method="terms", shipping_choices=choices,
-                                     idempotency_key=uuid.uuid4().hex)
-            except ApplicationError as exc:
-                error = exc.code
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"[:200]
-            timings.append((began, time.perf_counter() - t0, error))
+            counter.count = 0
+            with statement_capture.group("order_place") as group:
+                began, t0 = time.time(), time.perf_counter()
+                error = ""
+                try:
+                    order = services.order_place(workshop=workshops[wid], actor=users[wid], address=addresses[wid],
+                                                 payment_method="terms", shipping_choices=choices,
+                                                 idempotency_key=uuid.uuid4().hex)
+                    group["labels"]["order_id"] = order.pk
+                except ApplicationError as exc:
+                    error = exc.code
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {exc}"[:200]
+                timings.append((began, time.perf_counter() - t0, error, counter.count))
+        statement_capture.uninstall()
         results.put(timings)
     except BaseException as exc:
-        results.put([(time.time(), 0.0, f"client crashed: {type(exc).__name__}: {exc}"[:300])])
+        results.put([(time.time(), 0.0, f"client crashed: {type(exc).__name__}: {exc}"[:300], 0)])
         raise
     finally:
         connections.close_all()
 
 
-def place_concurrently(*, workshop_ids: list[int], supplier_ids: list[int],
-                       clients: int) -> list[tuple[float, float, str]]:
+def place_concurrently(*, workshop_ids: list[int], supplier_ids: list[int], clients: int,
+                       capture: bool = False) -> list[tuple[float, float, str, int]]:
     """Fork `clients` processes (connections closed first), start them together, collect
-    (start epoch, seconds, error code) per order_place call."""
+    (start epoch, seconds, error code, statements) per order_place call."""
     from django.db import connections
 
     connections.close_all()
     ctx = multiprocessing.get_context("fork")
     start, results = ctx.Event(), ctx.Queue()
     shares = [workshop_ids[i::clients] for i in range(clients)]
-    procs = [ctx.Process(target=_client, args=(share, supplier_ids, start, results), daemon=True)
+    procs = [ctx.Process(target=_client, args=(share, supplier_ids, start, results, capture), daemon=True)
              for share in shares if share]
     for p in procs:
         p.start()
     time.sleep(0.5)  # let every client load its rows before the gun
     start.set()
-    timings: list[tuple[float, float, str]] = []
+    timings: list[tuple[float, float, str, int]] = []
     try:
         for _ in procs:
             timings += results.get(timeout=600)
@@ -333,9 +367,11 @@ def erp_run(stop) -> None:
     batches, until `stop` is set (a process of its own, forked with no connection open)."""
     from django.db import connection
 
+    from bench import statement_capture
     from orders import services
     from orders.models import StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
 
+    statement_capture.install("erp")
     try:
         while not stop.is_set():
             pending = list(SupplierOrder.objects.filter(status=SupplierOrderStatus.PENDING,
@@ -345,12 +381,15 @@ def erp_run(stop) -> None:
                 pk__in=StepRun.objects.filter(step="commit_stock", status=StepStatus.SUCCEEDED)
                 .values("supplier_order_id")).order_by("pk")[:200])
             for supplier_order in pending:
-                services.supplier_order_accept(supplier_order=supplier_order)
+                with statement_capture.group("erp.accept", supplier_order_id=supplier_order.pk):
+                    services.supplier_order_accept(supplier_order=supplier_order)
             for supplier_order in committed:
-                services.supplier_order_mark_ready(supplier_order=supplier_order)
+                with statement_capture.group("erp.mark_ready", supplier_order_id=supplier_order.pk):
+                    services.supplier_order_mark_ready(supplier_order=supplier_order)
             if not pending and not committed:
                 time.sleep(0.05)
     finally:
+        statement_capture.uninstall()
         connection.close()
 
 
@@ -417,90 +456,181 @@ def step_stats() -> dict:
                    percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM published_at - created_at))
             FROM platform_outboxevent WHERE topic = 'payment.settled' AND published_at IS NOT NULL""")
         relay = cursor.fetchone()
+        # The message's wait: due (enqueued_at) → the step's start, per step.
+        cursor.execute("""
+            SELECT step, percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - enqueued_at)),
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - enqueued_at))
+            FROM orders_steprun WHERE status = 'succeeded' AND enqueued_at IS NOT NULL GROUP BY step""")
+        queue_wait = {row[0]: row[1:] for row in cursor.fetchall()}
         cursor.execute("SELECT count(*) FROM platform_outboxevent")
         events = cursor.fetchone()[0]
         cursor.execute("""SELECT extract(epoch FROM max(finished_at)) FROM orders_steprun
                           WHERE step = 'book_courier' AND status = 'succeeded'""")
         last_done = cursor.fetchone()[0]
     return {"durations": durations, "other": other, "start_delay": start_delay, "gap": gap, "relay": relay,
+            "queue_wait": queue_wait,
             "events": events, "last_done": float(last_done) if last_done is not None else None}
 
 
-def run_floor(*, n: int, processes: Processes, timeout: float) -> tuple[float, float]:
-    """n four-task no-op chains; returns (seconds from the first enqueue to the last chain's end,
-    seconds spent enqueueing)."""
-    from celery import chain
+# --- the floor: the recorded statements, replayed -----------------------------------------
 
-    from bench.noop_tasks import done_key, last_key, noop_done, noop_step
-    from okto88.redis_connection import redis_client
+def conninfo_of(database_url: str, *, name: str | None = None) -> dict:
+    import dj_database_url
 
-    run = uuid.uuid4().hex[:8]
-    client = redis_client()
-    began = time.time()
-    for i in range(n):
-        chain(noop_step.si(order_id=i), noop_step.si(order_id=i), noop_step.si(order_id=i),
-              noop_done.si(order_id=i, run=run)).apply_async()
-    enqueued = time.time() - began
-    deadline = time.monotonic() + timeout
-    while int(client.get(done_key(run)) or 0) < n:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no-op chains not finished after {timeout:.0f}s: {client.get(done_key(run))}")
-        processes.check_alive()
-        time.sleep(0.1)
-    return float(client.get(last_key(run))) - began, enqueued
+    cfg = dj_database_url.parse(database_url)
+    info = {"host": cfg["HOST"] or None, "port": cfg["PORT"] or None, "user": cfg["USER"] or None,
+            "password": cfg["PASSWORD"] or None, "dbname": name or cfg["NAME"]}
+    return {k: v for k, v in info.items() if v}
 
 
-def latency_summary(timings: list[tuple[float, float, str]]) -> dict:
-    ok = [seconds * 1000 for _, seconds, error in timings if not error]
+def sequences_spread() -> int:
+    """Every sequence starts 10,000,000 ids apart from the next, so a recorded id names one row
+    of one table (bench/statement_replay.py maps them). Returns how many were moved."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT schemaname, sequencename, max_value FROM pg_sequences ORDER BY 1, 2")
+        moved = 0
+        for index, (schema, name, max_value) in enumerate(cursor.fetchall()):
+            base = 100_000_000 + index * 10_000_000
+            if max_value < base + 10_000_000:
+                continue
+            cursor.execute("SELECT setval(format('%%I.%%I', %s::text, %s::text)::regclass, %s)", [schema, name, base])
+            moved += 1
+    return moved
+
+
+def database_copy(database_url: str, copy: str) -> None:
+    """CREATE DATABASE copy TEMPLATE the bench's (nothing may be connected to it: retried while
+    autovacuum is)."""
+    import psycopg
+    from psycopg import sql
+
+    source = conninfo_of(database_url)["dbname"]
+    with psycopg.connect(**conninfo_of(database_url, name="postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(copy)))
+        for attempt in range(50):
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(copy),
+                                                                              sql.Identifier(source)))
+                return
+            except psycopg.errors.ObjectInUse:
+                if attempt == 49:
+                    raise
+                time.sleep(0.2)
+
+
+def database_drop(database_url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(**conninfo_of(database_url, name="postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def capture_load(directory: Path) -> tuple[list[dict], float, int]:
+    """Every recorded unit of work; the capture's own time and statement count, all processes."""
+    groups, overhead, statements = [], 0.0, 0
+    for path in sorted(directory.glob("*.pickle")):
+        with path.open("rb") as f:
+            while True:
+                try:
+                    record = pickle.load(f)  # noqa: S301 - written by this bench's own processes
+                except EOFError:
+                    break
+                if record["kind"] == "_overhead":
+                    overhead += record["seconds"]
+                    statements += record["statements"]
+                else:
+                    groups.append(record)
+    return groups, overhead, statements
+
+
+def replay_items(*, groups: list[dict], orders: set[int], window: tuple[float, float]) -> list[tuple]:
+    """The workflow's units of work as replay items: per order its placement and every unit
+    labelled with it (or with one of its supplier orders, or its number), by start time; a unit
+    of no one order inside the workflow's window (an outbox relay) an item of its own."""
+    from orders.models import Order, SupplierOrder
+
+    to_order = dict(SupplierOrder.objects.filter(order_id__in=orders).values_list("pk", "order_id"))
+    by_number = dict(Order.objects.filter(pk__in=orders).values_list("number", "pk"))
+    per_order: dict[int, list[dict]] = {}
+    shared = []
+    for group in groups:
+        labels = group["labels"]
+        order_id = labels.get("order_id")
+        if order_id is None and "supplier_order_id" in labels:
+            order_id = to_order.get(labels["supplier_order_id"])
+        if order_id is None and "reference" in labels:
+            order_id = by_number.get(labels["reference"])
+        if order_id in orders:
+            per_order.setdefault(order_id, []).append(group)
+        elif order_id is None and window[0] <= group["start"] <= window[1] and group["statements"]:
+            shared.append(group)
+    items = [(order_id, sorted(gs, key=lambda g: g["start"])) for order_id, gs in per_order.items()]
+    items += [(None, [g]) for g in shared]
+    items.sort(key=lambda item: item[1][0]["start"])
+    return items
+
+
+def latency_summary(timings: list[tuple[float, float, str, int]]) -> dict:
+    ok = [seconds * 1000 for _, seconds, error, _ in timings if not error]
+    statements = [n for _, _, error, n in timings if not error]
     errors: dict[str, int] = {}
-    for _, _, error in timings:
+    for _, _, error, _ in timings:
         if error:
             errors[error] = errors.get(error, 0) + 1
-    first = min(t for t, _, _ in timings)
-    last = max(t + s for t, s, _ in timings)
+    first = min(t for t, _, _, _ in timings)
+    last = max(t + s for t, s, _, _ in timings)
     return {"n": len(timings), "ok": len(ok), "errors": errors, "p50": percentile(ok, 50), "p95": percentile(ok, 95),
             "p99": percentile(ok, 99), "max": max(ok, default=float("nan")), "first": first, "last": last,
-            "rate": len(timings) / (last - first) if last > first else float("nan")}
+            "rate": len(timings) / (last - first) if last > first else float("nan"),
+            "statements_p50": percentile(statements, 50), "statements_max": max(statements, default=0)}
 
 
 def ms(seconds) -> str:
-    return "-" if seconds is None else f"{float(seconds) * 1000:7.1f}"
+    return "-" if seconds is None or seconds != seconds else f"{float(seconds) * 1000:7.1f}"
 
 
 # --- main ---------------------------------------------------------------------------------
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=2000, help="orders through the workflow (and no-op chains)")
+    parser.add_argument("--orders", type=int, default=2000, help="orders through the workflow (and replayed)")
     parser.add_argument("--place-clients", type=int, default=4, help="client processes placing the workflow orders")
-    parser.add_argument("--placements", type=int, default=800, help="order_place calls for the latency figure")
-    parser.add_argument("--clients", type=int, default=16, help="concurrent clients for the latency figure")
-    parser.add_argument("--workers", type=int, default=2, help="celery worker processes")
+    parser.add_argument("--placements", type=int, default=800, help="order_place calls for the concurrent figure")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients for the concurrent figure")
+    parser.add_argument("--solo", type=int, default=SOLO, help="order_place calls by one client")
+    parser.add_argument("--workers", type=int, default=2, help="celery worker processes (and replay connections)")
     parser.add_argument("--concurrency", type=int, default=1, help="--concurrency of each worker")
-    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for a phase")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for a phase")
     parser.add_argument("--seed", type=int, default=88)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_ORDER_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_ORDER_REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--log-dir", default=str(Path(tempfile.gettempdir()) / "okto88-orderbench"),
-                        help="worker and fake server logs")
+                        help="worker and fake server logs, and the recorded statements")
     args = parser.parse_args()
 
     # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C so the finally block stops the children.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     log_dir = Path(args.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
+    capture_dir = log_dir / "statements"
+    shutil.rmtree(capture_dir, ignore_errors=True)
+    capture_dir.mkdir()
     courier_port, gateway_port = free_port(), free_port()
     env = {
         "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "CELERY_QUEUE": QUEUE,
         "OUTBOX_STREAM": "orderbench:events", "CACHE_KEY_PREFIX": "orderbench", "DEBUG": "false",
         "DJANGO_SETTINGS_MODULE": "okto88.settings",
         "COURIER_URL": f"http://127.0.0.1:{courier_port}", "PAYMENT_GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
-        "PYTHONUNBUFFERED": "1",
+        "PYTHONUNBUFFERED": "1", "BENCH_CAPTURE_DIR": str(capture_dir),
     }
     load_start = loadavg()
-    say(f"order bench: {args.orders:,} workflow orders, {args.placements:,} placements by {args.clients} clients; "
-        f"{args.workers} worker process(es) × concurrency {args.concurrency}; {load_start}")
+    say(f"order bench: {args.orders:,} workflow orders, {args.placements:,} placements by {args.clients} clients, "
+        f"{args.solo} by one; {args.workers} worker process(es) × concurrency {args.concurrency}; {load_start}")
     rng = random.Random(args.seed)
+    replay_database = conninfo_of(args.database_url)["dbname"] + "_replay"
 
     t = time.monotonic()
     database_recreate(args.database_url)
@@ -509,6 +639,7 @@ def main() -> int:
     pool_size = os.environ.get("DATABASE_POOL_SIZE")
     django_setup({**env, "DATABASE_POOL_SIZE": "0"})
     from django.core.management import call_command
+    from django.db import connections
 
     from okto88.redis_connection import redis_client
 
@@ -517,9 +648,12 @@ def main() -> int:
     say(f"  database recreated and migrated, Redis db flushed ... {time.monotonic() - t:5.1f}s")
 
     t = time.monotonic()
-    workshop_ids, supplier_ids = data_create(workshops=args.orders + args.placements + SOLO, rng=rng)
-    say(f"  data: 4 suppliers, 200 offers in stock, {len(workshop_ids):,} workshops with carts ... "
-        f"{time.monotonic() - t:5.1f}s")
+    workshop_ids, supplier_ids = data_create(workshops=args.orders + args.placements + args.solo, rng=rng)
+    spread = sequences_spread()
+    connections.close_all()
+    database_copy(args.database_url, replay_database)
+    say(f"  data: 4 suppliers, 200 offers in stock, {len(workshop_ids):,} workshops with carts; {spread} sequences "
+        f"spread; copied to {replay_database} for the replay ... {time.monotonic() - t:5.1f}s")
     workflow_ids = workshop_ids[:args.orders]
     latency_ids = workshop_ids[args.orders:args.orders + args.placements]
     solo_ids = workshop_ids[args.orders + args.placements:]
@@ -529,114 +663,180 @@ def main() -> int:
     if pool_size is not None:
         child_env["DATABASE_POOL_SIZE"] = pool_size
     processes = Processes(log_dir)
-    with ExitStack() as stack:
-        stack.callback(processes.stop_all)
-        t = time.monotonic()
-        manage = [sys.executable, str(ROOT / "manage.py")]
-        processes.start("fake-courier", [*manage, "fake_courier", "--port", str(courier_port)], child_env)
-        processes.start("fake-gateway", [*manage, "fake_gateway", "--port", str(gateway_port)], child_env)
-        wait_port(courier_port, processes)
-        wait_port(gateway_port, processes)
-        names = []
-        for i in range(args.workers):
-            name = f"orderbench{i}@{socket.gethostname()}"
-            names.append(name)
-            processes.start(f"worker{i}", [
-                sys.executable, "-m", "celery", "-A", "okto88", "worker", "--loglevel=INFO",
-                f"--concurrency={args.concurrency}", "-Q", QUEUE, "-n", name, "-I", "bench.noop_tasks",
-                "--without-gossip", "--without-mingle", "--without-heartbeat"], child_env)
-        wait_workers(names, processes)
-        # The setup's stock events are relayed first, so the workflow starts on an empty queue.
-        deadline = time.monotonic() + 60
-        from okto88.models import OutboxEvent
+    try:
+        with ExitStack() as stack:
+            stack.callback(processes.stop_all)
+            t = time.monotonic()
+            manage = [sys.executable, str(ROOT / "manage.py")]
+            processes.start("fake-courier", [*manage, "fake_courier", "--port", str(courier_port)], child_env)
+            processes.start("fake-gateway", [*manage, "fake_gateway", "--port", str(gateway_port)], child_env)
+            wait_port(courier_port, processes)
+            wait_port(gateway_port, processes)
+            names = []
+            for i in range(args.workers):
+                name = f"orderbench{i}@{socket.gethostname()}"
+                names.append(name)
+                processes.start(f"worker{i}", [
+                    sys.executable, "-m", "celery", "-A", "okto88", "worker", "--loglevel=INFO",
+                    f"--concurrency={args.concurrency}", "-Q", QUEUE, "-n", name, "-I", "bench.statement_capture",
+                    "--without-gossip", "--without-mingle", "--without-heartbeat"], child_env)
+            wait_workers(names, processes)
+            # The setup's stock events are relayed first, so the workflow starts on an empty queue.
+            deadline = time.monotonic() + 60
+            from okto88.models import OutboxEvent
 
-        while OutboxEvent.objects.filter(published_at__isnull=True).exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        say(f"  fake courier :{courier_port}, fake gateway :{gateway_port}, {args.workers} workers ready ... "
-            f"{time.monotonic() - t:5.1f}s   (logs in {log_dir})")
+            while OutboxEvent.objects.filter(published_at__isnull=True).exists() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            say(f"  fake courier :{courier_port}, fake gateway :{gateway_port}, {args.workers} workers ready ... "
+                f"{time.monotonic() - t:5.1f}s   (logs in {log_dir})")
 
-        # 1. the workflow
-        say(f"  workflow: placing {args.orders:,} terms orders with {args.place_clients} clients, workers running ...")
-        t = time.monotonic()
-        from django.db import connections
+            # 1. the workflow, every statement recorded
+            say(f"  workflow: placing {args.orders:,} terms orders with {args.place_clients} clients, "
+                "workers running, statements recorded ...")
+            t = time.monotonic()
+            connections.close_all()  # the ERP process opens its own
+            fork = multiprocessing.get_context("fork")
+            erp_stop = fork.Event()
+            erp = fork.Process(target=erp_run, args=(erp_stop,), name="erp", daemon=True)
+            erp.start()
+            stack.callback(erp_stop.set)
+            placed = place_concurrently(workshop_ids=workflow_ids, supplier_ids=supplier_ids,
+                                        clients=args.place_clients, capture=True)
+            placed_summary = latency_summary(placed)
+            counts = wait_workflow(expected=placed_summary["ok"], processes=processes, timeout=args.timeout)
+            erp_stop.set()
+            erp.join(timeout=30)
+            if erp.is_alive():
+                erp.kill()
+            stats = step_stats()
+            workflow_end = stats["last_done"] or time.time()
+            workflow_seconds = workflow_end - placed_summary["first"]
+            in_fulfilment = counts.get("in_fulfilment", 0)
+            workflow_rate = in_fulfilment / workflow_seconds
+            say(f"    done in {time.monotonic() - t:5.1f}s: {counts}; placement errors {placed_summary['errors'] or 0}")
 
-        connections.close_all()  # the ERP process opens its own
-        fork = multiprocessing.get_context("fork")
-        erp_stop = fork.Event()
-        erp = fork.Process(target=erp_run, args=(erp_stop,), name="erp", daemon=True)
-        erp.start()
-        stack.callback(erp_stop.set)
-        placed = place_concurrently(workshop_ids=workflow_ids, supplier_ids=supplier_ids, clients=args.place_clients)
-        placed_summary = latency_summary(placed)
-        counts = wait_workflow(expected=placed_summary["ok"], processes=processes, timeout=args.timeout)
-        erp_stop.set()
-        erp.join(timeout=30)
-        if erp.is_alive():
-            erp.kill()
-        stats = step_stats()
-        workflow_seconds = (stats["last_done"] or time.time()) - placed_summary["first"]
-        in_fulfilment = counts.get("in_fulfilment", 0)
-        workflow_rate = in_fulfilment / workflow_seconds
-        say(f"    done in {time.monotonic() - t:5.1f}s: {counts}; placement errors {placed_summary['errors'] or 0}")
+            # 2. order_place alone, then under 16 clients
+            say(f"  order_place: {args.solo} placements by one client, workers running ...")
+            solo = latency_summary(place_concurrently(workshop_ids=solo_ids, supplier_ids=supplier_ids, clients=1))
+            say(f"  order_place: {args.placements:,} placements by {args.clients} concurrent clients, "
+                "workers running ...")
+            t = time.monotonic()
+            latency = latency_summary(place_concurrently(workshop_ids=latency_ids, supplier_ids=supplier_ids,
+                                                         clients=args.clients))
+            say(f"    done in {time.monotonic() - t:5.1f}s; errors {latency['errors'] or 0}")
+            connections.close_all()
+        # Workers stopped (their files closed): the machine is quiet for the replay.
+        groups, capture_overhead, captured_statements = capture_load(capture_dir)
+        placed_orders = {g["labels"]["order_id"] for g in groups
+                         if g["kind"] == "order_place" and "order_id" in g["labels"]}
+        items = replay_items(groups=groups, orders=placed_orders, window=(placed_summary["first"], workflow_end))
+        connections.close_all()
+        replayed_statements = sum(len(g["statements"]) for _, gs in items for g in gs)
+        say(f"  floor: replaying {replayed_statements:,} recorded statements of {len(placed_orders):,} orders "
+            f"({len(items) - len(placed_orders)} units of no one order) over {args.workers} connections ...")
+        from bench.statement_replay import replay
 
-        # 2. the floor
-        say(f"  floor: {args.orders:,} chains of 4 no-op tasks, same workers and queue ...")
-        floor_seconds, enqueue_seconds = run_floor(n=args.orders, processes=processes, timeout=args.timeout)
-        floor_rate = args.orders / floor_seconds
-        say(f"    done in {floor_seconds:5.1f}s (enqueueing took {enqueue_seconds:4.1f}s)")
-
-        # 3. order_place latency
-        say(f"  order_place: {args.placements:,} placements by {args.clients} concurrent clients, workers running ...")
-        t = time.monotonic()
-        latency = latency_summary(place_concurrently(workshop_ids=latency_ids, supplier_ids=supplier_ids,
-                                                     clients=args.clients))
-        say(f"    done in {time.monotonic() - t:5.1f}s; errors {latency['errors'] or 0}")
-        say(f"  order_place: {SOLO} placements by one client (the service time without queueing) ...")
-        solo = latency_summary(place_concurrently(workshop_ids=solo_ids, supplier_ids=supplier_ids, clients=1))
+        floor = replay(conninfo=psycopg_conninfo(args.database_url, replay_database), items=items,
+                       connections=args.workers)
+        say(f"    done in {floor['seconds']:5.1f}s; {floor['errors']} statement(s) failed "
+            f"{floor['error_samples'][:3] or ''}")
         load_end = loadavg()
+    finally:
+        database_drop(args.database_url, replay_database)
 
     # --- report ---
+    floor_rate = len(placed_orders) / floor["seconds"]
     ratio = workflow_rate / floor_rate
+    task_seconds: dict[str, list[float]] = {}
+    task_cpu: dict[str, list[float]] = {}
+    for group in groups:
+        if placed_summary["first"] <= group["start"] <= workflow_end:
+            task_seconds.setdefault(group["kind"], []).append(group["end"] - group["start"])
+            task_cpu.setdefault(group["kind"], []).append(group["cpu"])
+    replay_seconds: dict[str, list[float]] = {}
+    per_order: dict[int, float] = {}
+    for kind, order_id, seconds, _n in floor["timings"]:
+        replay_seconds.setdefault(kind, []).append(seconds)
+        if order_id is not None:
+            per_order[order_id] = per_order.get(order_id, 0.0) + seconds
+    statements_per_kind: dict[str, list[int]] = {}
+    for _, gs in items:
+        for g in gs:
+            statements_per_kind.setdefault(g["kind"], []).append(len(g["statements"]))
+
     say("")
     say(f"workflow: {in_fulfilment:,} of {args.orders:,} orders in_fulfilment in {workflow_seconds:.1f}s "
         f"(first placement → last supplier order booked) = {workflow_rate:.1f} orders/s")
     say(f"  placement alone: {placed_summary['rate']:.1f} orders/s with {args.place_clients} clients "
         f"(p50 {placed_summary['p50']:.1f} ms, p95 {placed_summary['p95']:.1f} ms)")
     say(f"  outbox events written: {stats['events']:,}; StepRun rows not succeeded: {stats['other'] or 'none'}")
+    say(f"  capture: {captured_statements:,} statements recorded, {capture_overhead:.2f}s of bookkeeping in all "
+        f"processes ({capture_overhead / max(1, captured_statements) * 1e6:.0f} µs a statement)")
+    say(f"floor: {len(placed_orders):,} orders' statements replayed in {floor['seconds']:.1f}s over {args.workers} "
+        f"connections = {floor_rate:.1f} orders/s; one order's statements p50 "
+        f"{percentile(list(per_order.values()), 50) * 1000:.1f} ms")
     say("")
-    say(f"  {'step':<22}{'runs':>7}{'p50 ms':>9}{'p95 ms':>9}")
+    say("where an order's time goes (p50 / p95 ms; run = the unit's own time in its process, cpu = the CPU "
+        "its process used meanwhile, replay = its statements replayed):")
+    say(f"  {'unit':<40}{'runs':>7}{'run p50':>9}{'p95':>9}{'cpu p50':>9}{'stmts':>7}{'replay p50':>12}{'p95':>9}")
+    kinds = ["order_place", *STEP_TASKS.values(), "erp.accept", "erp.mark_ready"]
+    kinds += sorted(k for k in task_seconds if k not in kinds)
+    for kind in kinds:
+        runs = task_seconds.get(kind, [])
+        rep = replay_seconds.get(kind, [])
+        say(f"  {kind:<40}{len(runs):>7}{ms(percentile(runs, 50)):>9}{ms(percentile(runs, 95)):>9}"
+            f"{ms(percentile(task_cpu.get(kind, []), 50)):>9}"
+            f"{percentile(statements_per_kind.get(kind, []), 50):>7}{ms(percentile(rep, 50)):>12}"
+            f"{ms(percentile(rep, 95)):>9}")
     for step in STEPS:
-        n, p50, p95 = stats["durations"].get(step, (0, None, None))
-        say(f"  {step:<22}{n:>7}{ms(p50):>9}{ms(p95):>9}")
-    say(f"  {'start (event→step 1)':<22}{'':>7}{ms(stats['start_delay'][0]):>9}{ms(stats['start_delay'][1]):>9}"
-        "   order created → open_for_acceptance starts (the queue ahead of it)")
-    say(f"  {'between steps':<22}{'':>7}{ms(stats['gap'][0]):>9}{ms(stats['gap'][1]):>9}"
-        "   a step's end → the next step's start (broker + worker + the supplier's answer)")
-    say(f"  {'outbox relay delay':<22}{stats['relay'][0]:>7}{ms(stats['relay'][1]):>9}{ms(stats['relay'][2]):>9}"
-        "   payment.settled: created_at → published_at")
+        wait = stats["queue_wait"].get(step, (None, None))
+        say(f"  {'queue wait before ' + step:<40}{'':>7}{ms(wait[0]):>9}{ms(wait[1]):>9}"
+            "   the message due → the step starts (StepRun)")
+    say(f"  {'start (order created → step 1)':<40}{'':>7}{ms(stats['start_delay'][0]):>9}"
+        f"{ms(stats['start_delay'][1]):>9}")
+    say(f"  {'between steps':<40}{'':>7}{ms(stats['gap'][0]):>9}{ms(stats['gap'][1]):>9}"
+        "   a step's end → the next's start (broker, queue, the supplier's answer)")
+    say(f"  {'outbox relay delay (payment.settled)':<40}{stats['relay'][0]:>7}{ms(stats['relay'][1]):>9}"
+        f"{ms(stats['relay'][2]):>9}   created_at → published_at")
     say("")
-    say(f"floor: {args.orders:,} no-op chains in {floor_seconds:.1f}s = {floor_rate:.1f} chains/s")
+    say(f"order_place, 1 client:   {solo['ok']:,} ok of {solo['n']:,}, p50 {solo['p50']:.1f} ms, "
+        f"p95 {solo['p95']:.1f} ms, {solo['rate']:.1f} placements/s; statements p50 {solo['statements_p50']}, "
+        f"max {solo['statements_max']}")
     say(f"order_place, {args.clients} clients: {latency['ok']:,} ok of {latency['n']:,}, "
         f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms, p99 {latency['p99']:.1f} ms, "
         f"max {latency['max']:.1f} ms, {latency['rate']:.1f} placements/s")
-    say(f"order_place, 1 client:   {solo['ok']:,} ok of {solo['n']:,}, p50 {solo['p50']:.1f} ms, "
-        f"p95 {solo['p95']:.1f} ms (16 closed-loop clients on 2 cores queue behind each other: "
-        f"p50 ≈ 16 / placements per s)")
     say("")
     checks = [
-        ("workflow throughput / no-op floor", f"≥ {RATIO_TARGET:.0%}",
-         f"{ratio:.1%} ({workflow_rate:.1f} / {floor_rate:.1f} per s)", ratio >= RATIO_TARGET),
-        (f"order_place p95, {args.clients} clients", f"≤ {PLACE_P95_TARGET_MS:.0f} ms", f"{latency['p95']:.1f} ms",
-         latency["p95"] <= PLACE_P95_TARGET_MS and not latency["errors"]),
+        ("workflow throughput / replayed statements", f"≥ {RATIO_TARGET:.0%}",
+         f"{ratio:.1%} ({workflow_rate:.1f} / {floor_rate:.1f} per s)", ratio >= RATIO_TARGET and not floor["errors"]),
+    ]
+    for step, kind in STEP_TASKS.items():
+        run, rep = percentile(task_seconds.get(kind, []), 50), percentile(replay_seconds.get(kind, []), 50)
+        checks.append((f"{step} p50 / its statements' replay", f"≤ {STEP_RATIO_TARGET:.0f}×",
+                       f"{run / rep:.2f}× ({run * 1000:.1f} / {rep * 1000:.1f} ms)", run <= STEP_RATIO_TARGET * rep))
+    checks += [
+        ("order_place p50, 1 client", f"≤ {PLACE_P50_TARGET_MS:.0f} ms", f"{solo['p50']:.1f} ms",
+         solo["p50"] <= PLACE_P50_TARGET_MS and not solo["errors"]),
+        ("order_place SQL statements (max)", f"≤ {PLACE_STATEMENTS_TARGET}", f"{solo['statements_max']}",
+         solo["statements_max"] <= PLACE_STATEMENTS_TARGET),
+        (f"placements/s, {args.clients} clients ÷ 1", f"≥ {SCALE_TARGET}×",
+         f"{latency['rate'] / solo['rate']:.2f}× ({latency['rate']:.1f} / {solo['rate']:.1f})",
+         latency["rate"] >= SCALE_TARGET * solo["rate"] and not latency["errors"]),
         ("workflow orders in_fulfilment", f"{args.orders:,}", f"{in_fulfilment:,}", in_fulfilment == args.orders),
     ]
-    say(f"| {'check':<36} | {'target':<9} | {'result':<28} |      |")
-    say(f"|{'-' * 38}|{'-' * 11}|{'-' * 30}|------|")
+    say(f"| {'check':<42} | {'target':<9} | {'result':<32} |      |")
+    say(f"|{'-' * 44}|{'-' * 11}|{'-' * 34}|------|")
     for name, target, result, ok in checks:
-        say(f"| {name:<36} | {target:<9} | {result:<28} | {'PASS' if ok else 'FAIL'} |")
+        say(f"| {name:<42} | {target:<9} | {result:<32} | {'PASS' if ok else 'FAIL'} |")
     say("")
     say(f"start: {load_start}; end: {load_end}")
     return 0 if all(ok for *_, ok in checks) else 1
+
+
+def psycopg_conninfo(database_url: str, name: str) -> str:
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(**conninfo_of(database_url, name=name))
 
 
 if __name__ == "__main__":

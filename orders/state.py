@@ -105,6 +105,14 @@ def order_transition_created(*, order: Order, to: str, actor: Any = None, step: 
     return order
 
 
+def order_transition_locked(*, order: Order, to: str, actor: Any = None, step: str = "", reason: str = "") -> Order:
+    """order_transition for a caller whose transaction already holds `order`'s row lock and read
+    it under that lock (a workflow step): no second lock, no savepoint; an InvalidTransition
+    rolls the caller's transaction back."""
+    _order_move(locked=order, to=to, actor=actor, step=step, reason=reason)
+    return order
+
+
 def _order_move(*, locked: Order, to: str, actor: Any, step: str, reason: str, also: tuple[str, ...] = ()) -> None:
     from_status = locked.status
     if not transition_allowed(from_status=from_status, to_status=to):
@@ -230,7 +238,8 @@ def supplier_orders_move(*, supplier_orders: QuerySet[SupplierOrder], to: str, *
 
 __all__ = [
     "OPEN", "SUPPLIER_ORDER_TRANSITIONS", "TERMINAL", "TRANSITIONS",
-    "order_has_booked_shipment", "order_outbox_write", "order_touch", "order_transition", "supplier_order_event",
+    "order_has_booked_shipment", "order_outbox_write", "order_touch", "order_transition", "order_transition_locked",
+    "supplier_order_event",
     "supplier_order_transition",
     "supplier_order_transition_allowed", "supplier_orders_move", "transition_allowed",
 ]

@@ -78,6 +78,7 @@ from orders.services import (
 from orders.state import (
     order_touch,
     order_transition,
+    order_transition_locked,
     supplier_order_transition,
     supplier_order_transition_allowed,
     supplier_orders_move,
@@ -459,31 +460,58 @@ def _commits_without_wal_flush():
             connection.close()  # never hand the setting on to the next task with the connection
 
 
+# The attempt is numbered and recorded in one statement, which also turns the wait for the disk
+# off for its transaction (set_config(…, true) is SET LOCAL; the one-row subquery runs once).
+# Called outside a transaction, as the tasks do, it is a transaction of its own: one round trip
+# instead of BEGIN, SET LOCAL, INSERT and COMMIT.
 _STEP_BEGIN_SQL = """
     INSERT INTO orders_steprun (order_id, supplier_order_id, step, attempt, status, task_id, enqueued_at, started_at,
                                 error, error_code, trace_id)
-    SELECT %s, %s, %s, COALESCE(MAX(attempt), 0) + 1, %s, %s, %s, %s, '', '', %s
-    FROM orders_steprun WHERE order_id = %s AND step = %s AND supplier_order_id IS NOT DISTINCT FROM %s
-    RETURNING id, attempt"""
+    SELECT %s, NULL, %s,
+           COALESCE((SELECT MAX(r.attempt) FROM orders_steprun r
+                     WHERE r.order_id = %s AND r.step = %s AND r.supplier_order_id IS NULL), 0) + 1,
+           %s, %s, %s, %s, '', '', %s
+    FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_wal_flush
+    RETURNING id, attempt, order_id"""
+
+# A supplier order's step: its order id is read from the supplier order row in the same
+# statement (no separate lookup before it); no row when the supplier order does not exist.
+_SUPPLIER_ORDER_STEP_BEGIN_SQL = """
+    INSERT INTO orders_steprun (order_id, supplier_order_id, step, attempt, status, task_id, enqueued_at, started_at,
+                                error, error_code, trace_id)
+    SELECT so.order_id, so.id, %s,
+           COALESCE((SELECT MAX(r.attempt) FROM orders_steprun r
+                     WHERE r.order_id = so.order_id AND r.step = %s AND r.supplier_order_id = so.id), 0) + 1,
+           %s, %s, %s, %s, '', '', %s
+    FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_wal_flush, orders_supplierorder so
+    WHERE so.id = %s
+    RETURNING id, attempt, order_id"""
 
 
-def step_begin(*, order_id: int, step: str, task_id: str, enqueued_at: dt.datetime | None = None,
+def step_begin(*, order_id: int | None, step: str, task_id: str, enqueued_at: dt.datetime | None = None,
                supplier_order_id: int | None = None) -> StepContext:
     """Record a new attempt as `running` and number it, in one statement (the attempt is one
     more than the step's earlier rows, of the order or of the supplier order: no separate count
-    on the hot path). `enqueued_at` is when the task's message became due
-    (okto88.celery.task_enqueued_at).
+    on the hot path). A supplier order's step may pass order_id=None: it is read from the
+    supplier order in that statement (SupplierOrder.DoesNotExist if there is none). `enqueued_at`
+    is when the task's message became due (okto88.celery.task_enqueued_at).
 
     Committed on its own, before the effect: an attempt a killed worker never finished stays
     visible as `running` with no end, which is what the analytics and the reconciler read.
     Bookkeeping: committed without waiting for the disk (see above)."""
     started_at = timezone.now()
     trace_id = current_trace_id()
-    with transaction.atomic(), connection.cursor() as cursor:
-        _commit_without_wal_flush()
-        cursor.execute(_STEP_BEGIN_SQL, [order_id, supplier_order_id, step, StepStatus.RUNNING, task_id, enqueued_at,
-                                         started_at, trace_id, order_id, step, supplier_order_id])
-        run_id, attempt = cursor.fetchone()
+    with connection.cursor() as cursor:
+        if supplier_order_id is None:
+            cursor.execute(_STEP_BEGIN_SQL, [order_id, step, order_id, step, StepStatus.RUNNING, task_id, enqueued_at,
+                                             started_at, trace_id])
+        else:
+            cursor.execute(_SUPPLIER_ORDER_STEP_BEGIN_SQL, [step, step, StepStatus.RUNNING, task_id, enqueued_at,
+                                                            started_at, trace_id, supplier_order_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise SupplierOrder.DoesNotExist(f"supplier order {supplier_order_id} does not exist")
+    run_id, attempt, order_id = row
     run = StepRun(pk=run_id, order_id=order_id, supplier_order_id=supplier_order_id, step=step, attempt=attempt,
                   task_id=task_id, enqueued_at=enqueued_at, started_at=started_at, status=StepStatus.RUNNING,
                   trace_id=trace_id)
@@ -560,7 +588,7 @@ def step_open_for_acceptance(ctx: StepContext) -> str:
         if done or order.status != OrderStatus.PAID:
             return StepStatus.SKIPPED  # done, or cancelled or failed meanwhile: nothing left to do
         supplier_orders_open(order=order)
-        order_transition(order=order, to=OrderStatus.IN_FULFILMENT, step=ctx.step)
+        order_transition_locked(order=order, to=OrderStatus.IN_FULFILMENT, step=ctx.step)
         step_finish(ctx, status=StepStatus.SUCCEEDED)
     return StepStatus.SUCCEEDED
 
@@ -619,7 +647,11 @@ def step_book_courier(ctx: StepContext) -> str:
                               message=gettext_noop("Shipment booked."),
                               data={"supplier_order": locked.number, "supplier": locked.supplier.legal_name,
                                     "waybill": shipment.waybill})
-            locked.refresh_from_db()
+            # What the UPDATE wrote, without reading the row back (the notice reads the order,
+            # which this transaction holds locked, and the supplier, read with the lock).
+            if supplier_order_transition_allowed(from_status=locked.status, to_status=SupplierOrderStatus.CONFIRMED):
+                locked.status = SupplierOrderStatus.CONFIRMED
+            locked.shipment, locked.order = shipment, order
             notify_supplier_order_changed(supplier_order=locked, kind="supplier_order_booked")
         if done:
             return StepStatus.SKIPPED
@@ -648,8 +680,7 @@ def supplier_order_step_run(*, supplier_order_id: int, step: str, task_id: str,
                             enqueued_at: dt.datetime | None = None) -> str:
     """Run one attempt of a supplier order's step; a failure for good fails that supplier order
     alone (supplier_order_compensate)."""
-    order_id = SupplierOrder.objects.values_list("order_id", flat=True).get(pk=supplier_order_id)
-    ctx = step_begin(order_id=order_id, step=step, task_id=task_id, enqueued_at=enqueued_at,
+    ctx = step_begin(order_id=None, step=step, task_id=task_id, enqueued_at=enqueued_at,
                      supplier_order_id=supplier_order_id)
     return _attempt(ctx, SUPPLIER_ORDER_STEP_FUNCTIONS[step], compensate=lambda reason: supplier_order_compensate(
         supplier_order_id=supplier_order_id, step=step, reason=reason))

@@ -1,0 +1,83 @@
+"""The workflow's steps send a fixed number of statements (bench/order_bench.py replays them as
+the floor of the workflow's speed): the order's own step and a supplier order's stock
+commitment, each run here as the worker runs it, counted, with their effects checked. And a
+supplier order's step numbers its attempts from its own rows, the order read in the same
+statement."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orders import services, workflow
+from orders.models import Order, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
+from suppliers.models import Stock
+from tests.orders.test_api_supplier_orders import order_from
+from tests.suppliers.factories import SupplierFactory
+
+pytestmark = pytest.mark.django_db
+
+# Measured when the steps were last cut (issue 17); a step that needs more says why here.
+OPEN_FOR_ACCEPTANCE_STATEMENTS = 11  # 13 before: SET LOCAL, and the order locked twice
+COMMIT_STOCK_STATEMENTS = 13  # 15 before: SET LOCAL, and the order id read first
+
+
+def statements(queries) -> list[str]:
+    """The statements sent, without the savepoints the test's own transaction adds around the
+    steps' atomic blocks (in production a step's transaction is the outermost one)."""
+    return [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+
+
+@pytest.fixture
+def order(buyer) -> Order:
+    return order_from(buyer, SupplierFactory(), SupplierFactory(), quantity=3)
+
+
+def test_the_orders_own_step_opens_every_supplier_order_in_a_fixed_number_of_statements(order):
+    with CaptureQueriesContext(connection) as ctx:
+        assert workflow.step_run(order_id=order.pk, step="open_for_acceptance", task_id="t1") == StepStatus.SUCCEEDED
+
+    assert len(statements(ctx.captured_queries)) <= OPEN_FOR_ACCEPTANCE_STATEMENTS, statements(ctx.captured_queries)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.IN_FULFILMENT
+    assert order.events.filter(kind="status.in_fulfilment", step="open_for_acceptance").count() == 1
+    assert all(so.accept_by is not None for so in order.supplier_orders.all())
+    run = StepRun.objects.get(order=order, step="open_for_acceptance")
+    assert (run.attempt, run.status, run.finished_at is not None) == (1, StepStatus.SUCCEEDED, True)
+
+
+def test_committing_a_supplier_orders_stock_takes_a_fixed_number_of_statements_and_runs_once(order):
+    workflow.step_run(order_id=order.pk, step="open_for_acceptance", task_id="t1")
+    supplier_order = order.supplier_orders.order_by("pk").first()
+    services.supplier_order_accept(supplier_order=supplier_order)
+    line = supplier_order.lines.get()
+    before = Stock.objects.get(pk=line.stock_id)
+
+    with CaptureQueriesContext(connection) as ctx:
+        status = workflow.supplier_order_step_run(supplier_order_id=supplier_order.pk, step="commit_stock",
+                                                  task_id="t2")
+
+    assert status == StepStatus.SUCCEEDED
+    assert len(statements(ctx.captured_queries)) <= COMMIT_STOCK_STATEMENTS, statements(ctx.captured_queries)
+    after = Stock.objects.get(pk=line.stock_id)
+    assert (after.on_hand, after.reserved) == (before.on_hand - 3, before.reserved - 3)
+    # A second delivery finds it done: recorded as a second attempt, skipped, stock untouched.
+    assert workflow.supplier_order_step_run(supplier_order_id=supplier_order.pk, step="commit_stock",
+                                            task_id="t3") == StepStatus.SKIPPED
+    runs = list(StepRun.objects.filter(supplier_order=supplier_order, step="commit_stock").order_by("attempt")
+                .values_list("order_id", "attempt", "status"))
+    assert runs == [(order.pk, 1, StepStatus.SUCCEEDED), (order.pk, 2, StepStatus.SKIPPED)]
+    assert Stock.objects.get(pk=line.stock_id).on_hand == after.on_hand
+    other = order.supplier_orders.exclude(pk=supplier_order.pk).get()
+    assert other.status == SupplierOrderStatus.PENDING
+    assert not StepRun.objects.filter(supplier_order=other).exists()
+
+
+def test_a_step_of_a_supplier_order_that_does_not_exist_records_nothing(order):
+    missing = (SupplierOrder.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1000
+
+    with pytest.raises(SupplierOrder.DoesNotExist):
+        workflow.supplier_order_step_run(supplier_order_id=missing, step="commit_stock", task_id="t4")
+
+    assert not StepRun.objects.filter(supplier_order_id=missing).exists()

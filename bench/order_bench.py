@@ -775,6 +775,10 @@ def main() -> int:
     say(f"floor: {len(placed_orders):,} orders' statements replayed in {floor['seconds']:.1f}s over {args.workers} "
         f"connections = {floor_rate:.1f} orders/s; one order's statements p50 "
         f"{percentile(list(per_order.values()), 50) * 1000:.1f} ms")
+    server_cpu = floor.get("server_cpu_seconds")
+    say(f"  PostgreSQL per order: {'?' if server_cpu is None else f'{server_cpu / len(placed_orders) * 1000:.1f} ms'} "
+        f"of its backends' CPU, {floor['wal_bytes'] / len(placed_orders) / 1024:.1f} KiB of WAL "
+        f"(the replay's; the capacity plan in bench/README.md starts from these)")
     say("")
     say("where an order's time goes (p50 / p95 ms; run = the unit's own time in its process, cpu = the CPU "
         "its process used meanwhile, replay = its statements replayed):")

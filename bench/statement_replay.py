@@ -19,7 +19,9 @@ is rewritten."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
+from pathlib import Path
 
 ITEM_SHARED = None  # the order id of an item that belongs to no one order
 
@@ -56,6 +58,7 @@ def _worker(conninfo: str, items, next_item, lock, ready, results) -> None:
     ids: dict[int, int] = {}
     with psycopg.connect(conninfo, autocommit=True, options="-c timezone=UTC") as conn:
         client, server = psycopg.ClientCursor(conn), conn.cursor()
+        backend_cpu_before = backend_cpu_seconds(conn.info.backend_pid)
         ready.wait()  # every connection open: the clock starts
         while True:
             with lock:
@@ -87,7 +90,34 @@ def _worker(conninfo: str, items, next_item, lock, ready, results) -> None:
                             errors.append(f"{type(exc).__name__}: {str(exc)[:200]} in {sql[:120]!r}")
                 timings.append((group["kind"], order_id, time.perf_counter() - t0, len(group["statements"])))
         finished = time.monotonic()
-    results.put((timings, error_count, errors, finished))
+        backend_cpu = backend_cpu_seconds(conn.info.backend_pid)
+        if backend_cpu is not None and backend_cpu_before is not None:
+            backend_cpu -= backend_cpu_before
+    results.put((timings, error_count, errors, finished, backend_cpu))
+
+
+def backend_cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user + system) a PostgreSQL backend has used, when the server runs on this
+    machine (its /proc is readable); None otherwise."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wal_position(conninfo: str) -> str:
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        return conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
+
+
+def wal_bytes_since(conninfo: str, position: str) -> int:
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        return int(conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", [position]).fetchone()[0])
 
 
 def replay(*, conninfo: str, items: list[tuple[int | None, list[dict]]], connections: int = 2) -> dict:
@@ -100,10 +130,16 @@ def replay(*, conninfo: str, items: list[tuple[int | None, list[dict]]], connect
                  for _ in range(connections)]
     for process in processes:
         process.start()
+    wal_before = wal_position(conninfo)
     ready.wait(timeout=60)
     began = time.monotonic()
     gathered = [results.get(timeout=3600) for _ in processes]
     for process in processes:
         process.join(timeout=10)
+    backend_cpu = [g[4] for g in gathered]
     return {"seconds": max(g[3] for g in gathered) - began, "timings": [t for g in gathered for t in g[0]],
-            "errors": sum(g[1] for g in gathered), "error_samples": [e for g in gathered for e in g[2]]}
+            "errors": sum(g[1] for g in gathered), "error_samples": [e for g in gathered for e in g[2]],
+            # PostgreSQL's own CPU for the statements (its backends, not this client) and the WAL
+            # they wrote: what one order costs the primary (bench/README.md, capacity).
+            "server_cpu_seconds": None if None in backend_cpu else sum(backend_cpu),
+            "wal_bytes": wal_bytes_since(conninfo, wal_before)}

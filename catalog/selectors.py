@@ -10,6 +10,7 @@ search_vector and search_text) and never sorts or counts more than it must.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.cache import cache
@@ -29,6 +30,7 @@ from django.db.models.functions import Greatest
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, Position
 from catalog.normalise import part_number_normalise, search_words
 from okto88 import recording
+from vehicles.models import VehicleVariant
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,54 @@ DETAIL_FITMENT_LIMIT = 200
 def _part_rows() -> QuerySet[Part]:
     # The search columns are large and only ever read by PostgreSQL itself.
     return Part.objects.select_related("brand", "category").defer("search_vector", "search_text")
+
+
+class PartRow(NamedTuple):
+    """A part as a search page lists it, with its brand and category: read by one statement
+    without the ORM (building a page of model instances with their brand and category cost
+    more than the statement that reads them). The API's serializers render it as they render
+    a Part of _part_rows()."""
+
+    id: int
+    number: str
+    number_key: str
+    name_id: str
+    name_en: str
+    status: str
+    superseded_by_id: int | None
+    attributes: object
+    weight_g: int
+    length_mm: int
+    width_mm: int
+    height_mm: int
+    version: int
+    brand_id: int
+    brand_name: str
+    brand_kind: str
+    category_id: int
+    category_name_id: str
+    category_name_en: str
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+# PartRow's columns, in its order; `p` is catalog_part, `b` its brand, `c` its category.
+_PART_ROW_COLUMNS = (
+    "p.id, p.number, p.number_key, p.name_id, p.name_en, p.status, p.superseded_by_id, p.attributes, "
+    "p.weight_g, p.length_mm, p.width_mm, p.height_mm, p.version, b.id, b.name, b.kind, c.id, c.name_id, c.name_en"
+)
+_PART_ROW_JOINS = "JOIN catalog_brand b ON b.id = p.brand_id JOIN catalog_category c ON c.id = p.category_id"
+_ATTRIBUTES = PartRow._fields.index("attributes")
+
+
+def _part_row(values: tuple) -> PartRow:
+    # jsonb comes back as text (Django decodes JSONField itself): decoded as JSONField does.
+    attributes = values[_ATTRIBUTES]
+    if isinstance(attributes, str):
+        values = (*values[:_ATTRIBUTES], json.loads(attributes), *values[_ATTRIBUTES + 1:])
+    return PartRow._make(values)
 
 
 # --- Best offers: the seam between catalog and suppliers --------------------------------------
@@ -166,6 +216,41 @@ def _category_ids(category_id: int | None) -> list[int] | None:
     return None if category_id is None else category_descendant_ids(category_id=category_id)
 
 
+@dataclass(frozen=True)
+class SearchReferences:
+    """What a search's ids name: whether its variant and brand exist (True when not given) and
+    its category's subtree (category_descendant_ids: [] when there is no such category, None
+    when no category was given)."""
+
+    variant_found: bool
+    brand_found: bool
+    category_ids: list[int] | None
+
+
+_SEARCH_REFERENCES_SQL = """
+WITH RECURSIVE subtree(id) AS (
+    SELECT id FROM catalog_category WHERE id = %(category)s
+    UNION
+    SELECT c.id FROM catalog_category c JOIN subtree s ON c.parent_id = s.id
+)
+SELECT %(variant)s::bigint IS NULL OR EXISTS (SELECT FROM {variants} WHERE id = %(variant)s),
+       %(brand)s::bigint IS NULL OR EXISTS (SELECT FROM catalog_brand WHERE id = %(brand)s),
+       ARRAY(SELECT id FROM subtree)
+"""
+
+
+def search_references(*, variant_id: int | None, category_id: int | None, brand_id: int | None) -> SearchReferences:
+    """The ids a search names, checked in one statement (a round trip each cost more than the checks)."""
+    if variant_id is None and category_id is None and brand_id is None:
+        return SearchReferences(variant_found=True, brand_found=True, category_ids=None)
+    with connection.cursor() as cursor:
+        cursor.execute(_SEARCH_REFERENCES_SQL.replace("{variants}", VehicleVariant._meta.db_table),
+                       {"variant": variant_id, "category": category_id, "brand": brand_id})
+        variant_found, brand_found, category_ids = cursor.fetchone()
+    return SearchReferences(variant_found=variant_found, brand_found=brand_found,
+                            category_ids=None if category_id is None else list(category_ids))
+
+
 def part_detail(*, part_id: int) -> Part | None:
     """One part with what its page shows: fitment (bounded), cross references, supersession,
     and `interchangeable` (part_interchangeable: what the number search lists with it) with
@@ -281,12 +366,28 @@ def _vehicle_parts_sql(
     return f"FROM catalog_fitment f{join} WHERE {' AND '.join(where)}", params
 
 
-def _vehicle_part_ids(*, descending: bool = False, offset: int = 0, limit: int, **criteria) -> list[int]:
+def _vehicle_part_ids_sql(*, descending: bool = False, offset: int = 0, limit: int, **criteria) -> tuple[str, list]:
     from_where, params = _vehicle_parts_sql(**criteria)
-    sql = f"SELECT DISTINCT f.part_id {from_where} ORDER BY 1 {'DESC' if descending else 'ASC'}"
+    sql = f"SELECT DISTINCT f.part_id {from_where} ORDER BY 1 {'DESC' if descending else 'ASC'} LIMIT %s OFFSET %s"
+    return sql, [*params, limit, offset]
+
+
+def _vehicle_part_ids(**criteria) -> list[int]:
+    sql, params = _vehicle_part_ids_sql(**criteria)
     with connection.cursor() as cursor:
-        cursor.execute(sql + " LIMIT %s OFFSET %s", [*params, limit, offset])
+        cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def part_rows_by_vehicle(*, descending: bool = False, **criteria) -> list[PartRow]:
+    """part_page_by_vehicle's page as PartRows, in one statement: the ids' query as it is
+    there (its LIMIT next to the fitment index, planned on its own) joined to the rows."""
+    ids_sql, params = _vehicle_part_ids_sql(descending=descending, **criteria)  # fixed fragments, values as parameters
+    sql = (f"SELECT {_PART_ROW_COLUMNS} FROM ({ids_sql}) ids JOIN catalog_part p ON p.id = ids.part_id "  # noqa: S608
+           f"{_PART_ROW_JOINS} ORDER BY p.id {'DESC' if descending else 'ASC'}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_part_row(values) for values in cursor.fetchall()]
 
 
 def part_page_by_vehicle(
@@ -318,14 +419,19 @@ class VehicleParts:
 
     def __init__(self, *, variant_id: int, category_ids: list[int] | None, brand_id: int | None,
                  position: str = "", descending: bool = False, after_id: int | None = None,
-                 before_id: int | None = None):
+                 before_id: int | None = None, rows: bool = False):
         self.criteria = {"variant_id": variant_id, "category_ids": category_ids, "brand_id": brand_id,
                          "position": position}
-        self.descending, self.after_id, self.before_id = descending, after_id, before_id
+        self.descending, self.after_id, self.before_id, self.rows = descending, after_id, before_id, rows
 
     def _copy(self, **changes) -> VehicleParts:
-        state = {"descending": self.descending, "after_id": self.after_id, "before_id": self.before_id, **changes}
+        state = {"descending": self.descending, "after_id": self.after_id, "before_id": self.before_id,
+                 "rows": self.rows, **changes}
         return VehicleParts(**self.criteria, **state)
+
+    def as_rows(self) -> VehicleParts:
+        """The same listing, each slice a list of PartRow (part_rows_by_vehicle), not of Part."""
+        return self._copy(rows=True)
 
     def order_by(self, *fields: str) -> VehicleParts:
         if fields not in (("id",), ("-id",)):
@@ -348,10 +454,11 @@ class VehicleParts:
         return _vehicle_part_ids(**self.criteria, after_id=self.after_id, before_id=self.before_id,
                                  descending=self.descending, limit=limit)
 
-    def __getitem__(self, key: slice) -> list[Part]:
+    def __getitem__(self, key: slice) -> list[Part] | list[PartRow]:
         start = key.start or 0
-        return part_page_by_vehicle(**self.criteria, after_id=self.after_id, before_id=self.before_id,
-                                    descending=self.descending, offset=start, limit=key.stop - start)
+        page = part_rows_by_vehicle if self.rows else part_page_by_vehicle
+        return page(**self.criteria, after_id=self.after_id, before_id=self.before_id,
+                    descending=self.descending, offset=start, limit=key.stop - start)
 
 
 # With words: both facets in one pass over the matching parts: GROUPING SETS gives one row per
@@ -944,7 +1051,7 @@ class PartSearch:
     position: str = ""
     number_matches: list[PartMatch] = field(default_factory=list)
     sort_truncated: bool = False
-    unpositioned: QuerySet[Part] | None = None  # the parts before the position filter
+    unpositioned: QuerySet[Part] | None = None  # words: the parts before the position filter
     offers: dict[int, dict] | None = None  # read already to sort by them
 
     @cached_property
@@ -962,9 +1069,15 @@ class PartSearch:
     @cached_property
     def positions(self) -> list[PositionCount]:
         """How many parts each fitment position would give (part_position_counts); [] without a vehicle."""
-        if self.variant_id is None or self.unpositioned is None:
+        if self.variant_id is None:
             return []
-        return part_position_counts(variant_id=self.variant_id, parts=self.unpositioned)
+        parts = self.unpositioned
+        if parts is None and self.kind == SearchKind.VEHICLE:  # built here: the API never asks
+            parts = _part_rows().filter(pk__in=_fitted_part_ids(self.variant_id, category_ids=self.category_ids,
+                                                                brand_id=self.brand_id))
+        if parts is None:
+            return []
+        return part_position_counts(variant_id=self.variant_id, parts=parts)
 
     def best_offers(self, *, part_ids: Iterable[int]) -> dict[int, dict]:
         """The best offers of `part_ids` (a page): those read for the sort, else one lookup."""
@@ -999,7 +1112,7 @@ def _words_demand_check(*, parts: QuerySet[Part], q: str, category_id: int | Non
 
 def part_search(
     *, q: str = "", variant_id: int | None = None, category_id: int | None = None, brand_id: int | None = None,
-    position: str = "", sort: PartSort = PartSort.RELEVANCE,
+    position: str = "", sort: PartSort = PartSort.RELEVANCE, category_subtree: list[int] | None = None,
 ) -> PartSearch:
     """The one parts search, the same for the API (/api/v1/parts/) and the workshop's page.
 
@@ -1013,6 +1126,7 @@ def part_search(
       fitment `position` the vehicle's (it means nothing without one).
     - A sort other than relevance ranks the first SORT_LIMIT of those by best offer.
     Facets and position counts are counted when first asked for (PartSearch.facets/positions).
+    `category_subtree` is category_id's subtree when the caller has read it (search_references).
     """
     q = q.strip()
     position = position if variant_id is not None else ""
@@ -1033,7 +1147,8 @@ def part_search(
         if mode == "all":
             _demand_count(reason="no_match", q=q, number=True, category_id=category_id, brand_id=brand_id)
 
-    category_ids = _category_ids(category_id)
+    category_ids = (category_subtree if category_subtree is not None and category_id is not None
+                    else _category_ids(category_id))
     criteria = {"variant_id": variant_id, "q": q, "category_ids": category_ids, "brand_id": brand_id,
                 "position": position}
     unpositioned = None
@@ -1045,8 +1160,6 @@ def part_search(
             parts = parts.filter(pk__in=part_ids_at_position(variant_id=variant_id, position=position))
     elif variant_id is not None:
         kind = SearchKind.VEHICLE
-        unpositioned = _part_rows().filter(
-            pk__in=_fitted_part_ids(variant_id, category_ids=category_ids, brand_id=brand_id))
         parts = VehicleParts(variant_id=variant_id, category_ids=category_ids, brand_id=brand_id, position=position)
     else:
         kind = SearchKind.LIST

@@ -800,41 +800,63 @@ def part_search_by_words(
     return _words_search(q=q, category_ids=_category_ids(category_id), brand_id=brand_id, variant_id=variant_id)
 
 
-def _words_search(
+def _words_steps(
     *, q: str, category_ids: list[int] | None, brand_id: int | None, variant_id: int | None
-) -> QuerySet[Part]:
+) -> Iterator[tuple[QuerySet[Part], bool]]:
+    """part_search_by_words' steps in order, each ranked, with whether it is the last: the
+    first that finds anything (within the filters) wins, the last whatever it finds."""
     text = " ".join(search_words(q))
     query = _prefix_query(q)
     if not text or query is None:
-        return Part.objects.none()
+        yield Part.objects.none(), True
+        return
     base = _part_rows()
     if variant_id is not None:
         base = base.filter(pk__in=_fitted_part_ids(variant_id))
     base = _filtered(base, category_ids=category_ids, brand_id=brand_id)
 
-    full_text = base.filter(search_vector=query)
-    if full_text.exists():
-        return full_text.annotate(
-            rank=SearchRank(F("search_vector"), query),
-            similarity=Value(1.0, output_field=FloatField()),
-            match=Value(WordsMatch.FULL_TEXT.value),
-        ).order_by("-rank", "pk")
+    yield base.filter(search_vector=query).annotate(
+        rank=SearchRank(F("search_vector"), query),
+        similarity=Value(1.0, output_field=FloatField()),
+        match=Value(WordsMatch.FULL_TEXT.value),
+    ).order_by("-rank", "pk"), False
 
     categories, brands = _similar_categories_and_brands(text)
     if categories or brands:
-        similar = base.filter(Q(category_id__in=list(categories)) | Q(brand_id__in=list(brands)))
-        if similar.exists():
-            return similar.annotate(
-                rank=Value(0.0, output_field=FloatField()),
-                similarity=Greatest(_score_of("category_id", categories), _score_of("brand_id", brands)),
-                match=Value(WordsMatch.SIMILAR_CATEGORY.value),
-            ).order_by("-similarity", "pk")
+        yield base.filter(Q(category_id__in=list(categories)) | Q(brand_id__in=list(brands))).annotate(
+            rank=Value(0.0, output_field=FloatField()),
+            similarity=Greatest(_score_of("category_id", categories), _score_of("brand_id", brands)),
+            match=Value(WordsMatch.SIMILAR_CATEGORY.value),
+        ).order_by("-similarity", "pk"), False
 
-    return base.filter(search_text__trigram_word_similar=text).annotate(
+    yield base.filter(search_text__trigram_word_similar=text).annotate(
         rank=Value(0.0, output_field=FloatField()),
         similarity=TrigramWordSimilarity(text, "search_text"),
         match=Value(WordsMatch.SIMILAR_TEXT.value),
-    ).order_by("-similarity", "pk")
+    ).order_by("-similarity", "pk"), True
+
+
+def _words_search(
+    *, q: str, category_ids: list[int] | None, brand_id: int | None, variant_id: int | None
+) -> QuerySet[Part]:
+    for parts, last in _words_steps(q=q, category_ids=category_ids, brand_id=brand_id, variant_id=variant_id):
+        if last or parts.exists():
+            return parts
+    raise AssertionError("the last step is always taken")
+
+
+def _words_ranked(
+    *, q: str, category_ids: list[int] | None, brand_id: int | None, variant_id: int | None, head: int
+) -> _RankedWords:
+    """_words_search's parts as _RankedWords: each step's first `head` ranked rows tell
+    whether it found anything, instead of an EXISTS before them. (PostgreSQL plans that EXISTS
+    as a sequential scan, as if thousands of parts matched: for words that few parts have it
+    read most of the table.)"""
+    for parts, last in _words_steps(q=q, category_ids=category_ids, brand_id=brand_id, variant_id=variant_id):
+        ranked = _RankedWords(parts, head=head)
+        if last or ranked.head:
+            return ranked
+    raise AssertionError("the last step is always taken")
 
 
 def brand_list() -> QuerySet[Brand]:
@@ -1025,6 +1047,42 @@ class _OfferRankedParts:
         return rows
 
 
+class _RankedWords:
+    """A words search's parts in rank order, as the pagers slice them: the ranking reads ids
+    and ranking fields only (index-only where it can: a typo in a category ranks by its ids,
+    not by a sort of thousands of whole rows joined to their brand and category), and a slice
+    loads its own rows by id. The first `head` rows are read when the search is made (the
+    demand check looks at them) and serve the first page, so a first page costs one ranking,
+    not two."""
+
+    def __init__(self, parts: QuerySet[Part], *, head: int):
+        self.parts = parts
+        self.head = self._ranked(0, head)
+        self.complete = len(self.head) < head  # the head holds every match
+
+    def _ranked(self, start: int, stop: int | None) -> list[tuple]:
+        return list(self.parts.values_list("pk", "category_id", "brand_id", *_RANKING_FIELDS)[start:stop])
+
+    def count(self) -> int:
+        return len(self.head) if self.complete else self.parts.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key: slice) -> list[Part]:
+        start, stop = key.start or 0, key.stop
+        covered = self.complete or (stop is not None and stop <= len(self.head))
+        ranked = self.head[start:stop] if covered else self._ranked(start, stop)
+        loaded = _part_rows().in_bulk([pk for pk, *_rest in ranked])
+        rows = []
+        for pk, _category, _brand, *ranking in ranked:
+            if pk in loaded:
+                part = loaded[pk]
+                part.match, part.rank, part.similarity = ranking
+                rows.append(part)
+        return rows
+
+
 class PartSequence(Protocol):
     """What a pager needs of a search's parts: a slice (one bounded read) and a count."""
 
@@ -1103,8 +1161,8 @@ def _demand_count(*, reason: str, q: str, number: bool = False, category_id: int
     recording.count("demand", (reason, str(category or ""), str(brand or ""), query[:DEMAND_QUERY_MAX_LENGTH]))
 
 
-def _words_demand_check(*, parts: QuerySet[Part], q: str, category_id: int | None, brand_id: int | None) -> None:
-    rows = list(parts.values_list("pk", "category_id", "brand_id")[:DEMAND_SAMPLE])
+def _words_demand_check(*, parts: _RankedWords, q: str, category_id: int | None, brand_id: int | None) -> None:
+    rows = [(pk, category, brand) for pk, category, brand, *_ranking in parts.head[:DEMAND_SAMPLE]]
     if rows and not part_best_offers(part_ids=[pk for pk, _category, _brand in rows]):
         first = Part(pk=rows[0][0], category_id=rows[0][1], brand_id=rows[0][2])
         _demand_count(reason="no_offer", q=q, category_id=category_id, brand_id=brand_id, first=first)
@@ -1154,10 +1212,16 @@ def part_search(
     unpositioned = None
     if q:
         kind = SearchKind.WORDS
-        parts = unpositioned = _words_search(q=q, category_ids=category_ids, brand_id=brand_id,
-                                             variant_id=variant_id)
-        if position:
-            parts = parts.filter(pk__in=part_ids_at_position(variant_id=variant_id, position=position))
+        words = {"q": q, "category_ids": category_ids, "brand_id": brand_id, "variant_id": variant_id}
+        if sort == PartSort.RELEVANCE and not position:
+            # The head covers the demand sample and the first page of either pager (the API's
+            # default limit and the workshop page's 20, each read with one more row).
+            parts = _words_ranked(**words, head=DEMAND_SAMPLE + 1)
+            unpositioned = parts.parts
+        else:
+            parts = unpositioned = _words_search(**words)
+            if position:
+                parts = parts.filter(pk__in=part_ids_at_position(variant_id=variant_id, position=position))
     elif variant_id is not None:
         kind = SearchKind.VEHICLE
         parts = VehicleParts(variant_id=variant_id, category_ids=category_ids, brand_id=brand_id, position=position)
@@ -1166,6 +1230,8 @@ def part_search(
         parts = _filtered(_part_rows(), category_ids=category_ids, brand_id=brand_id)
     if sort == PartSort.RELEVANCE:
         if kind == SearchKind.WORDS:
+            if not isinstance(parts, _RankedWords):
+                parts = _RankedWords(parts, head=DEMAND_SAMPLE + 1)
             _words_demand_check(parts=parts, q=q, category_id=category_id, brand_id=brand_id)
         return PartSearch(kind=kind, parts=parts, by_id=kind != SearchKind.WORDS, unpositioned=unpositioned,
                           **criteria)

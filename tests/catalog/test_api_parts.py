@@ -218,6 +218,42 @@ def test_bad_search_parameters_are_400_problems(api, shop, params):
     assert body["errors"][0]["field"] in params
 
 
+@pytest.mark.parametrize("query", [
+    "vehicle=12&category=3&brand=9", "vehicle=01&category=%203&brand=9.0", "vehicle=9223372036854775807",
+    "vehicle=9223372036854775808", "category=0", "brand=-4", "vehicle=", "vehicle=1&vehicle=2", "vehicle=١٢",
+    "q=%20%20kampas%20rem%20", "q=" + "x" * 200, "q=%20" + "x" * 200 + "%20", "q=" + "x" * 201, "q=a%00b", "q=",
+    "q=busi&position=front", "q=busi&sort=price", "q=busi&sort=", "vehicle=5&position=", "_nonce=7&page_size=3",
+])
+def test_search_parameters_clean_as_the_filterset_cleans_them(rf, query):
+    # The plain spellings are cleaned without building the FilterSet: the same values, or the same 400.
+    from rest_framework.exceptions import ValidationError
+    from rest_framework.request import Request
+
+    from catalog.api import PartSearchFilter, _part_search_params, _validated
+
+    def cleaned(clean):
+        try:
+            params = clean()
+        except ValidationError as exc:
+            return exc.detail
+        return {name: params.get(name) or None for name in PartSearchFilter.base_filters}
+
+    request = Request(rf.get("/api/v1/parts/?" + query))
+    assert cleaned(lambda: _part_search_params(request)) == cleaned(lambda: _validated(PartSearchFilter, request))
+
+
+def test_several_ids_that_name_nothing_are_a_404_for_the_first(api, shop):
+    # Checked in one statement, answered in a fixed order: vehicle, category, brand.
+    def detail(params):
+        return assert_problem(api.get("/api/v1/parts/", params), 404, "not_found")["detail"]
+
+    assert "vehicle variant with id 987654" in detail({"vehicle": 987654, "category": 987655, "brand": 987656})
+    assert "category with id 987655" in detail({"vehicle": shop.avanza.pk, "category": 987655, "brand": 987656})
+    assert "brand with id 987656" in detail({"vehicle": shop.avanza.pk, "category": shop.rem.pk, "brand": 987656})
+    found = api.get("/api/v1/parts/", {"vehicle": shop.avanza.pk, "category": shop.rem.pk, "brand": shop.toyota.pk})
+    assert found.status_code == 200 and {p["brand"]["id"] for p in found.json()["results"]} == {shop.toyota.pk}
+
+
 @pytest.mark.parametrize("name", ["vehicle", "category", "brand"])
 def test_an_id_that_names_nothing_is_a_404(api, shop, name):
     # Not a 400: the schema bounds an id but cannot know which ids exist.

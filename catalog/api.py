@@ -374,17 +374,19 @@ def _part_search_params(request) -> dict:
     return params
 
 
-def _search_references_check(params: dict) -> list[int] | None:
+def _search_references_check(params: dict) -> selectors.SearchReferences:
     """404 for an id that names nothing (the vehicle first, then the category, then the brand);
-    else the category's subtree (None without a category). One statement for all three."""
-    references = selectors.search_references(variant_id=params.get("vehicle"), category_id=params.get("category"),
-                                             brand_id=params.get("brand"))
+    else what search_references read: the category's subtree (None without a category) and, for
+    a search by vehicle without words or position, its facets (in the same round trip)."""
+    references = selectors.search_references(
+        variant_id=params.get("vehicle"), category_id=params.get("category"), brand_id=params.get("brand"),
+        vehicle_facets=not params.get("q") and not params.get("position"))
     for name, found, label in (("vehicle", references.variant_found, "vehicle variant"),
                                ("category", references.category_ids != [], "category"),
                                ("brand", references.brand_found, "brand")):
         if not found:
             raise exceptions.NotFound(f"There is no {label} with id {params[name]}.")
-    return references.category_ids
+    return references
 
 
 def _facets_data(facets: selectors.Facets) -> dict:
@@ -424,12 +426,12 @@ class PartListApi(generics.GenericAPIView):
         ranked = RankedPagination()
         ranked.parameters_validate(request)
         page_size_param(request, maximum=self.paginator.max_page_size)
-        category_subtree = _search_references_check(params)
+        references = _search_references_check(params)
         search = selectors.part_search(
             q=params.get("q") or "", variant_id=params.get("vehicle"), category_id=params.get("category"),
             brand_id=params.get("brand"), position=params.get("position") or "",
             sort=selectors.PartSort(params.get("sort") or selectors.PartSort.RELEVANCE),
-            category_subtree=category_subtree)
+            category_subtree=references.category_ids, vehicle_facets=references.vehicle_facets)
         paginator = self.paginator if search.by_id else ranked
         serializer_class = (RankedPartSerializer if search.kind in (selectors.SearchKind.WORDS,
                                                                     selectors.SearchKind.NUMBER) else PartSerializer)

@@ -225,30 +225,44 @@ class SearchReferences:
     variant_found: bool
     brand_found: bool
     category_ids: list[int] | None
+    vehicle_facets: Facets | None = None  # asked for: the variant's facet counts (part_facets_for_vehicle)
 
 
-_SEARCH_REFERENCES_SQL = """
-WITH RECURSIVE subtree(id) AS (
+_SUBTREE_CTE = """RECURSIVE subtree(id) AS (
     SELECT id FROM catalog_category WHERE id = %(category)s
     UNION
     SELECT c.id FROM catalog_category c JOIN subtree s ON c.parent_id = s.id
-)
+)"""
+_SEARCH_REFERENCES_SQL = "WITH " + _SUBTREE_CTE + """
 SELECT %(variant)s::bigint IS NULL OR EXISTS (SELECT FROM {variants} WHERE id = %(variant)s),
        %(brand)s::bigint IS NULL OR EXISTS (SELECT FROM catalog_brand WHERE id = %(brand)s),
        ARRAY(SELECT id FROM subtree)
-"""
+"""  # noqa: S608 - fixed fragments only; every value is a parameter
 
 
-def search_references(*, variant_id: int | None, category_id: int | None, brand_id: int | None) -> SearchReferences:
-    """The ids a search names, checked in one statement (a round trip each cost more than the checks)."""
+def search_references(*, variant_id: int | None, category_id: int | None, brand_id: int | None,
+                      vehicle_facets: bool = False) -> SearchReferences:
+    """The ids a search names, checked in one statement (a round trip each cost more than the
+    checks). With `vehicle_facets` (a search by a vehicle without words or position) the
+    variant's facet counts under the category and brand filters come in the same round trip:
+    a second statement reads the subtree itself (ids that name nothing count nothing)."""
     if variant_id is None and category_id is None and brand_id is None:
         return SearchReferences(variant_found=True, brand_found=True, category_ids=None)
+    sql = _SEARCH_REFERENCES_SQL.replace("{variants}", VehicleVariant._meta.db_table)
+    params = {"variant": variant_id, "category": category_id, "brand": brand_id}
+    facets = None
+    with_facets = vehicle_facets and variant_id is not None
+    if with_facets:
+        sql += ";\n" + _variant_facets_sql(subtree_of=None if category_id is None else "category")
+        params["categories"] = None
     with connection.cursor() as cursor:
-        cursor.execute(_SEARCH_REFERENCES_SQL.replace("{variants}", VehicleVariant._meta.db_table),
-                       {"variant": variant_id, "category": category_id, "brand": brand_id})
+        cursor.execute(sql, params)
         variant_found, brand_found, category_ids = cursor.fetchone()
+        if with_facets:
+            cursor.nextset()
+            facets = _facet_values(cursor.fetchall())
     return SearchReferences(variant_found=variant_found, brand_found=brand_found,
-                            category_ids=None if category_id is None else list(category_ids))
+                            category_ids=None if category_id is None else list(category_ids), vehicle_facets=facets)
 
 
 def part_detail(*, part_id: int) -> Part | None:
@@ -491,13 +505,13 @@ ORDER BY 1, 7 DESC, coalesce(c.name_id, b.name) COLLATE "C", 2
 # Both facet statements return the values in their final order (most parts first, then by
 # name in code-point order, as Python compares strings: COLLATE "C" compares UTF-8 bytes).
 _VARIANT_FACETS_SQL = """
-WITH by_category AS (
+WITH {subtree}by_category AS (
     SELECT category_id, sum(parts) AS n FROM catalog_variantfacet
     WHERE variant_id = %(variant)s AND (%(brand)s::bigint IS NULL OR brand_id = %(brand)s) GROUP BY category_id
 ),
 by_brand AS (
     SELECT brand_id, sum(parts) AS n FROM catalog_variantfacet
-    WHERE variant_id = %(variant)s AND (%(categories)s::bigint[] IS NULL OR category_id = ANY(%(categories)s::bigint[]))
+    WHERE variant_id = %(variant)s AND {categories}
     GROUP BY brand_id
 )
 SELECT * FROM (
@@ -508,6 +522,30 @@ SELECT * FROM (
 ) f (by_brand, id, name_id, name_en, parent_id, brand_name, n)
 ORDER BY by_brand, n DESC, coalesce(name_id, brand_name) COLLATE "C", id
 """
+
+
+def _variant_facets_sql(*, subtree_of: str | None = None) -> str:
+    """_VARIANT_FACETS_SQL with the category filter as %(categories)s, or as the subtree of the
+    category %(<subtree_of>)s read in the statement (search_references' round trip)."""
+    if subtree_of is None:
+        return _VARIANT_FACETS_SQL.format(
+            subtree="", categories="(%(categories)s::bigint[] IS NULL OR category_id = ANY(%(categories)s::bigint[]))")
+    return _VARIANT_FACETS_SQL.format(
+        subtree=_SUBTREE_CTE.replace("%(category)s", f"%({subtree_of})s") + ",\n",
+        categories="category_id IN (SELECT id FROM subtree)")
+
+
+def _facet_values(rows: Iterable[tuple]) -> Facets:
+    categories: list[FacetValue] = []
+    brands: list[FacetValue] = []
+    for by_brand, pk, cat_name, cat_name_en, parent_id, brand_name, n in rows:
+        if not n:
+            continue
+        if by_brand:
+            brands.append(FacetValue(pk, brand_name, n))
+        else:
+            categories.append(FacetValue(pk, cat_name, n, cat_name_en, parent_id))
+    return Facets(categories=categories, brands=brands)  # in the statement's order (see above)
 
 
 def part_facets_for_vehicle(
@@ -538,19 +576,10 @@ def part_facets_for_vehicle(
             return Facets()
         sql, params = _FACETS_SQL.replace("{part_ids}", subquery), [brand_id, brand_id, wanted, wanted, *params]
     else:
-        sql, params = _VARIANT_FACETS_SQL, {"variant": variant_id, "brand": brand_id, "categories": wanted}
-    categories: list[FacetValue] = []
-    brands: list[FacetValue] = []
+        sql, params = _variant_facets_sql(), {"variant": variant_id, "brand": brand_id, "categories": wanted}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for by_brand, pk, cat_name, cat_name_en, parent_id, brand_name, n in cursor.fetchall():
-            if not n:
-                continue
-            if by_brand:
-                brands.append(FacetValue(pk, brand_name, n))
-            else:
-                categories.append(FacetValue(pk, cat_name, n, cat_name_en, parent_id))
-    return Facets(categories=categories, brands=brands)  # in the statement's order (see above)
+        return _facet_values(cursor.fetchall())
 
 
 # --- 2. By part number ------------------------------------------------------------------
@@ -1112,6 +1141,7 @@ class PartSearch:
     sort_truncated: bool = False
     unpositioned: QuerySet[Part] | None = None  # words: the parts before the position filter
     offers: dict[int, dict] | None = None  # read already to sort by them
+    vehicle_facets: Facets | None = None  # a search by vehicle's facets, read already (search_references)
 
     @cached_property
     def facets(self) -> Facets | None:
@@ -1119,6 +1149,8 @@ class PartSearch:
         without a vehicle or for a part number."""
         if self.variant_id is None or self.kind not in (SearchKind.WORDS, SearchKind.VEHICLE):
             return None
+        if self.kind == SearchKind.VEHICLE and not self.position and self.vehicle_facets is not None:
+            return self.vehicle_facets
         # Without a category or brand the search's own words query is the one the facets count.
         unfiltered = self.kind == SearchKind.WORDS and self.category_ids is None and self.brand_id is None
         return part_facets_for_vehicle(variant_id=self.variant_id, q=self.q if self.kind == SearchKind.WORDS else None,
@@ -1172,6 +1204,7 @@ def _words_demand_check(*, parts: _RankedWords, q: str, category_id: int | None,
 def part_search(
     *, q: str = "", variant_id: int | None = None, category_id: int | None = None, brand_id: int | None = None,
     position: str = "", sort: PartSort = PartSort.RELEVANCE, category_subtree: list[int] | None = None,
+    vehicle_facets: Facets | None = None,
 ) -> PartSearch:
     """The one parts search, the same for the API (/api/v1/parts/) and the workshop's page.
 
@@ -1185,7 +1218,8 @@ def part_search(
       fitment `position` the vehicle's (it means nothing without one).
     - A sort other than relevance ranks the first SORT_LIMIT of those by best offer.
     Facets and position counts are counted when first asked for (PartSearch.facets/positions).
-    `category_subtree` is category_id's subtree when the caller has read it (search_references).
+    `category_subtree` is category_id's subtree and `vehicle_facets` the facets of a search by
+    vehicle (without words or position) when the caller has read them (search_references).
     """
     q = q.strip()
     position = position if variant_id is not None else ""
@@ -1209,7 +1243,7 @@ def part_search(
     category_ids = (category_subtree if category_subtree is not None and category_id is not None
                     else _category_ids(category_id))
     criteria = {"variant_id": variant_id, "q": q, "category_ids": category_ids, "brand_id": brand_id,
-                "position": position}
+                "position": position, "vehicle_facets": vehicle_facets if variant_id is not None and not q else None}
     unpositioned = None
     if q:
         kind = SearchKind.WORDS

@@ -385,3 +385,26 @@ def test_a_part_number_in_q_is_looked_up_as_a_number(api, shop):
     # Mixed text whose number is not there is words: close numbers do not count.
     words = api.get("/api/v1/parts/", {"q": "kampas rem 2019"}).json()["results"]
     assert all(row["match"] in ("full_text", "similar_category", "similar_text") for row in words)
+
+
+@pytest.mark.parametrize("filters", [{}, {"category": "rem"}, {"category": "kampas_rem"}, {"brand": "toyota"},
+                                     {"category": "rem", "brand": "toyota"}])
+def test_a_vehicle_search_reads_its_facets_with_its_references(api, shop, settings, filters):
+    # Facets, ids and the subtree in one round trip, the page in a second, the offers in a third.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog import selectors
+    from catalog.api import _facets_data
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 0
+    params = {"vehicle": shop.avanza.pk, **{name: getattr(shop, value).pk for name, value in filters.items()}}
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get("/api/v1/parts/", params).json()
+    category_ids = (selectors.category_descendant_ids(category_id=params["category"]) if "category" in params
+                    else None)
+    expected = selectors.part_facets_for_vehicle(variant_id=shop.avanza.pk, category_ids=category_ids,
+                                                 brand_id=params.get("brand"))
+    assert body["facets"] == _facets_data(expected) and expected.categories and expected.brands
+    catalog = [q["sql"] for q in queries.captured_queries if "catalog_" in q["sql"]]
+    assert len(catalog) == 2 and "catalog_variantfacet" in catalog[0]

@@ -92,7 +92,8 @@ def _part_row(values: tuple) -> PartRow:
     # jsonb comes back as text (Django decodes JSONField itself): decoded as JSONField does.
     attributes = values[_ATTRIBUTES]
     if isinstance(attributes, str):
-        values = (*values[:_ATTRIBUTES], json.loads(attributes), *values[_ATTRIBUTES + 1:])
+        decoded = {} if attributes == "{}" else json.loads(attributes)  # most parts have none
+        values = (*values[:_ATTRIBUTES], decoded, *values[_ATTRIBUTES + 1:])
     return PartRow._make(values)
 
 

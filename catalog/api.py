@@ -91,12 +91,31 @@ _OFFER_MARK = f"\ue000best_offer:{secrets.token_hex(8)}\ue000"
 _OFFER_MARK_JSON = JSONRenderer().render(_OFFER_MARK)
 
 
+@dataclass(frozen=True)
+class _FacetsJSON:
+    """The facets of a page already rendered as JSON (selectors.search_references)."""
+
+    text: str
+
+
+_FACETS_MARK = f"\ue000facets:{secrets.token_hex(8)}\ue000"
+_FACETS_MARK_JSON = JSONRenderer().render(_FACETS_MARK)
+
+
 def _page_render(data: dict, parts: list[dict]) -> _RenderedPage:
     """Render `data` as the API renders any response, each of `parts` (dicts inside `data`, in
-    the order they appear in it) with its best offer left out."""
+    the order they appear in it) with its best offer left out; facets already rendered
+    (_FacetsJSON) are put in as they are, escaped as JSONRenderer escapes the rest."""
     for part in parts:
         part["best_offer"] = _OFFER_MARK
-    pieces = tuple(JSONRenderer().render(data).split(_OFFER_MARK_JSON))
+    facets = data.get("facets")
+    if isinstance(facets, _FacetsJSON):
+        data["facets"] = _FACETS_MARK
+    rendered = JSONRenderer().render(data)
+    if isinstance(facets, _FacetsJSON):
+        text = facets.text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        rendered = rendered.replace(_FACETS_MARK_JSON, text.encode(), 1)
+    pieces = tuple(rendered.split(_OFFER_MARK_JSON))
     if len(pieces) != len(parts) + 1:
         raise AssertionError("a part's best offer is not where the page was cut")
     return _RenderedPage(pieces=pieces, part_ids=tuple(part["id"] for part in parts))
@@ -431,7 +450,7 @@ class PartListApi(generics.GenericAPIView):
             q=params.get("q") or "", variant_id=params.get("vehicle"), category_id=params.get("category"),
             brand_id=params.get("brand"), position=params.get("position") or "",
             sort=selectors.PartSort(params.get("sort") or selectors.PartSort.RELEVANCE),
-            category_subtree=references.category_ids, vehicle_facets=references.vehicle_facets)
+            category_subtree=references.category_ids)
         paginator = self.paginator if search.by_id else ranked
         serializer_class = (RankedPartSerializer if search.kind in (selectors.SearchKind.WORDS,
                                                                     selectors.SearchKind.NUMBER) else PartSerializer)
@@ -441,7 +460,9 @@ class PartListApi(generics.GenericAPIView):
         page = paginator.paginate_queryset(parts, request, view=self)
         results = serializer_class(page, many=True, context=self.get_serializer_context()).data
         data = dict(paginator.get_paginated_response(list(results)).data)
-        if search.facets is not None:
+        if references.vehicle_facets_json is not None:
+            data["facets"] = _FacetsJSON(references.vehicle_facets_json)
+        elif search.facets is not None:
             data["facets"] = _facets_data(search.facets)
         return data
 

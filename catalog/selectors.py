@@ -226,7 +226,8 @@ class SearchReferences:
     variant_found: bool
     brand_found: bool
     category_ids: list[int] | None
-    vehicle_facets: Facets | None = None  # asked for: the variant's facet counts (part_facets_for_vehicle)
+    # Asked for: the variant's facet counts (part_facets_for_vehicle) as the API renders them (JSON).
+    vehicle_facets_json: str | None = None
 
 
 _SUBTREE_CTE = """RECURSIVE subtree(id) AS (
@@ -245,8 +246,9 @@ def search_references(*, variant_id: int | None, category_id: int | None, brand_
                       vehicle_facets: bool = False) -> SearchReferences:
     """The ids a search names, checked in one statement (a round trip each cost more than the
     checks). With `vehicle_facets` (a search by a vehicle without words or position) the
-    variant's facet counts under the category and brand filters come in the same round trip:
-    a second statement reads the subtree itself (ids that name nothing count nothing)."""
+    variant's facet counts under the category and brand filters come in the same round trip,
+    rendered as the API renders them (_FACETS_JSON): a second statement reads the subtree
+    itself (ids that name nothing count nothing)."""
     if variant_id is None and category_id is None and brand_id is None:
         return SearchReferences(variant_found=True, brand_found=True, category_ids=None)
     sql = _SEARCH_REFERENCES_SQL.replace("{variants}", VehicleVariant._meta.db_table)
@@ -254,16 +256,17 @@ def search_references(*, variant_id: int | None, category_id: int | None, brand_
     facets = None
     with_facets = vehicle_facets and variant_id is not None
     if with_facets:
-        sql += ";\n" + _variant_facets_sql(subtree_of=None if category_id is None else "category")
+        sql += ";\n" + _variant_facets_sql(subtree_of=None if category_id is None else "category", as_json=True)
         params["categories"] = None
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         variant_found, brand_found, category_ids = cursor.fetchone()
         if with_facets:
             cursor.nextset()
-            facets = _facet_values(cursor.fetchall())
+            facets = cursor.fetchone()[0]
     return SearchReferences(variant_found=variant_found, brand_found=brand_found,
-                            category_ids=None if category_id is None else list(category_ids), vehicle_facets=facets)
+                            category_ids=None if category_id is None else list(category_ids),
+                            vehicle_facets_json=facets)
 
 
 def part_detail(*, part_id: int) -> Part | None:
@@ -514,26 +517,40 @@ by_brand AS (
     SELECT brand_id, sum(parts) AS n FROM catalog_variantfacet
     WHERE variant_id = %(variant)s AND {categories}
     GROUP BY brand_id
-)
-SELECT * FROM (
+),
+f (by_brand, id, name_id, name_en, parent_id, brand_name, n) AS (
     SELECT 0, c.id, c.name_id, c.name_en, c.parent_id, NULL, g.n FROM by_category g
     JOIN catalog_category c ON c.id = g.category_id
     UNION ALL
     SELECT 1, b.id, NULL, NULL, NULL, b.name, g.n FROM by_brand g JOIN catalog_brand b ON b.id = g.brand_id
-) f (by_brand, id, name_id, name_en, parent_id, brand_name, n)
-ORDER BY by_brand, n DESC, coalesce(name_id, brand_name) COLLATE "C", id
+)
+{select}
 """
+_FACET_ROWS = """SELECT * FROM f ORDER BY by_brand, n DESC, coalesce(name_id, brand_name) COLLATE "C", id"""
+# The same values as the API renders them (catalog.api._facets_data through DRF's JSONRenderer:
+# compact, not ASCII-escaped; to_json escapes a string as Python's json does), built here: a
+# busy variant has ~270 of them, and reading them as rows, making dicts of them and encoding
+# those cost a tenth of a cold page. tests/catalog/test_api_parts.py holds the bytes equal.
+_FACETS_JSON = """SELECT '{"categories":[' || coalesce(string_agg(
+    '{"id":' || id || ',"name":' || coalesce(to_json(name_id)::text, 'null')
+    || ',"name_en":' || coalesce(to_json(name_en)::text, 'null') || ',"parent_id":' || coalesce(parent_id::text, 'null')
+    || ',"count":' || n || '}', ',' ORDER BY n DESC, name_id COLLATE "C", id) FILTER (WHERE by_brand = 0), '')
+    || '],"brands":[' || coalesce(string_agg(
+    '{"id":' || id || ',"name":' || coalesce(to_json(brand_name)::text, 'null') || ',"count":' || n || '}',
+    ',' ORDER BY n DESC, brand_name COLLATE "C", id) FILTER (WHERE by_brand = 1), '') || ']}'
+FROM f WHERE n <> 0"""
 
 
-def _variant_facets_sql(*, subtree_of: str | None = None) -> str:
+def _variant_facets_sql(*, subtree_of: str | None = None, as_json: bool = False) -> str:
     """_VARIANT_FACETS_SQL with the category filter as %(categories)s, or as the subtree of the
-    category %(<subtree_of>)s read in the statement (search_references' round trip)."""
+    category %(<subtree_of>)s read in the statement (search_references' round trip); its rows,
+    or `as_json` one value: the facets as the API renders them."""
+    sql = _VARIANT_FACETS_SQL.replace("{select}", _FACETS_JSON if as_json else _FACET_ROWS)
     if subtree_of is None:
-        return _VARIANT_FACETS_SQL.format(
-            subtree="", categories="(%(categories)s::bigint[] IS NULL OR category_id = ANY(%(categories)s::bigint[]))")
-    return _VARIANT_FACETS_SQL.format(
-        subtree=_SUBTREE_CTE.replace("%(category)s", f"%({subtree_of})s") + ",\n",
-        categories="category_id IN (SELECT id FROM subtree)")
+        return sql.replace("{subtree}", "").replace(
+            "{categories}", "(%(categories)s::bigint[] IS NULL OR category_id = ANY(%(categories)s::bigint[]))")
+    return sql.replace("{subtree}", _SUBTREE_CTE.replace("%(category)s", f"%({subtree_of})s") + ",\n").replace(
+        "{categories}", "category_id IN (SELECT id FROM subtree)")
 
 
 def _facet_values(rows: Iterable[tuple]) -> Facets:
@@ -1142,7 +1159,6 @@ class PartSearch:
     sort_truncated: bool = False
     unpositioned: QuerySet[Part] | None = None  # words: the parts before the position filter
     offers: dict[int, dict] | None = None  # read already to sort by them
-    vehicle_facets: Facets | None = None  # a search by vehicle's facets, read already (search_references)
 
     @cached_property
     def facets(self) -> Facets | None:
@@ -1150,8 +1166,6 @@ class PartSearch:
         without a vehicle or for a part number."""
         if self.variant_id is None or self.kind not in (SearchKind.WORDS, SearchKind.VEHICLE):
             return None
-        if self.kind == SearchKind.VEHICLE and not self.position and self.vehicle_facets is not None:
-            return self.vehicle_facets
         # Without a category or brand the search's own words query is the one the facets count.
         unfiltered = self.kind == SearchKind.WORDS and self.category_ids is None and self.brand_id is None
         return part_facets_for_vehicle(variant_id=self.variant_id, q=self.q if self.kind == SearchKind.WORDS else None,
@@ -1205,7 +1219,6 @@ def _words_demand_check(*, parts: _RankedWords, q: str, category_id: int | None,
 def part_search(
     *, q: str = "", variant_id: int | None = None, category_id: int | None = None, brand_id: int | None = None,
     position: str = "", sort: PartSort = PartSort.RELEVANCE, category_subtree: list[int] | None = None,
-    vehicle_facets: Facets | None = None,
 ) -> PartSearch:
     """The one parts search, the same for the API (/api/v1/parts/) and the workshop's page.
 
@@ -1219,8 +1232,7 @@ def part_search(
       fitment `position` the vehicle's (it means nothing without one).
     - A sort other than relevance ranks the first SORT_LIMIT of those by best offer.
     Facets and position counts are counted when first asked for (PartSearch.facets/positions).
-    `category_subtree` is category_id's subtree and `vehicle_facets` the facets of a search by
-    vehicle (without words or position) when the caller has read them (search_references).
+    `category_subtree` is category_id's subtree when the caller has read it (search_references).
     """
     q = q.strip()
     position = position if variant_id is not None else ""
@@ -1244,7 +1256,7 @@ def part_search(
     category_ids = (category_subtree if category_subtree is not None and category_id is not None
                     else _category_ids(category_id))
     criteria = {"variant_id": variant_id, "q": q, "category_ids": category_ids, "brand_id": brand_id,
-                "position": position, "vehicle_facets": vehicle_facets if variant_id is not None and not q else None}
+                "position": position}
     unpositioned = None
     if q:
         kind = SearchKind.WORDS

@@ -408,3 +408,35 @@ def test_a_vehicle_search_reads_its_facets_with_its_references(api, shop, settin
     assert body["facets"] == _facets_data(expected) and expected.categories and expected.brands
     catalog = [q["sql"] for q in queries.captured_queries if "catalog_" in q["sql"]]
     assert len(catalog) == 2 and "catalog_variantfacet" in catalog[0]
+
+
+def test_facets_rendered_by_postgresql_are_the_bytes_drf_renders(api, shop, settings):
+    # Names with what JSON escapes (quotes, backslashes, control characters, U+2028), non-ASCII
+    # and emoji; a null English name is impossible (NOT NULL), a parent_id null is not.
+    import json
+
+    from rest_framework.renderers import JSONRenderer
+
+    from catalog import selectors
+    from catalog.api import _facets_data
+    from tests.catalog.factories import BrandFactory, CategoryFactory, FitmentFactory
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 0
+    names = ['Rem "depan"', "back\\slash", "tab\tnew\nline\x01\x1f\x7f", "line\u2028sep\u2029",
+             "Kaca spion kiri/kanan", "Ékor 🚗 ß", "</script>"]
+    for index, name in enumerate(names):
+        category = CategoryFactory(name_id=name, name_en=name[::-1], parent=shop.rem if index % 2 else None)
+        brand = BrandFactory(name=f"{name} {index}", slug=f"hostile-{index}")
+        FitmentFactory(part=PartFactory(category=category, brand=brand), variant=shop.avanza)
+    for params in ({"vehicle": shop.avanza.pk}, {"vehicle": shop.avanza.pk, "category": shop.rem.pk},
+                   {"vehicle": shop.avanza.pk, "brand": shop.toyota.pk}):
+        response = api.get("/api/v1/parts/", params)
+        category_ids = (selectors.category_descendant_ids(category_id=params["category"]) if "category" in params
+                        else None)
+        facets = _facets_data(selectors.part_facets_for_vehicle(variant_id=shop.avanza.pk, category_ids=category_ids,
+                                                                brand_id=params.get("brand")))
+        rendered = JSONRenderer().render({"facets": facets})[1:-1]  # '"facets":{…}' as DRF writes it
+        assert rendered in response.content
+        assert json.loads(response.content)["facets"] == facets
+        if "category" not in params and "brand" not in params:  # every hostile name is there
+            assert {f["name"] for f in facets["categories"]} >= set(names)

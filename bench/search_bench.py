@@ -17,7 +17,8 @@ left out) replayed with psycopg on a connection of its own. Then the requests/s 
 JSON endpoint (`/healthz`) and of vehicle+category, warm and cold, with the same client
 (several processes, each with its own keep-alive connection, so the GIL is not the limit),
 in the same run, and the targets with pass/fail: the latency targets apply to the cold
-figures, the throughput target to the warm one (cold shown next to it).
+figures; the throughput targets to vehicle+category warm (≥ 50% of /healthz) and cold, every
+request a cache miss (≥ 20% of /healthz).
 
 gunicorn runs `--worker-class gthread -w 2 --threads 2` by default (2 cores here; threads
 keep a worker busy while one of its requests waits on PostgreSQL, and gthread keeps
@@ -48,8 +49,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from generate_catalog import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, django_setup  # noqa: E402
 
-TARGETS = {"vehicle+category": 40.0, "number lookup": 15.0, "words": 80.0}
-THROUGHPUT_TARGET = 0.5
+TARGETS = {"vehicle+category": 40.0, "number lookup": 15.0, "words": 30.0}
+THROUGHPUT_TARGET = 0.5  # vehicle+category warm (served from the search cache), of /healthz
+COLD_THROUGHPUT_TARGET = 0.2  # vehicle+category with every request a cache miss, of /healthz
 AUTH_TABLES = ('"platform_apikey"', '"platform_apiclient"', '"django_session"', '"platform_user"')
 
 WORD_QUERIES = [
@@ -394,14 +396,15 @@ def main() -> None:
               f"{dict(sorted(result.statuses.items()))}")
     ratio = warm_rps / trivial_rps if trivial_rps else 0.0
     cold_ratio = cold_rps / trivial_rps if trivial_rps else 0.0
-    ok = ratio >= THROUGHPUT_TARGET
-    failures += not ok
+    warm_ok, cold_ok = ratio >= THROUGHPUT_TARGET, cold_ratio >= COLD_THROUGHPUT_TARGET
+    failures += (not warm_ok) + (not cold_ok)
     print()
     print(f"throughput ({args.clients} client processes, keep-alive, {args.seconds:.0f}s each; gunicorn "
-          f"{args.worker_class} -w {args.workers} --threads {args.threads}): /healthz {trivial_rps:,.0f} req/s; "
-          f"vehicle+category warm {warm_rps:,.0f} req/s = {ratio:.0%} of trivial "
-          f"(target ≥ {THROUGHPUT_TARGET:.0%}): {'PASS' if ok else 'FAIL'}; "
-          f"cold (every request a cache miss) {cold_rps:,.0f} req/s = {cold_ratio:.0%}")
+          f"{args.worker_class} -w {args.workers} --threads {args.threads}): /healthz {trivial_rps:,.0f} req/s")
+    print(f"vehicle+category warm {warm_rps:,.0f} req/s = {ratio:.1%} of /healthz "
+          f"(target ≥ {THROUGHPUT_TARGET:.0%}): {'PASS' if warm_ok else 'FAIL'}")
+    print(f"vehicle+category cold (every request a cache miss) {cold_rps:,.0f} req/s = {cold_ratio:.1%} of /healthz "
+          f"(target ≥ {COLD_THROUGHPUT_TARGET:.0%}): {'PASS' if cold_ok else 'FAIL'}")
     print(f"(HTTP = cold: every URL new to the search cache; warm = the same URLs served from it. "
           f"SQL = the endpoint's own queries, cache off, replayed with psycopg, best of 3. "
           f"Median URL {statistics.median([len(c.path) for c in cases['words']]):.0f} characters; {load()})")

@@ -32,6 +32,7 @@ import hashlib
 import json
 import logging
 import pickle
+import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
@@ -65,7 +66,6 @@ from okto88.api.pagination import CursorPagination, page_size_param
 from okto88.bounds import BIGINT_MAX
 from okto88.models import Scope
 from okto88.redis_connection import redis_client
-from vehicles.models import VehicleVariant
 
 logger = logging.getLogger(__name__)
 
@@ -91,12 +91,31 @@ _OFFER_MARK = f"\ue000best_offer:{secrets.token_hex(8)}\ue000"
 _OFFER_MARK_JSON = JSONRenderer().render(_OFFER_MARK)
 
 
+@dataclass(frozen=True)
+class _FacetsJSON:
+    """The facets of a page already rendered as JSON (selectors.search_references)."""
+
+    text: str
+
+
+_FACETS_MARK = f"\ue000facets:{secrets.token_hex(8)}\ue000"
+_FACETS_MARK_JSON = JSONRenderer().render(_FACETS_MARK)
+
+
 def _page_render(data: dict, parts: list[dict]) -> _RenderedPage:
     """Render `data` as the API renders any response, each of `parts` (dicts inside `data`, in
-    the order they appear in it) with its best offer left out."""
+    the order they appear in it) with its best offer left out; facets already rendered
+    (_FacetsJSON) are put in as they are, escaped as JSONRenderer escapes the rest."""
     for part in parts:
         part["best_offer"] = _OFFER_MARK
-    pieces = tuple(JSONRenderer().render(data).split(_OFFER_MARK_JSON))
+    facets = data.get("facets")
+    if isinstance(facets, _FacetsJSON):
+        data["facets"] = _FACETS_MARK
+    rendered = JSONRenderer().render(data)
+    if isinstance(facets, _FacetsJSON):
+        text = facets.text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        rendered = rendered.replace(_FACETS_MARK_JSON, text.encode(), 1)
+    pieces = tuple(rendered.split(_OFFER_MARK_JSON))
     if len(pieces) != len(parts) + 1:
         raise AssertionError("a part's best offer is not where the page was cut")
     return _RenderedPage(pieces=pieces, part_ids=tuple(part["id"] for part in parts))
@@ -347,11 +366,46 @@ PART_SEARCH_PARAMETERS = [
 ]
 
 
-def _search_references_check(params: dict) -> None:
-    for name, model, label in (("vehicle", VehicleVariant, "vehicle variant"), ("category", Category, "category"),
-                               ("brand", Brand, "brand")):
-        if params.get(name) is not None and not model.objects.filter(pk=params[name]).exists():
+_PLAIN_ID = re.compile(r"[1-9][0-9]{0,18}")
+_PLAIN_ID_PARAMETERS = ("vehicle", "category", "brand")
+
+
+def _part_search_params(request) -> dict:
+    """PartSearchFilter's cleaned data for the request. Ids written plainly and words are
+    cleaned here as its form cleans them (a FilterSet costs more to build than a vehicle
+    search's statements take); anything else (a position, a sort, an id in another
+    spelling, a bad value) goes through the FilterSet, whose errors the API answers."""
+    query = request.query_params
+    if "position" in query or "sort" in query:
+        return _validated(PartSearchFilter, request)
+    params: dict = {"position": "", "sort": None}
+    for name in _PLAIN_ID_PARAMETERS:
+        raw = query.get(name)
+        if raw is not None and not (_PLAIN_ID.fullmatch(raw) and int(raw) <= BIGINT_MAX):
+            return _validated(PartSearchFilter, request)
+        params[name] = None if raw is None else int(raw)
+    q = query.get("q")
+    if q is not None:
+        q = q.strip()  # forms.CharField: stripped, at most max_length, no NUL
+        if len(q) > PartSearchFilter.base_filters["q"].extra["max_length"] or "\x00" in q:
+            return _validated(PartSearchFilter, request)
+    params["q"] = q or ""
+    return params
+
+
+def _search_references_check(params: dict) -> selectors.SearchReferences:
+    """404 for an id that names nothing (the vehicle first, then the category, then the brand);
+    else what search_references read: the category's subtree (None without a category) and, for
+    a search by vehicle without words or position, its facets (in the same round trip)."""
+    references = selectors.search_references(
+        variant_id=params.get("vehicle"), category_id=params.get("category"), brand_id=params.get("brand"),
+        vehicle_facets=not params.get("q") and not params.get("position"))
+    for name, found, label in (("vehicle", references.variant_found, "vehicle variant"),
+                               ("category", references.category_ids != [], "category"),
+                               ("brand", references.brand_found, "brand")):
+        if not found:
             raise exceptions.NotFound(f"There is no {label} with id {params[name]}.")
+    return references
 
 
 def _facets_data(facets: selectors.Facets) -> dict:
@@ -386,23 +440,29 @@ class PartListApi(generics.GenericAPIView):
 
     def _search(self, request) -> dict:
         """The page as plain data, without best offers (_page_render leaves room for them)."""
-        params = _validated(PartSearchFilter, request)
+        params = _part_search_params(request)
         # Both pagings' parameters are checked whichever applies: a bad one is never ignored.
         ranked = RankedPagination()
         ranked.parameters_validate(request)
         page_size_param(request, maximum=self.paginator.max_page_size)
-        _search_references_check(params)
+        references = _search_references_check(params)
         search = selectors.part_search(
             q=params.get("q") or "", variant_id=params.get("vehicle"), category_id=params.get("category"),
             brand_id=params.get("brand"), position=params.get("position") or "",
-            sort=selectors.PartSort(params.get("sort") or selectors.PartSort.RELEVANCE))
+            sort=selectors.PartSort(params.get("sort") or selectors.PartSort.RELEVANCE),
+            category_subtree=references.category_ids)
         paginator = self.paginator if search.by_id else ranked
         serializer_class = (RankedPartSerializer if search.kind in (selectors.SearchKind.WORDS,
                                                                     selectors.SearchKind.NUMBER) else PartSerializer)
-        page = paginator.paginate_queryset(search.parts, request, view=self)
+        parts = search.parts
+        if isinstance(parts, selectors.VehicleParts):
+            parts = parts.as_rows()  # rendered from plain rows: no model instances per page
+        page = paginator.paginate_queryset(parts, request, view=self)
         results = serializer_class(page, many=True, context=self.get_serializer_context()).data
         data = dict(paginator.get_paginated_response(list(results)).data)
-        if search.facets is not None:
+        if references.vehicle_facets_json is not None:
+            data["facets"] = _FacetsJSON(references.vehicle_facets_json)
+        elif search.facets is not None:
             data["facets"] = _facets_data(search.facets)
         return data
 

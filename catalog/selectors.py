@@ -10,6 +10,7 @@ search_vector and search_text) and never sorts or counts more than it must.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.cache import cache
@@ -29,6 +30,7 @@ from django.db.models.functions import Greatest
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, Position
 from catalog.normalise import part_number_normalise, search_words
 from okto88 import recording
+from vehicles.models import VehicleVariant
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,55 @@ DETAIL_FITMENT_LIMIT = 200
 def _part_rows() -> QuerySet[Part]:
     # The search columns are large and only ever read by PostgreSQL itself.
     return Part.objects.select_related("brand", "category").defer("search_vector", "search_text")
+
+
+class PartRow(NamedTuple):
+    """A part as a search page lists it, with its brand and category: read by one statement
+    without the ORM (building a page of model instances with their brand and category cost
+    more than the statement that reads them). The API's serializers render it as they render
+    a Part of _part_rows()."""
+
+    id: int
+    number: str
+    number_key: str
+    name_id: str
+    name_en: str
+    status: str
+    superseded_by_id: int | None
+    attributes: object
+    weight_g: int
+    length_mm: int
+    width_mm: int
+    height_mm: int
+    version: int
+    brand_id: int
+    brand_name: str
+    brand_kind: str
+    category_id: int
+    category_name_id: str
+    category_name_en: str
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+# PartRow's columns, in its order; `p` is catalog_part, `b` its brand, `c` its category.
+_PART_ROW_COLUMNS = (
+    "p.id, p.number, p.number_key, p.name_id, p.name_en, p.status, p.superseded_by_id, p.attributes, "
+    "p.weight_g, p.length_mm, p.width_mm, p.height_mm, p.version, b.id, b.name, b.kind, c.id, c.name_id, c.name_en"
+)
+_PART_ROW_JOINS = "JOIN catalog_brand b ON b.id = p.brand_id JOIN catalog_category c ON c.id = p.category_id"
+_ATTRIBUTES = PartRow._fields.index("attributes")
+
+
+def _part_row(values: tuple) -> PartRow:
+    # jsonb comes back as text (Django decodes JSONField itself): decoded as JSONField does.
+    attributes = values[_ATTRIBUTES]
+    if isinstance(attributes, str):
+        decoded = {} if attributes == "{}" else json.loads(attributes)  # most parts have none
+        values = (*values[:_ATTRIBUTES], decoded, *values[_ATTRIBUTES + 1:])
+    return PartRow._make(values)
 
 
 # --- Best offers: the seam between catalog and suppliers --------------------------------------
@@ -166,6 +217,58 @@ def _category_ids(category_id: int | None) -> list[int] | None:
     return None if category_id is None else category_descendant_ids(category_id=category_id)
 
 
+@dataclass(frozen=True)
+class SearchReferences:
+    """What a search's ids name: whether its variant and brand exist (True when not given) and
+    its category's subtree (category_descendant_ids: [] when there is no such category, None
+    when no category was given)."""
+
+    variant_found: bool
+    brand_found: bool
+    category_ids: list[int] | None
+    # Asked for: the variant's facet counts (part_facets_for_vehicle) as the API renders them (JSON).
+    vehicle_facets_json: str | None = None
+
+
+_SUBTREE_CTE = """RECURSIVE subtree(id) AS (
+    SELECT id FROM catalog_category WHERE id = %(category)s
+    UNION
+    SELECT c.id FROM catalog_category c JOIN subtree s ON c.parent_id = s.id
+)"""
+_SEARCH_REFERENCES_SQL = "WITH " + _SUBTREE_CTE + """
+SELECT %(variant)s::bigint IS NULL OR EXISTS (SELECT FROM {variants} WHERE id = %(variant)s),
+       %(brand)s::bigint IS NULL OR EXISTS (SELECT FROM catalog_brand WHERE id = %(brand)s),
+       ARRAY(SELECT id FROM subtree)
+"""  # noqa: S608 - fixed fragments only; every value is a parameter
+
+
+def search_references(*, variant_id: int | None, category_id: int | None, brand_id: int | None,
+                      vehicle_facets: bool = False) -> SearchReferences:
+    """The ids a search names, checked in one statement (a round trip each cost more than the
+    checks). With `vehicle_facets` (a search by a vehicle without words or position) the
+    variant's facet counts under the category and brand filters come in the same round trip,
+    rendered as the API renders them (_FACETS_JSON): a second statement reads the subtree
+    itself (ids that name nothing count nothing)."""
+    if variant_id is None and category_id is None and brand_id is None:
+        return SearchReferences(variant_found=True, brand_found=True, category_ids=None)
+    sql = _SEARCH_REFERENCES_SQL.replace("{variants}", VehicleVariant._meta.db_table)
+    params = {"variant": variant_id, "category": category_id, "brand": brand_id}
+    facets = None
+    with_facets = vehicle_facets and variant_id is not None
+    if with_facets:
+        sql += ";\n" + _variant_facets_sql(subtree_of=None if category_id is None else "category", as_json=True)
+        params["categories"] = None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        variant_found, brand_found, category_ids = cursor.fetchone()
+        if with_facets:
+            cursor.nextset()
+            facets = cursor.fetchone()[0]
+    return SearchReferences(variant_found=variant_found, brand_found=brand_found,
+                            category_ids=None if category_id is None else list(category_ids),
+                            vehicle_facets_json=facets)
+
+
 def part_detail(*, part_id: int) -> Part | None:
     """One part with what its page shows: fitment (bounded), cross references, supersession,
     and `interchangeable` (part_interchangeable: what the number search lists with it) with
@@ -197,8 +300,7 @@ def part_fitment_count(*, part: Part) -> int:
 
 # --- 1. By vehicle ----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class FacetValue:
+class FacetValue(NamedTuple):  # a tuple: a busy variant has a few hundred per search
     id: int
     name: str
     count: int
@@ -281,12 +383,28 @@ def _vehicle_parts_sql(
     return f"FROM catalog_fitment f{join} WHERE {' AND '.join(where)}", params
 
 
-def _vehicle_part_ids(*, descending: bool = False, offset: int = 0, limit: int, **criteria) -> list[int]:
+def _vehicle_part_ids_sql(*, descending: bool = False, offset: int = 0, limit: int, **criteria) -> tuple[str, list]:
     from_where, params = _vehicle_parts_sql(**criteria)
-    sql = f"SELECT DISTINCT f.part_id {from_where} ORDER BY 1 {'DESC' if descending else 'ASC'}"
+    sql = f"SELECT DISTINCT f.part_id {from_where} ORDER BY 1 {'DESC' if descending else 'ASC'} LIMIT %s OFFSET %s"
+    return sql, [*params, limit, offset]
+
+
+def _vehicle_part_ids(**criteria) -> list[int]:
+    sql, params = _vehicle_part_ids_sql(**criteria)
     with connection.cursor() as cursor:
-        cursor.execute(sql + " LIMIT %s OFFSET %s", [*params, limit, offset])
+        cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def part_rows_by_vehicle(*, descending: bool = False, **criteria) -> list[PartRow]:
+    """part_page_by_vehicle's page as PartRows, in one statement: the ids' query as it is
+    there (its LIMIT next to the fitment index, planned on its own) joined to the rows."""
+    ids_sql, params = _vehicle_part_ids_sql(descending=descending, **criteria)  # fixed fragments, values as parameters
+    sql = (f"SELECT {_PART_ROW_COLUMNS} FROM ({ids_sql}) ids JOIN catalog_part p ON p.id = ids.part_id "  # noqa: S608
+           f"{_PART_ROW_JOINS} ORDER BY p.id {'DESC' if descending else 'ASC'}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_part_row(values) for values in cursor.fetchall()]
 
 
 def part_page_by_vehicle(
@@ -318,14 +436,19 @@ class VehicleParts:
 
     def __init__(self, *, variant_id: int, category_ids: list[int] | None, brand_id: int | None,
                  position: str = "", descending: bool = False, after_id: int | None = None,
-                 before_id: int | None = None):
+                 before_id: int | None = None, rows: bool = False):
         self.criteria = {"variant_id": variant_id, "category_ids": category_ids, "brand_id": brand_id,
                          "position": position}
-        self.descending, self.after_id, self.before_id = descending, after_id, before_id
+        self.descending, self.after_id, self.before_id, self.rows = descending, after_id, before_id, rows
 
     def _copy(self, **changes) -> VehicleParts:
-        state = {"descending": self.descending, "after_id": self.after_id, "before_id": self.before_id, **changes}
+        state = {"descending": self.descending, "after_id": self.after_id, "before_id": self.before_id,
+                 "rows": self.rows, **changes}
         return VehicleParts(**self.criteria, **state)
+
+    def as_rows(self) -> VehicleParts:
+        """The same listing, each slice a list of PartRow (part_rows_by_vehicle), not of Part."""
+        return self._copy(rows=True)
 
     def order_by(self, *fields: str) -> VehicleParts:
         if fields not in (("id",), ("-id",)):
@@ -348,10 +471,11 @@ class VehicleParts:
         return _vehicle_part_ids(**self.criteria, after_id=self.after_id, before_id=self.before_id,
                                  descending=self.descending, limit=limit)
 
-    def __getitem__(self, key: slice) -> list[Part]:
+    def __getitem__(self, key: slice) -> list[Part] | list[PartRow]:
         start = key.start or 0
-        return part_page_by_vehicle(**self.criteria, after_id=self.after_id, before_id=self.before_id,
-                                    descending=self.descending, offset=start, limit=key.stop - start)
+        page = part_rows_by_vehicle if self.rows else part_page_by_vehicle
+        return page(**self.criteria, after_id=self.after_id, before_id=self.before_id,
+                    descending=self.descending, offset=start, limit=key.stop - start)
 
 
 # With words: both facets in one pass over the matching parts: GROUPING SETS gives one row per
@@ -373,29 +497,73 @@ SELECT g.by_brand, coalesce(g.category_id, g.brand_id), c.name_id, c.name_en, c.
 FROM grouped g
 LEFT JOIN catalog_category c ON g.by_brand = 0 AND c.id = g.category_id
 LEFT JOIN catalog_brand b ON g.by_brand = 1 AND b.id = g.brand_id
+ORDER BY 1, 7 DESC, coalesce(c.name_id, b.name) COLLATE "C", 2
 """
 
 
 # Without words the counts come from the variant's rows of catalog_variantfacet (one per
 # category × brand among its parts, kept by catalog.services), read index-only off
-# variantfacet_unique: a few hundred rows summed instead of every fitted part matched.
+# variantfacet_unique: a few hundred rows summed instead of every fitted part matched. Each
+# count reads the rows it needs on its own: the brand counts only the filtered categories'
+# (an index condition; a shared CTE read every row of a busy variant twice, 4,901 of them).
+# Both facet statements return the values in their final order (most parts first, then by
+# name in code-point order, as Python compares strings: COLLATE "C" compares UTF-8 bytes).
 _VARIANT_FACETS_SQL = """
-WITH summary AS (
-    SELECT category_id, brand_id, parts FROM catalog_variantfacet WHERE variant_id = %(variant)s
-),
-by_category AS (
-    SELECT category_id, sum(parts) AS n FROM summary
-    WHERE %(brand)s::bigint IS NULL OR brand_id = %(brand)s GROUP BY category_id
+WITH {subtree}by_category AS (
+    SELECT category_id, sum(parts) AS n FROM catalog_variantfacet
+    WHERE variant_id = %(variant)s AND (%(brand)s::bigint IS NULL OR brand_id = %(brand)s) GROUP BY category_id
 ),
 by_brand AS (
-    SELECT brand_id, sum(parts) AS n FROM summary
-    WHERE %(categories)s::bigint[] IS NULL OR category_id = ANY(%(categories)s::bigint[]) GROUP BY brand_id
+    SELECT brand_id, sum(parts) AS n FROM catalog_variantfacet
+    WHERE variant_id = %(variant)s AND {categories}
+    GROUP BY brand_id
+),
+f (by_brand, id, name_id, name_en, parent_id, brand_name, n) AS (
+    SELECT 0, c.id, c.name_id, c.name_en, c.parent_id, NULL, g.n FROM by_category g
+    JOIN catalog_category c ON c.id = g.category_id
+    UNION ALL
+    SELECT 1, b.id, NULL, NULL, NULL, b.name, g.n FROM by_brand g JOIN catalog_brand b ON b.id = g.brand_id
 )
-SELECT 0, c.id, c.name_id, c.name_en, c.parent_id, NULL, g.n FROM by_category g
-JOIN catalog_category c ON c.id = g.category_id
-UNION ALL
-SELECT 1, b.id, NULL, NULL, NULL, b.name, g.n FROM by_brand g JOIN catalog_brand b ON b.id = g.brand_id
+{select}
 """
+_FACET_ROWS = """SELECT * FROM f ORDER BY by_brand, n DESC, coalesce(name_id, brand_name) COLLATE "C", id"""
+# The same values as the API renders them (catalog.api._facets_data through DRF's JSONRenderer:
+# compact, not ASCII-escaped; to_json escapes a string as Python's json does), built here: a
+# busy variant has ~270 of them, and reading them as rows, making dicts of them and encoding
+# those cost a tenth of a cold page. tests/catalog/test_api_parts.py holds the bytes equal.
+_FACETS_JSON = """SELECT '{"categories":[' || coalesce(string_agg(
+    '{"id":' || id || ',"name":' || coalesce(to_json(name_id)::text, 'null')
+    || ',"name_en":' || coalesce(to_json(name_en)::text, 'null') || ',"parent_id":' || coalesce(parent_id::text, 'null')
+    || ',"count":' || n || '}', ',' ORDER BY n DESC, name_id COLLATE "C", id) FILTER (WHERE by_brand = 0), '')
+    || '],"brands":[' || coalesce(string_agg(
+    '{"id":' || id || ',"name":' || coalesce(to_json(brand_name)::text, 'null') || ',"count":' || n || '}',
+    ',' ORDER BY n DESC, brand_name COLLATE "C", id) FILTER (WHERE by_brand = 1), '') || ']}'
+FROM f WHERE n <> 0"""
+
+
+def _variant_facets_sql(*, subtree_of: str | None = None, as_json: bool = False) -> str:
+    """_VARIANT_FACETS_SQL with the category filter as %(categories)s, or as the subtree of the
+    category %(<subtree_of>)s read in the statement (search_references' round trip); its rows,
+    or `as_json` one value: the facets as the API renders them."""
+    sql = _VARIANT_FACETS_SQL.replace("{select}", _FACETS_JSON if as_json else _FACET_ROWS)
+    if subtree_of is None:
+        return sql.replace("{subtree}", "").replace(
+            "{categories}", "(%(categories)s::bigint[] IS NULL OR category_id = ANY(%(categories)s::bigint[]))")
+    return sql.replace("{subtree}", _SUBTREE_CTE.replace("%(category)s", f"%({subtree_of})s") + ",\n").replace(
+        "{categories}", "category_id IN (SELECT id FROM subtree)")
+
+
+def _facet_values(rows: Iterable[tuple]) -> Facets:
+    categories: list[FacetValue] = []
+    brands: list[FacetValue] = []
+    for by_brand, pk, cat_name, cat_name_en, parent_id, brand_name, n in rows:
+        if not n:
+            continue
+        if by_brand:
+            brands.append(FacetValue(pk, brand_name, n))
+        else:
+            categories.append(FacetValue(pk, cat_name, n, cat_name_en, parent_id))
+    return Facets(categories=categories, brands=brands)  # in the statement's order (see above)
 
 
 def part_facets_for_vehicle(
@@ -426,23 +594,10 @@ def part_facets_for_vehicle(
             return Facets()
         sql, params = _FACETS_SQL.replace("{part_ids}", subquery), [brand_id, brand_id, wanted, wanted, *params]
     else:
-        sql, params = _VARIANT_FACETS_SQL, {"variant": variant_id, "brand": brand_id, "categories": wanted}
-    categories: list[FacetValue] = []
-    brands: list[FacetValue] = []
+        sql, params = _variant_facets_sql(), {"variant": variant_id, "brand": brand_id, "categories": wanted}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for by_brand, pk, cat_name, cat_name_en, parent_id, brand_name, n in cursor.fetchall():
-            if not n:
-                continue
-            if by_brand:
-                brands.append(FacetValue(id=pk, name=brand_name, count=n))
-            else:
-                categories.append(FacetValue(id=pk, name=cat_name, name_en=cat_name_en, parent_id=parent_id,
-                                             count=n))
-    return Facets(
-        categories=sorted(categories, key=lambda f: (-f.count, f.name, f.id)),
-        brands=sorted(brands, key=lambda f: (-f.count, f.name, f.id)),
-    )
+        return _facet_values(cursor.fetchall())
 
 
 # --- 2. By part number ------------------------------------------------------------------
@@ -693,41 +848,63 @@ def part_search_by_words(
     return _words_search(q=q, category_ids=_category_ids(category_id), brand_id=brand_id, variant_id=variant_id)
 
 
-def _words_search(
+def _words_steps(
     *, q: str, category_ids: list[int] | None, brand_id: int | None, variant_id: int | None
-) -> QuerySet[Part]:
+) -> Iterator[tuple[QuerySet[Part], bool]]:
+    """part_search_by_words' steps in order, each ranked, with whether it is the last: the
+    first that finds anything (within the filters) wins, the last whatever it finds."""
     text = " ".join(search_words(q))
     query = _prefix_query(q)
     if not text or query is None:
-        return Part.objects.none()
+        yield Part.objects.none(), True
+        return
     base = _part_rows()
     if variant_id is not None:
         base = base.filter(pk__in=_fitted_part_ids(variant_id))
     base = _filtered(base, category_ids=category_ids, brand_id=brand_id)
 
-    full_text = base.filter(search_vector=query)
-    if full_text.exists():
-        return full_text.annotate(
-            rank=SearchRank(F("search_vector"), query),
-            similarity=Value(1.0, output_field=FloatField()),
-            match=Value(WordsMatch.FULL_TEXT.value),
-        ).order_by("-rank", "pk")
+    yield base.filter(search_vector=query).annotate(
+        rank=SearchRank(F("search_vector"), query),
+        similarity=Value(1.0, output_field=FloatField()),
+        match=Value(WordsMatch.FULL_TEXT.value),
+    ).order_by("-rank", "pk"), False
 
     categories, brands = _similar_categories_and_brands(text)
     if categories or brands:
-        similar = base.filter(Q(category_id__in=list(categories)) | Q(brand_id__in=list(brands)))
-        if similar.exists():
-            return similar.annotate(
-                rank=Value(0.0, output_field=FloatField()),
-                similarity=Greatest(_score_of("category_id", categories), _score_of("brand_id", brands)),
-                match=Value(WordsMatch.SIMILAR_CATEGORY.value),
-            ).order_by("-similarity", "pk")
+        yield base.filter(Q(category_id__in=list(categories)) | Q(brand_id__in=list(brands))).annotate(
+            rank=Value(0.0, output_field=FloatField()),
+            similarity=Greatest(_score_of("category_id", categories), _score_of("brand_id", brands)),
+            match=Value(WordsMatch.SIMILAR_CATEGORY.value),
+        ).order_by("-similarity", "pk"), False
 
-    return base.filter(search_text__trigram_word_similar=text).annotate(
+    yield base.filter(search_text__trigram_word_similar=text).annotate(
         rank=Value(0.0, output_field=FloatField()),
         similarity=TrigramWordSimilarity(text, "search_text"),
         match=Value(WordsMatch.SIMILAR_TEXT.value),
-    ).order_by("-similarity", "pk")
+    ).order_by("-similarity", "pk"), True
+
+
+def _words_search(
+    *, q: str, category_ids: list[int] | None, brand_id: int | None, variant_id: int | None
+) -> QuerySet[Part]:
+    for parts, last in _words_steps(q=q, category_ids=category_ids, brand_id=brand_id, variant_id=variant_id):
+        if last or parts.exists():
+            return parts
+    raise AssertionError("the last step is always taken")
+
+
+def _words_ranked(
+    *, q: str, category_ids: list[int] | None, brand_id: int | None, variant_id: int | None, head: int
+) -> _RankedWords:
+    """_words_search's parts as _RankedWords: each step's first `head` ranked rows tell
+    whether it found anything, instead of an EXISTS before them. (PostgreSQL plans that EXISTS
+    as a sequential scan, as if thousands of parts matched: for words that few parts have it
+    read most of the table.)"""
+    for parts, last in _words_steps(q=q, category_ids=category_ids, brand_id=brand_id, variant_id=variant_id):
+        ranked = _RankedWords(parts, head=head)
+        if last or ranked.head:
+            return ranked
+    raise AssertionError("the last step is always taken")
 
 
 def brand_list() -> QuerySet[Brand]:
@@ -918,6 +1095,42 @@ class _OfferRankedParts:
         return rows
 
 
+class _RankedWords:
+    """A words search's parts in rank order, as the pagers slice them: the ranking reads ids
+    and ranking fields only (index-only where it can: a typo in a category ranks by its ids,
+    not by a sort of thousands of whole rows joined to their brand and category), and a slice
+    loads its own rows by id. The first `head` rows are read when the search is made (the
+    demand check looks at them) and serve the first page, so a first page costs one ranking,
+    not two."""
+
+    def __init__(self, parts: QuerySet[Part], *, head: int):
+        self.parts = parts
+        self.head = self._ranked(0, head)
+        self.complete = len(self.head) < head  # the head holds every match
+
+    def _ranked(self, start: int, stop: int | None) -> list[tuple]:
+        return list(self.parts.values_list("pk", "category_id", "brand_id", *_RANKING_FIELDS)[start:stop])
+
+    def count(self) -> int:
+        return len(self.head) if self.complete else self.parts.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key: slice) -> list[Part]:
+        start, stop = key.start or 0, key.stop
+        covered = self.complete or (stop is not None and stop <= len(self.head))
+        ranked = self.head[start:stop] if covered else self._ranked(start, stop)
+        loaded = _part_rows().in_bulk([pk for pk, *_rest in ranked])
+        rows = []
+        for pk, _category, _brand, *ranking in ranked:
+            if pk in loaded:
+                part = loaded[pk]
+                part.match, part.rank, part.similarity = ranking
+                rows.append(part)
+        return rows
+
+
 class PartSequence(Protocol):
     """What a pager needs of a search's parts: a slice (one bounded read) and a count."""
 
@@ -944,7 +1157,7 @@ class PartSearch:
     position: str = ""
     number_matches: list[PartMatch] = field(default_factory=list)
     sort_truncated: bool = False
-    unpositioned: QuerySet[Part] | None = None  # the parts before the position filter
+    unpositioned: QuerySet[Part] | None = None  # words: the parts before the position filter
     offers: dict[int, dict] | None = None  # read already to sort by them
 
     @cached_property
@@ -962,9 +1175,15 @@ class PartSearch:
     @cached_property
     def positions(self) -> list[PositionCount]:
         """How many parts each fitment position would give (part_position_counts); [] without a vehicle."""
-        if self.variant_id is None or self.unpositioned is None:
+        if self.variant_id is None:
             return []
-        return part_position_counts(variant_id=self.variant_id, parts=self.unpositioned)
+        parts = self.unpositioned
+        if parts is None and self.kind == SearchKind.VEHICLE:  # built here: the API never asks
+            parts = _part_rows().filter(pk__in=_fitted_part_ids(self.variant_id, category_ids=self.category_ids,
+                                                                brand_id=self.brand_id))
+        if parts is None:
+            return []
+        return part_position_counts(variant_id=self.variant_id, parts=parts)
 
     def best_offers(self, *, part_ids: Iterable[int]) -> dict[int, dict]:
         """The best offers of `part_ids` (a page): those read for the sort, else one lookup."""
@@ -990,8 +1209,8 @@ def _demand_count(*, reason: str, q: str, number: bool = False, category_id: int
     recording.count("demand", (reason, str(category or ""), str(brand or ""), query[:DEMAND_QUERY_MAX_LENGTH]))
 
 
-def _words_demand_check(*, parts: QuerySet[Part], q: str, category_id: int | None, brand_id: int | None) -> None:
-    rows = list(parts.values_list("pk", "category_id", "brand_id")[:DEMAND_SAMPLE])
+def _words_demand_check(*, parts: _RankedWords, q: str, category_id: int | None, brand_id: int | None) -> None:
+    rows = [(pk, category, brand) for pk, category, brand, *_ranking in parts.head[:DEMAND_SAMPLE]]
     if rows and not part_best_offers(part_ids=[pk for pk, _category, _brand in rows]):
         first = Part(pk=rows[0][0], category_id=rows[0][1], brand_id=rows[0][2])
         _demand_count(reason="no_offer", q=q, category_id=category_id, brand_id=brand_id, first=first)
@@ -999,7 +1218,7 @@ def _words_demand_check(*, parts: QuerySet[Part], q: str, category_id: int | Non
 
 def part_search(
     *, q: str = "", variant_id: int | None = None, category_id: int | None = None, brand_id: int | None = None,
-    position: str = "", sort: PartSort = PartSort.RELEVANCE,
+    position: str = "", sort: PartSort = PartSort.RELEVANCE, category_subtree: list[int] | None = None,
 ) -> PartSearch:
     """The one parts search, the same for the API (/api/v1/parts/) and the workshop's page.
 
@@ -1013,6 +1232,7 @@ def part_search(
       fitment `position` the vehicle's (it means nothing without one).
     - A sort other than relevance ranks the first SORT_LIMIT of those by best offer.
     Facets and position counts are counted when first asked for (PartSearch.facets/positions).
+    `category_subtree` is category_id's subtree when the caller has read it (search_references).
     """
     q = q.strip()
     position = position if variant_id is not None else ""
@@ -1033,26 +1253,33 @@ def part_search(
         if mode == "all":
             _demand_count(reason="no_match", q=q, number=True, category_id=category_id, brand_id=brand_id)
 
-    category_ids = _category_ids(category_id)
+    category_ids = (category_subtree if category_subtree is not None and category_id is not None
+                    else _category_ids(category_id))
     criteria = {"variant_id": variant_id, "q": q, "category_ids": category_ids, "brand_id": brand_id,
                 "position": position}
     unpositioned = None
     if q:
         kind = SearchKind.WORDS
-        parts = unpositioned = _words_search(q=q, category_ids=category_ids, brand_id=brand_id,
-                                             variant_id=variant_id)
-        if position:
-            parts = parts.filter(pk__in=part_ids_at_position(variant_id=variant_id, position=position))
+        words = {"q": q, "category_ids": category_ids, "brand_id": brand_id, "variant_id": variant_id}
+        if sort == PartSort.RELEVANCE and not position:
+            # The head covers the demand sample and the first page of either pager (the API's
+            # default limit and the workshop page's 20, each read with one more row).
+            parts = _words_ranked(**words, head=DEMAND_SAMPLE + 1)
+            unpositioned = parts.parts
+        else:
+            parts = unpositioned = _words_search(**words)
+            if position:
+                parts = parts.filter(pk__in=part_ids_at_position(variant_id=variant_id, position=position))
     elif variant_id is not None:
         kind = SearchKind.VEHICLE
-        unpositioned = _part_rows().filter(
-            pk__in=_fitted_part_ids(variant_id, category_ids=category_ids, brand_id=brand_id))
         parts = VehicleParts(variant_id=variant_id, category_ids=category_ids, brand_id=brand_id, position=position)
     else:
         kind = SearchKind.LIST
         parts = _filtered(_part_rows(), category_ids=category_ids, brand_id=brand_id)
     if sort == PartSort.RELEVANCE:
         if kind == SearchKind.WORDS:
+            if not isinstance(parts, _RankedWords):
+                parts = _RankedWords(parts, head=DEMAND_SAMPLE + 1)
             _words_demand_check(parts=parts, q=q, category_id=category_id, brand_id=brand_id)
         return PartSearch(kind=kind, parts=parts, by_id=kind != SearchKind.WORDS, unpositioned=unpositioned,
                           **criteria)

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Brand, Category, CrossReference, Fitment, Part
+from catalog.selectors import PartRow
 
 
 class BrandSerializer(serializers.ModelSerializer):
@@ -84,6 +85,8 @@ class PartSerializer(serializers.ModelSerializer):
         # fields and values as the declared ones (tests/catalog/test_serializers.py holds
         # them equal) at a tenth of DRF's per-field cost. Subclasses that declare more
         # fields than the ones below go the generic way.
+        if isinstance(instance, PartRow):
+            return self._row_representation(instance)
         if type(self) not in _FAST_SERIALIZERS:
             return super().to_representation(instance)
         brand, category = instance.brand, instance.category
@@ -110,6 +113,30 @@ class PartSerializer(serializers.ModelSerializer):
             data["rank"] = None if instance.rank is None else float(instance.rank)
             data["similarity"] = None if instance.similarity is None else float(instance.similarity)
         return data
+
+
+    def _row_representation(self, row: PartRow) -> dict:
+        """A PartRow (catalog.selectors) as a Part of the same values is rendered above."""
+        if type(self) is not PartSerializer:
+            raise TypeError(f"{type(self).__name__} renders parts, not PartRows")
+        return {
+            "id": row.id,
+            "brand": {"id": row.brand_id, "name": row.brand_name, "kind": row.brand_kind},
+            "number": row.number,
+            "number_key": row.number_key,
+            "name_id": row.name_id,
+            "name_en": row.name_en,
+            "category": {"id": row.category_id, "name_id": row.category_name_id, "name_en": row.category_name_en},
+            "status": row.status,
+            "superseded_by_id": row.superseded_by_id,
+            "attributes": row.attributes,
+            "weight_g": row.weight_g,
+            "length_mm": row.length_mm,
+            "width_mm": row.width_mm,
+            "height_mm": row.height_mm,
+            "version": row.version,
+            "best_offer": self.get_best_offer(row),
+        }
 
 
 _MATCH_HELP = ("Words: full_text, similar_category or similar_text; a part number: exact, supersedes, "

@@ -218,6 +218,42 @@ def test_bad_search_parameters_are_400_problems(api, shop, params):
     assert body["errors"][0]["field"] in params
 
 
+@pytest.mark.parametrize("query", [
+    "vehicle=12&category=3&brand=9", "vehicle=01&category=%203&brand=9.0", "vehicle=9223372036854775807",
+    "vehicle=9223372036854775808", "category=0", "brand=-4", "vehicle=", "vehicle=1&vehicle=2", "vehicle=١٢",
+    "q=%20%20kampas%20rem%20", "q=" + "x" * 200, "q=%20" + "x" * 200 + "%20", "q=" + "x" * 201, "q=a%00b", "q=",
+    "q=busi&position=front", "q=busi&sort=price", "q=busi&sort=", "vehicle=5&position=", "_nonce=7&page_size=3",
+])
+def test_search_parameters_clean_as_the_filterset_cleans_them(rf, query):
+    # The plain spellings are cleaned without building the FilterSet: the same values, or the same 400.
+    from rest_framework.exceptions import ValidationError
+    from rest_framework.request import Request
+
+    from catalog.api import PartSearchFilter, _part_search_params, _validated
+
+    def cleaned(clean):
+        try:
+            params = clean()
+        except ValidationError as exc:
+            return exc.detail
+        return {name: params.get(name) or None for name in PartSearchFilter.base_filters}
+
+    request = Request(rf.get("/api/v1/parts/?" + query))
+    assert cleaned(lambda: _part_search_params(request)) == cleaned(lambda: _validated(PartSearchFilter, request))
+
+
+def test_several_ids_that_name_nothing_are_a_404_for_the_first(api, shop):
+    # Checked in one statement, answered in a fixed order: vehicle, category, brand.
+    def detail(params):
+        return assert_problem(api.get("/api/v1/parts/", params), 404, "not_found")["detail"]
+
+    assert "vehicle variant with id 987654" in detail({"vehicle": 987654, "category": 987655, "brand": 987656})
+    assert "category with id 987655" in detail({"vehicle": shop.avanza.pk, "category": 987655, "brand": 987656})
+    assert "brand with id 987656" in detail({"vehicle": shop.avanza.pk, "category": shop.rem.pk, "brand": 987656})
+    found = api.get("/api/v1/parts/", {"vehicle": shop.avanza.pk, "category": shop.rem.pk, "brand": shop.toyota.pk})
+    assert found.status_code == 200 and {p["brand"]["id"] for p in found.json()["results"]} == {shop.toyota.pk}
+
+
 @pytest.mark.parametrize("name", ["vehicle", "category", "brand"])
 def test_an_id_that_names_nothing_is_a_404(api, shop, name):
     # Not a 400: the schema bounds an id but cannot know which ids exist.
@@ -349,3 +385,58 @@ def test_a_part_number_in_q_is_looked_up_as_a_number(api, shop):
     # Mixed text whose number is not there is words: close numbers do not count.
     words = api.get("/api/v1/parts/", {"q": "kampas rem 2019"}).json()["results"]
     assert all(row["match"] in ("full_text", "similar_category", "similar_text") for row in words)
+
+
+@pytest.mark.parametrize("filters", [{}, {"category": "rem"}, {"category": "kampas_rem"}, {"brand": "toyota"},
+                                     {"category": "rem", "brand": "toyota"}])
+def test_a_vehicle_search_reads_its_facets_with_its_references(api, shop, settings, filters):
+    # Facets, ids and the subtree in one round trip, the page in a second, the offers in a third.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog import selectors
+    from catalog.api import _facets_data
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 0
+    params = {"vehicle": shop.avanza.pk, **{name: getattr(shop, value).pk for name, value in filters.items()}}
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get("/api/v1/parts/", params).json()
+    category_ids = (selectors.category_descendant_ids(category_id=params["category"]) if "category" in params
+                    else None)
+    expected = selectors.part_facets_for_vehicle(variant_id=shop.avanza.pk, category_ids=category_ids,
+                                                 brand_id=params.get("brand"))
+    assert body["facets"] == _facets_data(expected) and expected.categories and expected.brands
+    catalog = [q["sql"] for q in queries.captured_queries if "catalog_" in q["sql"]]
+    assert len(catalog) == 2 and "catalog_variantfacet" in catalog[0]
+
+
+def test_facets_rendered_by_postgresql_are_the_bytes_drf_renders(api, shop, settings):
+    # Names with what JSON escapes (quotes, backslashes, control characters, U+2028), non-ASCII
+    # and emoji; a null English name is impossible (NOT NULL), a parent_id null is not.
+    import json
+
+    from rest_framework.renderers import JSONRenderer
+
+    from catalog import selectors
+    from catalog.api import _facets_data
+    from tests.catalog.factories import BrandFactory, CategoryFactory, FitmentFactory
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 0
+    names = ['Rem "depan"', "back\\slash", "tab\tnew\nline\x01\x1f\x7f", "line\u2028sep\u2029",
+             "Kaca spion kiri/kanan", "Ékor 🚗 ß", "</script>"]
+    for index, name in enumerate(names):
+        category = CategoryFactory(name_id=name, name_en=name[::-1], parent=shop.rem if index % 2 else None)
+        brand = BrandFactory(name=f"{name} {index}", slug=f"hostile-{index}")
+        FitmentFactory(part=PartFactory(category=category, brand=brand), variant=shop.avanza)
+    for params in ({"vehicle": shop.avanza.pk}, {"vehicle": shop.avanza.pk, "category": shop.rem.pk},
+                   {"vehicle": shop.avanza.pk, "brand": shop.toyota.pk}):
+        response = api.get("/api/v1/parts/", params)
+        category_ids = (selectors.category_descendant_ids(category_id=params["category"]) if "category" in params
+                        else None)
+        facets = _facets_data(selectors.part_facets_for_vehicle(variant_id=shop.avanza.pk, category_ids=category_ids,
+                                                                brand_id=params.get("brand")))
+        rendered = JSONRenderer().render({"facets": facets})[1:-1]  # '"facets":{…}' as DRF writes it
+        assert rendered in response.content
+        assert json.loads(response.content)["facets"] == facets
+        if "category" not in params and "brand" not in params:  # every hostile name is there
+            assert {f["name"] for f in facets["categories"]} >= set(names)

@@ -7,7 +7,7 @@ import pytest
 from catalog import selectors, services
 from catalog.normalise import part_number_normalise
 from catalog.selectors import MatchKind
-from tests.catalog.factories import PartFactory
+from tests.catalog.factories import BrandFactory, CategoryFactory, FitmentFactory, PartFactory, VehicleVariantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,9 +58,10 @@ def test_words_facets_count_the_searchs_own_words_query(shop):
     with CaptureQueriesContext(connection) as ctx:
         search = selectors.part_search(q="kampas rem", variant_id=shop.avanza.pk)
         facets = search.facets
-    # The words search chooses its step (full text, else a typo) with an EXISTS: once, not again for the facets.
-    steps = [q["sql"] for q in ctx.captured_queries if "search_vector" in q["sql"] and "LIMIT 1" in q["sql"]]
-    assert len(steps) == 1
+    # The words search chooses its step (full text, else a typo) by the step's first ranked rows (no
+    # EXISTS before them): once, not again for the facets.
+    steps = [q["sql"] for q in ctx.captured_queries if "search_vector" in q["sql"] and "LIMIT" in q["sql"]]
+    assert len(steps) == 1 and "ts_rank" in steps[0] and "LIMIT 21" in steps[0]
     assert facets == selectors.part_facets_for_vehicle(variant_id=shop.avanza.pk, q="kampas rem")
     assert facets.categories
 
@@ -211,3 +212,40 @@ def test_interchangeable_parts_are_bounded(shop):
 def test_stored_and_searched_numbers_share_one_key(shop, typed):
     assert part_number_normalise(typed) == shop.pad_oe.number_key == "044650K240"
     assert selectors.part_lookup_by_number(number=typed).matches[0].part == shop.pad_oe
+
+
+def test_facets_are_ordered_by_count_then_name_as_python_compares_then_id(db):
+    # Names a locale's collation orders differently from code points ("apa" < "Busi" < "busi" there).
+    variant = VehicleVariantFactory()
+    categories = [CategoryFactory(name_id=name) for name in ("busi", "apa", "Busi", "Ékor", "Zeta", "zeta")]
+    brands = [BrandFactory(name=name, slug=f"brand-{index}")
+              for index, name in enumerate(("bosch", "Aisin", "Bosch", "Ékor", "aisin"))]
+    for index, (category, brand) in enumerate(zip(categories, brands * 2, strict=False)):
+        for _ in range(1 + (index == 5)):  # two parts of "zeta" by "bosch": first in both facets
+            FitmentFactory(part=PartFactory(category=category, brand=brand), variant=variant)
+    expected_categories = ["zeta", "Busi", "Zeta", "apa", "busi", "Ékor"]
+    expected_brands = ["bosch", "Aisin", "Bosch", "aisin", "Ékor"]
+    for facets in (selectors.part_search_by_vehicle(variant_id=variant.pk).facets,
+                   selectors.part_facets_for_vehicle(variant_id=variant.pk, q="suku cadang")):
+        assert [f.name for f in facets.categories] == expected_categories
+        assert [f.name for f in facets.brands] == expected_brands
+        assert [f.count for f in facets.categories] == [2, 1, 1, 1, 1, 1]
+        assert sorted(facets.categories, key=lambda f: (-f.count, f.name, f.id)) == facets.categories
+        assert sorted(facets.brands, key=lambda f: (-f.count, f.name, f.id)) == facets.brands
+
+
+@pytest.mark.parametrize(("q", "match"), [("busi iridium", "full_text"), ("busii", "similar_category")])
+def test_ranked_words_page_as_the_ranked_query_does(shop, q, match):
+    # part_search reads the first ranked rows once (the demand check and the first page share
+    # them) and every other slice on its own: the same parts, order and ranking fields.
+    from tests.catalog.factories import parts_bulk
+
+    parts_bulk(brand=shop.ngk, category=shop.busi, count=45, name_id="Busi Iridium", name_en="Iridium plug")
+    search = selectors.part_search(q=q)
+    expected = list(selectors.part_search_by_words(q=q).values_list("pk", "match", "rank", "similarity"))
+    assert len(expected) > 2 * selectors.DEMAND_SAMPLE and expected[0][1] == match
+    assert search.parts.count() == len(expected) == len(search.parts)
+    for start, stop in ((0, 21), (0, 5), (3, 10), (20, 41), (21, 30), (40, 100), (0, 100)):
+        page = search.parts[start:stop]
+        assert [(p.pk, p.match, p.rank, p.similarity) for p in page] == expected[start:stop]
+        assert all(p.brand.name == "NGK" and p.category_id == shop.busi.pk for p in page)

@@ -29,6 +29,23 @@ def test_part_representation_matches_the_declared_fields(shop):
         assert list(fast) == PartSerializer.Meta.fields
 
 
+def test_a_part_row_renders_as_its_part(shop):
+    # The API's vehicle pages read PartRows (no model instances): the same JSON, with every type.
+    shop.disc.attributes = {"diameter_mm": 255, "vented": True, "note": "ö"}
+    shop.disc.save()
+    context = {"best_offers": {shop.disc.pk: {"supplier_id": 1, "price": 1000, "lead_time_days": 2}}}
+    listing = selectors.part_search(variant_id=shop.avanza.pk).parts
+    rows, parts = listing.as_rows()[0:50], listing[0:50]
+    assert len(rows) > 3 and all(isinstance(row, selectors.PartRow) for row in rows)
+    assert [row.id for row in rows] == [part.pk for part in parts]
+    for row, part in zip(rows, parts, strict=True):
+        fast, generic = PartSerializer(context=context).to_representation(row), declared(PartSerializer, part, context)
+        assert fast == PartSerializer(context=context).to_representation(part) == generic
+        assert [type(value) for value in fast.values()] == [type(value) for value in generic.values()]
+    descending = listing.order_by("-id").as_rows()[0:2]
+    assert [row.id for row in descending] == [part.pk for part in listing.order_by("-id")[0:2]]
+
+
 def test_ranked_part_representation_matches_the_declared_fields(shop):
     parts = list(selectors.part_search_by_words(q="kampas rem")[:10])
     assert parts

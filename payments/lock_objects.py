@@ -53,9 +53,3 @@ def refund_lock(*, refund_id: int) -> Refund:
     """Lock one refund (FOR UPDATE), with its intent read alongside (not locked)."""
     return Refund.objects.select_for_update(of=("self",)).select_related("intent").get(pk=refund_id)
 
-
-def payment_intent_delete_new(*, intent_id: int) -> None:
-    """Delete an intent this transaction has just created (and so holds): its charge failed, and
-    nothing refers to it yet."""
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM payments_paymentintent WHERE id = %s", [intent_id])

@@ -29,7 +29,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from okto88.audit import AuditAction, audit_record
-from okto88.errors import ApplicationError
 from okto88.services import outbox_event_write
 from payments.adapters import gateway
 from payments.errors import (
@@ -43,7 +42,6 @@ from payments.errors import (
 )
 from payments.events import payment_status_changed_payload
 from payments.lock_objects import (
-    payment_intent_delete_new,
     payment_intent_lock,
     payment_intent_lock_by_reference,
     payment_intent_lock_or_create,
@@ -146,49 +144,43 @@ def payment_intent_create(
     # bool is an int subclass: True would otherwise charge Rp 1.
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValueError("amount must be a positive number of rupiah")
-    # No savepoint (two statements on every placement): a refusal (another payment under this
-    # reference, a charge the gateway refused or could not take, whose new row is deleted) is
-    # raised once the block has ended cleanly, so a caller's transaction goes on as it did when
-    # a savepoint was rolled back. Any other error ends it.
-    with transaction.atomic(savepoint=False):
-        intent, failure = _intent_create(reference=reference, amount=amount, method=method, customer=customer,
-                                         expires_at=expires_at)
-    if failure is not None:
-        raise failure
+    if method == PaymentMethod.TERMS:
+        # Inside the placement's transaction: no savepoint (two statements on every placement);
+        # a conflict ends the caller's transaction, as it ends the placement.
+        with transaction.atomic(savepoint=False):
+            return _intent_terms(reference=reference, amount=amount, method=method, expires_at=expires_at)
+    # A charge runs in a transaction of its own (decision 0001): a gateway error rolls the new
+    # intent back.
+    with transaction.atomic():
+        return _intent_charged(reference=reference, amount=amount, method=method, customer=customer,
+                               expires_at=expires_at)
+
+
+def _intent_terms(*, reference: str, amount: int, method: str, expires_at: datetime | None) -> PaymentIntent:
+    """Settled at once: created settled (no gateway), with the event _intent_move writes."""
+    intent, created = payment_intent_lock_or_create(
+        reference=reference, amount=amount, method=method, status=PaymentStatus.SETTLED,
+        expires_at=expires_at, settled_at=timezone.now())
+    if created:
+        _intent_event(intent=intent)
+    else:
+        _reference_conflict_check(intent=intent, amount=amount, method=method)
     return intent
 
 
-def _intent_create(*, reference: str, amount: int, method: str, customer: dict,
-                   expires_at: datetime | None) -> tuple[PaymentIntent, ApplicationError | None]:
-    if method == PaymentMethod.TERMS:
-        # Settled at once: created settled (no gateway), with the event _intent_move writes.
-        intent, created = payment_intent_lock_or_create(
-            reference=reference, amount=amount, method=method, status=PaymentStatus.SETTLED,
-            expires_at=expires_at, settled_at=timezone.now())
-        if created:
-            _intent_event(intent=intent)
-    else:
-        intent, created = payment_intent_lock_or_create(
-            reference=reference, amount=amount, method=method, status=PaymentStatus.PENDING,
-            expires_at=expires_at)
-    if not created and (intent.amount != amount or intent.method != method):
-        return intent, PaymentReferenceConflict(
-            f"Payment {reference} already exists for Rp {intent.amount} by {intent.method}.",
-            extra={"reference": reference},
-        )
-    if method == PaymentMethod.TERMS:
-        return intent, None
+def _intent_charged(*, reference: str, amount: int, method: str, customer: dict,
+                    expires_at: datetime | None) -> PaymentIntent:
+    intent, created = payment_intent_lock_or_create(
+        reference=reference, amount=amount, method=method, status=PaymentStatus.PENDING,
+        expires_at=expires_at)
+    if not created:
+        _reference_conflict_check(intent=intent, amount=amount, method=method)
     if intent.status != PaymentStatus.PENDING or intent.gateway_transaction_id:
-        return intent, None  # charged before
-    try:
-        charge = gateway.gateway_charge(
-            order_id=reference, gross_amount=amount, payment_type=PAYMENT_TYPES[method],
-            customer=customer, expires_at=expires_at,
-        )
-    except ApplicationError as exc:  # GatewayUnavailable, GatewayRejected: no payment is left behind
-        if created:
-            payment_intent_delete_new(intent_id=intent.pk)
-        return intent, exc
+        return intent  # charged before
+    charge = gateway.gateway_charge(
+        order_id=reference, gross_amount=amount, payment_type=PAYMENT_TYPES[method],
+        customer=customer, expires_at=expires_at,
+    )
     intent.gateway_transaction_id = charge.transaction_id[:64]
     intent.bank = charge.bank[:20]
     intent.va_number = charge.va_number[:40]
@@ -201,7 +193,15 @@ def _intent_create(*, reference: str, amount: int, method: str, customer: dict,
     status = GATEWAY_STATUSES.get(charge.transaction_status)
     if status and status != PaymentStatus.PENDING:
         _intent_move(intent=intent, status=status)
-    return intent, None
+    return intent
+
+
+def _reference_conflict_check(*, intent: PaymentIntent, amount: int, method: str) -> None:
+    if intent.amount != amount or intent.method != method:
+        raise PaymentReferenceConflict(
+            f"Payment {intent.reference} already exists for Rp {intent.amount} by {intent.method}.",
+            extra={"reference": intent.reference},
+        )
 
 
 # --- Ending ---------------------------------------------------------------------------

@@ -86,28 +86,20 @@ class PartSerializer(serializers.ModelSerializer):
         # them equal) at a tenth of DRF's per-field cost. Subclasses that declare more
         # fields than the ones below go the generic way.
         if isinstance(instance, PartRow):
-            return self._row_representation(instance)
+            if type(self) is not PartSerializer:
+                raise TypeError(f"{type(self).__name__} renders parts, not PartRows")
+            return self._row_data(instance)
         if type(self) not in _FAST_SERIALIZERS:
             return super().to_representation(instance)
         brand, category = instance.brand, instance.category
-        data = {
-            "id": instance.pk,
-            "brand": {"id": brand.pk, "name": str(brand.name), "kind": str(brand.kind)},
-            "number": str(instance.number),
-            "number_key": str(instance.number_key),
-            "name_id": str(instance.name_id),
-            "name_en": str(instance.name_en),
-            "category": {"id": category.pk, "name_id": str(category.name_id), "name_en": str(category.name_en)},
-            "status": str(instance.status),
-            "superseded_by_id": instance.superseded_by_id,
-            "attributes": instance.attributes,
-            "weight_g": int(instance.weight_g),
-            "length_mm": int(instance.length_mm),
-            "width_mm": int(instance.width_mm),
-            "height_mm": int(instance.height_mm),
-            "version": int(instance.version),
-            "best_offer": self.get_best_offer(instance),
-        }
+        data = self._row_data(PartRow(
+            id=instance.pk, number=str(instance.number), number_key=str(instance.number_key),
+            name_id=str(instance.name_id), name_en=str(instance.name_en), status=str(instance.status),
+            superseded_by_id=instance.superseded_by_id, attributes=instance.attributes,
+            weight_g=int(instance.weight_g), length_mm=int(instance.length_mm), width_mm=int(instance.width_mm),
+            height_mm=int(instance.height_mm), version=int(instance.version), brand_id=brand.pk,
+            brand_name=str(brand.name), brand_kind=str(brand.kind), category_id=category.pk,
+            category_name_id=str(category.name_id), category_name_en=str(category.name_en)))
         if type(self) is RankedPartSerializer:
             data["match"] = str(instance.match)
             data["rank"] = None if instance.rank is None else float(instance.rank)
@@ -115,10 +107,8 @@ class PartSerializer(serializers.ModelSerializer):
         return data
 
 
-    def _row_representation(self, row: PartRow) -> dict:
-        """A PartRow (catalog.selectors) as a Part of the same values is rendered above."""
-        if type(self) is not PartSerializer:
-            raise TypeError(f"{type(self).__name__} renders parts, not PartRows")
+    def _row_data(self, row: PartRow) -> dict:
+        """The declared fields' values, from a PartRow (a search page's, or one made of a Part)."""
         return {
             "id": row.id,
             "brand": {"id": row.brand_id, "name": row.brand_name, "kind": row.brand_kind},

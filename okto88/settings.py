@@ -107,7 +107,8 @@ MIDDLEWARE = [
     "okto88.unavailable.DatabaseUnavailableMiddleware",
     "okto88.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the header text of the settings built once (okto88/content_security_policy.py).
+    "okto88.content_security_policy.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "okto88.language.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -132,3 +132,96 @@ def test_no_python_of_ours_renders_a_style_attribute_or_inline_script():
     markup = re.compile(r"<[a-z][^>]*\sstyle=|<[a-z][^>]*\son[a-z]+=|<script>|<style", re.IGNORECASE)
     found = [str(Path(path).relative_to(settings.BASE_DIR)) for path in sources if markup.search(path.read_text())]
     assert found == []
+
+
+def _both_headers(make_response, *, nonce: bool = False, path: str = "/") -> tuple[dict, dict]:
+    """The headers django-csp's middleware and ours (okto88.content_security_policy) set on the same response."""
+    from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
+    from django.test import RequestFactory
+
+    from okto88.content_security_policy import CSPMiddleware
+
+    headers = []
+    for middleware_class in (DjangoCSPMiddleware, CSPMiddleware):
+        request = RequestFactory().get(path)
+        middleware = middleware_class(lambda r: None)
+        middleware.process_request(request)
+        if nonce:
+            str(request.csp_nonce)
+            request._csp_nonce = "fixed-nonce"  # the same in both
+        response = middleware.process_response(request, make_response())
+        headers.append({k: v for k, v in response.headers.items() if "Content-Security-Policy" in k})
+    return headers[0], headers[1]
+
+
+def test_the_policy_built_once_is_django_csps():
+    """okto88.content_security_policy keeps the settings' header text between responses: the same text as
+    django-csp's for a plain response, a nonce, a view's own update, replace and exemption, the report-only
+    policy, an excluded prefix, and after the settings change."""
+    from csp.constants import NONE
+    from django.http import HttpResponse
+    from django.test import override_settings
+
+    def plain():
+        return HttpResponse("x")
+
+    def updated():
+        response = HttpResponse("x")
+        response._csp_update = {"img-src": ["https://img.example"]}
+        return response
+
+    def replaced():
+        response = HttpResponse("x")
+        response._csp_replace = {"script-src": [NONE]}
+        return response
+
+    def exempt():
+        response = HttpResponse("x")
+        response._csp_exempt = True
+        return response
+
+    def preset():
+        response = HttpResponse("x")
+        response["Content-Security-Policy"] = "default-src 'none'"
+        return response
+
+    cases = [(plain, {}), (updated, {}), (replaced, {}), (exempt, {}), (preset, {}), (plain, {"nonce": True})]
+    for make_response, options in cases:
+        expected, ours = _both_headers(make_response, **options)
+        assert ours == expected, (make_response.__name__, options)
+    assert "'nonce-fixed-nonce'" in _both_headers(plain, nonce=True)[1]["Content-Security-Policy"]
+    assert "https://img.example" in _both_headers(updated)[1]["Content-Security-Policy"]
+
+    changed = {"DIRECTIVES": {"default-src": ["'none'"]}, "EXCLUDE_URL_PREFIXES": ["/skip/"]}
+    report_only = {"DIRECTIVES": {"default-src": ["'self'"], "report-uri": "/csp-report/"}}
+    with override_settings(CONTENT_SECURITY_POLICY=changed, CONTENT_SECURITY_POLICY_REPORT_ONLY=report_only):
+        for path in ("/", "/skip/this"):
+            expected, ours = _both_headers(plain, path=path)
+            assert ours == expected, path
+        assert _both_headers(plain)[1] == {"Content-Security-Policy": "default-src 'none'",
+                                           "Content-Security-Policy-Report-Only":
+                                               "default-src 'self'; report-uri /csp-report/"}
+        assert "Content-Security-Policy" not in _both_headers(plain, path="/skip/this")[1]
+    expected, ours = _both_headers(plain)
+    assert ours == expected and "'none'" not in ours["Content-Security-Policy"].split("default-src")[1][:8]
+
+
+def test_a_nonce_asked_for_after_the_header_is_an_error():
+    from csp.exceptions import CSPNonceError
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from okto88.content_security_policy import CSPMiddleware
+
+    request = RequestFactory().get("/")
+    middleware = CSPMiddleware(lambda r: None)
+    middleware.process_request(request)
+    middleware.process_response(request, HttpResponse("x"))
+    with pytest.raises(CSPNonceError):
+        str(request.csp_nonce)
+
+
+def test_the_project_serves_through_the_cached_policy(client):
+    assert "okto88.content_security_policy.CSPMiddleware" in settings.MIDDLEWARE
+    assert "csp.middleware.CSPMiddleware" not in settings.MIDDLEWARE
+    assert_strict(client.get("/healthz"), "/healthz")

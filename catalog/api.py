@@ -129,9 +129,11 @@ def _offer_json(offer: dict | None) -> bytes:
     return _offer_encoder.encode(offer).encode()
 
 
-def _page_body(page: _RenderedPage) -> bytes:
-    """The page with each part's best offer of this moment (one lookup for the page)."""
-    offers = selectors.part_best_offers(part_ids=page.part_ids)
+def _page_body(page: _RenderedPage, offers: dict[int, dict] | None = None) -> bytes:
+    """The page with each part's best offer of this moment (one lookup for the page, unless the
+    request has read them already: `offers`, the page's parts' best offers)."""
+    if offers is None:
+        offers = selectors.part_best_offers(part_ids=page.part_ids)
     body = [page.pieces[0]]
     for part_id, piece in zip(page.part_ids, page.pieces[1:], strict=True):
         body += (_offer_json(offers.get(part_id)), piece)
@@ -142,7 +144,19 @@ def _json_response(body: bytes) -> HttpResponse:
     return HttpResponse(body, content_type="application/json")
 
 
-def _search_response(request, compute: Callable[[], _RenderedPage], *, by_offers: bool = False) -> HttpResponse:
+@dataclass(frozen=True)
+class _Computed:
+    """A page computed for a request, with its parts' best offers when the search read them already."""
+
+    page: _RenderedPage
+    offers: dict[int, dict] | None = None
+
+
+def _computed_body(computed: _Computed) -> bytes:
+    return _page_body(computed.page, computed.offers)
+
+
+def _search_response(request, compute: Callable[[], _Computed], *, by_offers: bool = False) -> HttpResponse:
     """`compute()`'s page for this request with its best offers, from the cache where it can.
 
     Two entries per absolute URL (the page links in the data carry it): the rendered page
@@ -157,7 +171,7 @@ def _search_response(request, compute: Callable[[], _RenderedPage], *, by_offers
     order comes from the offers (`by_offers`) is stored and read back under both versions."""
     seconds = _search_cache_seconds()
     if seconds <= 0:
-        return _json_response(_page_body(compute()))
+        return _json_response(_computed_body(compute()))
     url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:32]
     # The key prefixes name the entries' formats: entries of another format are never read back.
     page_key, body_key = (cache.make_key(f"catalog:search:{kind}:{url}") for kind in ("pages", "bodies"))
@@ -170,7 +184,7 @@ def _search_response(request, compute: Callable[[], _RenderedPage], *, by_offers
         offers_version = (int(offers_version) if offers_version is not None
                           else selectors.cache_version(selectors.BEST_OFFER_VERSION_KEY))
         if catalog_version is None or (by_offers and offers_version is None):
-            return _json_response(_page_body(compute()))
+            return _json_response(_computed_body(compute()))
         versions = f"{catalog_version}:{offers_version}:".encode()
         if offers_version is not None and stored_body is not None and stored_body.startswith(versions):
             return _json_response(stored_body[len(versions):])
@@ -183,11 +197,13 @@ def _search_response(request, compute: Callable[[], _RenderedPage], *, by_offers
                 page = stored
     except Exception:
         logger.warning("search cache unavailable", exc_info=True)
-        return _json_response(_page_body(compute()))
+        return _json_response(_computed_body(compute()))
     fresh = page is None
+    offers = None
     if fresh:
-        page = compute()
-    body = _page_body(page)
+        computed = compute()
+        page, offers = computed.page, computed.offers
+    body = _page_body(page, offers)
     try:
         pipe = redis.pipeline(transaction=False)
         if fresh:
@@ -434,12 +450,14 @@ class PartListApi(generics.GenericAPIView):
         by_offers = request.query_params.get("sort", selectors.PartSort.RELEVANCE) != selectors.PartSort.RELEVANCE
         return _search_response(request, lambda: self._page(request), by_offers=by_offers)
 
-    def _page(self, request) -> _RenderedPage:
-        data = self._search(request)
-        return _page_render(data, data["results"])
+    def _page(self, request) -> _Computed:
+        data, offers = self._search(request)
+        page = _page_render(data, data["results"])
+        return _Computed(page, None if offers is None else offers(page.part_ids))
 
-    def _search(self, request) -> dict:
-        """The page as plain data, without best offers (_page_render leaves room for them)."""
+    def _search(self, request) -> tuple[dict, Callable[[tuple[int, ...]], dict[int, dict] | None] | None]:
+        """The page as plain data, without best offers (_page_render leaves room for them), and,
+        for a search that read some best offers already, what gives a page's offers from those."""
         params = _part_search_params(request)
         # Both pagings' parameters are checked whichever applies: a bad one is never ignored.
         ranked = RankedPagination()
@@ -455,7 +473,7 @@ class PartListApi(generics.GenericAPIView):
         serializer_class = (RankedPartSerializer if search.kind in (selectors.SearchKind.WORDS,
                                                                     selectors.SearchKind.NUMBER) else PartSerializer)
         parts = search.parts
-        if isinstance(parts, selectors.VehicleParts):
+        if isinstance(parts, (selectors.VehicleParts, selectors.RankedWords)):
             parts = parts.as_rows()  # rendered from plain rows: no model instances per page
         page = paginator.paginate_queryset(parts, request, view=self)
         results = serializer_class(page, many=True, context=self.get_serializer_context()).data
@@ -464,7 +482,7 @@ class PartListApi(generics.GenericAPIView):
             data["facets"] = _FacetsJSON(references.vehicle_facets_json)
         elif search.facets is not None:
             data["facets"] = _facets_data(search.facets)
-        return data
+        return data, (search.sampled_best_offers if search.sampled_offers is not None else None)
 
 
 class PartDetailApi(generics.GenericAPIView):
@@ -531,9 +549,9 @@ class PartLookupApi(generics.GenericAPIView):
     def get(self, request):
         return _search_response(request, lambda: self._page(request))
 
-    def _page(self, request) -> _RenderedPage:
+    def _page(self, request) -> _Computed:
         data = self._lookup(request)
-        return _page_render(data, [match["part"] for match in data["results"]])
+        return _Computed(_page_render(data, [match["part"] for match in data["results"]]))
 
     def _lookup(self, request) -> dict:
         params = _validated(PartLookupFilter, request)

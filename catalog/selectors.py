@@ -848,46 +848,134 @@ def part_search_by_words(
     return _words_search(q=q, category_ids=_category_ids(category_id), brand_id=brand_id, variant_id=variant_id)
 
 
+@dataclass(frozen=True)
+class _WordsStep:
+    """One step of a words search, ranked: as SQL on catalog_part `p` (the ranking's columns,
+    its condition with the search's filters, each with its parameters; ordered by `order`
+    best first, then id) and as the equivalent queryset, built only when asked for (a count,
+    a sort by offer, a position, the facets). tests/catalog/test_selectors_search.py holds the
+    two equal."""
+
+    match: WordsMatch
+    rank: str
+    similarity: str
+    columns_params: tuple
+    where: str
+    where_params: tuple
+    order: str  # "rank" or "similarity"
+    build: Callable[[], QuerySet[Part]]
+
+    @cached_property
+    def parts(self) -> QuerySet[Part]:
+        return self.build()
+
+    def ranked_sql(self, *, start: int, stop: int | None) -> tuple[str, list]:
+        """The step's ranked slice with each part's PartRow columns, in one statement: the ranking
+        reads ids and ranking fields only (index-only where it can), then the slice's rows are
+        joined to their brand and category."""
+        limit = "" if stop is None else f" LIMIT {int(stop) - int(start)}"
+        # Fixed fragments and whole numbers only; every value is a parameter.
+        sql = (f"SELECT {_PART_ROW_COLUMNS}, r.match, r.rank, r.similarity FROM ("  # noqa: S608
+               f"SELECT p.id, %s AS match, {self.rank} AS rank, {self.similarity} AS similarity "
+               f"FROM catalog_part p WHERE {self.where} ORDER BY {self.order} DESC, p.id{limit} OFFSET {int(start)}"
+               f") r JOIN catalog_part p ON p.id = r.id {_PART_ROW_JOINS} ORDER BY r.{self.order} DESC, r.id")
+        return sql, [self.match.value, *self.columns_params, *self.where_params]
+
+
+def _words_filter_sql(*, category_ids: list[int] | None, brand_id: int | None,
+                      variant_id: int | None) -> tuple[list[str], list]:
+    """The filters of _words_steps' base queryset as SQL conditions on catalog_part p."""
+    where: list[str] = []
+    params: list = []
+    if variant_id is not None:
+        where.append("p.id IN (SELECT f.part_id FROM catalog_fitment f WHERE f.variant_id = %s)")
+        params.append(variant_id)
+    if category_ids is not None:
+        where.append(f"p.category_id IN ({', '.join(['%s'] * len(category_ids))})" if category_ids else "false")
+        params += category_ids
+    if brand_id is not None:
+        where.append("p.brand_id = %s")
+        params.append(brand_id)
+    return where, params
+
+
+def _score_sql(column: str, scores: dict[int, float]) -> tuple[str, list]:
+    """_score_of as SQL on catalog_part p."""
+    if not scores:
+        return "%s", [0.0]
+    whens = " ".join(f"WHEN p.{column} = %s THEN %s" for _pk in scores)
+    return f"CASE {whens} ELSE %s END", [value for item in scores.items() for value in item] + [0.0]
+
+
 def _words_steps(
     *, q: str, category_ids: list[int] | None, brand_id: int | None, variant_id: int | None
-) -> Iterator[tuple[QuerySet[Part], bool]]:
+) -> Iterator[tuple[_WordsStep | None, bool]]:
     """part_search_by_words' steps in order, each ranked, with whether it is the last: the
-    first that finds anything (within the filters) wins, the last whatever it finds."""
+    first that finds anything (within the filters) wins, the last whatever it finds. None
+    for words that cannot match anything."""
     text = " ".join(search_words(q))
     query = _prefix_query(q)
     if not text or query is None:
-        yield Part.objects.none(), True
+        yield None, True
         return
-    base = _part_rows()
-    if variant_id is not None:
-        base = base.filter(pk__in=_fitted_part_ids(variant_id))
-    base = _filtered(base, category_ids=category_ids, brand_id=brand_id)
+    filters, filter_params = _words_filter_sql(category_ids=category_ids, brand_id=brand_id, variant_id=variant_id)
 
-    yield base.filter(search_vector=query).annotate(
-        rank=SearchRank(F("search_vector"), query),
-        similarity=Value(1.0, output_field=FloatField()),
-        match=Value(WordsMatch.FULL_TEXT.value),
-    ).order_by("-rank", "pk"), False
+    def base() -> QuerySet[Part]:
+        parts = _part_rows()
+        if variant_id is not None:
+            parts = parts.filter(pk__in=_fitted_part_ids(variant_id))
+        return _filtered(parts, category_ids=category_ids, brand_id=brand_id)
+
+    def where(condition: str) -> str:
+        return " AND ".join([*filters, condition])
+
+    tsquery = " & ".join(f"{word}:*" for word in search_words(q))
+    yield _WordsStep(
+        match=WordsMatch.FULL_TEXT, order="rank",
+        rank="ts_rank(p.search_vector, to_tsquery(%s::regconfig, %s))", similarity="%s",
+        columns_params=(SEARCH_CONFIG, tsquery, 1.0),
+        where=where("p.search_vector @@ (to_tsquery(%s::regconfig, %s))"),
+        where_params=(*filter_params, SEARCH_CONFIG, tsquery),
+        build=lambda: base().filter(search_vector=query).annotate(
+            rank=SearchRank(F("search_vector"), query),
+            similarity=Value(1.0, output_field=FloatField()),
+            match=Value(WordsMatch.FULL_TEXT.value),
+        ).order_by("-rank", "pk")), False
 
     categories, brands = _similar_categories_and_brands(text)
     if categories or brands:
-        yield base.filter(Q(category_id__in=list(categories)) | Q(brand_id__in=list(brands))).annotate(
-            rank=Value(0.0, output_field=FloatField()),
-            similarity=Greatest(_score_of("category_id", categories), _score_of("brand_id", brands)),
-            match=Value(WordsMatch.SIMILAR_CATEGORY.value),
-        ).order_by("-similarity", "pk"), False
+        by_category, category_params = _score_sql("category_id", categories)
+        by_brand, brand_params = _score_sql("brand_id", brands)
+        either = [f"p.{column} IN ({', '.join(['%s'] * len(ids))})"
+                  for column, ids in (("category_id", categories), ("brand_id", brands)) if ids]
+        yield _WordsStep(
+            match=WordsMatch.SIMILAR_CATEGORY, order="similarity",
+            rank="%s", similarity=f"GREATEST({by_category}, {by_brand})",
+            columns_params=(0.0, *category_params, *brand_params),
+            where=where(f"({' OR '.join(either)})"),
+            where_params=(*filter_params, *categories, *brands),
+            build=lambda: base().filter(Q(category_id__in=list(categories)) | Q(brand_id__in=list(brands))).annotate(
+                rank=Value(0.0, output_field=FloatField()),
+                similarity=Greatest(_score_of("category_id", categories), _score_of("brand_id", brands)),
+                match=Value(WordsMatch.SIMILAR_CATEGORY.value),
+            ).order_by("-similarity", "pk")), False
 
-    yield base.filter(search_text__trigram_word_similar=text).annotate(
-        rank=Value(0.0, output_field=FloatField()),
-        similarity=TrigramWordSimilarity(text, "search_text"),
-        match=Value(WordsMatch.SIMILAR_TEXT.value),
-    ).order_by("-similarity", "pk"), True
+    yield _WordsStep(
+        match=WordsMatch.SIMILAR_TEXT, order="similarity",
+        rank="%s", similarity="WORD_SIMILARITY(%s, p.search_text)", columns_params=(0.0, text),
+        where=where("p.search_text %%> %s"), where_params=(*filter_params, text),
+        build=lambda: base().filter(search_text__trigram_word_similar=text).annotate(
+            rank=Value(0.0, output_field=FloatField()),
+            similarity=TrigramWordSimilarity(text, "search_text"),
+            match=Value(WordsMatch.SIMILAR_TEXT.value),
+        ).order_by("-similarity", "pk")), True
 
 
 def _words_search(
     *, q: str, category_ids: list[int] | None, brand_id: int | None, variant_id: int | None
 ) -> QuerySet[Part]:
-    for parts, last in _words_steps(q=q, category_ids=category_ids, brand_id=brand_id, variant_id=variant_id):
+    for step, last in _words_steps(q=q, category_ids=category_ids, brand_id=brand_id, variant_id=variant_id):
+        parts = Part.objects.none() if step is None else step.parts
         if last or parts.exists():
             return parts
     raise AssertionError("the last step is always taken")
@@ -895,13 +983,13 @@ def _words_search(
 
 def _words_ranked(
     *, q: str, category_ids: list[int] | None, brand_id: int | None, variant_id: int | None, head: int
-) -> _RankedWords:
-    """_words_search's parts as _RankedWords: each step's first `head` ranked rows tell
+) -> RankedWords:
+    """_words_search's parts as RankedWords: each step's first `head` ranked rows tell
     whether it found anything, instead of an EXISTS before them. (PostgreSQL plans that EXISTS
     as a sequential scan, as if thousands of parts matched: for words that few parts have it
     read most of the table.)"""
-    for parts, last in _words_steps(q=q, category_ids=category_ids, brand_id=brand_id, variant_id=variant_id):
-        ranked = _RankedWords(parts, head=head)
+    for step, last in _words_steps(q=q, category_ids=category_ids, brand_id=brand_id, variant_id=variant_id):
+        ranked = RankedWords(step, head=head)
         if last or ranked.head:
             return ranked
     raise AssertionError("the last step is always taken")
@@ -1095,21 +1183,70 @@ class _OfferRankedParts:
         return rows
 
 
-class _RankedWords:
-    """A words search's parts in rank order, as the pagers slice them: the ranking reads ids
-    and ranking fields only (index-only where it can: a typo in a category ranks by its ids,
-    not by a sort of thousands of whole rows joined to their brand and category), and a slice
-    loads its own rows by id. The first `head` rows are read when the search is made (the
-    demand check looks at them) and serve the first page, so a first page costs one ranking,
-    not two."""
+def _part_rows_by_id(ids: list[int]) -> dict[int, PartRow]:
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_PART_ROW_COLUMNS} FROM catalog_part p {_PART_ROW_JOINS} WHERE p.id = ANY(%s)",  # noqa: S608
+                       [ids])
+        return {row[0]: _part_row(row) for row in cursor.fetchall()}
 
-    def __init__(self, parts: QuerySet[Part], *, head: int):
-        self.parts = parts
+
+class RankedPartRow(NamedTuple):
+    """A words search's part as a page lists it (a PartRow) with its ranking fields."""
+
+    part: PartRow
+    match: str
+    rank: float | None
+    similarity: float | None
+
+    @property
+    def pk(self) -> int:
+        return self.part.id
+
+
+class RankedWords:
+    """A words search's parts in rank order, as the pagers slice them: each slice is one
+    statement (_WordsStep.ranked_sql: the ranking reads ids and ranking fields only, index-only
+    where it can, and the slice's rows are joined to their brand and category), read as plain
+    rows. The first `head` rows are read when the search is made (the demand check looks at
+    them) and serve the first page, so a first page costs one statement. A slice is a list of
+    Part (loaded by id, with the ranking fields set on them) or, as_rows(), of RankedPartRow."""
+
+    def __init__(self, source: _WordsStep | QuerySet[Part] | None, *, head: int):
+        self.source, self.rows = source, False
         self.head = self._ranked(0, head)
         self.complete = len(self.head) < head  # the head holds every match
 
-    def _ranked(self, start: int, stop: int | None) -> list[tuple]:
-        return list(self.parts.values_list("pk", "category_id", "brand_id", *_RANKING_FIELDS)[start:stop])
+    @property
+    def parts(self) -> QuerySet[Part]:
+        """The ranked parts as a queryset (counts, the facets, the position counts)."""
+        if self.source is None:
+            return Part.objects.none()
+        return self.source.parts if isinstance(self.source, _WordsStep) else self.source
+
+    def as_rows(self) -> RankedWords:
+        """The same parts, each slice a list of RankedPartRow (no model instances)."""
+        copy = object.__new__(RankedWords)
+        copy.source, copy.head, copy.complete, copy.rows = self.source, self.head, self.complete, True
+        return copy
+
+    def _ranked(self, start: int, stop: int | None) -> list[RankedPartRow]:
+        if self.source is None or (stop is not None and stop <= start):
+            return []
+        if not isinstance(self.source, _WordsStep):  # a step narrowed further (a position): ranked, then rows by id
+            ranked = list(self.source.values_list("pk", *_RANKING_FIELDS)[start:stop])
+            rows = _part_rows_by_id([pk for pk, *_ranking in ranked])
+            return [RankedPartRow(rows[pk], *ranking) for pk, *ranking in ranked if pk in rows]
+        sql, params = self.source.ranked_sql(start=start, stop=stop)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        ranking = len(PartRow._fields)
+        # As the queryset's FloatField annotations read: a literal score comes back as numeric.
+        return [RankedPartRow(_part_row(row[:ranking]), row[ranking], *(None if value is None else float(value)
+                                                                         for value in row[ranking + 1:]))
+                for row in rows]
 
     def count(self) -> int:
         return len(self.head) if self.complete else self.parts.count()
@@ -1117,18 +1254,20 @@ class _RankedWords:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, key: slice) -> list[Part]:
+    def __getitem__(self, key: slice) -> list[Part] | list[RankedPartRow]:
         start, stop = key.start or 0, key.stop
         covered = self.complete or (stop is not None and stop <= len(self.head))
         ranked = self.head[start:stop] if covered else self._ranked(start, stop)
-        loaded = _part_rows().in_bulk([pk for pk, *_rest in ranked])
-        rows = []
-        for pk, _category, _brand, *ranking in ranked:
-            if pk in loaded:
-                part = loaded[pk]
-                part.match, part.rank, part.similarity = ranking
-                rows.append(part)
-        return rows
+        if self.rows:
+            return ranked
+        loaded = _part_rows().in_bulk([row.pk for row in ranked])
+        parts = []
+        for row in ranked:
+            if row.pk in loaded:
+                part = loaded[row.pk]
+                part.match, part.rank, part.similarity = row.match, row.rank, row.similarity
+                parts.append(part)
+        return parts
 
 
 class PartSequence(Protocol):
@@ -1159,6 +1298,14 @@ class PartSearch:
     sort_truncated: bool = False
     unpositioned: QuerySet[Part] | None = None  # words: the parts before the position filter
     offers: dict[int, dict] | None = None  # read already to sort by them
+    # The best offers the demand check read (words by relevance): (the parts looked up, their offers).
+    sampled_offers: tuple[frozenset[int], dict[int, dict]] | None = None
+
+    @property
+    def _unpositioned(self) -> QuerySet[Part] | None:
+        if self.unpositioned is None and isinstance(self.parts, RankedWords):
+            return self.parts.parts  # no position: the ranked parts themselves
+        return self.unpositioned
 
     @cached_property
     def facets(self) -> Facets | None:
@@ -1170,14 +1317,14 @@ class PartSearch:
         unfiltered = self.kind == SearchKind.WORDS and self.category_ids is None and self.brand_id is None
         return part_facets_for_vehicle(variant_id=self.variant_id, q=self.q if self.kind == SearchKind.WORDS else None,
                                        category_ids=self.category_ids, brand_id=self.brand_id, position=self.position,
-                                       words=self.unpositioned if unfiltered else None)
+                                       words=self._unpositioned if unfiltered else None)
 
     @cached_property
     def positions(self) -> list[PositionCount]:
         """How many parts each fitment position would give (part_position_counts); [] without a vehicle."""
         if self.variant_id is None:
             return []
-        parts = self.unpositioned
+        parts = self._unpositioned
         if parts is None and self.kind == SearchKind.VEHICLE:  # built here: the API never asks
             parts = _part_rows().filter(pk__in=_fitted_part_ids(self.variant_id, category_ids=self.category_ids,
                                                                 brand_id=self.brand_id))
@@ -1185,11 +1332,23 @@ class PartSearch:
             return []
         return part_position_counts(variant_id=self.variant_id, parts=parts)
 
+    def sampled_best_offers(self, part_ids: Iterable[int]) -> dict[int, dict] | None:
+        """The best offers of `part_ids` from those the demand check read; None if it did not read them all."""
+        if self.sampled_offers is None:
+            return None
+        looked_up, offers = self.sampled_offers
+        part_ids = list(part_ids)
+        if not looked_up.issuperset(part_ids):
+            return None
+        return {pk: offers[pk] for pk in part_ids if pk in offers}
+
     def best_offers(self, *, part_ids: Iterable[int]) -> dict[int, dict]:
         """The best offers of `part_ids` (a page): those read for the sort, else one lookup."""
         if self.offers is not None:
             return {pk: self.offers[pk] for pk in part_ids if pk in self.offers}
-        return part_best_offers(part_ids=part_ids)
+        part_ids = list(part_ids)
+        sampled = self.sampled_best_offers(part_ids)
+        return part_best_offers(part_ids=part_ids) if sampled is None else sampled
 
 
 # Demand without supply (the operations view's business figures): a search whose parts have no
@@ -1209,11 +1368,16 @@ def _demand_count(*, reason: str, q: str, number: bool = False, category_id: int
     recording.count("demand", (reason, str(category or ""), str(brand or ""), query[:DEMAND_QUERY_MAX_LENGTH]))
 
 
-def _words_demand_check(*, parts: _RankedWords, q: str, category_id: int | None, brand_id: int | None) -> None:
-    rows = [(pk, category, brand) for pk, category, brand, *_ranking in parts.head[:DEMAND_SAMPLE]]
-    if rows and not part_best_offers(part_ids=[pk for pk, _category, _brand in rows]):
-        first = Part(pk=rows[0][0], category_id=rows[0][1], brand_id=rows[0][2])
+def _words_demand_check(*, parts: RankedWords, q: str, category_id: int | None,
+                        brand_id: int | None) -> tuple[list[int], dict[int, dict]]:
+    """Count the search if its first DEMAND_SAMPLE parts have no offer; returns their ids and offers."""
+    rows = [row.part for row in parts.head[:DEMAND_SAMPLE]]
+    part_ids = [row.id for row in rows]
+    offers = part_best_offers(part_ids=part_ids) if rows else {}
+    if rows and not offers:
+        first = Part(pk=rows[0].id, category_id=rows[0].category_id, brand_id=rows[0].brand_id)
         _demand_count(reason="no_offer", q=q, category_id=category_id, brand_id=brand_id, first=first)
+    return part_ids, offers
 
 
 def part_search(
@@ -1264,8 +1428,7 @@ def part_search(
         if sort == PartSort.RELEVANCE and not position:
             # The head covers the demand sample and the first page of either pager (the API's
             # default limit and the workshop page's 20, each read with one more row).
-            parts = _words_ranked(**words, head=DEMAND_SAMPLE + 1)
-            unpositioned = parts.parts
+            parts = _words_ranked(**words, head=DEMAND_SAMPLE + 1)  # its queryset built when asked for
         else:
             parts = unpositioned = _words_search(**words)
             if position:
@@ -1278,11 +1441,13 @@ def part_search(
         parts = _filtered(_part_rows(), category_ids=category_ids, brand_id=brand_id)
     if sort == PartSort.RELEVANCE:
         if kind == SearchKind.WORDS:
-            if not isinstance(parts, _RankedWords):
-                parts = _RankedWords(parts, head=DEMAND_SAMPLE + 1)
-            _words_demand_check(parts=parts, q=q, category_id=category_id, brand_id=brand_id)
-        return PartSearch(kind=kind, parts=parts, by_id=kind != SearchKind.WORDS, unpositioned=unpositioned,
-                          **criteria)
+            if not isinstance(parts, RankedWords):
+                parts = RankedWords(parts, head=DEMAND_SAMPLE + 1)
+            sampled_ids, sampled_offers = _words_demand_check(parts=parts, q=q, category_id=category_id,
+                                                              brand_id=brand_id)
+            return PartSearch(kind=kind, parts=parts, unpositioned=unpositioned,
+                              sampled_offers=(frozenset(sampled_ids), sampled_offers), **criteria)
+        return PartSearch(kind=kind, parts=parts, by_id=True, unpositioned=unpositioned, **criteria)
 
     ranking: dict[int, tuple] = {}
     if isinstance(parts, VehicleParts):

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Brand, Category, CrossReference, Fitment, Part
-from catalog.selectors import PartRow
+from catalog.selectors import PartRow, RankedPartRow
 
 
 class BrandSerializer(serializers.ModelSerializer):
@@ -89,6 +89,14 @@ class PartSerializer(serializers.ModelSerializer):
             if type(self) is not PartSerializer:
                 raise TypeError(f"{type(self).__name__} renders parts, not PartRows")
             return self._row_data(instance)
+        if isinstance(instance, RankedPartRow):
+            if type(self) is not RankedPartSerializer:
+                raise TypeError(f"{type(self).__name__} renders parts, not RankedPartRows")
+            data = self._row_data(instance.part)
+            data["match"] = str(instance.match)
+            data["rank"] = None if instance.rank is None else float(instance.rank)
+            data["similarity"] = None if instance.similarity is None else float(instance.similarity)
+            return data
         if type(self) not in _FAST_SERIALIZERS:
             return super().to_representation(instance)
         brand, category = instance.brand, instance.category

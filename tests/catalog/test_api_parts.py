@@ -440,3 +440,66 @@ def test_facets_rendered_by_postgresql_are_the_bytes_drf_renders(api, shop, sett
         assert json.loads(response.content)["facets"] == facets
         if "category" not in params and "brand" not in params:  # every hostile name is there
             assert {f["name"] for f in facets["categories"]} >= set(names)
+
+
+@pytest.mark.parametrize("params", [
+    {"q": "kampas rem"}, {"q": "kampas rem", "limit": 2}, {"q": "kampas rem", "limit": 3, "offset": 1},
+    {"q": "kampas rm"}, {"q": "kampas rem", "vehicle": "avanza"}, {"q": "brake pad", "category": "rem"},
+    {"q": "kampas", "brand": "toyota"}, {"q": "xyzzy qqq"}, {"q": "rem", "vehicle": "avanza", "position": "front"},
+])
+def test_a_words_page_is_its_parts_rendered_as_drf_renders_them(api, shop, settings, params):
+    """The API reads a words page as plain rows in one statement (selectors.RankedWords.as_rows) and the
+    page's best offers once (those of the demand check): the same bytes as the parts of the ranked query,
+    rendered field by field by DRF with their best offers read for the page."""
+    from rest_framework import serializers
+    from rest_framework.renderers import JSONRenderer
+
+    from catalog import selectors
+    from catalog.serializers import RankedPartSerializer
+    from tests.catalog.factories import parts_bulk
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 0
+    parts_bulk(brand=shop.toyota, category=shop.rem, count=4, name_id="Kampas rem ekstra", name_en="Brake pad extra")
+    named = {"avanza": shop.avanza.pk, "rem": shop.rem.pk, "toyota": shop.toyota.pk}
+    params = {name: named[value] if name in ("vehicle", "category", "brand") else value
+              for name, value in params.items()}
+    offers = {shop.pad_oe.pk: {"supplier_id": 1, "price": 1000, "lead_time_days": 2, "note": "ö"}}
+    looked_up = []
+
+    def source(*, part_ids):
+        looked_up.append(list(part_ids))
+        return {pk: offers[pk] for pk in part_ids if pk in offers}
+
+    with selectors.best_offer_source_using(source):
+        response = api.get("/api/v1/parts/", params)
+        assert response.status_code == 200, response.content
+        lookups = len(looked_up)
+        words = selectors.part_search_by_words(
+            q=params["q"], variant_id=params.get("vehicle"), brand_id=params.get("brand"),
+            category_id=params.get("category"))
+        if "position" in params:
+            words = words.filter(pk__in=selectors.part_ids_at_position(variant_id=params["vehicle"],
+                                                                       position=params["position"]))
+        offset, limit = int(params.get("offset", 0)), int(params.get("limit", 20))
+        parts = list(words[offset:offset + limit])
+        context = {"best_offers": source(part_ids=[part.pk for part in parts])}
+    rows = [serializers.ModelSerializer.to_representation(RankedPartSerializer(context=context), part)
+            for part in parts]
+    assert JSONRenderer().render(rows)[1:-1] in response.content
+    assert [row["id"] for row in response.json()["results"]] == [part.pk for part in parts]
+    if params["q"] != "xyzzy qqq":
+        assert parts
+    if parts and params.get("limit", 20) == 20 and "position" not in params:
+        assert lookups == 1  # the demand check's offers serve the first page
+
+
+def test_words_read_a_page_in_one_statement(api, shop, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 0
+    api.get("/api/v1/me/")
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/api/v1/parts/", {"q": "kampas rem"}).status_code == 200
+    catalog = [q["sql"] for q in queries.captured_queries if "catalog_part" in q["sql"]]
+    assert len(catalog) == 1 and "ts_rank" in catalog[0] and "catalog_brand" in catalog[0]

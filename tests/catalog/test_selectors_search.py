@@ -249,3 +249,9 @@ def test_ranked_words_page_as_the_ranked_query_does(shop, q, match):
         page = search.parts[start:stop]
         assert [(p.pk, p.match, p.rank, p.similarity) for p in page] == expected[start:stop]
         assert all(p.brand.name == "NGK" and p.category_id == shop.busi.pk for p in page)
+        # The API's plain rows (one statement per slice): the same parts, ranking fields and types.
+        rows = search.parts.as_rows()[start:stop]
+        assert [(r.pk, r.match, r.rank, r.similarity) for r in rows] == expected[start:stop]
+        assert [type(r.rank) for r in rows] == [type(p.rank) for p in page]
+        assert all(isinstance(r, selectors.RankedPartRow) and r.part.brand_name == "NGK"
+                   and r.part.category_id == shop.busi.pk for r in rows)

@@ -55,6 +55,24 @@ def test_ranked_part_representation_matches_the_declared_fields(shop):
         assert list(fast) == RankedPartSerializer.Meta.fields
 
 
+@pytest.mark.parametrize("q", ["kampas rem", "kampas rm", "remm depan"])
+def test_a_ranked_part_row_renders_as_its_part(shop, q):
+    # The API's words pages read RankedPartRows (no model instances): the same JSON, with every type.
+    shop.pad_oe.attributes = {"thickness_mm": 12.5, "note": "ö"}
+    shop.pad_oe.save()
+    context = {"best_offers": {shop.pad_oe.pk: {"supplier_id": 1, "price": 1000, "lead_time_days": 2}}}
+    parts = selectors.part_search(q=q).parts
+    rows, instances = parts.as_rows()[0:10], parts[0:10]
+    assert rows and all(isinstance(row, selectors.RankedPartRow) for row in rows)
+    for row, part in zip(rows, instances, strict=True):
+        fast = RankedPartSerializer(context=context).to_representation(row)
+        generic = declared(RankedPartSerializer, part, context)
+        assert fast == generic and list(fast) == RankedPartSerializer.Meta.fields
+        assert [type(value) for value in fast.values()] == [type(value) for value in generic.values()]
+    with pytest.raises(TypeError):
+        PartSerializer(context=context).to_representation(rows[0])
+
+
 def test_number_lookup_representation_matches_the_declared_fields(shop):
     context = {"best_offers": {shop.disc.pk: {"supplier_id": 1, "price": 1000, "lead_time_days": 2}}}
     for number in (shop.disc.number, "04465-0K24"):  # exact and interchangeable; close numbers

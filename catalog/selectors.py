@@ -791,7 +791,7 @@ def _prefix_query(q: str) -> SearchQuery | None:
 
 # Category documents are a few hundred short rows: scoring all of them is cheaper than
 # one trigram recheck of the thousands of parts a common word matches.
-_SIMILAR_CATEGORIES_SQL = """
+_SIMILAR_CATEGORIES_AND_BRANDS_SQL = """
 WITH RECURSIVE hit AS (
     SELECT id, word_similarity(%(q)s, lower(concat_ws(' ', name_id, name_en, replace(synonyms, ',', ' '))))
            AS score
@@ -802,21 +802,23 @@ subtree(id, score) AS (
     UNION
     SELECT c.id, s.score FROM catalog_category c JOIN subtree s ON c.parent_id = s.id
 )
-SELECT id, max(score) FROM subtree GROUP BY id
-"""
-_SIMILAR_BRANDS_SQL = """
-SELECT id, word_similarity(%(q)s, lower(name)) AS score FROM catalog_brand
+SELECT false, id, max(score) FROM subtree GROUP BY id
+UNION ALL
+SELECT true, id, word_similarity(%(q)s, lower(name)) FROM catalog_brand
 WHERE word_similarity(%(q)s, lower(name)) >= %(threshold)s
 """
 
 
 def _similar_categories_and_brands(text: str) -> tuple[dict[int, float], dict[int, float]]:
+    """The categories (with their subtrees) and brands whose names look like `text`, with their
+    scores; one round trip."""
     params = {"q": text, "threshold": WORD_SIMILARITY_THRESHOLD}
+    categories: dict[int, float] = {}
+    brands: dict[int, float] = {}
     with connection.cursor() as cursor:
-        cursor.execute(_SIMILAR_CATEGORIES_SQL, params)
-        categories = {pk: float(score) for pk, score in cursor.fetchall()}
-        cursor.execute(_SIMILAR_BRANDS_SQL, params)
-        brands = {pk: float(score) for pk, score in cursor.fetchall()}
+        cursor.execute(_SIMILAR_CATEGORIES_AND_BRANDS_SQL, params)
+        for is_brand, pk, score in cursor.fetchall():
+            (brands if is_brand else categories)[pk] = float(score)
     return categories, brands
 
 

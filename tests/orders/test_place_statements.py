@@ -57,3 +57,26 @@ def test_a_typical_placement_issues_at_most_20_statements(method, status, most):
     assert order.supplier_orders.count() == 2
     assert sorted(Stock.objects.filter(offer__in=offers).values_list("reserved", flat=True)) == [1, 2, 3]
     assert StockMovement.objects.filter(reference=order.number, reason="reservation").count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_terms_placement_enqueues_its_first_step_once_after_commit(monkeypatch):
+    from okto88.celery import app
+
+    carriers_ensure()
+    buyer, _offers = typical_cart()
+    shipping = cheapest_shipping(buyer=buyer)
+    sent = []
+
+    def send_task(name, args=None, kwargs=None, **options):
+        sent.append((name, kwargs, options))
+
+    monkeypatch.setattr(app, "send_task", send_task)
+
+    order = services.order_place(workshop=buyer.workshop, actor=buyer.user, address=buyer.address,
+                                 payment_method="terms", shipping_choices=shipping, idempotency_key=uuid.uuid4().hex)
+
+    steps = [sent_task for sent_task in sent if sent_task[0].startswith("orders.")]
+    assert [(name, kwargs) for name, kwargs, _ in steps] == [
+        ("orders.step_open_for_acceptance", {"order_id": order.pk})]
+    assert not steps[0][2].get("chain")  # one step: nothing chained after it

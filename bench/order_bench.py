@@ -41,7 +41,10 @@ What it does, in one run (about 8-12 minutes on 2 cores at the defaults):
 7. order_place: --solo (200) calls by one client (server time: the call's wall time in the
    client, its statements counted in-process by an execute wrapper), then --clients (16)
    client processes, each its own connection and its own workshops/carts, --placements in
-   total, the workers still running (they take the new orders' steps, as in production).
+   total. Before these two phases the workers cancel their consumer (Celery control
+   cancel_consumer) and finish the tasks they hold: the new orders' steps wait in the queue,
+   so the figures are placement's own rather than placement competing with two workers
+   that each want one of the two cores (the steps are measured in 5).
    Before each call the client previews that workshop's checkout (untimed), as the cart page
    or an API client's preview does before it places: the courier's rates for its routes are
    then kept (SHIPPING_QUOTE_CACHE_SECONDS) and the call's time is the placement's own. The
@@ -265,6 +268,30 @@ def wait_workers(names: list[str], processes: Processes, timeout: float = 60) ->
             missing -= set(reply)
     if missing:
         raise RuntimeError(f"workers not ready after {timeout}s: {sorted(missing)}")
+
+
+def workers_pause(names: list[str], processes: Processes, timeout: float = 120) -> int:
+    """The workers stop taking messages from the bench's queue (Celery control cancel_consumer)
+    and finish what they hold; returns the messages left waiting in the queue. The order_place
+    phases run so: their figures are placement's own, not placement's against two workers that
+    each want a core (the workflow's steps are measured in phase 1)."""
+    from okto88.celery import app
+
+    app.control.cancel_consumer(QUEUE, destination=names, reply=True, timeout=5)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        processes.check_alive()
+        inspect = app.control.inspect(destination=names, timeout=1)
+        busy = [task for replies in (inspect.active() or {}, inspect.reserved() or {})
+                for tasks in replies.values() for task in tasks]
+        if not busy:
+            with app.connection_for_write() as connection:
+                try:
+                    return connection.default_channel.queue_declare(QUEUE, passive=True).message_count
+                except connection.channel_errors:  # an empty queue is no queue on the Redis transport
+                    return 0
+        time.sleep(0.2)
+    raise RuntimeError(f"workers still busy {timeout}s after their consumer was cancelled")
 
 
 # --- placing orders (client processes) ---------------------------------------------------
@@ -721,11 +748,13 @@ def main() -> int:
             workflow_rate = in_fulfilment / workflow_seconds
             say(f"    done in {time.monotonic() - t:5.1f}s: {counts}; placement errors {placed_summary['errors'] or 0}")
 
-            # 2. order_place alone, then under 16 clients
-            say(f"  order_place: {args.solo} placements by one client, workers running ...")
+            # 2. order_place alone, then under 16 clients, the workers paused
+            waiting = workers_pause(names, processes)
+            say(f"  workers' consumer cancelled, the tasks they held done ({waiting} message(s) left queued)")
+            say(f"  order_place: {args.solo} placements by one client, workers paused ...")
             solo = latency_summary(place_concurrently(workshop_ids=solo_ids, supplier_ids=supplier_ids, clients=1))
             say(f"  order_place: {args.placements:,} placements by {args.clients} concurrent clients, "
-                "workers running ...")
+                "workers paused ...")
             t = time.monotonic()
             latency = latency_summary(place_concurrently(workshop_ids=latency_ids, supplier_ids=supplier_ids,
                                                          clients=args.clients))

@@ -41,6 +41,7 @@ from catalog.read_models import (
 )
 from catalog.selectors import BEST_OFFER_VERSION_KEY, CATALOG_VERSION_KEY, part_supersession_would_loop
 from okto88.errors import ApplicationError
+from okto88.redis_connection import redis_client
 from okto88.services import outbox_event_write
 from vehicles.models import VehicleVariant
 
@@ -98,22 +99,30 @@ def category_search_document_refresh(*, category: Category) -> int:
 
 # --- Search cache version ---------------------------------------------------------------
 
-def _cache_version_incr(key: str) -> None:
+def _cache_versions_incr(*keys: str) -> None:
+    """Move the counters at `keys` on, in one Redis round trip. A missing counter (first use, or
+    the cache was flushed) starts from the clock (see selectors.cache_version) and then moves on
+    like the others: SET … NX and INCR for every key, in one pipeline on the platform's shared
+    client. (Django's cache.incr cost an EXISTS and an INCR, each on a client it builds per call:
+    two round trips and ~1 ms of Python per counter, twice in every placement.)"""
     try:
-        try:
-            cache.incr(key)
-        except ValueError:  # no counter yet: start one from the clock (see selectors.cache_version)
-            cache.add(key, time.time_ns(), timeout=None)
+        now = time.time_ns()
+        pipe = redis_client().pipeline(transaction=False)
+        for key in keys:
+            cache_key = cache.make_key(key)
+            pipe.set(cache_key, now, nx=True)
+            pipe.incr(cache_key)
+        pipe.execute()
     except Exception:  # cached search pages then expire on their own timeout
-        logger.warning("cache version bump of %s failed", key, exc_info=True)
+        logger.warning("cache version bump of %s failed", ", ".join(keys), exc_info=True)
 
 
 def _cache_version_bump(key: str) -> None:
     # Moved on now and again after the commit: a reader between the two could see the first
     # new version but the old rows and cache them under it; the second bump drops that. (The
     # first also serves code that never commits, such as a test inside its transaction.)
-    _cache_version_incr(key)
-    transaction.on_commit(lambda: _cache_version_incr(key))
+    _cache_versions_incr(key)
+    transaction.on_commit(lambda: _cache_versions_incr(key))
 
 
 def catalog_cache_version_bump() -> None:

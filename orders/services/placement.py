@@ -13,7 +13,8 @@ Placement (`order_place`) in three phases, and why:
    rows locked in pk order, one all-or-nothing conditional update: never oversell; a lost race
    → `out_of_stock` and nothing is saved), so that the rows every buyer of a part needs are
    held for the shortest time. `order.placed`, a `supplier_order.created` per supplier order,
-   the payment's and the stock's events go to the outbox in one INSERT.
+   the payment's and the stock's events go to the outbox in one INSERT, the order's timeline
+   events (placed, paid) to its table in another (orders.timeline.order_events_batched).
 3. Prepaid methods only, after commit: `order_payment_start` charges at the gateway (HTTP)
    and attaches the intent in a short second transaction.
 
@@ -70,7 +71,7 @@ from orders.models import Order, OrderLine, OrderStatus, SupplierOrder
 from orders.services.checkout import PlanGroup, PlanLine, _apply_choices, _checkout_plan, _plan_totals
 from orders.services.lifecycle import order_payment_start, workflow_start
 from orders.state import OPEN, order_transition_created, supplier_order_event
-from orders.timeline import order_event_write
+from orders.timeline import order_event_write, order_events_batched
 from payments import services as payment_services
 from payments.models import PaymentMethod, PaymentStatus
 from suppliers import services as supplier_services
@@ -287,35 +288,38 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
     OrderLine.objects.bulk_create(order_lines)
 
     # Every outbox event of the placement (order, supplier orders, payment, stock) in one INSERT,
-    # in the order they are written here.
+    # in the order they are written here; its two timeline events (placed, the move to paid) in
+    # another, before the stock is reserved.
     with outbox_events_batched():
-        order_event_write(order=order, kind="placed", actor=actor,
-                          message=f"{len(groups)} supplier order(s), total {rupiah(order.grand_total)}",
-                          data={"grand_total": order.grand_total, "supplier_orders": len(groups),
-                                "accepted_changes": [c.change() for c in changed]})
-        # `order.placed` and each supplier order's `supplier_order.created` (its supplier's ERP
-        # follows them).
-        outbox_events_write(events=[
-            NewOutboxEvent(topic="order.placed", aggregate_type="order", aggregate_id=order.pk,
-                           payload=order_placed_payload(order=order)),
-            *(supplier_order_event(supplier_order=supplier_order, order_number=order.number,
-                                   workshop_id=order.workshop_id, line_count=len(group.lines))
-              for supplier_order, group in zip(supplier_orders, groups, strict=True))])
-        if payment_method == PaymentMethod.TERMS:
-            # No gateway: the intent is settled at once (payments writes `payment.settled`), in this
-            # same transaction, so a terms order is never placed without its payment.
-            intent = payment_services.payment_intent_create(
-                reference=order.number, amount=order.grand_total, method=payment_method,
-                customer=_customer(workshop=workshop, actor=actor, address=address), expires_at=None)
-            order.payment_intent = intent
-            if intent.status == PaymentStatus.SETTLED:
-                order_transition_created(order=order, to=OrderStatus.PAID, actor=actor, step="order_place",
-                                         reason=gettext_noop("pay later (terms)"), also=("payment_intent",))
-                # Paid at once: fulfilment starts when this transaction commits, not after the
-                # outbox relay has carried `payment.settled` to the workflow (a queue's length later).
-                workflow_start(order=order)
-            else:
-                order.save(update_fields=["payment_intent", "updated_at"])
+        with order_events_batched():
+            order_event_write(order=order, kind="placed", actor=actor,
+                              message=f"{len(groups)} supplier order(s), total {rupiah(order.grand_total)}",
+                              data={"grand_total": order.grand_total, "supplier_orders": len(groups),
+                                    "accepted_changes": [c.change() for c in changed]})
+            # `order.placed` and each supplier order's `supplier_order.created` (its supplier's ERP
+            # follows them).
+            outbox_events_write(events=[
+                NewOutboxEvent(topic="order.placed", aggregate_type="order", aggregate_id=order.pk,
+                               payload=order_placed_payload(order=order)),
+                *(supplier_order_event(supplier_order=supplier_order, order_number=order.number,
+                                       workshop_id=order.workshop_id, line_count=len(group.lines))
+                  for supplier_order, group in zip(supplier_orders, groups, strict=True))])
+            if payment_method == PaymentMethod.TERMS:
+                # No gateway: the intent is settled at once (payments writes `payment.settled`), in
+                # this same transaction, so a terms order is never placed without its payment.
+                intent = payment_services.payment_intent_create(
+                    reference=order.number, amount=order.grand_total, method=payment_method,
+                    customer=_customer(workshop=workshop, actor=actor, address=address), expires_at=None)
+                order.payment_intent = intent
+                if intent.status == PaymentStatus.SETTLED:
+                    order_transition_created(order=order, to=OrderStatus.PAID, actor=actor, step="order_place",
+                                             reason=gettext_noop("pay later (terms)"), also=("payment_intent",))
+                    # Paid at once: fulfilment starts when this transaction commits, not after the
+                    # outbox relay has carried `payment.settled` to the workflow (a queue's length
+                    # later).
+                    workflow_start(order=order)
+                else:
+                    order.save(update_fields=["payment_intent", "updated_at"])
         # Last, so that the stock rows (and their parts' best offers) stay locked for as short a
         # time as possible: placements of the same parts queue on them until this one commits.
         try:

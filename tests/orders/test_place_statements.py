@@ -57,3 +57,57 @@ def test_a_typical_placement_issues_at_most_20_statements(method, status, most):
     assert order.supplier_orders.count() == 2
     assert sorted(Stock.objects.filter(offer__in=offers).values_list("reserved", flat=True)) == [1, 2, 3]
     assert StockMovement.objects.filter(reference=order.number, reason="reservation").count() == 3
+    # its timeline: placed, then (terms) paid, in one INSERT in the placement's transaction
+    timeline_inserts = [sql for sql in statements if sql.startswith('INSERT INTO "orders_orderevent"')]
+    kinds = list(order.events.order_by("created_at", "id").values_list("kind", flat=True))
+    assert kinds[0] == "placed"
+    if method == "terms":
+        assert kinds == ["placed", "status.paid"] and len(timeline_inserts) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_terms_placement_enqueues_its_first_step_once_after_commit(monkeypatch):
+    from okto88.celery import app
+
+    carriers_ensure()
+    buyer, _offers = typical_cart()
+    shipping = cheapest_shipping(buyer=buyer)
+    sent = []
+
+    def send_task(name, args=None, kwargs=None, **options):
+        sent.append((name, kwargs, options))
+
+    monkeypatch.setattr(app, "send_task", send_task)
+
+    order = services.order_place(workshop=buyer.workshop, actor=buyer.user, address=buyer.address,
+                                 payment_method="terms", shipping_choices=shipping, idempotency_key=uuid.uuid4().hex)
+
+    steps = [sent_task for sent_task in sent if sent_task[0].startswith("orders.")]
+    assert [(name, kwargs) for name, kwargs, _ in steps] == [
+        ("orders.step_open_for_acceptance", {"order_id": order.pk})]
+    assert not steps[0][2].get("chain")  # one step: nothing chained after it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_order_events_batched_writes_the_blocks_events_in_one_insert_in_order():
+    from django.db import transaction
+
+    from orders.timeline import order_event_write, order_events_batched
+    from tests.orders.factories import order_row_make
+
+    order = order_row_make()
+    before = order.events.count()
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries, order_events_batched():
+        first = order_event_write(order=order, kind="placed", message="one")
+        with order_events_batched():  # a nested block adds to the outer one
+            order_event_write(order=order, kind="status.paid", step="order_place")
+        assert first.pk is None and order.events.count() == before  # nothing written yet
+    assert first.pk is not None
+    assert len([q for q in queries.captured_queries if "orders_orderevent" in q["sql"]]) == 2  # the INSERT, the count
+    events = list(order.events.order_by("created_at", "id"))[before:]
+    assert [(e.kind, e.message, e.step) for e in events] == [("placed", "one", ""), ("status.paid", "", "order_place")]
+
+    with pytest.raises(RuntimeError), transaction.atomic(), order_events_batched():
+        order_event_write(order=order, kind="placed")
+        raise RuntimeError("the caller failed")
+    assert order.events.count() == before + 2

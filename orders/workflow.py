@@ -48,7 +48,7 @@ from okto88.areas import courier_area
 from okto88.recording import record
 from okto88.tracing import current_trace_id
 from orders.errors import OrderNotRedrivable, PermanentStepError
-from orders.lock_objects import order_lock, supplier_order_lock, supplier_order_lock_with
+from orders.lock_objects import order_lock, order_lock_step_done, supplier_order_lock, supplier_order_lock_step_done
 from orders.models import (
     Order,
     OrderEvent,
@@ -79,9 +79,9 @@ from orders.state import (
     order_touch,
     order_transition,
     order_transition_locked,
+    supplier_order_move_locked,
     supplier_order_transition,
     supplier_order_transition_allowed,
-    supplier_orders_move,
 )
 from orders.timeline import order_event_write
 from payments.errors import GatewayCircuitOpen, GatewayRejected, GatewayUnavailable
@@ -519,19 +519,15 @@ def step_begin(*, order_id: int | None, step: str, task_id: str, enqueued_at: dt
                        supplier_order_id=supplier_order_id)
 
 
-def _step_done(*, step: str) -> Exists:
-    return Exists(StepRun.objects.filter(order_id=OuterRef("pk"), supplier_order__isnull=True, step=step,
-                                         status=StepStatus.SUCCEEDED))
-
-
 def _supplier_order_step_done(*, step: str) -> Exists:
     return Exists(StepRun.objects.filter(supplier_order_id=OuterRef("pk"), step=step, status=StepStatus.SUCCEEDED))
 
 
 def step_finish(ctx: StepContext, *, status: str, error: str = "", error_code: str = "") -> None:
     finished_at = timezone.now()
-    StepRun.objects.filter(pk=ctx.run.pk).update(status=status, finished_at=finished_at, error=error[:2000],
-                                                 error_code=error_code[:60])
+    with connection.cursor() as cursor:  # the ORM's UPDATE … WHERE id, without building a queryset per attempt
+        cursor.execute("UPDATE orders_steprun SET status = %s, finished_at = %s, error = %s, error_code = %s"
+                       " WHERE id = %s", [status, finished_at, error[:2000], error_code[:60], ctx.run.pk])
     ctx.run.status, ctx.run.finished_at, ctx.run.error_code = status, finished_at, error_code[:60]
 
 
@@ -565,7 +561,7 @@ def exception_code(exc: BaseException) -> str:
 def _locked_order_and_done(ctx: StepContext) -> tuple[Order, bool]:
     """The order row locked, and whether this step already succeeded, in one query. The lock
     serialises a second delivery of the step, so it sees the first one's StepRun."""
-    order = order_lock(order_id=ctx.order_id, step_done=_step_done(step=ctx.step))
+    order = order_lock_step_done(order_id=ctx.order_id, step=ctx.step)
     return order, order.step_done
 
 
@@ -573,8 +569,7 @@ def _locked_supplier_order_and_done(ctx: StepContext) -> tuple[Order, SupplierOr
     """The order row, then the supplier order's, locked; and whether this step of the supplier
     order already succeeded."""
     order = order_lock(order_id=ctx.order_id)
-    supplier_order = supplier_order_lock_with(supplier_order_id=ctx.supplier_order_id,
-                                              step_done=_supplier_order_step_done(step=ctx.step))
+    supplier_order = supplier_order_lock_step_done(supplier_order_id=ctx.supplier_order_id, step=ctx.step)
     return order, supplier_order, supplier_order.step_done
 
 
@@ -641,17 +636,18 @@ def step_book_courier(ctx: StepContext) -> str:
                 weight_g=supplier_order.weight_g)
     with transaction.atomic():
         order, locked, done = _locked_supplier_order_and_done(ctx)
-        if supplier_orders_move(supplier_orders=SupplierOrder.objects.filter(pk=locked.pk, shipment__isnull=True),
-                                to=SupplierOrderStatus.CONFIRMED, shipment=shipment):
+        if locked.shipment_id is None:  # linked once (the row is locked and fresh)
+            # One UPDATE of the locked row: the booking linked, the status confirmed if the
+            # table allows it (a pickup may have moved it on already); the instance carries both.
+            supplier_order_move_locked(supplier_order=locked, order=order, to=SupplierOrderStatus.CONFIRMED,
+                                       shipment=shipment)
             order_event_write(order=order, kind="shipment_booked", step=ctx.step,
                               message=gettext_noop("Shipment booked."),
                               data={"supplier_order": locked.number, "supplier": locked.supplier.legal_name,
                                     "waybill": shipment.waybill})
-            # What the UPDATE wrote, without reading the row back (the notice reads the order,
-            # which this transaction holds locked, and the supplier, read with the lock).
-            if supplier_order_transition_allowed(from_status=locked.status, to_status=SupplierOrderStatus.CONFIRMED):
-                locked.status = SupplierOrderStatus.CONFIRMED
-            locked.shipment, locked.order = shipment, order
+            # The notice reads the order, which this transaction holds locked, and the supplier,
+            # read with the lock.
+            locked.order = order
             notify_supplier_order_changed(supplier_order=locked, kind="supplier_order_booked")
         if done:
             return StepStatus.SKIPPED

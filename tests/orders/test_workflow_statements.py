@@ -1,6 +1,7 @@
 """The workflow's steps send a fixed number of statements (bench/order_bench.py replays them as
-the floor of the workflow's speed): the order's own step and a supplier order's stock
-commitment, each run here as the worker runs it, counted, with their effects checked. And a
+the floor of the workflow's speed): the order's own step, a supplier order's stock commitment
+and its courier booking, each run here as the worker runs it, counted, with their effects
+checked. And a
 supplier order's step numbers its attempts from its own rows, the order read in the same
 statement."""
 
@@ -10,8 +11,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from okto88.models import OutboxEvent
 from orders import services, workflow
-from orders.models import Order, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
+from orders.models import Notification, Order, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
 from suppliers.models import Stock
 from tests.orders.test_api_supplier_orders import order_from
 from tests.suppliers.factories import SupplierFactory
@@ -21,6 +23,9 @@ pytestmark = pytest.mark.django_db
 # Measured when the steps were last cut (issue 17); a step that needs more says why here.
 OPEN_FOR_ACCEPTANCE_STATEMENTS = 11  # 13 before: SET LOCAL, and the order locked twice
 COMMIT_STOCK_STATEMENTS = 13  # 15 before: SET LOCAL, and the order id read first
+# 20 before: the supplier order locked a second time (supplier_orders_move) before its UPDATE.
+# Counted without the courier's HTTP call; the booking's own statements (logistics) included.
+BOOK_COURIER_STATEMENTS = 19
 
 
 def statements(queries) -> list[str]:
@@ -81,3 +86,48 @@ def test_a_step_of_a_supplier_order_that_does_not_exist_records_nothing(order):
         workflow.supplier_order_step_run(supplier_order_id=missing, step="commit_stock", task_id="t4")
 
     assert not StepRun.objects.filter(supplier_order_id=missing).exists()
+
+
+def test_booking_the_courier_takes_a_fixed_number_of_statements_and_links_the_shipment_once(order, fake_courier):
+    workflow.step_run(order_id=order.pk, step="open_for_acceptance", task_id="t1")
+    supplier_order = order.supplier_orders.order_by("pk").first()
+    services.supplier_order_accept(supplier_order=supplier_order)
+    workflow.supplier_order_step_run(supplier_order_id=supplier_order.pk, step="commit_stock", task_id="t2")
+    supplier_order.refresh_from_db()
+    services.supplier_order_mark_ready(supplier_order=supplier_order)
+    order.refresh_from_db()
+    touched_before = order.updated_at
+    notices_before = Notification.objects.filter(order=order, kind="supplier_order_booked").count()
+
+    with CaptureQueriesContext(connection) as ctx:
+        status = workflow.supplier_order_step_run(supplier_order_id=supplier_order.pk, step="book_courier",
+                                                  task_id="t3")
+
+    assert status == StepStatus.SUCCEEDED
+    assert len(statements(ctx.captured_queries)) <= BOOK_COURIER_STATEMENTS, statements(ctx.captured_queries)
+    supplier_order.refresh_from_db()
+    assert supplier_order.status == SupplierOrderStatus.CONFIRMED and supplier_order.shipment_id is not None
+    assert fake_courier.bookings(supplier_order.number) == 1
+    order.refresh_from_db()
+    assert order.updated_at > touched_before, "the order is touched: the read models look at it again"
+    (event,) = OutboxEvent.objects.filter(aggregate_type="supplier_order", aggregate_id=str(supplier_order.pk),
+                                          topic="supplier_order.confirmed")
+    assert event.payload == {
+        "supplier_order_id": supplier_order.pk, "number": supplier_order.number, "order_number": order.number,
+        "supplier": supplier_order.supplier_id, "workshop": order.workshop_id,
+        "warehouse": supplier_order.warehouse_id, "status": "confirmed", "subtotal": supplier_order.subtotal,
+        "shipping_cost": supplier_order.shipping_cost, "line_count": 1, "from": "ready_to_ship"}
+    booked = order.events.get(kind="shipment_booked")
+    assert booked.data == {"supplier_order": supplier_order.number, "supplier": supplier_order.supplier.legal_name,
+                           "waybill": supplier_order.shipment.waybill}
+    notices = Notification.objects.filter(order=order, kind="supplier_order_booked")
+    assert notices.count() == notices_before + 1
+    assert notices.get().params == {"number": supplier_order.number, "order": order.number,
+                                    "supplier": supplier_order.supplier.legal_name, "refund": ""}
+    # A second delivery finds it booked: skipped, nothing linked or written again.
+    assert workflow.supplier_order_step_run(supplier_order_id=supplier_order.pk, step="book_courier",
+                                            task_id="t4") == StepStatus.SKIPPED
+    assert fake_courier.bookings(supplier_order.number) == 1
+    assert order.events.filter(kind="shipment_booked").count() == 1
+    assert OutboxEvent.objects.filter(aggregate_type="supplier_order", aggregate_id=str(supplier_order.pk),
+                                      topic="supplier_order.confirmed").count() == 1

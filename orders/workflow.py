@@ -28,6 +28,7 @@ ready-to-ship supplier orders whose step went quiet.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import random
 import re
@@ -43,6 +44,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from logistics.errors import CourierCircuitOpen, CourierUnavailable
+from logistics.models import Shipment
 from logistics.services import shipment_cancel, shipment_request
 from okto88.areas import courier_area
 from okto88.recording import record
@@ -445,11 +447,13 @@ def _commit_without_wal_flush() -> None:
 
 
 @contextmanager
-def _commits_without_wal_flush():
+def _commits_without_wal_flush(*, already_off: bool = False):
     """Every commit in the block is like _commit_without_wal_flush; the caller commits
-    synchronously after it."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
+    synchronously after it. `already_off`: the caller's last statement turned it off for the
+    session (set_config(…, false) is SET), so only the RESET is left to do."""
+    if not already_off:
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF")
     try:
         yield
     finally:
@@ -517,10 +521,6 @@ def step_begin(*, order_id: int | None, step: str, task_id: str, enqueued_at: dt
                   trace_id=trace_id)
     return StepContext(order_id=order_id, step=step, attempt=attempt, task_id=task_id, run=run,
                        supplier_order_id=supplier_order_id)
-
-
-def _supplier_order_step_done(*, step: str) -> Exists:
-    return Exists(StepRun.objects.filter(supplier_order_id=OuterRef("pk"), step=step, status=StepStatus.SUCCEEDED))
 
 
 def step_finish(ctx: StepContext, *, status: str, error: str = "", error_code: str = "") -> None:
@@ -617,23 +617,53 @@ def step_commit_stock(ctx: StepContext) -> str:
     return StepStatus.SUCCEEDED
 
 
+# What book_courier reads before it calls the courier, in one plain statement: the supplier
+# order's booking fields, its warehouse's area and its order's delivery address, whether the
+# step already succeeded, and — only when it is going to book (ready to ship, nothing linked,
+# not done) — the session's synchronous_commit turned off for the booking's bookkeeping commits
+# (_commits_without_wal_flush; CASE evaluates set_config only then, and the block RESETs it).
+_BOOKING_READ_SQL = """
+    SELECT so.status, so.number, so.carrier_code, so.service_level, so.weight_g, so.shipment_id,
+           w.province, w.city, w.district, w.postal_code, o.delivery_address, step.done,
+           CASE WHEN so.status = %s AND so.shipment_id IS NULL AND NOT step.done
+                THEN set_config('synchronous_commit', 'off', false) END
+    FROM orders_supplierorder so
+    JOIN suppliers_warehouse w ON w.id = so.warehouse_id
+    JOIN orders_order o ON o.id = so.order_id
+    CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM orders_steprun r WHERE r.supplier_order_id = so.id
+                                       AND r.step = %s AND r.status = %s) AS done) step
+    WHERE so.id = %s"""
+
+
+def _json(value):
+    """A jsonb column read by a plain cursor: Django's connection hands it over as its text."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
 def step_book_courier(ctx: StepContext) -> str:
     """Book the courier for a supplier order its supplier marked ready to ship. The courier call
     is outside any transaction and idempotent on the supplier order's number, so a retry (or a
     worker killed after the courier answered) never books twice; the booking is linked and the
     step recorded in one transaction after it."""
-    supplier_order = (SupplierOrder.objects.select_related("warehouse", "order")
-                      .annotate(step_done=_supplier_order_step_done(step=ctx.step)).get(pk=ctx.supplier_order_id))
-    if supplier_order.step_done or supplier_order.status != SupplierOrderStatus.READY_TO_SHIP:
+    with connection.cursor() as cursor:
+        cursor.execute(_BOOKING_READ_SQL, [SupplierOrderStatus.READY_TO_SHIP, ctx.step, StepStatus.SUCCEEDED,
+                                           ctx.supplier_order_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise SupplierOrder.DoesNotExist("SupplierOrder matching query does not exist.")
+    (status, number, carrier_code, service_level, weight_g, shipment_id, province, city, district, postal_code,
+     delivery_address, done, books) = row
+    if done or status != SupplierOrderStatus.READY_TO_SHIP:
         return StepStatus.SKIPPED
-    shipment = supplier_order.shipment
-    if shipment is None:
-        with _commits_without_wal_flush():
+    if shipment_id is not None:
+        shipment = Shipment.objects.get(pk=shipment_id)
+    else:
+        with _commits_without_wal_flush(already_off=books is not None):
             shipment = shipment_request(
-                reference=supplier_order.number, carrier_code=supplier_order.carrier_code,
-                service_level=supplier_order.service_level, origin=courier_area(place=supplier_order.warehouse),
-                destination=courier_area(place=supplier_order.order.delivery_address),
-                weight_g=supplier_order.weight_g)
+                reference=number, carrier_code=carrier_code, service_level=service_level,
+                origin=courier_area(place={"province": province, "city": city, "district": district,
+                                           "postal_code": postal_code}),
+                destination=courier_area(place=_json(delivery_address)), weight_g=weight_g)
     with transaction.atomic():
         order, locked, done = _locked_supplier_order_and_done(ctx)
         if locked.shipment_id is None:  # linked once (the row is locked and fresh)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
-from django.db.models import Count
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -132,12 +132,22 @@ def _notifications_write(notifications: list[tuple]) -> None:
                                                    [json.dumps(p) for p in params]])
 
 
-def notify_supplier_orders_opened(*, order: Order) -> None:
+@dataclass(frozen=True)
+class SupplierOrderNotice:
+    """What a supplier is told of a supplier order sent to it (read by the caller with the
+    deadlines it wrote)."""
+    supplier_id: int
+    number: str
+    subtotal: int
+    accept_by: datetime | None
+    line_count: int
+
+
+def notify_supplier_orders_opened(*, order: Order, supplier_orders: list[SupplierOrderNotice]) -> None:
     """Tell the workshop its order is paid and sent to the suppliers, and each supplier what to
-    answer and by when. A fixed
-    number of queries whatever the number of supplier orders, and the emails leave as one
+    answer and by when (`supplier_orders`: every supplier order of the order, in pk order). A
+    fixed number of queries whatever the number of supplier orders, and the emails leave as one
     batch (the project's email backend hands them to Celery after this transaction commits)."""
-    supplier_orders = list(order.supplier_orders.annotate(line_count=Count("lines")).order_by("pk"))
     workshop_users = _recipients(workshop_membership__workshop_id=order.workshop_id)
     supplier_users: dict[int, list[Recipient]] = defaultdict(list)
     for *user, supplier_id in (User.objects.filter(

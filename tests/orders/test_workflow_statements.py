@@ -13,16 +13,19 @@ from django.test.utils import CaptureQueriesContext
 
 from okto88.areas import courier_area
 from okto88.models import OutboxEvent
+from okto88.money import rupiah_digits
 from orders import services, workflow
 from orders.models import Notification, Order, OrderStatus, StepRun, StepStatus, SupplierOrder, SupplierOrderStatus
 from suppliers.models import Stock
 from tests.orders.test_api_supplier_orders import order_from
-from tests.suppliers.factories import SupplierFactory
+from tests.suppliers.factories import SupplierFactory, SupplierMemberFactory
 
 pytestmark = pytest.mark.django_db
 
 # Measured when the steps were last cut (issue 17); a step that needs more says why here.
-OPEN_FOR_ACCEPTANCE_STATEMENTS = 11  # 13 before: SET LOCAL, and the order locked twice
+# 13, then 11 (SET LOCAL, and the order locked twice); 10: the supplier orders' deadlines
+# written and read back for the notices in one statement.
+OPEN_FOR_ACCEPTANCE_STATEMENTS = 10
 COMMIT_STOCK_STATEMENTS = 13  # 15 before: SET LOCAL, and the order id read first
 # 20 before: the supplier order locked a second time (supplier_orders_move) before its UPDATE,
 # and the session's synchronous_commit turned off by a SET of its own after the first read.
@@ -42,6 +45,8 @@ def order(buyer) -> Order:
 
 
 def test_the_orders_own_step_opens_every_supplier_order_in_a_fixed_number_of_statements(order):
+    for supplier_order in order.supplier_orders.all():
+        SupplierMemberFactory(supplier=supplier_order.supplier)
     with CaptureQueriesContext(connection) as ctx:
         assert workflow.step_run(order_id=order.pk, step="open_for_acceptance", task_id="t1") == StepStatus.SUCCEEDED
 
@@ -50,6 +55,16 @@ def test_the_orders_own_step_opens_every_supplier_order_in_a_fixed_number_of_sta
     assert order.status == OrderStatus.IN_FULFILMENT
     assert order.events.filter(kind="status.in_fulfilment", step="open_for_acceptance").count() == 1
     assert all(so.accept_by is not None for so in order.supplier_orders.all())
+    # The notices: the workshop's, and each supplier's with the deadline just written.
+    confirmed = Notification.objects.get(order=order, kind="order_confirmed")
+    assert confirmed.params == {"number": order.number, "lines": 2, "total": rupiah_digits(order.grand_total)}
+    for supplier_order in order.supplier_orders.order_by("pk"):
+        received = Notification.objects.get(order=order, kind="supplier_order_received",
+                                            params__number=supplier_order.number)
+        assert received.recipient.supplier_membership.supplier_id == supplier_order.supplier_id
+        assert received.params == {"number": supplier_order.number, "lines": 1,
+                                   "total": rupiah_digits(supplier_order.subtotal),
+                                   "accept_by": supplier_order.accept_by.isoformat()}
     run = StepRun.objects.get(order=order, step="open_for_acceptance")
     assert (run.attempt, run.status, run.finished_at is not None) == (1, StepStatus.SUCCEEDED, True)
 

@@ -96,14 +96,21 @@ def order_lock_step_done(*, order_id: int, step: str | None) -> Order:
     return order
 
 
-def supplier_order_lock_step_done(*, supplier_order_id: int, step: str) -> SupplierOrder:
+_UNITS_TO_SHIP = ("ARRAY(SELECT ARRAY[l.stock_id, l.quantity - l.rejected_quantity] FROM orders_orderline l"
+                  " WHERE l.supplier_order_id = orders_supplierorder.id AND l.quantity > l.rejected_quantity), ")
+
+
+def supplier_order_lock_step_done(*, supplier_order_id: int, step: str, with_units: bool = False) -> SupplierOrder:
     """A supplier order's row for its workflow step, locked (after its order's lock):
     fresh, and fresh, with its supplier, and `step_done` — whether a `succeeded` run of
-    `step` of it exists — in one statement."""
+    `step` of it exists — in one statement. `with_units`: also `units_to_ship`, its lines'
+    accepted units as (stock id, quantity) pairs, the units that are not rejected (lines with
+    none left out)."""
     columns, names = _columns(SupplierOrder)
     supplier_columns, supplier_names = _columns(Supplier)
+    units = _UNITS_TO_SHIP if with_units else ""
     row = _fetch_locked(
-        f"SELECT {columns}, {supplier_columns}, EXISTS (SELECT 1 FROM {StepRun._meta.db_table} r"  # noqa: S608
+        f"SELECT {columns}, {supplier_columns}, {units}EXISTS (SELECT 1 FROM {StepRun._meta.db_table} r"  # noqa: S608
         " WHERE r.supplier_order_id = orders_supplierorder.id AND r.step = %s AND r.status = %s)"
         f" FROM orders_supplierorder JOIN {Supplier._meta.db_table}"
         f" ON {Supplier._meta.db_table}.id = orders_supplierorder.supplier_id"
@@ -115,6 +122,8 @@ def supplier_order_lock_step_done(*, supplier_order_id: int, step: str) -> Suppl
     SupplierOrder.supplier.field.set_cached_value(
         supplier_order, _instance(Supplier, row[len(names):len(names) + len(supplier_names)]))
     supplier_order.step_done = row[-1]
+    if with_units:
+        supplier_order.units_to_ship = [(stock_id, quantity) for stock_id, quantity in row[-2]]
     return supplier_order
 
 

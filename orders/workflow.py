@@ -565,11 +565,13 @@ def _locked_order_and_done(ctx: StepContext) -> tuple[Order, bool]:
     return order, order.step_done
 
 
-def _locked_supplier_order_and_done(ctx: StepContext) -> tuple[Order, SupplierOrder, bool]:
+def _locked_supplier_order_and_done(ctx: StepContext, *, with_units: bool = False,
+                                    ) -> tuple[Order, SupplierOrder, bool]:
     """The order row, then the supplier order's, locked; and whether this step of the supplier
-    order already succeeded."""
+    order already succeeded (with_units: and its accepted units, read with the lock)."""
     order = order_lock(order_id=ctx.order_id)
-    supplier_order = supplier_order_lock_step_done(supplier_order_id=ctx.supplier_order_id, step=ctx.step)
+    supplier_order = supplier_order_lock_step_done(supplier_order_id=ctx.supplier_order_id, step=ctx.step,
+                                                   with_units=with_units)
     return order, supplier_order, supplier_order.step_done
 
 
@@ -600,14 +602,11 @@ def step_commit_stock(ctx: StepContext) -> str:
     """The accepted units leave the supplier's warehouse: on_hand and reserved both drop, once
     (the rejected units' reservation was released with the answer)."""
     with transaction.atomic():
-        order, supplier_order, done = _locked_supplier_order_and_done(ctx)
+        order, supplier_order, done = _locked_supplier_order_and_done(ctx, with_units=True)
         if done or supplier_order.status not in _COMMITTABLE:
             return StepStatus.SKIPPED  # done, or cancelled meanwhile: nothing left to do
-        lines = [(stock_id, quantity - rejected) for stock_id, quantity, rejected
-                 in supplier_order.lines.values_list("stock_id", "quantity", "rejected_quantity")
-                 if quantity > rejected]
         # The reference starts with the order's number: a cancel finds the order's stock position.
-        stock_commit_shipment(lines=lines, reference=supplier_order.number)
+        stock_commit_shipment(lines=supplier_order.units_to_ship, reference=supplier_order.number)
         order_touch(order_ids=[order.pk])  # the funnel counts it committed now
         order_event_write(order=order, kind="stock_committed", step=ctx.step,
                           message=gettext_noop("Stock taken from the supplier's warehouse."),

@@ -784,10 +784,16 @@ def main() -> int:
     ratio = workflow_rate / floor_rate
     task_seconds: dict[str, list[float]] = {}
     task_cpu: dict[str, list[float]] = {}
+    task_wait: dict[str, list[float]] = {}  # runnable, waiting for a core (the thread's schedstat)
+    task_sql: dict[str, list[float]] = {}  # inside its statements' execute calls
     for group in groups:
         if placed_summary["first"] <= group["start"] <= workflow_end:
             task_seconds.setdefault(group["kind"], []).append(group["end"] - group["start"])
             task_cpu.setdefault(group["kind"], []).append(group["cpu"])
+            if group.get("sched_wait") is not None:
+                task_wait.setdefault(group["kind"], []).append(group["sched_wait"])
+            if group.get("statement_seconds") is not None:
+                task_sql.setdefault(group["kind"], []).append(group["statement_seconds"])
     replay_seconds: dict[str, list[float]] = {}
     per_order: dict[int, float] = {}
     for kind, order_id, seconds, _n in floor["timings"]:
@@ -816,15 +822,18 @@ def main() -> int:
         f"(the replay's; the capacity plan in bench/README.md starts from these)")
     say("")
     say("where an order's time goes (p50 / p95 ms; run = the unit's own time in its process, cpu = the CPU "
-        "its process used meanwhile, replay = its statements replayed):")
-    say(f"  {'unit':<40}{'runs':>7}{'run p50':>9}{'p95':>9}{'cpu p50':>9}{'stmts':>7}{'replay p50':>12}{'p95':>9}")
+        "its thread used meanwhile, wait = the time it was runnable but waiting for a core (schedstat), "
+        "sql = the time inside its statements' execute calls, replay = its statements replayed):")
+    say(f"  {'unit':<40}{'runs':>7}{'run p50':>9}{'p95':>9}{'cpu p50':>9}{'wait p50':>9}{'sql p50':>9}"
+        f"{'stmts':>7}{'replay p50':>12}{'p95':>9}")
     kinds = ["order_place", *STEP_TASKS.values(), "erp.accept", "erp.mark_ready"]
     kinds += sorted(k for k in task_seconds if k not in kinds)
     for kind in kinds:
         runs = task_seconds.get(kind, [])
         rep = replay_seconds.get(kind, [])
         say(f"  {kind:<40}{len(runs):>7}{ms(percentile(runs, 50)):>9}{ms(percentile(runs, 95)):>9}"
-            f"{ms(percentile(task_cpu.get(kind, []), 50)):>9}"
+            f"{ms(percentile(task_cpu.get(kind, []), 50)):>9}{ms(percentile(task_wait.get(kind, []), 50)):>9}"
+            f"{ms(percentile(task_sql.get(kind, []), 50)):>9}"
             f"{percentile(statements_per_kind.get(kind, []), 50):>7}{ms(percentile(rep, 50)):>12}"
             f"{ms(percentile(rep, 95)):>9}")
     for step in STEPS:

@@ -13,7 +13,10 @@ with autocommit off (psycopg starts the transaction there), COMMIT/ROLLBACK when
 
 Each group records its start and end (time.time()): for a task that is the task's run time in
 the worker, queue wait excluded; and the CPU time its thread used meanwhile (time.thread_time()),
-which tells the process's own work from its waits (the database, a partner, a core to run on).
+which tells the process's own work from its waits (the database, a partner, a core to run on);
+the time its thread was runnable but not running (the scheduler's run-queue wait, from
+/proc/thread-self/schedstat: waiting for a core on a shared machine); and the wall time spent
+inside its statements' execute calls (the round trips, with psycopg's own work on them).
 The bookkeeping's own time is summed per process and written with the groups, so the bench can
 print the capture's overhead."""
 
@@ -42,6 +45,7 @@ class Recorder:
         self.autocommit_off = False
         self.overhead = 0.0
         self.statements = 0
+        self.statement_seconds = 0.0  # wall time inside execute, of the current group
 
     # --- Django hooks ----------------------------------------------------------------------
 
@@ -53,8 +57,10 @@ class Recorder:
         raw = getattr(context["cursor"], "cursor", None)
         client_side = isinstance(raw, psycopg.ClientCursor)
         overhead = time.perf_counter() - t0
+        t_exec = time.perf_counter()
         result = execute(sql, params, many, context)
         t1 = time.perf_counter()
+        self.statement_seconds += t1 - t_exec
         returned = None
         if not many and sql.lstrip()[:6].upper() == "INSERT" and "RETURNING" in sql.upper():
             pgresult = getattr(raw, "pgresult", None)
@@ -97,8 +103,9 @@ class Recorder:
             self.group["statements"].append(statement)
 
     def begin(self, kind: str, **labels) -> dict:
+        self.statement_seconds = 0.0
         self.group = {"kind": kind, "labels": labels, "process": self.process, "start": time.time(),
-                      "cpu_start": time.thread_time(), "statements": []}
+                      "cpu_start": time.thread_time(), "wait_start": run_queue_wait(), "statements": []}
         return self.group
 
     def end(self, **labels) -> None:
@@ -107,6 +114,9 @@ class Recorder:
             return
         t0 = time.perf_counter()
         group["end"], group["cpu"] = time.time(), time.thread_time() - group.pop("cpu_start")
+        wait_start, wait_end = group.pop("wait_start"), run_queue_wait()
+        group["sched_wait"] = None if wait_start is None or wait_end is None else wait_end - wait_start
+        group["statement_seconds"] = self.statement_seconds
         group["labels"].update(labels)
         pickle.dump(group, self.file, protocol=pickle.HIGHEST_PROTOCOL)
         self.file.flush()
@@ -116,6 +126,17 @@ class Recorder:
         pickle.dump({"kind": "_overhead", "process": self.process, "seconds": self.overhead,
                      "statements": self.statements}, self.file)
         self.file.close()
+
+
+def run_queue_wait() -> float | None:
+    """Seconds this thread has spent runnable but not running (waiting for a core), from the
+    kernel's scheduler statistics (the second field of /proc/thread-self/schedstat, in ns);
+    None where the kernel does not keep them."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _portable(value):

@@ -7,15 +7,16 @@ marking them read)."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
-from django.db.models import Count, F
+from django.db import connection, transaction
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -93,27 +94,67 @@ def notification_text(notification: Notification, *, language: str | None = None
         return _texts(notification.kind, notification.params)
 
 
-def _prepare(*, users: list[User], order: Order | None, kind: str, params: dict,
-             notifications: list[Notification], emails: list[EmailMessage]) -> None:
-    for user in users:
-        notifications.append(Notification(recipient=user, order=order, kind=kind, params=params))
-        with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+# A recipient as the notices need it: (user id, email, preferred language), read as values.
+Recipient = tuple[int, str, str]
+_RECIPIENT = ("pk", "email", "preferred_language")
+
+
+def _recipients(**filters: Any) -> list[Recipient]:
+    return list(User.objects.filter(is_active=True, **filters).values_list(*_RECIPIENT))
+
+
+def _prepare(*, users: list[Recipient], order: Order | None, kind: str, params: dict,
+             notifications: list[tuple], emails: list[EmailMessage]) -> None:
+    """For each recipient, its notice's row (recipient, order, kind, params) and its email in the
+    recipient's language."""
+    order_id = order.pk if order is not None else None
+    for user_id, email, language in users:
+        notifications.append((user_id, order_id, kind, params))
+        with translation.override(language or settings.LANGUAGE_CODE):
             title, body = _texts(kind, params)
-        emails.append(EmailMessage(title, body, None, [user.email]))
+        emails.append(EmailMessage(title, body, None, [email]))
 
 
-def notify_supplier_orders_opened(*, order: Order) -> None:
+# Notification rows from plain values in one INSERT (what bulk_create sends, without a model
+# instance per notice): read_at empty, created_at now.
+_NOTIFICATIONS_INSERT_SQL = """
+    INSERT INTO orders_notification (recipient_id, order_id, kind, params, read_at, created_at)
+    SELECT recipient_id, order_id, kind, params, NULL, %s
+    FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::jsonb[]) AS v(recipient_id, order_id, kind, params)"""
+
+
+def _notifications_write(notifications: list[tuple]) -> None:
+    if not notifications:
+        return
+    recipients, orders, kinds, params = zip(*notifications, strict=True)
+    with connection.cursor() as cursor:
+        cursor.execute(_NOTIFICATIONS_INSERT_SQL, [timezone.now(), list(recipients), list(orders), list(kinds),
+                                                   [json.dumps(p) for p in params]])
+
+
+@dataclass(frozen=True)
+class SupplierOrderNotice:
+    """What a supplier is told of a supplier order sent to it (read by the caller with the
+    deadlines it wrote)."""
+    supplier_id: int
+    number: str
+    subtotal: int
+    accept_by: datetime | None
+    line_count: int
+
+
+def notify_supplier_orders_opened(*, order: Order, supplier_orders: list[SupplierOrderNotice]) -> None:
     """Tell the workshop its order is paid and sent to the suppliers, and each supplier what to
-    answer and by when. A fixed
-    number of queries whatever the number of supplier orders, and the emails leave as one
+    answer and by when (`supplier_orders`: every supplier order of the order, in pk order). A
+    fixed number of queries whatever the number of supplier orders, and the emails leave as one
     batch (the project's email backend hands them to Celery after this transaction commits)."""
-    supplier_orders = list(order.supplier_orders.annotate(line_count=Count("lines")).order_by("pk"))
-    workshop_users = list(User.objects.filter(workshop_membership__workshop_id=order.workshop_id, is_active=True))
-    supplier_users: dict[int, list[User]] = defaultdict(list)
-    for user in User.objects.filter(supplier_membership__supplier_id__in={so.supplier_id for so in supplier_orders},
-                                    is_active=True).annotate(supplier_id=F("supplier_membership__supplier_id")):
-        supplier_users[user.supplier_id].append(user)
-    notifications: list[Notification] = []
+    workshop_users = _recipients(workshop_membership__workshop_id=order.workshop_id)
+    supplier_users: dict[int, list[Recipient]] = defaultdict(list)
+    for *user, supplier_id in (User.objects.filter(
+            supplier_membership__supplier_id__in={so.supplier_id for so in supplier_orders}, is_active=True)
+            .values_list(*_RECIPIENT, "supplier_membership__supplier_id")):
+        supplier_users[supplier_id].append(tuple(user))
+    notifications: list[tuple] = []
     emails: list[EmailMessage] = []
     _prepare(users=workshop_users, order=order, kind="order_confirmed",
              params={"number": order.number, "lines": sum(so.line_count for so in supplier_orders),
@@ -125,7 +166,7 @@ def notify_supplier_orders_opened(*, order: Order) -> None:
                          "total": rupiah_digits(supplier_order.subtotal),
                          "accept_by": supplier_order.accept_by.isoformat() if supplier_order.accept_by else None},
                  notifications=notifications, emails=emails)
-    Notification.objects.bulk_create(notifications)
+    _notifications_write(notifications)
     if emails:
         get_connection().send_messages(emails)
 
@@ -134,14 +175,14 @@ def notify_supplier_order_changed(*, supplier_order: SupplierOrder, kind: str, r
     """Tell the ordering workshop's members, in the app and by email, what one supplier order's
     change means for them (kind: a key of SUPPLIER_ORDER_NOTICES)."""
     order = supplier_order.order
-    users = list(User.objects.filter(workshop_membership__workshop_id=order.workshop_id, is_active=True))
-    notifications: list[Notification] = []
+    users = _recipients(workshop_membership__workshop_id=order.workshop_id)
+    notifications: list[tuple] = []
     emails: list[EmailMessage] = []
     _prepare(users=users, order=order, kind=kind,
              params={"number": supplier_order.number, "order": order.number,
                      "supplier": supplier_order.supplier.legal_name, "refund": rupiah_digits(refund) if refund else ""},
              notifications=notifications, emails=emails)
-    Notification.objects.bulk_create(notifications)
+    _notifications_write(notifications)
     if emails:
         get_connection().send_messages(emails)
 
@@ -151,20 +192,21 @@ def notify_webhook_endpoint_disabled(*, supplier_id: int | None, workshop_id: in
     """Tell a partner that okto88 stopped sending its webhooks (partners.services.deliveries):
     in-app and by email to the members of the supplier or workshop its API client acts for, and
     by email to the client's contact address. params: client, url, reason (gone|failing), days."""
-    users = list(User.objects.filter(is_active=True).filter(
-        **({"supplier_membership__supplier_id": supplier_id} if supplier_id is not None
-           else {"workshop_membership__workshop_id": workshop_id}))) if (supplier_id or workshop_id) else []
-    notifications: list[Notification] = []
+    users = []
+    if supplier_id or workshop_id:
+        users = _recipients(**({"supplier_membership__supplier_id": supplier_id} if supplier_id is not None
+                               else {"workshop_membership__workshop_id": workshop_id}))
+    notifications: list[tuple] = []
     emails: list[EmailMessage] = []
     _prepare(users=users, order=None, kind="webhook_endpoint_disabled", params=params,
              notifications=notifications, emails=emails)
-    known = {user.email.lower() for user in users if user.email}
+    known = {email.lower() for _, email, _ in users if email}
     with translation.override(settings.LANGUAGE_CODE):
         title, body = _texts("webhook_endpoint_disabled", params)
     for address in contact_emails:
         if address and address.lower() not in known:
             emails.append(EmailMessage(title, body, None, [address]))
-    Notification.objects.bulk_create(notifications)
+    _notifications_write(notifications)
     if emails:
         get_connection().send_messages(emails)
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, Now
 
@@ -154,8 +154,10 @@ def order_touch(*, order_ids: list[int]) -> None:
     """The orders changed (their supplier orders, their fulfilment timeline) without a status
     move: their updated_at is now, so the read models refreshed by it (analytics.services.sales:
     business figures, funnel) look at them again. The caller holds the orders' row locks."""
-    if order_ids:
-        Order.objects.filter(pk__in=order_ids).update(updated_at=Now())
+    if order_ids:  # the ORM's UPDATE … SET updated_at = Now(), written once (a step's hot path)
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE orders_order SET updated_at = STATEMENT_TIMESTAMP() WHERE id = ANY(%s::bigint[])",
+                           [list(order_ids)])
 
 
 def supplier_order_transition_allowed(*, from_status: str, to_status: str) -> bool:
@@ -236,10 +238,53 @@ def supplier_orders_move(*, supplier_orders: QuerySet[SupplierOrder], to: str, *
     return written
 
 
+def supplier_order_move_locked(*, supplier_order: SupplierOrder, order: Order, to: str, **changes: Any) -> bool:
+    """One UPDATE of one supplier order whose row (and its order's, `order`) the caller's
+    transaction holds locked and read under that lock: `changes` (fields of the supplier order)
+    are written, and the status moves to `to` if the table lets it, else stays (as
+    supplier_orders_move does for a row it is given). A move touches the order and writes its
+    one event `supplier_order.<to>`, whose line count the UPDATE returns: no second lock and no
+    read of the row, its order or its lines. Returns whether the status moved; the instance
+    carries what was written."""
+    from_status = supplier_order.status
+    moves = supplier_order_transition_allowed(from_status=from_status, to_status=to)
+    fields = [SupplierOrder._meta.get_field(name) for name in changes]
+    assignments = "".join(f', "{field.column}" = %s' for field in fields)
+    values = [field.get_db_prep_save(getattr(value, "pk", value), connection) for field, value
+              in zip(fields, changes.values(), strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE orders_supplierorder SET status = %s, updated_at = STATEMENT_TIMESTAMP(){assignments}"  # noqa: S608
+            " WHERE id = %s RETURNING (SELECT COUNT(*) FROM orders_orderline l"
+            " WHERE l.supplier_order_id = orders_supplierorder.id)",
+            [str(to) if moves else from_status, *values, supplier_order.pk])
+        (line_count,) = cursor.fetchone()
+    for name, value in changes.items():
+        setattr(supplier_order, name, value)
+    if not moves:
+        return False
+    supplier_order.status = str(to)
+    order_touch(order_ids=[order.pk])
+    outbox_events_write(events=[supplier_order_event(supplier_order=supplier_order, order_number=order.number,
+                                                     workshop_id=order.workshop_id, line_count=line_count,
+                                                     from_status=from_status)])
+    return True
+
+
 __all__ = [
-    "OPEN", "SUPPLIER_ORDER_TRANSITIONS", "TERMINAL", "TRANSITIONS",
-    "order_has_booked_shipment", "order_outbox_write", "order_touch", "order_transition", "order_transition_locked",
+    "OPEN",
+    "SUPPLIER_ORDER_TRANSITIONS",
+    "TERMINAL",
+    "TRANSITIONS",
+    "order_has_booked_shipment",
+    "order_outbox_write",
+    "order_touch",
+    "order_transition",
+    "order_transition_locked",
     "supplier_order_event",
+    "supplier_order_move_locked",
     "supplier_order_transition",
-    "supplier_order_transition_allowed", "supplier_orders_move", "transition_allowed",
+    "supplier_order_transition_allowed",
+    "supplier_orders_move",
+    "transition_allowed",
 ]

@@ -28,6 +28,7 @@ ready-to-ship supplier orders whose step went quiet.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import random
 import re
@@ -43,12 +44,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from logistics.errors import CourierCircuitOpen, CourierUnavailable
+from logistics.models import Shipment
 from logistics.services import shipment_cancel, shipment_request
 from okto88.areas import courier_area
 from okto88.recording import record
 from okto88.tracing import current_trace_id
 from orders.errors import OrderNotRedrivable, PermanentStepError
-from orders.lock_objects import order_lock, supplier_order_lock, supplier_order_lock_with
+from orders.lock_objects import order_lock, order_lock_step_done, supplier_order_lock, supplier_order_lock_step_done
 from orders.models import (
     Order,
     OrderEvent,
@@ -79,9 +81,9 @@ from orders.state import (
     order_touch,
     order_transition,
     order_transition_locked,
+    supplier_order_move_locked,
     supplier_order_transition,
     supplier_order_transition_allowed,
-    supplier_orders_move,
 )
 from orders.timeline import order_event_write
 from payments.errors import GatewayCircuitOpen, GatewayRejected, GatewayUnavailable
@@ -445,11 +447,13 @@ def _commit_without_wal_flush() -> None:
 
 
 @contextmanager
-def _commits_without_wal_flush():
+def _commits_without_wal_flush(*, already_off: bool = False):
     """Every commit in the block is like _commit_without_wal_flush; the caller commits
-    synchronously after it."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
+    synchronously after it. `already_off`: the caller's last statement turned it off for the
+    session (set_config(…, false) is SET), so only the RESET is left to do."""
+    if not already_off:
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF")
     try:
         yield
     finally:
@@ -519,19 +523,11 @@ def step_begin(*, order_id: int | None, step: str, task_id: str, enqueued_at: dt
                        supplier_order_id=supplier_order_id)
 
 
-def _step_done(*, step: str) -> Exists:
-    return Exists(StepRun.objects.filter(order_id=OuterRef("pk"), supplier_order__isnull=True, step=step,
-                                         status=StepStatus.SUCCEEDED))
-
-
-def _supplier_order_step_done(*, step: str) -> Exists:
-    return Exists(StepRun.objects.filter(supplier_order_id=OuterRef("pk"), step=step, status=StepStatus.SUCCEEDED))
-
-
 def step_finish(ctx: StepContext, *, status: str, error: str = "", error_code: str = "") -> None:
     finished_at = timezone.now()
-    StepRun.objects.filter(pk=ctx.run.pk).update(status=status, finished_at=finished_at, error=error[:2000],
-                                                 error_code=error_code[:60])
+    with connection.cursor() as cursor:  # the ORM's UPDATE … WHERE id, without building a queryset per attempt
+        cursor.execute("UPDATE orders_steprun SET status = %s, finished_at = %s, error = %s, error_code = %s"
+                       " WHERE id = %s", [status, finished_at, error[:2000], error_code[:60], ctx.run.pk])
     ctx.run.status, ctx.run.finished_at, ctx.run.error_code = status, finished_at, error_code[:60]
 
 
@@ -565,16 +561,17 @@ def exception_code(exc: BaseException) -> str:
 def _locked_order_and_done(ctx: StepContext) -> tuple[Order, bool]:
     """The order row locked, and whether this step already succeeded, in one query. The lock
     serialises a second delivery of the step, so it sees the first one's StepRun."""
-    order = order_lock(order_id=ctx.order_id, step_done=_step_done(step=ctx.step))
+    order = order_lock_step_done(order_id=ctx.order_id, step=ctx.step)
     return order, order.step_done
 
 
-def _locked_supplier_order_and_done(ctx: StepContext) -> tuple[Order, SupplierOrder, bool]:
+def _locked_supplier_order_and_done(ctx: StepContext, *, with_units: bool = False,
+                                    ) -> tuple[Order, SupplierOrder, bool]:
     """The order row, then the supplier order's, locked; and whether this step of the supplier
-    order already succeeded."""
+    order already succeeded (with_units: and its accepted units, read with the lock)."""
     order = order_lock(order_id=ctx.order_id)
-    supplier_order = supplier_order_lock_with(supplier_order_id=ctx.supplier_order_id,
-                                              step_done=_supplier_order_step_done(step=ctx.step))
+    supplier_order = supplier_order_lock_step_done(supplier_order_id=ctx.supplier_order_id, step=ctx.step,
+                                                   with_units=with_units)
     return order, supplier_order, supplier_order.step_done
 
 
@@ -605,14 +602,11 @@ def step_commit_stock(ctx: StepContext) -> str:
     """The accepted units leave the supplier's warehouse: on_hand and reserved both drop, once
     (the rejected units' reservation was released with the answer)."""
     with transaction.atomic():
-        order, supplier_order, done = _locked_supplier_order_and_done(ctx)
+        order, supplier_order, done = _locked_supplier_order_and_done(ctx, with_units=True)
         if done or supplier_order.status not in _COMMITTABLE:
             return StepStatus.SKIPPED  # done, or cancelled meanwhile: nothing left to do
-        lines = [(stock_id, quantity - rejected) for stock_id, quantity, rejected
-                 in supplier_order.lines.values_list("stock_id", "quantity", "rejected_quantity")
-                 if quantity > rejected]
         # The reference starts with the order's number: a cancel finds the order's stock position.
-        stock_commit_shipment(lines=lines, reference=supplier_order.number)
+        stock_commit_shipment(lines=supplier_order.units_to_ship, reference=supplier_order.number)
         order_touch(order_ids=[order.pk])  # the funnel counts it committed now
         order_event_write(order=order, kind="stock_committed", step=ctx.step,
                           message=gettext_noop("Stock taken from the supplier's warehouse."),
@@ -622,36 +616,67 @@ def step_commit_stock(ctx: StepContext) -> str:
     return StepStatus.SUCCEEDED
 
 
+# What book_courier reads before it calls the courier, in one plain statement: the supplier
+# order's booking fields, its warehouse's area and its order's delivery address, whether the
+# step already succeeded, and — only when it is going to book (ready to ship, nothing linked,
+# not done) — the session's synchronous_commit turned off for the booking's bookkeeping commits
+# (_commits_without_wal_flush; CASE evaluates set_config only then, and the block RESETs it).
+_BOOKING_READ_SQL = """
+    SELECT so.status, so.number, so.carrier_code, so.service_level, so.weight_g, so.shipment_id,
+           w.province, w.city, w.district, w.postal_code, o.delivery_address, step.done,
+           CASE WHEN so.status = %s AND so.shipment_id IS NULL AND NOT step.done
+                THEN set_config('synchronous_commit', 'off', false) END
+    FROM orders_supplierorder so
+    JOIN suppliers_warehouse w ON w.id = so.warehouse_id
+    JOIN orders_order o ON o.id = so.order_id
+    CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM orders_steprun r WHERE r.supplier_order_id = so.id
+                                       AND r.step = %s AND r.status = %s) AS done) step
+    WHERE so.id = %s"""
+
+
+def _json(value):
+    """A jsonb column read by a plain cursor: Django's connection hands it over as its text."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
 def step_book_courier(ctx: StepContext) -> str:
     """Book the courier for a supplier order its supplier marked ready to ship. The courier call
     is outside any transaction and idempotent on the supplier order's number, so a retry (or a
     worker killed after the courier answered) never books twice; the booking is linked and the
     step recorded in one transaction after it."""
-    supplier_order = (SupplierOrder.objects.select_related("warehouse", "order")
-                      .annotate(step_done=_supplier_order_step_done(step=ctx.step)).get(pk=ctx.supplier_order_id))
-    if supplier_order.step_done or supplier_order.status != SupplierOrderStatus.READY_TO_SHIP:
+    with connection.cursor() as cursor:
+        cursor.execute(_BOOKING_READ_SQL, [SupplierOrderStatus.READY_TO_SHIP, ctx.step, StepStatus.SUCCEEDED,
+                                           ctx.supplier_order_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise SupplierOrder.DoesNotExist("SupplierOrder matching query does not exist.")
+    (status, number, carrier_code, service_level, weight_g, shipment_id, province, city, district, postal_code,
+     delivery_address, done, books) = row
+    if done or status != SupplierOrderStatus.READY_TO_SHIP:
         return StepStatus.SKIPPED
-    shipment = supplier_order.shipment
-    if shipment is None:
-        with _commits_without_wal_flush():
+    if shipment_id is not None:
+        shipment = Shipment.objects.get(pk=shipment_id)
+    else:
+        with _commits_without_wal_flush(already_off=books is not None):
             shipment = shipment_request(
-                reference=supplier_order.number, carrier_code=supplier_order.carrier_code,
-                service_level=supplier_order.service_level, origin=courier_area(place=supplier_order.warehouse),
-                destination=courier_area(place=supplier_order.order.delivery_address),
-                weight_g=supplier_order.weight_g)
+                reference=number, carrier_code=carrier_code, service_level=service_level,
+                origin=courier_area(place={"province": province, "city": city, "district": district,
+                                           "postal_code": postal_code}),
+                destination=courier_area(place=_json(delivery_address)), weight_g=weight_g)
     with transaction.atomic():
         order, locked, done = _locked_supplier_order_and_done(ctx)
-        if supplier_orders_move(supplier_orders=SupplierOrder.objects.filter(pk=locked.pk, shipment__isnull=True),
-                                to=SupplierOrderStatus.CONFIRMED, shipment=shipment):
+        if locked.shipment_id is None:  # linked once (the row is locked and fresh)
+            # One UPDATE of the locked row: the booking linked, the status confirmed if the
+            # table allows it (a pickup may have moved it on already); the instance carries both.
+            supplier_order_move_locked(supplier_order=locked, order=order, to=SupplierOrderStatus.CONFIRMED,
+                                       shipment=shipment)
             order_event_write(order=order, kind="shipment_booked", step=ctx.step,
                               message=gettext_noop("Shipment booked."),
                               data={"supplier_order": locked.number, "supplier": locked.supplier.legal_name,
                                     "waybill": shipment.waybill})
-            # What the UPDATE wrote, without reading the row back (the notice reads the order,
-            # which this transaction holds locked, and the supplier, read with the lock).
-            if supplier_order_transition_allowed(from_status=locked.status, to_status=SupplierOrderStatus.CONFIRMED):
-                locked.status = SupplierOrderStatus.CONFIRMED
-            locked.shipment, locked.order = shipment, order
+            # The notice reads the order, which this transaction holds locked, and the supplier,
+            # read with the lock.
+            locked.order = order
             notify_supplier_order_changed(supplier_order=locked, kind="supplier_order_booked")
         if done:
             return StepStatus.SKIPPED

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -44,7 +44,7 @@ from orders.models import (
     SupplierOrder,
     SupplierOrderStatus,
 )
-from orders.notifications import notify_supplier_order_changed, notify_supplier_orders_opened
+from orders.notifications import SupplierOrderNotice, notify_supplier_order_changed, notify_supplier_orders_opened
 from orders.services.lifecycle import (
     order_payment_return,
     refund_send_schedule,
@@ -82,10 +82,28 @@ def supplier_orders_open(*, order: Order, now: dt.datetime | None = None) -> int
     """The paid order's supplier orders wait for their suppliers from now on (order locked by
     the caller): each gets its answer deadline, and its supplier is told. Returns how many."""
     now = now or timezone.now()
-    opened = SupplierOrder.objects.filter(order=order, status=SO.PENDING, accept_by__isnull=True).update(
-        accept_by=supplier_order_accept_by(paid_at=now), opened_at=now, updated_at=timezone.now())
-    notify_supplier_orders_opened(order=order)
-    return opened
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_SQL, {"order": order.pk, "pending": SO.PENDING, "now": now, "updated_at": timezone.now(),
+                                   "accept_by": supplier_order_accept_by(paid_at=now)})
+        rows = cursor.fetchall()
+    notify_supplier_orders_opened(order=order, supplier_orders=[
+        SupplierOrderNotice(supplier_id=supplier_id, number=number, subtotal=subtotal, accept_by=accept_by,
+                            line_count=line_count) for supplier_id, number, subtotal, accept_by, line_count, _ in rows])
+    return sum(1 for *_, was_opened in rows if was_opened)
+
+
+# The pending supplier orders without a deadline get theirs (the ORM's conditional UPDATE), and
+# every supplier order of the order is read back for the notices in the same statement: a row
+# the UPDATE wrote shows its new deadline (the outer SELECT sees the table as it was before).
+_OPEN_SQL = """
+    WITH opened AS (
+        UPDATE orders_supplierorder SET accept_by = %(accept_by)s, opened_at = %(now)s, updated_at = %(updated_at)s
+        WHERE order_id = %(order)s AND status = %(pending)s AND accept_by IS NULL
+        RETURNING id, accept_by)
+    SELECT so.supplier_id, so.number, so.subtotal, COALESCE(opened.accept_by, so.accept_by),
+           (SELECT COUNT(*) FROM orders_orderline l WHERE l.supplier_order_id = so.id), opened.id IS NOT NULL
+    FROM orders_supplierorder so LEFT JOIN opened ON opened.id = so.id
+    WHERE so.order_id = %(order)s ORDER BY so.id"""
 
 
 # --- the supplier's answer ---------------------------------------------------------------

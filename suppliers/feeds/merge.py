@@ -236,8 +236,7 @@ def _memo_write(cursor, *, supplier_id: int) -> None:
     if parsed:
         cursor.execute(
             "INSERT INTO suppliers_feedrowmemo (supplier_id, raw_hash, number_key, price, lead_time) "
-            # In key order: the primary key's index is filled page by page, not at random.
-            "SELECT %s, raw_hash, number_key, price, lead_time FROM feed_ok WHERE NOT known ORDER BY raw_hash "
+            "SELECT %s, raw_hash, number_key, price, lead_time FROM feed_ok WHERE NOT known "
             "ON CONFLICT DO NOTHING",
             [supplier_id],
         )

@@ -149,8 +149,6 @@ def _supplier_emptied(*, name: str, status: str, refresh: bool = True):
         if refresh:
             part_best_offer_refresh(part_ids=part_ids)
         cursor.execute("DELETE FROM suppliers_feedimport WHERE supplier_id = %s", [supplier.pk])
-        # What an earlier run's imports parsed: the cold import parses every row.
-        cursor.execute("DELETE FROM suppliers_feedrowmemo WHERE supplier_id = %s", [supplier.pk])
     return supplier
 
 

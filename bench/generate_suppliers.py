@@ -93,7 +93,6 @@ def suppliers_generate(*, suppliers: int, offers: int, seed: int = 88, timer: Ti
         cursor.execute("SET maintenance_work_mem = '1GB'")
         with timer.step("truncate suppliers and drop secondary indexes/constraints"):
             cursor.execute("TRUNCATE suppliers_stockmovement, suppliers_stock, suppliers_offer, suppliers_feedimport, "
-                           "suppliers_feedrowmemo, "
                            "suppliers_warehouse, suppliers_supplierapiclient, suppliers_suppliermember, "
                            "suppliers_supplier RESTART IDENTITY CASCADE")
             recreate = []

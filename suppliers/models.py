@@ -279,32 +279,3 @@ class PartBestOffer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.part_id}: {self.offer_id}"
-
-
-class FeedRowMemo(models.Model):
-    """What the validation of a supplier's feed read from a row's own text: the part-number key,
-    the price and the lead time of every row its last import applied, by a hash of the row's
-    text (sku, brand, part number, price, lead time) and of the parsing rules
-    (suppliers.feeds.validation.MEMO_RULES). The next import takes those values for a row with
-    the same hash instead of parsing it again; the part is still looked up in the catalog as it
-    is now, and the stock cells are checked as always, so nothing here can go stale.
-
-    Written set-based in the merge's transaction. UNLOGGED (migration 0008): a crash empties it,
-    and the next import parses every row again. No foreign key: it is a cache, rewritten by every
-    import (a million rows checked at each commit would cost more than the parsing it saves)."""
-
-    pk = models.CompositePrimaryKey("supplier_id", "raw_hash")
-    # No index of its own: the primary key (supplier, raw_hash) serves supplier look-ups.
-    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, db_constraint=False, db_index=False,
-                                 related_name="+")
-    raw_hash = models.UUIDField()
-    number_key = models.TextField()
-    price = models.BigIntegerField()
-    lead_time = models.SmallIntegerField(null=True)
-
-    class Meta:
-        verbose_name = _("parsed feed row")
-        verbose_name_plural = _("parsed feed rows")
-
-    def __str__(self) -> str:
-        return f"{self.supplier_id}: {self.raw_hash}"

@@ -37,12 +37,7 @@ How it runs (feed_import_run, from the Celery task suppliers.feed_import_run):
    header, not CSV/XLSX) fails the import with a clear message and changes nothing.
 2. Validation is set-based SQL over the staging table (regexes on text, joins with the
    catalog and the warehouses); every problem becomes a row of the error report
-   (row, column, value, message). Bad rows are skipped, good rows are applied. A row whose text (sku,
-   brand, part number, price, lead time) is the same as a row the supplier's last import applied
-   is not parsed again: its part-number key, price and lead time are taken from what that import
-   kept (FeedRowMemo, written in the merge's transaction). Its part is still looked up in the
-   catalog as it is now, its stock cells are checked, and step 3 still compares it with the
-   stored offer and stock, so a re-sent file still corrects what changed since.
+   (row, column, value, message). Bad rows are skipped, good rows are applied.
 3. One durable transaction merges the good rows: new offers are inserted, changed ones
    updated; stock rows whose on_hand differs are locked (pk order, as suppliers.lock_objects
    does) and set, with one ledger row (reason `import`, reference `feed:<id>`) per real

@@ -23,8 +23,7 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
     cursor.execute(
         """
         CREATE TEMP TABLE feed_ok AS
-        SELECT r.row_no, r.sku, r.part_id, r.price, r.lead_time, r.raw_hash, r.known, r.number_key,
-               o.id AS offer_id,
+        SELECT r.row_no, r.sku, r.part_id, r.price, r.lead_time, o.id AS offer_id,
                (o.id IS NOT NULL AND (o.part_id, o.price, o.lead_time_days) IS DISTINCT FROM
                                      (r.part_id, r.price, coalesce(r.lead_time, o.lead_time_days))) AS differs
         FROM feed_row r LEFT JOIN suppliers_offer o ON o.supplier_id = %s AND o.sku = r.sku
@@ -215,28 +214,4 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
     phases.mark("merge: best offers")
     events = _write_events(feed_import=feed_import)
     phases.mark("merge: outbox events")
-    _memo_write(cursor, supplier_id=supplier_id)
-    phases.mark("merge: parsed rows kept")
     return {"offers": new_offers + updated_offers, "stock": stock_changed, "events": events}
-
-
-def _memo_write(cursor, *, supplier_id: int) -> None:
-    """Keep what the validation read from the text of the rows this import applied (FeedRowMemo),
-    for the next import of this supplier: the rows it parsed are added, the kept rows of texts
-    that are no longer in the file go. A re-sent file writes nothing."""
-    cursor.execute("SELECT count(*) FILTER (WHERE known), count(*) FILTER (WHERE NOT known) FROM feed_ok")
-    known, parsed = cursor.fetchone()
-    cursor.execute("SELECT count(*) FROM suppliers_feedrowmemo WHERE supplier_id = %s", [supplier_id])
-    if cursor.fetchone()[0] != known:  # a file's hashes are distinct (a repeated row is refused)
-        cursor.execute(
-            "DELETE FROM suppliers_feedrowmemo m WHERE m.supplier_id = %s "
-            "AND NOT EXISTS (SELECT 1 FROM feed_ok k WHERE k.raw_hash = m.raw_hash AND k.known)",
-            [supplier_id],
-        )
-    if parsed:
-        cursor.execute(
-            "INSERT INTO suppliers_feedrowmemo (supplier_id, raw_hash, number_key, price, lead_time) "
-            "SELECT %s, raw_hash, number_key, price, lead_time FROM feed_ok WHERE NOT known "
-            "ON CONFLICT DO NOTHING",
-            [supplier_id],
-        )

@@ -84,11 +84,9 @@ def _stock_column_count(cursor) -> int:
     return cursor.fetchone()[0]
 
 
-def _blank_condition(cursor, *, alias: str = "") -> str:
+def _blank_condition(cursor) -> str:
     values = ["c_sku", "c_brand", "c_part_number", "c_price", "c_lead_time_days"]
     values += [f"w{i}" for i in range(_stock_column_count(cursor))]
-    if alias:
-        values = [f"{alias}.{v}" for v in values]
     # Every cell empty or spaces; a row with a SKU (nearly all) is told apart by the first test.
     return "(" + " AND ".join(f"btrim(coalesce({v}, '')) = ''" for v in values) + ")"
 

@@ -3,8 +3,6 @@ the warehouses); every problem becomes a row of feed_error, the error report's s
 
 from __future__ import annotations
 
-import hashlib
-
 from django.utils.translation import gettext as _
 
 from catalog.normalise import PART_NUMBER_KEY_SQL, PART_NUMBER_MAX_LENGTH
@@ -26,19 +24,6 @@ from suppliers.offer_limits import (
 # A fractional XLSX number cell is staged with a decimal comma (okto88.tabular.table_xlsx_text), so 189.5 cannot be
 # read as a thousands group. At most PRICE_MAX_DIGITS digits, so no price above PRICE_MAX.
 _PRICE_PATTERN = rf"^-?([0-9]{{1,{PRICE_MAX_DIGITS}}}|[0-9]{{1,3}}(\.[0-9]{{3}}){{1,{(PRICE_MAX_DIGITS - 1) // 3}}})$"
-
-# What a row's own text gives (its part-number key, price and lead time) depends only on that
-# text and on these rules, so the last import's values (FeedRowMemo) are taken for a row whose
-# text is the same. The hash of a row is taken over its text and MEMO_RULES: changing a rule
-# (a limit, the price pattern, the part-number key's SQL) changes every hash, and the next
-# import parses every row again. The catalog is never memoised: the part is looked up as it is.
-MEMO_RULES = hashlib.sha256(
-    "\n".join([PART_NUMBER_KEY_SQL, _PRICE_PATTERN, str(PRICE_MAX_DIGITS), str(PRICE_MIN), str(SKU_MAX_LENGTH),
-               str(PART_NUMBER_MAX_LENGTH), str(LEAD_TIME_MIN_DAYS), str(LEAD_TIME_MAX_DAYS), "feed row v1"]).encode()
-).hexdigest()
-# The row's hash: its five cells as a row value (NULL and '' are told apart, commas quoted).
-RAW_HASH_SQL = ("md5(%(memo_rules)s || ROW(st.c_sku, st.c_brand, st.c_part_number, st.c_price, "
-                "st.c_lead_time_days)::text)::uuid")
 
 
 def _validate(cursor, *, supplier_id: int) -> None:
@@ -62,46 +47,38 @@ def _validate(cursor, *, supplier_id: int) -> None:
     feed_row_sql = f"""
         CREATE TEMP TABLE feed_row AS
         WITH s AS (
-            SELECT st.row_no, nullif(btrim(st.c_sku), '') AS sku, nullif(btrim(st.c_brand), '') AS brand,
-                   nullif(btrim(st.c_part_number), '') AS part_number,
-                   nullif(btrim(st.c_price), '') AS price_text, nullif(btrim(st.c_lead_time_days), '') AS lead_text,
-                   h.raw_hash, m.raw_hash IS NOT NULL AS known, m.number_key AS known_key, m.price AS known_price,
-                   m.lead_time AS known_lead
-            FROM feed_stage st CROSS JOIN LATERAL (SELECT {RAW_HASH_SQL} AS raw_hash) h
-            -- What the last import read from the same text (FeedRowMemo): not parsed again.
-            LEFT JOIN suppliers_feedrowmemo m ON m.supplier_id = %(supplier)s AND m.raw_hash = h.raw_hash
-            WHERE NOT ({_blank_condition(cursor, alias="st")})
+            SELECT row_no, nullif(btrim(c_sku), '') AS sku, nullif(btrim(c_brand), '') AS brand,
+                   nullif(btrim(c_part_number), '') AS part_number, nullif(btrim(c_price), '') AS price_text,
+                   nullif(btrim(c_lead_time_days), '') AS lead_text
+            FROM feed_stage WHERE NOT ({_blank_condition(cursor)})
         ), n AS MATERIALIZED (
             -- The normalised number (catalog.normalise) is computed once per row here, stored
             -- in feed_row, and used as the hash key against catalog_part (brand_id, number_key).
-            SELECT s.*, CASE WHEN s.known THEN s.known_key ELSE {number_key} END AS number_key,
+            SELECT s.*, {number_key} AS number_key,
                    lower(s.brand) AS brand_key,
                    -- The price without "Rp"/"Rp." in front and ",00"/",-" behind (PRICE_RULE);
                    -- plain digits (nearly every row) have neither, and skip the expressions.
-                   CASE WHEN s.known OR btrim(s.price_text, '0123456789') = '' THEN s.price_text
+                   CASE WHEN btrim(s.price_text, '0123456789') = '' THEN s.price_text
                         ELSE regexp_replace(regexp_replace(s.price_text, '^(-?)[\\s\\u00a0]*rp\\.?[\\s\\u00a0]*',
                                                            '\\1', 'i'),
                                             ',(0{{1,2}}|-)$', '') END AS price_bare
             FROM s
         )
-        SELECT n.row_no, n.sku, n.brand, n.part_number, n.price_text, n.lead_text, n.raw_hash, n.known,
-               n.number_key, n.brand_key, n.price_bare,
+        SELECT n.*,
                -- 1 to PRICE_MAX_DIGITS digits is _PRICE_PATTERN's first form, told without it.
-               CASE WHEN n.known THEN n.known_price
-                    WHEN btrim(n.price_bare, '0123456789') = ''
+               CASE WHEN btrim(n.price_bare, '0123456789') = ''
                          AND length(n.price_bare) BETWEEN 1 AND {PRICE_MAX_DIGITS} THEN n.price_bare::bigint
                     WHEN n.price_bare ~ '{_PRICE_PATTERN}'
                     THEN replace(n.price_bare, '.', '')::bigint END AS price,
                -- '^[0-9]{{1,3}}$' without the regular expression.
-               CASE WHEN n.known THEN n.known_lead
-                    WHEN btrim(n.lead_text, '0123456789') = '' AND length(n.lead_text) BETWEEN 1 AND 3
+               CASE WHEN btrim(n.lead_text, '0123456789') = '' AND length(n.lead_text) BETWEEN 1 AND 3
                     THEN n.lead_text::int END AS lead_time,
                p.id AS part_id, NULL::bigint AS xref_parts
         FROM n
         LEFT JOIN feed_brand b ON b.brand_key = n.brand_key
         LEFT JOIN catalog_part p ON p.brand_id = b.brand_id AND p.number_key = n.number_key
     """  # noqa: S608
-    cursor.execute(feed_row_sql, {"supplier": supplier_id, "memo_rules": MEMO_RULES})
+    cursor.execute(feed_row_sql)
     # Not found by brand + number: try the cross references (only the few unmatched rows).
     cursor.execute(
         """

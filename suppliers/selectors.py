@@ -165,6 +165,20 @@ _RANKING_SQL_COLUMNS = {"out_of_stock": "available <= 0"}
 # Over VISIBLE_OFFERS_SQL's columns.
 OFFER_RANKING_SQL = ", ".join(f"{_RANKING_SQL_COLUMNS.get(column, column)}{' DESC' if descending else ''}"
                               for column, descending in OFFER_RANKING)
+
+
+def offer_ranking_key_sql(alias: str) -> str:
+    """OFFER_RANKING as one row value over `alias`'s VISIBLE_OFFERS_SQL columns: of two offers,
+    the one with the smaller row ranks first (descending keys are numbers, negated)."""
+    derived = {"out_of_stock": f"{alias}.available <= 0"}  # _RANKING_SQL_COLUMNS over `alias`
+    assert derived.keys() == _RANKING_SQL_COLUMNS.keys()
+    keys = []
+    for column, descending in OFFER_RANKING:
+        key = derived.get(column, f"{alias}.{column}")
+        keys.append(f"-({key})" if descending else f"({key})")
+    return "ROW(" + ", ".join(keys) + ")"
+
+
 # Over offer_buyable_ranked's annotations.
 OFFER_RANKING_ORDER_BY = tuple(f"{'-' if descending else ''}{column}" for column, descending in OFFER_RANKING)
 

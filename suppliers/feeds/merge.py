@@ -34,8 +34,11 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
     # A first load (no offer of the file exists yet) has no stored stock to pair the cells
     # with: skip the join, which would hash the whole stock table for nothing.
     cursor.execute("SELECT EXISTS (SELECT 1 FROM feed_ok WHERE offer_id IS NOT NULL)")
+    # The stock rows of the file's warehouses only: the others (every other supplier's, 40% of
+    # the table at the benchmark's scale) are dropped while scanned instead of probing the hash.
     stored_stock = (
         "LEFT JOIN suppliers_stock s ON s.offer_id = k.offer_id AND s.warehouse_id = col.warehouse_id"
+        " AND s.warehouse_id IN (SELECT warehouse_id FROM feed_column WHERE warehouse_id IS NOT NULL)"
         if cursor.fetchone()[0] else
         "LEFT JOIN (SELECT NULL::bigint AS id, NULL::int AS on_hand) s ON false"
     )

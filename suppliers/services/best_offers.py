@@ -11,7 +11,7 @@ from catalog.services import best_offer_cache_version_bump
 from suppliers.lock_objects import part_best_offer_lock
 from suppliers.models import SupplierStatus
 from suppliers.read_models import PART_BEST_OFFER_COLUMNS, PART_BEST_OFFER_ROWS_SQL
-from suppliers.selectors import BUYABLE_OFFER_SQL, OFFER_RANKING_SQL, VISIBLE_OFFERS_SQL
+from suppliers.selectors import BUYABLE_OFFER_SQL, OFFER_RANKING_SQL, VISIBLE_OFFERS_SQL, offer_ranking_key_sql
 
 # The rows come from suppliers.read_models.PART_BEST_OFFER_ROWS_SQL, the read model's one rule
 # (which its check uses too): for a refresh, over the offers of the given parts; a part left
@@ -79,9 +79,11 @@ def part_best_offer_rebuild() -> int:
 #   side and not on the other, and only if none of that supplier's other offers is visible there;
 # - the best offer is the first, by the one ranking (OFFER_RANKING_SQL), of the stored best and the
 #   changed offers as they are now: the stored best was first among all offers before, and every
-#   offer that is not a changed one is as it was. When the stored best is itself a changed offer
-#   whose ranking values moved (or that left the part), that no longer holds: those parts are
-#   recomputed from scratch (part_best_offer_refresh).
+#   offer that is not a changed one is as it was. That holds too when the stored best is itself a
+#   changed offer that ranks as well as before or better (cheaper, more in stock): it stays ahead
+#   of every offer that did not change. When it got worse (or left the part, or is no longer
+#   visible), an unchanged offer may now come first: those parts are recomputed from scratch
+#   (part_best_offer_refresh).
 # Exact under concurrency because the parts' rows are locked before the "before" rows are read:
 # whoever else changes an offer of those parts refreshes them after this transaction commits.
 # `manage.py check_read_models` (and the feed benchmark, at a million rows) compares the result
@@ -102,11 +104,10 @@ def part_best_offer_offers_keep(*, table: str, offers_sql: str) -> None:
 
 
 _BEST_OFFER_APPLY_SQL = f"""
-WITH moved AS (  -- the parts whose stored best is a changed offer that moved: recomputed instead
+WITH moved AS (  -- the parts whose stored best is a changed offer that got worse or left: recomputed instead
     SELECT b.part_id FROM suppliers_partbestoffer b JOIN {{before}} o ON o.id = b.offer_id
     LEFT JOIN {{after}} n ON n.id = o.id
-    WHERE (o.part_id, o.price, o.lead_time_days, o.available) IS DISTINCT FROM
-          (n.part_id, n.price, n.lead_time_days, n.available)
+    WHERE n.id IS NULL OR n.part_id <> o.part_id OR {offer_ranking_key_sql("n")} > {offer_ranking_key_sql("o")}
 ), side AS (
     SELECT part_id, supplier_id, id, available, false AS now FROM {{before}}
     UNION ALL

@@ -386,3 +386,72 @@ def test_best_offers_follow_offers_that_get_worse_move_to_another_part_or_leave_
     assert best(world.pad) == (rival.pk, 300_000, 5, 5, 1)
     assert best(world.plug) == (offer["BR-1"], 350_000, 4, 4, 1)
     assert best(world.disc) == (offer["BR-2"], 90_000, 2, 2, 1)
+
+
+def test_a_best_offer_that_gets_better_or_worse_by_stock_alone_stays_exact(world):
+    """A part whose best offer is a changed one that ranks as well or better (cheaper, more in
+    stock) keeps it without being recomputed from every offer; one that ranks worse (less in
+    stock, out of stock) is recomputed. Each step is checked against the rule from scratch."""
+    from suppliers.models import PartBestOffer
+    from suppliers.services import best_offers
+    from tests.read_models import assert_read_models_exact
+
+    rival = OfferFactory(part=world.pad, price=300_000)
+    StockFactory(offer=rival, on_hand=5)
+    recomputed = []  # the parts each full refresh (part_best_offer_refresh's statement) recomputed
+
+    def watch(execute, sql, params, many, context):
+        if sql == best_offers._BEST_OFFER_UPDATE_SQL:
+            recomputed.append(sorted(params["parts"]))
+        return execute(sql, params, many, context)
+
+    def feed(row: str) -> tuple:
+        from django.db import connection
+
+        with connection.execute_wrapper(watch):
+            done = run_feed(world.supplier, csv_upload(f"{HEADER}\n{row}\n"))
+        assert done.status == FeedStatus.SUCCEEDED, done.error
+        assert_read_models_exact()
+        best = PartBestOffer.objects.get(part=world.pad)
+        return best.offer_id, best.price, best.available, best.total_available
+
+    feed("BR-1,Toyota,04465-0K240,250000,2,4,0")
+    mine = Offer.objects.get(sku="BR-1").pk
+    recomputed.clear()
+    # Cheaper and more in stock: still the best, not recomputed.
+    assert feed("BR-1,Toyota,04465-0K240,240000,2,9,1") == (mine, 240_000, 10, 15)
+    assert recomputed == []
+    # Less in stock at the same price: ranks worse, so the part is recomputed (still the best).
+    assert feed("BR-1,Toyota,04465-0K240,240000,2,3,0") == (mine, 240_000, 3, 8)
+    assert recomputed == [[world.pad.pk]]
+    # Out of stock: the rival, in stock, comes first.
+    assert feed("BR-1,Toyota,04465-0K240,240000,2,0,0") == (rival.pk, 300_000, 5, 5)
+
+
+def test_stock_changed_since_the_last_import_is_set_back_by_the_same_file(world):
+    """An unchanged file row is still the truth about its stock and price: what orders or the
+    admin changed since is corrected, with its ledger rows and events, and nothing else."""
+    from suppliers.services import offer_update, stock_adjust
+
+    content = (f"{HEADER}\nBR-1,Toyota,04465-0K240,385000,2,12,0\nBR-2,Toyota,43512-0K090,910000,,5,2\n"
+               "BR-3,Toyota,04465-BZ010,150000,3,4,\n")
+    run_feed(world.supplier, csv_upload(content))
+    br1 = Offer.objects.get(sku="BR-1")
+    stock = Stock.objects.get(offer=br1, warehouse=world.jkt)
+    stock_adjust(stock=stock, delta=-5, reference="count")
+    offer_update(offer=Offer.objects.get(sku="BR-2"), data={"price": 920_000})
+    last_event = OutboxEvent.objects.order_by("pk").last().pk
+
+    again = run_feed(world.supplier, csv_upload(content))
+
+    assert (again.offers_changed, again.stock_changed) == (1, 1)
+    stock.refresh_from_db()
+    assert stock.on_hand == 12
+    (move,) = StockMovement.objects.filter(reference=f"feed:{again.pk}")
+    assert (move.stock_id, move.on_hand_delta, move.on_hand_after) == (stock.pk, 5, 12)
+    assert Offer.objects.get(sku="BR-2").price == 910_000
+    assert sorted(e.topic for e in events().filter(pk__gt=last_event)) == [
+        "offer.price_changed_batch", "stock.changed_batch"]
+
+    third = run_feed(world.supplier, csv_upload(content))
+    assert (third.offers_changed, third.stock_changed) == (0, 0)

@@ -31,6 +31,7 @@ from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope
 from okto88.redis_connection import redis_client
 from okto88.request_context import current_client_address
 from okto88.request_id import request_id_var
+from okto88.write_batches import rows_collected
 
 logger = logging.getLogger(__name__)
 
@@ -321,17 +322,8 @@ def outbox_events_batched() -> Iterator[None]:
     that writes one change through several others (order_place: stock, payment, order events),
     so that its events cost one statement, not one per service. The rows returned inside the
     block get their ids when it ends. A nested block adds to the outer one."""
-    if _outbox_batch.get() is not None:
+    with rows_collected(_outbox_batch, _outbox_rows_write):
         yield
-        return
-    rows: list[OutboxEvent] = []
-    token = _outbox_batch.set(rows)
-    try:
-        yield
-    finally:
-        _outbox_batch.reset(token)
-    if rows:
-        _outbox_rows_write(rows)
 
 
 def _outbox_rows_write(rows: list[OutboxEvent]) -> list[OutboxEvent]:

@@ -102,7 +102,7 @@ _UNITS_TO_SHIP = ("ARRAY(SELECT ARRAY[l.stock_id, l.quantity - l.rejected_quanti
 
 def supplier_order_lock_step_done(*, supplier_order_id: int, step: str, with_units: bool = False) -> SupplierOrder:
     """A supplier order's row for its workflow step, locked (after its order's lock):
-    fresh, and fresh, with its supplier, and `step_done` — whether a `succeeded` run of
+    fresh, with its supplier, and `step_done` — whether a `succeeded` run of
     `step` of it exists — in one statement. `with_units`: also `units_to_ship`, its lines'
     accepted units as (stock id, quantity) pairs, the units that are not rejected (lines with
     none left out)."""

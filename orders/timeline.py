@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from okto88.money import rupiah
 from okto88.selectors import actor_api_client, actor_person
+from okto88.write_batches import rows_collected
 from orders.models import Order, OrderEvent, OrderStatus, RejectionReason
 
 
@@ -58,19 +59,10 @@ def order_events_batched() -> Iterator[None]:
     written with one INSERT, in the order they were written, still in the caller's transaction
     (order_place: `placed` and the move to paid, one statement instead of two). The events
     returned inside the block get their ids when it ends. A nested block adds to the outer one."""
-    if _order_event_batch.get() is not None:
-        yield
-        return
-    if not connection.in_atomic_block:
+    if _order_event_batch.get() is None and not connection.in_atomic_block:
         raise RuntimeError("order events are batched inside the transaction of the change")
-    events: list[OrderEvent] = []
-    token = _order_event_batch.set(events)
-    try:
+    with rows_collected(_order_event_batch, OrderEvent.objects.bulk_create):
         yield
-    finally:
-        _order_event_batch.reset(token)
-    if events:
-        OrderEvent.objects.bulk_create(events)
 
 
 def order_events_write(*, order: Order, events: Sequence[NewOrderEvent], actor: Any = None) -> list[OrderEvent]:

@@ -112,6 +112,14 @@ def test_from_vin_and_selector_to_a_paid_shipped_order_that_another_workshop_can
         page.keyboard.press("Enter")
         assert toggle.get_attribute("aria-expanded") == "false"
 
+    # --- Words without a vehicle: no filters, so the results take the whole width --------
+    page.goto(f"{live_server.url}/bengkel/parts/?q=kampas+rem")
+    assert page.locator(".results .result").count() >= 1
+    assert page.locator(".facets").count() == 0
+    layout_width = page.locator(".results-layout").bounding_box()["width"]
+    assert page.locator(".results").bounding_box()["width"] >= 0.95 * layout_width
+    page.goto(f"{live_server.url}/bengkel/parts/")
+
     # --- The vehicle: by VIN, then again by the selector -----------------------------
     pick_by_vin(page, shop.variant)
     assert "Toyota Avanza 1.3 G M/T" in page.get_by_test_id("chosen-vehicle").inner_text()

@@ -123,13 +123,15 @@ _NOTIFICATIONS_INSERT_SQL = """
     FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::jsonb[]) AS v(recipient_id, order_id, kind, params)"""
 
 
-def _notifications_write(notifications: list[tuple]) -> None:
-    if not notifications:
-        return
-    recipients, orders, kinds, params = zip(*notifications, strict=True)
-    with connection.cursor() as cursor:
-        cursor.execute(_NOTIFICATIONS_INSERT_SQL, [timezone.now(), list(recipients), list(orders), list(kinds),
-                                                   [json.dumps(p) for p in params]])
+def _notices_deliver(notifications: list[tuple], emails: list[EmailMessage]) -> None:
+    """What _prepare made: the notices' rows in one INSERT, the emails as one batch."""
+    if notifications:
+        recipients, orders, kinds, params = zip(*notifications, strict=True)
+        with connection.cursor() as cursor:
+            cursor.execute(_NOTIFICATIONS_INSERT_SQL, [timezone.now(), list(recipients), list(orders), list(kinds),
+                                                       [json.dumps(p) for p in params]])
+    if emails:
+        get_connection().send_messages(emails)
 
 
 @dataclass(frozen=True)
@@ -166,9 +168,7 @@ def notify_supplier_orders_opened(*, order: Order, supplier_orders: list[Supplie
                          "total": rupiah_digits(supplier_order.subtotal),
                          "accept_by": supplier_order.accept_by.isoformat() if supplier_order.accept_by else None},
                  notifications=notifications, emails=emails)
-    _notifications_write(notifications)
-    if emails:
-        get_connection().send_messages(emails)
+    _notices_deliver(notifications, emails)
 
 
 def notify_supplier_order_changed(*, supplier_order: SupplierOrder, kind: str, refund: int = 0) -> None:
@@ -182,9 +182,7 @@ def notify_supplier_order_changed(*, supplier_order: SupplierOrder, kind: str, r
              params={"number": supplier_order.number, "order": order.number,
                      "supplier": supplier_order.supplier.legal_name, "refund": rupiah_digits(refund) if refund else ""},
              notifications=notifications, emails=emails)
-    _notifications_write(notifications)
-    if emails:
-        get_connection().send_messages(emails)
+    _notices_deliver(notifications, emails)
 
 
 def notify_webhook_endpoint_disabled(*, supplier_id: int | None, workshop_id: int | None,
@@ -206,9 +204,7 @@ def notify_webhook_endpoint_disabled(*, supplier_id: int | None, workshop_id: in
     for address in contact_emails:
         if address and address.lower() not in known:
             emails.append(EmailMessage(title, body, None, [address]))
-    _notifications_write(notifications)
-    if emails:
-        get_connection().send_messages(emails)
+    _notices_deliver(notifications, emails)
 
 
 @transaction.atomic

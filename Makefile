@@ -29,10 +29,6 @@ $(MESSAGES_STAMP): $(STAMP) $(wildcard locale/*/LC_MESSAGES/*.po)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 run: install
-	@( n=0; until $(PY) -c "import urllib.request as u; u.urlopen('http://$(HOST):$(PORT)/healthz', timeout=2)" \
-	      2>/dev/null; do n=$$((n+1)); [ $$n -gt 600 ] && exit 0; sleep 1; done; \
-	   exec $(PY) manage.py load_order_history ) & history=$$!; \
-	trap 'kill $$history 2>/dev/null' EXIT; \
 	HOST=$(HOST) PORT=$(PORT) $(PY) manage.py run_marketplace
 
 lint: $(STAMP)

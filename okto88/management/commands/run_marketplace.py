@@ -1,4 +1,5 @@
-"""`make run`: migrate, load demo data, then serve the marketplace with Celery workers and beat.
+"""`make run`: migrate, load demo data, then serve the marketplace with Celery workers and beat,
+and beside them load the demo order history.
 
 The embedded PostgreSQL/Redis (when no DATABASE_URL/REDIS_URL is set) were started by the
 settings in this process; the children inherit their URLs through the environment. Ctrl-C
@@ -32,6 +33,7 @@ FAKE_PARTNERS = [
     # Receives webhooks for endpoints pointed at it (partners/fake_receiver.py).
     ("fake_receiver", "WEBHOOK_FAKE_RECEIVER_URL", []),
 ]
+HISTORY_COMMAND = "load_order_history"
 
 
 def web_server_argv(*, host: str, port: int) -> list[str]:
@@ -65,7 +67,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--no-demo", action="store_true", help="skip loading the demo data")
+        parser.add_argument("--no-demo", action="store_true",
+                            help="skip loading the demo data and the demo order history")
 
     def handle(self, *args, host: str, port: int, no_demo: bool, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -87,6 +90,7 @@ class Command(BaseCommand):
                 processes.append((command, [python, manage, command, f"--port={port_of_url}", *extra]))
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain")}
         children: list[tuple[str, subprocess.Popen]] = []
+        history: subprocess.Popen | None = None
         stopping = False
 
         def stop(*_args) -> None:
@@ -104,18 +108,28 @@ class Command(BaseCommand):
             self.stdout.write(f"  admin: {url}admin/   API docs: {url}api/v1/docs/")
             for line in logins:
                 self.stdout.write(f"  {line}")
+            # The demo order history fills the operations pages beside the running site (docs/
+            # operations.md). A child of this process, so that it stops with the rest; it inherits
+            # the servers' URLs and so never becomes a user of the embedded servers itself.
+            if not no_demo and HISTORY_COMMAND in available:
+                history = subprocess.Popen([python, manage, HISTORY_COMMAND], env=env, cwd=settings.BASE_DIR)
             while not stopping:
                 for name, child in children:
                     if child.poll() is not None:
                         self.stderr.write(f"{name} exited with {child.returncode}; stopping")
                         stopping = True
+                if history is not None and history.poll() not in (None, 0):
+                    self.stderr.write(f"the order history stopped with {history.returncode}; the site goes on "
+                                      f"(`manage.py {HISTORY_COMMAND}` adds the orders still missing)")
+                    history = None
                 time.sleep(0.5)
         finally:
-            for _name, child in children:
+            everything = [*children, *([("history", history)] if history is not None else [])]
+            for _name, child in everything:
                 if child.poll() is None:
                     child.terminate()
             deadline = time.monotonic() + 15
-            for _name, child in children:
+            for _name, child in everything:
                 try:
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:

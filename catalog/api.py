@@ -113,8 +113,7 @@ def _page_render(data: dict, parts: list[dict]) -> _RenderedPage:
         data["facets"] = _FACETS_MARK
     rendered = JSONRenderer().render(data)
     if isinstance(facets, _FacetsJSON):
-        text = facets.text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-        rendered = rendered.replace(_FACETS_MARK_JSON, text.encode(), 1)
+        rendered = rendered.replace(_FACETS_MARK_JSON, _escaped_as_drf(facets.text).encode(), 1)
     pieces = tuple(rendered.split(_OFFER_MARK_JSON))
     if len(pieces) != len(parts) + 1:
         raise AssertionError("a part's best offer is not where the page was cut")
@@ -125,8 +124,14 @@ def _page_render(data: dict, parts: list[dict]) -> _RenderedPage:
 _offer_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+def _escaped_as_drf(text: str) -> str:
+    """JSON text escaped as JSONRenderer escapes it: U+2028 and U+2029 are valid in JSON but end a
+    line in JavaScript before ES2019, so DRF writes them as \\u escapes."""
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 def _offer_json(offer: dict | None) -> bytes:
-    return _offer_encoder.encode(offer).encode()
+    return _escaped_as_drf(_offer_encoder.encode(offer)).encode()
 
 
 def _page_body(page: _RenderedPage, offers: dict[int, dict] | None = None) -> bytes:

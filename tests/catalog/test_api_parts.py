@@ -503,3 +503,26 @@ def test_words_read_a_page_in_one_statement(api, shop, settings):
         assert api.get("/api/v1/parts/", {"q": "kampas rem"}).status_code == 200
     catalog = [q["sql"] for q in queries.captured_queries if "catalog_part" in q["sql"]]
     assert len(catalog) == 1 and "ts_rank" in catalog[0] and "catalog_brand" in catalog[0]
+
+
+@pytest.mark.parametrize("params", [{"q": "kampas rem"}, {"vehicle": "avanza"}])
+def test_best_offers_joined_into_a_page_are_escaped_as_drf_escapes_them(api, shop, settings, params):
+    """A best offer is encoded apart from the page it is joined into: U+2028 and U+2029 in it (a
+    supplier's name, say) come out as DRF writes them, \\u escapes, never as raw line separators."""
+    from rest_framework.renderers import JSONRenderer
+
+    from catalog import selectors
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 0
+    params = {name: shop.avanza.pk if value == "avanza" else value for name, value in params.items()}
+    offer = {"supplier_name": "Toko\u2028Rem\u2029Jaya", "price": 1000, "note": "ö \"q\" </script>"}
+
+    def source(*, part_ids):
+        return {pk: offer for pk in part_ids}
+
+    with selectors.best_offer_source_using(source):
+        response = api.get("/api/v1/parts/", params)
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] and all(row["best_offer"] == offer for row in response.json()["results"])
+    assert "\u2028".encode() not in response.content and "\u2029".encode() not in response.content
+    assert JSONRenderer().render(offer) in response.content

@@ -36,7 +36,7 @@ import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core.cache import cache
@@ -481,8 +481,10 @@ class PartListApi(generics.GenericAPIView):
         if isinstance(parts, (selectors.VehicleParts, selectors.RankedWords)):
             parts = parts.as_rows()  # rendered from plain rows: no model instances per page
         page = paginator.paginate_queryset(parts, request, view=self)
-        results = serializer_class(page, many=True, context=self.get_serializer_context()).data
-        data = dict(paginator.get_paginated_response(list(results)).data)
+        results = list(serializer_class(page, many=True, context=self.get_serializer_context()).data)
+        if search.kind == selectors.SearchKind.NUMBER and search.variant_id is not None:
+            results = [{**row, "fits_vehicle": part.fits_vehicle} for row, part in zip(results, page, strict=True)]
+        data = dict(paginator.get_paginated_response(results).data)
         if references.vehicle_facets_json is not None:
             data["facets"] = _FacetsJSON(references.vehicle_facets_json)
         elif search.facets is not None:
@@ -528,10 +530,11 @@ class PartFitmentListApi(generics.ListAPIView):
 class PartLookupFilter(filters.FilterSet):
     number = filters.CharFilter(required=True, max_length=80, help_text="Any spelling: 04465-0K240, 044650k240")
     limit = IntegerFilter(min_value=1, max_value=100, help_text="At most this many matches (default 50)")
+    vehicle = IdFilter(help_text="Vehicle variant id: each match says whether its part fits it")
 
     class Meta:
         model = Part
-        fields = ["number", "limit"]
+        fields = ["number", "limit", "vehicle"]
 
 
 class PartLookupApi(generics.GenericAPIView):
@@ -549,6 +552,8 @@ class PartLookupApi(generics.GenericAPIView):
                              description="The part number as typed"),
             OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100},
                              description="At most this many matches (default 50)"),
+            OpenApiParameter("vehicle", _ID_SCHEMA, description="Vehicle variant id: each match then says "
+                             "whether its part fits that vehicle (`fits_vehicle`)"),
         ],
     )
     def get(self, request):
@@ -562,5 +567,9 @@ class PartLookupApi(generics.GenericAPIView):
         params = _validated(PartLookupFilter, request)
         limit = int(params.get("limit") or 50)
         lookup = selectors.part_lookup_by_number(number=params["number"], limit=limit)
+        if params.get("vehicle") is not None:
+            _search_references_check({"vehicle": params["vehicle"]})  # 404 for a vehicle that is not there
+            lookup = replace(lookup, matches=selectors.part_matches_for_vehicle(matches=lookup.matches,
+                                                                                variant_id=params["vehicle"]))
         data = NumberLookupSerializer(lookup, context=self.get_serializer_context()).data
         return {**data, "results": list(data["results"])}

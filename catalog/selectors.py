@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 from typing import NamedTuple, Protocol, TypeVar
@@ -621,6 +621,7 @@ class PartMatch:
     kind: MatchKind
     via_id: int | None = None  # the matched part this one relates to ("result <kind> via")
     similarity: float | None = None
+    fits_vehicle: bool | None = None  # with a vehicle chosen (part_matches_for_vehicle): does the part fit it
 
 
 @dataclass(frozen=True)
@@ -748,6 +749,15 @@ def part_lookup_by_number(*, number: str, limit: int = 50) -> NumberLookup:
     matches.sort(key=lambda m: (KIND_ORDER[m.kind], -(m.similarity or 0), m.part.brand.name,
                                 m.part.number_key, m.part.pk))
     return NumberLookup(number=number, number_key=key, matches=matches[:limit], truncated=len(matches) > limit)
+
+
+def part_matches_for_vehicle(*, matches: list[PartMatch], variant_id: int) -> list[PartMatch]:
+    """`matches` in their order, each saying whether its part fits the variant (one query). A
+    number names parts whatever vehicle is chosen, so a workshop that typed one with a vehicle
+    chosen sees which of them fit it rather than losing those that do not."""
+    fitting = set(Fitment.objects.filter(variant_id=variant_id, part_id__in=[m.part.pk for m in matches])
+                  .values_list("part_id", flat=True).distinct()) if matches else set()
+    return [replace(match, fits_vehicle=match.part.pk in fitting) for match in matches]
 
 
 # The most interchangeable parts a part page lists (a popular OE number has a few dozen).
@@ -1391,7 +1401,8 @@ def part_search(
     - Text that reads as a part number (_number_search_mode) is looked up as one
       (part_lookup_by_number, at most NUMBER_SEARCH_LIMIT matches, by kind): a number names
       parts whatever vehicle, category or brand is chosen, so those do not narrow it, and the
-      matches keep their order (exact first) whatever the sort.
+      matches keep their order (exact first) whatever the sort; with a vehicle each match says
+      whether its part fits it (PartMatch.fits_vehicle, on the part too).
     - Otherwise text is words (part_search_by_words), ranked, within the vehicle's parts if a
       vehicle is given; no text with a vehicle lists the parts that fit it, by id; neither
       lists the catalog by id. `category_id` (its subtree) and `brand_id` narrow all three, a
@@ -1407,8 +1418,11 @@ def part_search(
         lookup = part_lookup_by_number(number=q, limit=NUMBER_SEARCH_LIMIT)
         matches = [m for m in lookup.matches if mode == "all" or m.kind != MatchKind.SIMILAR]
         if matches:
+            if variant_id is not None:
+                matches = part_matches_for_vehicle(matches=matches, variant_id=variant_id)
             for match in matches:
                 match.part.match, match.part.rank, match.part.similarity = match.kind.value, None, match.similarity
+                match.part.fits_vehicle = match.fits_vehicle
             # Read here to see whether any match is on offer; the page reuses them (best_offers).
             offers = part_best_offers(part_ids=[m.part.pk for m in matches])
             if not offers:

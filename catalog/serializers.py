@@ -137,6 +137,8 @@ class PartSerializer(serializers.ModelSerializer):
         }
 
 
+_FITS_VEHICLE_HELP = ("Only when `q` is a part number and a `vehicle` is given: whether the part fits that "
+                      "vehicle (a number lists its parts whatever the vehicle)")
 _MATCH_HELP = ("Words: full_text, similar_category or similar_text; a part number: exact, supersedes, "
                "interchangeable, superseded_by or similar")
 
@@ -218,9 +220,10 @@ class PartPageRowSerializer(PartSerializer):
     rank = serializers.FloatField(required=False, allow_null=True, help_text="With `q`; null for a part number")
     similarity = serializers.FloatField(required=False, allow_null=True,
                                         help_text="With `q`; null for a part number's matches other than similar")
+    fits_vehicle = serializers.BooleanField(required=False, help_text=_FITS_VEHICLE_HELP)
 
     class Meta(PartSerializer.Meta):
-        fields = [*PartSerializer.Meta.fields, "match", "rank", "similarity"]
+        fields = [*PartSerializer.Meta.fields, "match", "rank", "similarity", "fits_vehicle"]
 
 
 class PartPageSerializer(serializers.Serializer):
@@ -239,6 +242,8 @@ class PartMatchSerializer(serializers.Serializer):
                   "superseded_by (an older part that `via` replaced) or similar")
     via = serializers.IntegerField(source="via_id", allow_null=True)
     similarity = serializers.FloatField(allow_null=True)
+    fits_vehicle = serializers.BooleanField(allow_null=True, help_text="With `vehicle`: whether the part fits it; "
+                                                                       "null without one")
     part = PartSerializer()
 
 
@@ -260,6 +265,7 @@ class NumberLookupSerializer(serializers.Serializer):
             "results": [
                 {"kind": str(match.kind), "via": match.via_id,
                  "similarity": None if match.similarity is None else float(match.similarity),
+                 "fits_vehicle": None if match.fits_vehicle is None else bool(match.fits_vehicle),
                  "part": part.to_representation(match.part)}
                 for match in instance.matches
             ],

@@ -526,3 +526,33 @@ def test_best_offers_joined_into_a_page_are_escaped_as_drf_escapes_them(api, sho
     assert response.json()["results"] and all(row["best_offer"] == offer for row in response.json()["results"])
     assert "\u2028".encode() not in response.content and "\u2029".encode() not in response.content
     assert JSONRenderer().render(offer) in response.content
+
+
+def test_a_number_searched_with_a_vehicle_says_which_parts_fit_it(api, shop):
+    """A number lists its parts whatever the vehicle (issue 18): with one chosen, each says whether it fits."""
+    from catalog.models import Fitment
+
+    rows = api.get("/api/v1/parts/", {"q": "04465 0k240", "vehicle": shop.avanza.pk}).json()["results"]
+    fitted = set(Fitment.objects.filter(variant=shop.avanza).values_list("part_id", flat=True))
+    expected = {row["id"]: row["id"] in fitted for row in rows}
+    assert expected[shop.pad_oe.pk] and expected[shop.pad_bendix.pk] and not expected[shop.pad_old_oe.pk]
+    assert {row["id"]: row["fits_vehicle"] for row in rows} == expected
+    looked_up = api.get("/api/v1/parts/lookup/", {"number": "04465 0k240", "vehicle": shop.avanza.pk}).json()
+    assert {r["part"]["id"]: r["fits_vehicle"] for r in looked_up["results"]} == expected
+    # Another vehicle: the same parts in the same order, none fits it.
+    other = api.get("/api/v1/parts/", {"q": "04465 0k240", "vehicle": shop.beat.pk}).json()["results"]
+    assert [row["id"] for row in other] == [row["id"] for row in rows]
+    assert not any(row["fits_vehicle"] for row in other)
+    # Without a vehicle the parts list does not say, and the lookup says null.
+    assert all("fits_vehicle" not in row for row in api.get("/api/v1/parts/", {"q": "04465 0k240"}).json()["results"])
+    plain = api.get("/api/v1/parts/lookup/", {"number": "04465 0k240"}).json()["results"]
+    assert plain and all(r["fits_vehicle"] is None for r in plain)
+    # Words with a vehicle list only parts that fit it: no field to say so.
+    assert all("fits_vehicle" not in row
+               for row in api.get("/api/v1/parts/", {"q": "kampas rem", "vehicle": shop.avanza.pk}).json()["results"])
+
+
+def test_a_lookup_for_a_vehicle_that_is_not_there_is_a_404_problem(api, shop):
+    assert_problem(api.get("/api/v1/parts/lookup/", {"number": "04465 0k240", "vehicle": 987654}), 404, "not_found")
+    assert_problem(api.get("/api/v1/parts/lookup/", {"number": "04465 0k240", "vehicle": "avanza"}), 400,
+                   "validation_error")

@@ -145,6 +145,13 @@ def test_from_vin_and_selector_to_a_paid_shipped_order_that_another_workshop_can
     assert_fits(page)
     screenshot(page, f"workshop-parts-{device}")
 
+    # --- A part number with the vehicle chosen says whether the part fits it ----------
+    page.goto(f"{live_server.url}/bengkel/parts/?q={shop.pad.number}")
+    assert page.get_by_test_id("fits-vehicle").first.inner_text() in ("cocok untuk kendaraan ini", "fits this vehicle")
+    assert_fits(page)
+    page.go_back()
+    page.wait_for_url(re.compile(r"position=front"))
+
     # --- Compare two suppliers and buy from both ---------------------------------------
     page.get_by_role("link", name="Kampas Rem Depan").click()
     page.wait_for_url(re.compile(rf"/bengkel/parts/{shop.pad.pk}/"))

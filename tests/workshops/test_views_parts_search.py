@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from catalog import services as catalog_services
+from catalog.models import Fitment
 from tests.catalog.factories import BrandFactory, FitmentFactory, PartFactory
 from tests.orders.ui_data import shop_make
 from workshops.views import SESSION_VARIANT_KEY
@@ -98,3 +99,20 @@ def test_a_position_narrows_both_alike(member_client, shop):
     listed = page_ids(member_client, {"position": "front"})
     assert set(listed) == {shop.pad.pk, shop.oe_pad.pk}
     assert api_ids(member_client, {"vehicle": shop.variant.pk, "position": "front"}) == listed
+
+
+def test_a_number_with_a_vehicle_chosen_marks_which_parts_fit_it(member_client, shop):
+    """The page and the API say the same: the OE pad fits the chosen vehicle; a pad of another
+    vehicle that the number also names is listed, marked as not fitting (issue 18)."""
+    other = PartFactory(brand=shop.oe_pad.brand, category=shop.brake_pads, number="04465-0K240X",
+                        name_id="Kampas Rem Lain", name_en="Other Pad")
+    catalog_services.cross_reference_add(part=other, brand_name="Toyota", number="04465-0K240", is_oe=True)
+    response = member_client.get(reverse("workshops:parts"), {"q": "04465-0K240"}, HTTP_ACCEPT_LANGUAGE="id")
+    fits = {m.part.pk: m.fits_vehicle for m in response.context["number_matches"]}
+    fitted = Fitment.objects.filter(variant=shop.variant, part=shop.pad).exists()
+    assert fits == {shop.oe_pad.pk: True, shop.pad.pk: fitted, other.pk: False}
+    html = response.content.decode()
+    assert html.count('data-testid="fits-vehicle"') == 3
+    assert "tidak cocok untuk kendaraan ini" in html and "cocok untuk kendaraan ini" in html
+    rows = member_client.get("/api/v1/parts/", {"q": "04465-0K240", "vehicle": shop.variant.pk}).json()["results"]
+    assert {row["id"]: row["fits_vehicle"] for row in rows} == fits

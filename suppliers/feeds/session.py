@@ -9,7 +9,7 @@ from django.db import DatabaseError, connection, transaction
 
 logger = logging.getLogger(__package__)
 
-_TEMP_TABLES = ("feed_stage", "feed_column", "feed_brand", "feed_row", "feed_cell", "feed_error",
+_TEMP_TABLES = ("feed_stage", "feed_column", "feed_brand", "feed_dup", "feed_row", "feed_cell", "feed_error",
                 "feed_ok", "feed_stock", "feed_new_offer", "feed_offer_changed", "feed_stock_changed",
                 "feed_offer_diff", "feed_stock_diff", "feed_refused", "feed_touched", "feed_best_before",
                 "feed_best_after")

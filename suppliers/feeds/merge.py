@@ -6,8 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from suppliers.feeds.events import _write_events
-from suppliers.feeds.session import _analyze, _Phases
-from suppliers.feeds.validation import OFFER_DIFFERS_SQL
+from suppliers.feeds.session import OFFER_DIFFERS_SQL, _analyze, _Phases
 from suppliers.lock_objects import part_best_offer_lock
 from suppliers.models import FeedImport
 from suppliers.services.best_offers import part_best_offer_apply, part_best_offer_offers_keep

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from catalog.normalise import PART_NUMBER_KEY_SQL, PART_NUMBER_MAX_LENGTH
-from suppliers.feeds.session import _analyze, _blank_condition
+from suppliers.feeds.session import OFFER_DIFFERS_SQL, _analyze, _blank_condition
 from suppliers.offer_limits import (
     LEAD_TIME_MAX_DAYS,
     LEAD_TIME_MIN_DAYS,
@@ -33,10 +33,6 @@ _ROW_PROBLEM_SQL = f"""(r.sku IS NULL OR length(r.sku) > {SKU_MAX_LENGTH} OR r.b
     OR r.part_id IS NULL OR r.price IS NULL OR r.price < {PRICE_MIN}
     OR (r.lead_text IS NOT NULL AND (r.lead_time IS NULL OR r.lead_time > {LEAD_TIME_MAX_DAYS}
                                      OR r.lead_time < {LEAD_TIME_MIN_DAYS})))"""
-# The row says something else than its stored offer (an empty lead time keeps the stored one).
-# Alias r: a row of feed_row with a stored offer.
-OFFER_DIFFERS_SQL = ("((r.offer_part_id, r.offer_price, r.offer_lead_time) IS DISTINCT FROM "
-                     "(r.part_id, r.price, coalesce(r.lead_time, r.offer_lead_time)))")
 
 
 def _validate(cursor, *, supplier_id: int) -> None:

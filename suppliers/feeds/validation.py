@@ -63,12 +63,16 @@ def _validate(cursor, *, supplier_id: int) -> None:
         "CREATE TEMP TABLE feed_dup AS SELECT btrim(c_sku) AS sku FROM feed_stage "
         "WHERE btrim(c_sku) <> '' GROUP BY 1 HAVING count(*) > 1"
     )
+    repeats = cursor.rowcount
     _analyze(cursor, "feed_brand", "feed_dup")  # small: hashed, the million feed rows probe them
     # A first load (no offer of the supplier yet) has nothing stored to compare with: skip the
     # joins, which would hash the supplier's offers and stock for nothing.
     cursor.execute("SELECT EXISTS (SELECT 1 FROM suppliers_offer WHERE supplier_id = %s)", [supplier_id])
     stored = cursor.fetchone()[0]
     number_key = PART_NUMBER_KEY_SQL.format("coalesce(s.part_number, '')")
+    # No SKU repeated (the usual file): no join to probe a million times for nothing.
+    duplicate, duplicate_join = ("d.sku IS NOT NULL", "LEFT JOIN feed_dup d ON d.sku = v.sku") if repeats else (
+        "false", "")
     cells = "".join(f", nullif(btrim(w{i}), '') AS v{i}" for i in range(n_stock))
     if stored:
         stored_joins = [f"LEFT JOIN suppliers_offer o ON o.supplier_id = {int(supplier_id)} AND o.sku = r.sku"]
@@ -87,15 +91,10 @@ def _validate(cursor, *, supplier_id: int) -> None:
             stored_columns += f", s{i}.id AS stock_id{i}, s{i}.on_hand AS on_hand{i}"
         else:
             stored_columns += f", NULL::bigint AS stock_id{i}, NULL::int AS on_hand{i}"
-        if warehouse_id is None:
-            cell_changed.append(f"r.v{i} IS NOT NULL")  # an unknown warehouse's cell: an error
-        else:
-            # Kept if not plain digits (the stock errors below say what is wrong), new, or another
-            # quantity than stored. CASE: only digits are cast.
-            cell_changed.append(
-                f"CASE WHEN r.v{i} IS NULL THEN false"
-                f" WHEN btrim(r.v{i}, '0123456789') <> '' OR length(r.v{i}) > 10 OR r.stock_id{i} IS NULL"
-                f" THEN true ELSE r.on_hand{i} <> r.v{i}::bigint END")
+        # Kept when filled and not the stored quantity as written by PostgreSQL: new, another
+        # quantity, an unknown warehouse, anything but plain digits (the stock errors below say
+        # what is wrong) or the same quantity written otherwise ("007": found unchanged later).
+        cell_changed.append(f"(r.v{i} IS NOT NULL AND r.v{i} IS DISTINCT FROM r.on_hand{i}::text)")
     # IS NOT FALSE: a row is dropped only when it is certainly unchanged.
     keep = " OR ".join(["r.offer_id IS NULL", "r.duplicate", _ROW_PROBLEM_SQL, OFFER_DIFFERS_SQL, *cell_changed])
     # Only generated column names, ids and constant SQL are interpolated, never file content.
@@ -131,11 +130,11 @@ def _validate(cursor, *, supplier_id: int) -> None:
                     THEN n.lead_text::int END AS lead_time
             FROM n OFFSET 0
         ), r AS (
-            SELECT v.*, p.id AS part_id, NULL::bigint AS xref_parts, d.sku IS NOT NULL AS duplicate
+            SELECT v.*, p.id AS part_id, NULL::bigint AS xref_parts, {duplicate} AS duplicate
             FROM v
             LEFT JOIN feed_brand b ON b.brand_key = v.brand_key
             LEFT JOIN catalog_part p ON p.brand_id = b.brand_id AND p.number_key = v.number_key
-            LEFT JOIN feed_dup d ON d.sku = v.sku
+            {duplicate_join}
         )
         SELECT * FROM (SELECT r.*, {stored_columns} FROM r {" ".join(stored_joins)}) r
         WHERE ({keep}) IS NOT FALSE

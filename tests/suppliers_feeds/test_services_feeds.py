@@ -477,11 +477,14 @@ def test_a_re_sent_file_keeps_only_its_changed_or_wrong_rows_and_still_reports_e
 
     monkeypatch.setattr(feed_run, "_merge", merge_seeing_feed_row)
 
-    # The same quantities written with a leading zero and spaces are the same quantities. Only the
-    # row found through a cross reference (row 4) is looked at again: the fallback needs it.
-    same = run_feed(world.supplier, csv_upload(content.replace(",12,0\n", ",012, 0 \n")))
+    # Only the row found through a cross reference (row 4: the fallback needs it) is looked at again.
+    same = run_feed(world.supplier, csv_upload(content))
     assert (same.status, same.offers_changed, same.stock_changed) == (FeedStatus.SUCCEEDED, 0, 0)
     assert kept[-1] == [4]
+    # A quantity written with a leading zero (row 2) is looked at, and found the same.
+    same = run_feed(world.supplier, csv_upload(content.replace(",12,0\n", ",012, 0 \n")))
+    assert (same.status, same.offers_changed, same.stock_changed) == (FeedStatus.SUCCEEDED, 0, 0)
+    assert kept[-1] == [2, 4]
 
     resent = run_feed(world.supplier, csv_upload(
         f"{HEADER},stock_XXX9\n"

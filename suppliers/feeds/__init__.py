@@ -35,10 +35,13 @@ How it runs (feed_import_run, from the Celery task suppliers.feed_import_run):
    iter_rows. Each ~50,000 rows ends one COPY statement and updates `rows_done` in its own
    short transaction, so admin shows progress. A file-level problem (encoding, empty, wrong
    header, not CSV/XLSX) fails the import with a clear message and changes nothing.
-2. Validation is set-based SQL over the staging table (regexes on text, joins with the
-   catalog and the warehouses); every problem becomes a row of the error report
-   (row, column, value, message). Bad rows are skipped, good rows are applied.
-3. One durable transaction merges the good rows: new offers are inserted, changed ones
+2. One durable transaction, under an advisory lock per supplier, validates and merges.
+   Validation is set-based SQL over the staging table (regexes on text, joins with the
+   catalog and the warehouses), and in the same pass pairs each row with the stored offer of
+   its SKU and that offer's stock in the file's warehouses: a row equal to them is dropped
+   there, so a re-sent file writes next to nothing. Every problem becomes a row of the error
+   report (row, column, value, message). Bad rows are skipped, good rows are applied.
+3. The merge of the good rows, in the same transaction: new offers are inserted, changed ones
    updated; stock rows whose on_hand differs are locked (pk order, as suppliers.lock_objects
    does) and set, with one ledger row (reason `import`, reference `feed:<id>`) per real
    delta; the parts' best offers are brought up to date from the changed offers as they were

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from suppliers.feeds.events import _write_events
-from suppliers.feeds.session import _analyze, _Phases
+from suppliers.feeds.session import OFFER_DIFFERS_SQL, _analyze, _Phases
 from suppliers.lock_objects import part_best_offer_lock
 from suppliers.models import FeedImport
 from suppliers.services.best_offers import part_best_offer_apply, part_best_offer_offers_keep
@@ -18,41 +18,30 @@ def _merge(cursor, *, feed_import: FeedImport, phases: _Phases) -> dict[str, int
     actor_id = feed_import.created_by_id
     cursor.execute("DROP TABLE IF EXISTS pg_temp.feed_ok, pg_temp.feed_stock, pg_temp.feed_new_offer, "
                    "pg_temp.feed_offer_changed, pg_temp.feed_stock_changed, pg_temp.feed_touched")
-    # Good rows with the stored offer of the same SKU, if any, and whether it looks changed
-    # (values as of this statement; the writes below re-check under their row locks).
-    cursor.execute(
-        """
-        CREATE TEMP TABLE feed_ok AS
-        SELECT r.row_no, r.sku, r.part_id, r.price, r.lead_time, o.id AS offer_id,
-               (o.id IS NOT NULL AND (o.part_id, o.price, o.lead_time_days) IS DISTINCT FROM
-                                     (r.part_id, r.price, coalesce(r.lead_time, o.lead_time_days))) AS differs
-        FROM feed_row r LEFT JOIN suppliers_offer o ON o.supplier_id = %s AND o.sku = r.sku
-        WHERE NOT EXISTS (SELECT 1 FROM feed_error e WHERE e.row_no = r.row_no)
-        """,
-        [supplier_id],
-    )
-    # A first load (no offer of the file exists yet) has no stored stock to pair the cells
-    # with: skip the join, which would hash the whole stock table for nothing.
-    cursor.execute("SELECT EXISTS (SELECT 1 FROM feed_ok WHERE offer_id IS NOT NULL)")
-    # The stock rows of the file's warehouses only: the others (every other supplier's, 40% of
-    # the table at the benchmark's scale) are dropped while scanned instead of probing the hash.
-    stored_stock = (
-        "LEFT JOIN suppliers_stock s ON s.offer_id = k.offer_id AND s.warehouse_id = col.warehouse_id"
-        " AND s.warehouse_id IN (SELECT warehouse_id FROM feed_column WHERE warehouse_id IS NOT NULL)"
-        if cursor.fetchone()[0] else
-        "LEFT JOIN (SELECT NULL::bigint AS id, NULL::int AS on_hand) s ON false"
-    )
-    # Only the cells that look like a change (a new stock row, or another on hand than stored):
-    # a re-sent file's unchanged cells (most of them) are not written anywhere.
+    # Good rows (validation paired each with the stored offer of its SKU, and dropped those equal
+    # to it and to their stored stock), and whether the offer looks changed (values as of the
+    # validation; the writes below re-check under their row locks).
     cursor.execute(
         f"""
-        CREATE TEMP TABLE feed_stock AS
-        SELECT c.row_no, k.offer_id, col.warehouse_id, c.value::int AS qty, s.id AS stock_id,
-               s.on_hand AS seen_on_hand
-        FROM feed_cell c JOIN feed_ok k USING (row_no) JOIN feed_column col USING (col)
-        {stored_stock}
-        WHERE s.id IS NULL OR s.on_hand <> c.value::int
+        CREATE TEMP TABLE feed_ok AS
+        SELECT r.row_no, r.sku, r.part_id, r.price, r.lead_time, r.offer_id,
+               (r.offer_id IS NOT NULL AND {OFFER_DIFFERS_SQL}) AS differs
+        FROM feed_row r
+        WHERE NOT EXISTS (SELECT 1 FROM feed_error e WHERE e.row_no = r.row_no)
         """  # noqa: S608
+    )
+    # Only the cells that look like a change (a new stock row, or another on hand than stored).
+    cursor.execute(
+        """
+        CREATE TEMP TABLE feed_stock AS
+        -- MATERIALIZED: the cells of good rows only (all digits) are cast, never a wrong one.
+        WITH c AS MATERIALIZED (
+            SELECT c.row_no, k.offer_id, col.warehouse_id, c.value, c.stock_id, c.on_hand
+            FROM feed_cell c JOIN feed_ok k USING (row_no) JOIN feed_column col USING (col)
+        )
+        SELECT row_no, offer_id, warehouse_id, value::int AS qty, stock_id, on_hand AS seen_on_hand FROM c
+        WHERE stock_id IS NULL OR on_hand <> value::int
+        """
     )
     _analyze(cursor, "feed_ok", "feed_stock")
     # What looks changed, in small tables of their own: the statements that lock, check and

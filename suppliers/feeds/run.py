@@ -104,12 +104,13 @@ def _run(feed_import: FeedImport) -> None:
     supplier_id = feed_import.supplier_id
     rows_total = _stage(feed_import)
     phases.mark("stage")
-    with connection.cursor() as cursor:
-        _validate(cursor, supplier_id=supplier_id)
-    phases.mark("validate")
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FEED_MERGE_LOCK_NS, supplier_id])
         phases.mark("merge lock")
+        # Validation pairs the rows with the stored offers and stock: under the lock, so that
+        # another import of the supplier cannot change them between that and the merge.
+        _validate(cursor, supplier_id=supplier_id)
+        phases.mark("validate")
         counts = _merge(cursor, feed_import=feed_import, phases=phases)
         cursor.execute("SELECT count(DISTINCT row_no) FROM feed_error")
         rejected = cursor.fetchone()[0]

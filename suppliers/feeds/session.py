@@ -9,11 +9,16 @@ from django.db import DatabaseError, connection, transaction
 
 logger = logging.getLogger(__package__)
 
-_TEMP_TABLES = ("feed_stage", "feed_column", "feed_brand", "feed_row", "feed_cell", "feed_error",
+_TEMP_TABLES = ("feed_stage", "feed_column", "feed_brand", "feed_dup", "feed_row", "feed_cell", "feed_error",
                 "feed_ok", "feed_stock", "feed_new_offer", "feed_offer_changed", "feed_stock_changed",
                 "feed_offer_diff", "feed_stock_diff", "feed_refused", "feed_touched", "feed_best_before",
                 "feed_best_after")
 
+
+# The row says something else than its stored offer (an empty lead time keeps the stored one).
+# Alias r: a row of feed_row (validation) with a stored offer.
+OFFER_DIFFERS_SQL = ("((r.offer_part_id, r.offer_price, r.offer_lead_time) IS DISTINCT FROM "
+                     "(r.part_id, r.price, coalesce(r.lead_time, r.offer_lead_time)))")
 
 TEMP_BUFFERS = "256MB"
 

@@ -455,3 +455,51 @@ def test_stock_changed_since_the_last_import_is_set_back_by_the_same_file(world)
 
     third = run_feed(world.supplier, csv_upload(content))
     assert (third.offers_changed, third.stock_changed) == (0, 0)
+
+
+def test_a_re_sent_file_keeps_only_its_changed_or_wrong_rows_and_still_reports_every_error(world, monkeypatch):
+    """Validation drops a row equal to its stored offer and stock in the pass that pairs it with
+    them; a repeated SKU, a bad stock cell or an unknown warehouse in an otherwise unchanged row
+    is still refused and reported."""
+    from suppliers.feeds import run as feed_run
+
+    content = (f"{HEADER}\nBR-1,Toyota,04465-0K240,385000,2,12,0\nBR-2,Toyota,43512-0K090,910000,4,5,2\n"
+               "BR-3,Toyota,04465-BZ010,150000,3,4,\nBR-4,Toyota,90919-01253,99000,1,3,3\n"
+               "BR-5,Bendix,DB 1234,120000,2,,6\n")
+    run_feed(world.supplier, csv_upload(content))
+    kept: list[list[int]] = []
+    merge = feed_run._merge
+
+    def merge_seeing_feed_row(cursor, **kwargs):
+        cursor.execute("SELECT coalesce(array_agg(row_no ORDER BY row_no), '{}') FROM feed_row")
+        kept.append(cursor.fetchone()[0])
+        return merge(cursor, **kwargs)
+
+    monkeypatch.setattr(feed_run, "_merge", merge_seeing_feed_row)
+
+    # Only the row found through a cross reference (row 4: the fallback needs it) is looked at again.
+    same = run_feed(world.supplier, csv_upload(content))
+    assert (same.status, same.offers_changed, same.stock_changed) == (FeedStatus.SUCCEEDED, 0, 0)
+    assert kept[-1] == [4]
+    # A quantity written with a leading zero (row 2) is looked at, and found the same.
+    same = run_feed(world.supplier, csv_upload(content.replace(",12,0\n", ",012, 0 \n")))
+    assert (same.status, same.offers_changed, same.stock_changed) == (FeedStatus.SUCCEEDED, 0, 0)
+    assert kept[-1] == [2, 4]
+
+    resent = run_feed(world.supplier, csv_upload(
+        f"{HEADER},stock_XXX9\n"
+        "BR-1,Toyota,04465-0K240,385000,2,12,0,\n"   # unchanged: dropped
+        "BR-2,Toyota,43512-0K090,910000,4,5,2,\n"    # unchanged, but its SKU comes again in row 6
+        "BR-4,Toyota,90919-01253,99000,1,3,x,\n"     # unchanged but for a bad cell
+        "BR-5,Bendix,DB 1234,120000,2,,6,1\n"        # unchanged but for a cell of an unknown warehouse
+        "BR-2,Toyota,43512-0K090,910000,4,5,2,\n"
+        "BR-3,Toyota,04465-BZ010,150000,3,4,,\n"     # unchanged, through the cross reference
+    ))
+
+    assert kept[-1] == [3, 4, 5, 6, 7]
+    assert (resent.status, resent.rows_rejected, resent.offers_changed, resent.stock_changed) == (
+        FeedStatus.PARTIAL, 4, 0, 0)
+    by_row = {(int(r["row"]), r["column"]): r["message"] for r in report_rows(resent)}
+    assert set(by_row) == {(3, "sku"), (6, "sku"), (4, "stock_SBY1"), (5, "stock_XXX9")}
+    assert "rows 3, 6" in by_row[3, "sku"] and "whole number" in by_row[4, "stock_SBY1"]
+    assert "Unknown warehouse code “XXX9”" in by_row[5, "stock_XXX9"]

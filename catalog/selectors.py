@@ -332,14 +332,14 @@ def _fitted_part_ids(
     variant_id: int, *, category_ids: list[int] | None = None, brand_id: int | None = None
 ) -> QuerySet[Fitment]:
     # A semi-join (IN), not a join: a part fitted at two positions is still one result.
-    # The fitment_unique index (variant_id, part_id, position) answers it index-only.
-    # The category and brand filters go inside the subquery, joined to part there, so
-    # PostgreSQL can narrow the ids index-only (fitment_unique hashed against
-    # part_category_brand_id) before it reads any part row; filtered outside, a busy
-    # variant with a rare category walked the part primary key and heap (~100 ms).
+    # The fitment_unique index (variant_id, part_id, position) answers it index-only, and
+    # fitment_variant_category_part with a category filter (the part's category is on fitment).
+    # The brand filter goes inside the subquery, joined to part there, so PostgreSQL can narrow
+    # the ids index-only before it reads any part row; filtered outside, a busy variant with a
+    # rare category walked the part primary key and heap (~100 ms).
     fitted = Fitment.objects.filter(variant_id=variant_id)
     if category_ids is not None:
-        fitted = fitted.filter(part__category_id__in=category_ids)
+        fitted = fitted.filter(part_category_id__in=category_ids)
     if brand_id is not None:
         fitted = fitted.filter(part__brand_id=brand_id)
     return fitted.values("part_id")
@@ -365,9 +365,12 @@ def _vehicle_parts_sql(
     if position:
         where.append("f.position = %s")
         params.append(position)
-    joined = category_ids is not None or brand_id is not None
+    # The category is on fitment (Fitment.part_category_id): a category filter reads one range
+    # of fitment_variant_category_part per category of the subtree, index-only; only a brand
+    # filter needs the part (part_facet).
+    joined = brand_id is not None
     if category_ids is not None:
-        where.append("p.category_id = ANY(%s::bigint[])")
+        where.append("f.part_category_id = ANY(%s::bigint[])")
         params.append(list(category_ids))
     if brand_id is not None:
         where.append("p.brand_id = %s")

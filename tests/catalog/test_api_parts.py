@@ -81,7 +81,7 @@ def many(db):
     variant = VehicleVariantFactory()
     from catalog.models import Fitment
 
-    Fitment.objects.bulk_create([Fitment(part=p, variant=variant) for p in parts])
+    Fitment.objects.bulk_create([Fitment(part=p, variant=variant, part_category_id=p.category_id) for p in parts])
     services.variant_facet_rebuild(variant_ids=[variant.pk])
     return variant, parts
 
@@ -111,8 +111,10 @@ def test_vehicle_pages_forward_and_back_within_category_and_brand(api, many):
     other_category = CategoryFactory(name_id="Aki", name_en="Battery")
     other_brand = BrandFactory(name="GS Astra")
     others = parts_bulk(brand=other_brand, category=other_category, count=7, name_id="Aki", prefix="AKI")
-    Fitment.objects.bulk_create([Fitment(part=p, variant=variant, position="front") for p in others]
-                                + [Fitment(part=others[0], variant=variant, position="rear")])
+    Fitment.objects.bulk_create([Fitment(part=p, variant=variant, position="front", part_category_id=p.category_id)
+                                 for p in others]
+                                + [Fitment(part=others[0], variant=variant, position="rear",
+                                          part_category_id=others[0].category_id)])
     services.variant_facet_rebuild(variant_ids=[variant.pk])
     wanted = {"vehicle": variant.pk, "category": parts[0].category_id, "page_size": 40}
     for params, expected in ((wanted, [p.pk for p in parts]),
@@ -327,11 +329,11 @@ def test_search_query_count_does_not_grow_with_results(api, db, django_assert_ma
     one_variant, many_variant = VehicleVariantFactory(), VehicleVariantFactory()
     one = PartFactory(category=category, number="ONE-1", name_id="Kampas rem satu")
     services.cross_reference_add(part=one, brand_name="Toyota", number="OE-ONE")
-    Fitment.objects.create(part=one, variant=one_variant)
+    Fitment.objects.create(part=one, variant=one_variant, part_category_id=one.category_id)
     brands = [BrandFactory() for _ in range(5)]
     many = [p for b in brands for p in parts_bulk(brand=b, category=category, count=8, name_id="Kampas rem",
                                                   prefix=f"M{b.pk}")]
-    Fitment.objects.bulk_create([Fitment(part=p, variant=many_variant) for p in many])
+    Fitment.objects.bulk_create([Fitment(part=p, variant=many_variant, part_category_id=p.category_id) for p in many])
     services.variant_facet_rebuild(variant_ids=[one_variant.pk, many_variant.pk])
     for p in many[:10]:
         services.cross_reference_add(part=p, brand_name="Toyota", number="OE-MANY")

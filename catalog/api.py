@@ -165,10 +165,11 @@ def _search_response(request, compute: Callable[[], _Computed], *, by_offers: bo
     versions are current (no query at all); after a supplier change the stored page is
     joined with the offers looked up again; after a catalog change the page is computed
     again. The versions and the joined page come in one MGET (the page, as large again,
-    only when needed). Each version is read before the rows it describes, so an entry can
-    only be older than its versions say, never newer: a change committed meanwhile moves
-    the version on and drops it. Redis unreachable means no cache, not an error. A page whose
-    order comes from the offers (`by_offers`) is stored and read back under both versions."""
+    only when needed: when the joined page is there but stale). Each version is read before
+    the rows it describes, so an entry can only be older than its versions say, never newer:
+    a change committed meanwhile moves the version on and drops it. Redis unreachable means
+    no cache, not an error. A page whose order comes from the offers (`by_offers`) is stored
+    and read back under both versions."""
     seconds = _search_cache_seconds()
     if seconds <= 0:
         return _json_response(_computed_body(compute()))
@@ -190,7 +191,10 @@ def _search_response(request, compute: Callable[[], _Computed], *, by_offers: bo
             return _json_response(stored_body[len(versions):])
         page_version = (catalog_version, offers_version) if by_offers else catalog_version
         page = None
-        stored_page = redis.get(page_key)
+        # The joined page is written whenever the rendered one is (and again after each change
+        # of the offers, so it outlives it): without it the rendered page is not there either,
+        # and a first request does not ask for it (one round trip less per cache miss).
+        stored_page = None if stored_body is None and offers_version is not None else redis.get(page_key)
         if stored_page is not None:
             stored_version, stored = pickle.loads(stored_page)  # noqa: S301 - our own entry, as Django's cache does
             if stored_version == page_version and isinstance(stored, _RenderedPage):

@@ -413,13 +413,14 @@ def _part_search_params(request) -> dict:
     return params
 
 
-def _search_references_check(params: dict) -> selectors.SearchReferences:
+def _search_references_check(params: dict, *, vehicle_rows: int | None = None) -> selectors.SearchReferences:
     """404 for an id that names nothing (the vehicle first, then the category, then the brand);
     else what search_references read: the category's subtree (None without a category) and, for
-    a search by vehicle without words or position, its facets (in the same round trip)."""
+    a search by vehicle without words or position, its facets and the first `vehicle_rows` of
+    its parts (in the same round trip)."""
     references = selectors.search_references(
         variant_id=params.get("vehicle"), category_id=params.get("category"), brand_id=params.get("brand"),
-        vehicle_facets=not params.get("q") and not params.get("position"))
+        vehicle_facets=not params.get("q") and not params.get("position"), vehicle_rows=vehicle_rows)
     for name, found, label in (("vehicle", references.variant_found, "vehicle variant"),
                                ("category", references.category_ids != [], "category"),
                                ("brand", references.brand_found, "brand")):
@@ -467,7 +468,12 @@ class PartListApi(generics.GenericAPIView):
         ranked = RankedPagination()
         ranked.parameters_validate(request)
         page_size_param(request, maximum=self.paginator.max_page_size)
-        references = _search_references_check(params)
+        # A vehicle's first page by cursor (no cursor, no sort): the cursor pager reads one row
+        # more than a page; read with the references, in their round trip.
+        first_rows = (self.paginator.get_page_size(request) + 1
+                      if not params.get("sort") and self.paginator.cursor_query_param not in request.query_params
+                      else None)
+        references = _search_references_check(params, vehicle_rows=first_rows)
         search = selectors.part_search(
             q=params.get("q") or "", variant_id=params.get("vehicle"), category_id=params.get("category"),
             brand_id=params.get("brand"), position=params.get("position") or "",
@@ -477,7 +483,9 @@ class PartListApi(generics.GenericAPIView):
         serializer_class = (RankedPartSerializer if search.kind in (selectors.SearchKind.WORDS,
                                                                     selectors.SearchKind.NUMBER) else PartSerializer)
         parts = search.parts
-        if isinstance(parts, (selectors.VehicleParts, selectors.RankedWords)):
+        if isinstance(parts, selectors.VehicleParts) and references.vehicle_rows is not None:
+            parts = parts.with_first_rows(references.vehicle_rows, limit=first_rows)
+        elif isinstance(parts, (selectors.VehicleParts, selectors.RankedWords)):
             parts = parts.as_rows()  # rendered from plain rows: no model instances per page
         page = paginator.paginate_queryset(parts, request, view=self)
         results = serializer_class(page, many=True, context=self.get_serializer_context()).data

@@ -603,8 +603,10 @@ def _variant_facets_sql(*, subtree_of: str | None = None, as_json: bool = False)
     if subtree_of is None:
         return sql.replace("{subtree}", "").replace(
             "{categories}", "(%(categories)s::bigint[] IS NULL OR category_id = ANY(%(categories)s::bigint[]))")
+    # An array, not IN (…): the brand counts then read only the subtree's rows, as an index
+    # condition (a semi-join read all of a busy variant's rows: 4,901 instead of 500).
     return sql.replace("{subtree}", _SUBTREE_CTE.replace("%(category)s", f"%({subtree_of})s") + ",\n").replace(
-        "{categories}", "category_id IN (SELECT id FROM subtree)")
+        "{categories}", "category_id = ANY(ARRAY(SELECT id FROM subtree))")
 
 
 def _facet_values(rows: Iterable[tuple]) -> Facets:

@@ -560,7 +560,7 @@ def fitment_lines(cat: Catalog, parts, rng: random.Random, n_fitments: int, coun
         quantity = 2 if p[13] else 1
         for variant_id in chosen:
             fid += 1
-            yield f"{fid}\t{p[0]}\t{variant_id}\t{p[13]}\t{quantity}\t\n"
+            yield f"{fid}\t{p[0]}\t{variant_id}\t{p[13]}\t{quantity}\t\t{p[2]}\n"  # p[2]: its category
     counter.append(fid)
 
 
@@ -654,7 +654,8 @@ def catalog_generate(*, parts: int, variants: int, fitments: int, brands: int = 
                                 crossref_lines(cat, parts, rng))
         counter: list[int] = []
         with timer.step(f"COPY fitment (~{fitments:,}, generated while streaming)"):
-            copy_lines(cursor, "catalog_fitment", ["id", "part_id", "variant_id", "position", "quantity", "note"],
+            copy_lines(cursor, "catalog_fitment",
+                       ["id", "part_id", "variant_id", "position", "quantity", "note", "part_category_id"],
                        fitment_lines(cat, parts, rng, fitments, counter))
         with timer.step("identity sequences"):
             for table in ("vehicles_make", "vehicles_vehiclemodel", "vehicles_vehiclevariant", "catalog_brand",

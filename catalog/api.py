@@ -170,10 +170,11 @@ def _search_response(request, compute: Callable[[], _Computed], *, by_offers: bo
     versions are current (no query at all); after a supplier change the stored page is
     joined with the offers looked up again; after a catalog change the page is computed
     again. The versions and the joined page come in one MGET (the page, as large again,
-    only when needed). Each version is read before the rows it describes, so an entry can
-    only be older than its versions say, never newer: a change committed meanwhile moves
-    the version on and drops it. Redis unreachable means no cache, not an error. A page whose
-    order comes from the offers (`by_offers`) is stored and read back under both versions."""
+    only when needed: when the joined page is there but stale). Each version is read before
+    the rows it describes, so an entry can only be older than its versions say, never newer:
+    a change committed meanwhile moves the version on and drops it. Redis unreachable means
+    no cache, not an error. A page whose order comes from the offers (`by_offers`) is stored
+    and read back under both versions."""
     seconds = _search_cache_seconds()
     if seconds <= 0:
         return _json_response(_computed_body(compute()))
@@ -195,7 +196,10 @@ def _search_response(request, compute: Callable[[], _Computed], *, by_offers: bo
             return _json_response(stored_body[len(versions):])
         page_version = (catalog_version, offers_version) if by_offers else catalog_version
         page = None
-        stored_page = redis.get(page_key)
+        # The joined page is written whenever the rendered one is (and again after each change
+        # of the offers, so it outlives it): without it the rendered page is not there either,
+        # and a first request does not ask for it (one round trip less per cache miss).
+        stored_page = None if stored_body is None and offers_version is not None else redis.get(page_key)
         if stored_page is not None:
             stored_version, stored = pickle.loads(stored_page)  # noqa: S301 - our own entry, as Django's cache does
             if stored_version == page_version and isinstance(stored, _RenderedPage):
@@ -414,13 +418,14 @@ def _part_search_params(request) -> dict:
     return params
 
 
-def _search_references_check(params: dict) -> selectors.SearchReferences:
+def _search_references_check(params: dict, *, vehicle_rows: int | None = None) -> selectors.SearchReferences:
     """404 for an id that names nothing (the vehicle first, then the category, then the brand);
     else what search_references read: the category's subtree (None without a category) and, for
-    a search by vehicle without words or position, its facets (in the same round trip)."""
+    a search by vehicle without words or position, its facets and the first `vehicle_rows` of
+    its parts (in the same round trip)."""
     references = selectors.search_references(
         variant_id=params.get("vehicle"), category_id=params.get("category"), brand_id=params.get("brand"),
-        vehicle_facets=not params.get("q") and not params.get("position"))
+        vehicle_facets=not params.get("q") and not params.get("position"), vehicle_rows=vehicle_rows)
     for name, found, label in (("vehicle", references.variant_found, "vehicle variant"),
                                ("category", references.category_ids != [], "category"),
                                ("brand", references.brand_found, "brand")):
@@ -468,7 +473,12 @@ class PartListApi(generics.GenericAPIView):
         ranked = RankedPagination()
         ranked.parameters_validate(request)
         page_size_param(request, maximum=self.paginator.max_page_size)
-        references = _search_references_check(params)
+        # A vehicle's first page by cursor (no cursor, no sort): the cursor pager reads one row
+        # more than a page; read with the references, in their round trip.
+        first_rows = (self.paginator.get_page_size(request) + 1
+                      if not params.get("sort") and self.paginator.cursor_query_param not in request.query_params
+                      else None)
+        references = _search_references_check(params, vehicle_rows=first_rows)
         search = selectors.part_search(
             q=params.get("q") or "", variant_id=params.get("vehicle"), category_id=params.get("category"),
             brand_id=params.get("brand"), position=params.get("position") or "",
@@ -478,7 +488,9 @@ class PartListApi(generics.GenericAPIView):
         serializer_class = (RankedPartSerializer if search.kind in (selectors.SearchKind.WORDS,
                                                                     selectors.SearchKind.NUMBER) else PartSerializer)
         parts = search.parts
-        if isinstance(parts, (selectors.VehicleParts, selectors.RankedWords)):
+        if isinstance(parts, selectors.VehicleParts) and references.vehicle_rows is not None:
+            parts = parts.with_first_rows(references.vehicle_rows, limit=first_rows)
+        elif isinstance(parts, (selectors.VehicleParts, selectors.RankedWords)):
             parts = parts.as_rows()  # rendered from plain rows: no model instances per page
         page = paginator.paginate_queryset(parts, request, view=self)
         results = list(serializer_class(page, many=True, context=self.get_serializer_context()).data)

@@ -311,8 +311,11 @@ def demo_load() -> list[str]:
         ignore_conflicts=True, batch_size=2000,
     )
     have = set(Fitment.objects.filter(part_id__in=demo_ids).values_list("part_id", "variant_id", "position"))
+    # Each row carries its part's category as stored (a part loaded before may have moved since).
+    category_of = dict(Part.objects.filter(pk__in=demo_ids).values_list("pk", "category_id"))
     Fitment.objects.bulk_create(
-        [Fitment(part_id=ids[key], variant_id=variant_id, position=position, quantity=quantity)
+        [Fitment(part_id=ids[key], variant_id=variant_id, position=position, quantity=quantity,
+                 part_category_id=category_of[ids[key]])
          for key, variant_id, position, quantity in sorted(fitments)
          if (ids[key], variant_id, position) not in have],
         ignore_conflicts=True, batch_size=5000,

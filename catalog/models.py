@@ -144,6 +144,13 @@ class Fitment(models.Model):
     position = models.CharField(_("position"), max_length=12, choices=Position.choices, blank=True, default="")
     quantity = models.PositiveSmallIntegerField(_("quantity per vehicle"), default=1)
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # Read model: the part's category, copied here so that a vehicle's parts in a category are
+    # one range of fitment_variant_category_part (a part's category is not otherwise on
+    # fitment: a busy variant's page probed part_facet once per fitted part until it was full).
+    # Written with the row by every path that writes fitment, refreshed in the transaction of
+    # every category change of a part (services.fitment_part_category_refresh); a plain id, no
+    # foreign key (derived; the part's own key protects the category).
+    part_category_id = models.BigIntegerField(editable=False)
 
     class Meta:
         verbose_name = _("fitment")
@@ -152,7 +159,11 @@ class Fitment(models.Model):
             models.UniqueConstraint(fields=["variant", "part", "position"], name="fitment_unique"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="fitment_quantity_gte_1"),
         ]
-        indexes = [models.Index(fields=["part"], name="fitment_part")]
+        indexes = [
+            models.Index(fields=["part"], name="fitment_part"),
+            # The page of a vehicle's parts in a category subtree: index-only, one range per category.
+            models.Index(fields=["variant", "part_category_id", "part"], name="fitment_variant_category_part"),
+        ]
 
     def __str__(self) -> str:
         position = f" ({self.position})" if self.position else ""

@@ -1,5 +1,6 @@
 """The catalog's read models, each rule stated once: the facet counts per variant
-(VariantFacet) and the search document of a part (Part.search_vector, Part.search_text).
+(VariantFacet), the part's category on its fitment (Fitment.part_category_id) and the search
+document of a part (Part.search_vector, Part.search_text).
 
 catalog.services refreshes them with this SQL in the transaction of every change; bulk paths
 (the demo, the CSV import, bench/generate_catalog.py) call those same refreshes. The checks
@@ -30,6 +31,29 @@ def variant_facet_check() -> ReadModelCheck:
         expected_sql=VARIANT_FACET_ROWS_SQL.format(where="true"),
         stored_sql="SELECT variant_id, category_id, brand_id, parts::bigint AS parts FROM catalog_variantfacet",
         key=("variant_id", "category_id", "brand_id"),
+    )
+
+
+# --- The part's category on fitment -----------------------------------------------------------
+
+# Sets catalog_fitment.part_category_id to its part's category for the fitment of the parts
+# %(parts)s (an array of ids) where it differs. Rows are written with it (the services, the
+# import, the demo, the bench generator); this follows a part's change of category.
+FITMENT_PART_CATEGORY_REFRESH_SQL = """
+UPDATE catalog_fitment f SET part_category_id = p.category_id
+FROM catalog_part p
+WHERE p.id = f.part_id AND f.part_id = ANY(%(parts)s::bigint[]) AND f.part_category_id <> p.category_id
+"""
+
+
+def fitment_part_category_check() -> ReadModelCheck:
+    """Every fitment row's part_category_id against its part's category."""
+    return read_model_compare(
+        name="the parts' categories on fitment (catalog_fitment.part_category_id)",
+        expected_sql="SELECT f.id, p.category_id AS part_category_id FROM catalog_fitment f "
+                     "JOIN catalog_part p ON p.id = f.part_id",
+        stored_sql="SELECT id, part_category_id FROM catalog_fitment",
+        key=("id",),
     )
 
 
@@ -87,10 +111,12 @@ def part_search_document_check() -> ReadModelCheck:
 
 def catalog_read_models_check() -> list[ReadModelCheck]:
     """Every read model of the catalog, checked."""
-    return [variant_facet_check(), part_search_document_check()]
+    return [variant_facet_check(), fitment_part_category_check(), part_search_document_check()]
 
 
 __all__ = [
-    "PART_SEARCH_CATEGORY_WORDS_CTE", "PART_SEARCH_SOURCES_SQL", "PART_SEARCH_TEXT_SQL", "PART_SEARCH_VECTOR_SQL",
-    "VARIANT_FACET_ROWS_SQL", "catalog_read_models_check", "part_search_document_check", "variant_facet_check",
+    "FITMENT_PART_CATEGORY_REFRESH_SQL", "PART_SEARCH_CATEGORY_WORDS_CTE", "PART_SEARCH_SOURCES_SQL",
+    "PART_SEARCH_TEXT_SQL", "PART_SEARCH_VECTOR_SQL",
+    "VARIANT_FACET_ROWS_SQL", "catalog_read_models_check", "fitment_part_category_check",
+    "part_search_document_check", "variant_facet_check",
 ]

@@ -228,6 +228,8 @@ class SearchReferences:
     category_ids: list[int] | None
     # Asked for: the variant's facet counts (part_facets_for_vehicle) as the API renders them (JSON).
     vehicle_facets_json: str | None = None
+    # Asked for: the first rows of the variant's parts in id order (VehicleParts.with_first_rows).
+    vehicle_rows: list[PartRow] | None = None
 
 
 _SUBTREE_CTE = """RECURSIVE subtree(id) AS (
@@ -243,30 +245,55 @@ SELECT %(variant)s::bigint IS NULL OR EXISTS (SELECT FROM {variants} WHERE id = 
 
 
 def search_references(*, variant_id: int | None, category_id: int | None, brand_id: int | None,
-                      vehicle_facets: bool = False) -> SearchReferences:
+                      vehicle_facets: bool = False, vehicle_rows: int | None = None) -> SearchReferences:
     """The ids a search names, checked in one statement (a round trip each cost more than the
     checks). With `vehicle_facets` (a search by a vehicle without words or position) the
     variant's facet counts under the category and brand filters come in the same round trip,
     rendered as the API renders them (_FACETS_JSON): a second statement reads the subtree
-    itself (ids that name nothing count nothing)."""
+    itself (ids that name nothing count nothing). With `vehicle_rows` too, a third statement
+    reads the first `vehicle_rows` of the variant's parts in id order as PartRows (what
+    part_rows_by_vehicle(limit=vehicle_rows) reads; the first page of a cursor pager)."""
     if variant_id is None and category_id is None and brand_id is None:
         return SearchReferences(variant_found=True, brand_found=True, category_ids=None)
     sql = _SEARCH_REFERENCES_SQL.replace("{variants}", VehicleVariant._meta.db_table)
     params = {"variant": variant_id, "category": category_id, "brand": brand_id}
-    facets = None
+    facets = rows = None
     with_facets = vehicle_facets and variant_id is not None
     if with_facets:
         sql += ";\n" + _variant_facets_sql(subtree_of=None if category_id is None else "category", as_json=True)
         params["categories"] = None
+    with_rows = with_facets and vehicle_rows is not None
+    if with_rows:
+        rows_sql, rows_params = _part_rows_by_vehicle_sql(
+            variant_id=variant_id, category_ids=None if category_id is None else _IN_SUBTREE, brand_id=brand_id,
+            limit=vehicle_rows)
+        rows_sql, rows_params = _named(rows_sql, rows_params, prefix="rows_")
+        if category_id is not None:
+            rows_sql = "WITH " + _SUBTREE_CTE + "\n" + rows_sql
+        sql += ";\n" + rows_sql
+        params.update(rows_params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         variant_found, brand_found, category_ids = cursor.fetchone()
         if with_facets:
             cursor.nextset()
             facets = cursor.fetchone()[0]
+        if with_rows:
+            cursor.nextset()
+            rows = [_part_row(values) for values in cursor.fetchall()]
     return SearchReferences(variant_found=variant_found, brand_found=brand_found,
                             category_ids=None if category_id is None else list(category_ids),
-                            vehicle_facets_json=facets)
+                            vehicle_facets_json=facets, vehicle_rows=rows)
+
+
+def _named(sql: str, params: list, *, prefix: str) -> tuple[str, dict]:
+    """`sql` with its positional placeholders (%s) named <prefix>0, <prefix>1, …, and its params
+    by those names: to send it in one round trip with statements that use named ones."""
+    pieces = sql.split("%s")
+    if len(pieces) != len(params) + 1:
+        raise ValueError("one parameter per placeholder")
+    named = {f"{prefix}{n}": value for n, value in enumerate(params)}
+    return "".join(piece + (f"%({prefix}{n})s" if n < len(params) else "") for n, piece in enumerate(pieces)), named
 
 
 def part_detail(*, part_id: int) -> Part | None:
@@ -332,14 +359,14 @@ def _fitted_part_ids(
     variant_id: int, *, category_ids: list[int] | None = None, brand_id: int | None = None
 ) -> QuerySet[Fitment]:
     # A semi-join (IN), not a join: a part fitted at two positions is still one result.
-    # The fitment_unique index (variant_id, part_id, position) answers it index-only.
-    # The category and brand filters go inside the subquery, joined to part there, so
-    # PostgreSQL can narrow the ids index-only (fitment_unique hashed against
-    # part_category_brand_id) before it reads any part row; filtered outside, a busy
-    # variant with a rare category walked the part primary key and heap (~100 ms).
+    # The fitment_unique index (variant_id, part_id, position) answers it index-only, and
+    # fitment_variant_category_part with a category filter (the part's category is on fitment).
+    # The brand filter goes inside the subquery, joined to part there, so PostgreSQL can narrow
+    # the ids index-only before it reads any part row; filtered outside, a busy variant with a
+    # rare category walked the part primary key and heap (~100 ms).
     fitted = Fitment.objects.filter(variant_id=variant_id)
     if category_ids is not None:
-        fitted = fitted.filter(part__category_id__in=category_ids)
+        fitted = fitted.filter(part_category_id__in=category_ids)
     if brand_id is not None:
         fitted = fitted.filter(part__brand_id=brand_id)
     return fitted.values("part_id")
@@ -356,8 +383,12 @@ def part_search_by_vehicle(
     return VehicleSearch(variant_id=variant_id, parts=parts, category_ids=category_ids, brand_id=brand_id)
 
 
+# As category_ids: the subtree that the statement's own `subtree` CTE reads (search_references).
+_IN_SUBTREE = "subtree"
+
+
 def _vehicle_parts_sql(
-    *, variant_id: int, category_ids: list[int] | None, brand_id: int | None, position: str = "",
+    *, variant_id: int, category_ids: list[int] | str | None, brand_id: int | None, position: str = "",
     after_id: int | None = None, before_id: int | None = None,
 ) -> tuple[str, list]:
     """FROM … WHERE … of the variant's fitted part ids (f.part_id) within the filters, with params."""
@@ -365,9 +396,14 @@ def _vehicle_parts_sql(
     if position:
         where.append("f.position = %s")
         params.append(position)
-    joined = category_ids is not None or brand_id is not None
-    if category_ids is not None:
-        where.append("p.category_id = ANY(%s::bigint[])")
+    # The category is on fitment (Fitment.part_category_id): a category filter reads one range
+    # of fitment_variant_category_part per category of the subtree, index-only; only a brand
+    # filter needs the part (part_facet).
+    joined = brand_id is not None
+    if category_ids == _IN_SUBTREE:
+        where.append("f.part_category_id = ANY(ARRAY(SELECT id FROM subtree))")
+    elif category_ids is not None:
+        where.append("f.part_category_id = ANY(%s::bigint[])")
         params.append(list(category_ids))
     if brand_id is not None:
         where.append("p.brand_id = %s")
@@ -396,12 +432,17 @@ def _vehicle_part_ids(**criteria) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def part_rows_by_vehicle(*, descending: bool = False, **criteria) -> list[PartRow]:
-    """part_page_by_vehicle's page as PartRows, in one statement: the ids' query as it is
-    there (its LIMIT next to the fitment index, planned on its own) joined to the rows."""
+def _part_rows_by_vehicle_sql(*, descending: bool = False, **criteria) -> tuple[str, list]:
     ids_sql, params = _vehicle_part_ids_sql(descending=descending, **criteria)  # fixed fragments, values as parameters
     sql = (f"SELECT {_PART_ROW_COLUMNS} FROM ({ids_sql}) ids JOIN catalog_part p ON p.id = ids.part_id "  # noqa: S608
            f"{_PART_ROW_JOINS} ORDER BY p.id {'DESC' if descending else 'ASC'}")
+    return sql, params
+
+
+def part_rows_by_vehicle(*, descending: bool = False, **criteria) -> list[PartRow]:
+    """part_page_by_vehicle's page as PartRows, in one statement: the ids' query as it is
+    there (its LIMIT next to the fitment index, planned on its own) joined to the rows."""
+    sql, params = _part_rows_by_vehicle_sql(descending=descending, **criteria)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [_part_row(values) for values in cursor.fetchall()]
@@ -416,12 +457,14 @@ def part_page_by_vehicle(
     position) by id, after or before a cursor id, as part_search_by_vehicle's `parts` would
     give it; two queries.
 
-    The ids come first, with ORDER BY … LIMIT inside the query on fitment: PostgreSQL then
-    walks the variant's fitment_unique entries in part order, checks each part's category
-    and brand on part_facet, and stops once the page is full (~0.3 ms for a common
-    category). With the LIMIT outside a `pk IN (…)`, as in `parts`, it must match the whole
-    variant against the whole category subtree first (a hash of ~19,000 ids for a top-level
-    category, ~15 ms) before it can sort and cut. A rare category still gets the hash plan."""
+    The ids come first, with ORDER BY … LIMIT inside the query on fitment: without a category
+    PostgreSQL walks the variant's fitment_unique entries in part order (checking each part's
+    brand on part_facet if there is a brand filter) and stops once the page is full; with one
+    it reads the variant's range of fitment_variant_category_part for each category of the
+    subtree (the part's category is on fitment) and sorts those ids. With the LIMIT outside a
+    `pk IN (…)`, as in `parts`, it must match the whole variant against the whole category
+    subtree first (a hash of ~19,000 ids for a top-level category, ~15 ms) before it can sort
+    and cut."""
     ids = _vehicle_part_ids(variant_id=variant_id, category_ids=category_ids, brand_id=brand_id, position=position,
                             after_id=after_id, before_id=before_id, descending=descending, offset=offset, limit=limit)
     parts = _part_rows().in_bulk(ids)
@@ -436,19 +479,27 @@ class VehicleParts:
 
     def __init__(self, *, variant_id: int, category_ids: list[int] | None, brand_id: int | None,
                  position: str = "", descending: bool = False, after_id: int | None = None,
-                 before_id: int | None = None, rows: bool = False):
+                 before_id: int | None = None, rows: bool = False,
+                 first_rows: tuple[int, list[PartRow]] | None = None):
         self.criteria = {"variant_id": variant_id, "category_ids": category_ids, "brand_id": brand_id,
                          "position": position}
         self.descending, self.after_id, self.before_id, self.rows = descending, after_id, before_id, rows
+        self.first_rows = first_rows
 
     def _copy(self, **changes) -> VehicleParts:
         state = {"descending": self.descending, "after_id": self.after_id, "before_id": self.before_id,
-                 "rows": self.rows, **changes}
+                 "rows": self.rows, "first_rows": self.first_rows, **changes}
         return VehicleParts(**self.criteria, **state)
 
     def as_rows(self) -> VehicleParts:
         """The same listing, each slice a list of PartRow (part_rows_by_vehicle), not of Part."""
         return self._copy(rows=True)
+
+    def with_first_rows(self, rows: list[PartRow], *, limit: int) -> VehicleParts:
+        """The same listing as rows, its first `limit` read already (`rows`: search_references'
+        vehicle_rows, read in the same round trip as the references): that slice, in id order
+        without a cursor bound, is served from them."""
+        return self._copy(rows=True, first_rows=(limit, rows))
 
     def order_by(self, *fields: str) -> VehicleParts:
         if fields not in (("id",), ("-id",)):
@@ -473,6 +524,9 @@ class VehicleParts:
 
     def __getitem__(self, key: slice) -> list[Part] | list[PartRow]:
         start = key.start or 0
+        if (self.rows and self.first_rows is not None and start == 0 and key.stop == self.first_rows[0]
+                and not self.descending and self.after_id is None and self.before_id is None):
+            return list(self.first_rows[1])
         page = part_rows_by_vehicle if self.rows else part_page_by_vehicle
         return page(**self.criteria, after_id=self.after_id, before_id=self.before_id,
                     descending=self.descending, offset=start, limit=key.stop - start)
@@ -549,8 +603,10 @@ def _variant_facets_sql(*, subtree_of: str | None = None, as_json: bool = False)
     if subtree_of is None:
         return sql.replace("{subtree}", "").replace(
             "{categories}", "(%(categories)s::bigint[] IS NULL OR category_id = ANY(%(categories)s::bigint[]))")
+    # An array, not IN (…): the brand counts then read only the subtree's rows, as an index
+    # condition (a semi-join read all of a busy variant's rows: 4,901 instead of 500).
     return sql.replace("{subtree}", _SUBTREE_CTE.replace("%(category)s", f"%({subtree_of})s") + ",\n").replace(
-        "{categories}", "category_id IN (SELECT id FROM subtree)")
+        "{categories}", "category_id = ANY(ARRAY(SELECT id FROM subtree))")
 
 
 def _facet_values(rows: Iterable[tuple]) -> Facets:

@@ -33,6 +33,7 @@ from catalog.lock_objects import part_lock, parts_lock, variant_facet_lock
 from catalog.models import Brand, Category, CrossReference, Fitment, Part, PartStatus, Position
 from catalog.normalise import part_number_normalise
 from catalog.read_models import (
+    FITMENT_PART_CATEGORY_REFRESH_SQL,
     PART_SEARCH_CATEGORY_WORDS_CTE,
     PART_SEARCH_SOURCES_SQL,
     PART_SEARCH_TEXT_SQL,
@@ -211,6 +212,20 @@ def variant_facet_rebuild(*, variant_ids: Iterable[int] | None = None) -> int:
         return cursor.rowcount
 
 
+# --- The part's category on fitment (read model) ------------------------------------------
+
+def fitment_part_category_refresh(*, part_ids: Iterable[int]) -> int:
+    """Copy these parts' categories onto their fitment rows (Fitment.part_category_id) where
+    they differ: after a change of category (part_update, the parts import). The caller holds
+    the parts' row locks, so no fitment is written for them meanwhile. Returns the rows changed."""
+    ids = sorted({int(pk) for pk in part_ids})
+    if not ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(FITMENT_PART_CATEGORY_REFRESH_SQL, {"parts": ids})
+        return cursor.rowcount
+
+
 # --- Parts ------------------------------------------------------------------------------
 
 PART_EDITABLE_FIELDS = (
@@ -301,6 +316,8 @@ def part_update(*, part: Part, data: Mapping[str, Any]) -> Part:
     if {"category", "brand"} & set(changed):
         with variant_facet_follow(part_ids=[locked.pk]):
             locked.save()
+            if "category" in changed:
+                fitment_part_category_refresh(part_ids=[locked.pk])
     else:
         locked.save()
     part_search_document_refresh(part_ids=[locked.pk])
@@ -425,7 +442,8 @@ def fitment_set(*, part: Part, fitments: Iterable[FitmentSpec | Mapping[str, Any
     wanted = {(s.variant_id, s.position): s for s in specs}
     removed = [f.pk for key, f in existing.items() if key not in wanted]
     added = [Fitment(part=locked, variant_id=s.variant_id, position=s.position, quantity=s.quantity,
-                     note=s.note) for key, s in wanted.items() if key not in existing]
+                     note=s.note, part_category_id=locked.category_id)
+             for key, s in wanted.items() if key not in existing]
     changed = []
     for key, spec in wanted.items():
         row = existing.get(key)

@@ -15,12 +15,24 @@ from catalog.imports.reading import _read_table
 from catalog.imports.report import ImportReport, Progress
 from catalog.imports.validation import _VALIDATORS, _Rows
 from catalog.imports.writing import _Changes, _write_links, _write_parts
-from catalog.services import catalog_cache_version_bump, part_search_document_refresh, variant_facet_rebuild
+from catalog.services import (
+    catalog_cache_version_bump,
+    fitment_part_category_refresh,
+    part_search_document_refresh,
+    variant_facet_rebuild,
+)
 
 logger = logging.getLogger(__package__)
 
 # Serialises imports; a constant no other advisory lock uses.
 CATALOG_IMPORT_LOCK_ID = 0x0C70881D
+
+
+def _moved_parts(*, kind: str, changes: _Changes) -> list[int]:
+    """The stored parts whose category the import changed."""
+    if kind != ImportKind.PARTS:
+        return []
+    return [part_id for part_id, change in changes.updated.items() if "category" in change["changed"]]
 
 
 def _facet_variants(*, kind: str, changes: _Changes) -> list[int]:
@@ -29,7 +41,7 @@ def _facet_variants(*, kind: str, changes: _Changes) -> list[int]:
     if kind == ImportKind.FITMENT:
         return sorted({variant_id for change in changes.updated.values() for variant_id in change["added"]})
     if kind == ImportKind.PARTS:
-        moved = [part_id for part_id, change in changes.updated.items() if "category" in change["changed"]]
+        moved = _moved_parts(kind=kind, changes=changes)
         if moved:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT DISTINCT variant_id FROM catalog_fitment WHERE part_id = ANY(%s)", [moved])
@@ -84,6 +96,7 @@ def catalog_import(
         if kind == ImportKind.PARTS:
             # The search document is made of part, brand and category fields only.
             part_search_document_refresh(part_ids=changes.part_ids())
+            fitment_part_category_refresh(part_ids=_moved_parts(kind=kind, changes=changes))
         variant_facet_rebuild(variant_ids=_facet_variants(kind=kind, changes=changes))
         catalog_cache_version_bump()
         report.committed = True

@@ -122,9 +122,9 @@ _LINK_SQL = {
     ImportKind.FITMENT: (
         "row_no int, part_id bigint, variant_id bigint, position text, quantity int, note text",
         """
-        INSERT INTO catalog_fitment AS t (part_id, variant_id, position, quantity, note)
-        SELECT part_id, variant_id, position, quantity, note
-        FROM catalog_import_link ORDER BY row_no
+        INSERT INTO catalog_fitment AS t (part_id, variant_id, position, quantity, note, part_category_id)
+        SELECT l.part_id, l.variant_id, l.position, l.quantity, l.note, p.category_id
+        FROM catalog_import_link l JOIN catalog_part p ON p.id = l.part_id ORDER BY l.row_no
         ON CONFLICT (variant_id, part_id, position) DO UPDATE
             SET quantity = EXCLUDED.quantity, note = EXCLUDED.note
             WHERE (t.quantity, t.note) IS DISTINCT FROM (EXCLUDED.quantity, EXCLUDED.note)
@@ -137,6 +137,12 @@ _LINK_SQL = {
 def _write_links(cursor, *, kind: str, clean: list[tuple]) -> tuple[int, int, _Changes]:
     columns, upsert = _LINK_SQL[kind]
     _copy_into_temp(cursor, table="catalog_import_link", columns=columns, rows=clean)
+    if kind == ImportKind.FITMENT:
+        # New rows carry their part's category (Fitment.part_category_id): the parts are locked
+        # first (in key order, as the services lock them), so no change of category commits
+        # between the category read below and this transaction's commit.
+        cursor.execute("SELECT 1 FROM catalog_part WHERE id IN (SELECT part_id FROM catalog_import_link) "
+                       "ORDER BY id FOR SHARE")
     # Rows equal to the stored ones are not returned; (xmax = 0) tells an inserted row from
     # one the upsert updated.
     cursor.execute(upsert)

@@ -77,8 +77,9 @@ class CrossReferenceFactory(factory.django.DjangoModelFactory):
 
 
 class FitmentFactory(factory.django.DjangoModelFactory):
-    """A single fitment row written directly (no event): for arranging search data. The
-    variant's facet counts are rebuilt, as after any write that bypasses fitment_set."""
+    """A single fitment row written directly (no event): for arranging search data. The row
+    carries its part's category and the variant's facet counts are rebuilt, as after any write
+    that bypasses fitment_set."""
 
     class Meta:
         model = Fitment
@@ -90,6 +91,7 @@ class FitmentFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
+        kwargs.setdefault("part_category_id", kwargs["part"].category_id)
         fitment = super()._create(model_class, *args, **kwargs)
         services.variant_facet_rebuild(variant_ids=[fitment.variant_id])
         return fitment

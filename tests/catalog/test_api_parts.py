@@ -81,7 +81,7 @@ def many(db):
     variant = VehicleVariantFactory()
     from catalog.models import Fitment
 
-    Fitment.objects.bulk_create([Fitment(part=p, variant=variant) for p in parts])
+    Fitment.objects.bulk_create([Fitment(part=p, variant=variant, part_category_id=p.category_id) for p in parts])
     services.variant_facet_rebuild(variant_ids=[variant.pk])
     return variant, parts
 
@@ -111,8 +111,10 @@ def test_vehicle_pages_forward_and_back_within_category_and_brand(api, many):
     other_category = CategoryFactory(name_id="Aki", name_en="Battery")
     other_brand = BrandFactory(name="GS Astra")
     others = parts_bulk(brand=other_brand, category=other_category, count=7, name_id="Aki", prefix="AKI")
-    Fitment.objects.bulk_create([Fitment(part=p, variant=variant, position="front") for p in others]
-                                + [Fitment(part=others[0], variant=variant, position="rear")])
+    Fitment.objects.bulk_create([Fitment(part=p, variant=variant, position="front", part_category_id=p.category_id)
+                                 for p in others]
+                                + [Fitment(part=others[0], variant=variant, position="rear",
+                                          part_category_id=others[0].category_id)])
     services.variant_facet_rebuild(variant_ids=[variant.pk])
     wanted = {"vehicle": variant.pk, "category": parts[0].category_id, "page_size": 40}
     for params, expected in ((wanted, [p.pk for p in parts]),
@@ -327,11 +329,11 @@ def test_search_query_count_does_not_grow_with_results(api, db, django_assert_ma
     one_variant, many_variant = VehicleVariantFactory(), VehicleVariantFactory()
     one = PartFactory(category=category, number="ONE-1", name_id="Kampas rem satu")
     services.cross_reference_add(part=one, brand_name="Toyota", number="OE-ONE")
-    Fitment.objects.create(part=one, variant=one_variant)
+    Fitment.objects.create(part=one, variant=one_variant, part_category_id=one.category_id)
     brands = [BrandFactory() for _ in range(5)]
     many = [p for b in brands for p in parts_bulk(brand=b, category=category, count=8, name_id="Kampas rem",
                                                   prefix=f"M{b.pk}")]
-    Fitment.objects.bulk_create([Fitment(part=p, variant=many_variant) for p in many])
+    Fitment.objects.bulk_create([Fitment(part=p, variant=many_variant, part_category_id=p.category_id) for p in many])
     services.variant_facet_rebuild(variant_ids=[one_variant.pk, many_variant.pk])
     for p in many[:10]:
         services.cross_reference_add(part=p, brand_name="Toyota", number="OE-MANY")
@@ -390,7 +392,7 @@ def test_a_part_number_in_q_is_looked_up_as_a_number(api, shop):
 @pytest.mark.parametrize("filters", [{}, {"category": "rem"}, {"category": "kampas_rem"}, {"brand": "toyota"},
                                      {"category": "rem", "brand": "toyota"}])
 def test_a_vehicle_search_reads_its_facets_with_its_references(api, shop, settings, filters):
-    # Facets, ids and the subtree in one round trip, the page in a second, the offers in a third.
+    # Facets, ids, the subtree and the first page in one round trip, the offers in a second.
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -407,7 +409,45 @@ def test_a_vehicle_search_reads_its_facets_with_its_references(api, shop, settin
                                                  brand_id=params.get("brand"))
     assert body["facets"] == _facets_data(expected) and expected.categories and expected.brands
     catalog = [q["sql"] for q in queries.captured_queries if "catalog_" in q["sql"]]
-    assert len(catalog) == 2 and "catalog_variantfacet" in catalog[0]
+    assert len(catalog) == 1 and "catalog_variantfacet" in catalog[0] and "catalog_fitment" in catalog[0]
+    rows = selectors.part_rows_by_vehicle(variant_id=shop.avanza.pk, category_ids=category_ids,
+                                          brand_id=params.get("brand"), limit=51)
+    assert [row["id"] for row in body["results"]] == [row.id for row in rows] and rows
+
+
+@pytest.mark.parametrize("filters", [{}, {"category": "rem"}, {"brand": "toyota"}])
+def test_a_vehicle_searchs_first_page_read_with_its_references_is_the_page_read_on_its_own(api, shop, settings,
+                                                                                          monkeypatch, filters):
+    # Every page size around the number of parts (a short page, a full one, one with a next page),
+    # then the next pages by cursor (read on their own): the bytes of the first page as the
+    # pager reads it from VehicleParts without the rows read ahead.
+    from catalog import selectors
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 0
+    read_ahead = selectors.search_references
+
+    def read_alone(**kwargs):
+        return read_ahead(**{**kwargs, "vehicle_rows": None})
+
+    params = {"vehicle": shop.avanza.pk, **{name: getattr(shop, value).pk for name, value in filters.items()}}
+    for page_size in (1, 2, 3, 5, 6, 7, 50):
+        wanted = {**params, "page_size": page_size}
+        ahead = api.get("/api/v1/parts/", wanted)
+        with monkeypatch.context() as patched:
+            patched.setattr(selectors, "search_references", read_alone)
+            alone = api.get("/api/v1/parts/", wanted)
+        assert ahead.status_code == alone.status_code == 200
+        assert ahead.content == alone.content
+        body = ahead.json()
+        seen = [row["id"] for row in body["results"]]
+        while body["next"]:
+            body = api.get(body["next"]).json()
+            seen += [row["id"] for row in body["results"]]
+        category_ids = (selectors.category_descendant_ids(category_id=params["category"])
+                        if "category" in params else None)
+        everything = selectors.part_rows_by_vehicle(variant_id=shop.avanza.pk, category_ids=category_ids,
+                                                    brand_id=params.get("brand"), limit=1000)
+        assert seen == [row.id for row in everything]
 
 
 def test_facets_rendered_by_postgresql_are_the_bytes_drf_renders(api, shop, settings):

@@ -53,6 +53,33 @@ def test_a_repeated_search_is_served_without_catalog_queries(api, shop, path, pa
     assert second == first
 
 
+def test_a_first_request_reads_the_versions_and_the_joined_page_only(api, shop, monkeypatch):
+    from okto88 import redis_connection
+
+    client_class = type(redis_connection.redis_client())
+    reads: list[str] = []  # the search entries read: "bodies" (the joined page), "pages" (the rendered one)
+
+    def spied(original):
+        def read(self, keys, *args, **kwargs):
+            reads.extend(key.split("catalog:search:")[1].split(":")[0]
+                         for key in ([keys] if isinstance(keys, str) else keys) if "catalog:search:" in key)
+            return original(self, keys, *args, **kwargs)
+        return read
+
+    monkeypatch.setattr(client_class, "get", spied(client_class.get))
+    monkeypatch.setattr(client_class, "mget", spied(client_class.mget))
+    params = {"vehicle": shop.avanza.pk, "category": shop.rem.pk}
+
+    first, queries = get(api, "/api/v1/parts/", params)
+    assert queries and reads == ["bodies"]  # without the joined page the rendered one is not there: not asked
+
+    reads.clear()
+    services.best_offer_cache_version_bump()
+    second, queries = get(api, "/api/v1/parts/", params)
+    assert not queries and reads == ["bodies", "pages"]  # the joined page is stale: the rendered one is read
+    assert second == first
+
+
 def test_a_catalog_write_is_visible_to_the_next_request(api, shop):
     params = {"vehicle": shop.avanza.pk, "category": shop.rem.pk}
     before, _ = get(api, "/api/v1/parts/", params)

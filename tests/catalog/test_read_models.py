@@ -1,6 +1,6 @@
 """The catalog's read-model checks (catalog.read_models): exact after the services write, and
 each kind of corruption of a stored row (a count off, a row gone, a row too many, a stale
-search document) is found, counted and shown."""
+category on fitment, a stale search document) is found, counted and shown."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ import pytest
 from django.db.models import F
 
 from catalog import services
-from catalog.models import Part, VariantFacet
-from catalog.read_models import catalog_read_models_check, part_search_document_check, variant_facet_check
+from catalog.models import Fitment, Part, VariantFacet
+from catalog.read_models import (
+    catalog_read_models_check,
+    fitment_part_category_check,
+    part_search_document_check,
+    variant_facet_check,
+)
 from tests.catalog.factories import BrandFactory, CategoryFactory, PartFactory, VehicleVariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +34,7 @@ def fitted():
 
 def test_what_the_services_wrote_is_exact(fitted):
     checks = catalog_read_models_check()
-    assert [(check.ok, check.rows) for check in checks] == [(True, 3), (True, 2)]
+    assert [(check.ok, check.rows) for check in checks] == [(True, 3), (True, 4), (True, 2)]
     assert str(checks[0]) == "facet counts per variant (catalog_variantfacet): OK (3 rows)"
 
 
@@ -65,3 +70,25 @@ def test_a_stale_or_missing_search_document_is_found(fitted):
 
     services.part_search_document_refresh(part_ids=[pad.pk, shoe.pk])
     assert part_search_document_check().ok
+
+
+def test_a_part_moved_to_another_category_moves_its_fitment_and_a_stale_row_is_found(fitted):
+    avanza, _xenia, pad, shoe = fitted
+    discs = CategoryFactory(name_id="Cakram", name_en="Brake discs")
+
+    services.part_update(part=pad, data={"category": discs})
+
+    assert set(Fitment.objects.filter(part=pad).values_list("part_category_id", flat=True)) == {discs.pk}
+    assert set(Fitment.objects.filter(part=shoe).values_list("part_category_id", flat=True)) == {shoe.category_id}
+    assert all(check.ok for check in catalog_read_models_check())
+
+    Part.objects.filter(pk=shoe.pk).update(category=discs)  # around the service
+    check = fitment_part_category_check()
+    assert (check.ok, check.differing, check.missing, check.extra) == (False, 1, 0, 0)
+    example = check.examples[0]
+    assert example.stored == {"part_category_id": shoe.category_id}
+    assert example.expected == {"part_category_id": discs.pk}
+    assert example.key == {"id": Fitment.objects.get(part=shoe, variant=avanza).pk}
+
+    assert services.fitment_part_category_refresh(part_ids=[shoe.pk, pad.pk]) == 1
+    assert fitment_part_category_check().ok

@@ -34,6 +34,23 @@ def test_vehicle_search_category_filter_includes_subcategories(shop):
     assert ids(pads.parts) == {shop.pad_oe.pk}
 
 
+def test_a_part_moved_to_another_category_is_listed_under_it_on_every_vehicle_page(shop):
+    # The pages read the category from fitment (Fitment.part_category_id), not from the part.
+    services.part_update(part=shop.disc, data={"category": shop.busi})
+
+    def page(category, **criteria):
+        return {row.id for row in selectors.part_rows_by_vehicle(
+            variant_id=shop.avanza.pk, category_ids=selectors.category_descendant_ids(category_id=category.pk),
+            brand_id=None, limit=50, **criteria)}
+
+    assert page(shop.rem) == ids([shop.pad_oe, shop.pad_bendix, shop.pad_akebono])
+    assert page(shop.busi) == ids([shop.plug, shop.disc])
+    assert page(shop.busi, after_id=min(shop.plug.pk, shop.disc.pk)) == {max(shop.plug.pk, shop.disc.pk)}
+    moved = selectors.part_search_by_vehicle(variant_id=shop.avanza.pk, category_id=shop.busi.pk)
+    assert ids(moved.parts) == ids([shop.plug, shop.disc])
+    assert selectors.VehicleParts(variant_id=shop.avanza.pk, category_ids=[shop.busi.pk], brand_id=None).count() == 2
+
+
 def test_facet_counts(shop):
     facets = selectors.part_search_by_vehicle(variant_id=shop.avanza.pk).facets
     assert {f.name: f.count for f in facets.categories} == {"Kampas Rem": 3, "Cakram": 1, "Busi": 1,

@@ -357,3 +357,25 @@ def test_fitment_to_an_unknown_vehicle_rejects_the_file(catalog):
         (7, "variant", "duplicate"),
     ]
     assert catalog_state() == before
+
+
+def test_fitment_rows_carry_their_parts_category_and_follow_a_category_change(catalog):
+    import_parts(GOOD_PARTS)
+    catalog_import(kind="fitment", file=csv_bytes(
+        FITMENT_HEADER,
+        "Toyota,04465-0K240,Toyota,Avanza,1.3 E M/T,2019,front,2,",
+        "Toyota,04465-0K240,Toyota,Avanza,1.3 E M/T,2022,front,2,",
+    ))
+    pad = Part.objects.get(number_key="044650K240")
+    assert set(Fitment.objects.filter(part=pad).values_list("part_category_id", flat=True)) == {
+        catalog.brake_pads.pk}
+
+    report = import_parts(parts_csv(
+        "Toyota,04465-0K240,saringan-oli,Kampas rem depan,Front brake pads,850,150,60,20,active,,"
+        '"{""axle"": ""front""}"'
+    ))
+
+    assert report.ok and report.updated == 1
+    assert set(Fitment.objects.filter(part=pad).values_list("part_category_id", flat=True)) == {
+        catalog.oil_filters.pk}
+    # (and every read model exact: the autouse check of this folder)

@@ -23,9 +23,9 @@ from tests.suppliers.factories import OfferFactory, StockFactory
 
 pytestmark = pytest.mark.django_db
 
-# Every read model the command checks, in its order: the catalog's and the suppliers' four, then analytics' two.
-READ_MODELS = ["facet counts per variant", "search documents of parts", "best offers of parts",
-               "stock against its ledger", "sales figures per day", "order funnel per hour"]
+# Every read model the command checks, in its order: the catalog's three and the suppliers' two, then analytics' two.
+READ_MODELS = ["facet counts per variant", "search documents of parts", "search texts of parts",
+               "best offers of parts", "stock against its ledger", "sales figures per day", "order funnel per hour"]
 
 
 @pytest.fixture
@@ -41,7 +41,8 @@ def test_what_the_services_wrote_is_exact(offers):
     services.stock_reserve(lines=[(cheap.pk, 1)], reference="order")
     checks = read_models_check()
     assert [check.name.split(" (")[0] for check in checks] == [
-        "facet counts per variant", "search documents of parts", "best offers of parts", "stock against its ledger"]
+        "facet counts per variant", "search documents of parts", "search texts of parts", "best offers of parts",
+        "stock against its ledger"]
     assert all(check.ok for check in checks), [str(check) for check in checks]
     assert (part_best_offer_check().rows, stock_ledger_check().rows) == (1, 2)
     # A part whose offers all went: its emptied row means "no offer", as no row does.

@@ -626,8 +626,7 @@ def catalog_generate(*, parts: int, variants: int, fitments: int, brands: int = 
             cursor.execute(
                 "TRUNCATE catalog_variantfacet, catalog_partsearchdocument, catalog_fitment, catalog_crossreference, "
                 "catalog_part, catalog_category, catalog_brand, vehicles_vehiclevariant, vehicles_vehiclemodel, "
-                "vehicles_make "
-                "RESTART IDENTITY CASCADE"
+                "vehicles_make RESTART IDENTITY CASCADE"
             )
             recreate = []
             for table in (*BIG_TABLES, SEARCH_DOCUMENT_TABLE):

@@ -20,9 +20,10 @@ Shape (what real catalogs look like, roughly):
   Avanza, a Beat) carry thousands of parts and the long tail a handful; OEM parts fit
   their own make; the number of variants per part is log-normal.
 
-Steps: drop secondary indexes and constraints of the three big tables, COPY, rebuild the
-search documents with the catalog's own statement (catalog.services.
-part_search_document_refresh), VACUUM FULL (the UPDATE left one dead row per part),
+Steps: drop secondary indexes and constraints of the three big tables and of the search
+documents, COPY, build the search documents with the catalog's own statement (catalog.services.
+part_search_document_refresh: in (brand, category, part) order into the emptied table), VACUUM
+FULL catalog_part (the statement's UPDATE of search_text left one dead row per part),
 recreate indexes and constraints, rebuild the facet counts and the best offers (the TRUNCATE
 took the offers) with the services' statements, VACUUM ANALYZE. Prints the time of each step.
 """
@@ -48,6 +49,7 @@ CREATED_AT = "2026-01-01 00:00:00+00"
 # its vehicle type (an Avanza carries ~10,000 of 200,000), the long tail on a few dozen.
 ZIPF_S = 0.5
 BIG_TABLES = ("catalog_part", "catalog_crossreference", "catalog_fitment")
+SEARCH_DOCUMENT_TABLE = "catalog_partsearchdocument"  # filled from the parts, its GIN index built after
 
 # --- Reference data ---------------------------------------------------------------------
 
@@ -622,12 +624,12 @@ def catalog_generate(*, parts: int, variants: int, fitments: int, brands: int = 
         cursor.execute("SET max_parallel_maintenance_workers = 1")
         with timer.step("truncate and drop secondary indexes/constraints"):
             cursor.execute(
-                "TRUNCATE catalog_variantfacet, catalog_fitment, catalog_crossreference, catalog_part, "
-                "catalog_category, catalog_brand, vehicles_vehiclevariant, vehicles_vehiclemodel, vehicles_make "
-                "RESTART IDENTITY CASCADE"
+                "TRUNCATE catalog_variantfacet, catalog_partsearchdocument, catalog_fitment, catalog_crossreference, "
+                "catalog_part, catalog_category, catalog_brand, vehicles_vehiclevariant, vehicles_vehiclemodel, "
+                "vehicles_make RESTART IDENTITY CASCADE"
             )
             recreate = []
-            for table in BIG_TABLES:
+            for table in (*BIG_TABLES, SEARCH_DOCUMENT_TABLE):
                 recreate += secondary_schema(cursor, table)
         with timer.step("COPY makes, models, variants, brands, categories"):
             copy_lines(cursor, "vehicles_make", ["id", "name", "slug", "country"],
@@ -662,10 +664,10 @@ def catalog_generate(*, parts: int, variants: int, fitments: int, brands: int = 
                           "catalog_category", *BIG_TABLES):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                                f"(SELECT coalesce(max(id), 1) FROM {table}))")
-        with timer.step("search documents (catalog.services.part_search_document_refresh, one UPDATE)"):
+        with timer.step("search documents (catalog.services.part_search_document_refresh, one statement)"):
             refreshed = part_search_document_refresh()
         if vacuum:
-            with timer.step("VACUUM FULL catalog_part (drop the dead rows of that UPDATE)"):
+            with timer.step("VACUUM FULL catalog_part (drop the dead rows of its UPDATE)"):
                 cursor.execute("VACUUM FULL catalog_part")
         with timer.step(f"recreate {len(recreate)} indexes and constraints"):
             for ddl in recreate:
@@ -679,7 +681,7 @@ def catalog_generate(*, parts: int, variants: int, fitments: int, brands: int = 
         if vacuum:
             with timer.step("VACUUM ANALYZE"):
                 for table in ("vehicles_make", "vehicles_vehiclemodel", "vehicles_vehiclevariant", "catalog_brand",
-                              "catalog_category", "catalog_variantfacet", *BIG_TABLES):
+                              "catalog_category", "catalog_variantfacet", SEARCH_DOCUMENT_TABLE, *BIG_TABLES):
                     cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute(
             "SELECT (SELECT count(*) FROM catalog_part), (SELECT count(*) FROM vehicles_vehiclevariant), "

@@ -1,6 +1,7 @@
 """The catalog's read models, each rule stated once: the facet counts per variant
 (VariantFacet), the part's category on its fitment (Fitment.part_category_id) and the search
-document of a part (Part.search_vector, Part.search_text).
+document of a part (PartSearchDocument: the full-text vector with the part's category and brand;
+Part.search_text).
 
 catalog.services refreshes them with this SQL in the transaction of every change; bulk paths
 (the demo, the CSV import, bench/generate_catalog.py) call those same refreshes. The checks
@@ -91,32 +92,51 @@ PART_SEARCH_TEXT_SQL = """lower(concat_ws(' ', part.name_id, part.name_en, brand
 PART_SEARCH_SOURCES_SQL = """FROM catalog_brand AS brand, category_document AS cd
 WHERE brand.id = part.brand_id AND cd.id = part.category_id"""
 
-_PART_SEARCH_DOCUMENT_ROWS_SQL = (
-    PART_SEARCH_CATEGORY_WORDS_CTE
-    + f"SELECT part.id, {PART_SEARCH_VECTOR_SQL} AS search_vector, {PART_SEARCH_TEXT_SQL} AS search_text\n"
+# Every part's document: its row of catalog_partsearchdocument and its catalog_part.search_text
+# (after PART_SEARCH_CATEGORY_WORDS_CTE; ends in a WHERE clause that a caller may extend).
+PART_SEARCH_DOCUMENT_ROWS_SQL = (
+    f"SELECT part.id, part.category_id, part.brand_id, {PART_SEARCH_VECTOR_SQL} AS search_vector,\n"
+    + f"       {PART_SEARCH_TEXT_SQL} AS search_text\n"
     + PART_SEARCH_SOURCES_SQL.replace("FROM ", "FROM catalog_part AS part, ", 1)
 )
 
 
+# The columns {columns} of every part's document.
+_PART_SEARCH_DOCUMENT_COLUMNS_SQL = (
+    PART_SEARCH_CATEGORY_WORDS_CTE + "SELECT {columns} FROM (" + PART_SEARCH_DOCUMENT_ROWS_SQL + ") document"  # noqa: S608
+)
+
+
 def part_search_document_check() -> ReadModelCheck:
-    """Every part's search_vector and search_text against the ones its names, brand and
+    """Every part's row of catalog_partsearchdocument against the one its names, brand and
     categories give."""
     return read_model_compare(
-        name="search documents of parts (catalog_part.search_vector, search_text)",
-        expected_sql=_PART_SEARCH_DOCUMENT_ROWS_SQL,
-        stored_sql="SELECT id, search_vector, search_text FROM catalog_part",
+        name="search documents of parts (catalog_partsearchdocument)",
+        expected_sql=_PART_SEARCH_DOCUMENT_COLUMNS_SQL.format(columns="id, category_id, brand_id, search_vector"),
+        stored_sql="SELECT id, category_id, brand_id, search_vector FROM catalog_partsearchdocument",
+        key=("id",),
+    )
+
+
+def part_search_text_check() -> ReadModelCheck:
+    """Every part's search_text (the typo steps' trigram text) against the one its names, brand
+    and categories give."""
+    return read_model_compare(
+        name="search texts of parts (catalog_part.search_text)",
+        expected_sql=_PART_SEARCH_DOCUMENT_COLUMNS_SQL.format(columns="id, search_text"),
+        stored_sql="SELECT id, search_text FROM catalog_part",
         key=("id",),
     )
 
 
 def catalog_read_models_check() -> list[ReadModelCheck]:
     """Every read model of the catalog, checked."""
-    return [variant_facet_check(), fitment_part_category_check(), part_search_document_check()]
+    return [variant_facet_check(), fitment_part_category_check(), part_search_document_check(),
+            part_search_text_check()]
 
 
 __all__ = [
-    "FITMENT_PART_CATEGORY_REFRESH_SQL", "PART_SEARCH_CATEGORY_WORDS_CTE", "PART_SEARCH_SOURCES_SQL",
-    "PART_SEARCH_TEXT_SQL", "PART_SEARCH_VECTOR_SQL",
+    "FITMENT_PART_CATEGORY_REFRESH_SQL", "PART_SEARCH_CATEGORY_WORDS_CTE", "PART_SEARCH_DOCUMENT_ROWS_SQL",
     "VARIANT_FACET_ROWS_SQL", "catalog_read_models_check", "fitment_part_category_check",
-    "part_search_document_check", "variant_facet_check",
+    "part_search_document_check", "part_search_text_check", "variant_facet_check",
 ]

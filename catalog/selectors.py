@@ -5,7 +5,7 @@ Every selector returns rows with brand and category joined so a list serializes 
 fixed number of queries. The searches are written for the scale of the benchmark
 (200,000 parts, 5,000,000 fitment rows): each starts from an index (fitment's unique
 (variant, part, position) index, part.number_key, crossref.number_key, the GIN indexes on
-search_vector and search_text) and never sorts or counts more than it must.
+the search documents' vectors and on search_text) and never sorts or counts more than it must.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from django.db import connection
 from django.db.models import Case, Count, F, FloatField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 
-from catalog.models import Brand, Category, CrossReference, Fitment, Part, Position
+from catalog.models import Brand, Category, CrossReference, Fitment, Part, PartSearchDocument, Position
 from catalog.normalise import part_number_normalise, search_words
 from okto88 import recording
 from vehicles.models import VehicleVariant
@@ -44,8 +44,8 @@ DETAIL_FITMENT_LIMIT = 200
 
 
 def _part_rows() -> QuerySet[Part]:
-    # The search columns are large and only ever read by PostgreSQL itself.
-    return Part.objects.select_related("brand", "category").defer("search_vector", "search_text")
+    # The search text is large and only ever read by PostgreSQL itself.
+    return Part.objects.select_related("brand", "category").defer("search_text")
 
 
 class PartRow(NamedTuple):
@@ -765,8 +765,8 @@ JOIN catalog_brand b ON b.id = p.brand_id
 JOIN catalog_category c ON c.id = p.category_id
 """
 
-# The large search columns stay deferred, as in _part_rows().
-_LOOKUP_DEFERRED = {"search_vector", "search_text"}
+# The large search text stays deferred, as in _part_rows().
+_LOOKUP_DEFERRED = {"search_text"}
 
 
 def _lookup_columns() -> str:
@@ -902,7 +902,7 @@ def part_search_by_words(
     Three steps, the first that finds anything (within the filters) wins, so a page and
     the next page always come from the same step:
     1. full text, every word as a prefix, ranked by ts_rank (names weigh more than the
-       category words) — the GIN index on search_vector;
+       category words) — the GIN index on the parts' search documents (PartSearchDocument);
     2. a typo in a category name, synonym or brand ("kampas rm", "bsui", "bosh"): trigram
        word similarity against the few hundred categories and brands, then their parts
        through the (category, brand) index, ranked by that similarity;
@@ -918,7 +918,8 @@ def part_search_by_words(
 
 @dataclass(frozen=True)
 class _WordsStep:
-    """One step of a words search, ranked: as SQL on catalog_part `p` (the ranking's columns,
+    """One step of a words search, ranked: as SQL on `table` as `p` (catalog_part, or the search
+    documents, which have the columns id, category_id and brand_id too: the ranking's columns,
     its condition with the search's filters, each with its parameters; ordered by `order`
     best first, then id) and as the equivalent queryset, built only when asked for (a count,
     a sort by offer, a position, the facets). tests/catalog/test_selectors_search.py holds the
@@ -932,6 +933,7 @@ class _WordsStep:
     where_params: tuple
     order: str  # "rank" or "similarity"
     build: Callable[[], QuerySet[Part]]
+    table: str = "catalog_part"
 
     @cached_property
     def parts(self) -> QuerySet[Part]:
@@ -945,14 +947,15 @@ class _WordsStep:
         # Fixed fragments and whole numbers only; every value is a parameter.
         sql = (f"SELECT {_PART_ROW_COLUMNS}, r.match, r.rank, r.similarity FROM ("  # noqa: S608
                f"SELECT p.id, %s AS match, {self.rank} AS rank, {self.similarity} AS similarity "
-               f"FROM catalog_part p WHERE {self.where} ORDER BY {self.order} DESC, p.id{limit} OFFSET {int(start)}"
+               f"FROM {self.table} p WHERE {self.where} ORDER BY {self.order} DESC, p.id{limit} OFFSET {int(start)}"
                f") r JOIN catalog_part p ON p.id = r.id {_PART_ROW_JOINS} ORDER BY r.{self.order} DESC, r.id")
         return sql, [self.match.value, *self.columns_params, *self.where_params]
 
 
 def _words_filter_sql(*, category_ids: list[int] | None, brand_id: int | None,
                       variant_id: int | None) -> tuple[list[str], list]:
-    """The filters of _words_steps' base queryset as SQL conditions on catalog_part p."""
+    """The filters of _words_steps' base queryset as SQL conditions on p (catalog_part or the
+    search documents)."""
     where: list[str] = []
     params: list = []
     if variant_id is not None:
@@ -998,14 +1001,15 @@ def _words_steps(
         return " AND ".join([*filters, condition])
 
     tsquery = " & ".join(f"{word}:*" for word in search_words(q))
+    # Ranked on the search documents: a common word's matches are read there, not in catalog_part.
     yield _WordsStep(
-        match=WordsMatch.FULL_TEXT, order="rank",
+        match=WordsMatch.FULL_TEXT, order="rank", table=PartSearchDocument._meta.db_table,
         rank="ts_rank(p.search_vector, to_tsquery(%s::regconfig, %s))", similarity="%s",
         columns_params=(SEARCH_CONFIG, tsquery, 1.0),
         where=where("p.search_vector @@ (to_tsquery(%s::regconfig, %s))"),
         where_params=(*filter_params, SEARCH_CONFIG, tsquery),
-        build=lambda: base().filter(search_vector=query).annotate(
-            rank=SearchRank(F("search_vector"), query),
+        build=lambda: base().filter(search_document__search_vector=query).annotate(
+            rank=SearchRank(F("search_document__search_vector"), query),
             similarity=Value(1.0, output_field=FloatField()),
             match=Value(WordsMatch.FULL_TEXT.value),
         ).order_by("-rank", "pk")), False

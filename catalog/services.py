@@ -35,9 +35,7 @@ from catalog.normalise import part_number_normalise
 from catalog.read_models import (
     FITMENT_PART_CATEGORY_REFRESH_SQL,
     PART_SEARCH_CATEGORY_WORDS_CTE,
-    PART_SEARCH_SOURCES_SQL,
-    PART_SEARCH_TEXT_SQL,
-    PART_SEARCH_VECTOR_SQL,
+    PART_SEARCH_DOCUMENT_ROWS_SQL,
     VARIANT_FACET_ROWS_SQL,
 )
 from catalog.selectors import BEST_OFFER_VERSION_KEY, CATALOG_VERSION_KEY, part_supersession_would_loop
@@ -55,29 +53,43 @@ logger = logging.getLogger(__name__)
 
 # One statement for any number of parts: the demo and the CSV import call it once for
 # everything they loaded. The document's rule lives in catalog.read_models, which checks it.
+# Rows that would not change are not written. New documents are written in (brand, category,
+# part) order, so a bulk load lays each brand's and category's documents side by side
+# (PartSearchDocument).
 _SEARCH_DOCUMENT_SQL = (
-    PART_SEARCH_CATEGORY_WORDS_CTE
-    + f"UPDATE catalog_part AS part SET\n    search_vector = {PART_SEARCH_VECTOR_SQL},\n"
-    + f"    search_text = {PART_SEARCH_TEXT_SQL}\n"
-    + PART_SEARCH_SOURCES_SQL
+    PART_SEARCH_CATEGORY_WORDS_CTE  # noqa: S608 - fixed fragments; the ids are a parameter
+    + ", document AS (\n" + PART_SEARCH_DOCUMENT_ROWS_SQL + "{where}\n),\n"
+    + """text_written AS (
+    UPDATE catalog_part AS p SET search_text = document.search_text FROM document
+    WHERE p.id = document.id AND p.search_text IS DISTINCT FROM document.search_text
+),
+document_written AS (
+    INSERT INTO catalog_partsearchdocument AS d (id, category_id, brand_id, search_vector)
+    SELECT id, category_id, brand_id, search_vector FROM document ORDER BY brand_id, category_id, id
+    ON CONFLICT (id) DO UPDATE
+    SET category_id = EXCLUDED.category_id, brand_id = EXCLUDED.brand_id, search_vector = EXCLUDED.search_vector
+    WHERE (d.category_id, d.brand_id, d.search_vector)
+          IS DISTINCT FROM (EXCLUDED.category_id, EXCLUDED.brand_id, EXCLUDED.search_vector)
 )
+SELECT count(*) FROM document
+""")
 
 
 def part_search_document_refresh(*, part_ids: Iterable[int] | None = None) -> int:
-    """Rebuild `search_vector` and `search_text` of the given parts (all when None).
+    """Rebuild the search documents (PartSearchDocument, `search_text`) of the given parts (all
+    when None).
 
-    Set-based: one UPDATE however many parts. Returns the number of rows updated.
+    Set-based: one statement however many parts. Returns the number of parts refreshed.
     """
-    sql, params = _SEARCH_DOCUMENT_SQL, []
+    sql, params = _SEARCH_DOCUMENT_SQL.format(where=""), []
     if part_ids is not None:
         ids = sorted({int(pk) for pk in part_ids})
         if not ids:
             return 0
-        sql += " AND part.id = ANY(%s)"
-        params = [ids]
+        sql, params = _SEARCH_DOCUMENT_SQL.format(where=" AND part.id = ANY(%s)"), [ids]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        return cursor.fetchone()[0]
 
 
 def category_search_document_refresh(*, category: Category) -> int:

@@ -8,11 +8,12 @@ import pytest
 from django.db.models import F
 
 from catalog import services
-from catalog.models import Fitment, Part, VariantFacet
+from catalog.models import Fitment, Part, PartSearchDocument, VariantFacet
 from catalog.read_models import (
     catalog_read_models_check,
     fitment_part_category_check,
     part_search_document_check,
+    part_search_text_check,
     variant_facet_check,
 )
 from tests.catalog.factories import BrandFactory, CategoryFactory, PartFactory, VehicleVariantFactory
@@ -34,7 +35,7 @@ def fitted():
 
 def test_what_the_services_wrote_is_exact(fitted):
     checks = catalog_read_models_check()
-    assert [(check.ok, check.rows) for check in checks] == [(True, 3), (True, 4), (True, 2)]
+    assert [(check.ok, check.rows) for check in checks] == [(True, 3), (True, 4), (True, 2), (True, 2)]
     assert str(checks[0]) == "facet counts per variant (catalog_variantfacet): OK (3 rows)"
 
 
@@ -60,13 +61,32 @@ def test_a_facet_count_off_by_one_a_missing_and_an_extra_row_are_each_found(fitt
 def test_a_stale_or_missing_search_document_is_found(fitted):
     _avanza, _xenia, pad, shoe = fitted
     Part.objects.filter(pk=pad.pk).update(name_en="Rear brake shoes")  # around the service
-    Part.objects.filter(pk=shoe.pk).update(search_vector=None, search_text="")
-    check = part_search_document_check()
+    Part.objects.filter(pk=shoe.pk).update(search_text="")
+    check = part_search_text_check()
     assert (check.ok, check.differing, check.missing, check.extra) == (False, 2, 0, 0)
     by_part = {e.key["id"]: e for e in check.examples}
-    assert set(by_part[pad.pk].stored) == {"search_vector", "search_text"}
+    assert set(by_part[pad.pk].stored) == {"search_text"}
     assert "rear brake shoes" in by_part[pad.pk].expected["search_text"]
-    assert by_part[shoe.pk].stored == {"search_vector": None, "search_text": ""}
+    assert by_part[shoe.pk].stored == {"search_text": ""}
+
+    check = part_search_document_check()
+    assert (check.ok, check.differing, check.missing, check.extra) == (False, 1, 0, 0)
+    assert check.examples[0].key == {"id": pad.pk} and set(check.examples[0].stored) == {"search_vector"}
+    assert "'shoes'" in check.examples[0].expected["search_vector"]
+
+    services.part_search_document_refresh(part_ids=[pad.pk, shoe.pk])
+    assert part_search_document_check().ok and part_search_text_check().ok
+
+
+def test_a_search_document_missing_or_on_another_category_or_brand_is_found(fitted):
+    _avanza, _xenia, pad, shoe = fitted
+    PartSearchDocument.objects.filter(pk=shoe.pk).delete()
+    PartSearchDocument.objects.filter(pk=pad.pk).update(brand_id=F("brand_id") + 1000)
+    check = part_search_document_check()
+    assert (check.ok, check.differing, check.missing, check.extra) == (False, 1, 1, 0)
+    assert [(e.kind, e.key["id"]) for e in check.examples] == [("missing", shoe.pk), ("differs", pad.pk)]
+    assert check.examples[1].stored == {"brand_id": pad.brand_id + 1000}
+    assert check.examples[1].expected == {"brand_id": pad.brand_id}
 
     services.part_search_document_refresh(part_ids=[pad.pk, shoe.pk])
     assert part_search_document_check().ok

@@ -79,6 +79,8 @@ def test_words_facets_count_the_searchs_own_words_query(shop):
     # EXISTS before them): once, not again for the facets.
     steps = [q["sql"] for q in ctx.captured_queries if "search_vector" in q["sql"] and "LIMIT" in q["sql"]]
     assert len(steps) == 1 and "ts_rank" in steps[0] and "LIMIT 21" in steps[0]
+    # Ranked on the narrow search documents, not on catalog_part's rows.
+    assert "FROM catalog_partsearchdocument p WHERE" in steps[0] and "FROM catalog_part p WHERE" not in steps[0]
     assert facets == selectors.part_facets_for_vehicle(variant_id=shop.avanza.pk, q="kampas rem")
     assert facets.categories
 

@@ -16,8 +16,9 @@ from catalog.errors import (
     SupersessionCycle,
     UnknownVariant,
 )
-from catalog.models import CrossReference, Fitment, Part, PartStatus
+from catalog.models import CrossReference, Fitment, Part, PartSearchDocument, PartStatus
 from catalog.normalise import part_number_normalise
+from catalog.read_models import part_search_document_check, part_search_text_check
 from okto88.models import OutboxEvent
 from tests.catalog.factories import BrandFactory, CategoryFactory, PartFactory, VehicleVariantFactory
 
@@ -47,7 +48,8 @@ def test_part_create_stores_the_key_the_search_document_and_a_first_event():
     part.refresh_from_db()
     assert (part.number, part.number_key, part.version) == ("db-1835", "DB1835", 1)
     assert "dakron" in part.search_text and "bendix" in part.search_text
-    assert Part.objects.filter(pk=part.pk, search_vector=SearchQuery("dakron", config="simple")).exists()
+    assert Part.objects.filter(pk=part.pk,
+                               search_document__search_vector=SearchQuery("dakron", config="simple")).exists()
     assert events_of(part) == [("part.created", 1)]
     payload = OutboxEvent.objects.get(aggregate_id=str(part.pk)).payload
     assert payload["number_key"] == "DB1835" and payload["version"] == 1
@@ -82,7 +84,8 @@ def test_update_bumps_the_version_and_writes_an_event_per_real_change():
 def test_update_refreshes_the_search_document():
     part = PartFactory(name_id="Aki kering")
     services.part_update(part=part, data={"name_en": "Maintenance free battery"})
-    assert Part.objects.filter(pk=part.pk, search_vector=SearchQuery("battery", config="simple")).exists()
+    assert Part.objects.filter(pk=part.pk,
+                               search_document__search_vector=SearchQuery("battery", config="simple")).exists()
 
 
 def test_update_to_a_number_the_brand_already_has_is_refused():
@@ -177,6 +180,33 @@ def test_renaming_a_category_refreshes_its_parts_and_the_parts_below_it():
     assert "braking system" in part.search_text
 
 
+def test_a_full_refresh_writes_new_documents_side_by_side_by_brand_and_category():
+    from django.db import connection
+
+    from tests.catalog.factories import parts_bulk
+
+    def stored() -> list[tuple]:  # in the table's physical order, with each row's place
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT ctid::text AS place, brand_id, category_id, id FROM catalog_partsearchdocument "
+                           "ORDER BY ctid")
+            return cursor.fetchall()
+
+    brands, categories = [BrandFactory(), BrandFactory()], [CategoryFactory(), CategoryFactory()]
+    # Created so that neither the part ids nor the rows' creation order follow the brand.
+    pairs = [(categories[1], brands[1]), (categories[0], brands[1]), (categories[1], brands[0]),
+             (categories[0], brands[0])]
+    parts = [part for index, (category, brand) in enumerate(pairs)
+             for part in parts_bulk(brand=brand, category=category, count=3, prefix=f"P{index}")]
+    with connection.cursor() as cursor:  # emptied as the bench generator does (its TRUNCATE)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE refuses pending foreign-key checks
+        cursor.execute("TRUNCATE catalog_partsearchdocument")
+    assert services.part_search_document_refresh() == len(parts)
+    written = stored()
+    assert [row[1:] for row in written] == sorted((p.brand_id, p.category_id, p.pk) for p in parts)
+    assert services.part_search_document_refresh() == len(parts)
+    assert stored() == written  # nothing changed, nothing rewritten
+
+
 def test_a_category_cannot_be_moved_under_itself():
     parent = CategoryFactory()
     child = CategoryFactory(parent=parent)
@@ -188,9 +218,15 @@ def test_a_category_cannot_be_moved_under_itself():
 def test_search_document_refresh_is_one_statement_for_many_parts(django_assert_num_queries):
     from tests.catalog.factories import parts_bulk
 
-    parts = parts_bulk(brand=BrandFactory(name="NGK"), category=CategoryFactory(synonyms="busi, spark plug"),
-                       count=50)
+    ngk, plugs = BrandFactory(name="NGK"), CategoryFactory(synonyms="busi, spark plug")
+    parts = parts_bulk(brand=ngk, category=plugs, count=50)
     Part.objects.filter(pk__in=[p.pk for p in parts]).update(search_text="")
+    PartSearchDocument.objects.filter(part__in=parts[:20]).delete()
+    PartSearchDocument.objects.filter(part__in=parts[20:30]).update(category_id=0, brand_id=0)
     with django_assert_num_queries(1):
         assert services.part_search_document_refresh(part_ids=[p.pk for p in parts]) == 50
     assert Part.objects.filter(search_text__contains="spark plug").count() == 50
+    documents = PartSearchDocument.objects.filter(part__in=parts, category_id=plugs.pk, brand_id=ngk.pk,
+                                                  search_vector=SearchQuery("spark & plug", config="simple"))
+    assert documents.count() == 50
+    assert part_search_document_check().ok and part_search_text_check().ok

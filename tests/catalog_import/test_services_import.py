@@ -45,7 +45,7 @@ def test_a_good_file_creates_parts_with_normalised_keys_and_one_event_each(catal
     ]
     assert events[0].payload["number_key"] == Part.objects.get(pk=events[0].aggregate_id).number_key
     # The search document was refreshed by the catalog's own statement.
-    assert "kampas rem" in pad.search_text and pad.search_vector
+    assert "kampas rem" in pad.search_text and pad.search_document.search_vector
 
 
 def test_importing_the_same_file_again_changes_nothing(catalog):

@@ -23,8 +23,9 @@ from tests.suppliers.factories import OfferFactory, StockFactory
 
 pytestmark = pytest.mark.django_db
 
-# Every read model the command checks, in its order: the catalog's three and the suppliers' two, then analytics' two.
+# Every read model the command checks, in its order: the catalog's four and the suppliers' two, then analytics' two.
 READ_MODELS = ["facet counts per variant", "the parts' categories on fitment", "search documents of parts",
+               "search texts of parts",
                "best offers of parts", "stock against its ledger", "sales figures per day", "order funnel per hour"]
 
 
@@ -42,7 +43,7 @@ def test_what_the_services_wrote_is_exact(offers):
     checks = read_models_check()
     assert [check.name.split(" (")[0] for check in checks] == [
         "facet counts per variant", "the parts' categories on fitment", "search documents of parts",
-        "best offers of parts", "stock against its ledger"]
+        "search texts of parts", "best offers of parts", "stock against its ledger"]
     assert all(check.ok for check in checks), [str(check) for check in checks]
     assert (part_best_offer_check().rows, stock_ledger_check().rows) == (1, 2)
     # A part whose offers all went: its emptied row means "no offer", as no row does.

@@ -1,6 +1,6 @@
 """`manage.py check_read_models`: recompute every read model from scratch and compare it with
-what is stored (best offers of parts, facet counts per variant, search documents of parts,
-stock against its ledger, sales figures per day). One line per read model, OK or its differences with a few
+what is stored (best offers of parts, facet counts per variant, search documents and search texts
+of parts, stock against its ledger, sales figures per day). One line per read model, OK or its differences with a few
 examples. Exit status 0 when every one is exact, 1 when any differs. Reads only.
 
 Lives in analytics, the top app, which sees every app's read models (analytics.read_models)."""

@@ -111,3 +111,42 @@ def test_order_events_batched_writes_the_blocks_events_in_one_insert_in_order():
         order_event_write(order=order, kind="placed")
         raise RuntimeError("the caller failed")
     assert order.events.count() == before + 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_workshop_and_its_cart_are_locked_fresh_in_one_statement():
+    from django.db import transaction
+
+    from orders.lock_objects import workshop_cart_lock
+    from orders.models import Cart
+    from workshops.models import Workshop
+
+    buyer = buyer_make()
+    cart, _ = Cart.objects.get_or_create(workshop=buyer.workshop)
+    Workshop.objects.filter(pk=buyer.workshop.pk).update(credit_limit=123_456, name="Bengkel Baru")
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        workshop, locked_cart = workshop_cart_lock(workshop_id=buyer.workshop.pk)
+
+    (sql,) = [q["sql"] for q in queries.captured_queries]
+    assert sql.endswith('FOR UPDATE OF workshops_workshop, orders_cart')
+    assert (workshop.pk, workshop.credit_limit, workshop.name) == (buyer.workshop.pk, 123_456, "Bengkel Baru")
+    assert locked_cart.pk == cart.pk and not workshop._state.adding and workshop._state.db == "default"
+    assert workshop.cart is locked_cart and locked_cart.workshop is workshop  # as select_related left them
+
+
+@pytest.mark.django_db
+def test_the_credit_check_can_be_answered_from_its_index_alone():
+    """The credit check reads the workshop's terms orders through `order_workshop_terms` (the
+    workshop, the status, both amounts; terms orders only): allowed nothing but an index-only scan,
+    the planner finds that index, and no other one has every column the check reads."""
+    from orders.services.placement import _CREDIT_EXPOSURE_SQL
+    from orders.state import OPEN
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("EXPLAIN " + _CREDIT_EXPOSURE_SQL, [1, "terms", sorted(OPEN)])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using order_workshop_terms" in plan, plan

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from logistics.models import Carrier, Shipment, TrackingEvent
 
 
-def carriers_active() -> QuerySet[Carrier]:
-    return Carrier.objects.filter(is_active=True).order_by("code")
+def carrier_names_active() -> dict[str, str]:
+    """Code → name of the active carriers, by code, read with one plain statement:
+    every checkout preview and placement asks it (logistics.services.shipping_quotes_many), and
+    building the queryset cost more than the read (bench/README.md §5)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT code, name FROM {Carrier._meta.db_table} WHERE is_active ORDER BY code")  # noqa: S608
+        return dict(cursor.fetchall())
 
 
 def shipment_by_reference(*, reference: str) -> Shipment | None:

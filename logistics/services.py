@@ -177,16 +177,16 @@ def shipping_quotes_many(*, routes: Sequence[QuoteRoute]) -> list[list[ShippingQ
                  if not isinstance(answer, ApplicationError)}
         if fresh and ttl > 0:
             cache.set_many(fresh, timeout=ttl)
-    carriers = {carrier.code: carrier for carrier in selectors.carriers_active()}
+    carriers = selectors.carrier_names_active()
     return [_quotes(rates=by_key[key], carriers=carriers) for key in keys]
 
 
 def _quotes(*, rates: list[CourierRate] | ApplicationError,
-            carriers: dict[str, Carrier]) -> list[ShippingQuote] | ApplicationError:
+            carriers: dict[str, str]) -> list[ShippingQuote] | ApplicationError:
     if isinstance(rates, ApplicationError):
         return rates
     quotes = [
-        ShippingQuote(carrier_code=rate.courier, carrier_name=carriers[rate.courier].name,
+        ShippingQuote(carrier_code=rate.courier, carrier_name=carriers[rate.courier],
                       service_level=rate.service, cost=rate.price, eta_days=rate.eta_days)
         for rate in rates
         if rate.courier in carriers  # a courier we cannot book (unknown or switched off) is not offered

@@ -211,7 +211,7 @@ if REDIS_URL.startswith("rediss://"):
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "okto88.redis_cache.RedisCache",  # one client per pool, not one per call
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cache"),
         "OPTIONS": dict(REDIS_SSL_OPTIONS),

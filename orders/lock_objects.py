@@ -135,12 +135,23 @@ def supplier_orders_lock(*, supplier_orders: QuerySet[SupplierOrder]) -> list[Su
 
 def workshop_cart_lock(*, workshop_id: int) -> tuple[Workshop, Cart]:
     """The workshop row and then its cart (the placement's lock order), locked in one statement
-    and returned fresh; the cart is created first if missing."""
-    workshop = (Workshop.objects.select_for_update(of=("self", "cart")).select_related("cart")
-                .filter(pk=workshop_id, cart__isnull=False).first())
-    if workshop is None:
+    and returned fresh; the cart is created first if missing. Plain SQL, as the steps' locks
+    above: the SELECT … FOR UPDATE OF both that the ORM's select_related query sent."""
+    workshop_columns, workshop_names = _columns(Workshop)
+    cart_columns, _cart_names = _columns(Cart)
+    workshops, carts = Workshop._meta.db_table, Cart._meta.db_table
+    row = _fetch_locked(
+        f"SELECT {workshop_columns}, {cart_columns} FROM {workshops}"  # noqa: S608
+        f" JOIN {carts} ON {carts}.workshop_id = {workshops}.id"
+        f" WHERE {workshops}.id = %s FOR UPDATE OF {workshops}, {carts}", [workshop_id])
+    if row is None:
         return workshop_lock(workshop_id=workshop_id), cart_lock(workshop_id=workshop_id)
-    return workshop, workshop.cart
+    workshop = _instance(Workshop, row[:len(workshop_names)])
+    cart = _instance(Cart, row[len(workshop_names):])
+    # Both directions cached, as select_related("cart") leaves them.
+    Cart.workshop.field.set_cached_value(cart, workshop)
+    Workshop.cart.related.set_cached_value(workshop, cart)
+    return workshop, cart
 
 
 def cart_lock(*, workshop_id: int) -> Cart:

@@ -108,6 +108,10 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["workshop", "-created_at"], name="order_workshop_recent"),
+            # A terms placement's credit check (orders.services.placement._credit_exposure): the
+            # workshop's open pay-later orders and their amounts, without reading other workshops'.
+            models.Index(fields=["workshop", "status"], name="order_workshop_terms",
+                         include=["grand_total", "refunded_total"], condition=Q(payment_method=PaymentMethod.TERMS)),
             models.Index(fields=["status", "updated_at"], name="order_status_age"),
             # The order funnel of a period (analytics.selectors.workflow) counts statuses from it.
             models.Index(fields=["created_at"], name="order_created_status", include=["status"]),

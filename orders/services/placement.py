@@ -47,8 +47,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -123,9 +122,19 @@ def _existing_order(*, workshop: Workshop, key: str, request_hash: str) -> Order
 def _credit_exposure(*, workshop: Workshop) -> int:
     """What the workshop owes on pay-later orders that are still open: their totals less what was
     released for parts their suppliers rejected (Order.refunded_total). Completed orders leave the
-    exposure (invoicing and collection are outside okto88 for now)."""
-    return Order.objects.filter(workshop=workshop, payment_method=PaymentMethod.TERMS, status__in=OPEN).aggregate(
-        total=Sum(F("grand_total") - F("refunded_total")))["total"] or 0
+    exposure (invoicing and collection are outside okto88 for now).
+
+    One plain statement (every terms placement sends it, under the workshop's lock) that reads
+    the index made for it (`order_workshop_terms`: the workshop's terms orders by status, with
+    both amounts): without it, and without fresh statistics, the planner also read the status
+    index, i.e. every open order of every workshop (bench/README.md §5)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CREDIT_EXPOSURE_SQL, [workshop.pk, PaymentMethod.TERMS, sorted(OPEN)])
+        return cursor.fetchone()[0]
+
+
+_CREDIT_EXPOSURE_SQL = (f"SELECT coalesce(sum(grand_total - refunded_total), 0)::bigint FROM {Order._meta.db_table}"  # noqa: S608
+                        " WHERE workshop_id = %s AND payment_method = %s AND status = ANY(%s)")
 
 
 class _NumberTaken(Exception):

@@ -115,3 +115,18 @@ def test_several_routes_are_answered_each_on_its_own(carriers, fake_courier):
     assert isinstance(incomplete, InvalidShipmentRequest) and incomplete.extra["field"] == "origin.district"
     fake_courier.set_faults()  # a refusal is not kept: asked again, the courier now serves Jayapura
     assert services.shipping_quotes_many(routes=routes[1:2])[0]
+
+
+def test_the_active_carriers_are_read_with_one_statement_by_code(carriers, django_assert_num_queries):
+    from logistics.selectors import carrier_names_active
+
+    Carrier.objects.filter(code="jnt").update(is_active=False)
+    Carrier.objects.filter(code="jne").update(name="JNE Express")
+
+    with django_assert_num_queries(1):
+        names = carrier_names_active()
+
+    assert list(names) == sorted(Carrier.objects.filter(is_active=True).values_list("code", flat=True))
+    assert "jnt" not in names and names["jne"] == "JNE Express"
+    quotes = services.shipping_quotes(origin=JAKARTA_SELATAN, destination=BANDUNG, weight_g=1_000)
+    assert {q.carrier_name for q in quotes if q.carrier_code == "jne"} == {"JNE Express"}

@@ -111,3 +111,40 @@ def test_order_events_batched_writes_the_blocks_events_in_one_insert_in_order():
         order_event_write(order=order, kind="placed")
         raise RuntimeError("the caller failed")
     assert order.events.count() == before + 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_workshop_and_its_cart_are_locked_fresh_in_one_statement():
+    from django.db import transaction
+
+    from orders.lock_objects import workshop_cart_lock
+    from orders.models import Cart
+    from workshops.models import Workshop
+
+    buyer = buyer_make()
+    cart, _ = Cart.objects.get_or_create(workshop=buyer.workshop)
+    Workshop.objects.filter(pk=buyer.workshop.pk).update(credit_limit=123_456, name="Bengkel Baru")
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        workshop, locked_cart = workshop_cart_lock(workshop_id=buyer.workshop.pk)
+
+    (sql,) = [q["sql"] for q in queries.captured_queries]
+    assert sql.endswith('FOR UPDATE OF workshops_workshop, orders_cart')
+    assert (workshop.pk, workshop.credit_limit, workshop.name) == (buyer.workshop.pk, 123_456, "Bengkel Baru")
+    assert locked_cart.pk == cart.pk and not workshop._state.adding and workshop._state.db == "default"
+    assert workshop.cart is locked_cart and locked_cart.workshop is workshop  # as select_related left them
+
+
+@pytest.mark.django_db
+def test_the_credit_check_has_an_index_of_its_own():
+    """The credit check (placement._credit_exposure) reads the workshop's terms orders by status and
+    their two amounts: `order_workshop_terms` holds exactly those, so it is read whatever the
+    statistics say (without them the planner read every open order's entry of `order_status_age`)."""
+    from orders.services.placement import _CREDIT_EXPOSURE_SQL
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'order_workshop_terms'")
+        (definition,) = cursor.fetchone()
+    assert definition.endswith("USING btree (workshop_id, status) INCLUDE (grand_total, refunded_total)"
+                               " WHERE ((payment_method)::text = 'terms'::text)"), definition
+    assert "WHERE workshop_id = %s AND payment_method = %s AND status = ANY(%s)" in _CREDIT_EXPOSURE_SQL

@@ -36,7 +36,7 @@ import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -578,10 +578,8 @@ class PartLookupApi(generics.GenericAPIView):
     def _lookup(self, request) -> dict:
         params = _validated(PartLookupFilter, request)
         limit = int(params.get("limit") or 50)
-        lookup = selectors.part_lookup_by_number(number=params["number"], limit=limit)
         if params.get("vehicle") is not None:
             _search_references_check({"vehicle": params["vehicle"]})  # 404 for a vehicle that is not there
-            lookup = replace(lookup, matches=selectors.part_matches_for_vehicle(matches=lookup.matches,
-                                                                                variant_id=params["vehicle"]))
+        lookup = selectors.part_lookup_by_number(number=params["number"], limit=limit, variant_id=params.get("vehicle"))
         data = NumberLookupSerializer(lookup, context=self.get_serializer_context()).data
         return {**data, "results": list(data["results"])}

@@ -677,7 +677,7 @@ class PartMatch:
     kind: MatchKind
     via_id: int | None = None  # the matched part this one relates to ("result <kind> via")
     similarity: float | None = None
-    fits_vehicle: bool | None = None  # with a vehicle chosen (part_matches_for_vehicle): does the part fit it
+    fits_vehicle: bool | None = None  # with a vehicle chosen (part_lookup_by_number): does the part fit it
 
 
 @dataclass(frozen=True)
@@ -784,11 +784,12 @@ def _with_related(part: Part) -> Part:
     return part
 
 
-def part_lookup_by_number(*, number: str, limit: int = 50) -> NumberLookup:
+def part_lookup_by_number(*, number: str, limit: int = 50, variant_id: int | None = None) -> NumberLookup:
     """Exact on the normalised key, then supersession both ways, then interchangeable
     parts (cross references), then — only when none of that matched — close numbers.
 
-    One query: the matches with their parts, brands and categories (_NUMBER_LOOKUP_SQL).
+    One query: the matches with their parts, brands and categories (_NUMBER_LOOKUP_SQL). With a
+    `variant_id`, each match also says whether its part fits that vehicle (_fits_marked).
     """
     key = part_number_normalise(number)
     if not key:
@@ -804,10 +805,13 @@ def part_lookup_by_number(*, number: str, limit: int = 50) -> NumberLookup:
     ]
     matches.sort(key=lambda m: (KIND_ORDER[m.kind], -(m.similarity or 0), m.part.brand.name,
                                 m.part.number_key, m.part.pk))
-    return NumberLookup(number=number, number_key=key, matches=matches[:limit], truncated=len(matches) > limit)
+    truncated, matches = len(matches) > limit, matches[:limit]
+    if variant_id is not None:
+        matches = _fits_marked(matches=matches, variant_id=variant_id)
+    return NumberLookup(number=number, number_key=key, matches=matches, truncated=truncated)
 
 
-def part_matches_for_vehicle(*, matches: list[PartMatch], variant_id: int) -> list[PartMatch]:
+def _fits_marked(*, matches: list[PartMatch], variant_id: int) -> list[PartMatch]:
     """`matches` in their order, each saying whether its part fits the variant (one query). A
     number names parts whatever vehicle is chosen, so a workshop that typed one with a vehicle
     chosen sees which of them fit it rather than losing those that do not."""
@@ -1475,11 +1479,9 @@ def part_search(
     position = position if variant_id is not None else ""
     mode = _number_search_mode(q)
     if mode:
-        lookup = part_lookup_by_number(number=q, limit=NUMBER_SEARCH_LIMIT)
+        lookup = part_lookup_by_number(number=q, limit=NUMBER_SEARCH_LIMIT, variant_id=variant_id)
         matches = [m for m in lookup.matches if mode == "all" or m.kind != MatchKind.SIMILAR]
         if matches:
-            if variant_id is not None:
-                matches = part_matches_for_vehicle(matches=matches, variant_id=variant_id)
             for match in matches:
                 match.part.match, match.part.rank, match.part.similarity = match.kind.value, None, match.similarity
                 match.part.fits_vehicle = match.fits_vehicle

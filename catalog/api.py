@@ -418,14 +418,16 @@ def _part_search_params(request) -> dict:
     return params
 
 
-def _search_references_check(params: dict, *, vehicle_rows: int | None = None) -> selectors.SearchReferences:
+def _search_references_check(params: dict, *, vehicle_rows: int | None = None,
+                             vehicle_facets: bool = True) -> selectors.SearchReferences:
     """404 for an id that names nothing (the vehicle first, then the category, then the brand);
     else what search_references read: the category's subtree (None without a category) and, for
     a search by vehicle without words or position, its facets and the first `vehicle_rows` of
     its parts (in the same round trip)."""
     references = selectors.search_references(
         variant_id=params.get("vehicle"), category_id=params.get("category"), brand_id=params.get("brand"),
-        vehicle_facets=not params.get("q") and not params.get("position"), vehicle_rows=vehicle_rows)
+        vehicle_facets=vehicle_facets and not params.get("q") and not params.get("position"),
+        vehicle_rows=vehicle_rows)
     for name, found, label in (("vehicle", references.variant_found, "vehicle variant"),
                                ("category", references.category_ids != [], "category"),
                                ("brand", references.brand_found, "brand")):
@@ -579,7 +581,8 @@ class PartLookupApi(generics.GenericAPIView):
         params = _validated(PartLookupFilter, request)
         limit = int(params.get("limit") or 50)
         if params.get("vehicle") is not None:
-            _search_references_check({"vehicle": params["vehicle"]})  # 404 for a vehicle that is not there
+            # 404 for a vehicle that is not there; its facets are not read: a lookup has none.
+            _search_references_check({"vehicle": params["vehicle"]}, vehicle_facets=False)
         lookup = selectors.part_lookup_by_number(number=params["number"], limit=limit, variant_id=params.get("vehicle"))
         data = NumberLookupSerializer(lookup, context=self.get_serializer_context()).data
         return {**data, "results": list(data["results"])}

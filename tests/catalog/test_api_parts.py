@@ -592,6 +592,17 @@ def test_a_number_searched_with_a_vehicle_says_which_parts_fit_it(api, shop):
                for row in api.get("/api/v1/parts/", {"q": "kampas rem", "vehicle": shop.avanza.pk}).json()["results"])
 
 
+def test_a_lookup_with_a_vehicle_reads_no_facets(api, shop, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 0
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get("/api/v1/parts/lookup/", {"number": "04465 0k240", "vehicle": shop.avanza.pk})
+    assert response.status_code == 200 and response.json()["results"]
+    assert not [q["sql"] for q in queries.captured_queries if "catalog_variantfacet" in q["sql"]]
+
+
 def test_a_lookup_for_a_vehicle_that_is_not_there_is_a_404_problem(api, shop):
     assert_problem(api.get("/api/v1/parts/lookup/", {"number": "04465 0k240", "vehicle": 987654}), 404, "not_found")
     assert_problem(api.get("/api/v1/parts/lookup/", {"number": "04465 0k240", "vehicle": "avanza"}), 400,

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
+from okto88 import gunicorn_conf
 from okto88.celery import imports_queue, webhooks_queue
 from okto88.demo import demo_load_all
 
@@ -128,7 +129,9 @@ class Command(BaseCommand):
             for _name, child in everything:
                 if child.poll() is None:
                     child.terminate()
-            deadline = time.monotonic() + 15
+            # Longer than gunicorn's own graceful timeout: past it, gunicorn kills the workers still
+            # serving kept-alive clients itself; a master killed before that left them orphaned.
+            deadline = time.monotonic() + gunicorn_conf.graceful_timeout + 10
             for _name, child in everything:
                 try:
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))

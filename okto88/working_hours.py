@@ -5,7 +5,9 @@ holidays (the `holidays` package, cached per year); its working hours run from
 `WORKING_HOURS_START` to `WORKING_HOURS_END` (settings, read at each call). Nights, days off
 and holidays do not count. Deadlines counted in working hours (a supplier answers an order
 within `SUPPLIER_ACCEPT_WORKING_HOURS`) use `working_hours_add`; the time left or spent,
-`working_hours_between`; dates counted in working days, `working_days_add`. The functions
+`working_hours_between`; dates counted in working days, `working_days_add`; the day an
+order placed now would arrive (the supplier's lead time, then the courier's days),
+`arrival_date`. The functions
 loop by day, never by minute, and refuse spans past `MAX_HOURS` / `MAX_DAYS`.
 """
 
@@ -70,6 +72,21 @@ def working_days_add(*, day: date, days: int) -> date:
         while not is_working_day(day=day):
             day += timedelta(days=1)
     return day
+
+
+def arrival_date(*, lead_time_days: int, courier_days: int, now: datetime | None = None) -> date:
+    """The day (Asia/Jakarta) a part ordered at `now` arrives: the supplier ships `lead_time_days`
+    working days after the order's first working day (an order after closing time, or on a day off,
+    counts from the next working day), then the courier takes `courier_days` working days. Couriers
+    here do not deliver on Sundays or public holidays, the days that are not working days."""
+    if lead_time_days < 0 or courier_days < 0:
+        raise ValueError(f"days must not be negative, got {lead_time_days} and {courier_days}")
+    moment = _aware(now, "now") if now is not None else datetime.now(JAKARTA)
+    _opens, closes = _hours()
+    day = moment.date()
+    if moment.time() >= closes or not is_working_day(day=day):
+        day = working_days_add(day=day + timedelta(days=1), days=0)
+    return working_days_add(day=day, days=lead_time_days + courier_days)
 
 
 def _window(day: date, opens: time, closes: time) -> tuple[datetime, datetime]:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from okto88.working_hours import (
     MAX_HOURS,
+    arrival_date,
     is_working_day,
     working_days_add,
     working_hours_add,
@@ -131,6 +132,36 @@ def test_is_working_day():
 ])
 def test_working_days_add(day, days, expected):
     assert working_days_add(day=day, days=days) == expected
+
+
+@pytest.mark.parametrize(("now", "lead", "courier", "expected"), [
+    (jkt(2026, 12, 21, 9), 0, 0, date(2026, 12, 21)),  # Monday morning, in stock nearby: today
+    (jkt(2026, 12, 21, 9), 1, 2, date(2026, 12, 24)),  # Monday + 3 working days: Thursday
+    (jkt(2026, 12, 23, 9), 1, 1, date(2026, 12, 26)),  # Wed + 2: Thu, then over Christmas to Sat
+    (jkt(2026, 12, 23, 17, 30), 0, 1, date(2026, 12, 26)),  # after closing: counts from Thu, + 1 over Christmas
+    (jkt(2026, 12, 19, 9), 0, 1, date(2026, 12, 21)),  # Saturday + 1: never a Sunday
+    (jkt(2026, 12, 20, 9), 0, 0, date(2026, 12, 21)),  # ordered on a Sunday: counts from Monday
+    (jkt(2026, 8, 14, 18), 0, 1, date(2026, 8, 18)),  # Friday evening: Sat, + 1 over Independence Day
+])
+def test_arrival_date_skips_sundays_and_holidays(now, lead, courier, expected):
+    arrives = arrival_date(lead_time_days=lead, courier_days=courier, now=now)
+    assert arrives == expected
+    assert arrives.weekday() != 6 and is_working_day(day=arrives)
+
+
+@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(JAKARTA)),
+       st.integers(0, 30), st.integers(0, 14))
+@hypothesis_settings(max_examples=200, deadline=None)
+def test_arrival_date_is_a_working_day_no_earlier_than_the_days_given(now, lead, courier):
+    arrives = arrival_date(lead_time_days=lead, courier_days=courier, now=now)
+    assert is_working_day(day=arrives)
+    assert arrives >= now.date() + timedelta(days=lead + courier)
+    assert arrival_date(lead_time_days=lead + 1, courier_days=courier, now=now) > arrives
+
+
+def test_arrival_date_refuses_negative_days():
+    with pytest.raises(ValueError, match="negative"):
+        arrival_date(lead_time_days=-1, courier_days=0, now=jkt(2026, 8, 7, 9))
 
 
 def test_bad_input_is_refused():

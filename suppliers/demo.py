@@ -63,6 +63,24 @@ SUPPLIERS: list[tuple[str, str, str, str, str, list[tuple[str, str, str, str, st
 ]
 
 
+# What a part of each demo category costs in Indonesia (rupiah, low to high), so the demo does not
+# sell an oil filter for Rp 1.3 million; a category not listed takes the wide default.
+PRICE_RANGE_BY_CATEGORY: dict[str, tuple[int, int]] = {
+    "kampas-rem": (85_000, 450_000), "sepatu-rem": (75_000, 350_000), "cakram": (350_000, 1_250_000),
+    "busi": (18_000, 120_000), "filter-oli": (25_000, 95_000), "filter-udara": (40_000, 185_000),
+    "ring-piston": (120_000, 650_000), "aki": (250_000, 1_650_000), "shock-absorber": (180_000, 1_200_000),
+    "v-belt": (75_000, 260_000), "kampas-kopling": (65_000, 750_000), "ban": (180_000, 650_000),
+    "oli": (45_000, 160_000),
+}
+DEFAULT_PRICE_RANGE = (25_000, 1_500_000)
+
+
+def _base_price(*, number_key: str, category_slug: str) -> int:
+    low, high = PRICE_RANGE_BY_CATEGORY.get(category_slug, DEFAULT_PRICE_RANGE)
+    steps = (high - low) // 5_000
+    return low + (_h("price", number_key) % (steps + 1)) * 5_000
+
+
 def _h(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256("|".join(map(str, parts)).encode()).digest()[:8], "big")
 
@@ -95,14 +113,14 @@ def demo_load() -> list[str]:
 
     brand_names = [name for name, _kind, _country in catalog_demo.BRANDS]
     parts = list(Part.objects.filter(brand__name__in=brand_names, status=PartStatus.ACTIVE)
-                 .order_by("pk").values_list("pk", "number_key")[:MAX_DEMO_PARTS])
+                 .order_by("pk").values_list("pk", "number_key", "category__slug")[:MAX_DEMO_PARTS])
     prefixes = {s.pk: row[2] for s, row in zip(suppliers, SUPPLIERS, strict=True)}
 
     offers: list[Offer] = []
-    for part_id, number_key in parts:
+    for part_id, number_key, category_slug in parts:
         count = _h("count", number_key) % (MAX_OFFERS_PER_PART + 1)  # 0–5 offers, a few parts have none
         start = _h("start", number_key) % len(suppliers)
-        base = (_h("price", number_key) % 300 + 5) * 5_000  # Rp 25,000 – Rp 1,520,000
+        base = _base_price(number_key=number_key, category_slug=category_slug)
         for i in range(count):
             supplier = suppliers[(start + i * 2) % len(suppliers)]
             spread = _h("spread", supplier.pk, number_key) % 31 - 15  # ±15 % between suppliers
@@ -134,7 +152,7 @@ def demo_load() -> list[str]:
     # The bulk writes above bypass the services, so the read model they keep is brought in line
     # here: the one refresh, set-based, for every demo part (also mending a database loaded
     # before the demo did this).
-    services.part_best_offer_refresh(part_ids=[part_id for part_id, _number_key in parts])
+    services.part_best_offer_refresh(part_ids=[part_id for part_id, _number_key, _category in parts])
     offer_count = Offer.objects.filter(supplier__in=suppliers).count()
     warehouse_count = Warehouse.objects.filter(supplier__in=suppliers).count()
     return [

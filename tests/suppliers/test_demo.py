@@ -66,3 +66,18 @@ def test_after_the_demo_load_the_read_models_are_exact_and_the_avanza_list_shows
     prices = [by_price.context["offers"][p.pk]["price"] for p in by_price.context["page"].object_list
               if p.pk in by_price.context["offers"]]
     assert len(prices) == 20 and prices == sorted(prices) and prices[0] < prices[-1]
+
+
+def test_demo_prices_are_those_of_the_part_category():
+    vehicles_demo.demo_load()
+    catalog_demo.demo_load()
+    demo.demo_load()
+    checked = 0
+    for price, category_slug in Offer.objects.values_list("price", "part__category__slug"):
+        low, high = demo.PRICE_RANGE_BY_CATEGORY.get(category_slug, demo.DEFAULT_PRICE_RANGE)
+        # Suppliers spread ±15 % around the part's base price, rounded to Rp 500.
+        assert low * 0.85 - 500 <= price <= high * 1.15 + 500, (category_slug, price)
+        checked += category_slug in demo.PRICE_RANGE_BY_CATEGORY
+    assert checked > 100
+    oil_filters = Offer.objects.filter(part__category__slug="filter-oli").values_list("price", flat=True)
+    assert oil_filters and max(oil_filters) < 120_000

@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from okto88 import health, metrics, views
 
@@ -15,6 +17,8 @@ admin.site.site_title = "okto88 admin"
 admin.site.index_title = "okto88"
 
 urlpatterns = [
+    # Browsers and the admin ask for /favicon.ico whatever the page declares.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -471,6 +471,11 @@ NOTIFICATION_UNVERIFIED_EXCERPT_CHARS = env_int("NOTIFICATION_UNVERIFIED_EXCERPT
 # A courier rate stays good this long: the cart shows it and checkout charges the same figure
 # without asking the courier again (0 asks every time).
 SHIPPING_QUOTE_CACHE_SECONDS = env_int("SHIPPING_QUOTE_CACHE_SECONDS", 300)
+# The cart optimiser (orders/services/optimise.py, docs/cart-optimiser.md): how long HiGHS may
+# search before the best plan found so far (or the greedy plan) is used, and how many offers of
+# each part it weighs (the current offer and the cheapest in stock; each adds courier quotes).
+CART_OPTIMISE_TIME_LIMIT_SECONDS = float(env_str("CART_OPTIMISE_TIME_LIMIT_SECONDS", "0.2"))
+CART_OPTIMISE_OFFERS_PER_PART = env_int("CART_OPTIMISE_OFFERS_PER_PART", 8)
 # The order workflow (orders/workflow.py): attempts per step before compensating, the first
 # retry's delay (doubling, with jitter), and how long a paid order may sit before re-driving.
 WORKFLOW_MAX_ATTEMPTS = env_int("WORKFLOW_MAX_ATTEMPTS", 6)

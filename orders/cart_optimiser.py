@@ -207,7 +207,8 @@ def evaluate(problem: Problem, assignment: Mapping[tuple[int, int], int]) -> Eva
     if problem.objective == "arrival" and options:
         # The latest arrival is the max over suppliers of their quickest origin; under it, cheapest.
         horizon = max(min(r[0] for r in rows) for rows in options.values())
-        chosen = {s: min((r for r in rows if r[0] <= horizon), key=lambda r: (r[1], r[2])) for s, rows in options.items()}
+        chosen = {s: min((r for r in rows if r[0] <= horizon), key=lambda r: (r[1], r[2]))
+                  for s, rows in options.items()}
     else:
         chosen = {s: min(rows, key=lambda r: (r[1], r[0], r[2])) for s, rows in options.items()}
     goods = sum(problem.offers[o].price * q for o, q in quantities.items())
@@ -330,8 +331,9 @@ class _Model:
 
 
 def _highs(problem: Problem, *, time_limit: float, hint: Evaluation | None) -> tuple[Evaluation | None, str, bool]:
-    import highspy  # noqa: PLC0415 - a heavy optional library, loaded when a plan is first solved
-    import numpy as np  # noqa: PLC0415 - comes with highspy
+    # Loaded when a plan is first solved, not by every process that imports the quantity rule.
+    import highspy
+    import numpy as np
 
     inf = highspy.kHighsInf
     m = _Model()
@@ -424,7 +426,7 @@ def _highs(problem: Problem, *, time_limit: float, hint: Evaluation | None) -> t
               np.array([r[1] for r in m.rows], dtype=np.float64), len(index), np.array(starts, dtype=np.int32),
               np.array(index, dtype=np.int32), np.array(values, dtype=np.float64))
     if hint is not None:
-        _set_hint(h, np, n=n, hint=hint, a=a, k=k, u=u, z=z, y=y, t=t, problem=problem)
+        _set_hint(h, highspy, n=n, hint=hint, a=a, k=k, u=u, z=z, y=y, t=t, problem=problem)
     h.run()
     status = h.getModelStatus()
     time_limit_hit = status == highspy.HighsModelStatus.kTimeLimit
@@ -439,7 +441,7 @@ def _highs(problem: Problem, *, time_limit: float, hint: Evaluation | None) -> t
     return evaluate(problem, assignment), "time_limit" if time_limit_hit else "optimal", time_limit_hit
 
 
-def _set_hint(h, np, *, n, hint, a, k, u, z, y, t, problem) -> None:
+def _set_hint(h, highspy, *, n, hint, a, k, u, z, y, t, problem) -> None:
     """Start HiGHS from a known feasible plan (the greedy's), so a time limit still leaves it an
     incumbent at least that good."""
     values = [0.0] * n
@@ -461,16 +463,10 @@ def _set_hint(h, np, *, n, hint, a, k, u, z, y, t, problem) -> None:
             values[u[(offer_id, origin_key)]] = 1.0
     if t is not None:
         values[t] = float(hint.arrival)
-    h.setSolution(highspy_solution(h, np, values))
-
-
-def highspy_solution(h, np, values):
-    import highspy  # noqa: PLC0415 - see _highs
-
     solution = highspy.HighsSolution()
     solution.col_value = list(values)
     solution.value_valid = True
-    return solution
+    h.setSolution(solution)
 
 
 def solve(problem: Problem, *, time_limit: float = 0.2, use_highs: bool = True) -> Result:

@@ -82,6 +82,35 @@ class CartEmpty(Conflict):  # depends on the cart as it is now: a 409 like cart_
     title = gettext_lazy("The cart is empty.")
 
 
+class CartOptimiseNoStock(Conflict):
+    """The cart optimiser found parts of the cart that no offer has in stock; extra["parts"] names them."""
+
+    code = "optimise_no_stock"
+    title = gettext_lazy("No offer has stock for some parts of the cart.")
+
+
+class CartOptimiseInfeasible(Conflict):
+    """No choice of offers meets the latest arrival date together with the locked lines, the stock
+    of one warehouse per supplier, the minimums and the pack sizes."""
+
+    code = "optimise_infeasible"
+    title = gettext_lazy("No combination of offers meets the latest arrival date and the locked lines.")
+
+
+class CartPlanStale(Conflict):
+    """The cart's lines changed (added, removed, quantity, lock) since the plan was computed."""
+
+    code = "cart_plan_stale"
+    title = gettext_lazy("The cart changed since this plan was computed; optimise it again.")
+
+
+class CartPlanInvalid(ApplicationError):
+    """A plan to apply that names an offer twice or changes a locked line."""
+
+    code = "cart_plan_invalid"
+    title = gettext_lazy("This plan cannot be applied to the cart.")
+
+
 class CartLineNotFound(ApplicationError):
     code = "cart_line_not_found"
     status = 404

@@ -35,6 +35,8 @@ class CartLine(models.Model):
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+")
     quantity = models.PositiveIntegerField(_("quantity"))
     price_seen = models.BigIntegerField(_("price when added (Rp)"))
+    # The workshop's "keep this": the cart optimiser keeps a locked line's offer and quantity.
+    locked = models.BooleanField(_("locked"), default=False, db_default=False)
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -14,10 +14,11 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from logistics.models import TrackingEvent
 from okto88.areas import courier_area
+from orders.cart_optimiser import offer_quantity
 from orders.errors import OrderNotFound, SupplierOrderNotFound
 from orders.models import Cart, CartLine, Notification, Order, OrderEvent, OrderLine, StepRun, SupplierOrder
-from suppliers.models import Stock, Supplier
-from suppliers.selectors import PartOffer, offer_is_buyable, part_offers, stock_available
+from suppliers.models import Offer, Stock, Supplier
+from suppliers.selectors import BUYABLE_OFFER_Q, PartOffer, offer_is_buyable, part_offers, stock_available
 from workshops.models import Workshop
 from workshops.selectors import workshop_for_actor
 
@@ -33,6 +34,13 @@ def cart_line_list(*, workshop: Workshop) -> list[CartLine]:
         .select_related("offer", "offer__part", "offer__part__brand", "offer__supplier")
         .order_by("pk")
     )
+
+
+def offers_buyable_of_parts(*, part_ids: list[int]) -> list[Offer]:
+    """Every buyable offer (suppliers.selectors.BUYABLE_OFFER_Q) of the parts, with part and
+    supplier, cheapest first: the cart optimiser's candidates (one query)."""
+    return list(Offer.objects.filter(BUYABLE_OFFER_Q, part_id__in=part_ids).select_related("part", "supplier")
+                .order_by("part_id", "price", "pk"))
 
 
 @dataclass(frozen=True)
@@ -205,9 +213,7 @@ def order_lines(*, order: Order) -> list[OrderLine]:
 
 def offer_quantity_fit(*, offer: PartOffer, quantity: int) -> int:
     """The smallest quantity of at least `quantity` that the offer sells: its minimum, in whole packs."""
-    quantity = max(quantity, offer.min_order_qty, 1)
-    pack = max(offer.pack_size, 1)
-    return -(-quantity // pack) * pack
+    return offer_quantity(needed=max(quantity, 1), min_qty=offer.min_order_qty, pack_size=max(offer.pack_size, 1))
 
 
 def part_offers_instead(*, part_id: int, quantity: int, exclude_supplier_id: int | None = None,

@@ -3,6 +3,8 @@
 - pricing: the order's money (goods, shipping, PPN);
 - cart: cart lines;
 - checkout: the checkout plan (warehouse per supplier, shipping quotes) and the preview;
+- optimise: the cart optimiser (`cart_optimise`, `cart_optimise_apply`; the model is
+  orders/cart_optimiser.py, docs/cart-optimiser.md);
 - placement: `order_place` and its three phases (the why is in that module's docstring);
 - api_clients: a partner API client's binding to one supplier or one workshop;
 - fulfilment: a paid order's supplier orders, each on its own: the supplier's answer (accept,
@@ -13,7 +15,7 @@
   cancel, expire, fail, close unpaid with the stock and the money given back.
 
 Callers import from here (`from orders import services`); the names below are the public ones.
-Inside the package: placement → checkout, lifecycle; fulfilment → lifecycle, pricing;
+Inside the package: placement → checkout, lifecycle; optimise → checkout, cart; fulfilment → lifecycle, pricing;
 checkout → pricing (pyproject.toml).
 """
 
@@ -23,7 +25,7 @@ from orders.services.api_clients import (
     api_client_bind,
     api_client_scopes_check,
 )
-from orders.services.cart import cart_line_add, cart_line_remove, cart_line_update
+from orders.services.cart import cart_line_add, cart_line_lock_set, cart_line_remove, cart_line_update
 from orders.services.checkout import cart_checkout_preview
 from orders.services.fulfilment import (
     LineRejection,
@@ -54,6 +56,7 @@ from orders.services.lifecycle import (
     supplier_order_step_start,
     workflow_start,
 )
+from orders.services.optimise import CartPlan, cart_fingerprint, cart_optimise, cart_optimise_apply
 from orders.services.placement import order_place
 from orders.services.pricing import order_totals
 
@@ -66,14 +69,19 @@ __all__ = [
     "STEPS",
     "SUPPLIER_ORDER_STEPS",
     "WORKFLOW_STEPS",
+    "CartPlan",
     "LineRejection",
     "api_client_acts_for_partner",
     "api_client_bind",
     "api_client_scopes_check",
     "cart_checkout_preview",
+    "cart_fingerprint",
     "cart_line_add",
+    "cart_line_lock_set",
     "cart_line_remove",
     "cart_line_update",
+    "cart_optimise",
+    "cart_optimise_apply",
     "order_cancel",
     "order_close_unpaid",
     "order_expire",

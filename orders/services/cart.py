@@ -85,3 +85,15 @@ def cart_line_remove(*, workshop: Workshop, line_id: int) -> None:
     deleted, _ = CartLine.objects.filter(cart=cart, pk=line_id).delete()
     if not deleted:
         raise CartLineNotFound(extra={"line": line_id})
+
+
+@transaction.atomic
+def cart_line_lock_set(*, workshop: Workshop, line_id: int, locked: bool) -> CartLine:
+    """Lock a line (the cart optimiser keeps its offer and quantity) or unlock it."""
+    cart = cart_lock(workshop_id=workshop.pk)
+    line = CartLine.objects.filter(cart=cart, pk=line_id).first()
+    if line is None:
+        raise CartLineNotFound(extra={"line": line_id})
+    line.locked = bool(locked)
+    line.save(update_fields=["locked"])
+    return line

@@ -174,6 +174,13 @@ def _checkout_plan(*, workshop: Workshop, address: Address, quote: bool = True, 
     plan_lines, supplier_names, rows = _plan_lines(workshop=workshop, take=take)
     if not plan_lines:
         raise CartEmpty()
+    return _plan_groups(plan_lines=plan_lines, supplier_names=supplier_names, rows=rows, address=address, quote=quote)
+
+
+def _plan_groups(*, plan_lines: list[PlanLine], supplier_names: dict[int, str],
+                 rows: dict[int, list[selectors.StockRow]], address: Address, quote: bool = True) -> list[PlanGroup]:
+    """Lines grouped by supplier, each group's warehouse and its shipping quotes: the cart's lines
+    at checkout, or the lines of a cart optimiser's plan (orders.services.optimise), the same way."""
     groups: dict[int, PlanGroup] = {}
     for line in plan_lines:
         group = groups.setdefault(line.supplier_id, PlanGroup(

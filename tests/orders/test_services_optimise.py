@@ -1,0 +1,173 @@
+"""The cart optimiser's service: a plan over real offers, stock and the fake courier's quotes, its
+exact totals against the cart as it is, substitutes only when allowed, locks, and applying it
+in one transaction (or not at all)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db.models import F
+
+from orders import services
+from orders.errors import (
+    CartEmpty,
+    CartOptimiseInfeasible,
+    CartOptimiseNoStock,
+    CartPlanInvalid,
+    CartPlanStale,
+    OutOfStock,
+)
+from orders.models import CartLine
+from suppliers.models import Stock
+from tests.catalog.factories import CrossReferenceFactory, PartFactory
+from tests.orders.factories import buyer_make, offer_in_stock
+from tests.suppliers.factories import OfferFactory, StockFactory, WarehouseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def cart_rows(workshop):
+    return sorted(CartLine.objects.filter(cart__workshop=workshop).values_list("offer_id", "quantity", "locked"))
+
+
+@pytest.fixture
+def two_suppliers(buyer):
+    """Part 1 in the cart from supplier A (100,000); supplier B sells it for 98,000 and ships part 2
+    anyway: one parcel instead of two is cheaper."""
+    a_wh, b_wh = WarehouseFactory(), WarehouseFactory()
+    p1_a, _ = offer_in_stock(price=100_000, warehouse=a_wh, on_hand=10)
+    p1_b = OfferFactory(supplier=b_wh.supplier, part=p1_a.part, price=98_000)
+    StockFactory(offer=p1_b, warehouse=b_wh, on_hand=10)
+    p2_b, _ = offer_in_stock(price=50_000, warehouse=b_wh, on_hand=10)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=p1_a.pk, quantity=2)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=p2_b.pk, quantity=1)
+    return p1_a, p1_b, p2_b
+
+
+def test_a_line_moves_to_the_supplier_already_shipping_and_the_saving_is_checkouts(buyer, two_suppliers):
+    _p1_a, p1_b, p2_b = two_suppliers
+    plan = services.cart_optimise(workshop=buyer.workshop)
+    assert {(line.offer_id, line.quantity) for line in plan.lines} == {(p1_b.pk, 2), (p2_b.pk, 1)}
+    assert plan.shipments == 1 and plan.as_is_shipments == 2
+    preview = services.cart_checkout_preview(workshop=buyer.workshop, address=buyer.address)
+    assert plan.as_is_totals == preview.totals  # the cart as it is: checkout's own figures
+    assert plan.saving == preview.totals.grand_total - plan.totals.grand_total > 0
+    (change,) = plan.changes
+    assert change.kinds == ["moved"] and change.before["quantity"] == 2
+    assert plan.solver == "highs" and plan.status == "optimal" and not plan.time_limit_hit
+
+    services.cart_optimise_apply(workshop=buyer.workshop, fingerprint=plan.fingerprint,
+                                 lines=[(line.offer_id, line.quantity) for line in plan.lines])
+    assert cart_rows(buyer.workshop) == sorted([(p1_b.pk, 2, False), (p2_b.pk, 1, False)])
+    after = services.cart_checkout_preview(workshop=buyer.workshop, address=buyer.address)
+    assert after.totals == plan.totals  # what the plan promised is what checkout now shows
+
+
+def test_the_shipments_objective_and_a_pack_that_rounds_the_quantity_up(buyer):
+    wh = WarehouseFactory()
+    cheap_elsewhere, _ = offer_in_stock(price=10_000, on_hand=10)
+    packed = OfferFactory(supplier=wh.supplier, part=cheap_elsewhere.part, price=12_000, pack_size=4)
+    StockFactory(offer=packed, warehouse=wh, on_hand=8)
+    other, _ = offer_in_stock(price=40_000, warehouse=wh, on_hand=5)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=cheap_elsewhere.pk, quantity=3)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=other.pk, quantity=1)
+    plan = services.cart_optimise(workshop=buyer.workshop, objective="shipments")
+    assert plan.shipments == 1
+    assert {(line.offer_id, line.quantity) for line in plan.lines} == {(packed.pk, 4), (other.pk, 1)}
+    change = next(c for c in plan.changes if c.before["sku"] == cheap_elsewhere.sku)
+    assert set(change.kinds) == {"moved", "quantity_rounded"}
+
+
+def test_a_cart_whose_offers_are_out_of_stock_gets_a_clear_message(buyer):
+    offer, stock = offer_in_stock(on_hand=3)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=2)
+    Stock.objects.filter(pk=stock.pk).update(reserved=F("on_hand"))  # another workshop bought it all
+    with pytest.raises(CartOptimiseNoStock) as caught:
+        services.cart_optimise(workshop=buyer.workshop)
+    assert caught.value.extra["parts"] == [f"{offer.part.number} {offer.part.name_id}"]
+    assert str(caught.value) == f"No offer has stock for: {offer.part.number} {offer.part.name_id}."
+
+
+def test_a_latest_arrival_no_offer_meets_is_refused(buyer, two_suppliers):
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    with pytest.raises(CartOptimiseInfeasible):
+        services.cart_optimise(workshop=buyer.workshop, latest_arrival=yesterday)
+
+
+def test_a_locked_line_keeps_its_offer_and_quantity(buyer, two_suppliers):
+    p1_a, _p1_b, p2_b = two_suppliers
+    line = CartLine.objects.get(cart__workshop=buyer.workshop, offer=p1_a)
+    services.cart_line_lock_set(workshop=buyer.workshop, line_id=line.pk, locked=True)
+    plan = services.cart_optimise(workshop=buyer.workshop)
+    assert {(pl.offer_id, pl.quantity) for pl in plan.lines} == {(p1_a.pk, 2), (p2_b.pk, 1)}
+    assert plan.changes == [] and plan.saving == 0
+    # A plan that would change the locked line is refused whole.
+    with pytest.raises(CartPlanInvalid):
+        services.cart_optimise_apply(workshop=buyer.workshop, fingerprint=plan.fingerprint,
+                                     lines=[(p2_b.pk, 1)])
+    assert cart_rows(buyer.workshop) == sorted([(p1_a.pk, 2, True), (p2_b.pk, 1, False)])
+
+
+def test_a_stale_plan_is_refused_and_the_cart_is_unchanged(buyer, two_suppliers):
+    p1_a, _p1_b, p2_b = two_suppliers
+    plan = services.cart_optimise(workshop=buyer.workshop)
+    line = CartLine.objects.get(cart__workshop=buyer.workshop, offer=p2_b)
+    services.cart_line_update(workshop=buyer.workshop, line_id=line.pk, quantity=3)
+    before = cart_rows(buyer.workshop)
+    with pytest.raises(CartPlanStale):
+        services.cart_optimise_apply(workshop=buyer.workshop, fingerprint=plan.fingerprint,
+                                     lines=[(pl.offer_id, pl.quantity) for pl in plan.lines])
+    assert cart_rows(buyer.workshop) == before == sorted([(p1_a.pk, 2, False), (p2_b.pk, 3, False)])
+
+
+def test_apply_is_all_or_nothing(buyer, two_suppliers):
+    _p1_a, p1_b, p2_b = two_suppliers
+    plan = services.cart_optimise(workshop=buyer.workshop)
+    before = cart_rows(buyer.workshop)
+    # The second line asks for more than is in stock: the first line's change is not kept either.
+    with pytest.raises(OutOfStock):
+        services.cart_optimise_apply(workshop=buyer.workshop, fingerprint=plan.fingerprint,
+                                     lines=[(p1_b.pk, 2), (p2_b.pk, 11)])
+    assert cart_rows(buyer.workshop) == before
+
+
+def test_substitutes_only_when_allowed_and_always_marked(buyer):
+    wh = WarehouseFactory()
+    wanted, _ = offer_in_stock(price=90_000, on_hand=5)
+    # Another brand's part whose cross reference is the wanted part's number: it interchanges.
+    other_part = PartFactory(weight_g=500)
+    CrossReferenceFactory(part=other_part, brand_name=wanted.part.brand.name, number=wanted.part.number)
+    substitute = OfferFactory(supplier=wh.supplier, part=other_part, price=60_000)
+    StockFactory(offer=substitute, warehouse=wh, on_hand=5)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=wanted.pk, quantity=1)
+
+    plain = services.cart_optimise(workshop=buyer.workshop)
+    assert [(pl.offer_id, pl.substitute) for pl in plain.lines] == [(wanted.pk, False)]
+
+    allowed = services.cart_optimise(workshop=buyer.workshop, allow_substitutes=True)
+    assert [(pl.offer_id, pl.substitute) for pl in allowed.lines] == [(substitute.pk, True)]
+    (change,) = allowed.changes
+    assert change.kinds == ["substitute"] and change.after[0]["substitute"] is True
+    assert allowed.saving > 0
+
+
+def test_a_supplier_the_courier_cannot_quote_is_left_out(buyer, two_suppliers, fake_courier):
+    # The courier refuses every quote: no warehouse can ship, so no plan.
+    fake_courier.set_faults(fail_next=1000)
+    try:
+        with pytest.raises(CartOptimiseInfeasible):
+            services.cart_optimise(workshop=buyer.workshop)
+    finally:
+        fake_courier.set_faults()
+
+
+def test_another_workshops_plan_cannot_touch_this_cart(buyer, two_suppliers):
+    other = buyer_make()
+    plan = services.cart_optimise(workshop=buyer.workshop)
+    before = cart_rows(buyer.workshop)
+    with pytest.raises(CartEmpty):  # the other workshop acts on its own (empty) cart only
+        services.cart_optimise_apply(workshop=other.workshop, fingerprint=plan.fingerprint,
+                                     lines=[(pl.offer_id, pl.quantity) for pl in plan.lines])
+    assert cart_rows(buyer.workshop) == before
+    assert cart_rows(other.workshop) == []

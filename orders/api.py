@@ -9,6 +9,8 @@ keys of clients bound to no workshop get 403 `no_workshop`. Either acts for that
 - POST /api/v1/orders/{number}/cancel/  (orders:write) cancel before any shipment is booked
 - GET  /api/v1/orders/{number}/invoices/{supplier_order_number}.pdf  (orders:read) a supplier's faktur
 - GET/POST /api/v1/cart/lines/          (orders:read / orders:write) the cart
+- POST /api/v1/cart/optimise/           (orders:read)  the cart optimiser's plan (nothing is saved)
+- POST /api/v1/cart/optimise/apply/     (orders:write) replace the cart's lines with a plan's
 
 Another workshop's order answers 404, exactly like a missing one.
 
@@ -44,6 +46,9 @@ from orders.models import Order, OrderStatus, SupplierOrder, SupplierOrderStatus
 from orders.serializers import (
     CartLineInSerializer,
     CartLineOutSerializer,
+    CartOptimiseInSerializer,
+    CartPlanApplyInSerializer,
+    CartPlanOutSerializer,
     OrderCancelInSerializer,
     OrderDetailSerializer,
     OrderListItemSerializer,
@@ -232,6 +237,59 @@ class CartLineListApi(APIView):
                                       quantity=body.validated_data["quantity"])
         line = next(cl for cl in selectors.cart_line_list(workshop=workshop) if cl.pk == line.pk)
         return Response(CartLineOutSerializer(line).data, status=status.HTTP_201_CREATED)
+
+
+class CartOptimiseApi(APIView):
+    # Computing a plan saves nothing: a read, like GET cart/lines/ (POST for its body).
+    required_scopes = [Scope.ORDERS_READ]
+
+    @extend_schema(operation_id="cart_optimise", tags=["orders"], request=CartOptimiseInSerializer,
+                   responses={200: CartPlanOutSerializer, 403: PROBLEM_403,
+                              404: OpenApiResponse(description="`address_not_found`: no such address of the "
+                                                               "workshop, or the workshop has no default address"),
+                              409: OpenApiResponse(description="`cart_empty`; `optimise_no_stock` (no offer has "
+                                                               "stock for the parts in `parts`); "
+                                                               "`optimise_infeasible` (no choice meets the latest "
+                                                               "arrival date with the locked lines)")},
+                   description=KEY_AUTH + "Needs the scope orders:read. The offers across suppliers that serve "
+                               "the cart best for the objective, under stock (one warehouse per supplier), "
+                               "minimum order quantities, pack sizes, locked lines and the latest arrival date; "
+                               "its totals as checkout would charge them, the cart's as it is, the saving and "
+                               "what would change. docs/cart-optimiser.md explains the model.")
+    def post(self, request):
+        workshop = workshop_for_actor(actor=request.user)
+        body = CartOptimiseInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        address = address_get(workshop=workshop, address_id=data["address"]) if data["address"] else None
+        plan = services.cart_optimise(workshop=workshop, address=address, objective=data["objective"],
+                                      allow_substitutes=data["allow_substitutes"],
+                                      latest_arrival=data["latest_arrival"])
+        return Response(CartPlanOutSerializer(plan).data)
+
+
+class CartOptimiseApplyApi(APIView):
+    required_scopes = [Scope.ORDERS_WRITE]
+
+    @extend_schema(operation_id="cart_optimise_apply", tags=["orders"], request=CartPlanApplyInSerializer,
+                   responses={200: CartLineOutSerializer(many=True), 403: PROBLEM_403,
+                              400: OpenApiResponse(description="`cart_plan_invalid` (an offer twice, or a locked "
+                                                               "line changed), `quantity_below_minimum`, "
+                                                               "`quantity_not_pack_multiple`"),
+                              404: OpenApiResponse(description="`offer_unavailable`"),
+                              409: OpenApiResponse(description="`cart_plan_stale` (the cart changed since the plan: "
+                                                               "optimise again), `out_of_stock`, `cart_empty`")},
+                   description=KEY_AUTH + "Needs the scope orders:write. Replace the cart's lines with the plan's "
+                               "(`fingerprint` and `lines` from POST cart/optimise/), all or nothing: refused when "
+                               "the cart changed since. Answers the cart's new lines.")
+    def post(self, request):
+        workshop = workshop_for_actor(actor=request.user)
+        body = CartPlanApplyInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.cart_optimise_apply(workshop=workshop, fingerprint=body.validated_data["fingerprint"],
+                                     lines=[(line["offer"], line["quantity"])
+                                            for line in body.validated_data["lines"]])
+        return Response(CartLineOutSerializer(selectors.cart_line_list(workshop=workshop), many=True).data)
 
 
 # --- Supplier orders, for the supplier's ERP ----------------------------------------------------

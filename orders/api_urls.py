@@ -2,6 +2,8 @@ from django.urls import path
 
 from orders.api import (
     CartLineListApi,
+    CartOptimiseApi,
+    CartOptimiseApplyApi,
     OrderCancelApi,
     OrderDetailApi,
     OrderInvoicePdfApi,
@@ -22,6 +24,8 @@ urlpatterns = [
     path("orders/<str:number>/invoices/<str:supplier_order_number>.pdf", OrderInvoicePdfApi.as_view(),
          name="api-order-invoice-pdf"),
     path("cart/lines/", CartLineListApi.as_view(), name="api-cart-lines"),
+    path("cart/optimise/", CartOptimiseApi.as_view(), name="api-cart-optimise"),
+    path("cart/optimise/apply/", CartOptimiseApplyApi.as_view(), name="api-cart-optimise-apply"),
     path("suppliers/me/orders/", SupplierOrderListApi.as_view(), name="api-suppliers-me-orders"),
     path("suppliers/me/orders/<str:number>/", SupplierOrderDetailApi.as_view(), name="api-suppliers-me-order-detail"),
     path("suppliers/me/orders/<str:number>/accept/", SupplierOrderAcceptApi.as_view(),

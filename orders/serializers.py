@@ -134,6 +134,87 @@ class CartLineOutSerializer(serializers.Serializer):
     price = serializers.IntegerField(source="offer.price")
 
 
+# --- The cart optimiser -------------------------------------------------------------------------
+
+class CartOptimiseInSerializer(serializers.Serializer):
+    objective = serializers.ChoiceField(
+        choices=[("total", "total"), ("shipments", "shipments"), ("arrival", "arrival")], default="total",
+        help_text="total: goods + shipping (default); shipments: fewest parcels, then the total; arrival: the "
+                  "earliest latest arrival among the lines, then the total")
+    allow_substitutes = serializers.BooleanField(
+        default=False, help_text="offer interchangeable parts (cross references); always marked `substitute`")
+    latest_arrival = serializers.DateField(required=False, allow_null=True, default=None,
+                                           help_text="offers that would arrive later (Asia/Jakarta) are left out")
+    address = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, required=False, allow_null=True,
+                                       default=None, help_text="id of one of the workshop's addresses; default: "
+                                                               "the default address")
+
+
+class TotalsOutSerializer(serializers.Serializer):
+    subtotal = serializers.IntegerField()
+    shipping = serializers.IntegerField()
+    tax = serializers.IntegerField()
+    grand_total = serializers.IntegerField()
+    rate_bp = serializers.IntegerField()
+
+
+class PlannedLineOutSerializer(serializers.Serializer):
+    offer = serializers.IntegerField(source="offer_id")
+    sku = serializers.CharField()
+    supplier = serializers.IntegerField(source="supplier_id")
+    supplier_name = serializers.CharField()
+    part = serializers.IntegerField(source="part_id")
+    part_number = serializers.CharField()
+    name = serializers.CharField(source="part_name")
+    quantity = serializers.IntegerField()
+    price = serializers.IntegerField()
+    line_total = serializers.IntegerField()
+    substitute = serializers.BooleanField(help_text="an interchangeable part, not the part of the cart line")
+    serves = serializers.ListField(child=serializers.IntegerField(), help_text="the cart lines it serves")
+    locked = serializers.BooleanField()
+
+
+class PlanChangeOutSerializer(serializers.Serializer):
+    line = serializers.IntegerField(source="line_id")
+    kinds = serializers.ListField(child=serializers.ChoiceField(
+        choices=[("moved", "moved"), ("substitute", "substitute"), ("split", "split"),
+                 ("quantity_rounded", "quantity_rounded")]))
+    part_number = serializers.CharField()
+    name = serializers.CharField(source="part_name")
+    before = serializers.DictField()
+    after = serializers.ListField(child=serializers.DictField())
+
+
+class CartPlanOutSerializer(serializers.Serializer):
+    fingerprint = serializers.CharField(help_text="send it back to apply the plan; refused once the cart changed")
+    objective = serializers.CharField()
+    lines = PlannedLineOutSerializer(many=True)
+    totals = TotalsOutSerializer(help_text="the plan priced as checkout prices a cart")
+    as_is_totals = TotalsOutSerializer(allow_null=True, help_text="the cart as it is (null: it cannot be checked "
+                                                                   "out as it is)")
+    saving = serializers.IntegerField(allow_null=True, help_text="as_is_totals.grand_total − totals.grand_total")
+    changes = PlanChangeOutSerializer(many=True)
+    shipments = serializers.IntegerField()
+    as_is_shipments = serializers.IntegerField()
+    arrival = serializers.DateField(allow_null=True)
+    as_is_arrival = serializers.DateField(allow_null=True)
+    solver = serializers.CharField(help_text="highs, greedy (HiGHS hit the time limit without a better plan) or "
+                                             "as_is (nothing beat the cart as it is)")
+    status = serializers.CharField(help_text="HiGHS's: optimal, time_limit or infeasible")
+    time_limit_hit = serializers.BooleanField()
+    solve_ms = serializers.FloatField()
+
+
+class CartPlanLineInSerializer(serializers.Serializer):
+    offer = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
+    quantity = serializers.IntegerField(min_value=1, max_value=INTEGER_MAX)
+
+
+class CartPlanApplyInSerializer(serializers.Serializer):
+    fingerprint = serializers.CharField(max_length=64, validators=[NOT_BLANK_TEXT])
+    lines = CartPlanLineInSerializer(many=True, allow_empty=False)
+
+
 # --- Supplier orders, for the supplier's ERP ----------------------------------------------------
 
 class SupplierOrderFilterInSerializer(serializers.Serializer):

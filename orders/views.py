@@ -48,6 +48,9 @@ from orders.errors import (
     CartChanged,
     CartEmpty,
     CartLineNotFound,
+    CartOptimiseInfeasible,
+    CartOptimiseNoStock,
+    CartPlanStale,
     CreditLimitExceeded,
     IdempotencyConflict,
     InvalidPaymentMethod,
@@ -110,6 +113,9 @@ ERROR_WORDING = {
                                      "try again in a minute."),
     GatewayRejected: gettext_lazy("The payment gateway refused the payment."),
     CourierUnavailable: gettext_lazy("The courier is not answering; shipping prices are missing."),
+    CartOptimiseInfeasible: gettext_lazy("No combination of offers arrives by that date together with your locked "
+                                         "lines: choose a later date or unlock a line."),
+    CartPlanStale: gettext_lazy("Your cart changed since this plan was made: optimise it again."),
 }
 
 # A cancel is all or nothing: when the gateway cannot return the payment, say that nothing
@@ -247,15 +253,15 @@ def _shipping_choices(data) -> dict[int, tuple[str, str]]:
     return choices
 
 
-@require_GET
-@workshop_member_required
-def cart(request):
+def _cart_context(request) -> dict:
+    """The cart page's context: addresses, the lines and the checkout preview for the chosen address."""
     workshop = request.workshop
+    data = request.GET if request.method == "GET" else request.POST
     addresses = list(address_list(actor=request.user))
     address = None
-    if request.GET.get("address"):
+    if data.get("address"):
         try:
-            address = address_get(workshop=workshop, address_id=request.GET["address"])
+            address = address_get(workshop=workshop, address_id=data["address"])
         except ApplicationError:
             address = None
     address = address or address_default(workshop=workshop) or (addresses[0] if addresses else None)
@@ -265,10 +271,12 @@ def cart(request):
         "payment_method": request.GET.get("payment_method") or PaymentMethod.TERMS,
         "idempotency_token": secrets.token_urlsafe(24),
         "credit_limit": workshop.credit_limit,
+        "objectives": OPTIMISE_OBJECTIVES, "objective": "total",
     }
     cart_lines = selectors.cart_line_list(workshop=workshop)
-    # The offer of each line for its rules (minimum, pack size) and its part's page.
+    # The offer of each line for its rules (minimum, pack size) and its part's page; its lock.
     context["line_offers"] = {line.pk: line.offer for line in cart_lines}
+    context["line_locked"] = {line.pk: line.locked for line in cart_lines}
     if address is None:
         context["lines"] = cart_lines
     elif cart_lines:
@@ -281,8 +289,94 @@ def cart(request):
             messages.error(request, error_message(exc, wording=ERROR_WORDING))
     if context["preview"] is not None:
         context["has_repriced"] = any(line.price_changed for line in context["preview"].changed_lines)
+    return context
+
+
+@require_GET
+@workshop_member_required
+def cart(request):
+    context = _cart_context(request)
     flow_cart_changed(request)  # a checkout sooner after this than a person could is a fast flow
     return render(request, "orders/cart.html", context)
+
+
+OPTIMISE_OBJECTIVES = [
+    ("total", gettext_lazy("Lowest total (parts + shipping)")),
+    ("shipments", gettext_lazy("Fewest shipments")),
+    ("arrival", gettext_lazy("Earliest arrival")),
+]
+
+
+@require_POST
+@workshop_member_required
+def cart_optimise(request):
+    """The cart optimiser's plan for the cart (nothing saved): the saving, what would change and
+    an Apply button. htmx gets the plan's panel; a plain POST the whole cart page with it."""
+    objective = request.POST.get("objective") or "total"
+    if objective not in dict(OPTIMISE_OBJECTIVES):
+        objective = "total"
+    allow_substitutes = request.POST.get("allow_substitutes") == "1"
+    latest = (request.POST.get("latest_arrival") or "").strip()
+    plan, error = None, ""
+    try:
+        latest_arrival = dt.date.fromisoformat(latest) if latest else None
+    except ValueError:
+        latest_arrival, error = None, _("“%(value)s” is not a date: use YYYY-MM-DD.") % {"value": latest[:20]}
+    if not error:
+        try:
+            address = address_get(workshop=request.workshop, address_id=request.POST["address"]) \
+                if request.POST.get("address") else None
+            plan = services.cart_optimise(workshop=request.workshop, address=address, objective=objective,
+                                          allow_substitutes=allow_substitutes, latest_arrival=latest_arrival)
+        except CartOptimiseNoStock as exc:
+            error = _("No offer has stock for: %(parts)s.") % {"parts": ", ".join(exc.extra.get("parts", []))}
+        except ApplicationError as exc:
+            error = error_message(exc, wording=ERROR_WORDING)
+    panel = {"plan": plan, "optimise_error": error, "objective": objective, "objectives": OPTIMISE_OBJECTIVES,
+             "allow_substitutes": allow_substitutes, "latest_arrival": latest}
+    if request.htmx:
+        return render(request, "orders/_cart_plan.html", panel)
+    context = _cart_context(request)
+    context.update(panel)
+    return render(request, "orders/cart.html", context)
+
+
+@require_POST
+@workshop_member_required
+def cart_optimise_apply(request):
+    """The plan's lines replace the cart's, all or nothing (services.cart_optimise_apply)."""
+    lines = []
+    for value in request.POST.getlist("plan_line"):
+        offer_id, _sep, quantity = value.partition(":")
+        if _int_or_none(offer_id) is None or _int_or_none(quantity) is None:
+            messages.error(request, _("This plan cannot be applied to the cart."))
+            return redirect("orders:cart")
+        lines.append((int(offer_id), int(quantity)))
+    try:
+        services.cart_optimise_apply(workshop=request.workshop, fingerprint=request.POST.get("fingerprint", ""),
+                                     lines=lines)
+    except ApplicationError as exc:
+        messages.error(request, error_message(exc, wording=ERROR_WORDING))
+    else:
+        flow_cart_changed(request)
+        messages.success(request, _("The cart now holds the optimised plan."))
+    return redirect("orders:cart")
+
+
+@require_POST
+@workshop_member_required
+def cart_lock(request):
+    """Lock a line (the optimiser keeps its offer and quantity) or unlock it: `lock` = `<line>:1|0`."""
+    line_id, _sep, flag = (request.POST.get("lock") or "").partition(":")
+    try:
+        line = services.cart_line_lock_set(workshop=request.workshop, line_id=_int_or_none(line_id),
+                                           locked=flag == "1")
+    except ApplicationError as exc:
+        messages.error(request, error_message(exc, wording=ERROR_WORDING))
+    else:
+        messages.success(request, _("Line locked: the optimiser keeps it as it is.") if line.locked
+                         else _("Line unlocked."))
+    return redirect("orders:cart")
 
 
 @require_POST

@@ -34,6 +34,7 @@ plan never costs more than the cart as it is.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping
@@ -239,12 +240,19 @@ def greedy(problem: Problem) -> Evaluation | None:
     origin_of: dict[int, int] = {}  # supplier id → origin key, once chosen
     locked_offers = {d.current_offer for d in problem.demands if d.locked}
 
+    supplier_weight: dict[int, int] = defaultdict(int)  # the parcel's weight so far, per supplier
+    origins_of: dict[int, list[int]] = defaultdict(list)
+    for key, origin in problem.origins.items():
+        origins_of[origin.supplier_id].append(key)
+
+    def bought_of(offer: OfferOption, units: int) -> int:
+        return offer_quantity(needed=units, min_qty=offer.min_qty, pack_size=offer.pack_size)
+
     def weight_of(supplier_id: int, extra_offer: int, extra_units: int) -> int:
-        units = dict(taken)
-        units[extra_offer] = units.get(extra_offer, 0) + extra_units
-        return max(sum(problem.offers[o].weight_g * offer_quantity(needed=u, min_qty=problem.offers[o].min_qty,
-                                                                   pack_size=problem.offers[o].pack_size)
-                       for o, u in units.items() if u and problem.offers[o].supplier_id == supplier_id), 1)
+        offer = problem.offers[extra_offer]
+        before = taken[extra_offer]
+        change = offer.weight_g * (bought_of(offer, before + extra_units) - bought_of(offer, before))
+        return max(supplier_weight[supplier_id] + change, 1)
 
     def room(offer_id: int, origin_key: int) -> int:
         if not problem.pair_allowed(offer_id, origin_key):
@@ -259,7 +267,7 @@ def greedy(problem: Problem) -> Evaluation | None:
                 continue
             offer = problem.offers[offer_id]
             origins = ([origin_of[offer.supplier_id]] if offer.supplier_id in origin_of else
-                       [k for k, o in problem.origins.items() if o.supplier_id == offer.supplier_id])
+                       origins_of[offer.supplier_id])
             for origin_key in origins:
                 can = room(offer_id, origin_key)
                 if can <= 0:
@@ -298,7 +306,9 @@ def greedy(problem: Problem) -> Evaluation | None:
             if move is None:
                 return None
             offer_id, origin_key, take = move
-            origin_of.setdefault(problem.offers[offer_id].supplier_id, origin_key)
+            offer = problem.offers[offer_id]
+            origin_of.setdefault(offer.supplier_id, origin_key)
+            supplier_weight[offer.supplier_id] = weight_of(offer.supplier_id, offer_id, take)
             assignment[(demand.key, offer_id)] = assignment.get((demand.key, offer_id), 0) + take
             taken[offer_id] += take
             left -= take
@@ -306,6 +316,41 @@ def greedy(problem: Problem) -> Evaluation | None:
 
 
 # --- the exact model ------------------------------------------------------------------------
+
+def _dominated(problem: Problem) -> set[int]:
+    """Offers no plan of least total uses, left out of the model to keep it small. For a line
+    whose candidates serve no other line: an offer `o` is dominated when the least it can cost,
+    price × its smallest quantity, is above what serving the whole line from a reliable candidate
+    `c` costs at most: c's goods for the line plus a whole parcel from c's dearest origin (c has
+    the stock at every origin of its supplier, within the arrival date). Swapping every unit of
+    the line to `c` in a plan that uses `o` then saves money (shipping never rises when weight
+    falls), so `o` is in no optimum."""
+    shared = defaultdict(int)
+    for demand in problem.demands:
+        for offer_id in set(demand.candidates):
+            shared[offer_id] += 1
+    origins_of: dict[int, list[Origin]] = defaultdict(list)
+    for origin in problem.origins.values():
+        origins_of[origin.supplier_id].append(origin)
+    dominated: set[int] = set()
+    for demand in problem.demands:
+        candidates = [o for o in demand.candidates if o in problem.offers]
+        if demand.locked or any(shared[o] > 1 for o in candidates):
+            continue
+        best = math.inf
+        for offer_id in candidates:
+            offer = problem.offers[offer_id]
+            quantity = offer_quantity(needed=demand.quantity, min_qty=offer.min_qty, pack_size=offer.pack_size)
+            origins = origins_of[offer.supplier_id]
+            if origins and all(problem.pair_allowed(offer_id, h.key) and offer.stock.get(h.key, 0) >= quantity
+                               and h.bands for h in origins):
+                best = min(best, offer.price * quantity + max(h.bands[-1].cost for h in origins))
+        for offer_id in candidates:
+            offer = problem.offers[offer_id]
+            if offer.price * max(offer.min_qty, offer.pack_size, 1) > best:
+                dominated.add(offer_id)
+    return dominated
+
 
 class _Model:
     """Columns and rows for highspy's low-level interface, built in Python lists."""
@@ -325,9 +370,8 @@ class _Model:
             self.integer.append(len(self.cost) - 1)
         return len(self.cost) - 1
 
-    def row(self, lower: float, upper: float, terms: Mapping[int, float] | list[tuple[int, float]]) -> None:
-        items = list(terms.items()) if isinstance(terms, Mapping) else terms
-        self.rows.append((lower, upper, [i for i, _ in items], [v for _, v in items]))
+    def row(self, lower: float, upper: float, terms: list[tuple[int, float]]) -> None:
+        self.rows.append((lower, upper, terms))
 
 
 def _highs(problem: Problem, *, time_limit: float, hint: Evaluation | None) -> tuple[Evaluation | None, str, bool]:
@@ -347,7 +391,12 @@ def _highs(problem: Problem, *, time_limit: float, hint: Evaluation | None) -> t
     locked_offers = {d.current_offer: d.quantity for d in problem.demands if d.locked}
 
     # Pairs (offer, origin) that may ship, with k (packs) and u (used) columns.
-    used_offers = {o for d in problem.demands for o in d.candidates if o in problem.offers}
+    dominated = _dominated(problem) if objective == "total" else set()
+    used_offers = {o for d in problem.demands for o in d.candidates if o in problem.offers and o not in dominated}
+    need_of: dict[int, int] = defaultdict(int)
+    for demand in problem.demands:
+        for offer_id in demand.candidates:
+            need_of[offer_id] += demand.quantity
     k, u = {}, {}
     for offer_id in sorted(used_offers):
         offer = problem.offers[offer_id]
@@ -357,6 +406,10 @@ def _highs(problem: Problem, *, time_limit: float, hint: Evaluation | None) -> t
             packs = _usable_stock(offer, origin_key) // offer.pack_size
             if packs <= 0 or packs * offer.pack_size < offer.min_qty:
                 continue
+            # Never more packs than every demand it may serve needs (the quantity rule): a tight
+            # bound keeps the relaxation from buying a sliver of a pair's stock almost for free.
+            packs = min(packs, offer_quantity(needed=need_of[offer_id], min_qty=offer.min_qty,
+                                              pack_size=offer.pack_size) // offer.pack_size)
             k[(offer_id, origin_key)] = m.var(cost=offer.price * offer.pack_size, upper=packs)
             u[(offer_id, origin_key)] = m.var(upper=1)
     z = {key: m.var(cost=weight_primary if objective == "shipments" else 0, upper=1) for key in problem.origins}
@@ -366,7 +419,7 @@ def _highs(problem: Problem, *, time_limit: float, hint: Evaluation | None) -> t
     a = {}
     for demand in problem.demands:
         for offer_id in demand.candidates:
-            if offer_id not in problem.offers:
+            if offer_id not in used_offers:
                 continue
             if offer_id in locked_offers and not (demand.locked and offer_id == demand.current_offer):
                 continue  # a locked line's offer serves that line alone
@@ -377,10 +430,24 @@ def _highs(problem: Problem, *, time_limit: float, hint: Evaluation | None) -> t
     for demand in problem.demands:
         m.row(demand.quantity, demand.quantity, [(a[(demand.key, o)], 1.0) for o in demand.candidates
                                                   if (demand.key, o) in a])
+    k_of_offer: dict[int, list[int]] = defaultdict(list)
+    k_of_origin: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for (offer_id, origin_key), col in k.items():
+        k_of_offer[offer_id].append(col)
+        k_of_origin[origin_key].append((offer_id, col))
+    a_of_offer: dict[int, list[int]] = defaultdict(list)
+    u_of_offer: dict[int, list[int]] = defaultdict(list)
+    for (offer_id, _origin_key), col in u.items():
+        u_of_offer[offer_id].append(col)
+    quantity_of = {d.key: d.quantity for d in problem.demands}
+    for (demand_key, offer_id), col in a.items():
+        a_of_offer[offer_id].append(col)
+        # A demand is served by an offer only from a used pair (valid, and tight for the relaxation).
+        m.row(-inf, 0, [(col, 1.0)] + [(used, -float(quantity_of[demand_key])) for used in u_of_offer[offer_id]])
     for offer_id in sorted(used_offers):
         offer = problem.offers[offer_id]
-        bought = [(k[p], float(offer.pack_size)) for p in k if p[0] == offer_id]
-        serving = [(a[(d.key, offer_id)], -1.0) for d in problem.demands if (d.key, offer_id) in a]
+        bought = [(col, float(offer.pack_size)) for col in k_of_offer[offer_id]]
+        serving = [(col, -1.0) for col in a_of_offer[offer_id]]
         if offer_id in locked_offers:
             # A locked line keeps its quantity: exactly that many bought, whatever the pack.
             m.row(locked_offers[offer_id], locked_offers[offer_id], bought)
@@ -400,13 +467,13 @@ def _highs(problem: Problem, *, time_limit: float, hint: Evaluation | None) -> t
         # One band per used origin, and the parcel's weight within it.
         m.row(0, 0, [(y[(key, b)], 1.0) for b in range(len(origin.bands))] + [(z[key], -1.0)])
         weight = [(col, float(problem.offers[o].weight_g * problem.offers[o].pack_size))
-                  for (o, h), col in k.items() if h == key]
+                  for o, col in k_of_origin[key]]
         m.row(-inf, 0, weight + [(y[(key, b)], -float(band.max_weight_g)) for b, band in enumerate(origin.bands)])
     for keys in by_supplier.values():
         if len(keys) > 1:
             m.row(-inf, 1, [(z[key], 1.0) for key in keys])  # one parcel per supplier
 
-    h = highspy.Highs()
+    h = _highs_instance(highspy)
     for name, value in (("output_flag", False), ("time_limit", float(time_limit)), ("mip_rel_gap", 0.0),
                         ("mip_abs_gap", 0.5), ("threads", 1), ("random_seed", 0)):
         h.setOptionValue(name, value)
@@ -418,10 +485,11 @@ def _highs(problem: Problem, *, time_limit: float, hint: Evaluation | None) -> t
         h.changeColsIntegrality(len(m.integer), np.array(m.integer, dtype=np.int32),
                                 np.array([1] * len(m.integer), dtype=np.uint8))
     starts, index, values = [], [], []
-    for _, _, idx, vals in m.rows:
+    for _, _, terms in m.rows:
         starts.append(len(index))
-        index.extend(idx)
-        values.extend(vals)
+        for col, value in terms:
+            index.append(col)
+            values.append(value)
     h.addRows(len(m.rows), np.array([r[0] for r in m.rows], dtype=np.float64),
               np.array([r[1] for r in m.rows], dtype=np.float64), len(index), np.array(starts, dtype=np.int32),
               np.array(index, dtype=np.int32), np.array(values, dtype=np.float64))
@@ -439,6 +507,19 @@ def _highs(problem: Problem, *, time_limit: float, hint: Evaluation | None) -> t
         return None, "time_limit" if time_limit_hit else "no_solution", time_limit_hit
     assignment = {key: round(values[col]) for key, col in a.items() if round(values[col]) > 0}
     return evaluate(problem, assignment), "time_limit" if time_limit_hit else "optimal", time_limit_hit
+
+
+_local = threading.local()
+
+
+def _highs_instance(highspy):
+    """One HiGHS object per thread, emptied for each plan: creating one costs ~10 ms."""
+    h = getattr(_local, "highs", None)
+    if h is None:
+        h = _local.highs = highspy.Highs()
+    else:
+        h.clearModel()
+    return h
 
 
 def _set_hint(h, highspy, *, n, hint, a, k, u, z, y, t, problem) -> None:

@@ -212,7 +212,8 @@ class CartPlanLineInSerializer(serializers.Serializer):
 
 class CartPlanApplyInSerializer(serializers.Serializer):
     fingerprint = serializers.CharField(max_length=64, validators=[NOT_BLANK_TEXT])
-    lines = CartPlanLineInSerializer(many=True, allow_empty=False)
+    lines = serializers.ListField(child=CartPlanLineInSerializer(), min_length=1, max_length=1000,
+                                  help_text="the plan's lines, as POST cart/optimise/ answered them")
 
 
 # --- Supplier orders, for the supplier's ERP ----------------------------------------------------

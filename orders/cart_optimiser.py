@@ -564,13 +564,15 @@ def solve(problem: Problem, *, time_limit: float = 0.2, use_highs: bool = True) 
         hint = min((e for e in (greedy_eval, as_is_eval) if e is not None),
                    key=lambda e: e.score(problem.objective), default=None)
         highs_eval, status, hit = _highs(problem, time_limit=time_limit, hint=hint)
-    candidates = [(e, name) for e, name in ((highs_eval, "highs"), (greedy_eval, "greedy"), (as_is_eval, "as_is"))
-                  if e is not None]
+    # Ties go to the first: HiGHS when it proved its plan optimal; after a time limit the greedy
+    # plan, so HiGHS's incumbent is used only when it is better.
+    order = ((highs_eval, "highs"), (greedy_eval, "greedy")) if not hit else ((greedy_eval, "greedy"),
+                                                                               (highs_eval, "highs"))
+    candidates = [(e, name) for e, name in (*order, (as_is_eval, "as_is")) if e is not None]
     elapsed = time.perf_counter() - started
     if not candidates:
         return Result(evaluation=None, solver="highs" if use_highs else "greedy", status="infeasible",
                       time_limit_hit=hit, solve_seconds=elapsed)
-    # Ties go to the first: HiGHS, then greedy, then the cart as it is.
     best, solver = min(candidates, key=lambda c: c[0].score(problem.objective))
     return Result(evaluation=best, solver=solver, status=status if use_highs else "greedy",
                   time_limit_hit=hit, solve_seconds=elapsed, highs_evaluation=highs_eval,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -187,3 +188,51 @@ def test_a_locked_line_keeps_its_offer_and_quantity():
     ev = solve(problem).evaluation
     assert ev.assignment[(1, 1)] == 1 and ev.quantities[1] == 1
     assert ev.shipments == 2
+
+
+def _big_problem(seed: int) -> Problem:
+    """30 lines over 12 suppliers with two warehouses each: more than HiGHS proves in a microsecond."""
+    import random
+
+    rng = random.Random(seed)
+    origins = {}
+    for s in range(1, 13):
+        for w in range(2):
+            first = rng.randint(8, 30) * 1000
+            origins[s * 10 + w] = Origin(key=s * 10 + w, supplier_id=s, bands=(
+                Band(2000, first), Band(8000, first + 15_000), Band(10**7, first + 60_000)))
+    offers, demands, offer_id = {}, [], 0
+    for part in range(1, 31):
+        candidates = []
+        for s in rng.sample(range(1, 13), 5):
+            offer_id += 1
+            keys = [s * 10, s * 10 + 1]
+            offers[offer_id] = OfferOption(offer_id, s, part, rng.randint(20, 60) * 1000, rng.choice([1, 1, 2]),
+                                           rng.choice([1, 1, 1, 2, 4]), rng.randint(1, 8) * 250,
+                                           {k: rng.choice([0, 5, 10, 20]) for k in keys},
+                                           {k: rng.randint(2, 7) for k in keys})
+            candidates.append(offer_id)
+        current = offers[candidates[0]]
+        quantity = offer_quantity(needed=rng.randint(1, 4), min_qty=current.min_qty, pack_size=current.pack_size)
+        demands.append(Demand(key=part, part_id=part, quantity=quantity, candidates=tuple(candidates),
+                              current_offer=candidates[0]))
+    return Problem(demands=demands, offers=offers, origins=origins)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_on_the_time_limit_the_incumbent_only_if_better_else_greedy(seed):
+    problem = _big_problem(seed)
+    result = solve(problem, time_limit=1e-6)
+    assert result.time_limit_hit and result.status == "time_limit"
+    greedy_eval = result.greedy_evaluation
+    assert greedy_eval is not None
+    if result.solver == "highs":
+        assert result.evaluation.total < greedy_eval.total
+    else:
+        assert result.solver in ("greedy", "as_is")
+        assert result.evaluation.total <= greedy_eval.total
+    _check_rules(problem, result.evaluation)
+    # With time, HiGHS proves an optimum at least as good.
+    full = solve(problem, time_limit=10)
+    assert full.solver == "highs" and full.status == "optimal" and not full.time_limit_hit
+    assert full.evaluation.total <= result.evaluation.total

@@ -92,3 +92,21 @@ def test_every_optimiser_string_has_an_indonesian_translation():
     missing = [f"{where}: {msgid!r}" for context, msgid, where in sorted(found, key=lambda m: (m[2], m[1]))
                if (entry := catalog.get(msgid, context=context)) is None or entry.fuzzy or not entry.string]
     assert not missing, "\n".join(missing)
+
+
+def test_substitutes_only_when_the_box_is_ticked_and_marked_on_the_page(client, buyer):
+    from tests.catalog.factories import CrossReferenceFactory, PartFactory
+
+    wh = WarehouseFactory()
+    wanted, _ = offer_in_stock(price=90_000, on_hand=5)
+    other_part = PartFactory(weight_g=500)
+    CrossReferenceFactory(part=other_part, brand_name=wanted.part.brand.name, number=wanted.part.number)
+    substitute = OfferFactory(supplier=wh.supplier, part=other_part, price=60_000)
+    StockFactory(offer=substitute, warehouse=wh, on_hand=5)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=wanted.pk, quantity=1)
+    client.force_login(buyer.user)
+    plain = client.post(reverse("orders:cart_optimise"), {}, HTTP_HX_REQUEST="true").content.decode()
+    assert "optimise-apply" not in plain and "Pengganti" not in plain and "Substitute" not in plain
+    allowed = client.post(reverse("orders:cart_optimise"), {"allow_substitutes": "1"}, HTTP_HX_REQUEST="true",
+                          HTTP_ACCEPT_LANGUAGE="id").content.decode()
+    assert "Pengganti (suku cadang yang dapat dipertukarkan)" in allowed and substitute.sku in allowed

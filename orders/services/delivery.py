@@ -10,8 +10,9 @@ Where the rules come from, each from its one home:
 - the origin: the warehouse checkout would ship from (`orders.selectors.supplier_warehouse_choose`);
 - the destination: `okto88.areas.courier_area` of the workshop's default address;
 - the quotes: `logistics.services.shipping_quotes_many` (cached for SHIPPING_QUOTE_CACHE_SECONDS,
-  asked concurrently on misses, each request bounded by the courier adapter's timeout), one
-  request per distinct route: offers that share an origin area and a weight share a quote;
+  asked concurrently on misses, waited for at most PARTNER_HTTP_TIMEOUT_SECONDS in all: a late
+  route is "courier unavailable" on this page and cached for the next), one request per
+  distinct route: offers that share an origin area and a weight share a quote;
 - the arrival day: `okto88.working_hours.arrival_date` (lead time, then the courier's days;
   Sundays and Indonesian public holidays skipped).
 
@@ -33,6 +34,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from django.conf import settings
 
 from logistics import services as logistics_services
 from okto88.areas import courier_area
@@ -140,8 +143,10 @@ def offer_delivery_estimates_to(*, address: Address | None, offer_ids: Iterable[
         routes.setdefault(key, logistics_services.QuoteRoute(origin=origin, destination=destination,
                                                              weight_g=weight_g))
         route_of[offer.pk] = key
-    answers = dict(zip(routes, logistics_services.shipping_quotes_many(routes=list(routes.values())),
-                       strict=True)) if routes else {}
+    # A page waits on the courier at most one adapter timeout, however many routes it asks.
+    answers = dict(zip(routes, logistics_services.shipping_quotes_many(
+        routes=list(routes.values()), wait_seconds=settings.PARTNER_HTTP_TIMEOUT_SECONDS), strict=True)) \
+        if routes else {}
     arrivals: dict[tuple[int, int], dt.date] = {}
 
     def option(quote, lead_time_days: int) -> DeliveryOption:

@@ -163,6 +163,7 @@ class OfferDeliverySource(Protocol):
 # orders: above workshops). orders registers its answer when Django starts (OrdersConfig.ready →
 # orders.services.offer_delivery_estimates, the one function every surface calls). Nothing is
 # cached here: the estimates depend on who asks. Without a source no offer has an estimate.
+# Tests swap a source in with offer_delivery_source_using.
 _offer_delivery_source: OfferDeliverySource | None = None
 
 
@@ -175,6 +176,16 @@ def offer_delivery_source_set(source: OfferDeliverySource | None) -> OfferDelive
 
 def offer_delivery_source() -> OfferDeliverySource | None:
     return _offer_delivery_source
+
+
+@contextmanager
+def offer_delivery_source_using(source: OfferDeliverySource | None) -> Iterator[None]:
+    """`source` for the duration of the block, then the one before again."""
+    previous = offer_delivery_source_set(source)
+    try:
+        yield
+    finally:
+        offer_delivery_source_set(previous)
 
 
 def offer_deliveries(*, actor: Any, offer_ids: Iterable[int]) -> Mapping[int, Any]:

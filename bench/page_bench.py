@@ -8,8 +8,9 @@ What it does (about a minute):
    postgres://postgres@127.0.0.1:5432/okto88_pagebench) and loads the demo data with the
    project's loader (okto88.demo.demo_load_all, as `manage.py demo_load`). Never point it at a
    database you care about. It is dropped again at the end (--keep to leave it).
-2. Starts the fake courier in this process (the cart asks it for shipping quotes over HTTP,
-   as in production; the fake answers in about a millisecond) and places one order through
+2. Starts the fake courier in this process (the cart and every offer's delivery estimate ask
+   it for shipping quotes over HTTP, as in production; the fake answers in about a
+   millisecond; "part page: quotes cold" empties the quote cache before each request) and places one order through
    the service so the orders list and the order page have something to show. Workflow tasks
    go to a queue nobody consumes, deleted at the end.
 3. Logs in as the demo workshop (Django test Client, in-process, DEBUG off) and requests each
@@ -236,6 +237,9 @@ def pages_build(args) -> list[Page]:
         Page("search: words", "GET", reverse("workshops:parts"), {"q": "kampas rem depan"}),
         Page("search: number", "GET", reverse("workshops:parts"), {"q": pad_number}),
         Page("part page", "GET", reverse("orders:part", args=[pad])),
+        # Every offer's delivery asks the courier for each route not in the quote cache
+        # (orders.services.delivery): emptied before each request, every route is asked.
+        Page("part page: quotes cold", "GET", reverse("orders:part", args=[pad]), before=quote_cache_clear),
         Page("cart", "GET", reverse("orders:cart"), before=cart_fill),
         Page("cart: recompute (htmx)", "GET", reverse("orders:cart"), {"payment_method": "virtual_account"},
              before=cart_fill, htmx=True),
@@ -245,6 +249,16 @@ def pages_build(args) -> list[Page]:
         Page("notifications", "GET", reverse("orders:notifications")),
         Page("garage", "GET", reverse("workshops:garage")),
     ]
+
+
+def quote_cache_clear() -> None:
+    """Forget every cached courier quote (logistics.services keeps them under courier-rates:…)."""
+    from okto88.redis_connection import redis_client
+
+    client = redis_client()
+    keys = list(client.scan_iter(match=f"{CACHE_PREFIX}:*courier-rates:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 def shipping_choices(workshop, address) -> dict[int, tuple[str, str]]:

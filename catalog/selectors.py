@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
-from typing import NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.cache import cache
@@ -145,6 +145,56 @@ def part_best_offers(*, part_ids: Iterable[int]) -> dict[int, dict]:
     if source is None or not part_ids:
         return {}
     return source(part_ids=part_ids)
+
+
+# --- Offer delivery: the seam between the parts pages and orders -------------------------------
+
+class OfferDeliverySource(Protocol):
+    """Delivery estimates of offers to the default address of the workshop `actor` acts for:
+    {offer_id: estimate} (orders.services.OfferDelivery: quantity, cheapest, fastest,
+    delivered_price, reason). Never another workshop's address; an actor who is no workshop
+    gets estimates without figures."""
+
+    def __call__(self, *, actor: Any, offer_ids: Iterable[int]) -> Mapping[int, Any]: ...
+
+
+# Why a seam: the parts list (workshops) shows each part's best offer with its delivery cost and
+# arrival day, which need the courier's quotes and the checkout's choice of warehouse (logistics,
+# orders: above workshops). orders registers its answer when Django starts (OrdersConfig.ready →
+# orders.services.offer_delivery_estimates, the one function every surface calls). Nothing is
+# cached here: the estimates depend on who asks. Without a source no offer has an estimate.
+# Tests swap a source in with offer_delivery_source_using.
+_offer_delivery_source: OfferDeliverySource | None = None
+
+
+def offer_delivery_source_set(source: OfferDeliverySource | None) -> OfferDeliverySource | None:
+    """Register `source` (None: no source) as the reader of offer deliveries; returns the one before."""
+    global _offer_delivery_source
+    previous, _offer_delivery_source = _offer_delivery_source, source
+    return previous
+
+
+def offer_delivery_source() -> OfferDeliverySource | None:
+    return _offer_delivery_source
+
+
+@contextmanager
+def offer_delivery_source_using(source: OfferDeliverySource | None) -> Iterator[None]:
+    """`source` for the duration of the block, then the one before again."""
+    previous = offer_delivery_source_set(source)
+    try:
+        yield
+    finally:
+        offer_delivery_source_set(previous)
+
+
+def offer_deliveries(*, actor: Any, offer_ids: Iterable[int]) -> Mapping[int, Any]:
+    """{offer_id: delivery estimate} from the registered OfferDeliverySource; one call per page."""
+    offer_ids = list(offer_ids)
+    source = _offer_delivery_source
+    if source is None or not offer_ids:
+        return {}
+    return source(actor=actor, offer_ids=offer_ids)
 
 
 # --- Catalog version (for caches of search results) ----------------------------------------

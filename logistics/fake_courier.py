@@ -25,7 +25,8 @@ Test and demo controls (no API key):
   "duplicate_callbacks": n (each callback is sent n extra times), "out_of_order": bool (a
   callback is held back and sent after the next one for the same waybill)}. Each POST replaces
   all faults; `{}` clears them.
-- `GET /_state` — {"bookings": {reference: count}, "shipments": {waybill: {...}}}.
+- `GET /_state` — {"bookings": {reference: count}, "shipments": {waybill: {...}}, "calls": {endpoint:
+  count}} (every partner API request received since the server started, answered or not).
 """
 
 from __future__ import annotations
@@ -148,6 +149,7 @@ class FakeCourierApp:
         self.by_key: dict[str, str] = {}  # Idempotency-Key → waybill
         self.bookings: dict[str, int] = {}  # reference → bookings actually made
         self.held: dict[str, bytes] = {}  # waybill → callback body held back (out_of_order)
+        self.calls: dict[str, int] = {}  # partner API endpoint → requests received (tests count them)
         self.url_map = Map([
             Rule("/v1/rates", endpoint="rates", methods=["POST"]),
             Rule("/v1/shipments", endpoint="shipment_create", methods=["POST"]),
@@ -176,6 +178,7 @@ class FakeCourierApp:
         if not hmac.compare_digest(request.headers.get("X-Api-Key", ""), self.api_key):
             return _json({"error": "unauthorized", "message": "invalid api key"}, 401)
         with self.lock:
+            self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
             faults = self.faults
             fail = faults.fail_next > 0
             if fail:
@@ -289,7 +292,7 @@ class FakeCourierApp:
         with self.lock:
             return _json({"bookings": dict(self.bookings),
                           "shipments": {w: s.as_json() for w, s in self.shipments.items()},
-                          "faults": dict(self.faults.__dict__)})
+                          "faults": dict(self.faults.__dict__), "calls": dict(self.calls)})
 
     def on_advance(self, request: Request, waybill: str) -> Response:
         data = request.get_json(silent=True) or {}
@@ -391,6 +394,10 @@ class FakeCourierServer:
 
     def bookings(self, reference: str) -> int:
         return self.state()["bookings"].get(reference, 0)
+
+    def calls(self, endpoint: str = "rates") -> int:
+        """How many `endpoint` requests (rates, shipment_create, …) the server has received so far."""
+        return self.state()["calls"].get(endpoint, 0)
 
     def auto_advance(self, seconds: float) -> None:
         """Demo mode: every `seconds`, move each live shipment one step towards delivered."""

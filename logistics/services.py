@@ -19,9 +19,10 @@ import logging
 import os
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import astuple, dataclass
 from datetime import UTC
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -136,13 +137,19 @@ def shipping_quotes(*, origin: dict, destination: dict, weight_g: int) -> list[S
     return result
 
 
-def shipping_quotes_many(*, routes: Sequence[QuoteRoute]) -> list[list[ShippingQuote] | ApplicationError]:
+def shipping_quotes_many(*, routes: Sequence[QuoteRoute],
+                         wait_seconds: float | None = None) -> list[list[ShippingQuote] | ApplicationError]:
     """Rates for several routes at once (a cart with several suppliers), in the routes' order:
     per route its quotes, cheapest first, or the error the courier gave for that route, so one
     refused destination (or an incomplete address) does not hide the others' quotes.
 
     Rates are kept in the cache for SHIPPING_QUOTE_CACHE_SECONDS, so checkout charges the
-    figure the cart showed; routes not cached are asked concurrently, one thread each."""
+    figure the cart showed; routes not cached are asked concurrently, one thread each.
+
+    With `wait_seconds` the caller waits at most that long in all (a page with more routes than
+    the pool has threads would otherwise wait for several rounds of requests): a route not
+    answered by then is CourierUnavailable for this caller, and its answer, when it comes, is
+    cached for the next one."""
     by_key: dict[str, list[CourierRate] | ApplicationError] = {}
     route_of: dict[str, tuple[dict, dict, int]] = {}
     keys = []
@@ -171,7 +178,12 @@ def shipping_quotes_many(*, routes: Sequence[QuoteRoute]) -> list[list[ShippingQ
             except (CourierUnavailable, CourierRejected) as exc:
                 return exc
 
-        answers = [ask(missing[0])] if len(missing) == 1 else list(_quote_pool().map(ask, missing))
+        if wait_seconds is not None:
+            answers = _asked_within(ask, missing, seconds=wait_seconds, ttl=ttl)
+        elif len(missing) == 1:
+            answers = [ask(missing[0])]
+        else:
+            answers = list(_quote_pool().map(ask, missing))
         by_key.update(zip(missing, answers, strict=True))
         fresh = {key: [astuple(rate) for rate in answer] for key, answer in zip(missing, answers, strict=True)
                  if not isinstance(answer, ApplicationError)}
@@ -179,6 +191,30 @@ def shipping_quotes_many(*, routes: Sequence[QuoteRoute]) -> list[list[ShippingQ
             cache.set_many(fresh, timeout=ttl)
     carriers = selectors.carrier_names_active()
     return [_quotes(rates=by_key[key], carriers=carriers) for key in keys]
+
+
+def _asked_within(ask, keys: list[str], *, seconds: float, ttl: int) -> list[list[CourierRate] | ApplicationError]:
+    futures = [_quote_pool().submit(ask, key) for key in keys]
+    done, _late = wait(futures, timeout=max(seconds, 0))
+    answers: list[list[CourierRate] | ApplicationError] = []
+    for key, future in zip(keys, futures, strict=True):
+        if future in done:
+            answers.append(future.result())
+            continue
+        if ttl > 0:
+            future.add_done_callback(partial(_late_rates_keep, key=key, ttl=ttl))
+        answers.append(CourierUnavailable("The courier did not answer in time."))
+    return answers
+
+
+def _late_rates_keep(future: Future, *, key: str, ttl: int) -> None:
+    """A route's rates that came after its caller stopped waiting: kept for the next caller."""
+    try:
+        rates = future.result()
+        if not isinstance(rates, ApplicationError):
+            cache.set(key, [astuple(rate) for rate in rates], timeout=ttl)
+    except Exception:  # a pool thread: nobody would see it raised
+        logger.warning("late courier rates not cached", exc_info=True)
 
 
 def _quotes(*, rates: list[CourierRate] | ApplicationError,

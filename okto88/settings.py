@@ -476,6 +476,9 @@ SHIPPING_QUOTE_CACHE_SECONDS = env_int("SHIPPING_QUOTE_CACHE_SECONDS", 300)
 # each part it weighs (the current offer and the cheapest in stock; each adds courier quotes).
 CART_OPTIMISE_TIME_LIMIT_SECONDS = float(env_str("CART_OPTIMISE_TIME_LIMIT_SECONDS", "0.2"))
 CART_OPTIMISE_OFFERS_PER_PART = env_int("CART_OPTIMISE_OFFERS_PER_PART", 8)
+# The longest the optimiser waits for the courier's quotes in all (a cold cache, a large cart);
+# warehouses quoted later are left out of that plan and their quotes cached for the next.
+CART_OPTIMISE_QUOTE_WAIT_SECONDS = float(env_str("CART_OPTIMISE_QUOTE_WAIT_SECONDS", str(PARTNER_HTTP_TIMEOUT_SECONDS)))
 # The order workflow (orders/workflow.py): attempts per step before compensating, the first
 # retry's delay (doubling, with jitter), and how long a paid order may sit before re-driving.
 WORKFLOW_MAX_ATTEMPTS = env_int("WORKFLOW_MAX_ATTEMPTS", 6)

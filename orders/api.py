@@ -12,6 +12,12 @@ keys of clients bound to no workshop get 403 `no_workshop`. Either acts for that
 - POST /api/v1/cart/optimise/           (orders:read)  the cart optimiser's plan (nothing is saved)
 - POST /api/v1/cart/optimise/apply/     (orders:write) replace the cart's lines with a plan's
 
+A part's offers, for anybody with catalog:read, here because each carries its delivery to the
+caller's workshop (orders.services.part_offers_delivered: the courier's quotes, checkout's
+warehouse); a caller that is no workshop gets the offers with `delivery` figures null:
+
+- GET /api/v1/parts/{id}/offers/        (catalog:read) sort, arrives_by, max_delivered_price
+
 Another workshop's order answers 404, exactly like a missing one.
 
 For a supplier's ERP, with the key of an API client bound to the supplier
@@ -31,12 +37,16 @@ Another supplier's supplier order answers 404, exactly like a missing one. The e
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.models import Part
 from okto88.api.pagination import CursorPagination
 from okto88.api.problems import PROBLEM_CONTENT_TYPE
 from okto88.models import Scope
@@ -53,6 +63,7 @@ from orders.serializers import (
     OrderDetailSerializer,
     OrderListItemSerializer,
     OrderPlaceInSerializer,
+    PartOfferDeliveredOutSerializer,
     SupplierOrderAcceptInSerializer,
     SupplierOrderFilterInSerializer,
     SupplierOrderOutForSupplierSerializer,
@@ -290,6 +301,47 @@ class CartOptimiseApplyApi(APIView):
                                      lines=[(line["offer"], line["quantity"])
                                             for line in body.validated_data["lines"]])
         return Response(CartLineOutSerializer(selectors.cart_line_list(workshop=workshop), many=True).data)
+
+
+# --- A part's offers with their delivery ------------------------------------------------------
+
+_OFFER_QUERY_PARAMETERS = [
+    OpenApiParameter("sort", {"type": "string", "enum": [s.value for s in services.OfferSort],
+                              "default": services.OfferSort.RANKING.value},
+                     description="`ranking`: in stock first, then by price; `delivered_price`: lowest delivered "
+                                 "price first; `arrival`: earliest arrival (fastest service) first. Offers without "
+                                 "delivery figures come last."),
+    OpenApiParameter("arrives_by", OpenApiTypes.DATE,
+                     description="Only offers whose fastest service arrives on or before this day (Asia/Jakarta); "
+                                 "offers without delivery figures are left out"),
+    OpenApiParameter("max_delivered_price", {"type": "integer", "minimum": 1},
+                     description="Only offers delivered for at most this many rupiah (delivery.delivered_price); "
+                                 "offers without delivery figures are left out"),
+]
+
+
+class PartOfferListApi(APIView):
+    required_scopes = [Scope.CATALOG_READ]
+
+    @extend_schema(operation_id="parts_offers_list", tags=["catalog"], parameters=_OFFER_QUERY_PARAMETERS,
+                   responses={200: PartOfferDeliveredOutSerializer(many=True),
+                              400: OpenApiResponse(description="`invalid_field` (`field`: sort, arrives_by or "
+                                                               "max_delivered_price)"),
+                              404: OpenApiResponse(description="No part")},
+                   description="Every active offer of active suppliers for this part: in stock first, then by "
+                               "price. available = sum over active warehouses of on_hand − reserved. Each offer's "
+                               "`delivery`: the cost of the cheapest and of the fastest courier service to the "
+                               "default address of the caller's workshop (a member, or an API key bound to the "
+                               "workshop), the delivered price and the arrival day, for the offer's smallest "
+                               "quantity. A caller that is no workshop, a workshop without a default address, or "
+                               "a courier that does not answer: the figures are null and `reason` says why.")
+    def get(self, request, pk: int):
+        query = services.offer_query_parse(request.query_params)
+        if not Part.objects.filter(pk=pk).exists():
+            raise Http404
+        rows = services.part_offers_delivered(actor=request.user, part_id=pk, query=query)
+        return Response(PartOfferDeliveredOutSerializer(
+            [{**asdict(row.offer), "delivery": row.delivery} for row in rows], many=True).data)
 
 
 # --- Supplier orders, for the supplier's ERP ----------------------------------------------------

@@ -9,7 +9,7 @@ The model (one mixed-integer program, solved by HiGHS under a time limit):
   offers of that part and, when the workshop allows it, of interchangeable parts (substitutes).
   A locked demand keeps its offer and its quantity.
 - An origin is one warehouse of a supplier. Checkout ships one parcel per supplier from one
-  warehouse that can serve every line of that supplier (orders.services.checkout._choose_warehouse),
+  warehouse that can serve every line of that supplier (orders.selectors.supplier_warehouse_choose),
   so the model uses at most one origin per supplier and takes every unit of that supplier from it.
 - Quantities: an offer is bought in whole packs, at least its minimum, never more than the
   origin has available. THE QUANTITY RULE: of each offer the plan buys the smallest quantity that

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,31 @@ def offer_stock_rows(*, offer_ids: list[int]) -> dict[int, list[StockRow]]:
             warehouse_province=wh.province,
         ))
     return rows
+
+
+def supplier_warehouse_choose(*, needs: Mapping[int, int], rows: Mapping[int, list[StockRow]],
+                              destination_province: str) -> tuple[int, dict[str, str], dict[int, int]] | None:
+    """The warehouse one supplier ships `needs` ({offer id: quantity}, the supplier's offers) from:
+    an active warehouse that can serve every offer's quantity on its own; the destination's
+    province first, then the lowest id (deterministic). Returns (warehouse id, origin area,
+    offer → stock id), or None when no warehouse can serve them all.
+
+    The one rule for the origin of a shipment: checkout's plan (orders.services.checkout) and the
+    delivery estimates shown on every offer (orders.services.delivery) both call it."""
+    by_warehouse: dict[int, dict[int, StockRow]] = defaultdict(dict)
+    for offer_id in needs:
+        for row in rows.get(offer_id, []):
+            by_warehouse[row.warehouse_id][offer_id] = row
+    candidates = []
+    for warehouse_id, by_offer in by_warehouse.items():
+        if all(offer_id in by_offer and by_offer[offer_id].available >= quantity
+               for offer_id, quantity in needs.items()):
+            any_row = next(iter(by_offer.values()))
+            candidates.append((any_row.warehouse_province != destination_province, warehouse_id, any_row, by_offer))
+    if not candidates:
+        return None
+    _, warehouse_id, any_row, by_offer = min(candidates, key=lambda c: (c[0], c[1]))
+    return warehouse_id, any_row.warehouse_area, {offer_id: row.stock_id for offer_id, row in by_offer.items()}
 
 
 def offer_available(*, offer_ids: list[int]) -> dict[int, int]:
@@ -270,4 +296,5 @@ __all__ = [
     "part_offers_instead",
     "supplier_order_get",
     "supplier_order_list",
+    "supplier_warehouse_choose",
 ]

@@ -13,6 +13,7 @@ from okto88.api.validators import NOT_BLANK_TEXT
 from okto88.bounds import BIGINT_MAX, INTEGER_MAX
 from orders.models import SupplierOrderStatus
 from payments.models import PaymentMethod
+from suppliers.serializers import PartOfferOutSerializer
 
 
 class ShippingChoiceInSerializer(serializers.Serializer):
@@ -203,6 +204,11 @@ class CartPlanOutSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="HiGHS's: optimal, time_limit or infeasible")
     time_limit_hit = serializers.BooleanField()
     solve_ms = serializers.FloatField()
+    notes = serializers.ListField(
+        child=serializers.ChoiceField(choices=["as_is_cheaper_at_checkout", "quotes_incomplete"]),
+        help_text="as_is_cheaper_at_checkout: checkout's warehouses made the plan dearer, so the plan is the cart "
+                  "as it is; quotes_incomplete: the courier did not quote some warehouses in time and they were "
+                  "left out (their quotes are cached: optimise again for a fuller plan)")
 
 
 class CartPlanLineInSerializer(serializers.Serializer):
@@ -356,3 +362,32 @@ class SupplierOrderReadyInSerializer(serializers.Serializer):
                                             help_text="Parcels handed to the courier (default: as it is)")
     weight_g = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False,
                                         help_text="Total weight in grams (default: the ordered parts' weight)")
+
+
+# --- A part's offers with their delivery (orders.services.part_offers_delivered) ----------------
+
+class DeliveryOptionOutSerializer(serializers.Serializer):
+    carrier_code = serializers.CharField()
+    carrier_name = serializers.CharField()
+    service_level = serializers.CharField()
+    cost = serializers.IntegerField(help_text="Integer rupiah, for the delivery's `quantity`")
+    eta_days = serializers.IntegerField(help_text="The courier's working days")
+    arrives_on = serializers.DateField(help_text="Asia/Jakarta: the offer's lead time, then eta_days, in working "
+                                                 "days (Sundays and Indonesian public holidays skipped)")
+
+
+class OfferDeliveryOutSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(help_text="The units the figures are for: the minimum order rounded up to "
+                                                  "the pack size (1 for most offers)")
+    quantity_is_minimum = serializers.BooleanField(help_text="true: the minimum order; false: one unit")
+    delivered_price = serializers.IntegerField(allow_null=True, help_text="price × quantity + the cheapest "
+                                                                          "service's cost; null without figures")
+    cheapest = DeliveryOptionOutSerializer(allow_null=True, help_text="The cheapest service; null without figures")
+    fastest = DeliveryOptionOutSerializer(allow_null=True, help_text="The earliest-arriving service")
+    reason = serializers.CharField(help_text="Why there are no figures, empty when there are: not_a_workshop, "
+                                             "no_default_address, not_in_stock, no_service, courier_unavailable, "
+                                             "courier_circuit_open, courier_rejected, invalid_shipment_request")
+
+
+class PartOfferDeliveredOutSerializer(PartOfferOutSerializer):
+    delivery = OfferDeliveryOutSerializer(help_text="To the default address of the caller's workshop")

@@ -42,7 +42,7 @@ from logistics.errors import CourierUnavailable
 from logistics.models import ShipmentStatus
 from logistics.selectors import tracking_for_shipment
 from okto88.client_traffic import flow_cart_changed, flow_order_placed
-from okto88.errors import ApplicationError, InvalidQuantity, error_message
+from okto88.errors import ApplicationError, InvalidField, InvalidQuantity, error_message
 from orders import documents, selectors, services
 from orders.errors import (
     CartChanged,
@@ -76,7 +76,6 @@ from orders.timeline import (
 )
 from payments.errors import GatewayRejected, GatewayUnavailable
 from payments.models import PaymentMethod
-from suppliers.selectors import part_offers
 from workshops.errors import AddressNotFound, NoWorkshop
 from workshops.selectors import address_default, address_get, address_list, workshop_for_actor
 
@@ -89,6 +88,17 @@ LIVE_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.IN_FULFILMENT, OrderSta
 JAKARTA = ZoneInfo("Asia/Jakarta")
 # A form's CSRF token is masked afresh on every render: left out of the page's fingerprint.
 _CSRF_VALUE = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+
+# The part page's offer sorts (orders.services.OfferSort), as the menu names them.
+OFFER_SORTS = [
+    (services.OfferSort.RANKING.value, gettext_lazy("In stock, then price")),
+    (services.OfferSort.DELIVERED_PRICE.value, gettext_lazy("Delivered price")),
+    (services.OfferSort.ARRIVAL.value, gettext_lazy("Arrival date")),
+]
+# A sort or filter of the part page's offers that is not valid: said, then left out.
+OFFER_QUERY_WORDING = {
+    InvalidField: gettext_lazy("That sort or filter is not valid (%(field)s); all offers are shown."),
+}
 
 # How the browser words some errors for a buyer; every other error shows its own title or detail.
 ERROR_WORDING = {
@@ -205,9 +215,18 @@ def part_detail(request, part_id: int):
     if part is None:
         raise Http404
     fitments = part.fitment_rows
+    # Offers with their delivery to the workshop's default address, sorted and filtered as asked
+    # (orders.services.delivery); a parameter that is not valid is said, and ignored.
+    try:
+        query = services.offer_query_parse(request.GET)
+    except ApplicationError as exc:
+        messages.error(request, error_message(exc, wording=OFFER_QUERY_WORDING))
+        query = services.OfferQuery()
     return render(request, "orders/part_detail.html", {
         "part": part,
-        "offers": part_offers(part_id=part.pk),
+        "offers": services.part_offers_delivered(actor=request.user, part_id=part.pk, query=query),
+        "query": query,
+        "offer_sorts": OFFER_SORTS,
         "fitments": fitments[:FITMENT_SHOWN],
         "fitment_count": catalog_selectors.part_fitment_count(part=part) if len(fitments) >= FITMENT_SHOWN
         else len(fitments),

@@ -1,9 +1,10 @@
 """Supplier API for partners (a supplier's ERP with an API key bound to the supplier through
-SupplierApiClient, or a logged-in supplier member) and the offers read side for workshops.
+SupplierApiClient, or a logged-in supplier member). A part's offers for workshops,
+GET /api/v1/parts/{id}/offers/, are served by orders/api.py: each carries its delivery to the
+caller's workshop, which needs logistics and orders.
 
 - PUT /api/v1/suppliers/me/stock/  (stock:write) set on-hand counts, ≤ 10,000 rows, all or nothing
 - GET /api/v1/suppliers/me/offers/ (stock:write) the caller's offers with stock per warehouse
-- GET /api/v1/parts/{id}/offers/   (catalog:read) a part's buyable offers, for workshops
 
 "me" is the caller's supplier: a caller bound to none (an operator too: operators act for
 the platform, not for a supplier) gets 403 `no_supplier`. The offers list requires
@@ -12,13 +13,11 @@ stock:write rather than catalog:read because it is the supplier's own commercial
 
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.models import Part
 from okto88.api.pagination import CursorPagination
 from okto88.models import Scope
 from suppliers import selectors, services
@@ -26,7 +25,6 @@ from suppliers.errors import NoSupplier
 from suppliers.models import Offer, Supplier
 from suppliers.serializers import (
     OfferOutSerializer,
-    PartOfferOutSerializer,
     StockBulkSetInSerializer,
     StockBulkSetOutSerializer,
 )
@@ -95,17 +93,3 @@ class SupplierOfferListApi(generics.ListAPIView):
                               403: OpenApiResponse(description="`no_supplier`")})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
-
-
-class PartOfferListApi(APIView):
-    required_scopes = [Scope.CATALOG_READ]
-
-    @extend_schema(operation_id="parts_offers_list", tags=["catalog"],
-                   responses={200: PartOfferOutSerializer(many=True), 404: OpenApiResponse(description="No part")},
-                   description="Every active offer of active suppliers for this part: in stock first, then by "
-                               "price. available = sum over active warehouses of on_hand − reserved.")
-    def get(self, request, pk: int):
-        if not Part.objects.filter(pk=pk).exists():
-            raise Http404
-        offers = selectors.part_offers(part_id=pk)
-        return Response(PartOfferOutSerializer(offers, many=True).data)

@@ -5,7 +5,8 @@ The chosen variant lives in the session (SESSION_VARIANT_KEY) so it stays select
 member browses. The parts list is catalog.selectors.part_search, as the catalog API's: it
 decides number or words, filters, counts and sorts; this page renders it. Offers come from
 suppliers, which sit beside workshops in the app layers, so the best offer per row is read
-through the catalog's best-offer seam (one call per page). Cart, part page and orders need
+through the catalog's best-offer seam (one call per page), and its delivery cost and arrival
+day (orders' estimates) through the catalog's offer-delivery seam. Cart, part page and orders need
 orders and live in orders/views.py.
 """
 
@@ -185,7 +186,7 @@ def parts(request):
         "q": q, "sel_category": category_id, "sel_brand": brand_id, "sel_position": position, "sort": sort,
         "sort_choices": [("", _("Relevance")), ("price", _("Lowest price")),
                          ("available", _("Most in stock")), ("lead_time", _("Fastest delivery"))],
-        "number_matches": None, "page": None, "facets": None, "positions": [], "offers": {},
+        "number_matches": None, "page": None, "facets": None, "positions": [], "offers": {}, "deliveries": {},
     }
     if not variant:
         context.update(_selector_context(make_id=_int_or_none(request.GET.get("make")),
@@ -199,11 +200,21 @@ def parts(request):
     if search.kind == catalog_selectors.SearchKind.NUMBER:
         context["number_matches"] = search.number_matches
         context["offers"] = search.best_offers(part_ids=[m.part.pk for m in search.number_matches])
+        context["deliveries"] = _best_offer_deliveries(request, context["offers"])
         return render(request, "workshops/parts.html", context)
     page = Paginator(search.parts, PAGE_SIZE).get_page(request.GET.get("page"))
     context.update(page=page, offers=search.best_offers(part_ids=[p.pk for p in page.object_list]),
                    sort_truncated=search.sort_truncated, facets=search.facets, positions=search.positions)
+    context["deliveries"] = _best_offer_deliveries(request, context["offers"])
     return render(request, "workshops/parts.html", context)
+
+
+def _best_offer_deliveries(request, offers: dict[int, dict]) -> dict[int, object]:
+    """{part_id: its best offer's delivery to the workshop's default address}, one call per page
+    through the catalog's seam (the estimates are orders' own: orders.services.offer_delivery_estimates)."""
+    by_offer = catalog_selectors.offer_deliveries(actor=request.user,
+                                                  offer_ids=[offer["offer_id"] for offer in offers.values()])
+    return {part_id: by_offer.get(offer["offer_id"]) for part_id, offer in offers.items()}
 
 
 # --- Garage ---------------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 - checkout: the checkout plan (warehouse per supplier, shipping quotes) and the preview;
 - optimise: the cart optimiser (`cart_optimise`, `cart_optimise_apply`; the model is
   orders/cart_optimiser.py, docs/cart-optimiser.md);
+- delivery: the delivery cost and arrival day of every offer to the workshop's default address
+  (part page, parts list, part offers API), and a part's offers sorted and filtered by them;
 - placement: `order_place` and its three phases (the why is in that module's docstring);
 - api_clients: a partner API client's binding to one supplier or one workshop;
 - fulfilment: a paid order's supplier orders, each on its own: the supplier's answer (accept,
@@ -27,6 +29,17 @@ from orders.services.api_clients import (
 )
 from orders.services.cart import cart_line_add, cart_line_lock_set, cart_line_remove, cart_line_update
 from orders.services.checkout import cart_checkout_preview
+from orders.services.delivery import (
+    DeliveryOption,
+    OfferDelivery,
+    OfferQuery,
+    OfferSort,
+    PartOfferDelivered,
+    offer_delivery_estimates,
+    offer_delivery_estimates_to,
+    offer_query_parse,
+    part_offers_delivered,
+)
 from orders.services.fulfilment import (
     LineRejection,
     order_follow_supplier_orders,
@@ -70,7 +83,12 @@ __all__ = [
     "SUPPLIER_ORDER_STEPS",
     "WORKFLOW_STEPS",
     "CartPlan",
+    "DeliveryOption",
     "LineRejection",
+    "OfferDelivery",
+    "OfferQuery",
+    "OfferSort",
+    "PartOfferDelivered",
     "api_client_acts_for_partner",
     "api_client_bind",
     "api_client_scopes_check",
@@ -82,6 +100,9 @@ __all__ = [
     "cart_line_update",
     "cart_optimise",
     "cart_optimise_apply",
+    "offer_delivery_estimates",
+    "offer_delivery_estimates_to",
+    "offer_query_parse",
     "order_cancel",
     "order_close_unpaid",
     "order_expire",
@@ -91,6 +112,7 @@ __all__ = [
     "order_payment_start",
     "order_place",
     "order_totals",
+    "part_offers_delivered",
     "payment_return_backoff_seconds",
     "supplier_order_accept",
     "supplier_order_answer",

@@ -4,7 +4,6 @@ warehouse per supplier, shipping quotes and the chosen quote, the totals; and th
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,25 +98,6 @@ class CheckoutPreview:
         return bool(self.changed_lines)
 
 
-def _choose_warehouse(*, lines: list[PlanLine], rows: dict[int, list[selectors.StockRow]],
-                      destination_province: str) -> tuple[int, dict[str, str], dict[int, int]] | None:
-    """One active warehouse of the supplier that can serve every line; the destination's province
-    first, then the lowest id (deterministic). Returns (warehouse id, origin area, offer → stock id)."""
-    by_warehouse: dict[int, dict[int, selectors.StockRow]] = defaultdict(dict)
-    for line in lines:
-        for row in rows.get(line.offer_id, []):
-            by_warehouse[row.warehouse_id][line.offer_id] = row
-    candidates = []
-    for warehouse_id, by_offer in by_warehouse.items():
-        if all(line.offer_id in by_offer and by_offer[line.offer_id].available >= line.quantity for line in lines):
-            any_row = next(iter(by_offer.values()))
-            candidates.append((any_row.warehouse_province != destination_province, warehouse_id, any_row, by_offer))
-    if not candidates:
-        return None
-    _, warehouse_id, any_row, by_offer = min(candidates, key=lambda c: (c[0], c[1]))
-    return warehouse_id, any_row.warehouse_area, {offer_id: row.stock_id for offer_id, row in by_offer.items()}
-
-
 # The checkout plan's one read: the cart's lines with their offer, supplier and part, and each
 # offer's stock rows in active warehouses (pk order) with the warehouse's area. With `take` the
 # lines are deleted as they are read (order_place, under the cart's lock: the transaction that
@@ -188,7 +168,9 @@ def _plan_groups(*, plan_lines: list[PlanLine], supplier_names: dict[int, str],
         group.lines.append(line)
     served = []
     for group in groups.values():
-        chosen = _choose_warehouse(lines=group.lines, rows=rows, destination_province=address.province)
+        chosen = selectors.supplier_warehouse_choose(
+            needs={line.offer_id: line.quantity for line in group.lines}, rows=rows,
+            destination_province=address.province)
         if chosen is None:
             continue
         group.warehouse_id, group.origin, stock_by_offer = chosen

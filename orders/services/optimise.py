@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
 from logistics import services as logistics_services
+from logistics.errors import CourierUnavailable
 from okto88.areas import courier_area
 from okto88.errors import ApplicationError
 from okto88.working_hours import JAKARTA, arrival_date
@@ -135,6 +136,11 @@ class CartPlan:
         return bool(self.changes)
 
 
+# Why a plan may not be the whole story (CartPlan.notes, the API's `notes`):
+AS_IS_CHEAPER_AT_CHECKOUT = "as_is_cheaper_at_checkout"  # checkout's warehouses made the plan dearer: it is the cart
+QUOTES_INCOMPLETE = "quotes_incomplete"  # the courier did not quote some warehouses in time: they were left out
+
+
 @dataclass
 class _Read:
     """What the optimiser reads of the cart and the offers."""
@@ -186,9 +192,10 @@ def _band_weights(max_weight_g: int) -> list[int]:
 
 
 def _problem(*, read: _Read, address: Address, objective: str, latest_arrival: dt.date | None,
-             now: dt.datetime) -> tuple[model.Problem, dict[int, dict[int, dt.date]]]:
+             now: dt.datetime) -> tuple[model.Problem, dict[int, dict[int, dt.date]], int]:
     """The model of the cart: demands, offers with stock and arrival per warehouse, origins with
-    weight bands from the courier's quotes. Raises CartOptimiseNoStock for lines nothing can serve."""
+    weight bands from the courier's quotes; and how many warehouses the courier did not quote in
+    time (left out). Raises CartOptimiseNoStock for lines nothing can serve."""
     per_part = settings.CART_OPTIMISE_OFFERS_PER_PART
     demands, no_stock = [], []
     for line in read.lines:
@@ -230,13 +237,20 @@ def _problem(*, read: _Read, address: Address, objective: str, latest_arrival: d
             routes.append(logistics_services.QuoteRoute(origin=areas[warehouse_id], destination=destination,
                                                         weight_g=weight))
             route_of.append((warehouse_id, weight))
-    answers = logistics_services.shipping_quotes_many(routes=routes) if routes else []
+    # Waits at most CART_OPTIMISE_QUOTE_WAIT_SECONDS in all: on a cold cache a large cart asks for
+    # hundreds of quotes, and a slow courier must not hold the page; the late ones are cached for
+    # the next try, and the plan says it left warehouses out (QUOTES_INCOMPLETE).
+    answers = logistics_services.shipping_quotes_many(
+        routes=routes, wait_seconds=settings.CART_OPTIMISE_QUOTE_WAIT_SECONDS) if routes else []
     bands: dict[int, list[model.Band]] = defaultdict(list)
     eta: dict[int, int] = {}
     refused: set[int] = set()
+    unanswered: set[int] = set()
     for (warehouse_id, weight), answer in zip(route_of, answers, strict=True):
         if isinstance(answer, ApplicationError) or not answer:
             refused.add(warehouse_id)  # no quote: checkout could not ship from it, so neither can a plan
+            if isinstance(answer, CourierUnavailable):
+                unanswered.add(warehouse_id)
             continue
         cheapest = answer[0]  # checkout's default choice: the cheapest, then the quickest
         bands[warehouse_id].append(model.Band(max_weight_g=weight, cost=cheapest.cost))
@@ -273,7 +287,7 @@ def _problem(*, read: _Read, address: Address, objective: str, latest_arrival: d
             stock=stock, arrival=arrival)
     problem = model.Problem(demands=demands, offers=offers, origins=origins, objective=objective,
                             latest_arrival=None if latest_arrival is None else (latest_arrival - today).days)
-    return problem, arrival_dates
+    return problem, arrival_dates, len(unanswered)
 
 
 def _exact_totals(*, lines: list[PlannedLine], read: _Read, address: Address) -> tuple[OrderTotals, bool, int]:
@@ -352,7 +366,7 @@ def cart_optimise(*, workshop: Workshop, address: Address | None = None, objecti
     now = now or timezone.now()
     read = _read(workshop=workshop, allow_substitutes=allow_substitutes)
     fingerprint = cart_fingerprint((line.pk, line.offer_id, line.quantity, line.locked) for line in read.lines)
-    problem, arrival_dates = _problem(read=read, address=address, objective=objective,
+    problem, arrival_dates, unquoted = _problem(read=read, address=address, objective=objective,
                                       latest_arrival=latest_arrival, now=now)
     result = model.solve(problem, time_limit=settings.CART_OPTIMISE_TIME_LIMIT_SECONDS if time_limit is None
                          else time_limit)
@@ -363,7 +377,7 @@ def cart_optimise(*, workshop: Workshop, address: Address | None = None, objecti
     as_is_ok = _as_is_ok(preview)
     lines = _planned_lines(problem=problem, evaluation=evaluation, read=read)
     totals, plan_ok, shipments = _exact_totals(lines=lines, read=read, address=address)
-    notes = []
+    notes = [QUOTES_INCOMPLETE] if unquoted else []
     substitutes = {d.key: d.substitutes for d in problem.demands}
     as_is_assignment = model.as_is_assignment(problem)
     as_is_eval = model.evaluate(problem, as_is_assignment) if as_is_assignment else None
@@ -371,7 +385,7 @@ def cart_optimise(*, workshop: Workshop, address: Address | None = None, objecti
             not plan_ok or totals.grand_total > preview.totals.grand_total):
         # Checkout chose other warehouses than the model (it prefers the destination's province):
         # the cart as it is turned out cheaper, so the plan is the cart as it is.
-        notes.append("as_is_cheaper_at_checkout")
+        notes.append(AS_IS_CHEAPER_AT_CHECKOUT)
         evaluation = as_is_eval
         lines = _planned_lines(problem=problem, evaluation=evaluation, read=read)
         totals, plan_ok, shipments = _exact_totals(lines=lines, read=read, address=address)

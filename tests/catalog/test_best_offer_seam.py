@@ -1,4 +1,5 @@
-"""The seam through which the catalog reads best offers without importing suppliers."""
+"""The seams through which the catalog reads best offers without importing suppliers, and the parts
+list reads offer deliveries without importing orders."""
 
 from __future__ import annotations
 
@@ -21,3 +22,22 @@ def test_a_swapped_source_answers_inside_the_block_only():
     with selectors.best_offer_source_using(None):
         assert selectors.part_best_offers(part_ids=[3]) == {}
     assert selectors.best_offer_source() is supplier_selectors.part_best_offers
+
+
+def test_orders_register_the_offer_delivery_estimates_and_without_a_source_there_are_none():
+    from orders import services as order_services
+
+    assert selectors.offer_delivery_source() is order_services.offer_delivery_estimates
+    seen = []
+
+    def source(*, actor, offer_ids):
+        seen.append((actor, list(offer_ids)))
+        return {pk: f"estimate {pk}" for pk in offer_ids}
+
+    with selectors.offer_delivery_source_using(source):
+        assert selectors.offer_deliveries(actor="someone", offer_ids=[5]) == {5: "estimate 5"}
+        assert selectors.offer_deliveries(actor="someone", offer_ids=[]) == {}
+    assert seen == [("someone", [5])]  # one call per page, none for no offers
+    with selectors.offer_delivery_source_using(None):
+        assert selectors.offer_deliveries(actor="someone", offer_ids=[5]) == {}
+    assert selectors.offer_delivery_source() is order_services.offer_delivery_estimates

@@ -33,6 +33,8 @@ def test_optimise_see_the_saving_apply_and_the_cart_shows_the_new_lines(new_page
     page.wait_for_url(f"{live_server.url}/")
     page.goto(f"{live_server.url}/bengkel/cart/")
     assert page.get_by_role("heading", name="PT Maju Motor").is_visible()
+    page.get_by_test_id("optimise-link").click()  # the panel sits below checkout: the top of the page links to it
+    page.wait_for_url(f"{live_server.url}/bengkel/cart/#optimise")
     page.get_by_test_id("optimise-submit").click()
     saving = page.get_by_test_id("optimise-saving")
     saving.wait_for()

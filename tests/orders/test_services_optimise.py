@@ -5,6 +5,7 @@ in one transaction (or not at all)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from django.db.models import F
@@ -160,6 +161,32 @@ def test_a_supplier_the_courier_cannot_quote_is_left_out(buyer, two_suppliers, f
             services.cart_optimise(workshop=buyer.workshop)
     finally:
         fake_courier.set_faults()
+
+
+def test_a_slow_courier_holds_the_plan_at_most_the_quote_wait_and_the_plan_says_so(
+        settings, buyer, two_suppliers, fake_courier):
+    p1_a, _p1_b, p2_b = two_suppliers
+    services.cart_optimise(workshop=buyer.workshop)  # A's and B's quotes are now cached
+    # Supplier C, new, sells part 1 cheapest: its warehouse, in Bekasi, has never been quoted.
+    c_wh = WarehouseFactory(province="Jawa Barat", city="Kota Bekasi", district="Bekasi Selatan",
+                            postal_code="17148", region_code="32.75.04")
+    p1_c = OfferFactory(supplier=c_wh.supplier, part=p1_a.part, price=60_000)
+    StockFactory(offer=p1_c, warehouse=c_wh, on_hand=10)
+    settings.CART_OPTIMISE_QUOTE_WAIT_SECONDS = 0.3
+    fake_courier.set_faults(latency_ms=900)
+    started = time.monotonic()
+    partial = services.cart_optimise(workshop=buyer.workshop)
+    waited = time.monotonic() - started
+    fake_courier.set_faults()
+    assert waited < 0.9  # not the courier's 0.9 s per quote
+    assert partial.notes == ["quotes_incomplete"]
+    assert p1_c.pk not in {line.offer_id for line in partial.lines}  # C was not quoted in time: left out
+
+    time.sleep(1.2)  # C's late answers arrive and are cached
+    full = services.cart_optimise(workshop=buyer.workshop)
+    assert full.notes == []
+    assert {(line.offer_id, line.quantity) for line in full.lines} >= {(p1_c.pk, 2)}
+    assert p2_b.pk in {line.offer_id for line in full.lines}
 
 
 def test_another_workshops_plan_cannot_touch_this_cart(buyer, two_suppliers):

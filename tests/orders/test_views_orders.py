@@ -63,7 +63,7 @@ def test_the_part_page_shows_every_offer_and_adds_to_the_cart_with_htmx(member_c
     html = page.content.decode()
     assert "PT Sinar Jaya Parts" in html and "PT Maju Motor" in html
     assert "Rp 185.000" in html and "Rp 172.500" in html and "Avanza" in html
-    offer = page.context["offers"][0]
+    offer = page.context["offers"][0].offer
     response = member_client.post(reverse("orders:cart_add"), {"offer": offer.offer_id, "quantity": 2},
                                   HTTP_HX_REQUEST="true")
     assert response["HX-Trigger"] == "cart-changed"

@@ -873,7 +873,19 @@ def _fits_marked(*, matches: list[PartMatch], variant_id: int) -> list[PartMatch
 # The most interchangeable parts a part page lists (a popular OE number has a few dozen).
 INTERCHANGEABLE_LIMIT = 50
 _INTERCHANGE_KINDS = frozenset({MatchKind.EXACT, MatchKind.INTERCHANGEABLE})
+# What may stand in for a part in a buyer's cart: what interchanges with it, and the newer parts
+# that replace it (never the older ones it replaced).
+_SUBSTITUTE_KINDS = _INTERCHANGE_KINDS | {MatchKind.SUPERSEDES}
 _INTERCHANGE_LOOKUP_CEILING = 1000
+
+
+def _related_parts(*, part: Part, kinds: frozenset[MatchKind], limit: int) -> NumberLookup:
+    # The lookup's statement reads every match whatever its limit (it only cuts the list), so
+    # it is asked for all of them up to a ceiling, and the cut is made after the filter.
+    lookup = part_lookup_by_number(number=part.number_key, limit=_INTERCHANGE_LOOKUP_CEILING)
+    matches = [m for m in lookup.matches if m.part.pk != part.pk and m.kind in kinds]
+    return NumberLookup(number=part.number, number_key=part.number_key, matches=matches[:limit],
+                        truncated=lookup.truncated or len(matches) > limit)
 
 
 def part_interchangeable(*, part: Part, limit: int = INTERCHANGEABLE_LIMIT) -> NumberLookup:
@@ -881,12 +893,14 @@ def part_interchangeable(*, part: Part, limit: int = INTERCHANGEABLE_LIMIT) -> N
     (part_lookup_by_number, so one rule: cross references both ways, through its replacements
     too), the same number of another brand and the interchangeable parts, without `part`
     itself. Its supersession chain is left to the part's own superseded_by / supersedes."""
-    # The lookup's statement reads every match whatever its limit (it only cuts the list), so
-    # it is asked for all of them up to a ceiling, and the cut is made after the filter.
-    lookup = part_lookup_by_number(number=part.number_key, limit=_INTERCHANGE_LOOKUP_CEILING)
-    matches = [m for m in lookup.matches if m.part.pk != part.pk and m.kind in _INTERCHANGE_KINDS]
-    return NumberLookup(number=part.number, number_key=part.number_key, matches=matches[:limit],
-                        truncated=lookup.truncated or len(matches) > limit)
+    return _related_parts(part=part, kinds=_INTERCHANGE_KINDS, limit=limit)
+
+
+def part_substitutes(*, part: Part, limit: int = INTERCHANGEABLE_LIMIT) -> NumberLookup:
+    """The parts a buyer may take instead of `part` (the cart optimiser, when substitutes are
+    allowed): part_interchangeable's, and the newer parts that replace it along its supersession
+    chain (MatchKind.SUPERSEDES); never the older parts it replaced."""
+    return _related_parts(part=part, kinds=_SUBSTITUTE_KINDS, limit=limit)
 
 
 # --- 3. By words ------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 shipping, the number of shipments or the arrival date), and applying that plan in one step.
 
 `cart_optimise` reads the cart (each line a demand; a locked line keeps its offer and quantity),
-the buyable offers of its parts (and of interchangeable parts when substitutes are allowed:
-catalog.selectors.part_interchangeable, cross references both ways), their stock per active
-warehouse, and for each warehouse the courier's quotes at a few parcel weights (weight bands,
-through logistics.services.shipping_quotes_many and its cache); it solves the model of
+the buyable offers of its parts (and of their substitutes when substitutes are allowed:
+catalog.selectors.part_substitutes: cross references both ways, and the parts that replace
+them), their stock per active warehouse, and for each warehouse the courier's quotes at a few
+parcel weights (weight bands, through logistics.services.shipping_quotes_many and its cache); it solves the model of
 orders/cart_optimiser.py and then prices the chosen plan exactly as checkout prices a cart
 (orders.services.checkout: one warehouse per supplier, the cheapest quote, order_totals), next to
 the cart as it is (cart_checkout_preview). A warehouse the courier gives no quote for is left
@@ -161,7 +161,7 @@ def _read(*, workshop: Workshop, allow_substitutes: bool) -> _Read:
         for line in lines:
             part = line.offer.part
             if part.pk not in substitutes_of:
-                lookup = catalog_selectors.part_interchangeable(part=part)
+                lookup = catalog_selectors.part_substitutes(part=part)
                 substitutes_of[part.pk] = {m.part.pk for m in lookup.matches} - {part.pk}
     every_part = part_ids | {p for parts in substitutes_of.values() for p in parts}
     offers = {o.pk: o for o in selectors.offers_buyable_of_parts(part_ids=sorted(every_part))}

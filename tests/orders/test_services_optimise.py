@@ -10,6 +10,7 @@ import time
 import pytest
 from django.db.models import F
 
+from catalog.models import Part
 from orders import services
 from orders.errors import (
     CartEmpty,
@@ -151,6 +152,25 @@ def test_substitutes_only_when_allowed_and_always_marked(buyer):
     (change,) = allowed.changes
     assert change.kinds == ["substitute"] and change.after[0]["substitute"] is True
     assert allowed.saving > 0
+
+
+def test_the_part_that_replaces_a_cart_part_is_a_substitute_and_the_part_it_replaced_is_not(buyer):
+    wh = WarehouseFactory()
+    wanted, _ = offer_in_stock(price=90_000, on_hand=5)
+    newer = PartFactory(weight_g=500)
+    older = PartFactory(weight_g=500)
+    # The cart's part replaced `older`, and was replaced in turn by `newer`.
+    Part.objects.filter(pk=older.pk).update(superseded_by=wanted.part)
+    Part.objects.filter(pk=wanted.part.pk).update(superseded_by=newer)
+    newer_offer = OfferFactory(supplier=wh.supplier, part=newer, price=70_000)
+    older_offer = OfferFactory(supplier=wh.supplier, part=older, price=40_000)
+    StockFactory(offer=newer_offer, warehouse=wh, on_hand=5)
+    StockFactory(offer=older_offer, warehouse=wh, on_hand=5)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=wanted.pk, quantity=1)
+
+    plan = services.cart_optimise(workshop=buyer.workshop, allow_substitutes=True)
+    assert [(pl.offer_id, pl.substitute) for pl in plan.lines] == [(newer_offer.pk, True)]
+    assert services.cart_optimise(workshop=buyer.workshop).lines[0].offer_id == wanted.pk
 
 
 def test_a_supplier_the_courier_cannot_quote_is_left_out(buyer, two_suppliers, fake_courier):

@@ -178,12 +178,14 @@ class PlannedLineOutSerializer(serializers.Serializer):
 class PlanChangeOutSerializer(serializers.Serializer):
     line = serializers.IntegerField(source="line_id")
     kinds = serializers.ListField(child=serializers.ChoiceField(
-        choices=[("moved", "moved"), ("substitute", "substitute"), ("split", "split"),
+        choices=[("moved", "moved"), ("substitute", "substitute"), ("split", "split"), ("combined", "combined"),
                  ("quantity_rounded", "quantity_rounded")]))
     part_number = serializers.CharField()
     name = serializers.CharField(source="part_name")
     before = serializers.DictField()
-    after = serializers.ListField(child=serializers.DictField())
+    after = serializers.ListField(child=serializers.DictField(), help_text=(
+        "per offer: supplier, sku, quantity (the units for this line), offer_quantity (the units bought of "
+        "the offer, other lines' and a pack's rounding included), substitute"))
 
 
 class CartPlanOutSerializer(serializers.Serializer):

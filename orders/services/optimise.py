@@ -98,15 +98,18 @@ class PlannedLine:
 @dataclass
 class PlanChange:
     """What would change for one cart line: kind is "moved" (another supplier's offer of the same
-    part), "substitute" (an interchangeable part), "split" (several offers), "quantity_rounded"
-    (more than the line's quantity: the offer's pack size or minimum forces it)."""
+    part), "substitute" (an interchangeable part), "split" (several offers), "combined" (the
+    offer also serves another line of the cart: they become one line), "quantity_rounded" (more
+    than the lines need: the offer's pack size or minimum forces it)."""
 
     line_id: int
     kinds: list[str]
     part_number: str
     part_name: str
     before: dict[str, Any]  # supplier, sku, quantity
-    after: list[dict[str, Any]]  # per offer: supplier, sku, quantity, substitute
+    # per offer: supplier, sku, quantity (the units for this line), offer_quantity (the units
+    # bought of the offer: other lines' and a pack's rounding included), substitute
+    after: list[dict[str, Any]]
 
 
 @dataclass
@@ -327,6 +330,9 @@ def _planned_lines(*, problem: model.Problem, evaluation: model.Evaluation, read
 
 
 def _changes(*, read: _Read, evaluation: model.Evaluation, substitutes: dict[int, frozenset[int]]) -> list[PlanChange]:
+    needed: dict[int, int] = defaultdict(int)  # offer → the units the plan's lines take of it
+    for (_demand, offer_id), units in evaluation.assignment.items():
+        needed[offer_id] += units
     changes = []
     for line in read.lines:
         used = {o: n for (d, o), n in evaluation.assignment.items() if d == line.pk}
@@ -339,13 +345,16 @@ def _changes(*, read: _Read, evaluation: model.Evaluation, substitutes: dict[int
             kinds.append("substitute")
         if any(o != line.offer_id and o not in substitutes.get(line.pk, ()) for o in used):
             kinds.append("moved")
-        if sum(evaluation.quantities[o] for o in used) > line.quantity:
+        if any(needed[o] > n for o, n in used.items()):
+            kinds.append("combined")  # the offer also serves another line: one cart line for both
+        if any(evaluation.quantities[o] > needed[o] for o in used):
             kinds.append("quantity_rounded")
         changes.append(PlanChange(
             line_id=line.pk, kinds=kinds, part_number=line.offer.part.number, part_name=line.offer.part.name_id,
             before={"supplier": line.offer.supplier.legal_name, "sku": line.offer.sku, "quantity": line.quantity},
             after=[{"supplier": read.offers[o].supplier.legal_name, "sku": read.offers[o].sku,
-                    "quantity": evaluation.quantities[o], "substitute": o in substitutes.get(line.pk, ())}
+                    "quantity": used[o], "offer_quantity": evaluation.quantities[o],
+                    "substitute": o in substitutes.get(line.pk, ())}
                    for o in sorted(used)]))
     return changes
 

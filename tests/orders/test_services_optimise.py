@@ -81,6 +81,24 @@ def test_the_shipments_objective_and_a_pack_that_rounds_the_quantity_up(buyer):
     assert set(change.kinds) == {"moved", "quantity_rounded"}
 
 
+def test_two_lines_of_one_part_combined_on_one_offer_say_so_and_are_not_called_rounded(buyer):
+    wh = WarehouseFactory()
+    dear_a, _ = offer_in_stock(price=120_000, on_hand=5)
+    dear_b = OfferFactory(part=dear_a.part, price=125_000)
+    StockFactory(offer=dear_b, on_hand=5)
+    cheap = OfferFactory(supplier=wh.supplier, part=dear_a.part, price=80_000)
+    StockFactory(offer=cheap, warehouse=wh, on_hand=5)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=dear_a.pk, quantity=1)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=dear_b.pk, quantity=1)
+    plan = services.cart_optimise(workshop=buyer.workshop)
+    assert [(line.offer_id, line.quantity) for line in plan.lines] == [(cheap.pk, 2)]
+    assert len(plan.changes) == 2
+    for change in plan.changes:
+        assert set(change.kinds) == {"moved", "combined"}  # not quantity_rounded: nothing bought beyond need
+        assert change.after == [{"supplier": cheap.supplier.legal_name, "sku": cheap.sku, "quantity": 1,
+                                  "offer_quantity": 2, "substitute": False}]
+
+
 def test_a_cart_whose_offers_are_out_of_stock_gets_a_clear_message(buyer):
     offer, stock = offer_in_stock(on_hand=3)
     services.cart_line_add(workshop=buyer.workshop, offer_id=offer.pk, quantity=2)

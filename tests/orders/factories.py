@@ -53,6 +53,20 @@ def offer_in_stock(*, on_hand: int = 10, price: int = 150_000, supplier: Supplie
     return offer, stock
 
 
+def two_supplier_cart(*, buyer: Buyer) -> tuple[Offer, Offer, Offer]:
+    """Part 1 in the cart from supplier A (100,000, 2 units); supplier B sells it for 98,000 and
+    ships part 2 (in the cart, 50,000) anyway: one parcel instead of two is cheaper. The cart
+    optimiser's tests start here. Returns (part 1 from A, part 1 from B, part 2 from B)."""
+    a_wh, b_wh = WarehouseFactory(), WarehouseFactory()
+    p1_a, _ = offer_in_stock(price=100_000, warehouse=a_wh, on_hand=10)
+    p1_b = OfferFactory(supplier=b_wh.supplier, part=p1_a.part, price=98_000)
+    StockFactory(offer=p1_b, warehouse=b_wh, on_hand=10)
+    p2_b, _ = offer_in_stock(price=50_000, warehouse=b_wh, on_hand=10)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=p1_a.pk, quantity=2)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=p2_b.pk, quantity=1)
+    return p1_a, p1_b, p2_b
+
+
 def cheapest_shipping(*, buyer: Buyer) -> dict[int, tuple[str, str]]:
     preview = services.cart_checkout_preview(workshop=buyer.workshop, address=buyer.address)
     return {g.supplier_id: (g.choice.carrier_code, g.choice.service_level) for g in preview.groups}

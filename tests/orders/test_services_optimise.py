@@ -23,7 +23,7 @@ from orders.errors import (
 from orders.models import CartLine
 from suppliers.models import Stock
 from tests.catalog.factories import CrossReferenceFactory, PartFactory
-from tests.orders.factories import buyer_make, offer_in_stock
+from tests.orders.factories import buyer_make, offer_in_stock, two_supplier_cart
 from tests.suppliers.factories import OfferFactory, StockFactory, WarehouseFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,16 +35,8 @@ def cart_rows(workshop):
 
 @pytest.fixture
 def two_suppliers(buyer):
-    """Part 1 in the cart from supplier A (100,000); supplier B sells it for 98,000 and ships part 2
-    anyway: one parcel instead of two is cheaper."""
-    a_wh, b_wh = WarehouseFactory(), WarehouseFactory()
-    p1_a, _ = offer_in_stock(price=100_000, warehouse=a_wh, on_hand=10)
-    p1_b = OfferFactory(supplier=b_wh.supplier, part=p1_a.part, price=98_000)
-    StockFactory(offer=p1_b, warehouse=b_wh, on_hand=10)
-    p2_b, _ = offer_in_stock(price=50_000, warehouse=b_wh, on_hand=10)
-    services.cart_line_add(workshop=buyer.workshop, offer_id=p1_a.pk, quantity=2)
-    services.cart_line_add(workshop=buyer.workshop, offer_id=p2_b.pk, quantity=1)
-    return p1_a, p1_b, p2_b
+    """tests.orders.factories.two_supplier_cart: moving part 1 to B saves a parcel."""
+    return two_supplier_cart(buyer=buyer)
 
 
 def test_a_line_moves_to_the_supplier_already_shipping_and_the_saving_is_checkouts(buyer, two_suppliers):

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from orders import services
 from orders.models import CartLine
-from tests.orders.factories import buyer_make, offer_in_stock
+from tests.orders.factories import buyer_make, offer_in_stock, two_supplier_cart
 from tests.suppliers.factories import OfferFactory, StockFactory, WarehouseFactory
 
 pytestmark = pytest.mark.django_db
@@ -16,14 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def cart(buyer):
-    a_wh, b_wh = WarehouseFactory(), WarehouseFactory()
-    p1_a, _ = offer_in_stock(price=100_000, warehouse=a_wh, on_hand=10)
-    p1_b = OfferFactory(supplier=b_wh.supplier, part=p1_a.part, price=98_000)
-    StockFactory(offer=p1_b, warehouse=b_wh, on_hand=10)
-    p2_b, _ = offer_in_stock(price=50_000, warehouse=b_wh, on_hand=10)
-    services.cart_line_add(workshop=buyer.workshop, offer_id=p1_a.pk, quantity=2)
-    services.cart_line_add(workshop=buyer.workshop, offer_id=p2_b.pk, quantity=1)
-    return p1_a, p1_b, p2_b
+    return two_supplier_cart(buyer=buyer)
 
 
 def test_optimise_shows_the_saving_and_apply_replaces_the_lines(client, buyer, cart):

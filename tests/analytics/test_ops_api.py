@@ -13,12 +13,12 @@ from orders import services
 from orders.errors import ScopeNotForPartner
 from tests.orders.factories import buyer_make, carriers_ensure, offer_in_stock, place
 from tests.platform.factories import ApiClientFactory, OperatorFactory, issue_api_key
+from tests.problems import assert_problem
 from tests.suppliers.factories import SupplierApiClientFactory, SupplierFactory, SupplierMemberFactory
 from tests.workshops.factories import WorkshopFactory, WorkshopMemberFactory
 from workshops.services import workshop_api_client_bind
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 OPS_PATHS = [*[f"/api/v1/ops/{section.slug}/" for section in SECTIONS], "/api/v1/ops/stalled/",
              "/api/v1/ops/security/alerts/"]
 
@@ -29,13 +29,6 @@ def api(raw_key: str | None = None) -> APIClient:
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
     return client
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["code"] == code and body["detail"]
-    return body
 
 
 @pytest.mark.parametrize("path", OPS_PATHS)

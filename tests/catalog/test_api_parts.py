@@ -9,9 +9,9 @@ from catalog import services
 from okto88.models import Scope
 from tests.catalog.factories import PartFactory, VehicleVariantFactory, parts_bulk
 from tests.platform.factories import UserFactory, issue_api_key
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
@@ -20,13 +20,6 @@ def api() -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issue_api_key(scopes=[Scope.CATALOG_READ]).raw_key}")
     return client
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["code"] == code
-    return body
 
 
 def result_ids(response) -> set[int]:

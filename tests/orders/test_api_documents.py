@@ -16,11 +16,11 @@ from orders.models import SupplierOrderStatus
 from tests.orders.documents_data import order_with_supplier_order, supplier_order_set, supplier_with_warehouse
 from tests.orders.factories import buyer_make
 from tests.platform.factories import ApiClientFactory, issue_api_key
+from tests.problems import PROBLEM, assert_problem
 from tests.suppliers.factories import SupplierApiClientFactory, SupplierMemberFactory
 from workshops.services import workshop_api_client_bind
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 MINE = "/api/v1/suppliers/me/orders/"
 
 
@@ -51,13 +51,6 @@ def assert_pdf(response, *, filename: str, pages: int | None = None) -> str:
         assert len(reader.pages) == pages
     return "\n".join(page.extract_text() for page in reader.pages)
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["code"] == code
-    return body
 
 
 @pytest.fixture

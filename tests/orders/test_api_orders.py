@@ -13,17 +13,11 @@ from orders.models import Order, OrderStatus
 from suppliers.models import Stock
 from tests.orders.factories import buyer_make, cheapest_shipping, client_for, offer_in_stock, place
 from tests.platform.factories import issue_api_key
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 ORDERS = "/api/v1/orders/"
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    assert response.json()["code"] == code
-    return response.json()
 
 
 def body_for(buyer, method="terms") -> dict:

@@ -13,6 +13,7 @@ from orders.models import Order, OrderEvent
 from suppliers.models import Stock
 from tests.orders.factories import buyer_make, cheapest_shipping, offer_in_stock, place
 from tests.platform.factories import ApiClientFactory, issue_api_key
+from tests.problems import assert_problem
 from workshops.models import WorkshopApiClient
 from workshops.services import workshop_api_client_bind
 
@@ -31,10 +32,6 @@ def key_client(*, workshop, scopes) -> tuple[APIClient, object]:
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.raw_key}")
     return client, api_client
 
-
-def assert_problem(response, status: int, code: str) -> None:
-    assert response.status_code == status, response.content
-    assert response.json()["code"] == code
 
 
 def test_a_key_sees_only_its_workshops_orders():

@@ -19,12 +19,12 @@ from orders.models import Order, SupplierOrder, SupplierOrderStatus
 from orders.state import supplier_orders_move
 from tests.orders.factories import offer_in_stock, place
 from tests.platform.factories import ApiClientFactory, OperatorFactory, issue_api_key
+from tests.problems import assert_problem
 from tests.suppliers.factories import SupplierApiClientFactory, SupplierFactory, WarehouseFactory
 from workshops.services import workshop_api_client_bind
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/suppliers/me/orders/"
-PROBLEM = "application/problem+json"
 
 
 def supplier_key(supplier, scopes=(Scope.ORDERS_READ,)) -> APIClient:
@@ -34,13 +34,6 @@ def supplier_key(supplier, scopes=(Scope.ORDERS_READ,)) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.raw_key}")
     return client
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["code"] == code
-    return body
 
 
 def order_from(buyer, *suppliers, quantity: int = 2, price: int = 150_000) -> Order:

@@ -26,6 +26,7 @@ from orders import services
 from tests.logistics.factories import MAKASSAR
 from tests.orders.factories import buyer_make, carriers_ensure, offer_in_stock
 from tests.platform.factories import ApiClientFactory, issue_api_key
+from tests.problems import assert_problem
 from tests.suppliers.factories import OfferFactory, StockFactory, SupplierMemberFactory, WarehouseFactory
 from tests.workshops.factories import AddressFactory, WorkshopMemberFactory
 from workshops.services import workshop_api_client_bind
@@ -36,7 +37,6 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 # Thursday 24 December 2026, 09:00 in Jakarta: Friday the 25th is Christmas, the 27th a Sunday.
 CHRISTMAS_EVE = dt.datetime(2026, 12, 24, 9, 0, tzinfo=JAKARTA)
 MAKASSAR_AREA = {**MAKASSAR, "region_code": "73.71.01"}  # off Java: 3.5 × the base rate, 3 more days
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
@@ -58,13 +58,6 @@ def key_client(*, workshop=None, scopes=(Scope.CATALOG_READ,)) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.raw_key}")
     return client
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["code"] == code
-    return body
 
 
 # --- The figures -------------------------------------------------------------------------------

@@ -17,12 +17,12 @@ from okto88.models import Scope
 from partners import services
 from partners.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
 from tests.platform.factories import ApiClientFactory, OperatorFactory, issue_api_key
+from tests.problems import assert_problem
 from tests.suppliers.factories import SupplierApiClientFactory
 from tests.workshops.factories import WorkshopFactory
 from workshops.services import workshop_api_client_bind
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 BASE = "/api/v1/webhooks/endpoints/"
 HOOK = "http://127.0.0.1:9/hooks"  # development settings allow loopback and http
 
@@ -32,13 +32,6 @@ def api(raw_key: str) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
     return client
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["code"] == code
-    return body
 
 
 def supplier_partner(*scopes: str):

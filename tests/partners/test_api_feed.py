@@ -22,12 +22,12 @@ from partners.selectors import event_visible, partner_view
 from payments.models import PaymentMethod
 from suppliers import services as supplier_services
 from tests.platform.factories import ApiClientFactory, OperatorFactory, issue_api_key
+from tests.problems import assert_problem
 from tests.suppliers.factories import StockFactory, SupplierApiClientFactory
 from tests.workshops.factories import WorkshopFactory
 from workshops.services import workshop_api_client_bind
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 URL = "/api/v1/events/"
 
 
@@ -44,13 +44,6 @@ def api(raw_key: str) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
     return client
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["code"] == code and body["detail"]
-    return body
 
 
 @dataclass

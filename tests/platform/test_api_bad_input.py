@@ -21,19 +21,12 @@ from okto88.models import Scope
 from suppliers.models import Stock, StockMovement
 from tests.orders.factories import buyer_make
 from tests.platform.factories import issue_api_key
+from tests.problems import PROBLEM, assert_problem
 from tests.suppliers.factories import OfferFactory, StockFactory, SupplierApiClientFactory, WarehouseFactory
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 STOCK_URL = "/api/v1/suppliers/me/stock/"
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content[:300]
-    assert response["Content-Type"].startswith(PROBLEM), response.content[:300]
-    body = response.json()
-    assert body["status"] == status and body["code"] == code and body["detail"]
-    return body
 
 
 @pytest.fixture

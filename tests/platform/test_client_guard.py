@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 from okto88 import client_guard
 from okto88.client_guard import SUSPEND, TIGHTEN, api_keys_suspend, client_throttle_tighten, guard_lift
 from tests.platform.factories import UserFactory, issue_api_key
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(autouse=True)
@@ -27,13 +27,6 @@ def key_caller(raw_key: str) -> APIClient:
     caller.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
     return caller
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["code"] == code
-    return body
 
 
 def test_a_suspended_key_is_refused_and_another_clients_key_is_not():

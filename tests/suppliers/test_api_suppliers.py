@@ -12,6 +12,7 @@ from suppliers.models import Stock, StockMovement
 from suppliers.services import stock_adjust
 from tests.catalog.factories import FitmentFactory, PartFactory
 from tests.platform.factories import OperatorFactory, UserFactory, issue_api_key
+from tests.problems import PROBLEM, assert_problem
 from tests.suppliers.factories import (
     OfferFactory,
     StockFactory,
@@ -21,7 +22,6 @@ from tests.suppliers.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 STOCK_URL = "/api/v1/suppliers/me/stock/"
 OFFERS_URL = "/api/v1/suppliers/me/offers/"
 
@@ -34,13 +34,6 @@ def api_for(supplier=None, scopes=None) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.raw_key}")
     return client
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["code"] == code
-    return body
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from okto88.models import Scope
 from suppliers import feeds
 from suppliers.models import FeedImport, FeedStatus, Offer
 from tests.platform.factories import ApiClientFactory, OperatorFactory, issue_api_key
+from tests.problems import assert_problem
 from tests.suppliers.factories import SupplierApiClientFactory, SupplierFactory, SupplierMemberFactory
 from tests.suppliers_feeds.conftest import HEADER, csv_upload, run_feed
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 FEEDS = "/api/v1/suppliers/me/feeds/"
 
 
@@ -26,12 +26,6 @@ def api_for(supplier=None, scopes=(Scope.STOCK_WRITE,)) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issue_api_key(client=api_client, scopes=list(scopes)).raw_key}")
     return client
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    assert response.json()["code"] == code
-    return response.json()
 
 
 def test_upload_returns_202_with_location_then_status_shows_counts(world, django_capture_on_commit_callbacks):

@@ -7,10 +7,10 @@ from rest_framework.test import APIClient
 
 from okto88.models import Scope
 from tests.platform.factories import UserFactory, issue_api_key
+from tests.problems import PROBLEM, assert_problem
 from tests.vehicles.factories import MakeFactory, VehicleModelFactory, VehicleVariantFactory
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 LISTS = ["/api/v1/vehicles/makes/", "/api/v1/vehicles/models/", "/api/v1/vehicles/variants/"]
 VIN_URL = "/api/v1/vehicles/vin/{}/"
 
@@ -21,13 +21,6 @@ def api(*, scopes: list[str] | None = None) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.raw_key}")
     return client
 
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["code"] == code and body["detail"]
-    return body
 
 
 def ids(response) -> list[int]:

@@ -1,7 +1,7 @@
 """Cart optimiser benchmark: solve time of carts of 5, 15 and 30 lines over the 300-supplier data
 set, and what the optimiser saves against the greedy plan and against the cart as it is.
 
-    flock /work/bench.lock .venv/bin/python bench/cart_optimiser_bench.py   # --carts 1000 --time-limit 0.2
+    .venv/bin/python bench/cart_optimiser_bench.py   # --carts 1000 --time-limit 0.2
 
 Needs a database made by bench/generate_catalog.py and bench/generate_suppliers.py (default
 postgres://postgres@127.0.0.1:5432/okto88_bench_optimiser, `--database-url`); bench/README.md

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from okto88.client_guard import GUARD_KEY, guard_snapshot_replace
 from okto88.redis_connection import redis_client
 from tests.celery_worker import CeleryWorkerProcess
-from tests.fakes import fake_courier, fake_gateway, fake_receiver  # noqa: F401 (the fake partner servers, for every folder)
+from tests.fakes import courier_for_pages, fake_courier, fake_gateway, fake_receiver  # noqa: F401 (the fake partner servers, for every folder)
 
 FORBID_SKIPS = os.environ.get("OKTO88_FORBID_SKIPS") == "1"
 

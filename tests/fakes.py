@@ -44,3 +44,13 @@ def fake_receiver() -> FakeReceiverServer:
     server = start_fake_receiver(port=0)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def courier_for_pages(settings, fake_courier):
+    """The parts pages show each offer's delivery cost (orders.services.offer_delivery_estimates):
+    a folder whose pages render them imports this as an autouse fixture, so its tests ask the
+    session's fake courier, without faults, never whatever listens on the development port."""
+    settings.COURIER_URL = fake_courier.url
+    fake_courier.set_faults()
+    yield

@@ -1,6 +1,5 @@
-"""The parts pages show each offer's delivery cost (orders.services.offer_delivery_estimates), so
-these tests ask the session's fake courier (tests/fakes.py), never whatever listens on the
-development port."""
+"""The parts pages show each offer's delivery cost: these tests ask the session's fake courier
+(tests.fakes.courier_for_pages)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,5 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _courier(settings, fake_courier):
-    settings.COURIER_URL = fake_courier.url
-    fake_courier.set_faults()
+def _courier(courier_for_pages):
     yield

@@ -152,6 +152,7 @@ class _Read:
     offers: dict[int, Any]  # offer id → suppliers.models.Offer (part, supplier loaded)
     stock: dict[int, list[selectors.StockRow]]
     substitutes_of: dict[int, set[int]]  # cart part id → interchangeable part ids
+    in_stock_of_part: dict[int, list[Any]] = field(default_factory=dict)  # part id → offers with stock, cheapest first
 
 
 def _read(*, workshop: Workshop, allow_substitutes: bool) -> _Read:
@@ -168,20 +169,23 @@ def _read(*, workshop: Workshop, allow_substitutes: bool) -> _Read:
                 substitutes_of[part.pk] = {m.part.pk for m in lookup.matches} - {part.pk}
     every_part = part_ids | {p for parts in substitutes_of.values() for p in parts}
     offers = {o.pk: o for o in selectors.offers_buyable_of_parts(part_ids=sorted(every_part))}
-    return _Read(lines=lines, offers=offers,
-                 stock=selectors.offer_stock_rows(offer_ids=sorted(offers)), substitutes_of=substitutes_of)
+    stock = selectors.offer_stock_rows(offer_ids=sorted(offers))
+    in_stock_of_part: dict[int, list[Any]] = defaultdict(list)
+    for offer in sorted(offers.values(), key=lambda o: (o.price, o.pk)):
+        if sum(r.available for r in stock.get(offer.pk, [])) > 0:
+            in_stock_of_part[offer.part_id].append(offer)
+    return _Read(lines=lines, offers=offers, stock=stock, substitutes_of=substitutes_of,
+                 in_stock_of_part=in_stock_of_part)
 
 
 def _candidates(read: _Read, line: CartLine, *, per_part: int) -> tuple[list[int], set[int]]:
     """The offers that may serve a line: the line's own (when still buyable), and the cheapest
     `per_part` in stock of its part and of each interchangeable part; and which are substitutes."""
-    available = {o: sum(r.available for r in read.stock.get(o, [])) for o in read.offers}
     chosen, substitutes = [], set()
     if line.offer_id in read.offers:
         chosen.append(line.offer_id)
     for part_id in [line.offer.part_id, *sorted(read.substitutes_of.get(line.offer.part_id, ()))]:
-        of_part = [o for o in read.offers.values() if o.part_id == part_id and available[o.pk] > 0]
-        for offer in sorted(of_part, key=lambda o: (o.price, o.pk))[:per_part]:
+        for offer in read.in_stock_of_part.get(part_id, [])[:per_part]:
             if offer.pk not in chosen:
                 chosen.append(offer.pk)
             if part_id != line.offer.part_id:

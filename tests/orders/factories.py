@@ -67,6 +67,21 @@ def two_supplier_cart(*, buyer: Buyer) -> tuple[Offer, Offer, Offer]:
     return p1_a, p1_b, p2_b
 
 
+def cart_with_a_cheaper_substitute(*, buyer: Buyer) -> tuple[Offer, Offer]:
+    """One line in the cart (90,000); another brand's part, whose cross reference is that part's
+    number (it interchanges), sells for 60,000. Returns (the cart's offer, the substitute's)."""
+    from tests.catalog.factories import CrossReferenceFactory
+
+    wh = WarehouseFactory()
+    wanted, _ = offer_in_stock(price=90_000, on_hand=5)
+    other_part = PartFactory(weight_g=500)
+    CrossReferenceFactory(part=other_part, brand_name=wanted.part.brand.name, number=wanted.part.number)
+    substitute = OfferFactory(supplier=wh.supplier, part=other_part, price=60_000)
+    StockFactory(offer=substitute, warehouse=wh, on_hand=5)
+    services.cart_line_add(workshop=buyer.workshop, offer_id=wanted.pk, quantity=1)
+    return wanted, substitute
+
+
 def cheapest_shipping(*, buyer: Buyer) -> dict[int, tuple[str, str]]:
     preview = services.cart_checkout_preview(workshop=buyer.workshop, address=buyer.address)
     return {g.supplier_id: (g.choice.carrier_code, g.choice.service_level) for g in preview.groups}

@@ -22,8 +22,8 @@ from orders.errors import (
 )
 from orders.models import CartLine
 from suppliers.models import Stock
-from tests.catalog.factories import CrossReferenceFactory, PartFactory
-from tests.orders.factories import buyer_make, offer_in_stock, two_supplier_cart
+from tests.catalog.factories import PartFactory
+from tests.orders.factories import buyer_make, cart_with_a_cheaper_substitute, offer_in_stock, two_supplier_cart
 from tests.suppliers.factories import OfferFactory, StockFactory, WarehouseFactory
 
 pytestmark = pytest.mark.django_db
@@ -145,14 +145,7 @@ def test_apply_is_all_or_nothing(buyer, two_suppliers):
 
 
 def test_substitutes_only_when_allowed_and_always_marked(buyer):
-    wh = WarehouseFactory()
-    wanted, _ = offer_in_stock(price=90_000, on_hand=5)
-    # Another brand's part whose cross reference is the wanted part's number: it interchanges.
-    other_part = PartFactory(weight_g=500)
-    CrossReferenceFactory(part=other_part, brand_name=wanted.part.brand.name, number=wanted.part.number)
-    substitute = OfferFactory(supplier=wh.supplier, part=other_part, price=60_000)
-    StockFactory(offer=substitute, warehouse=wh, on_hand=5)
-    services.cart_line_add(workshop=buyer.workshop, offer_id=wanted.pk, quantity=1)
+    wanted, substitute = cart_with_a_cheaper_substitute(buyer=buyer)
 
     plain = services.cart_optimise(workshop=buyer.workshop)
     assert [(pl.offer_id, pl.substitute) for pl in plain.lines] == [(wanted.pk, False)]

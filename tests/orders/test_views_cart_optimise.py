@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from orders import services
 from orders.models import CartLine
-from tests.orders.factories import buyer_make, offer_in_stock, two_supplier_cart
-from tests.suppliers.factories import OfferFactory, StockFactory, WarehouseFactory
+from tests.orders.factories import buyer_make, cart_with_a_cheaper_substitute, two_supplier_cart
 
 pytestmark = pytest.mark.django_db
 
@@ -88,15 +87,7 @@ def test_every_optimiser_string_has_an_indonesian_translation():
 
 
 def test_substitutes_only_when_the_box_is_ticked_and_marked_on_the_page(client, buyer):
-    from tests.catalog.factories import CrossReferenceFactory, PartFactory
-
-    wh = WarehouseFactory()
-    wanted, _ = offer_in_stock(price=90_000, on_hand=5)
-    other_part = PartFactory(weight_g=500)
-    CrossReferenceFactory(part=other_part, brand_name=wanted.part.brand.name, number=wanted.part.number)
-    substitute = OfferFactory(supplier=wh.supplier, part=other_part, price=60_000)
-    StockFactory(offer=substitute, warehouse=wh, on_hand=5)
-    services.cart_line_add(workshop=buyer.workshop, offer_id=wanted.pk, quantity=1)
+    _wanted, substitute = cart_with_a_cheaper_substitute(buyer=buyer)
     client.force_login(buyer.user)
     plain = client.post(reverse("orders:cart_optimise"), {}, HTTP_HX_REQUEST="true").content.decode()
     assert "optimise-apply" not in plain and "Pengganti" not in plain and "Substitute" not in plain

@@ -31,7 +31,7 @@ from okto88.models import ApiClient, ApiKey, OutboxEvent, Scope
 from okto88.redis_connection import redis_client
 from okto88.request_context import current_client_address
 from okto88.request_id import request_id_var
-from okto88.write_batches import rows_collected
+from okto88.write_batches import rows_collected, rows_insert
 
 logger = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ def _outbox_rows_write(rows: list[OutboxEvent]) -> list[OutboxEvent]:
     if texts is not None and sum(map(len, texts)) >= OUTBOX_BINARY_INSERT_BYTES:
         written = _outbox_rows_insert_binary(rows, texts)
     else:
-        written = OutboxEvent.objects.bulk_create(rows)
+        written = rows_insert(rows)
     _relay_schedule_on_commit()
     return written
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from okto88.money import rupiah
 from okto88.selectors import actor_api_client, actor_person
-from okto88.write_batches import rows_collected
+from okto88.write_batches import rows_collected, rows_insert
 from orders.models import Order, OrderEvent, OrderStatus, RejectionReason
 
 
@@ -61,7 +61,7 @@ def order_events_batched() -> Iterator[None]:
     returned inside the block get their ids when it ends. A nested block adds to the outer one."""
     if _order_event_batch.get() is None and not connection.in_atomic_block:
         raise RuntimeError("order events are batched inside the transaction of the change")
-    with rows_collected(_order_event_batch, OrderEvent.objects.bulk_create):
+    with rows_collected(_order_event_batch, rows_insert):
         yield
 
 

@@ -55,6 +55,7 @@ from okto88.errors import ApplicationError
 from okto88.money import rupiah
 from okto88.selectors import actor_api_client, actor_person
 from okto88.services import NewOutboxEvent, outbox_events_batched, outbox_events_write
+from okto88.write_batches import rows_insert
 from orders.errors import (
     CartChanged,
     CreditLimitExceeded,
@@ -145,7 +146,8 @@ def _order_create(**fields: Any) -> Order:
     # No savepoint around the INSERT (two statements on every placement for a collision that
     # comes once in 10⁹): a taken number ends the transaction, and order_place runs it again.
     try:
-        return Order.objects.create(number=order_number_generate(), **fields)
+        (order,) = rows_insert([Order(number=order_number_generate(), **fields)])
+        return order
     except IntegrityError as exc:
         if _constraint(exc) == "order_idempotency_key_unique":
             raise
@@ -279,7 +281,7 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
         expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES)
         if payment_method in PREPAID_METHODS else None,
     )
-    supplier_orders = SupplierOrder.objects.bulk_create([
+    supplier_orders = rows_insert([
         SupplierOrder(order=order, supplier_id=group.supplier_id, warehouse_id=group.warehouse_id,
                       number=f"{order.number}-{index}", subtotal=group.subtotal, shipping_cost=group.shipping_cost,
                       carrier_code=group.choice.carrier_code, service_level=group.choice.service_level,
@@ -294,7 +296,7 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
                 part_number=line.part_number, name=line.name[:200], quantity=line.quantity,
                 unit_price=line.price, line_total=line.line_total))
             reserve.append((line.stock_id, line.quantity))
-    OrderLine.objects.bulk_create(order_lines)
+    rows_insert(order_lines)
 
     # Every outbox event of the placement (order, supplier orders, payment, stock) in one INSERT,
     # in the order they are written here; its two timeline events (placed, the move to paid) in

@@ -60,6 +60,7 @@ from catalog.serializers import (
     PartPageSerializer,
     PartSerializer,
     RankedPartSerializer,
+    part_row_data,
 )
 from okto88.api.filters import BooleanFilter, ChoiceFilter, IdFilter, IntegerFilter
 from okto88.api.pagination import CursorPagination, page_size_param
@@ -444,6 +445,12 @@ def _facets_data(facets: selectors.Facets) -> dict:
     }
 
 
+def _paginated_data(paginator: IdCursorPagination | RankedPagination, results: list) -> dict:
+    """`paginator.get_paginated_response(results).data`, without building the Response (both
+    pagers answer these three keys in this order; tests/catalog/test_api_parts.py holds them equal)."""
+    return {"next": paginator.get_next_link(), "previous": paginator.get_previous_link(), "results": results}
+
+
 class PartListApi(generics.GenericAPIView):
     """Find parts: by part number or words (`q`), by vehicle (`vehicle`, with facets), or both
     (the vehicle's parts that match the words); `category` and `brand` narrow any of them but
@@ -495,10 +502,15 @@ class PartListApi(generics.GenericAPIView):
         elif isinstance(parts, (selectors.VehicleParts, selectors.RankedWords)):
             parts = parts.as_rows()  # rendered from plain rows: no model instances per page
         page = paginator.paginate_queryset(parts, request, view=self)
-        results = list(serializer_class(page, many=True, context=self.get_serializer_context()).data)
+        if serializer_class is PartSerializer and all(type(row) is selectors.PartRow for row in page):
+            # What PartSerializer(page, many=True) renders, without building the serializers: the
+            # best offers are left out here and joined in by _page_body (get_best_offer's None).
+            results = [part_row_data(row) for row in page]
+        else:
+            results = list(serializer_class(page, many=True, context=self.get_serializer_context()).data)
         if search.kind == selectors.SearchKind.NUMBER and search.variant_id is not None:
             results = [{**row, "fits_vehicle": part.fits_vehicle} for row, part in zip(results, page, strict=True)]
-        data = dict(paginator.get_paginated_response(results).data)
+        data = _paginated_data(paginator, results)
         if references.vehicle_facets_json is not None:
             data["facets"] = _FacetsJSON(references.vehicle_facets_json)
         elif search.facets is not None:

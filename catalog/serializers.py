@@ -117,24 +117,30 @@ class PartSerializer(serializers.ModelSerializer):
 
     def _row_data(self, row: PartRow) -> dict:
         """The declared fields' values, from a PartRow (a search page's, or one made of a Part)."""
-        return {
-            "id": row.id,
-            "brand": {"id": row.brand_id, "name": row.brand_name, "kind": row.brand_kind},
-            "number": row.number,
-            "number_key": row.number_key,
-            "name_id": row.name_id,
-            "name_en": row.name_en,
-            "category": {"id": row.category_id, "name_id": row.category_name_id, "name_en": row.category_name_en},
-            "status": row.status,
-            "superseded_by_id": row.superseded_by_id,
-            "attributes": row.attributes,
-            "weight_g": row.weight_g,
-            "length_mm": row.length_mm,
-            "width_mm": row.width_mm,
-            "height_mm": row.height_mm,
-            "version": row.version,
-            "best_offer": self.get_best_offer(row),
-        }
+        return part_row_data(row, best_offer=self.get_best_offer(row))
+
+
+def part_row_data(row: PartRow, *, best_offer: dict | None = None) -> dict:
+    """What PartSerializer renders for a PartRow whose best offer is `best_offer`, without a
+    serializer: a search page renders up to 200 of them (catalog.api builds its pages with this)."""
+    return {
+        "id": row.id,
+        "brand": {"id": row.brand_id, "name": row.brand_name, "kind": row.brand_kind},
+        "number": row.number,
+        "number_key": row.number_key,
+        "name_id": row.name_id,
+        "name_en": row.name_en,
+        "category": {"id": row.category_id, "name_id": row.category_name_id, "name_en": row.category_name_en},
+        "status": row.status,
+        "superseded_by_id": row.superseded_by_id,
+        "attributes": row.attributes,
+        "weight_g": row.weight_g,
+        "length_mm": row.length_mm,
+        "width_mm": row.width_mm,
+        "height_mm": row.height_mm,
+        "version": row.version,
+        "best_offer": best_offer,
+    }
 
 
 _FITS_VEHICLE_HELP = ("Only when `q` is a part number and a `vehicle` is given: whether the part fits that "

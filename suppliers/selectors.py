@@ -243,11 +243,14 @@ def part_best_offers(*, part_ids: list[int]) -> dict[int, dict[str, int]]:
     if not part_ids:
         return {}
     # Raw: the hot path of every search page, where building the ORM query cost more than running it.
+    # The ids go as one array literal ('{1,2,3}'), not as a list: psycopg quotes a list element by
+    # element (a regular expression each), a third of this function's CPU for a page of 50 parts.
+    ids = "{" + ",".join(str(int(part_id)) for part_id in part_ids) + "}"
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT part_id, offer_id, supplier_id, price, lead_time_days, available, total_available, supplier_count"
             " FROM suppliers_partbestoffer WHERE part_id = ANY(%s::bigint[]) AND supplier_count > 0",
-            [list(part_ids)])
+            [ids])
         rows = cursor.fetchall()
     return {
         part_id: {"offer_id": offer_id, "supplier_id": supplier_id, "price": price, "lead_time_days": lead_time,

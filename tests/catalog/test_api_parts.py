@@ -600,3 +600,30 @@ def test_a_lookup_for_a_vehicle_that_is_not_there_is_a_404_problem(api, shop):
     assert_problem(api.get("/api/v1/parts/lookup/", {"number": "04465 0k240", "vehicle": 987654}), 404, "not_found")
     assert_problem(api.get("/api/v1/parts/lookup/", {"number": "04465 0k240", "vehicle": "avanza"}), 400,
                    "validation_error")
+
+
+def test_pages_built_without_serializers_or_responses_are_the_bytes_drf_builds(api, many, settings, monkeypatch):
+    # PartListApi renders a page's PartRows with part_row_data and takes the pager's links without
+    # building its Response: the same bytes as PartSerializer(many=True) and get_paginated_response,
+    # on the first page by vehicle (rows read with the references), the pages after it and back by
+    # cursor, a ranked page with both links and a plain list.
+    from catalog import api as catalog_api
+    from catalog.serializers import PartSerializer
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 0
+    variant, _parts = many
+    urls = [f"/api/v1/parts/?vehicle={variant.pk}&page_size=7", "/api/v1/parts/?q=busi&limit=5&offset=10",
+            "/api/v1/parts/?page_size=3"]
+    first = api.get(urls[0]).json()
+    urls.append(first["next"])
+    urls.append(api.get(first["next"]).json()["previous"])
+    built = [api.get(url) for url in urls]
+    with monkeypatch.context() as patched:
+        patched.setattr(catalog_api, "part_row_data", lambda row: PartSerializer(context={}).to_representation(row))
+        patched.setattr(catalog_api, "_paginated_data",
+                        lambda paginator, results: dict(paginator.get_paginated_response(results).data))
+        drf = [api.get(url) for url in urls]
+    for ours, theirs in zip(built, drf, strict=True):
+        assert ours.status_code == theirs.status_code == 200
+        assert ours.content == theirs.content
+    assert all(url for url in urls) and len(first["results"]) == 7

@@ -7,7 +7,7 @@ import pytest
 from rest_framework import serializers
 
 from catalog import selectors
-from catalog.serializers import NumberLookupSerializer, PartSerializer, RankedPartSerializer
+from catalog.serializers import NumberLookupSerializer, PartSerializer, RankedPartSerializer, part_row_data
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +42,12 @@ def test_a_part_row_renders_as_its_part(shop):
         fast, generic = PartSerializer(context=context).to_representation(row), declared(PartSerializer, part, context)
         assert fast == PartSerializer(context=context).to_representation(part) == generic
         assert [type(value) for value in fast.values()] == [type(value) for value in generic.values()]
+        # The API's pages render their rows without a serializer, the best offer left for later.
+        offer = context["best_offers"].get(row.id)
+        built = part_row_data(row, best_offer=offer)
+        assert built == generic and list(built) == list(generic)
+        assert [type(value) for value in built.values()] == [type(value) for value in generic.values()]
+        assert part_row_data(row) == PartSerializer(context={}).to_representation(row)
     descending = listing.order_by("-id").as_rows()[0:2]
     assert [row.id for row in descending] == [part.pk for part in listing.order_by("-id")[0:2]]
 

@@ -7,11 +7,9 @@ processes call `install` and wrap each call in `group`. Nothing is recorded unle
 BENCH_CAPTURE_DIR is set. Per statement it keeps the SQL, the parameters (psycopg's Jsonb as its
 text), whether the cursor binds client-side (Django's ClientCursor) or server-side (the outbox's
 array INSERT), and for an INSERT … RETURNING the ids it returned (read from the result without
-consuming it; also for a statement whose first column is named `inserted_id`: several INSERTs
-in one WITH, as order_place writes its order, supplier orders and lines), so the replay can map
-the ids of rows this run created to the ones the replay creates. Transactions are recorded as
-Django drives them: BEGIN when the first statement runs with autocommit off (psycopg starts the
-transaction there), COMMIT/ROLLBACK when it ends.
+consuming it), so the replay can map the ids of rows this run created to the ones the replay
+creates. Transactions are recorded as Django drives them: BEGIN when the first statement runs
+with autocommit off (psycopg starts the transaction there), COMMIT/ROLLBACK when it ends.
 
 Each group records its start and end (time.time()): for a task that is the task's run time in
 the worker, queue wait excluded; and the CPU time its thread used meanwhile (time.thread_time()),
@@ -64,14 +62,13 @@ class Recorder:
         t1 = time.perf_counter()
         self.statement_seconds += t1 - t_exec
         returned = None
-        pgresult = getattr(raw, "pgresult", None) if not many else None
-        if pgresult is not None and pgresult.nfields and (
-                (sql.lstrip()[:6].upper() == "INSERT" and "RETURNING" in sql.upper())
-                or pgresult.fname(0) == b"inserted_id"):  # a WITH of INSERTs (orders.services.placement)
-            try:
-                returned = [int(pgresult.get_value(i, 0)) for i in range(pgresult.ntuples)]
-            except (TypeError, ValueError):
-                returned = None
+        if not many and sql.lstrip()[:6].upper() == "INSERT" and "RETURNING" in sql.upper():
+            pgresult = getattr(raw, "pgresult", None)
+            if pgresult is not None and pgresult.nfields:
+                try:
+                    returned = [int(pgresult.get_value(i, 0)) for i in range(pgresult.ntuples)]
+                except (TypeError, ValueError):
+                    returned = None
         self._add((sql, _portable(params), bool(many), returned, client_side))
         self.overhead += overhead + time.perf_counter() - t1
         return result

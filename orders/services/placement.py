@@ -185,16 +185,18 @@ def _order_rows_insert(*, order: Order, supplier_orders: list[SupplierOrder], li
     with connection.cursor() as cursor:
         cursor.execute(sql, [*order_values, *so_values, *line_values])
         rows = cursor.fetchall()
-    # (id, kind, index, the order's other returned columns), ordered by kind and index: the order,
-    # the supplier orders by their index, the lines by their ordinal (ids are taken in each
-    # INSERT's ORDER BY, so ascending ids are the rows in the order given).
-    rows_saved([order], [(row[0], *row[3:]) for row in rows if row[1] == 0], Order._meta.db_returning_fields)
+    # The order's row, the supplier orders' by their index, the lines' by their ordinal: ids are
+    # taken in each INSERT's ORDER BY, so ascending ids are the rows in the order given.
+    order_rows = [row[2:] for row in rows if row[0] == 0]
+    rows_saved([order], order_rows, Order._meta.db_returning_fields)
+    so_rows = sorted((row for row in rows if row[0] == 1), key=lambda row: row[1])
     for supplier_order in supplier_orders:
         supplier_order.order = order
-    rows_saved(supplier_orders, [row[:1] for row in rows if row[1] == 1], [SupplierOrder._meta.pk])
+    rows_saved(supplier_orders, [row[2:3] for row in so_rows], [SupplierOrder._meta.pk])
+    line_rows = sorted((row for row in rows if row[0] == 2), key=lambda row: row[1])
     for line in lines:
         line.supplier_order = line.supplier_order  # its supplier_order_id, now that it has one
-    rows_saved(lines, [row[:1] for row in rows if row[1] == 2], [OrderLine._meta.pk])
+    rows_saved(lines, [row[2:3] for row in line_rows], [OrderLine._meta.pk])
 
 
 _ORDER_ROWS_SQL: dict[tuple[int, int], tuple[str, tuple[list, list, list]]] = {}
@@ -223,7 +225,6 @@ def _order_rows_sql(supplier_orders: int, lines: int) -> tuple[str, tuple[list, 
         return ", ".join(qn(f.column) for f in fields)
 
     order_returning = ", ".join(qn(f.column) for f in Order._meta.db_returning_fields)
-    order_others = "".join(f", {qn(f.column)}" for f in Order._meta.db_returning_fields if not f.primary_key)
     nulls = ", NULL" * (len(Order._meta.db_returning_fields) - 1)
     sql = (
         f"WITH o AS (INSERT INTO {qn(Order._meta.db_table)} ({columns(order_fields)}) "  # noqa: S608 - fixed fragments
@@ -237,12 +238,9 @@ def _order_rows_sql(supplier_orders: int, lines: int) -> tuple[str, tuple[list, 
         f"l AS (INSERT INTO {qn(OrderLine._meta.db_table)} ({qn(line_so_fk.column)}, {columns(line_fields)}) "
         f"SELECT si.id, {', '.join('lv.' + qn(f.column) for f in line_fields)} FROM lv JOIN si ON si.i = lv.si "
         f"ORDER BY lv.n RETURNING id)\n"
-        # Every new row's id first, named inserted_id: bench/statement_capture.py records the ids
-        # of such a statement as it does an INSERT … RETURNING's (its replay maps them).
-        f"SELECT o.id AS inserted_id, 0 AS kind, 0 AS i{order_others} FROM o\n"
-        f"UNION ALL SELECT si.id, 1, si.i{nulls} FROM si\n"
-        f"UNION ALL SELECT l.id, 2, row_number() OVER (ORDER BY l.id){nulls} FROM l\n"
-        f"ORDER BY kind, i")
+        f"SELECT 0, 0, {order_returning} FROM o\n"
+        f"UNION ALL SELECT 1, si.i, si.id{nulls} FROM si\n"
+        f"UNION ALL SELECT 2, row_number() OVER (ORDER BY l.id), l.id{nulls} FROM l")
     built = (sql, (order_fields, so_fields, line_fields))
     if supplier_orders * lines <= 64:
         _ORDER_ROWS_SQL[(supplier_orders, lines)] = built

@@ -55,7 +55,7 @@ from okto88.errors import ApplicationError
 from okto88.money import rupiah
 from okto88.selectors import actor_api_client, actor_person
 from okto88.services import NewOutboxEvent, outbox_events_batched, outbox_events_write
-from okto88.write_batches import insert_fields, insert_values, rows_insert, rows_saved
+from okto88.write_batches import rows_insert
 from orders.errors import (
     CartChanged,
     CreditLimitExceeded,
@@ -142,109 +142,18 @@ class _NumberTaken(Exception):
     """The random order number was taken: the placement is tried again with another."""
 
 
-def _order_create(*, order: Order, supplier_orders: list[SupplierOrder], lines: list[OrderLine]) -> None:
-    """The order, its supplier orders and their lines (each line's `supplier_order` one of them)
-    in one statement: three INSERTs chained by their RETURNING (_order_rows_sql), each row with
-    the values bulk_create would write (okto88.write_batches), the instances then saved with
-    their ids. Three statements before (bench/README.md §5)."""
+def _order_create(**fields: Any) -> Order:
     # No savepoint around the INSERT (two statements on every placement for a collision that
     # comes once in 10⁹): a taken number ends the transaction, and order_place runs it again.
     try:
-        _order_rows_insert(order=order, supplier_orders=supplier_orders, lines=lines)
+        (order,) = rows_insert([Order(number=order_number_generate(), **fields)])
+        return order
     except IntegrityError as exc:
         if _constraint(exc) == "order_idempotency_key_unique":
             raise
         if "number" in (_constraint(exc) or ""):  # the number's unique constraint
             raise _NumberTaken() from exc
         raise
-
-
-def _order_rows_insert(*, order: Order, supplier_orders: list[SupplierOrder], lines: list[OrderLine]) -> None:
-    so_index = {id(so): index for index, so in enumerate(supplier_orders)}
-    sql, (order_fields, so_fields, line_fields) = _order_rows_sql(len(supplier_orders), len(lines))
-    order_values = insert_values([order], order_fields)
-    so_values: list | None = []
-    for index, supplier_order in enumerate(supplier_orders):
-        values = insert_values([supplier_order], so_fields, related=False)
-        so_values = None if values is None or so_values is None else [*so_values, index, *values]
-    line_values: list | None = []
-    for ordinal, line in enumerate(lines):
-        values = insert_values([line], line_fields, related=False)
-        line_values = (None if values is None or line_values is None
-                       else [*line_values, so_index[id(line.supplier_order)], ordinal, *values])
-    if order_values is None or so_values is None or line_values is None:
-        # An expression as a value or a pk already set: Django's compiler writes them.
-        rows_insert([order])
-        for supplier_order in supplier_orders:
-            supplier_order.order = order
-        rows_insert(supplier_orders)
-        for line in lines:
-            line.supplier_order = line.supplier_order  # its supplier_order_id, now that it has one
-        rows_insert(lines)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*order_values, *so_values, *line_values])
-        rows = cursor.fetchall()
-    # The order's row, the supplier orders' by their index, the lines' by their ordinal: ids are
-    # taken in each INSERT's ORDER BY, so ascending ids are the rows in the order given.
-    order_rows = [row[2:] for row in rows if row[0] == 0]
-    rows_saved([order], order_rows, Order._meta.db_returning_fields)
-    so_rows = sorted((row for row in rows if row[0] == 1), key=lambda row: row[1])
-    for supplier_order in supplier_orders:
-        supplier_order.order = order
-    rows_saved(supplier_orders, [row[2:3] for row in so_rows], [SupplierOrder._meta.pk])
-    line_rows = sorted((row for row in rows if row[0] == 2), key=lambda row: row[1])
-    for line in lines:
-        line.supplier_order = line.supplier_order  # its supplier_order_id, now that it has one
-    rows_saved(lines, [row[2:3] for row in line_rows], [OrderLine._meta.pk])
-
-
-_ORDER_ROWS_SQL: dict[tuple[int, int], tuple[str, tuple[list, list, list]]] = {}
-
-
-def _order_rows_sql(supplier_orders: int, lines: int) -> tuple[str, tuple[list, list, list]]:
-    """WITH o AS (INSERT the order RETURNING …), s AS (INSERT the supplier orders, order_id from o,
-    RETURNING id and their index), l AS (INSERT the lines, supplier_order_id from s by index)
-    SELECT what each returned. The values of s and l are cast to their columns' types (a VALUES
-    list that is not an INSERT's own has no column types to take)."""
-    built = _ORDER_ROWS_SQL.get((supplier_orders, lines))
-    if built is not None:
-        return built
-    qn = connection.ops.quote_name
-    order_fields = insert_fields(Order)
-    so_fields = [f for f in insert_fields(SupplierOrder) if f.name != "order"]
-    line_fields = [f for f in insert_fields(OrderLine) if f.name != "supplier_order"]
-    so_order_fk = SupplierOrder._meta.get_field("order")
-    line_so_fk = OrderLine._meta.get_field("supplier_order")
-
-    def values(fields: list, count: int, lead: int) -> str:
-        row = "(" + ", ".join(["%s::integer"] * lead + [f"%s::{f.cast_db_type(connection)}" for f in fields]) + ")"
-        return ", ".join([row] * count)
-
-    def columns(fields: list) -> str:
-        return ", ".join(qn(f.column) for f in fields)
-
-    order_returning = ", ".join(qn(f.column) for f in Order._meta.db_returning_fields)
-    nulls = ", NULL" * (len(Order._meta.db_returning_fields) - 1)
-    sql = (
-        f"WITH o AS (INSERT INTO {qn(Order._meta.db_table)} ({columns(order_fields)}) "  # noqa: S608 - fixed fragments
-        f"VALUES ({', '.join(['%s'] * len(order_fields))}) RETURNING {order_returning}),\n"
-        f"sv(i, {columns(so_fields)}) AS (VALUES {values(so_fields, supplier_orders, 1)}),\n"
-        f"s AS (INSERT INTO {qn(SupplierOrder._meta.db_table)} ({qn(so_order_fk.column)}, {columns(so_fields)}) "
-        f"SELECT o.id, {', '.join('sv.' + qn(f.column) for f in so_fields)} FROM o CROSS JOIN sv ORDER BY sv.i "
-        f"RETURNING id, {qn('number')}),\n"
-        f"si AS (SELECT s.id, sv.i FROM s JOIN sv ON sv.{qn('number')} = s.{qn('number')}),\n"
-        f"lv(si, n, {columns(line_fields)}) AS (VALUES {values(line_fields, lines, 2)}),\n"
-        f"l AS (INSERT INTO {qn(OrderLine._meta.db_table)} ({qn(line_so_fk.column)}, {columns(line_fields)}) "
-        f"SELECT si.id, {', '.join('lv.' + qn(f.column) for f in line_fields)} FROM lv JOIN si ON si.i = lv.si "
-        f"ORDER BY lv.n RETURNING id)\n"
-        f"SELECT 0, 0, {order_returning} FROM o\n"
-        f"UNION ALL SELECT 1, si.i, si.id{nulls} FROM si\n"
-        f"UNION ALL SELECT 2, row_number() OVER (ORDER BY l.id), l.id{nulls} FROM l")
-    built = (sql, (order_fields, so_fields, line_fields))
-    if supplier_orders * lines <= 64:
-        _ORDER_ROWS_SQL[(supplier_orders, lines)] = built
-    return built
 
 
 def _constraint(exc: IntegrityError) -> str | None:
@@ -363,9 +272,8 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
                                              "grand_total": totals.grand_total})
 
     now = timezone.now()
-    order = Order(
-        number=order_number_generate(), workshop=workshop, placed_by=actor_person(actor=actor),
-        placed_by_client=actor_api_client(actor=actor),
+    order = _order_create(
+        workshop=workshop, placed_by=actor_person(actor=actor), placed_by_client=actor_api_client(actor=actor),
         payment_method=payment_method, idempotency_key=key,
         request_hash=request_hash, delivery_address=address_snapshot(address=address), subtotal=totals.subtotal,
         shipping_total=totals.shipping, tax_rate_bp=totals.rate_bp, tax_total=totals.tax,
@@ -373,12 +281,12 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
         expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES)
         if payment_method in PREPAID_METHODS else None,
     )
-    supplier_orders = [
+    supplier_orders = rows_insert([
         SupplierOrder(order=order, supplier_id=group.supplier_id, warehouse_id=group.warehouse_id,
                       number=f"{order.number}-{index}", subtotal=group.subtotal, shipping_cost=group.shipping_cost,
                       carrier_code=group.choice.carrier_code, service_level=group.choice.service_level,
                       weight_g=group.weight_g)
-        for index, group in enumerate(groups, start=1)]
+        for index, group in enumerate(groups, start=1)])
     order_lines: list[OrderLine] = []
     reserve: list[tuple[int, int]] = []
     for supplier_order, group in zip(supplier_orders, groups, strict=True):
@@ -388,7 +296,7 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
                 part_number=line.part_number, name=line.name[:200], quantity=line.quantity,
                 unit_price=line.price, line_total=line.line_total))
             reserve.append((line.stock_id, line.quantity))
-    _order_create(order=order, supplier_orders=supplier_orders, lines=order_lines)
+    rows_insert(order_lines)
 
     # Every outbox event of the placement (order, supplier orders, payment, stock) in one INSERT,
     # in the order they are written here; its two timeline events (placed, the move to paid) in

@@ -148,34 +148,3 @@ def test_the_credit_check_has_an_index_of_its_own():
     assert definition.endswith("USING btree (workshop_id, status) INCLUDE (grand_total, refunded_total)"
                                " WHERE ((payment_method)::text = 'terms'::text)"), definition
     assert "WHERE workshop_id = %s AND payment_method = %s AND status = ANY(%s)" in _CREDIT_EXPOSURE_SQL
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_order_its_supplier_orders_and_lines_are_one_insert_each_line_under_its_supplier_order():
-    from orders.models import OrderLine, SupplierOrder
-
-    carriers_ensure()
-    buyer, offers = typical_cart()
-    shipping = cheapest_shipping(buyer=buyer)
-
-    with CaptureQueriesContext(connection) as queries:
-        order = services.order_place(workshop=buyer.workshop, actor=buyer.user, address=buyer.address,
-                                     payment_method="terms", shipping_choices=shipping,
-                                     idempotency_key=uuid.uuid4().hex)
-
-    inserts = [q["sql"] for q in queries.captured_queries
-               if any(f"INSERT INTO {table}" in q["sql"].replace('"', "")
-                      for table in ("orders_order ", "orders_supplierorder ", "orders_orderline "))]
-    assert len(inserts) == 1 and inserts[0].startswith("WITH o AS (INSERT INTO")
-    stored = {so.pk: so for so in SupplierOrder.objects.filter(order_id=order.pk)}
-    assert sorted(so.number for so in stored.values()) == [f"{order.number}-1", f"{order.number}-2"]
-    lines = list(OrderLine.objects.filter(supplier_order__order_id=order.pk).select_related("offer"))
-    assert sorted((line.offer_id, line.quantity, line.unit_price, line.line_total) for line in lines) == sorted(
-        [(offers[0].pk, 2, 100_000, 200_000), (offers[1].pk, 1, 50_000, 50_000), (offers[2].pk, 3, 70_000, 210_000)])
-    for line in lines:  # each under the supplier order of its offer's supplier and warehouse
-        supplier_order = stored[line.supplier_order_id]
-        assert (supplier_order.supplier_id, supplier_order.warehouse_id) == (line.offer.supplier_id,
-                                                                             line.stock.warehouse_id)
-        assert supplier_order.subtotal == sum(other.line_total for other in lines
-                                              if other.supplier_order_id == supplier_order.pk)
-    assert (order.status, order.refunded_total) == (OrderStatus.PAID, 0)

@@ -20,7 +20,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _buyable_offer(offer_id: Any) -> Offer:
+def buyable_offer(offer_id: Any) -> Offer:
     try:
         offer = Offer.objects.select_related("supplier", "part").get(pk=int(offer_id))
     except (Offer.DoesNotExist, TypeError, ValueError) as exc:
@@ -30,7 +30,7 @@ def _buyable_offer(offer_id: Any) -> Offer:
     return offer
 
 
-def _quantity_check(*, offer: Offer, quantity: Any) -> int:
+def quantity_check(*, offer: Offer, quantity: Any) -> int:
     if not _is_int(quantity) or quantity <= 0:
         raise InvalidQuantity(extra={"field": "quantity", "offer": offer.pk})
     if quantity < offer.min_order_qty:
@@ -52,11 +52,11 @@ def _quantity_check(*, offer: Offer, quantity: Any) -> int:
 def cart_line_add(*, workshop: Workshop, offer_id: int, quantity: int) -> CartLine:
     """Add `quantity` of an offer (added to the line if there is one). The line remembers the
     price the workshop saw now; checkout shows any change since."""
-    offer = _buyable_offer(offer_id)
+    offer = buyable_offer(offer_id)
     cart = cart_lock(workshop_id=workshop.pk)
     line = CartLine.objects.filter(cart=cart, offer=offer).first()
     total = (line.quantity if line else 0) + quantity if _is_int(quantity) else quantity
-    total = _quantity_check(offer=offer, quantity=total)
+    total = quantity_check(offer=offer, quantity=total)
     if line is None:
         line = CartLine(cart=cart, offer=offer)
     line.quantity, line.price_seen = total, offer.price
@@ -74,7 +74,7 @@ def cart_line_update(*, workshop: Workshop, line_id: int, quantity: int) -> Cart
         raise CartLineNotFound(extra={"line": line_id})
     if not selectors.offer_is_buyable(offer=line.offer):
         raise OfferUnavailable(extra={"offer": line.offer_id})
-    line.quantity = _quantity_check(offer=line.offer, quantity=quantity)
+    line.quantity = quantity_check(offer=line.offer, quantity=quantity)
     line.save(update_fields=["quantity"])
     return line
 

@@ -150,14 +150,14 @@ def _plan_lines(*, workshop: Workshop, take: bool) -> tuple[list[PlanLine], dict
     return lines, supplier_names, stock_rows
 
 
-def _checkout_plan(*, workshop: Workshop, address: Address, quote: bool = True, take: bool = False) -> list[PlanGroup]:
+def checkout_plan(*, workshop: Workshop, address: Address, quote: bool = True, take: bool = False) -> list[PlanGroup]:
     plan_lines, supplier_names, rows = _plan_lines(workshop=workshop, take=take)
     if not plan_lines:
         raise CartEmpty()
-    return _plan_groups(plan_lines=plan_lines, supplier_names=supplier_names, rows=rows, address=address, quote=quote)
+    return plan_groups(plan_lines=plan_lines, supplier_names=supplier_names, rows=rows, address=address, quote=quote)
 
 
-def _plan_groups(*, plan_lines: list[PlanLine], supplier_names: dict[int, str],
+def plan_groups(*, plan_lines: list[PlanLine], supplier_names: dict[int, str],
                  rows: dict[int, list[selectors.StockRow]], address: Address, quote: bool = True) -> list[PlanGroup]:
     """Lines grouped by supplier, each group's warehouse and its shipping quotes: the cart's lines
     at checkout, or the lines of a cart optimiser's plan (orders.services.optimise), the same way."""
@@ -190,7 +190,7 @@ def _plan_groups(*, plan_lines: list[PlanLine], supplier_names: dict[int, str],
     return sorted(groups.values(), key=lambda g: g.supplier_id)
 
 
-def _apply_choices(*, groups: list[PlanGroup], choices: Mapping[int, tuple[str, str]] | None,
+def apply_choices(*, groups: list[PlanGroup], choices: Mapping[int, tuple[str, str]] | None,
                    strict: bool) -> None:
     for group in groups:
         choice = (choices or {}).get(group.supplier_id)
@@ -211,7 +211,7 @@ def _apply_choices(*, groups: list[PlanGroup], choices: Mapping[int, tuple[str, 
         group.choice = match[0]
 
 
-def _plan_totals(groups: list[PlanGroup], rate_bp: int | None = None) -> OrderTotals:
+def plan_totals(groups: list[PlanGroup], rate_bp: int | None = None) -> OrderTotals:
     return order_totals(subtotal=sum(g.subtotal for g in groups), shipping=sum(g.shipping_cost for g in groups),
                         rate_bp=rate_bp)
 
@@ -224,6 +224,6 @@ def cart_checkout_preview(*, workshop: Workshop, address: Address,
     computed exactly as order_place will (the chosen quote, else the cheapest)."""
     if address.workshop_id != workshop.pk:
         raise AddressNotFound(extra={"field": "address"})
-    groups = _checkout_plan(workshop=workshop, address=address)
-    _apply_choices(groups=groups, choices=shipping_choices, strict=False)
-    return CheckoutPreview(groups=groups, totals=_plan_totals(groups), address=address_snapshot(address=address))
+    groups = checkout_plan(workshop=workshop, address=address)
+    apply_choices(groups=groups, choices=shipping_choices, strict=False)
+    return CheckoutPreview(groups=groups, totals=plan_totals(groups), address=address_snapshot(address=address))

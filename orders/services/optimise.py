@@ -48,14 +48,14 @@ from orders.errors import (
 )
 from orders.lock_objects import cart_lock
 from orders.models import Cart, CartLine
-from orders.services.cart import _buyable_offer, _quantity_check
+from orders.services.cart import buyable_offer, quantity_check
 from orders.services.checkout import (
     CheckoutPreview,
     PlanLine,
-    _apply_choices,
-    _plan_groups,
-    _plan_totals,
+    apply_choices,
     cart_checkout_preview,
+    plan_groups,
+    plan_totals,
 )
 from orders.services.pricing import OrderTotals
 from workshops.errors import AddressNotFound
@@ -307,10 +307,10 @@ def _exact_totals(*, lines: list[PlannedLine], read: _Read, address: Address) ->
                            available=sum(r.available for r in read.stock.get(line.offer_id, [])),
                            weight_g=read.offers[line.offer_id].part.weight_g, buyable=True,
                            supplier_id=line.supplier_id) for line in lines]
-    groups = _plan_groups(plan_lines=plan_lines, supplier_names={pl.supplier_id: pl.supplier_name for pl in lines},
+    groups = plan_groups(plan_lines=plan_lines, supplier_names={pl.supplier_id: pl.supplier_name for pl in lines},
                           rows={line.offer_id: read.stock.get(line.offer_id, []) for line in lines}, address=address)
-    _apply_choices(groups=groups, choices=None, strict=False)
-    return _plan_totals(groups), all(g.choice is not None for g in groups), len(groups)
+    apply_choices(groups=groups, choices=None, strict=False)
+    return plan_totals(groups), all(g.choice is not None for g in groups), len(groups)
 
 
 def _as_is_ok(preview: CheckoutPreview) -> bool:
@@ -444,10 +444,10 @@ def cart_optimise_apply(*, workshop: Workshop, fingerprint: str, lines: list[tup
     CartLine.objects.filter(cart=cart).exclude(offer_id__in=list(wanted)).delete()
     result = []
     for offer_id, quantity in wanted.items():
-        offer = _buyable_offer(offer_id)
+        offer = buyable_offer(offer_id)
         line = kept.get(offer_id) or CartLine(cart=cart, offer=offer, locked=False)
         if offer_id not in locked:
-            line.quantity = _quantity_check(offer=offer, quantity=quantity)
+            line.quantity = quantity_check(offer=offer, quantity=quantity)
             line.price_seen = offer.price
         line.save()
         result.append(line)

@@ -68,7 +68,7 @@ from orders.errors import (
 from orders.events import order_placed_payload
 from orders.lock_objects import workshop_cart_lock
 from orders.models import Order, OrderLine, OrderStatus, SupplierOrder
-from orders.services.checkout import PlanGroup, PlanLine, _apply_choices, _checkout_plan, _plan_totals
+from orders.services.checkout import PlanGroup, PlanLine, apply_choices, checkout_plan, plan_totals
 from orders.services.lifecycle import order_payment_start, workflow_start
 from orders.state import OPEN, order_transition_created, supplier_order_event
 from orders.timeline import order_event_write, order_events_batched
@@ -201,9 +201,9 @@ def _order_place_new(*, workshop: Workshop, actor: Any, address: Address, paymen
     if address.workshop_id != workshop.pk:
         raise AddressNotFound(extra={"field": "address"})
 
-    groups = _checkout_plan(workshop=workshop, address=address)  # phase 1: reads and courier HTTP
+    groups = checkout_plan(workshop=workshop, address=address)  # phase 1: reads and courier HTTP
     _refuse_changes(groups=groups, accept_changes=accept_changes)  # fail fast, before any lock
-    _apply_choices(groups=groups, choices=choices, strict=True)
+    apply_choices(groups=groups, choices=choices, strict=True)
     for _attempt in range(8):
         try:
             return _order_place_atomic(workshop=workshop, actor=actor, address=address, groups=groups,
@@ -252,7 +252,7 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
 
     # Re-read under the cart lock (the plan was made without locks), taking the lines out of the
     # cart: if anything below fails, the transaction gives them back.
-    fresh = {g.supplier_id: g for g in _checkout_plan(workshop=workshop, address=address, quote=False, take=True)}
+    fresh = {g.supplier_id: g for g in checkout_plan(workshop=workshop, address=address, quote=False, take=True)}
     planned = {(line.line_id, line.offer_id, line.quantity) for g in groups for line in g.lines}
     current = {(line.line_id, line.offer_id, line.quantity) for g in fresh.values() for line in g.lines}
     if planned != current:
@@ -264,7 +264,7 @@ def _order_place_atomic(*, workshop: Workshop, actor: Any, address: Address, gro
         for line in group.lines:
             line.price = fresh_lines[line.line_id].price
 
-    totals = _plan_totals(groups)
+    totals = plan_totals(groups)
     if payment_method == PaymentMethod.TERMS:
         exposure = _credit_exposure(workshop=locked_workshop)
         if exposure + totals.grand_total > locked_workshop.credit_limit:

@@ -33,8 +33,11 @@ def rows_collected(batch: ContextVar[list[Row] | None], write: Callable[[list[Ro
         write(rows)
 
 
-# The INSERT of each model (and of each set of columns), built once per process.
-_INSERT_SQL: dict[tuple[type, int], tuple[str, str, list, list]] = {}
+# The INSERT of each model and row count up to ROWS_INSERT_MAX, built once per process (None: a
+# field of the model has its own placeholder). Larger batches go to bulk_create, which also
+# splits a batch by the database's limit on parameters.
+_INSERT_SQL: dict[tuple[type, int], tuple[str, list, list] | None] = {}
+ROWS_INSERT_MAX = 16
 
 
 def rows_insert(objs: Sequence[M]) -> list[M]:
@@ -44,19 +47,23 @@ def rows_insert(objs: Sequence[M]) -> list[M]:
     back with RETURNING, the instances then saved (`_state`). Without Django's insert compiler,
     which cost ~0.3-0.7 ms of Python per INSERT on the placement's path (bench/README.md §5): the
     statement's text is built once per model. Anything bulk_create handles and this does not (a
-    pk already set, an expression as a value, a field with its own placeholder) goes to
-    bulk_create, so the result is the same either way. Inside a transaction (the caller's)."""
+    pk already set, an expression as a value, a field with its own placeholder, more than
+    ROWS_INSERT_MAX rows) goes to bulk_create, so the result is the same either way. Inside a
+    transaction (the caller's)."""
     objs = list(objs)
     if not objs:
         return objs
     model = type(objs[0])
     opts = model._meta
-    if any(type(obj) is not model or obj.pk is not None for obj in objs) or opts.parents:
+    if len(objs) > ROWS_INSERT_MAX or opts.parents or any(type(o) is not model or o.pk is not None for o in objs):
         return model._default_manager.bulk_create(objs)
-    sql_fields = _INSERT_SQL.get((model, len(objs)))
-    if sql_fields is None:
-        sql_fields = _insert_sql(model, len(objs))
-    sql, _row, fields, returning = sql_fields
+    key = (model, len(objs))
+    if key not in _INSERT_SQL:
+        _INSERT_SQL[key] = _insert_sql(model, len(objs))
+    built = _INSERT_SQL[key]
+    if built is None:
+        return model._default_manager.bulk_create(objs)
+    sql, fields, returning = built
     params: list = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
@@ -75,16 +82,14 @@ def rows_insert(objs: Sequence[M]) -> list[M]:
     return objs
 
 
-def _insert_sql(model: type, count: int) -> tuple[str, str, list, list]:
+def _insert_sql(model: type, count: int) -> tuple[str, list, list] | None:
     opts = model._meta
     fields = [f for f in opts.concrete_fields if not f.generated and not isinstance(f, AutoField)]
     if any(hasattr(f, "get_placeholder") for f in fields):
-        raise NotImplementedError(f"rows_insert: a field of {opts.label} has its own placeholder")
+        return None
     returning = list(opts.db_returning_fields)
     qn = connection.ops.quote_name
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
            f"VALUES {', '.join([row] * count)} RETURNING {', '.join(qn(f.column) for f in returning)}")
-    if count <= 16:
-        _INSERT_SQL[(model, count)] = (sql, row, fields, returning)
-    return sql, row, fields, returning
+    return sql, fields, returning

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from okto88 import events
 from okto88.models import OutboxEvent
-from okto88.write_batches import rows_insert
+from okto88.write_batches import _INSERT_SQL, ROWS_INSERT_MAX, rows_insert
 from orders.models import SupplierOrder
 from tests.orders.factories import order_row_make
 from tests.suppliers.factories import WarehouseFactory
@@ -84,3 +84,11 @@ def test_what_it_does_not_write_itself_goes_to_bulk_create():
     with transaction.atomic():
         rows_insert(new)
     assert OutboxEvent.objects.filter(pk__in=[e.pk for e in new]).count() == 3
+
+
+def test_a_batch_above_the_bound_goes_to_bulk_create_and_builds_no_statement_of_its_own():
+    many = [e for tag in "fghijklmnopqrstu" for e in _events(tag)][:ROWS_INSERT_MAX + 5]
+    with transaction.atomic():
+        assert rows_insert(many) == many
+    assert OutboxEvent.objects.filter(pk__in=[e.pk for e in many]).count() == ROWS_INSERT_MAX + 5
+    assert all(count <= ROWS_INSERT_MAX for _model, count in _INSERT_SQL)

@@ -392,8 +392,25 @@ PART_SEARCH_PARAMETERS = [
 ]
 
 
-_PLAIN_ID = re.compile(r"[1-9][0-9]{0,18}")
+_PLAIN_INT = re.compile(r"[1-9][0-9]{0,18}")
 _PLAIN_ID_PARAMETERS = ("vehicle", "category", "brand")
+
+
+def _plain_int(raw: str, integer_filter) -> int | None:
+    """`raw` as the filter's form field cleans it, when it is written plainly (digits, no sign,
+    spaces or leading zero) and within the filter's bounds; else None (the FilterSet answers)."""
+    if not _PLAIN_INT.fullmatch(raw):
+        return None
+    value = int(raw)
+    low, high = integer_filter.extra.get("min_value"), integer_filter.extra.get("max_value", BIGINT_MAX)
+    return None if (low is not None and value < low) or value > high else value
+
+
+def _plain_text(raw: str, char_filter) -> str | None:
+    """`raw` as forms.CharField cleans it (stripped), when within the filter's max_length and
+    without NUL; else None (the FilterSet answers)."""
+    text = raw.strip()
+    return None if len(text) > char_filter.extra["max_length"] or "\x00" in text else text
 
 
 def _part_search_params(request) -> dict:
@@ -404,18 +421,37 @@ def _part_search_params(request) -> dict:
     query = request.query_params
     if "position" in query or "sort" in query:
         return _validated(PartSearchFilter, request)
+    filters_ = PartSearchFilter.base_filters
     params: dict = {"position": "", "sort": None}
     for name in _PLAIN_ID_PARAMETERS:
         raw = query.get(name)
-        if raw is not None and not (_PLAIN_ID.fullmatch(raw) and int(raw) <= BIGINT_MAX):
+        params[name] = None if raw is None else _plain_int(raw, filters_[name])
+        if raw is not None and params[name] is None:
             return _validated(PartSearchFilter, request)
-        params[name] = None if raw is None else int(raw)
     q = query.get("q")
     if q is not None:
-        q = q.strip()  # forms.CharField: stripped, at most max_length, no NUL
-        if len(q) > PartSearchFilter.base_filters["q"].extra["max_length"] or "\x00" in q:
+        q = _plain_text(q, filters_["q"])
+        if q is None:
             return _validated(PartSearchFilter, request)
     params["q"] = q or ""
+    return params
+
+
+def _part_lookup_params(request) -> dict:
+    """PartLookupFilter's cleaned data for the request, as _part_search_params: a number and
+    plainly written `limit` and `vehicle` here, anything else through the FilterSet."""
+    query = request.query_params
+    filters_ = PartLookupFilter.base_filters
+    raw = query.get("number")
+    number = None if raw is None else _plain_text(raw, filters_["number"])
+    if not number:  # required: the FilterSet says so
+        return _validated(PartLookupFilter, request)
+    params: dict = {"number": number}
+    for name in ("limit", "vehicle"):
+        raw = query.get(name)
+        params[name] = None if raw is None else _plain_int(raw, filters_[name])
+        if raw is not None and params[name] is None:
+            return _validated(PartLookupFilter, request)
     return params
 
 
@@ -590,11 +626,12 @@ class PartLookupApi(generics.GenericAPIView):
         return _Computed(_page_render(data, [match["part"] for match in data["results"]]))
 
     def _lookup(self, request) -> dict:
-        params = _validated(PartLookupFilter, request)
+        params = _part_lookup_params(request)
         limit = int(params.get("limit") or 50)
         if params.get("vehicle") is not None:
             # 404 for a vehicle that is not there; its facets are not read: a lookup has none.
             _search_references_check({"vehicle": params["vehicle"]}, vehicle_facets=False)
-        lookup = selectors.part_lookup_by_number(number=params["number"], limit=limit, variant_id=params.get("vehicle"))
+        lookup = selectors.part_lookup_by_number(number=params["number"], limit=limit,
+                                                 variant_id=params.get("vehicle"), rows=True)
         data = NumberLookupSerializer(lookup, context=self.get_serializer_context()).data
         return {**data, "results": list(data["results"])}

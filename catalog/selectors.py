@@ -723,7 +723,7 @@ KIND_ORDER = {kind: index for index, kind in enumerate(
 
 @dataclass(frozen=True)
 class PartMatch:
-    part: Part
+    part: Part | PartRow  # a PartRow when asked for rows (part_lookup_by_number(rows=True))
     kind: MatchKind
     via_id: int | None = None  # the matched part this one relates to ("result <kind> via")
     similarity: float | None = None
@@ -752,7 +752,7 @@ class NumberLookup:
 # row by (depth, order) says what it is: exact, the chains nearest first (forward before
 # backward), interchangeable. Every other lookup is on a btree index (part.number_key,
 # crossref.number_key, part.superseded_by, the primary keys). {columns} are the part's
-# columns with its brand and category (_lookup_columns).
+# columns with its brand and category (_lookup_columns), or a PartRow's (_PART_ROW_COLUMNS).
 _NUMBER_LOOKUP_SQL = """
 WITH RECURSIVE exact AS (
     SELECT id FROM catalog_part WHERE number_key = %(key)s
@@ -834,31 +834,47 @@ def _with_related(part: Part) -> Part:
     return part
 
 
-def part_lookup_by_number(*, number: str, limit: int = 50, variant_id: int | None = None) -> NumberLookup:
+def part_lookup_by_number(*, number: str, limit: int = 50, variant_id: int | None = None,
+                          rows: bool = False) -> NumberLookup:
     """Exact on the normalised key, then supersession both ways, then interchangeable
     parts (cross references), then — only when none of that matched — close numbers.
 
     One query: the matches with their parts, brands and categories (_NUMBER_LOOKUP_SQL). With a
     `variant_id`, each match also says whether its part fits that vehicle (_fits_marked).
+    With `rows` each match's part is a PartRow read without the ORM (the API renders those;
+    a lookup's ~40 model instances with their brand and category cost more than its statement).
     """
     key = part_number_normalise(number)
     if not key:
         return NumberLookup(number=number, number_key=key, matches=[])
-    rows = Part.objects.raw(_NUMBER_LOOKUP_SQL.replace("{columns}", _lookup_columns()), {
-        "key": key, "depth": SUPERSESSION_MAX_DEPTH, "threshold": SIMILAR_NUMBER_THRESHOLD,
-        "similar_limit": min(limit, SIMILAR_NUMBER_LIMIT),
-    })
-    matches = [
-        PartMatch(part=_with_related(part), kind=MatchKind(part.match_kind), via_id=part.match_via,
-                  similarity=None if part.match_score is None else float(part.match_score))
-        for part in rows
-    ]
-    matches.sort(key=lambda m: (KIND_ORDER[m.kind], -(m.similarity or 0), m.part.brand.name,
-                                m.part.number_key, m.part.pk))
+    params = {"key": key, "depth": SUPERSESSION_MAX_DEPTH, "threshold": SIMILAR_NUMBER_THRESHOLD,
+              "similar_limit": min(limit, SIMILAR_NUMBER_LIMIT)}
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.execute(_NUMBER_LOOKUP_SQL.replace("{columns}", _PART_ROW_COLUMNS), params)
+            found = cursor.fetchall()
+        width = len(PartRow._fields)
+        matches = [PartMatch(part=_part_row(row[:width]), kind=MatchKind(row[width]), via_id=row[width + 1],
+                             similarity=None if row[width + 2] is None else float(row[width + 2]))
+                   for row in found]
+    else:
+        matches = [
+            PartMatch(part=_with_related(part), kind=MatchKind(part.match_kind), via_id=part.match_via,
+                      similarity=None if part.match_score is None else float(part.match_score))
+            for part in Part.objects.raw(_NUMBER_LOOKUP_SQL.replace("{columns}", _lookup_columns()), params)
+        ]
+    matches.sort(key=_match_order)
     truncated, matches = len(matches) > limit, matches[:limit]
     if variant_id is not None:
         matches = _fits_marked(matches=matches, variant_id=variant_id)
     return NumberLookup(number=number, number_key=key, matches=matches, truncated=truncated)
+
+
+def _match_order(match: PartMatch) -> tuple:
+    """By kind, closest first, then by brand name, number and id (a Part's and a PartRow's alike)."""
+    part = match.part
+    brand_name = part.brand_name if isinstance(part, PartRow) else part.brand.name
+    return KIND_ORDER[match.kind], -(match.similarity or 0), brand_name, part.number_key, part.pk
 
 
 def _fits_marked(*, matches: list[PartMatch], variant_id: int) -> list[PartMatch]:

@@ -237,6 +237,30 @@ def test_search_parameters_clean_as_the_filterset_cleans_them(rf, query):
     assert cleaned(lambda: _part_search_params(request)) == cleaned(lambda: _validated(PartSearchFilter, request))
 
 
+@pytest.mark.parametrize("query", [
+    "number=04465-0K240", "number=%2004465%200k240%20", "number=" + "x" * 80, "number=%20" + "x" * 80 + "%20",
+    "number=" + "x" * 81, "number=a%00b", "number=", "number=%20%20", "", "limit=3",
+    "number=X&limit=1", "number=X&limit=100", "number=X&limit=101", "number=X&limit=0", "number=X&limit=05",
+    "number=X&limit=", "number=X&limit=-1", "number=X&vehicle=7", "number=X&vehicle=9223372036854775808",
+    "number=X&vehicle=0", "number=X&vehicle=abc", "number=X&vehicle=1&vehicle=2", "number=X&_nonce=9",
+])
+def test_lookup_parameters_clean_as_the_filterset_cleans_them(rf, query):
+    from rest_framework.exceptions import ValidationError
+    from rest_framework.request import Request
+
+    from catalog.api import PartLookupFilter, _part_lookup_params, _validated
+
+    def cleaned(clean):
+        try:
+            params = clean()
+        except ValidationError as exc:
+            return exc.detail
+        return {name: params.get(name) for name in PartLookupFilter.base_filters}
+
+    request = Request(rf.get("/api/v1/parts/lookup/?" + query))
+    assert cleaned(lambda: _part_lookup_params(request)) == cleaned(lambda: _validated(PartLookupFilter, request))
+
+
 def test_several_ids_that_name_nothing_are_a_404_for_the_first(api, shop):
     # Checked in one statement, answered in a fixed order: vehicle, category, brand.
     def detail(params):

@@ -3,6 +3,8 @@ the declared DRF fields would give."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from rest_framework import serializers
 
@@ -77,6 +79,27 @@ def test_a_ranked_part_row_renders_as_its_part(shop, q):
         assert [type(value) for value in fast.values()] == [type(value) for value in generic.values()]
     with pytest.raises(TypeError):
         PartSerializer(context=context).to_representation(rows[0])
+
+
+@pytest.mark.parametrize("number, kwargs", [
+    ("04465-0K240", {}), ("04465 0k240", {"limit": 2}), ("04465-0K24", {}), ("db-1835", {}),
+    ("04465BZ010", {"limit": 1}), ("ZZZZ-9999", {}), ("04465-0K240", {"vehicle": True}),
+])
+def test_a_lookup_read_as_rows_renders_as_the_lookup_of_parts(shop, number, kwargs):
+    # The API reads its matches as PartRows (part_lookup_by_number(rows=True)); the pages read
+    # Parts: the same matches in the same order, rendered alike, value and type.
+    kwargs = {**kwargs, "variant_id": shop.avanza.pk} if kwargs.pop("vehicle", False) else kwargs
+    shop.pad_oe.attributes = {"side": "depan", "pieces": 4}
+    shop.pad_oe.save(update_fields=["attributes"])
+    context = {"best_offers": {shop.pad_oe.pk: {"supplier_id": 1, "price": 1000, "lead_time_days": 2}}}
+    of_parts = selectors.part_lookup_by_number(number=number, **kwargs)
+    of_rows = selectors.part_lookup_by_number(number=number, rows=True, **kwargs)
+    assert all(isinstance(m.part, selectors.PartRow) for m in of_rows.matches)
+    assert [m.part.pk for m in of_rows.matches] == [m.part.pk for m in of_parts.matches]
+    by_rows = NumberLookupSerializer(of_rows, context=context).data
+    by_parts = NumberLookupSerializer(of_parts, context=context).data
+    assert json.dumps(by_rows) == json.dumps(by_parts)
+    assert by_rows["results"] or number == "ZZZZ-9999"
 
 
 def test_number_lookup_representation_matches_the_declared_fields(shop):

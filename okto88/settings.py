@@ -118,7 +118,8 @@ MIDDLEWARE = [
     # caller whose throttle a detector tightened. After authentication: it needs the user.
     "okto88.client_watch.ClientTrafficMiddleware",
     "okto88.request_guard.RequestGuardMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, with the storage built when first used (okto88/lazy_messages.py).
+    "okto88.lazy_messages.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last (django-axes): turns a login refused for a lockout into the 429 page.

@@ -213,52 +213,44 @@ def test_bad_search_parameters_are_400_problems(api, shop, params):
     assert body["errors"][0]["field"] in params
 
 
-@pytest.mark.parametrize("query", [
+_SEARCH_QUERIES = [
     "vehicle=12&category=3&brand=9", "vehicle=01&category=%203&brand=9.0", "vehicle=9223372036854775807",
     "vehicle=9223372036854775808", "category=0", "brand=-4", "vehicle=", "vehicle=1&vehicle=2", "vehicle=١٢",
     "q=%20%20kampas%20rem%20", "q=" + "x" * 200, "q=%20" + "x" * 200 + "%20", "q=" + "x" * 201, "q=a%00b", "q=",
     "q=busi&position=front", "q=busi&sort=price", "q=busi&sort=", "vehicle=5&position=", "_nonce=7&page_size=3",
+]
+_LOOKUP_QUERIES = [
+    "number=04465-0K240", "number=%2004465%200k240%20", "number=" + "x" * 80, "number=%20" + "x" * 80 + "%20",
+    "number=" + "x" * 81, "number=a%00b", "number=", "number=%20%20", "", "limit=3",
+    "number=X&limit=1", "number=X&limit=100", "number=X&limit=101", "number=X&limit=0", "number=X&limit=05",
+    "number=X&limit=", "number=X&limit=-1", "number=X&limit=١٢", "number=X&vehicle=7",
+    "number=X&vehicle=9223372036854775808", "number=X&vehicle=0", "number=X&vehicle=abc",
+    "number=X&vehicle=1&vehicle=2", "number=X&_nonce=9",
+]
+
+
+@pytest.mark.parametrize("path, filterset, clean, query", [
+    *[("/api/v1/parts/", "PartSearchFilter", "_part_search_params", query) for query in _SEARCH_QUERIES],
+    *[("/api/v1/parts/lookup/", "PartLookupFilter", "_part_lookup_params", query) for query in _LOOKUP_QUERIES],
 ])
-def test_search_parameters_clean_as_the_filterset_cleans_them(rf, query):
+def test_search_parameters_clean_as_the_filterset_cleans_them(rf, path, filterset, clean, query):
     # The plain spellings are cleaned without building the FilterSet: the same values, or the same 400.
     from rest_framework.exceptions import ValidationError
     from rest_framework.request import Request
 
-    from catalog.api import PartSearchFilter, _part_search_params, _validated
+    from catalog import api
+
+    filterset_class, fast = getattr(api, filterset), getattr(api, clean)
 
     def cleaned(clean):
         try:
             params = clean()
         except ValidationError as exc:
             return exc.detail
-        return {name: params.get(name) or None for name in PartSearchFilter.base_filters}
+        return {name: params.get(name) or None for name in filterset_class.base_filters}
 
-    request = Request(rf.get("/api/v1/parts/?" + query))
-    assert cleaned(lambda: _part_search_params(request)) == cleaned(lambda: _validated(PartSearchFilter, request))
-
-
-@pytest.mark.parametrize("query", [
-    "number=04465-0K240", "number=%2004465%200k240%20", "number=" + "x" * 80, "number=%20" + "x" * 80 + "%20",
-    "number=" + "x" * 81, "number=a%00b", "number=", "number=%20%20", "", "limit=3",
-    "number=X&limit=1", "number=X&limit=100", "number=X&limit=101", "number=X&limit=0", "number=X&limit=05",
-    "number=X&limit=", "number=X&limit=-1", "number=X&vehicle=7", "number=X&vehicle=9223372036854775808",
-    "number=X&vehicle=0", "number=X&vehicle=abc", "number=X&vehicle=1&vehicle=2", "number=X&_nonce=9",
-])
-def test_lookup_parameters_clean_as_the_filterset_cleans_them(rf, query):
-    from rest_framework.exceptions import ValidationError
-    from rest_framework.request import Request
-
-    from catalog.api import PartLookupFilter, _part_lookup_params, _validated
-
-    def cleaned(clean):
-        try:
-            params = clean()
-        except ValidationError as exc:
-            return exc.detail
-        return {name: params.get(name) for name in PartLookupFilter.base_filters}
-
-    request = Request(rf.get("/api/v1/parts/lookup/?" + query))
-    assert cleaned(lambda: _part_lookup_params(request)) == cleaned(lambda: _validated(PartLookupFilter, request))
+    request = Request(rf.get(f"{path}?{query}"))
+    assert cleaned(lambda: fast(request)) == cleaned(lambda: api._validated(filterset_class, request))
 
 
 def test_several_ids_that_name_nothing_are_a_404_for_the_first(api, shop):

@@ -528,7 +528,7 @@ class PartListApi(generics.GenericAPIView):
             q=params.get("q") or "", variant_id=params.get("vehicle"), category_id=params.get("category"),
             brand_id=params.get("brand"), position=params.get("position") or "",
             sort=selectors.PartSort(params.get("sort") or selectors.PartSort.RELEVANCE),
-            category_subtree=references.category_ids)
+            category_subtree=references.category_ids, rows=True)
         paginator = self.paginator if search.by_id else ranked
         serializer_class = (RankedPartSerializer if search.kind in (selectors.SearchKind.WORDS,
                                                                     selectors.SearchKind.NUMBER) else PartSerializer)
@@ -545,7 +545,8 @@ class PartListApi(generics.GenericAPIView):
         else:
             results = list(serializer_class(page, many=True, context=self.get_serializer_context()).data)
         if search.kind == selectors.SearchKind.NUMBER and search.variant_id is not None:
-            results = [{**row, "fits_vehicle": part.fits_vehicle} for row, part in zip(results, page, strict=True)]
+            fits = {match.part.pk: match.fits_vehicle for match in search.number_matches}
+            results = [{**row, "fits_vehicle": fits[row["id"]]} for row in results]
         data = _paginated_data(paginator, results)
         if references.vehicle_facets_json is not None:
             data["facets"] = _FacetsJSON(references.vehicle_facets_json)

@@ -1440,10 +1440,11 @@ class PartSearch:
     slicing (each slice a bounded query; `count()` for a pager that shows pages): by id when
     `by_id` (a cursor may page it, ordering and filtering it on id), else by rank or offer.
     For a NUMBER search `parts` holds the matches' parts, each carrying `match` (its kind),
-    `rank` and `similarity` as the words search's rows do; `number_matches` the matches."""
+    `rank` and `similarity` as the words search's rows do (RankedPartRows, asked for `rows`);
+    `number_matches` the matches."""
 
     kind: SearchKind
-    parts: PartSequence | QuerySet[Part] | list[Part]
+    parts: PartSequence | QuerySet[Part] | list[Part] | list[RankedPartRow]
     by_id: bool = False
     variant_id: int | None = None
     q: str = ""
@@ -1515,7 +1516,7 @@ DEMAND_QUERY_MAX_LENGTH = 100
 
 
 def _demand_count(*, reason: str, q: str, number: bool = False, category_id: int | None, brand_id: int | None,
-                  first: Part | None = None) -> None:
+                  first: Part | PartRow | None = None) -> None:
     """Count one search without supply. The category and brand are those it was narrowed to,
     else those of its first part; the query is trimmed and normalised (a number as its key)."""
     query = part_number_normalise(q) if number else " ".join(search_words(q))
@@ -1539,6 +1540,7 @@ def _words_demand_check(*, parts: RankedWords, q: str, category_id: int | None,
 def part_search(
     *, q: str = "", variant_id: int | None = None, category_id: int | None = None, brand_id: int | None = None,
     position: str = "", sort: PartSort = PartSort.RELEVANCE, category_subtree: list[int] | None = None,
+    rows: bool = False,
 ) -> PartSearch:
     """The one parts search, the same for the API (/api/v1/parts/) and the workshop's page.
 
@@ -1554,23 +1556,28 @@ def part_search(
     - A sort other than relevance ranks the first SORT_LIMIT of those by best offer.
     Facets and position counts are counted when first asked for (PartSearch.facets/positions).
     `category_subtree` is category_id's subtree when the caller has read it (search_references).
+    With `rows` a number's matches are RankedPartRows (the API renders those; the page needs Parts).
     """
     q = q.strip()
     position = position if variant_id is not None else ""
     mode = _number_search_mode(q)
     if mode:
-        lookup = part_lookup_by_number(number=q, limit=NUMBER_SEARCH_LIMIT, variant_id=variant_id)
+        lookup = part_lookup_by_number(number=q, limit=NUMBER_SEARCH_LIMIT, variant_id=variant_id, rows=rows)
         matches = [m for m in lookup.matches if mode == "all" or m.kind != MatchKind.SIMILAR]
         if matches:
-            for match in matches:
-                match.part.match, match.part.rank, match.part.similarity = match.kind.value, None, match.similarity
-                match.part.fits_vehicle = match.fits_vehicle
+            if rows:
+                parts = [RankedPartRow(m.part, m.kind.value, None, m.similarity) for m in matches]
+            else:
+                for match in matches:
+                    match.part.match, match.part.rank, match.part.similarity = match.kind.value, None, match.similarity
+                    match.part.fits_vehicle = match.fits_vehicle
+                parts = [m.part for m in matches]
             # Read here to see whether any match is on offer; the page reuses them (best_offers).
             offers = part_best_offers(part_ids=[m.part.pk for m in matches])
             if not offers:
                 _demand_count(reason="no_offer", q=q, number=True, category_id=category_id, brand_id=brand_id,
                               first=matches[0].part)
-            return PartSearch(kind=SearchKind.NUMBER, parts=[m.part for m in matches], variant_id=variant_id, q=q,
+            return PartSearch(kind=SearchKind.NUMBER, parts=parts, variant_id=variant_id, q=q,
                               number_matches=matches, offers=offers)
         if mode == "all":
             _demand_count(reason="no_match", q=q, number=True, category_id=category_id, brand_id=brand_id)

@@ -542,6 +542,45 @@ def test_a_words_page_is_its_parts_rendered_as_drf_renders_them(api, shop, setti
         assert lookups == 1  # the demand check's offers serve the first page
 
 
+@pytest.mark.parametrize("params", [
+    {"q": "04465 0k240"}, {"q": "04465-0K240", "vehicle": "avanza"}, {"q": "04465-0K24"}, {"q": "db-1835"},
+    {"q": "04465-0K240", "limit": 1, "offset": 1}, {"q": "04465-0K240", "vehicle": "beat", "limit": 2},
+])
+def test_a_number_page_is_its_matches_rendered_as_drf_renders_them(api, shop, settings, params):
+    """The API reads a part number's matches as rows (part_search(rows=True)); the workshop page reads
+    Parts: the same bytes as those Parts rendered field by field by DRF, with their best offers."""
+    from rest_framework import serializers
+    from rest_framework.renderers import JSONRenderer
+
+    from catalog import selectors
+    from catalog.serializers import RankedPartSerializer
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 0
+    shop.pad_bendix.attributes = {"sisi": "depan", "isi": 4}
+    shop.pad_bendix.save(update_fields=["attributes"])
+    params = {name: getattr(shop, value).pk if name == "vehicle" else value for name, value in params.items()}
+    offers = {shop.pad_oe.pk: {"supplier_id": 1, "price": 1000, "lead_time_days": 2, "note": "ö"}}
+
+    def source(*, part_ids):
+        return {pk: offers[pk] for pk in part_ids if pk in offers}
+
+    with selectors.best_offer_source_using(source):
+        response = api.get("/api/v1/parts/", params)
+        assert response.status_code == 200, response.content
+        search = selectors.part_search(q=params["q"], variant_id=params.get("vehicle"))
+        assert search.kind == selectors.SearchKind.NUMBER
+        offset, limit = int(params.get("offset", 0)), int(params.get("limit", 20))
+        parts = list(search.parts[offset:offset + limit])
+        context = {"best_offers": source(part_ids=[part.pk for part in parts])}
+    rows = [serializers.ModelSerializer.to_representation(RankedPartSerializer(context=context), part)
+            for part in parts]
+    if "vehicle" in params:
+        rows = [{**row, "fits_vehicle": part.fits_vehicle} for row, part in zip(rows, parts, strict=True)]
+    assert parts
+    assert JSONRenderer().render(rows)[1:-1] in response.content
+    assert len(response.json()["results"]) == len(parts)
+
+
 def test_words_read_a_page_in_one_statement(api, shop, settings):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

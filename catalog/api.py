@@ -413,6 +413,18 @@ def _plain_text(raw: str, char_filter) -> str | None:
     return None if len(text) > char_filter.extra["max_length"] or "\x00" in text else text
 
 
+def _plain_ints(query, filters_: dict, names: tuple[str, ...]) -> dict | None:
+    """The integer parameters `names` of `query` cleaned by _plain_int (None where absent), or
+    None if any of them is not written plainly."""
+    params: dict = {}
+    for name in names:
+        raw = query.get(name)
+        params[name] = None if raw is None else _plain_int(raw, filters_[name])
+        if raw is not None and params[name] is None:
+            return None
+    return params
+
+
 def _part_search_params(request) -> dict:
     """PartSearchFilter's cleaned data for the request. Ids written plainly and words are
     cleaned here as its form cleans them (a FilterSet costs more to build than a vehicle
@@ -422,12 +434,10 @@ def _part_search_params(request) -> dict:
     if "position" in query or "sort" in query:
         return _validated(PartSearchFilter, request)
     filters_ = PartSearchFilter.base_filters
-    params: dict = {"position": "", "sort": None}
-    for name in _PLAIN_ID_PARAMETERS:
-        raw = query.get(name)
-        params[name] = None if raw is None else _plain_int(raw, filters_[name])
-        if raw is not None and params[name] is None:
-            return _validated(PartSearchFilter, request)
+    ids = _plain_ints(query, filters_, _PLAIN_ID_PARAMETERS)
+    if ids is None:
+        return _validated(PartSearchFilter, request)
+    params: dict = {"position": "", "sort": None, **ids}
     q = query.get("q")
     if q is not None:
         q = _plain_text(q, filters_["q"])
@@ -446,13 +456,10 @@ def _part_lookup_params(request) -> dict:
     number = None if raw is None else _plain_text(raw, filters_["number"])
     if not number:  # required: the FilterSet says so
         return _validated(PartLookupFilter, request)
-    params: dict = {"number": number}
-    for name in ("limit", "vehicle"):
-        raw = query.get(name)
-        params[name] = None if raw is None else _plain_int(raw, filters_[name])
-        if raw is not None and params[name] is None:
-            return _validated(PartLookupFilter, request)
-    return params
+    ints = _plain_ints(query, filters_, ("limit", "vehicle"))
+    if ints is None:
+        return _validated(PartLookupFilter, request)
+    return {"number": number, **ints}
 
 
 def _search_references_check(params: dict, *, vehicle_rows: int | None = None,
